@@ -1,0 +1,84 @@
+#include "crdt/codec.h"
+
+#include <exception>
+#include <limits>
+
+namespace shoal::crdt::codec {
+
+Status unpack(std::string_view bytes, size_t max_depth,
+              const std::function<Status(const Object&)>& fn) {
+  // Each element needs at least one byte, so no honest container is larger than this.
+  const size_t n = bytes.size();
+  msgpack::unpack_limit limit(n, n, n, n, n, max_depth);
+  try {
+    size_t off = 0;
+    msgpack::object_handle oh = msgpack::unpack(bytes.data(), n, off, nullptr, nullptr, limit);
+    if (off != n) return bad("trailing bytes after msgpack object");
+    return fn(oh.get());
+  } catch (const msgpack::insufficient_bytes&) {
+    return bad("truncated msgpack");
+  } catch (const std::bad_alloc&) {
+    return bad("msgpack object too large");
+  } catch (const std::exception& e) {
+    return bad(std::string("malformed msgpack: ") + e.what());
+  }
+}
+
+Status array(const Object& o, Array* out) {
+  if (o.type != msgpack::type::ARRAY) return bad("expected an array");
+  out->items = o.via.array.ptr;
+  out->size = o.via.array.size;
+  return Status::ok();
+}
+
+Status tagged(const Object& o, Tag tag, uint32_t fields, Array* out) {
+  SHOAL_RETURN_IF_ERROR(array(o, out));
+  if (out->size != fields + 1) return bad("wrong field count");
+  uint64_t t = 0;
+  SHOAL_RETURN_IF_ERROR(u64((*out)[0], &t));
+  if (t != tag) return bad("wrong type tag");
+  return Status::ok();
+}
+
+Status u64(const Object& o, uint64_t* out) {
+  if (o.type != msgpack::type::POSITIVE_INTEGER) return bad("expected an unsigned integer");
+  *out = o.via.u64;
+  return Status::ok();
+}
+
+Status i64(const Object& o, int64_t* out) {
+  if (o.type == msgpack::type::NEGATIVE_INTEGER) {
+    *out = o.via.i64;
+    return Status::ok();
+  }
+  if (o.type == msgpack::type::POSITIVE_INTEGER &&
+      o.via.u64 <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    *out = static_cast<int64_t>(o.via.u64);
+    return Status::ok();
+  }
+  return bad("expected a signed 64-bit integer");
+}
+
+Status boolean(const Object& o, bool* out) {
+  if (o.type != msgpack::type::BOOLEAN) return bad("expected a boolean");
+  *out = o.via.boolean;
+  return Status::ok();
+}
+
+Status bytes(const Object& o, std::string* out) {
+  if (o.type == msgpack::type::BIN) {
+    out->assign(o.via.bin.ptr, o.via.bin.size);
+  } else if (o.type == msgpack::type::STR) {
+    out->assign(o.via.str.ptr, o.via.str.size);
+  } else {
+    return bad("expected bytes");
+  }
+  return Status::ok();
+}
+
+void pack_bytes(Packer& pk, std::string_view b) {
+  pk.pack_bin(static_cast<uint32_t>(b.size()));
+  pk.pack_bin_body(b.data(), static_cast<uint32_t>(b.size()));
+}
+
+}  // namespace shoal::crdt::codec

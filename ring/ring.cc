@@ -1,0 +1,191 @@
+#include "ring/ring.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cassert>
+
+namespace shoal::ring {
+
+namespace {
+void put_u32_be(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+}  // namespace
+
+uint64_t key_hash(std::string_view bucket, std::string_view key) {
+  // One contiguous buffer: stack for typical keys, heap for long ones.
+  char stack[256];
+  const size_t total = 4 + bucket.size() + key.size();
+  std::string heap;
+  char* buf = stack;
+  if (total > sizeof(stack)) {
+    heap.resize(total);
+    buf = heap.data();
+  }
+  const auto n = static_cast<uint32_t>(bucket.size());
+  for (int i = 0; i < 4; ++i) buf[i] = static_cast<char>(n >> (24 - 8 * i));
+  std::copy(bucket.begin(), bucket.end(), buf + 4);
+  std::copy(key.begin(), key.end(), buf + 4 + bucket.size());
+  return XXH3_64bits(buf, total);
+}
+
+uint64_t vnode_token(std::string_view node, uint32_t vnode_index) {
+  std::string buf(node);
+  put_u32_be(&buf, vnode_index);
+  return XXH3_64bits(buf.data(), buf.size());
+}
+
+Ring::Ring(std::vector<NodeId> nodes, uint32_t vnodes_per_node) : vnodes_(vnodes_per_node) {
+  assert(vnodes_per_node >= 1);
+  std::sort(nodes.begin(), nodes.end());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  nodes_ = std::move(nodes);
+  std::vector<std::pair<uint64_t, uint32_t>> all;
+  all.reserve(nodes_.size() * vnodes_);
+  for (uint32_t i = 0; i < nodes_.size(); ++i) {
+    for (uint32_t v = 0; v < vnodes_; ++v) all.emplace_back(vnode_token(nodes_[i], v), i);
+  }
+  std::sort(all.begin(), all.end());  // ties: by node index, i.e. by node id
+  tokens_.reserve(all.size());
+  owners_.reserve(all.size());
+  for (const auto& [token, owner] : all) {
+    tokens_.push_back(token);
+    owners_.push_back(owner);
+  }
+  prefix_.assign((size_t{1} << 16) + 1, 0);
+  size_t i = 0;
+  for (size_t p = 0; p < prefix_.size(); ++p) {
+    while (i < tokens_.size() && (tokens_[i] >> 48) < p) ++i;
+    prefix_[p] = static_cast<uint32_t>(i);
+  }
+}
+
+bool Ring::has_node(std::string_view node) const {
+  return std::binary_search(nodes_.begin(), nodes_.end(), node);
+}
+
+size_t Ring::position(uint64_t hash) const {
+  if (tokens_.empty()) return 0;
+  const size_t p = hash >> 48;
+  auto it = std::lower_bound(tokens_.begin() + prefix_[p], tokens_.begin() + prefix_[p + 1], hash);
+  return it == tokens_.end() ? 0 : static_cast<size_t>(it - tokens_.begin());
+}
+
+void Ring::preference_indexes(uint64_t hash, size_t n, std::vector<uint32_t>* out) const {
+  out->clear();
+  const size_t want = std::min(n, nodes_.size());
+  if (want == 0) return;
+  const size_t total = tokens_.size();
+  for (size_t i = position(hash), steps = 0; out->size() < want && steps < total; ++steps) {
+    const uint32_t owner = owners_[i];
+    if (std::find(out->begin(), out->end(), owner) == out->end()) out->push_back(owner);
+    if (++i == total) i = 0;
+  }
+}
+
+std::vector<NodeId> Ring::preference_list(uint64_t hash, size_t n) const {
+  std::vector<uint32_t> idx;
+  preference_indexes(hash, n, &idx);
+  std::vector<NodeId> out;
+  out.reserve(idx.size());
+  for (uint32_t i : idx) out.push_back(nodes_[i]);
+  return out;
+}
+
+std::vector<Target> Ring::sloppy_targets(uint64_t hash, size_t n,
+                                         const std::set<NodeId>& down) const {
+  std::vector<uint32_t> all;
+  preference_indexes(hash, nodes_.size(), &all);  // every node, clockwise order
+  const size_t primaries = std::min(n, all.size());
+  std::vector<Target> out;
+  size_t next_spare = primaries;
+  for (size_t p = 0; p < primaries; ++p) {
+    const NodeId& owner = nodes_[all[p]];
+    if (!down.count(owner)) {
+      out.push_back(Target{owner, std::nullopt});
+      continue;
+    }
+    while (next_spare < all.size() && down.count(nodes_[all[next_spare]])) ++next_spare;
+    if (next_spare == all.size()) continue;
+    out.push_back(Target{nodes_[all[next_spare++]], owner});
+  }
+  return out;
+}
+
+std::map<NodeId, double> Ring::ownership(size_t n) const {
+  std::map<NodeId, double> share;
+  for (const NodeId& node : nodes_) share[node] = 0.0;
+  if (tokens_.empty()) return share;
+  const long double kSpace = 18446744073709551616.0L;  // 2^64
+  std::vector<long double> acc(nodes_.size(), 0.0L);
+  std::vector<uint32_t> owners;
+  for (size_t i = 0; i < tokens_.size(); ++i) {
+    const uint64_t prev = tokens_[i == 0 ? tokens_.size() - 1 : i - 1];
+    const uint64_t len = tokens_[i] - prev;  // unsigned wrap gives the arc past the top
+    const long double arc = tokens_.size() == 1 ? kSpace : static_cast<long double>(len);
+    preference_indexes(tokens_[i], n, &owners);
+    for (uint32_t o : owners) acc[o] += arc;
+  }
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    share[nodes_[i]] = static_cast<double>(acc[i] / kSpace);
+  return share;
+}
+
+uint64_t Ring::fingerprint() const {
+  std::string buf;
+  put_u32_be(&buf, vnodes_);
+  for (const NodeId& node : nodes_) {
+    put_u32_be(&buf, static_cast<uint32_t>(node.size()));
+    buf += node;
+  }
+  return XXH3_64bits(buf.data(), buf.size());
+}
+
+bool arc_contains(uint64_t start, uint64_t end, uint64_t hash) {
+  if (start == end) return true;
+  if (start < end) return hash > start && hash <= end;
+  return hash > start || hash <= end;
+}
+
+std::vector<ArcChange> diff(const Ring& before, const Ring& after, size_t n) {
+  std::vector<uint64_t> bounds(before.tokens());
+  bounds.insert(bounds.end(), after.tokens().begin(), after.tokens().end());
+  std::sort(bounds.begin(), bounds.end());
+  bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+  // Compare owner sets by id: map before's node indexes into after's (-1: absent there).
+  std::vector<int64_t> to_after(before.size(), -1);
+  for (size_t i = 0; i < before.size(); ++i) {
+    auto it = std::lower_bound(after.nodes().begin(), after.nodes().end(), before.nodes()[i]);
+    if (it != after.nodes().end() && *it == before.nodes()[i])
+      to_after[i] = it - after.nodes().begin();
+  }
+  auto names = [](const Ring& r, const std::vector<uint32_t>& idx) {
+    std::vector<NodeId> out;
+    for (uint32_t x : idx) out.push_back(r.nodes()[x]);
+    return out;
+  };
+  std::vector<ArcChange> out;
+  std::vector<uint32_t> a, b;
+  std::vector<int64_t> mapped, bb;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    const uint64_t start = bounds[i == 0 ? bounds.size() - 1 : i - 1];
+    const uint64_t end = bounds[i];
+    before.preference_indexes(end, n, &a);
+    after.preference_indexes(end, n, &b);
+    mapped.clear();
+    for (uint32_t x : a) mapped.push_back(to_after[x]);
+    bb.assign(b.begin(), b.end());
+    if (std::is_permutation(mapped.begin(), mapped.end(), bb.begin(), bb.end())) continue;
+    std::vector<NodeId> na = names(before, a), nb = names(after, b);
+    if (!out.empty() && out.back().end == start && out.back().before == na &&
+        out.back().after == nb) {
+      out.back().end = end;
+    } else {
+      out.push_back(ArcChange{start, end, std::move(na), std::move(nb)});
+    }
+  }
+  return out;
+}
+
+}  // namespace shoal::ring
