@@ -73,9 +73,3 @@ Result<T> decode_whole(std::string_view bytes) {
 }
 
 }  // namespace shoal::crdt::codec
-
-#define SHOAL_RETURN_IF_ERROR(expr) \
-  do {                              \
-    ::shoal::Status _st = (expr);   \
-    if (!_st.is_ok()) return _st;   \
-  } while (0)

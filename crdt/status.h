@@ -100,3 +100,10 @@ class [[nodiscard]] Result {
 };
 
 }  // namespace shoal
+
+// Returns the Status of `expr` from the enclosing function when it is an error.
+#define SHOAL_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::shoal::Status _st = (expr);   \
+    if (!_st.is_ok()) return _st;   \
+  } while (0)

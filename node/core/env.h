@@ -1,0 +1,65 @@
+// The seams through which the pure core reaches the world (like LevelDB's Env).
+//
+// node/core never calls libuv, LevelDB, the system clock or a global RNG: the shell
+// (node/uv) hands in real implementations, tests/sim hands in simulated ones, and a
+// whole cluster then runs in one process from one seed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "crdt/prng.h"
+#include "crdt/status.h"
+
+namespace shoal::core {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Monotonic milliseconds, for timeouts and failure detection.
+  virtual uint64_t now_ms() = 0;
+  // Wall-clock milliseconds since the Unix epoch, for LWW timestamps and hint windows.
+  virtual uint64_t wall_ms() = 0;
+};
+
+class Rng {
+ public:
+  virtual ~Rng() = default;
+  virtual uint64_t next() = 0;
+};
+
+// A seeded Rng over the project's Prng (the simulator and tests use it; the shell
+// seeds it from the OS).
+class SeededRng final : public Rng {
+ public:
+  explicit SeededRng(uint64_t seed) : prng_(seed) {}
+  uint64_t next() override { return prng_.next(); }
+
+ private:
+  Prng prng_;
+};
+
+// Ordered byte-string store. Writes are staged and committed together by flush(): the
+// shell flushes once per loop turn, so one turn's writes form one atomic batch, and
+// replies that depend on them are sent only after the flush.
+class Store {
+ public:
+  using ScanFn = std::function<bool(std::string_view key, std::string_view value)>;
+
+  virtual ~Store() = default;
+  // The value under `key`, including writes staged but not yet flushed.
+  virtual Result<std::optional<std::string>> get(std::string_view key) = 0;
+  virtual void put(std::string_view key, std::string_view value) = 0;
+  virtual void erase(std::string_view key) = 0;
+  virtual bool has_staged() const = 0;
+  // Commits the staged writes as one batch. sync: fsync before returning (durable).
+  virtual Status flush(bool sync) = 0;
+  // Flushes, then visits keys in [from, to) in order until `fn` returns false.
+  // An empty `to` means no upper bound.
+  virtual Status scan(std::string_view from, std::string_view to, const ScanFn& fn) = 0;
+};
+
+}  // namespace shoal::core

@@ -1,0 +1,50 @@
+#include "node/core/keys.h"
+
+namespace shoal::core {
+
+namespace {
+void put_be(std::string* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint64_t get_be(std::string_view s, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+}  // namespace
+
+std::string data_key(uint64_t hash, std::string_view bucket, std::string_view key) {
+  std::string out;
+  out.reserve(13 + bucket.size() + key.size());
+  out.push_back(kDataPrefix);
+  put_be(&out, hash, 8);
+  put_be(&out, bucket.size(), 4);
+  out.append(bucket);
+  out.append(key);
+  return out;
+}
+
+std::optional<DataKey> parse_data_key(std::string_view s) {
+  if (s.size() < 13 || s[0] != kDataPrefix) return std::nullopt;
+  DataKey k;
+  k.hash = get_be(s.substr(1), 8);
+  const uint64_t blen = get_be(s.substr(9), 4);
+  if (blen > s.size() - 13) return std::nullopt;
+  k.bucket = std::string(s.substr(13, blen));
+  k.key = std::string(s.substr(13 + blen));
+  return k;
+}
+
+std::string data_key_lower_bound(uint64_t hash) {
+  std::string out(1, kDataPrefix);
+  put_be(&out, hash, 8);
+  return out;
+}
+
+std::string meta_key(std::string_view name) {
+  std::string out(1, kMetaPrefix);
+  out.append(name);
+  return out;
+}
+
+}  // namespace shoal::core

@@ -1,0 +1,49 @@
+// Update: one client mutation, and how a replica applies it (pure).
+//
+// CRDT updates are applied on one replica, which mints the dot with its own actor; the
+// returned delta then goes to the other replicas, which join it (DESIGN.md §5).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crdt/dot.h"
+#include "node/core/object.h"
+
+namespace shoal::core {
+
+constexpr size_t kMaxValueBytes = 1 << 20;     // one register value, lww value, set element
+constexpr size_t kMaxSetElementsPerOp = 1024;  // elements in one set_add / set_remove
+
+struct Update {
+  enum class Kind : uint8_t { kPut, kDelete, kCounterAdd, kSetAdd, kSetRemove };
+  Kind kind = Kind::kPut;
+  DataType type = DataType::kRegister;      // kPut/kDelete: kRegister or kLww
+  std::string value;                        // kPut
+  std::optional<crdt::DotContext> context;  // kPut/kDelete (register), kSetRemove
+  int64_t delta = 0;                        // kCounterAdd
+  std::vector<std::string> elements;        // kSetAdd / kSetRemove
+  uint64_t timestamp_ms = 0;                // kPut/kDelete on lww: the coordinator's wall clock
+};
+
+struct Applied {
+  Object state;  // the replica's new state for the key
+  Object delta;  // what the other replicas join
+};
+
+// Checks limits and shape before anything is sent: invalid_argument or too_large.
+Status validate(const Update& u);
+
+// Applies `u` at replica `actor` to `current` (nullopt: the key is absent here).
+//  - type_mismatch when the key already holds another type;
+//  - register put without a context becomes a sibling; with one it supersedes what the
+//    context saw; delete writes a tombstone (without a context: superseding everything
+//    this replica has seen);
+//  - set remove without a context removes what this replica has seen of each element;
+//  - counter overflow is invalid_argument (crdt/counter.h).
+Result<Applied> apply_update(const std::optional<Object>& current, crdt::Actor actor,
+                             const Update& u);
+
+}  // namespace shoal::core
