@@ -56,10 +56,27 @@ class Store {
   virtual void erase(std::string_view key) = 0;
   virtual bool has_staged() const = 0;
   // Commits the staged writes as one batch. sync: fsync before returning (durable).
+  // On failure the staged writes stay staged.
   virtual Status flush(bool sync) = 0;
   // Flushes, then visits keys in [from, to) in order until `fn` returns false.
   // An empty `to` means no upper bound.
   virtual Status scan(std::string_view from, std::string_view to, const ScanFn& fn) = 0;
+};
+
+struct Message;
+
+// Peer messages out. The shell frames and sends them; the simulator queues them.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void send(const std::string& to, const Message& message) = 0;
+};
+
+// One-shot timers: on_timer(timer_id) fires on the core after delay_ms.
+class Timers {
+ public:
+  virtual ~Timers() = default;
+  virtual void schedule(uint64_t timer_id, uint64_t delay_ms) = 0;
 };
 
 }  // namespace shoal::core

@@ -81,7 +81,7 @@ void check_deltas_rebuild_state() {
   }
 }
 
-TEMPLATE_TEST_CASE("join is commutative, associative and idempotent", "[crdt][laws]", GCounter,
+TEMPLATE_TEST_CASE("join is commutative associative and idempotent", "[crdt][laws]", GCounter,
                    PNCounter, LWWRegister, ORSet, DvvSet) {
   check_laws<TestType>();
 }

@@ -13,7 +13,7 @@ namespace {
 
 using Strings = std::vector<std::string>;
 
-TEST_CASE("orset: concurrent add and remove of the same element, add wins", "[crdt][orset]") {
+TEST_CASE("orset: concurrent add and remove of the same element add wins", "[crdt][orset]") {
   ORSet a, b;
   a.join(a.add(1, "x"));
   b.join(a);
@@ -63,7 +63,7 @@ TEST_CASE("orset: remove of an absent element is harmless", "[crdt][orset]") {
   REQUIRE(d == ORSet{});
 }
 
-TEST_CASE("dvvset: 7 concurrent writers keep 7 siblings; the merged context collapses them",
+TEST_CASE("dvvset: 7 concurrent writers keep 7 siblings and the merged context collapses them",
           "[crdt][dvvset]") {
   // Three replicas (actors 1..3); 7 clients write with the same stale (empty) context.
   std::vector<DvvSet> replicas(3);
@@ -160,7 +160,7 @@ TEST_CASE("gcounter: per-actor overflow is refused", "[crdt][counter]") {
   REQUIRE(g.read() == std::numeric_limits<uint64_t>::max());  // saturating sum
 }
 
-TEST_CASE("lww: ties on timestamp are broken by actor id, not arrival order", "[crdt][lww]") {
+TEST_CASE("lww: ties on timestamp are broken by actor id not arrival order", "[crdt][lww]") {
   LWWRegister a, b;
   LWWRegister da = a.set(1, 100, "from-1");
   LWWRegister db = b.set(2, 100, "from-2");

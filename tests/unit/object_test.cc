@@ -10,7 +10,7 @@
 namespace shoal::core {
 namespace {
 
-TEST_CASE("object: type is fixed; joining another type is a type_mismatch", "[core][object]") {
+TEST_CASE("object: type is fixed and joining another type is a type_mismatch", "[core][object]") {
   Object counter(DataType::kCounter);
   Object set(DataType::kSet);
   const Object before = counter;

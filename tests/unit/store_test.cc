@@ -17,7 +17,7 @@ struct MemEnv {
   std::unique_ptr<leveldb::Env> env{leveldb::NewMemEnv(leveldb::Env::Default())};
 };
 
-TEST_CASE("store: staged writes are visible, then committed by flush", "[store]") {
+TEST_CASE("store: staged writes are visible then committed by flush", "[store]") {
   MemEnv m;
   auto s = LevelDbStore::open("/db", m.env.get()).value();
   s->put("a", "1");
@@ -32,7 +32,7 @@ TEST_CASE("store: staged writes are visible, then committed by flush", "[store]"
   REQUIRE_FALSE(s->get("a").value().has_value());
 }
 
-TEST_CASE("store: unflushed writes are lost on close, flushed ones survive", "[store]") {
+TEST_CASE("store: unflushed writes are lost on close flushed ones survive", "[store]") {
   MemEnv m;
   {
     auto s = LevelDbStore::open("/db", m.env.get()).value();
@@ -80,7 +80,7 @@ TEST_CASE("store: real LevelDB files in a directory reopen with their data", "[s
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("identity: a data directory keeps its actor; a new one gets a new actor", "[store]") {
+TEST_CASE("identity: a data directory keeps its actor and a new one gets a new actor", "[store]") {
   MemEnv m;
   core::SeededRng rng(1);
   crdt::Actor first = 0;

@@ -65,7 +65,7 @@ TEST_CASE("update: register puts with and without a context", "[core][update]") 
   REQUIRE(s->as<crdt::DvvSet>()->is_deleted());
 }
 
-TEST_CASE("update: set add and remove, with and without a context", "[core][update]") {
+TEST_CASE("update: set add and remove with and without a context", "[core][update]") {
   std::optional<Object> s;
   apply(s, 1, set_op(Update::Kind::kSetAdd, {"x", "y"}));
   const crdt::DotContext seen = s->as<crdt::ORSet>()->context();

@@ -1,0 +1,127 @@
+// Node: the pure, single-threaded state machine of one Shoal node.
+//
+// Fed events (client requests, peer messages, timers), it acts only through the seams
+// of env.h. Any node coordinates any request: it sends to the key's N replicas, answers
+// the client once R (or W) of them did, keeps listening until all N answered or the
+// timeout fired, then read-repairs the stale ones with the merged value. Updates are
+// applied on one replica (the coordinator itself when it is one), which mints the dot;
+// the resulting delta is merged into the others.
+//
+// Turns: everything a turn writes is staged in the Store; end_turn() commits it as one
+// batch (fsynced if any write was durable) and only then sends the turn's messages and
+// client replies, so nothing is acknowledged before it is stored.
+//
+// Membership is static here (every node is given the full member list).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "node/core/env.h"
+#include "node/core/messages.h"
+#include "node/core/object.h"
+#include "node/core/options.h"
+#include "node/core/quorum.h"
+#include "node/core/update.h"
+#include "ring/ring.h"
+
+namespace shoal::core {
+
+struct ClientRequest {
+  enum class Op : uint8_t { kGet, kUpdate };
+  Op op = Op::kGet;
+  std::string bucket;
+  std::string key;
+  Update update;  // kUpdate
+  RequestOptions options;
+};
+
+struct ClientResponse {
+  Status status;
+  // kGet: the merged value (absent: not_found). kUpdate: the minting replica's new
+  // state when known.
+  std::optional<Object> object;
+};
+
+using ReplyFn = std::function<void(ClientResponse)>;
+
+struct NodeConfig {
+  ring::NodeId self;
+  std::vector<ring::NodeId> members;  // including self
+  uint32_t vnodes_per_node = ring::Ring::kDefaultVnodes;
+};
+
+struct NodeEnv {
+  Clock& clock;
+  Transport& transport;
+  Timers& timers;
+  Store& store;
+};
+
+class Node {
+ public:
+  // REQUIRES: config.members contains config.self; actor != 0.
+  Node(NodeConfig config, NodeEnv env, crdt::Actor actor);
+
+  void on_client_request(ClientRequest request, ReplyFn reply);
+  void on_message(const ring::NodeId& from, const Message& message);
+  void on_timer(uint64_t timer_id);
+  void end_turn();
+
+  const ring::Ring& ring() const { return ring_; }
+  crdt::Actor actor() const { return actor_; }
+  size_t pending_requests() const { return pending_.size(); }
+
+ private:
+  struct Pending {
+    ClientRequest::Op op = ClientRequest::Op::kGet;
+    std::string bucket, key;
+    ResolvedOptions options;
+    std::vector<ring::NodeId> targets;
+    std::map<ring::NodeId, std::optional<Object>> replies;  // ok replies (reads)
+    std::set<ring::NodeId> answered_by;
+    QuorumGoal goal;
+    Tally tally;
+    std::optional<Object> merged;  // reads: join of the ok replies
+    std::optional<Object> delta;   // updates: what the minter produced
+    std::optional<Object> state;   // updates: the minter's new state
+    Status first_error;
+    ReplyFn reply;
+    bool replied = false;
+  };
+
+  void start_get(uint64_t id, Pending& p);
+  void start_update(uint64_t id, Pending& p, const Update& update);
+  void spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter);
+  void record(uint64_t id, const ring::NodeId& from, bool ok, const Status& error);
+  void finish_if_done(uint64_t id);
+  void read_repair(Pending& p);
+  void respond(Pending& p, ClientResponse response);
+
+  void handle_replica(const ring::NodeId& from, const Message& m);
+  void local_update(const Update& update, const std::string& bucket, const std::string& key,
+                    bool durable, Result<Applied>* out);
+  Result<std::optional<Object>> load(const std::string& bucket, const std::string& key);
+  Status merge_local(const std::string& bucket, const std::string& key, const Object& delta,
+                     bool durable);
+  void save(const std::string& bucket, const std::string& key, const Object& o, bool durable);
+  void send(const ring::NodeId& to, Message m);
+
+  NodeConfig config_;
+  NodeEnv env_;
+  crdt::Actor actor_;
+  ring::Ring ring_;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, Pending> pending_;
+  // This turn's effects, released by end_turn() after the store commit.
+  std::vector<std::pair<ring::NodeId, Message>> outbox_;
+  std::vector<std::pair<ReplyFn, ClientResponse>> replies_;
+  bool sync_needed_ = false;
+};
+
+}  // namespace shoal::core
