@@ -44,15 +44,13 @@ Status Node::merge_local(const std::string& bucket, const std::string& key, cons
   return Status::ok();
 }
 
-void Node::local_update(const Update& update, const std::string& bucket, const std::string& key,
-                        bool durable, Result<Applied>* out) {
+Result<Applied> Node::local_update(const Update& update, const std::string& bucket,
+                                   const std::string& key, bool durable) {
   Result<std::optional<Object>> current = load(bucket, key);
-  if (!current) {
-    *out = current.status();
-    return;
-  }
-  *out = apply_update(*current, actor_, update);
-  if (out->is_ok()) save(bucket, key, (*out)->state, durable);
+  if (!current) return current.status();
+  Result<Applied> applied = apply_update(*current, actor_, update);
+  if (applied) save(bucket, key, applied->state, durable);
+  return applied;
 }
 
 void Node::send(const ring::NodeId& to, Message m) { outbox_.emplace_back(to, std::move(m)); }
@@ -133,8 +131,7 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
          Message{Message::Kind::kMint, id, p.bucket, p.key, {}, {}, {}, update, p.options.durable});
     return;
   }
-  Result<Applied> applied = Status::internal("not applied");
-  local_update(update, p.bucket, p.key, p.options.durable, &applied);
+  Result<Applied> applied = local_update(update, p.bucket, p.key, p.options.durable);
   if (!applied) {
     respond(p, {applied.status(), std::nullopt});
     pending_.erase(id);
@@ -271,8 +268,9 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
     if (mine) reply.object = *mine;
   } else if (m.kind == Message::Kind::kMint) {
     reply.kind = Message::Kind::kMintReply;
-    Result<Applied> applied = Status::invalid_argument("mint without an update");
-    if (m.update) local_update(*m.update, m.bucket, m.key, m.durable, &applied);
+    Result<Applied> applied =
+        m.update ? local_update(*m.update, m.bucket, m.key, m.durable)
+                 : Result<Applied>(Status::invalid_argument("mint without an update"));
     reply.status = applied.status();
     if (applied) {
       reply.object = std::move(applied->delta);

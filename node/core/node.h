@@ -104,8 +104,8 @@ class Node {
   void respond(Pending& p, ClientResponse response);
 
   void handle_replica(const ring::NodeId& from, const Message& m);
-  void local_update(const Update& update, const std::string& bucket, const std::string& key,
-                    bool durable, Result<Applied>* out);
+  Result<Applied> local_update(const Update& update, const std::string& bucket,
+                               const std::string& key, bool durable);
   Result<std::optional<Object>> load(const std::string& bucket, const std::string& key);
   Status merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                      bool durable);

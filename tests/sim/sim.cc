@@ -94,24 +94,20 @@ void Sim::client(const std::string& at_node, core::ClientRequest request, core::
   n.turn([&] { n.node().on_client_request(std::move(request), std::move(done)); });
 }
 
-void Sim::run_until(uint64_t until_ms) {
+void Sim::drain(uint64_t until_ms) {
   while (!queue_.empty() && queue_.top().time_ms <= until_ms) {
     Event e = queue_.top();
     queue_.pop();
     now_ms_ = e.time_ms;
     e.fn();
   }
+}
+
+void Sim::run_until(uint64_t until_ms) {
+  drain(until_ms);
   if (now_ms_ < until_ms) now_ms_ = until_ms;
 }
 
-void Sim::run_until_idle(uint64_t max_ms) {
-  const uint64_t stop = now_ms_ + max_ms;
-  while (!queue_.empty() && queue_.top().time_ms <= stop) {
-    Event e = queue_.top();
-    queue_.pop();
-    now_ms_ = e.time_ms;
-    e.fn();
-  }
-}
+void Sim::run_until_idle(uint64_t max_ms) { drain(now_ms_ + max_ms); }
 
 }  // namespace shoal::sim

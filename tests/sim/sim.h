@@ -75,6 +75,7 @@ class Sim {
   friend class SimNode;
 
   void schedule(uint64_t delay_ms, std::function<void()> fn);
+  void drain(uint64_t until_ms);  // runs every event due at or before until_ms
   void deliver(const std::string& from, const std::string& to, const core::Message& m);
   void trace(uint64_t a, uint64_t b);
   bool blocked(const std::string& from, const std::string& to) const;
