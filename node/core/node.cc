@@ -85,18 +85,25 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   } else {
     p.targets = ring_.preference_list(ring::key_hash(p.bucket, p.key), p.options.n);
   }
+  const size_t replicas = p.targets.size();
+  std::erase_if(p.targets, [&](const ring::NodeId& t) { return unreachable_.count(t) > 0; });
   const bool is_read = p.op == ClientRequest::Op::kGet;
   p.goal.required =
       is_read ? std::max(p.options.r, p.options.pr) : std::max(p.options.w, p.options.pw);
   p.goal.required_primaries = is_read ? p.options.pr : p.options.pw;
   p.goal.targets = p.goal.primary_targets = static_cast<uint32_t>(p.targets.size());
   if (p.targets.size() < p.goal.required) {
-    respond(p, {Status::unavailable("only " + std::to_string(p.targets.size()) +
-                                    " replicas exist for a quorum of " +
+    respond(p, {Status::unavailable(std::to_string(p.targets.size()) + " of " +
+                                    std::to_string(replicas) + " replicas reachable; " +
+                                    (is_read ? "the read" : "the write") + " needs " +
                                     std::to_string(p.goal.required)),
                 std::nullopt});
     pending_.erase(id);
     return;
+  }
+  if (request.op == ClientRequest::Op::kUpdate && request.update.type == DataType::kLww &&
+      request.update.timestamp_ms == 0) {
+    request.update.timestamp_ms = env_.clock.wall_ms();
   }
   env_.timers.schedule(id, p.options.timeout_ms);
   if (is_read) {
@@ -126,7 +133,7 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
   const bool self_is_replica =
       std::find(p.targets.begin(), p.targets.end(), config_.self) != p.targets.end();
   if (!self_is_replica) {
-    // Some replica must mint the dot: the first in preference order.
+    // Some replica must mint the dot: the first reachable one in preference order.
     send(p.targets.front(),
          Message{Message::Kind::kMint, id, p.bucket, p.key, {}, {}, {}, update, p.options.durable});
     return;
@@ -283,6 +290,26 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
     if (m.req_id == 0) return;  // read repair: nobody waits for an ack
   }
   send(from, std::move(reply));
+}
+
+void Node::on_peer_status(const ring::NodeId& peer, bool reachable) {
+  if (peer == config_.self) return;
+  if (reachable) {
+    unreachable_.erase(peer);
+    return;
+  }
+  if (!unreachable_.insert(peer).second) return;
+  // Requests waiting on the peer stop waiting: it counts as a failed reply now.
+  std::vector<uint64_t> waiting;
+  for (const auto& [id, p] : pending_) {
+    if (std::find(p.targets.begin(), p.targets.end(), peer) != p.targets.end() &&
+        !p.answered_by.count(peer)) {
+      waiting.push_back(id);
+    }
+  }
+  for (uint64_t id : waiting) {
+    record(id, peer, false, Status::unavailable("replica " + peer + " became unreachable"));
+  }
 }
 
 // ---- turns ----

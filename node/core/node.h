@@ -71,11 +71,17 @@ class Node {
   void on_client_request(ClientRequest request, ReplyFn reply);
   void on_message(const ring::NodeId& from, const Message& message);
   void on_timer(uint64_t timer_id);
+  // The shell reports whether it can reach a peer (connected and handshaken). An
+  // unreachable replica is not waited for: a request that cannot reach its quorum fails
+  // at once with unavailable, and another reachable replica mints updates. (The
+  // phi-accrual failure detector of #4 feeds the same event.)
+  void on_peer_status(const ring::NodeId& peer, bool reachable);
   void end_turn();
 
   const ring::Ring& ring() const { return ring_; }
   crdt::Actor actor() const { return actor_; }
   size_t pending_requests() const { return pending_.size(); }
+  bool reachable(const ring::NodeId& peer) const { return !unreachable_.count(peer); }
 
  private:
   struct Pending {
@@ -118,6 +124,7 @@ class Node {
   ring::Ring ring_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Pending> pending_;
+  std::set<ring::NodeId> unreachable_;
   // This turn's effects, released by end_turn() after the store commit.
   std::vector<std::pair<ring::NodeId, Message>> outbox_;
   std::vector<std::pair<ReplyFn, ClientResponse>> replies_;

@@ -1,0 +1,22 @@
+// Between the client protocol and the core: a Request becomes a core ClientRequest, and
+// the core's answer becomes a Response shaped by the operation (values and context for
+// registers, the count for counters, members and context for sets).
+#pragma once
+
+#include "crdt/status.h"
+#include "node/api/protocol.h"
+#include "node/core/node.h"
+
+namespace shoal::api {
+
+// REQUIRES: request.op != Op::kPing. invalid_argument for a context that is not one
+// Shoal returned.
+Result<core::ClientRequest> to_core(const Request& request);
+
+// The response to `request` given the core's answer. A typed read (counter_get,
+// set_get) of a key holding another type is type_mismatch; a register whose siblings
+// are all tombstones reads as not_found (with its context, so a later put supersedes
+// the delete).
+Response to_response(const Request& request, core::ClientResponse answer);
+
+}  // namespace shoal::api

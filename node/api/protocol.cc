@@ -1,0 +1,613 @@
+#include "node/api/protocol.h"
+
+#include <cstring>
+#include <map>
+
+#include "crdt/codec.h"
+
+namespace shoal::api {
+
+namespace codec = crdt::codec;
+using codec::Packer;
+using MsgObject = msgpack::object;
+
+// ---- frames ----
+
+void append_frame(std::string* out, std::string_view payload) {
+  const auto n = static_cast<uint32_t>(payload.size());
+  const char header[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                          static_cast<char>(n >> 8), static_cast<char>(n)};
+  out->append(header, 4);
+  out->append(payload);
+}
+
+void FrameReader::feed(const char* data, size_t n) {
+  if (off_ > 0) {
+    buf_.erase(0, off_);
+    off_ = 0;
+  }
+  buf_.append(data, n);
+}
+
+FrameReader::Next FrameReader::next(std::string_view* payload, size_t* claimed_bytes) {
+  if (buf_.size() - off_ < kFrameHeaderBytes) return Next::kNeedMore;
+  const auto* p = reinterpret_cast<const unsigned char*>(buf_.data() + off_);
+  const size_t n = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | p[3];
+  if (n > max_) {
+    if (claimed_bytes) *claimed_bytes = n;
+    return Next::kTooLarge;
+  }
+  if (buf_.size() - off_ - kFrameHeaderBytes < n) return Next::kNeedMore;
+  *payload = std::string_view(buf_.data() + off_ + kFrameHeaderBytes, n);
+  off_ += kFrameHeaderBytes + n;
+  return Next::kFrame;
+}
+
+// ---- ops ----
+
+namespace {
+
+constexpr std::string_view kOpNames[] = {
+    "ping", "get", "put", "del", "counter_add", "counter_get", "set_add", "set_rm", "set_get"};
+
+Status invalid(std::string_view field, std::string_view what) {
+  return Status::invalid_argument("field \"" + std::string(field) + "\": " + std::string(what));
+}
+
+Status field_bytes(const MsgObject& o, std::string_view name, std::string* out) {
+  if (!codec::bytes(o, out).is_ok()) return invalid(name, "expected a byte string");
+  return Status::ok();
+}
+
+Status field_u64(const MsgObject& o, std::string_view name, uint64_t* out) {
+  if (!codec::u64(o, out).is_ok()) return invalid(name, "expected an unsigned integer");
+  return Status::ok();
+}
+
+Status field_bool(const MsgObject& o, std::string_view name, bool* out) {
+  if (!codec::boolean(o, out).is_ok()) return invalid(name, "expected true or false");
+  return Status::ok();
+}
+
+Status field_string_list(const MsgObject& o, std::string_view name, std::vector<std::string>* out) {
+  if (o.type != msgpack::type::ARRAY) return invalid(name, "expected an array of byte strings");
+  out->clear();
+  out->reserve(o.via.array.size);
+  for (uint32_t i = 0; i < o.via.array.size; ++i) {
+    std::string s;
+    SHOAL_RETURN_IF_ERROR(field_bytes(o.via.array.ptr[i], name, &s));
+    out->push_back(std::move(s));
+  }
+  return Status::ok();
+}
+
+// Visits the entries of a map whose keys are strings.
+template <typename Fn>
+Status for_each_field(const MsgObject& o, std::string_view what, Fn&& fn) {
+  if (o.type != msgpack::type::MAP) {
+    return Status::invalid_argument(std::string(what) + " must be a msgpack map");
+  }
+  for (uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) {
+      return Status::invalid_argument(std::string(what) + " keys must be strings");
+    }
+    SHOAL_RETURN_IF_ERROR(fn(std::string_view(kv.key.via.str.ptr, kv.key.via.str.size), kv.val));
+  }
+  return Status::ok();
+}
+
+// Unpacks a payload; malformed msgpack becomes `code` with a clear message.
+Status unpack_payload(std::string_view payload, const std::function<Status(const MsgObject&)>& fn) {
+  return codec::unpack(payload, codec::kMaxDepth, fn);
+}
+
+void pack_str(Packer& pk, std::string_view s) {
+  pk.pack_str(static_cast<uint32_t>(s.size()));
+  pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+
+void pack_quorum(Packer& pk, const core::QuorumSpec& q) {
+  switch (q.kind) {
+    case core::QuorumSpec::Kind::kCount:
+      pk.pack_uint32(q.count);
+      return;
+    case core::QuorumSpec::Kind::kOne:
+      pack_str(pk, "one");
+      return;
+    case core::QuorumSpec::Kind::kQuorum:
+      pack_str(pk, "quorum");
+      return;
+    case core::QuorumSpec::Kind::kAll:
+      pack_str(pk, "all");
+      return;
+  }
+}
+
+Status field_quorum(const MsgObject& o, std::string_view name, core::QuorumSpec* out) {
+  if (o.type == msgpack::type::STR) {
+    Result<core::QuorumSpec> q =
+        core::parse_quorum(std::string_view(o.via.str.ptr, o.via.str.size));
+    if (!q) return invalid(name, q.status().message());
+    *out = *q;
+    return Status::ok();
+  }
+  uint64_t n = 0;
+  if (!codec::u64(o, &n).is_ok() || n > 1000) {
+    return invalid(name, "expected a count or one/quorum/all");
+  }
+  *out = core::QuorumSpec::of(static_cast<uint32_t>(n));
+  return Status::ok();
+}
+
+void pack_options(Packer& pk, const core::RequestOptions& o) {
+  pk.pack_map(o.local ? 9 : 8);
+  if (o.local) {
+    pack_str(pk, "consistency");
+    pack_str(pk, "local");
+  }
+  pack_str(pk, "n");
+  pk.pack_uint32(o.n);
+  pack_str(pk, "r");
+  pack_quorum(pk, o.r);
+  pack_str(pk, "w");
+  pack_quorum(pk, o.w);
+  pack_str(pk, "pr");
+  pack_quorum(pk, o.pr);
+  pack_str(pk, "pw");
+  pack_quorum(pk, o.pw);
+  pack_str(pk, "durable");
+  pk.pack(o.durable);
+  pack_str(pk, "sloppy");
+  pk.pack(o.sloppy);
+  pack_str(pk, "timeout_ms");
+  pk.pack_uint32(o.timeout_ms);
+}
+
+Status decode_options(const MsgObject& o, core::RequestOptions* out) {
+  // The preset applies first wherever it appears in the map; explicit fields override it.
+  if (o.type == msgpack::type::MAP) {
+    for (uint32_t i = 0; i < o.via.map.size; ++i) {
+      const auto& kv = o.via.map.ptr[i];
+      if (kv.key.type == msgpack::type::STR &&
+          std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) == "consistency") {
+        std::string name;
+        SHOAL_RETURN_IF_ERROR(field_bytes(kv.val, "opt.consistency", &name));
+        Result<core::RequestOptions> p = core::preset(name);
+        if (!p) return invalid("opt.consistency", p.status().message());
+        *out = *p;
+      }
+    }
+  }
+  return for_each_field(o, "\"opt\"", [&](std::string_view k, const MsgObject& v) -> Status {
+    uint64_t n = 0;
+    if (k == "n" || k == "timeout_ms") {
+      SHOAL_RETURN_IF_ERROR(field_u64(v, k, &n));
+      if (n > 0xffffffffu) return invalid(k, "out of range");
+      (k == "n" ? out->n : out->timeout_ms) = static_cast<uint32_t>(n);
+      return Status::ok();
+    }
+    if (k == "r") return field_quorum(v, k, &out->r);
+    if (k == "w") return field_quorum(v, k, &out->w);
+    if (k == "pr") return field_quorum(v, k, &out->pr);
+    if (k == "pw") return field_quorum(v, k, &out->pw);
+    if (k == "durable") return field_bool(v, k, &out->durable);
+    if (k == "sloppy") return field_bool(v, k, &out->sloppy);
+    return Status::ok();  // "consistency" (done above) and unknown options are ignored
+  });
+}
+
+Status check_request(const Request& r) {
+  if (r.op == Op::kPing) return Status::ok();
+  if (r.bucket.empty()) return invalid("b", "the bucket must not be empty");
+  if (r.key.empty()) return invalid("k", "the key must not be empty");
+  if (r.bucket.size() > kMaxBucketBytes) {
+    return Status::too_large("bucket is " + std::to_string(r.bucket.size()) +
+                             " bytes; the limit is " + std::to_string(kMaxBucketBytes));
+  }
+  if (r.key.size() > kMaxKeyBytes) {
+    return Status::too_large("key is " + std::to_string(r.key.size()) + " bytes; the limit is " +
+                             std::to_string(kMaxKeyBytes));
+  }
+  if ((r.op == Op::kPut || r.op == Op::kDelete) && r.type != core::DataType::kRegister &&
+      r.type != core::DataType::kLww) {
+    return invalid("type", "put and del take type register or lww");
+  }
+  if ((r.op == Op::kSetAdd || r.op == Op::kSetRemove) && r.elements.empty()) {
+    return invalid("elems", "at least one element is needed");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string_view op_name(Op op) { return kOpNames[static_cast<size_t>(op)]; }
+
+std::optional<Op> parse_op(std::string_view name) {
+  for (size_t i = 0; i < std::size(kOpNames); ++i) {
+    if (kOpNames[i] == name) return static_cast<Op>(i);
+  }
+  return std::nullopt;
+}
+
+std::string encode_request(const Request& r) {
+  msgpack::sbuffer buf;
+  Packer pk(buf);
+  uint32_t fields = 4;  // id, op, b, k
+  fields += r.op == Op::kPut;
+  fields += r.context.has_value();
+  fields += r.op == Op::kCounterAdd;
+  fields += (r.op == Op::kSetAdd || r.op == Op::kSetRemove);
+  fields += (r.op == Op::kPut || r.op == Op::kDelete);
+  fields += 1;  // opt
+  pk.pack_map(fields);
+  pack_str(pk, "id");
+  pk.pack_uint64(r.id);
+  pack_str(pk, "op");
+  pack_str(pk, op_name(r.op));
+  pack_str(pk, "b");
+  codec::pack_bytes(pk, r.bucket);
+  pack_str(pk, "k");
+  codec::pack_bytes(pk, r.key);
+  if (r.op == Op::kPut) {
+    pack_str(pk, "v");
+    codec::pack_bytes(pk, r.value);
+  }
+  if (r.context) {
+    pack_str(pk, "ctx");
+    codec::pack_bytes(pk, *r.context);
+  }
+  if (r.op == Op::kCounterAdd) {
+    pack_str(pk, "delta");
+    pk.pack_int64(r.delta);
+  }
+  if (r.op == Op::kSetAdd || r.op == Op::kSetRemove) {
+    pack_str(pk, "elems");
+    pk.pack_array(static_cast<uint32_t>(r.elements.size()));
+    for (const auto& e : r.elements) codec::pack_bytes(pk, e);
+  }
+  if (r.op == Op::kPut || r.op == Op::kDelete) {
+    pack_str(pk, "type");
+    pack_str(pk, core::type_name(r.type));
+  }
+  pack_str(pk, "opt");
+  pack_options(pk, r.options);
+  return std::string(buf.data(), buf.size());
+}
+
+namespace {
+
+Status decode_request_field(std::string_view k, const MsgObject& v, Request* r, bool* has_op) {
+  if (k == "id") return field_u64(v, k, &r->id);
+  if (k == "op") {
+    std::string name;
+    SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &name));
+    std::optional<Op> op = parse_op(name);
+    if (!op) return invalid(k, "unknown operation \"" + name + "\"");
+    r->op = *op;
+    *has_op = true;
+    return Status::ok();
+  }
+  if (k == "b") return field_bytes(v, k, &r->bucket);
+  if (k == "k") return field_bytes(v, k, &r->key);
+  if (k == "v") return field_bytes(v, k, &r->value);
+  if (k == "ctx") {
+    r->context.emplace();
+    return field_bytes(v, k, &*r->context);
+  }
+  if (k == "delta") {
+    if (!codec::i64(v, &r->delta).is_ok()) return invalid(k, "expected a signed 64-bit integer");
+    return Status::ok();
+  }
+  if (k == "elems") return field_string_list(v, k, &r->elements);
+  if (k == "type") {
+    std::string name;
+    SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &name));
+    Result<core::DataType> t = core::parse_type(name);
+    if (!t) return invalid(k, t.status().message());
+    r->type = *t;
+    return Status::ok();
+  }
+  if (k == "opt") return decode_options(v, &r->options);
+  return Status::ok();  // unknown fields are ignored (forward compatibility)
+}
+
+}  // namespace
+
+Result<Request> decode_request(std::string_view payload, uint64_t* id) {
+  *id = 0;
+  Request r;
+  bool has_op = false;
+  Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
+    if (o.type == msgpack::type::MAP) {
+      for (uint32_t i = 0; i < o.via.map.size; ++i) {  // find the id first, for errors
+        const auto& kv = o.via.map.ptr[i];
+        if (kv.key.type == msgpack::type::STR && kv.key.via.str.size == 2 &&
+            std::memcmp(kv.key.via.str.ptr, "id", 2) == 0) {
+          (void)codec::u64(kv.val, id);
+        }
+      }
+    }
+    return for_each_field(o, "a request", [&](std::string_view k, const MsgObject& v) {
+      return decode_request_field(k, v, &r, &has_op);
+    });
+  });
+  if (s.code() == Code::kCorruption) {
+    return Status::invalid_argument("malformed request frame: " + s.message());
+  }
+  if (!s.is_ok()) return s;
+  if (!has_op) return invalid("op", "missing");
+  SHOAL_RETURN_IF_ERROR(check_request(r));
+  return r;
+}
+
+std::string encode_response(const Response& r) {
+  msgpack::sbuffer buf;
+  Packer pk(buf);
+  const bool ok = r.status.is_ok();
+  uint32_t fields = 2 + !ok + r.type.has_value() + r.context.has_value() + !r.node.empty() * 2;
+  const bool has_values =
+      r.type && (*r.type == core::DataType::kRegister || *r.type == core::DataType::kLww);
+  const bool has_counter = r.type && *r.type == core::DataType::kCounter;
+  const bool has_elements = r.type && *r.type == core::DataType::kSet;
+  fields += has_values + has_counter + has_elements;
+  pk.pack_map(fields);
+  pack_str(pk, "id");
+  pk.pack_uint64(r.id);
+  pack_str(pk, "status");
+  pack_str(pk, code_name(r.status.code()));
+  if (!ok) {
+    pack_str(pk, "msg");
+    pack_str(pk, r.status.message());
+  }
+  if (r.type) {
+    pack_str(pk, "type");
+    pack_str(pk, core::type_name(*r.type));
+  }
+  if (has_values) {
+    pack_str(pk, "values");
+    pk.pack_array(static_cast<uint32_t>(r.values.size()));
+    for (const auto& v : r.values) codec::pack_bytes(pk, v);
+  }
+  if (has_counter) {
+    pack_str(pk, "value");
+    pk.pack_int64(r.counter);
+  }
+  if (has_elements) {
+    pack_str(pk, "elems");
+    pk.pack_array(static_cast<uint32_t>(r.elements.size()));
+    for (const auto& e : r.elements) codec::pack_bytes(pk, e);
+  }
+  if (r.context) {
+    pack_str(pk, "ctx");
+    codec::pack_bytes(pk, *r.context);
+  }
+  if (!r.node.empty()) {
+    pack_str(pk, "node");
+    pack_str(pk, r.node);
+    pack_str(pk, "peers");
+    pk.pack_array(static_cast<uint32_t>(r.peers.size()));
+    for (const auto& p : r.peers) pack_str(pk, p);
+  }
+  return std::string(buf.data(), buf.size());
+}
+
+Result<Response> decode_response(std::string_view payload) {
+  Response r;
+  std::string code = "ok", msg;
+  Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
+    return for_each_field(o, "a response", [&](std::string_view k, const MsgObject& v) -> Status {
+      if (k == "id") return field_u64(v, k, &r.id);
+      if (k == "status") return field_bytes(v, k, &code);
+      if (k == "msg") return field_bytes(v, k, &msg);
+      if (k == "type") {
+        std::string name;
+        SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &name));
+        Result<core::DataType> t = core::parse_type(name);
+        if (!t) return invalid(k, t.status().message());
+        r.type = *t;
+        return Status::ok();
+      }
+      if (k == "values") return field_string_list(v, k, &r.values);
+      if (k == "elems") return field_string_list(v, k, &r.elements);
+      if (k == "value") {
+        if (!codec::i64(v, &r.counter).is_ok()) return invalid(k, "expected an integer");
+        return Status::ok();
+      }
+      if (k == "ctx") {
+        r.context.emplace();
+        return field_bytes(v, k, &*r.context);
+      }
+      if (k == "node") return field_bytes(v, k, &r.node);
+      if (k == "peers") return field_string_list(v, k, &r.peers);
+      return Status::ok();
+    });
+  });
+  if (!s.is_ok()) return s;
+  std::optional<Code> c = code_from_name(code);
+  if (!c) return Status::corruption("unknown status \"" + code + "\" in response");
+  r.status = *c == Code::kOk ? Status::ok() : Status(*c, msg);
+  return r;
+}
+
+// ---- peer protocol ----
+
+std::string encode_hello(const Hello& h) {
+  msgpack::sbuffer buf;
+  Packer pk(buf);
+  pk.pack_array(4);
+  pack_str(pk, "hello");
+  pk.pack_uint32(h.version);
+  codec::pack_bytes(pk, h.node);
+  codec::pack_bytes(pk, h.secret);
+  return std::string(buf.data(), buf.size());
+}
+
+Result<Hello> decode_hello(std::string_view payload) {
+  Hello h;
+  Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
+    codec::Array a;
+    std::string tag;
+    uint64_t version = 0;
+    if (!codec::array(o, &a).is_ok() || a.size != 4 || !codec::bytes(a[0], &tag).is_ok() ||
+        tag != "hello" || !codec::u64(a[1], &version).is_ok() ||
+        !codec::bytes(a[2], &h.node).is_ok() || !codec::bytes(a[3], &h.secret).is_ok()) {
+      return Status::invalid_argument("the first peer frame must be a hello");
+    }
+    h.version = static_cast<uint32_t>(version);
+    return Status::ok();
+  });
+  if (s.code() == Code::kCorruption) {
+    return Status::invalid_argument("the first peer frame must be a hello (" + s.message() + ")");
+  }
+  if (!s.is_ok()) return s;
+  return h;
+}
+
+std::string encode_welcome(const Status& status, const std::string& node) {
+  msgpack::sbuffer buf;
+  Packer pk(buf);
+  pk.pack_array(4);
+  pack_str(pk, "welcome");
+  pack_str(pk, code_name(status.code()));
+  pack_str(pk, status.message());
+  codec::pack_bytes(pk, node);
+  return std::string(buf.data(), buf.size());
+}
+
+Result<std::string> decode_welcome(std::string_view payload) {
+  std::string code, msg, node;
+  Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
+    codec::Array a;
+    std::string tag;
+    if (!codec::array(o, &a).is_ok() || a.size != 4 || !codec::bytes(a[0], &tag).is_ok() ||
+        tag != "welcome" || !codec::bytes(a[1], &code).is_ok() ||
+        !codec::bytes(a[2], &msg).is_ok() || !codec::bytes(a[3], &node).is_ok()) {
+      return Status::corruption("expected a welcome frame");
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  std::optional<Code> c = code_from_name(code);
+  if (!c) return Status::corruption("unknown status in welcome");
+  if (*c != Code::kOk) return Status(*c, msg);
+  return node;
+}
+
+namespace {
+
+void pack_optional_object(Packer& pk, const std::optional<core::Object>& o) {
+  if (o) {
+    codec::pack_bytes(pk, o->encode());
+  } else {
+    pk.pack_nil();
+  }
+}
+
+Status decode_optional_object(const MsgObject& o, std::optional<core::Object>* out) {
+  if (o.type == msgpack::type::NIL) return Status::ok();
+  std::string bytes;
+  SHOAL_RETURN_IF_ERROR(codec::bytes(o, &bytes));
+  Result<core::Object> obj = core::Object::decode(bytes);
+  if (!obj) return obj.status();
+  *out = std::move(obj).value();
+  return Status::ok();
+}
+
+void pack_update(Packer& pk, const core::Update& u) {
+  pk.pack_array(7);
+  pk.pack_uint8(static_cast<uint8_t>(u.kind));
+  pk.pack_uint8(static_cast<uint8_t>(u.type));
+  codec::pack_bytes(pk, u.value);
+  if (u.context) {
+    codec::pack_bytes(pk, u.context->encode());
+  } else {
+    pk.pack_nil();
+  }
+  pk.pack_int64(u.delta);
+  pk.pack_array(static_cast<uint32_t>(u.elements.size()));
+  for (const auto& e : u.elements) codec::pack_bytes(pk, e);
+  pk.pack_uint64(u.timestamp_ms);
+}
+
+Status decode_update(const MsgObject& o, core::Update* u) {
+  codec::Array a;
+  SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
+  if (a.size != 7) return codec::bad("update: wrong field count");
+  uint64_t kind = 0, type = 0;
+  SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &kind));
+  SHOAL_RETURN_IF_ERROR(codec::u64(a[1], &type));
+  if (kind > static_cast<uint64_t>(core::Update::Kind::kSetRemove))
+    return codec::bad("update kind");
+  if (type < 1 || type > 4) return codec::bad("update type");
+  u->kind = static_cast<core::Update::Kind>(kind);
+  u->type = static_cast<core::DataType>(type);
+  SHOAL_RETURN_IF_ERROR(codec::bytes(a[2], &u->value));
+  if (a[3].type != msgpack::type::NIL) {
+    std::string ctx;
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[3], &ctx));
+    Result<crdt::DotContext> c = crdt::DotContext::decode(ctx);
+    if (!c) return c.status();
+    u->context = std::move(c).value();
+  }
+  SHOAL_RETURN_IF_ERROR(codec::i64(a[4], &u->delta));
+  SHOAL_RETURN_IF_ERROR(field_string_list(a[5], "elements", &u->elements));
+  return codec::u64(a[6], &u->timestamp_ms);
+}
+
+}  // namespace
+
+std::string encode_message(const core::Message& m) {
+  msgpack::sbuffer buf;
+  Packer pk(buf);
+  pk.pack_array(10);
+  pk.pack_uint8(static_cast<uint8_t>(m.kind));
+  pk.pack_uint64(m.req_id);
+  codec::pack_bytes(pk, m.bucket);
+  codec::pack_bytes(pk, m.key);
+  pk.pack_uint8(static_cast<uint8_t>(m.status.code()));
+  pack_str(pk, m.status.message());
+  pack_optional_object(pk, m.object);
+  pack_optional_object(pk, m.state);
+  if (m.update) {
+    pack_update(pk, *m.update);
+  } else {
+    pk.pack_nil();
+  }
+  pk.pack(m.durable);
+  return std::string(buf.data(), buf.size());
+}
+
+Result<core::Message> decode_message(std::string_view payload) {
+  core::Message m;
+  Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
+    codec::Array a;
+    SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
+    if (a.size != 10) return codec::bad("peer message: wrong field count");
+    uint64_t kind = 0, code = 0;
+    SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &kind));
+    if (kind < 1 || kind > static_cast<uint64_t>(core::Message::Kind::kMergeAck)) {
+      return codec::bad("peer message: unknown kind");
+    }
+    m.kind = static_cast<core::Message::Kind>(kind);
+    SHOAL_RETURN_IF_ERROR(codec::u64(a[1], &m.req_id));
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[2], &m.bucket));
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[3], &m.key));
+    SHOAL_RETURN_IF_ERROR(codec::u64(a[4], &code));
+    if (code > static_cast<uint64_t>(Code::kInternal)) return codec::bad("peer message: code");
+    std::string msg;
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[5], &msg));
+    if (code != 0) m.status = Status(static_cast<Code>(code), std::move(msg));
+    SHOAL_RETURN_IF_ERROR(decode_optional_object(a[6], &m.object));
+    SHOAL_RETURN_IF_ERROR(decode_optional_object(a[7], &m.state));
+    if (a[8].type != msgpack::type::NIL) {
+      m.update.emplace();
+      SHOAL_RETURN_IF_ERROR(decode_update(a[8], &*m.update));
+    }
+    return codec::boolean(a[9], &m.durable);
+  });
+  if (!s.is_ok()) return Status::corruption("peer message: " + s.message());
+  return m;
+}
+
+}  // namespace shoal::api

@@ -1,0 +1,124 @@
+// The native protocol (docs/protocol.md): length-prefixed msgpack frames over TCP.
+//
+// Client frames are msgpack maps with short string keys, so a client in any language
+// can speak them; peer frames are compact arrays. Every decoder returns a Status for
+// bad input (never throws, never crashes): malformed msgpack is corruption, a frame of
+// the wrong shape or a field of the wrong type is invalid_argument naming the field.
+//
+// This library is pure (no sockets): node/uv and the client library in tools/ share it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crdt/status.h"
+#include "node/core/messages.h"
+#include "node/core/object.h"
+#include "node/core/options.h"
+
+namespace shoal::api {
+
+constexpr uint32_t kProtocolVersion = 1;
+constexpr size_t kFrameHeaderBytes = 4;                // u32 big-endian payload length
+constexpr size_t kMaxClientFrameBytes = 4u << 20;      // what a node accepts from a client
+constexpr size_t kMaxPeerFrameBytes = 64u << 20;       // what a node accepts from a peer
+constexpr size_t kMaxResponseFrameBytes = 256u << 20;  // what the client library accepts
+constexpr size_t kMaxBucketBytes = 1024;
+constexpr size_t kMaxKeyBytes = 8192;
+
+// Appends a frame header and `payload` to `out`.
+void append_frame(std::string* out, std::string_view payload);
+
+// Splits a byte stream into frames.
+class FrameReader {
+ public:
+  enum class Next { kNeedMore, kFrame, kTooLarge };
+
+  explicit FrameReader(size_t max_payload_bytes) : max_(max_payload_bytes) {}
+  // Invalidates payloads returned by next().
+  void feed(const char* data, size_t n);
+  // kFrame: *payload is the next frame, valid until the next feed(). kTooLarge: the
+  // next frame's header claims more than the limit (*claimed_bytes); the stream cannot
+  // be trusted after it.
+  Next next(std::string_view* payload, size_t* claimed_bytes = nullptr);
+  size_t buffered() const { return buf_.size() - off_; }
+
+ private:
+  size_t max_;
+  std::string buf_;
+  size_t off_ = 0;
+};
+
+// ---- client protocol ----
+
+enum class Op : uint8_t {
+  kPing,
+  kGet,
+  kPut,
+  kDelete,
+  kCounterAdd,
+  kCounterGet,
+  kSetAdd,
+  kSetRemove,
+  kSetGet,
+};
+// "ping", "get", "put", "del", "counter_add", "counter_get", "set_add", "set_rm", "set_get"
+std::string_view op_name(Op op);
+std::optional<Op> parse_op(std::string_view name);
+
+struct Request {
+  uint64_t id = 0;  // chosen by the client, echoed in the response (pipelining)
+  Op op = Op::kGet;
+  std::string bucket;
+  std::string key;
+  std::string value;                   // put
+  std::optional<std::string> context;  // put, del, set_rm: an opaque context from a read
+  int64_t delta = 0;                   // counter_add
+  std::vector<std::string> elements;   // set_add, set_rm
+  core::DataType type = core::DataType::kRegister;  // put, del: register or lww
+  core::RequestOptions options;
+};
+
+struct Response {
+  uint64_t id = 0;
+  Status status;
+  std::optional<core::DataType> type;
+  std::vector<std::string> values;    // register: live siblings; lww: the value
+  std::vector<std::string> elements;  // set members, in byte order
+  int64_t counter = 0;
+  std::optional<std::string> context;  // register and set: pass back to supersede
+  std::string node;                    // ping: the answering node's id
+  std::vector<std::string> peers;      // ping: the peers it can reach now
+};
+
+std::string encode_request(const Request& request);
+// On failure *id is the request id when it could be read (0 otherwise), so the error
+// can still be matched to its request.
+Result<Request> decode_request(std::string_view payload, uint64_t* id);
+std::string encode_response(const Response& response);
+Result<Response> decode_response(std::string_view payload);
+
+// Options as they travel: {"consistency": preset, "n", "r", "w", "pr", "pw",
+// "durable", "sloppy", "timeout_ms"}; a preset first, then the explicit fields.
+
+// ---- peer protocol ----
+
+struct Hello {
+  uint32_t version = kProtocolVersion;
+  std::string node;
+  std::string secret;
+};
+std::string encode_hello(const Hello& hello);
+Result<Hello> decode_hello(std::string_view payload);
+// The accepting side's answer: ok, or why the connection is refused.
+std::string encode_welcome(const Status& status, const std::string& node);
+Result<std::string> decode_welcome(std::string_view payload);  // the node id, or the refusal
+
+std::string encode_message(const core::Message& message);
+Result<core::Message> decode_message(std::string_view payload);
+
+}  // namespace shoal::api

@@ -1,0 +1,77 @@
+// shoald: one Shoal node. Flags or a config file (`--config FILE`, key = value lines
+// with the flag names); every address defaults to 127.0.0.1.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+
+#include "node/uv/server.h"
+
+int main(int argc, char** argv) {
+  using namespace shoal;
+  CLI::App app{"shoald: a Shoal node (leaderless, Dynamo-style key-value store)"};
+  app.set_config("--config", "", "config file (TOML/INI: one `flag = value` per line)");
+  std::string id, data_dir, client = "127.0.0.1:7001", peer = "127.0.0.1:7101", members;
+  std::string secret, secret_file, log_level = "info";
+  uint32_t vnodes = ring::Ring::kDefaultVnodes;
+  uint32_t drain_timeout_ms = 5000;
+  size_t max_clients = 1024;
+  app.add_option("--id", id, "this node's id (unique in the cluster)")->required();
+  app.add_option("--data-dir", data_dir, "directory of this node's LevelDB")->required();
+  app.add_option("--client", client, "client listener host:port")->capture_default_str();
+  app.add_option("--peer", peer, "peer listener host:port")->capture_default_str();
+  app.add_option("--members", members,
+                 "every node as id@host:port of its peer listener, comma separated "
+                 "(static membership; default: this node alone)");
+  app.add_option("--secret", secret, "cluster secret; peers must present the same one");
+  app.add_option("--secret-file", secret_file, "read the cluster secret from this file");
+  app.add_option("--vnodes", vnodes, "virtual nodes per node (same on every node)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 65536u));
+  app.add_option("--drain-timeout-ms", drain_timeout_ms,
+                 "on SIGTERM, how long in-flight requests may take")
+      ->capture_default_str();
+  app.add_option("--max-clients", max_clients, "client connection limit")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_color_mt("shoald");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e [" + id + "] %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  uvshell::ServerConfig config;
+  config.node_id = id;
+  config.data_dir = data_dir;
+  config.vnodes = vnodes;
+  config.drain_timeout_ms = drain_timeout_ms;
+  config.max_client_connections = max_clients;
+  auto fail = [](const Status& s) {
+    spdlog::critical("{}", s.to_string());
+    return 2;
+  };
+  Result<uvshell::Address> c = uvshell::parse_address(client);
+  if (!c) return fail(c.status());
+  Result<uvshell::Address> p = uvshell::parse_address(peer);
+  if (!p) return fail(p.status());
+  config.client = *c;
+  config.peer = *p;
+  Result<std::vector<uvshell::Member>> m = uvshell::parse_members(members);
+  if (!m) return fail(m.status());
+  config.members = *m;
+  if (!secret_file.empty()) {
+    std::ifstream in(secret_file);
+    if (!in) return fail(Status::invalid_argument("cannot read secret file " + secret_file));
+    std::getline(in, secret);
+  }
+  if (secret.empty() && config.members.size() > 1) {
+    spdlog::warn("no cluster secret set: any process that can reach the peer port may join");
+  }
+  config.secret = secret;
+  Result<std::unique_ptr<uvshell::Server>> server = uvshell::Server::open(std::move(config));
+  if (!server) return fail(server.status());
+  return (*server)->run();
+}

@@ -1,0 +1,76 @@
+// Server: the libuv shell around one node core (the only place, with tools/, that
+// touches libuv).
+//
+// One thread, one loop. Client and peer listeners read length-prefixed msgpack frames
+// (node/api/protocol.h) and feed the core; a uv_check handle ends every loop turn: the
+// core commits the turn's writes as one LevelDB WriteBatch, then each connection's
+// frames of that turn go out in one write. Peers are dialled with backoff; a peer is
+// reachable once our hello was welcomed (same cluster secret) and unreachable when the
+// connection fails, which the core hears about at once. SIGINT/SIGTERM stop accepting,
+// let in-flight requests finish (bounded by drain_timeout_ms) and close the DB cleanly.
+//
+// Limits (docs/protocol.md): client frames <= api::kMaxClientFrameBytes, peer frames <=
+// api::kMaxPeerFrameBytes, max_client_connections, max_inflight_per_connection (reading
+// pauses beyond it), max_pending_requests (overloaded beyond it), max_peer_queue_bytes
+// (frames queued while a peer connects; dropped beyond it).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crdt/status.h"
+#include "ring/ring.h"
+
+namespace shoal::uvshell {
+
+struct Address {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string to_string() const { return host + ":" + std::to_string(port); }
+};
+
+struct Member {
+  std::string id;
+  Address peer;  // where its peer listener is
+};
+
+struct ServerConfig {
+  std::string node_id;
+  std::string data_dir;
+  Address client{"127.0.0.1", 7001};
+  Address peer{"127.0.0.1", 7101};
+  std::vector<Member> members;  // the whole cluster, this node included
+  std::string secret;           // cluster secret, checked in the peer handshake
+  uint32_t vnodes = ring::Ring::kDefaultVnodes;
+  size_t max_client_connections = 1024;
+  size_t max_inflight_per_connection = 1024;
+  size_t max_pending_requests = 100'000;
+  size_t max_peer_queue_bytes = 64u << 20;
+  uint32_t drain_timeout_ms = 5'000;
+};
+
+// "host:port" (host defaults to 127.0.0.1 when only ":port" or "port" is given).
+Result<Address> parse_address(std::string_view text);
+// "n1@127.0.0.1:7101,n2@127.0.0.1:7102,..."
+Result<std::vector<Member>> parse_members(std::string_view text);
+
+class Server {
+ public:
+  // Opens the data directory (creating it), loads or mints the actor identity, binds
+  // both listeners. Fails with a clear Status (port in use, DB locked, bad address).
+  static Result<std::unique_ptr<Server>> open(ServerConfig config);
+  ~Server();
+
+  // Serves until SIGINT or SIGTERM, then drains and closes. Returns the exit code.
+  int run();
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shoal::uvshell

@@ -1,0 +1,33 @@
+// shoal bench: closed-loop load against one or more nodes over the native protocol.
+//
+// Each connection runs on its own thread and keeps `pipeline` requests in flight; keys
+// are drawn uniformly from `keys`. Register puts carry the context of that key's last
+// reply on the connection (a client that reads before it writes), so siblings stay
+// bounded by real concurrency. Reports ops/s and p50/p99/p99.9/max latency per op.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace shoal::bench {
+
+struct BenchOptions {
+  std::string hosts;  // comma-separated host:port list; empty: the global --host
+  uint32_t connections = 8;
+  uint32_t pipeline = 8;
+  uint32_t duration_s = 10;
+  uint32_t keys = 10'000;
+  uint32_t value_size = 100;
+  std::string mix = "get=50,put=50";  // ops: get, put, counter, set
+  std::string consistency = "quorum";
+  bool preload = true;
+};
+
+void add_flags(CLI::App* cmd, BenchOptions* options);
+int run(const std::string& default_host, const BenchOptions& options, bool json);
+
+}  // namespace shoal::bench

@@ -1,0 +1,270 @@
+#include "tools/client.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "node/api/convert.h"
+#include "node/core/update.h"
+
+namespace shoal::client {
+
+namespace {
+
+uint64_t mono_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+Status wait_fd(int fd, short events, uint64_t deadline_ms, const std::string& what) {
+  for (;;) {
+    const uint64_t now = mono_ms();
+    if (now >= deadline_ms) return Status::timeout(what);
+    pollfd p{fd, events, 0};
+    int rc = ::poll(&p, 1, static_cast<int>(deadline_ms - now));
+    if (rc > 0) return Status::ok();
+    if (rc < 0 && errno != EINTR) return Status::unavailable(std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+Status validate_request(const api::Request& r) {
+  if (r.op == api::Op::kPing) return Status::ok();
+  Result<core::ResolvedOptions> opts = core::resolve(r.options);
+  if (!opts) return opts.status();
+  // The node's own conversion and limits, run here so nothing invalid is sent.
+  std::string payload = api::encode_request(r);
+  if (payload.size() > api::kMaxClientFrameBytes) {
+    return Status::too_large("request of " + std::to_string(payload.size()) +
+                             " bytes exceeds the frame limit of " +
+                             std::to_string(api::kMaxClientFrameBytes));
+  }
+  uint64_t id = 0;
+  Result<api::Request> back = api::decode_request(payload, &id);
+  if (!back) return back.status();
+  Result<core::ClientRequest> c = api::to_core(*back);
+  if (!c) return c.status();
+  if (c->op == core::ClientRequest::Op::kUpdate) return core::validate(c->update);
+  return Status::ok();
+}
+
+Result<std::unique_ptr<Client>> Client::connect_address(const std::string& address,
+                                                        uint32_t timeout_ms) {
+  size_t colon = address.rfind(':');
+  std::string host =
+      colon == std::string::npos || colon == 0 ? "127.0.0.1" : address.substr(0, colon);
+  std::string port = colon == std::string::npos ? address : address.substr(colon + 1);
+  char* end = nullptr;
+  long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || p <= 0 || p > 65535) {
+    return Status::invalid_argument("bad address \"" + address + "\": expected host:port");
+  }
+  return connect(host, static_cast<int>(p), timeout_ms);
+}
+
+Result<std::unique_ptr<Client>> Client::connect(const std::string& host, int port,
+                                                uint32_t timeout_ms) {
+  const std::string address = host + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res); rc != 0) {
+    return Status::invalid_argument("cannot resolve " + host + ": " + gai_strerror(rc));
+  }
+  int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    freeaddrinfo(res);
+    return Status::internal(std::string("socket: ") + std::strerror(errno));
+  }
+  int rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  Status s;
+  if (rc != 0 && errno == EINPROGRESS) {
+    s = wait_fd(fd, POLLOUT, mono_ms() + timeout_ms, "connecting to " + address);
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (s.is_ok() && (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)) {
+      s = Status::unavailable("cannot connect to " + address + ": " + std::strerror(err));
+    }
+  } else if (rc != 0) {
+    s = Status::unavailable("cannot connect to " + address + ": " + std::strerror(errno));
+  }
+  if (!s.is_ok()) {
+    ::close(fd);
+    if (s.code() == Code::kTimeout) return Status::unavailable(s.message() + " timed out");
+    return s;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return std::unique_ptr<Client>(new Client(fd, address, timeout_ms));
+}
+
+Client::Client(int fd, std::string address, uint32_t timeout_ms)
+    : fd_(fd), address_(std::move(address)), timeout_ms_(timeout_ms) {}
+
+Client::~Client() { ::close(fd_); }
+
+Status Client::send_raw(std::string_view bytes) {
+  out_.append(bytes);
+  return flush();
+}
+
+Status Client::flush() {
+  size_t off = 0;
+  const uint64_t deadline = mono_ms() + timeout_ms_;
+  while (off < out_.size()) {
+    ssize_t n = ::send(fd_, out_.data() + off, out_.size() - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      SHOAL_RETURN_IF_ERROR(wait_fd(fd_, POLLOUT, deadline, "sending to " + address_));
+    } else {
+      out_.clear();
+      return Status::unavailable("connection to " + address_ + " lost: " + std::strerror(errno));
+    }
+  }
+  out_.clear();
+  return Status::ok();
+}
+
+Result<uint64_t> Client::send(api::Request request) {
+  request.id = next_id_++;
+  api::append_frame(&out_, api::encode_request(request));
+  return request.id;
+}
+
+Result<api::Response> Client::recv(uint32_t wait_ms) {
+  SHOAL_RETURN_IF_ERROR(flush());
+  const uint64_t deadline = mono_ms() + wait_ms;
+  char buf[64 * 1024];
+  for (;;) {
+    std::string_view payload;
+    size_t claimed = 0;
+    switch (reader_.next(&payload, &claimed)) {
+      case api::FrameReader::Next::kFrame: {
+        Result<api::Response> r = api::decode_response(payload);
+        if (!r)
+          return Status::corruption("bad response from " + address_ + ": " + r.status().message());
+        return r;
+      }
+      case api::FrameReader::Next::kTooLarge:
+        return Status::too_large("response of " + std::to_string(claimed) + " bytes");
+      case api::FrameReader::Next::kNeedMore:
+        break;
+    }
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n > 0) {
+      reader_.feed(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      return Status::unavailable("connection closed by " + address_);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      SHOAL_RETURN_IF_ERROR(wait_fd(fd_, POLLIN, deadline, "no answer from " + address_));
+    } else {
+      return Status::unavailable("connection to " + address_ + " lost: " + std::strerror(errno));
+    }
+  }
+}
+
+Result<api::Response> Client::call(api::Request request) {
+  SHOAL_RETURN_IF_ERROR(validate_request(request));
+  // The node answers by the request's own timeout; allow for the round trip.
+  const uint32_t wait_ms = std::max(timeout_ms_, request.options.timeout_ms + 2'000);
+  Result<uint64_t> id = send(std::move(request));
+  if (!id) return id.status();
+  for (;;) {
+    Result<api::Response> r = recv(wait_ms);
+    if (!r) return r;
+    if (r->id == *id || r->id == 0) return r;  // id 0: the node could not read our id
+  }
+}
+
+Result<api::Response> Client::ping() {
+  api::Request r;
+  r.op = api::Op::kPing;
+  return call(std::move(r));
+}
+
+namespace {
+api::Request make(api::Op op, const std::string& b, const std::string& k,
+                  const core::RequestOptions& o) {
+  api::Request r;
+  r.op = op;
+  r.bucket = b;
+  r.key = k;
+  r.options = o;
+  return r;
+}
+}  // namespace
+
+Result<api::Response> Client::get(const std::string& b, const std::string& k,
+                                  const core::RequestOptions& o) {
+  return call(make(api::Op::kGet, b, k, o));
+}
+
+Result<api::Response> Client::put(const std::string& b, const std::string& k, std::string value,
+                                  std::optional<std::string> context, const core::RequestOptions& o,
+                                  core::DataType type) {
+  api::Request r = make(api::Op::kPut, b, k, o);
+  r.value = std::move(value);
+  r.context = std::move(context);
+  r.type = type;
+  return call(std::move(r));
+}
+
+Result<api::Response> Client::del(const std::string& b, const std::string& k,
+                                  std::optional<std::string> context, const core::RequestOptions& o,
+                                  core::DataType type) {
+  api::Request r = make(api::Op::kDelete, b, k, o);
+  r.context = std::move(context);
+  r.type = type;
+  return call(std::move(r));
+}
+
+Result<api::Response> Client::counter_add(const std::string& b, const std::string& k, int64_t delta,
+                                          const core::RequestOptions& o) {
+  api::Request r = make(api::Op::kCounterAdd, b, k, o);
+  r.delta = delta;
+  return call(std::move(r));
+}
+
+Result<api::Response> Client::counter_get(const std::string& b, const std::string& k,
+                                          const core::RequestOptions& o) {
+  return call(make(api::Op::kCounterGet, b, k, o));
+}
+
+Result<api::Response> Client::set_add(const std::string& b, const std::string& k,
+                                      std::vector<std::string> elements,
+                                      const core::RequestOptions& o) {
+  api::Request r = make(api::Op::kSetAdd, b, k, o);
+  r.elements = std::move(elements);
+  return call(std::move(r));
+}
+
+Result<api::Response> Client::set_remove(const std::string& b, const std::string& k,
+                                         std::vector<std::string> elements,
+                                         std::optional<std::string> context,
+                                         const core::RequestOptions& o) {
+  api::Request r = make(api::Op::kSetRemove, b, k, o);
+  r.elements = std::move(elements);
+  r.context = std::move(context);
+  return call(std::move(r));
+}
+
+Result<api::Response> Client::set_get(const std::string& b, const std::string& k,
+                                      const core::RequestOptions& o) {
+  return call(make(api::Op::kSetGet, b, k, o));
+}
+
+}  // namespace shoal::client

@@ -1,0 +1,261 @@
+#include "tools/cluster.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "tools/client.h"
+
+namespace shoal::client {
+
+namespace fs = std::filesystem;
+
+LocalNode* LocalCluster::find(const std::string& id) {
+  for (LocalNode& n : nodes) {
+    if (n.id == id) return &n;
+  }
+  return nullptr;
+}
+
+std::string LocalCluster::members() const {
+  std::string out;
+  for (const LocalNode& n : nodes) {
+    if (!out.empty()) out += ",";
+    out += n.id + "@127.0.0.1:" + std::to_string(n.peer_port);
+  }
+  return out;
+}
+
+std::string shoald_path() {
+  if (const char* env = std::getenv("SHOAL_SHOALD"); env && *env) return env;
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return (self.parent_path() / "shoald").string();
+}
+
+bool node_running(const LocalNode& node) {
+  if (node.pid <= 0) return false;
+  // Reap it if it is our child and has exited.
+  int status = 0;
+  if (waitpid(node.pid, &status, WNOHANG) == node.pid) return false;
+  return kill(node.pid, 0) == 0;
+}
+
+Result<LocalCluster> make_cluster(const std::string& dir, int n, int base_port, std::string secret,
+                                  uint32_t vnodes) {
+  if (n < 1 || n > 64) return Status::invalid_argument("a local cluster has 1..64 nodes");
+  if (base_port < 1024 || base_port + 100 + n > 65535) {
+    return Status::invalid_argument("base port must leave room for 100+n ports below 65536");
+  }
+  if (Result<LocalCluster> old = load_cluster(dir)) {
+    for (const LocalNode& node : old->nodes) {
+      if (node_running(node)) {
+        return Status::invalid_argument("a cluster is already running in " + dir + " (node " +
+                                        node.id + "); run `shoal cluster down`");
+      }
+    }
+  }
+  LocalCluster c;
+  c.dir = dir;
+  c.secret = std::move(secret);
+  c.vnodes = vnodes;
+  for (int i = 0; i < n; ++i) {
+    LocalNode node;
+    node.id = "n" + std::to_string(i + 1);
+    node.client_port = base_port + i;
+    node.peer_port = base_port + 100 + i;
+    c.nodes.push_back(node);
+  }
+  std::error_code ec;
+  for (const LocalNode& node : c.nodes) fs::create_directories(c.dir + "/" + node.id, ec);
+  if (ec) return Status::internal("cannot create " + dir + ": " + ec.message());
+  SHOAL_RETURN_IF_ERROR(save_cluster(c));
+  return c;
+}
+
+Status save_cluster(const LocalCluster& c) {
+  const std::string path = c.dir + "/cluster.state";
+  std::ofstream out(path + ".tmp");
+  out << "secret " << c.secret << "\n";
+  out << "vnodes " << c.vnodes << "\n";
+  for (const std::string& a : c.extra_args) out << "arg " << a << "\n";
+  for (const LocalNode& n : c.nodes) {
+    out << "node " << n.id << " " << n.client_port << " " << n.peer_port << " " << n.pid << "\n";
+  }
+  out.close();
+  if (!out) return Status::internal("cannot write " + path);
+  std::error_code ec;
+  fs::rename(path + ".tmp", path, ec);
+  if (ec) return Status::internal("cannot write " + path + ": " + ec.message());
+  return Status::ok();
+}
+
+Result<LocalCluster> load_cluster(const std::string& dir) {
+  std::ifstream in(dir + "/cluster.state");
+  if (!in) {
+    return Status::not_found("no cluster in " + dir + " (start one with `shoal cluster up`)");
+  }
+  LocalCluster c;
+  c.dir = dir;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string kind;
+    ls >> kind;
+    if (kind == "secret") {
+      ls >> c.secret;
+    } else if (kind == "vnodes") {
+      ls >> c.vnodes;
+    } else if (kind == "arg") {
+      std::string a;
+      ls >> a;
+      c.extra_args.push_back(a);
+    } else if (kind == "node") {
+      LocalNode n;
+      ls >> n.id >> n.client_port >> n.peer_port >> n.pid;
+      if (!ls) return Status::corruption("bad line in " + dir + "/cluster.state: " + line);
+      c.nodes.push_back(n);
+    }
+  }
+  return c;
+}
+
+Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
+  LocalNode* node = c.find(id);
+  if (!node) return Status::invalid_argument("no node " + id + " in " + c.dir);
+  if (node_running(*node)) return Status::ok();
+  const std::string exe = shoald_path();
+  if (access(exe.c_str(), X_OK) != 0) {
+    return Status::internal("shoald not found at " + exe + " (set SHOAL_SHOALD)");
+  }
+  std::vector<std::string> args = {exe,
+                                   "--id=" + node->id,
+                                   "--data-dir=" + c.data_dir(*node),
+                                   "--client=127.0.0.1:" + std::to_string(node->client_port),
+                                   "--peer=127.0.0.1:" + std::to_string(node->peer_port),
+                                   "--members=" + c.members(),
+                                   "--vnodes=" + std::to_string(c.vnodes)};
+  if (!c.secret.empty()) args.push_back("--secret=" + c.secret);
+  for (const std::string& a : c.extra_args) args.push_back(a);
+  const std::string log = c.log_path(*node);
+  const pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return Status::internal("fork failed");
+  if (pid == 0) {
+    if (c.die_with_parent) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(1);
+    } else {
+      setsid();  // survives the terminal that ran `shoal cluster up`
+    }
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+    }
+    if (null >= 0) dup2(null, STDIN_FILENO);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(exe.c_str(), argv.data());
+    _exit(127);
+  }
+  node->pid = pid;
+  SHOAL_RETURN_IF_ERROR(save_cluster(c));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  Status last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!node_running(*node)) {
+      return Status::internal("shoald " + id + " exited at start; see " + log);
+    }
+    auto client = Client::connect("127.0.0.1", node->client_port, 500);
+    if (client) {
+      auto pong = (*client)->ping();
+      if (pong && pong->status.is_ok()) return Status::ok();
+    }
+    last = client.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status::timeout("shoald " + id + " did not answer within " + std::to_string(wait_ms) +
+                         " ms (" + last.message() + "); see " + log);
+}
+
+Status stop_node(LocalCluster& c, const std::string& id, int sig, uint32_t wait_ms) {
+  LocalNode* node = c.find(id);
+  if (!node) return Status::invalid_argument("no node " + id + " in " + c.dir);
+  if (!node_running(*node)) {
+    node->pid = 0;
+    return save_cluster(c);
+  }
+  kill(node->pid, sig);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  while (node_running(*node)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      kill(node->pid, SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!node_running(*node)) break;
+      return Status::timeout("node " + id + " (pid " + std::to_string(node->pid) +
+                             ") did not stop");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  node->pid = 0;
+  return save_cluster(c);
+}
+
+Status wait_connected(LocalCluster& c, uint32_t wait_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  for (;;) {
+    size_t running = 0;
+    for (const LocalNode& n : c.nodes) running += node_running(n);
+    std::string missing;
+    for (const LocalNode& n : c.nodes) {
+      if (!node_running(n)) continue;
+      auto client = Client::connect("127.0.0.1", n.client_port, 500);
+      auto pong = client ? (*client)->ping() : Result<api::Response>(client.status());
+      if (!pong || !pong->status.is_ok() || pong->peers.size() + 1 < running) missing = n.id;
+    }
+    if (missing.empty()) return Status::ok();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::timeout("node " + missing + " does not reach all its peers; see " +
+                             c.log_path(*c.find(missing)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int pick_free_base_port(int span) {
+  std::random_device rd;
+  std::mt19937 gen(rd() ^ static_cast<unsigned>(getpid()));
+  auto free_port = [](int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    close(fd);
+    return ok;
+  };
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int base = 20000 + static_cast<int>(gen() % 30000);
+    bool ok = true;
+    for (int i = 0; i < span && ok; ++i) ok = free_port(base + i) && free_port(base + 100 + i);
+    if (ok) return base;
+  }
+  return 0;
+}
+
+}  // namespace shoal::client

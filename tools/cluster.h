@@ -1,0 +1,61 @@
+// A local cluster of shoald processes on loopback, each with its own data directory
+// and log, described by a state file (DIR/cluster.state) so separate `shoal cluster`
+// invocations (and tests) can find, kill and restart its nodes.
+//
+// Layout: DIR/cluster.state, DIR/<id>/data (LevelDB), DIR/<id>/shoald.log.
+// Node i (1-based) is n<i>, client port base+i-1, peer port base+100+i-1.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "crdt/status.h"
+
+namespace shoal::client {
+
+struct LocalNode {
+  std::string id;
+  int client_port = 0;
+  int peer_port = 0;
+  pid_t pid = 0;  // 0: not started by us / stopped
+  std::string client_address() const { return "127.0.0.1:" + std::to_string(client_port); }
+};
+
+struct LocalCluster {
+  std::string dir;
+  std::string secret;
+  uint32_t vnodes = 256;
+  std::vector<LocalNode> nodes;
+  std::vector<std::string> extra_args;  // passed to every shoald
+  bool die_with_parent = false;         // tests: nodes get SIGKILL when we exit
+
+  std::string data_dir(const LocalNode& n) const { return dir + "/" + n.id + "/data"; }
+  std::string log_path(const LocalNode& n) const { return dir + "/" + n.id + "/shoald.log"; }
+  LocalNode* find(const std::string& id);
+  std::string members() const;  // the --members value
+};
+
+// The shoald next to this executable, or $SHOAL_SHOALD.
+std::string shoald_path();
+
+// Creates the layout for n nodes (does not start them). invalid_argument if DIR already
+// holds a running cluster.
+Result<LocalCluster> make_cluster(const std::string& dir, int n, int base_port, std::string secret,
+                                  uint32_t vnodes);
+Result<LocalCluster> load_cluster(const std::string& dir);
+Status save_cluster(const LocalCluster& cluster);
+
+// Starts the node and waits (up to wait_ms) until it answers a ping.
+Status start_node(LocalCluster& cluster, const std::string& id, uint32_t wait_ms = 10'000);
+// Sends `signal`; with wait, waits until the process is gone (SIGKILL after wait_ms).
+Status stop_node(LocalCluster& cluster, const std::string& id, int signal, uint32_t wait_ms);
+bool node_running(const LocalNode& node);
+// Waits until every running node reaches every other running node.
+Status wait_connected(LocalCluster& cluster, uint32_t wait_ms = 10'000);
+
+// A base port with 2*span free consecutive ports around it (tests).
+int pick_free_base_port(int span);
+
+}  // namespace shoal::client

@@ -1,0 +1,419 @@
+// shoal: the command-line client. Data commands talk to one node (--host); `cluster`
+// runs a local cluster of shoald processes; `bench` measures one (tools/bench.h).
+//
+// Exit codes: 0 ok, 1 the node answered with an error (not_found, timeout, ...),
+// 2 bad usage or a request refused before sending (invalid_argument).
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+
+#include "node/core/options.h"
+#include "tools/bench.h"
+#include "tools/client.h"
+#include "tools/cluster.h"
+#include "tools/text.h"
+
+namespace {
+
+using namespace shoal;
+
+struct Global {
+  std::string host;
+  bool json = false;
+};
+
+// The consistency flags every data command takes.
+struct ConsistencyFlags {
+  std::string consistency, r, w, pr, pw;
+  uint32_t n = 0, timeout_ms = 0;
+  bool durable = false, no_sloppy = false;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("-c,--consistency", consistency, "ONE, QUORUM (default), ALL or LOCAL");
+    cmd->add_option("--n", n, "replicas (default 3)");
+    cmd->add_option("--r", r, "read quorum: a count or one/quorum/all");
+    cmd->add_option("--w", w, "write quorum: a count or one/quorum/all");
+    cmd->add_option("--pr", pr, "primary replicas that must answer a read");
+    cmd->add_option("--pw", pw, "primary replicas that must acknowledge a write");
+    cmd->add_flag("--durable", durable, "fsync on the replicas before acknowledging");
+    cmd->add_flag("--no-sloppy", no_sloppy, "never use fallback nodes");
+    cmd->add_option("--timeout-ms", timeout_ms, "request timeout (default 5000)");
+  }
+
+  Result<core::RequestOptions> build() const {
+    core::RequestOptions o;
+    if (!consistency.empty()) {
+      Result<core::RequestOptions> p = core::preset(consistency);
+      if (!p) return p.status();
+      o = *p;
+    }
+    auto quorum = [](const std::string& text, core::QuorumSpec* out) -> Status {
+      if (text.empty()) return Status::ok();
+      Result<core::QuorumSpec> q = core::parse_quorum(text);
+      if (!q) return q.status();
+      *out = *q;
+      return Status::ok();
+    };
+    SHOAL_RETURN_IF_ERROR(quorum(r, &o.r));
+    SHOAL_RETURN_IF_ERROR(quorum(w, &o.w));
+    SHOAL_RETURN_IF_ERROR(quorum(pr, &o.pr));
+    SHOAL_RETURN_IF_ERROR(quorum(pw, &o.pw));
+    if (n) o.n = n;
+    if (timeout_ms) o.timeout_ms = timeout_ms;
+    if (durable) o.durable = true;
+    if (no_sloppy) o.sloppy = false;
+    Result<core::ResolvedOptions> checked = core::resolve(o);
+    if (!checked) return checked.status();
+    return o;
+  }
+};
+
+int print_error(const Global& g, const Status& s) {
+  if (g.json) {
+    std::cout << "{\"status\":" << text::json_string(code_name(s.code()))
+              << ",\"message\":" << text::json_string(s.message()) << "}\n";
+  } else {
+    std::cerr << s.to_string() << "\n";
+  }
+  return s.code() == Code::kInvalidArgument || s.code() == Code::kTooLarge ? 2 : 1;
+}
+
+std::string json_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + text::json_bytes(items[i]);
+  return out + "]";
+}
+
+void print_json(const api::Response& r) {
+  std::string out = "{\"status\":" + text::json_string(code_name(r.status.code()));
+  if (!r.status.is_ok()) out += ",\"message\":" + text::json_string(r.status.message());
+  if (r.type) {
+    out += ",\"type\":" + text::json_string(core::type_name(*r.type));
+    switch (*r.type) {
+      case core::DataType::kRegister:
+      case core::DataType::kLww:
+        out += ",\"values\":" + json_list(r.values);
+        break;
+      case core::DataType::kCounter:
+        out += ",\"value\":" + std::to_string(r.counter);
+        break;
+      case core::DataType::kSet:
+        out += ",\"members\":" + json_list(r.elements);
+        break;
+    }
+  }
+  if (r.context) out += ",\"context\":" + text::json_string(text::base64_encode(*r.context));
+  if (!r.node.empty()) {
+    out += ",\"node\":" + text::json_string(r.node) + ",\"peers\":" + json_list(r.peers);
+  }
+  std::cout << out << "}\n";
+}
+
+void print_human(const api::Response& r, bool is_write) {
+  if (!r.status.is_ok()) {
+    std::cerr << r.status.to_string() << "\n";
+    if (r.context) std::cerr << "context: " << text::base64_encode(*r.context) << "\n";
+    return;
+  }
+  if (is_write && !r.type) {
+    std::cout << "ok\n";
+    return;
+  }
+  if (r.type) {
+    switch (*r.type) {
+      case core::DataType::kRegister:
+      case core::DataType::kLww:
+        if (is_write) {
+          std::cout << "ok\n";
+        } else if (r.values.size() == 1) {
+          std::cout << r.values[0] << "\n";
+        } else {
+          std::cout << r.values.size() << " siblings (concurrent writes; put with the context "
+                    << "below to resolve them):\n";
+          for (size_t i = 0; i < r.values.size(); ++i) {
+            std::cout << "  " << (i + 1) << ") " << r.values[i] << "\n";
+          }
+        }
+        break;
+      case core::DataType::kCounter:
+        std::cout << r.counter << "\n";
+        break;
+      case core::DataType::kSet:
+        if (is_write) {
+          std::cout << "ok (" << r.elements.size() << " members)\n";
+        } else {
+          for (const auto& e : r.elements) std::cout << e << "\n";
+          if (r.elements.empty()) std::cout << "(empty set)\n";
+        }
+        break;
+    }
+  }
+  if (!r.node.empty()) {
+    std::cout << "pong from " << r.node << "; reaches " << r.peers.size() << " peer(s)";
+    for (const auto& p : r.peers) std::cout << " " << p;
+    std::cout << "\n";
+  }
+  if (r.context) std::cout << "context: " << text::base64_encode(*r.context) << "\n";
+}
+
+int run_request(const Global& g, api::Request req, bool is_write) {
+  auto client = client::Client::connect_address(g.host);
+  if (!client) return print_error(g, client.status());
+  Result<api::Response> r = (*client)->call(std::move(req));
+  if (!r) return print_error(g, r.status());
+  if (g.json) {
+    print_json(*r);
+  } else {
+    print_human(*r, is_write);
+  }
+  return r->status.is_ok() ? 0 : 1;
+}
+
+Result<std::optional<std::string>> context_flag(const std::string& b64) {
+  if (b64.empty()) return std::optional<std::string>();
+  std::optional<std::string> raw = text::base64_decode(b64);
+  if (!raw) return Status::invalid_argument("--ctx is not base64");
+  return raw;
+}
+
+// ---- data commands ----
+
+struct DataArgs {
+  std::string bucket, key, value, ctx, type = "register";
+  int64_t delta = 0;
+  std::vector<std::string> elements;
+  ConsistencyFlags flags;
+};
+
+CLI::App* data_command(CLI::App& app, const char* name, const char* help, DataArgs& a) {
+  CLI::App* cmd = app.add_subcommand(name, help);
+  cmd->add_option("bucket", a.bucket, "bucket")->required();
+  cmd->add_option("key", a.key, "key")->required();
+  a.flags.add_to(cmd);
+  return cmd;
+}
+
+int run_data(const Global& g, api::Op op, const DataArgs& a) {
+  api::Request req;
+  req.op = op;
+  req.bucket = a.bucket;
+  req.key = a.key;
+  req.value = a.value;
+  req.delta = a.delta;
+  req.elements = a.elements;
+  Result<core::DataType> type = core::parse_type(a.type);
+  if (!type) return print_error(g, type.status());
+  req.type = *type;
+  Result<std::optional<std::string>> ctx = context_flag(a.ctx);
+  if (!ctx) return print_error(g, ctx.status());
+  req.context = *ctx;
+  Result<core::RequestOptions> opts = a.flags.build();
+  if (!opts) return print_error(g, opts.status());
+  req.options = *opts;
+  const bool is_write = op == api::Op::kPut || op == api::Op::kDelete ||
+                        op == api::Op::kCounterAdd || op == api::Op::kSetAdd ||
+                        op == api::Op::kSetRemove;
+  return run_request(g, std::move(req), is_write && op != api::Op::kCounterAdd);
+}
+
+// ---- cluster commands ----
+
+std::string random_secret() {
+  std::random_device rd;
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  return buf;
+}
+
+void print_cluster(const Global& g, client::LocalCluster& c) {
+  if (g.json) {
+    std::string out = "{\"dir\":" + text::json_string(c.dir) + ",\"nodes\":[";
+    for (size_t i = 0; i < c.nodes.size(); ++i) {
+      const client::LocalNode& n = c.nodes[i];
+      bool up = false;
+      if (client::node_running(n)) {
+        auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
+        up = cl && (*cl)->ping().is_ok();
+      }
+      out += std::string(i ? "," : "") + "{\"id\":" + text::json_string(n.id) +
+             ",\"client\":" + text::json_string(n.client_address()) +
+             ",\"pid\":" + std::to_string(client::node_running(n) ? n.pid : 0) +
+             ",\"up\":" + (up ? "true" : "false") + "}";
+    }
+    std::cout << out << "]}\n";
+    return;
+  }
+  for (const client::LocalNode& n : c.nodes) {
+    std::string state = "down";
+    if (client::node_running(n)) {
+      auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
+      auto pong = cl ? (*cl)->ping() : Result<api::Response>(cl.status());
+      state = pong && pong->status.is_ok() ? "up" : "not answering";
+    }
+    std::printf("  %-4s %-14s client %-16s peer 127.0.0.1:%-6d pid %-7d log %s\n", n.id.c_str(),
+                state.c_str(), n.client_address().c_str(), n.peer_port,
+                client::node_running(n) ? n.pid : 0, c.log_path(n).c_str());
+  }
+}
+
+struct ClusterArgs {
+  std::string dir = ".shoal/cluster";
+  int nodes = 3;
+  int base_port = 7001;
+  std::string secret;
+  uint32_t vnodes = ring::Ring::kDefaultVnodes;
+  std::string node;
+};
+
+int cluster_up(const Global& g, const ClusterArgs& a) {
+  Result<client::LocalCluster> c = client::make_cluster(
+      a.dir, a.nodes, a.base_port, a.secret.empty() ? random_secret() : a.secret, a.vnodes);
+  if (!c) return print_error(g, c.status());
+  for (const client::LocalNode& n : c->nodes) {
+    Status s = client::start_node(*c, n.id);
+    if (!s.is_ok()) return print_error(g, s);
+  }
+  Status s = client::wait_connected(*c);
+  if (!s.is_ok()) return print_error(g, s);
+  if (!g.json) std::printf("started %d nodes in %s\n", a.nodes, a.dir.c_str());
+  print_cluster(g, *c);
+  if (!g.json) {
+    std::printf("\ntry:  shoal --host %s put demo greeting hello\n",
+                c->nodes[0].client_address().c_str());
+    std::printf("stop: shoal cluster down --dir %s\n", a.dir.c_str());
+  }
+  return 0;
+}
+
+int cluster_command(const Global& g, const std::string& what, const ClusterArgs& a) {
+  if (what == "up") return cluster_up(g, a);
+  Result<client::LocalCluster> c = client::load_cluster(a.dir);
+  if (!c) return print_error(g, c.status());
+  if (what == "status") {
+    print_cluster(g, *c);
+    return 0;
+  }
+  if (what == "down") {
+    for (const client::LocalNode& n : c->nodes) {
+      Status s = client::stop_node(*c, n.id, SIGTERM, 10'000);
+      if (!s.is_ok()) return print_error(g, s);
+    }
+    if (!g.json)
+      std::printf("stopped %zu nodes in %s (data kept)\n", c->nodes.size(), a.dir.c_str());
+    return 0;
+  }
+  if (!c->find(a.node)) {
+    return print_error(g, Status::invalid_argument("no node \"" + a.node + "\" in " + a.dir));
+  }
+  Status s;
+  if (what == "kill") {
+    s = client::stop_node(*c, a.node, SIGKILL, 5'000);
+  } else if (what == "stop") {
+    s = client::stop_node(*c, a.node, SIGTERM, 10'000);
+  } else if (what == "start") {
+    s = client::start_node(*c, a.node);
+    if (s.is_ok()) s = client::wait_connected(*c);
+  } else if (what == "restart") {
+    s = client::stop_node(*c, a.node, SIGTERM, 10'000);
+    if (s.is_ok()) s = client::start_node(*c, a.node);
+    if (s.is_ok()) s = client::wait_connected(*c);
+  }
+  if (!s.is_ok()) return print_error(g, s);
+  if (!g.json) std::printf("%s: %s\n", a.node.c_str(), what.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"shoal: client for Shoal, a leaderless Dynamo-style key-value store"};
+  app.require_subcommand(1);
+  Global g;
+  const char* env_host = std::getenv("SHOAL_HOST");
+  g.host = env_host && *env_host ? env_host : "127.0.0.1:7001";
+  app.add_option("-H,--host", g.host, "node to talk to, host:port ($SHOAL_HOST)")
+      ->capture_default_str();
+  app.add_flag("--json", g.json, "machine-readable output");
+
+  DataArgs a;
+  api::Op op = api::Op::kPing;
+  auto on = [&op](CLI::App* cmd, api::Op o) { cmd->callback([&op, o] { op = o; }); };
+
+  on(data_command(app, "get", "read a key (any type): values/siblings and context", a),
+     api::Op::kGet);
+  CLI::App* put = data_command(app, "put", "write a register value", a);
+  put->add_option("value", a.value, "value")->required();
+  put->add_option("--ctx", a.ctx, "context from a read: supersede what it saw");
+  put->add_option("--type", a.type, "register (siblings, default) or lww")->capture_default_str();
+  on(put, api::Op::kPut);
+  CLI::App* del = data_command(app, "del", "delete a register", a);
+  del->add_option("--ctx", a.ctx, "context from a read");
+  del->add_option("--type", a.type, "register or lww")->capture_default_str();
+  on(del, api::Op::kDelete);
+
+  CLI::App* counter = app.add_subcommand("counter", "PN-counters");
+  counter->require_subcommand(1);
+  CLI::App* cadd = data_command(*counter, "add", "add a (signed) delta", a);
+  cadd->add_option("delta", a.delta, "delta")->required()->allow_extra_args(false);
+  on(cadd, api::Op::kCounterAdd);
+  on(data_command(*counter, "get", "read a counter", a), api::Op::kCounterGet);
+
+  CLI::App* set = app.add_subcommand("set", "add-wins sets");
+  set->require_subcommand(1);
+  CLI::App* sadd = data_command(*set, "add", "add elements", a);
+  sadd->add_option("elements", a.elements, "elements")->required();
+  on(sadd, api::Op::kSetAdd);
+  CLI::App* srm = data_command(*set, "rm", "remove elements", a);
+  srm->add_option("elements", a.elements, "elements")->required();
+  srm->add_option("--ctx", a.ctx, "context from a read: remove only the adds it saw");
+  on(srm, api::Op::kSetRemove);
+  on(data_command(*set, "get", "read a set", a), api::Op::kSetGet);
+  CLI::App* ping = app.add_subcommand("ping", "check that a node answers");
+  on(ping, api::Op::kPing);
+
+  ClusterArgs ca;
+  std::string cluster_what;
+  CLI::App* cluster = app.add_subcommand("cluster", "run a local cluster of shoald processes");
+  cluster->require_subcommand(1);
+  auto cl = [&](const char* name, const char* help, bool takes_node) {
+    CLI::App* cmd = cluster->add_subcommand(name, help);
+    cmd->callback([&cluster_what, name] { cluster_what = name; });
+    if (takes_node) cmd->add_option("node", ca.node, "node id, e.g. n2")->required();
+    cmd->add_option("--dir", ca.dir, "cluster directory")->capture_default_str();
+    return cmd;
+  };
+  CLI::App* up = cl("up", "start N local nodes", false);
+  up->add_option("-n,--nodes", ca.nodes, "number of nodes")->capture_default_str();
+  up->add_option("--base-port", ca.base_port, "client ports base.., peer ports base+100..")
+      ->capture_default_str();
+  up->add_option("--secret", ca.secret, "cluster secret (default: random)");
+  up->add_option("--vnodes", ca.vnodes, "virtual nodes per node")->capture_default_str();
+  cl("status", "show each node and whether it answers", false);
+  cl("down", "stop every node (SIGTERM; data kept)", false);
+  cl("kill", "kill -9 one node", true);
+  cl("stop", "stop one node cleanly (SIGTERM)", true);
+  cl("start", "start one stopped node", true);
+  cl("restart", "stop and start one node", true);
+
+  bench::BenchOptions bo;
+  std::string bench_consistency;
+  CLI::App* bcmd = app.add_subcommand("bench", "load a node or cluster and report latency");
+  bench::add_flags(bcmd, &bo);
+  bool is_bench = false;
+  bcmd->callback([&] { is_bench = true; });
+
+  CLI11_PARSE(app, argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+  if (!cluster_what.empty()) return cluster_command(g, cluster_what, ca);
+  if (is_bench) return bench::run(g.host, bo, g.json);
+  if (op == api::Op::kPing) {
+    api::Request req;
+    req.op = api::Op::kPing;
+    return run_request(g, std::move(req), false);
+  }
+  return run_data(g, op, a);
+}
