@@ -2,19 +2,39 @@
 
 #include <exception>
 #include <limits>
+#include <memory>
+#include <vector>
 
 namespace shoal::crdt::codec {
 
 Status unpack(std::string_view bytes, size_t max_depth,
               const std::function<Status(const Object&)>& fn) {
+  // Zones are reused per thread and nesting level (decoders nest: a peer message holds
+  // encoded objects): a fresh zone would malloc 8 KiB for every frame.
+  thread_local std::vector<std::unique_ptr<msgpack::zone>> zones;
+  thread_local size_t level = 0;
+  if (zones.size() <= level) zones.push_back(std::make_unique<msgpack::zone>(1024));
+  msgpack::zone& zone = *zones[level];
+  struct Release {
+    msgpack::zone& zone;
+    size_t& level;
+    ~Release() {
+      --level;
+      zone.clear();
+    }
+  } release{zone, ++level};
+
   // Each element needs at least one byte, so no honest container is larger than this.
   const size_t n = bytes.size();
   msgpack::unpack_limit limit(n, n, n, n, n, max_depth);
   try {
     size_t off = 0;
-    msgpack::object_handle oh = msgpack::unpack(bytes.data(), n, off, nullptr, nullptr, limit);
+    bool referenced = false;
+    msgpack::object o =
+        msgpack::unpack(zone, bytes.data(), n, off, referenced, nullptr, nullptr, limit);
+    if (off == 0) return bad("truncated msgpack");
     if (off != n) return bad("trailing bytes after msgpack object");
-    return fn(oh.get());
+    return fn(o);
   } catch (const msgpack::insufficient_bytes&) {
     return bad("truncated msgpack");
   } catch (const std::bad_alloc&) {

@@ -58,7 +58,7 @@ inline Status bad(std::string what) { return Status::corruption(std::move(what))
 
 template <typename T>
 std::string encode_whole(const T& value) {
-  msgpack::sbuffer buf;
+  msgpack::sbuffer buf(256);
   Packer pk(buf);
   value.encode_to(pk);
   return std::string(buf.data(), buf.size());

@@ -191,12 +191,18 @@ void add_flags(CLI::App* cmd, BenchOptions* o) {
   cmd->add_option("--mix", o->mix, "op weights: get put counter set")->capture_default_str();
   cmd->add_option("-c,--consistency", o->consistency, "ONE, QUORUM, ALL, LOCAL")
       ->capture_default_str();
+  cmd->add_option("--n", o->n, "replicas per key (default 3)");
   cmd->add_flag("!--no-preload", o->preload, "skip writing every key once before measuring");
 }
 
 int run(const std::string& default_host, const BenchOptions& o, bool json) {
   Result<Mix> mix = parse_mix(o.mix);
   Result<core::RequestOptions> opts = core::preset(o.consistency);
+  if (opts && o.n > 0) opts->n = o.n;
+  if (opts) {
+    Result<core::ResolvedOptions> checked = core::resolve(*opts);
+    if (!checked) opts = checked.status();
+  }
   if (!mix || !opts || o.connections == 0 || o.pipeline == 0 || o.keys == 0) {
     std::fprintf(stderr, "%s\n",
                  !mix    ? mix.status().to_string().c_str()
@@ -263,16 +269,16 @@ int run(const std::string& default_host, const BenchOptions& o, bool json) {
   if (json) {
     std::printf(
         "{\"ops_per_s\":%.0f,\"seconds\":%.2f,\"connections\":%u,\"pipeline\":%u,"
-        "\"consistency\":\"%s\",\"latency\":[",
-        static_cast<double>(all.ops) / secs, secs, o.connections, o.pipeline,
-        o.consistency.c_str());
+        "\"consistency\":\"%s\",\"n\":%u,\"latency\":[",
+        static_cast<double>(all.ops) / secs, secs, o.connections, o.pipeline, o.consistency.c_str(),
+        opts->n);
   } else {
     std::printf(
-        "%llu ops in %.2f s = %.0f ops/s  (%u connections x %u pipelined, %s, %u keys, "
+        "%llu ops in %.2f s = %.0f ops/s  (%u connections x %u pipelined, %s n=%u, %u keys, "
         "%u-byte values, mix %s, %zu node(s))\n",
         static_cast<unsigned long long>(all.ops), secs, static_cast<double>(all.ops) / secs,
-        o.connections, o.pipeline, o.consistency.c_str(), o.keys, o.value_size, o.mix.c_str(),
-        hosts.size());
+        o.connections, o.pipeline, o.consistency.c_str(), opts->n, o.keys, o.value_size,
+        o.mix.c_str(), hosts.size());
   }
   line("all", every);
   for (auto& [op, v] : all.latency_us) line(kOpNames[op], v);

@@ -24,6 +24,7 @@ struct BenchOptions {
   uint32_t value_size = 100;
   std::string mix = "get=50,put=50";  // ops: get, put, counter, set
   std::string consistency = "quorum";
+  uint32_t n = 0;  // replicas; 0: the preset's (3)
   bool preload = true;
 };
 

@@ -231,7 +231,7 @@ std::optional<Op> parse_op(std::string_view name) {
 }
 
 std::string encode_request(const Request& r) {
-  msgpack::sbuffer buf;
+  msgpack::sbuffer buf(256);
   Packer pk(buf);
   uint32_t fields = 4;  // id, op, b, k
   fields += r.op == Op::kPut;
@@ -342,7 +342,7 @@ Result<Request> decode_request(std::string_view payload, uint64_t* id) {
 }
 
 std::string encode_response(const Response& r) {
-  msgpack::sbuffer buf;
+  msgpack::sbuffer buf(256);
   Packer pk(buf);
   const bool ok = r.status.is_ok();
   uint32_t fields = 2 + !ok + r.type.has_value() + r.context.has_value() + !r.node.empty() * 2;
@@ -433,7 +433,7 @@ Result<Response> decode_response(std::string_view payload) {
 // ---- peer protocol ----
 
 std::string encode_hello(const Hello& h) {
-  msgpack::sbuffer buf;
+  msgpack::sbuffer buf(256);
   Packer pk(buf);
   pk.pack_array(4);
   pack_str(pk, "hello");
@@ -465,7 +465,7 @@ Result<Hello> decode_hello(std::string_view payload) {
 }
 
 std::string encode_welcome(const Status& status, const std::string& node) {
-  msgpack::sbuffer buf;
+  msgpack::sbuffer buf(256);
   Packer pk(buf);
   pk.pack_array(4);
   pack_str(pk, "welcome");
@@ -558,7 +558,7 @@ Status decode_update(const MsgObject& o, core::Update* u) {
 }  // namespace
 
 std::string encode_message(const core::Message& m) {
-  msgpack::sbuffer buf;
+  msgpack::sbuffer buf(256);
   Packer pk(buf);
   pk.pack_array(10);
   pk.pack_uint8(static_cast<uint8_t>(m.kind));

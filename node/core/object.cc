@@ -63,7 +63,7 @@ Status Object::join(const Object& other) {
 }
 
 std::string Object::encode() const {
-  msgpack::sbuffer buf;
+  msgpack::sbuffer buf(256);
   codec::Packer pk(buf);
   pk.pack_array(3);
   pk.pack(1);

@@ -12,14 +12,19 @@
 #include "node/core/env.h"
 
 namespace leveldb {
+class Cache;
 class DB;
 class Env;
+class FilterPolicy;
 }  // namespace leveldb
 
 namespace shoal::store {
 
 class LevelDbStore final : public core::Store {
  public:
+  static constexpr int kBloomBitsPerKey = 10;
+  static constexpr size_t kBlockCacheBytes = 64u << 20;
+
   // Opens (creating if missing) the database in `dir`. `env` may be null (the real
   // filesystem) or, in tests, leveldb::NewMemEnv(). REQUIRES: env outlives the store.
   static Result<std::unique_ptr<LevelDbStore>> open(const std::string& dir,
@@ -39,6 +44,9 @@ class LevelDbStore final : public core::Store {
  private:
   explicit LevelDbStore(leveldb::DB* db);
 
+  // Declared before db_ so they outlive it.
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;
+  std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;
   std::map<std::string, std::optional<std::string>, std::less<>> staged_;  // nullopt: erase
 };

@@ -202,7 +202,11 @@ Status Server::Impl::init() {
   if (ec)
     return Status::internal("cannot create data dir " + config.data_dir + ": " + ec.message());
   auto opened = store::LevelDbStore::open(config.data_dir);
-  if (!opened) return opened.status();
+  if (!opened) {
+    return Status(opened.status().code(),
+                  "cannot open data dir " + config.data_dir +
+                      " (is another shoald using it?): " + opened.status().message());
+  }
   store = std::move(opened).value();
   core::SeededRng seeded(rng.next());
   Result<crdt::Actor> actor = core::load_or_create_actor(*store, seeded);
@@ -500,7 +504,10 @@ void Server::Impl::flush(Conn* c) {
                self->close_conn(c, uv_strerror(status));
                return;
              }
-             if (!c->out.empty() || c->close_after_flush) self->dirty.insert(c);
+             // What queued meanwhile was committed by an earlier end_turn (frames only
+             // reach `out` from end_turn, or are replies needing no storage), so it can
+             // go now; waiting for the check phase could wait for the next event.
+             self->flush(c);
            });
 }
 

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The shoal CLI against a real local cluster: every data command, siblings and their
+# resolution, consistency flags and errors with their exit codes, and the cluster
+# commands (up, status, kill, restart, down). Usage: cli_test.sh BIN_DIR
+set -uo pipefail
+
+bin="$1"
+shoal="$bin/shoal"
+dir="$(mktemp -d /tmp/shoal-cli-XXXXXX)"
+failures=0
+trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr.
+expect() {
+  local code="$1" pattern="$2"
+  shift 3
+  local out rc
+  out="$("$@" 2>&1)"
+  rc=$?
+  if [ "$rc" != "$code" ]; then fail "$* exited $rc (wanted $code): $out"; return; fi
+  if ! grep -qE -- "$pattern" <<<"$out"; then fail "$*: output lacks /$pattern/: $out"; fi
+}
+
+for attempt in 1 2 3; do
+  base=$((20000 + RANDOM % 30000))
+  if "$shoal" cluster up -n 3 --dir "$dir" --base-port "$base" --vnodes 64 >"$dir/up.txt" 2>&1; then
+    break
+  fi
+  "$shoal" cluster down --dir "$dir" >/dev/null 2>&1
+  [ "$attempt" = 3 ] && { cat "$dir/up.txt"; exit 1; }
+done
+n1="127.0.0.1:$base" n2="127.0.0.1:$((base + 1))" n3="127.0.0.1:$((base + 2))"
+export SHOAL_HOST="$n1"
+
+expect 0 "n1 +up" -- "$shoal" cluster status --dir "$dir"
+expect 0 "reaches 2 peer" -- "$shoal" ping
+
+# registers
+expect 0 "^ok" -- "$shoal" put users alice alice@example.com
+expect 0 "^alice@example.com" -- "$shoal" get users alice
+expect 0 '"values":\["alice@example.com"\],"context":"' -- "$shoal" --json get users alice
+expect 1 "not_found" -- "$shoal" get users nobody
+expect 1 '"status":"not_found"' -- "$shoal" --json get users nobody
+
+# siblings from three coordinators, collapsed by a put with the merged context
+"$shoal" -H "$n1" put carts c1 apple >/dev/null
+"$shoal" -H "$n2" put carts c1 banana >/dev/null
+"$shoal" -H "$n3" put carts c1 cherry >/dev/null
+expect 0 "3 siblings" -- "$shoal" get carts c1 -c all
+ctx="$("$shoal" --json get carts c1 -c all | sed -E 's/.*"context":"([^"]*)".*/\1/')"
+expect 0 "^ok" -- "$shoal" put carts c1 "apple banana cherry" --ctx "$ctx"
+expect 0 "^apple banana cherry$" -- "$shoal" -H "$n2" get carts c1 -c all
+ctx="$("$shoal" --json get carts c1 -c all | sed -E 's/.*"context":"([^"]*)".*/\1/')"
+expect 0 "^ok" -- "$shoal" del carts c1 --ctx "$ctx"
+expect 1 "not_found" -- "$shoal" get carts c1 -c all
+expect 2 "invalid_argument.*base64" -- "$shoal" put carts c1 x --ctx "%%%"
+
+# lww
+expect 0 "^ok" -- "$shoal" put cfg mode fast --type lww
+expect 0 '"type":"lww","values":\["fast"\]' -- "$shoal" --json get cfg mode
+
+# counters
+expect 0 "^5$" -- "$shoal" counter add stats visits 5
+expect 0 "" -- "$shoal" -H "$n2" counter add stats visits -- -2
+expect 0 "^3$" -- "$shoal" -H "$n3" counter get stats visits -c all
+expect 0 '"type":"counter","value":3' -- "$shoal" --json counter get stats visits
+
+# sets
+expect 0 "3 members" -- "$shoal" set add tags t1 red green blue
+expect 0 "2 members" -- "$shoal" -H "$n2" set rm tags t1 green
+expect 0 '"members":\["blue","red"\]' -- "$shoal" --json set get tags t1 -c all
+
+# errors and consistency flags
+expect 1 "type_mismatch" -- "$shoal" counter add users alice 1
+expect 2 "invalid_argument: r=4 exceeds n=3" -- "$shoal" get users alice --r 4
+expect 2 "invalid_argument" -- "$shoal" get users alice -c sometimes
+expect 0 "alice@example.com" -- "$shoal" get users alice --r one --pr 1 --timeout-ms 2000
+expect 0 "^ok" -- "$shoal" put users bob b --w all --durable
+
+# a node down: W=2 works, ALL fails clearly, the node restarts with its data
+expect 0 "n3: kill" -- "$shoal" cluster kill n3 --dir "$dir"
+expect 0 "n3 +down" -- "$shoal" cluster status --dir "$dir"
+expect 0 "^ok" -- "$shoal" put users carol c --w 2
+expect 0 "^c$" -- "$shoal" -H "$n2" get users carol --r 2
+expect 1 "unavailable: 2 of 3 replicas reachable" -- "$shoal" get users carol -c all
+expect 1 "unavailable" -- "$shoal" -H "$n3" get users alice
+expect 0 "n3: restart" -- "$shoal" cluster restart n3 --dir "$dir"
+expect 0 "^alice@example.com" -- "$shoal" -H "$n3" get users alice -c local
+expect 0 '"up":true.*"up":true.*"up":true' -- "$shoal" --json cluster status --dir "$dir"
+expect 0 "stopped 3 nodes" -- "$shoal" cluster down --dir "$dir"
+expect 0 "n1 +down" -- "$shoal" cluster status --dir "$dir"
+
+if [ "$failures" -gt 0 ]; then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all CLI checks passed"
