@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
   uint32_t drain_timeout_ms = 5000;
   size_t max_clients = 1024;
+  size_t cache_mb = 32;
   app.add_option("--id", id, "this node's id (unique in the cluster)")->required();
   app.add_option("--data-dir", data_dir, "directory of this node's LevelDB")->required();
   app.add_option("--client", client, "client listener host:port")->capture_default_str();
@@ -32,6 +33,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 65536u));
   app.add_option("--drain-timeout-ms", drain_timeout_ms,
                  "on SIGTERM, how long in-flight requests may take")
+      ->capture_default_str();
+  app.add_option("--cache-mb", cache_mb, "decoded objects kept in memory (0: none)")
       ->capture_default_str();
   app.add_option("--max-clients", max_clients, "client connection limit")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
@@ -49,6 +52,7 @@ int main(int argc, char** argv) {
   config.vnodes = vnodes;
   config.drain_timeout_ms = drain_timeout_ms;
   config.max_client_connections = max_clients;
+  config.object_cache_bytes = cache_mb << 20;
   auto fail = [](const Status& s) {
     spdlog::critical("{}", s.to_string());
     return 2;

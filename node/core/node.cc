@@ -11,7 +11,8 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
     : config_(std::move(config)),
       env_(env),
       actor_(actor),
-      ring_(config_.members, config_.vnodes_per_node) {
+      ring_(config_.members, config_.vnodes_per_node),
+      cache_(config_.object_cache_bytes) {
   assert(ring_.has_node(config_.self));
   assert(actor_ != 0);
 }
@@ -19,18 +20,24 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
 // ---- storage helpers ----
 
 Result<std::optional<Object>> Node::load(const std::string& bucket, const std::string& key) {
-  auto raw = env_.store.get(data_key(ring::key_hash(bucket, key), bucket, key));
+  const std::string k = data_key(ring::key_hash(bucket, key), bucket, key);
+  if (const Object* cached = cache_.find(k)) return std::optional<Object>(*cached);
+  auto raw = env_.store.get(k);
   if (!raw) return raw.status();
   if (!raw->has_value()) return std::optional<Object>();
   Result<Object> o = Object::decode(**raw);
   if (!o)
     return Status::corruption("stored object for " + bucket + "/" + key + ": " +
                               o.status().message());
+  cache_.put(k, *o, (*raw)->size());
   return std::optional<Object>(std::move(o).value());
 }
 
 void Node::save(const std::string& bucket, const std::string& key, const Object& o, bool durable) {
-  env_.store.put(data_key(ring::key_hash(bucket, key), bucket, key), o.encode());
+  const std::string k = data_key(ring::key_hash(bucket, key), bucket, key);
+  std::string bytes = o.encode();
+  cache_.put(k, o, bytes.size());
+  env_.store.put(k, bytes);
   sync_needed_ = sync_needed_ || durable;
 }
 

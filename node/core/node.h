@@ -25,6 +25,7 @@
 #include "node/core/env.h"
 #include "node/core/messages.h"
 #include "node/core/object.h"
+#include "node/core/object_cache.h"
 #include "node/core/options.h"
 #include "node/core/quorum.h"
 #include "node/core/update.h"
@@ -54,6 +55,7 @@ struct NodeConfig {
   ring::NodeId self;
   std::vector<ring::NodeId> members;  // including self
   uint32_t vnodes_per_node = ring::Ring::kDefaultVnodes;
+  size_t object_cache_bytes = 32u << 20;  // decoded objects kept in memory (0: none)
 };
 
 struct NodeEnv {
@@ -81,6 +83,7 @@ class Node {
   const ring::Ring& ring() const { return ring_; }
   crdt::Actor actor() const { return actor_; }
   size_t pending_requests() const { return pending_.size(); }
+  const ObjectCache& cache() const { return cache_; }
   bool reachable(const ring::NodeId& peer) const { return !unreachable_.count(peer); }
 
  private:
@@ -122,6 +125,7 @@ class Node {
   NodeEnv env_;
   crdt::Actor actor_;
   ring::Ring ring_;
+  ObjectCache cache_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Pending> pending_;
   std::set<ring::NodeId> unreachable_;

@@ -215,6 +215,7 @@ Status Server::Impl::init() {
   core::NodeConfig nc;
   nc.self = config.node_id;
   nc.vnodes_per_node = config.vnodes;
+  nc.object_cache_bytes = config.object_cache_bytes;
   for (const Member& m : config.members) nc.members.push_back(m.id);
   node = std::make_unique<core::Node>(nc, core::NodeEnv{*this, *this, *this, *store}, *actor);
   spdlog::info("node {} actor {:016x}, {} members, data in {}", config.node_id, *actor,

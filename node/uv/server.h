@@ -50,6 +50,7 @@ struct ServerConfig {
   size_t max_pending_requests = 100'000;
   size_t max_peer_queue_bytes = 64u << 20;
   uint32_t drain_timeout_ms = 5'000;
+  size_t object_cache_bytes = 32u << 20;
 };
 
 // "host:port" (host defaults to 127.0.0.1 when only ":port" or "port" is given).

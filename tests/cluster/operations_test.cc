@@ -1,5 +1,8 @@
 // Every client operation on every type through the client library, against a real
 // 3-node cluster: registers with siblings and contexts, LWW, counters, sets.
+#include <map>
+#include <set>
+
 #include "harness.h"
 
 namespace shoal::test {
@@ -148,6 +151,40 @@ TEST_CASE("invalid options fail with invalid_argument before anything is sent",
   REQUIRE(answer.is_ok());
   CHECK(answer->id == 77);
   CHECK(answer->status.code() == Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace shoal::test
+
+namespace shoal::test {
+namespace {
+
+TEST_CASE("pipelined requests on one connection are answered by id", "[cluster][ops]") {
+  TestCluster tc(3);
+  auto n1 = tc.connect("n1");
+  std::map<uint64_t, int> sent;  // id -> which key
+  for (int i = 0; i < 300; ++i) {
+    api::Request r;
+    r.op = api::Op::kCounterAdd;
+    r.bucket = "pipe";
+    r.key = "c" + std::to_string(i % 10);
+    r.delta = 1;
+    auto id = n1->send(r);
+    REQUIRE(id.is_ok());
+    sent[*id] = i % 10;
+  }
+  std::set<uint64_t> answered;
+  while (answered.size() < sent.size()) {
+    auto r = n1->recv(10'000);
+    REQUIRE(r.is_ok());
+    REQUIRE(sent.count(r->id));
+    REQUIRE(r->status.is_ok());
+    REQUIRE(answered.insert(r->id).second);  // exactly one answer per request
+  }
+  for (int k = 0; k < 10; ++k) {
+    auto r = n1->counter_get("pipe", "c" + std::to_string(k), opts("all"));
+    CHECK(r->counter == 30);
+  }
 }
 
 }  // namespace

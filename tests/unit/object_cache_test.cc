@@ -1,0 +1,58 @@
+// ObjectCache: LRU order, byte bound, replacement, and that oversized objects bypass it.
+#include "node/core/object_cache.h"
+
+#include <catch2/catch.hpp>
+
+namespace shoal::core {
+namespace {
+
+Object counter(int64_t v) {
+  crdt::PNCounter c;
+  return Object(*c.add(1, v));
+}
+
+int64_t value(const Object* o) { return o->as<crdt::PNCounter>()->read(); }
+
+TEST_CASE("the object cache evicts the least recently used beyond its byte bound", "[cache]") {
+  // Each entry costs 100 + key + 128 bytes of overhead: room for three.
+  ObjectCache cache(3 * (100 + 1 + 128));
+  cache.put("a", counter(1), 100);
+  cache.put("b", counter(2), 100);
+  cache.put("c", counter(3), 100);
+  REQUIRE(cache.find("a") != nullptr);  // a is now the most recent
+  cache.put("d", counter(4), 100);      // evicts b
+  CHECK(cache.find("b") == nullptr);
+  CHECK(value(cache.find("a")) == 1);
+  CHECK(value(cache.find("c")) == 3);
+  CHECK(value(cache.find("d")) == 4);
+  CHECK(cache.entries() == 3);
+  CHECK(cache.bytes() <= 3 * (100 + 1 + 128));
+}
+
+TEST_CASE("the object cache replaces entries and erases them", "[cache]") {
+  ObjectCache cache(10'000);
+  cache.put("k", counter(1), 50);
+  cache.put("k", counter(7), 80);
+  CHECK(cache.entries() == 1);
+  CHECK(value(cache.find("k")) == 7);
+  CHECK(cache.bytes() == 80 + 1 + 128);
+  cache.erase("k");
+  CHECK(cache.find("k") == nullptr);
+  CHECK(cache.bytes() == 0);
+  CHECK(cache.hits() == 1);
+  CHECK(cache.misses() == 1);
+}
+
+TEST_CASE("an object larger than the cache is not cached", "[cache]") {
+  ObjectCache cache(1'000);
+  cache.put("small", counter(1), 10);
+  cache.put("huge", counter(2), 5'000);
+  CHECK(cache.find("huge") == nullptr);
+  CHECK(cache.find("small") != nullptr);
+  ObjectCache off(0);
+  off.put("k", counter(1), 1);
+  CHECK(off.find("k") == nullptr);
+}
+
+}  // namespace
+}  // namespace shoal::core
