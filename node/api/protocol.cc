@@ -496,7 +496,7 @@ Result<std::string> decode_welcome(std::string_view payload) {
 
 namespace {
 
-void pack_optional_object(Packer& pk, const std::optional<core::Object>& o) {
+void pack_optional_object(Packer& pk, const core::ObjectPtr& o) {
   if (o) {
     codec::pack_bytes(pk, o->encode());
   } else {
@@ -504,13 +504,13 @@ void pack_optional_object(Packer& pk, const std::optional<core::Object>& o) {
   }
 }
 
-Status decode_optional_object(const MsgObject& o, std::optional<core::Object>* out) {
+Status decode_optional_object(const MsgObject& o, core::ObjectPtr* out) {
   if (o.type == msgpack::type::NIL) return Status::ok();
   std::string bytes;
   SHOAL_RETURN_IF_ERROR(codec::bytes(o, &bytes));
   Result<core::Object> obj = core::Object::decode(bytes);
   if (!obj) return obj.status();
-  *out = std::move(obj).value();
+  *out = std::make_shared<const core::Object>(std::move(obj).value());
   return Status::ok();
 }
 

@@ -27,8 +27,8 @@ struct Message {
   std::string bucket;
   std::string key;
   Status status;                 // replies
-  std::optional<Object> object;  // kReadReply (state), kMintReply (delta), kMerge
-  std::optional<Object> state;   // kMintReply: the minting replica's new state
+  ObjectPtr object;              // kReadReply (state), kMintReply (delta), kMerge; null: none
+  ObjectPtr state;               // kMintReply: the minting replica's new state
   std::optional<Update> update;  // kMint
   bool durable = false;          // kMint, kMerge: fsync before acknowledging
 };

@@ -19,45 +19,55 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
 
 // ---- storage helpers ----
 
-Result<std::optional<Object>> Node::load(const std::string& bucket, const std::string& key) {
+Result<ObjectPtr> Node::load(const std::string& bucket, const std::string& key) {
   const std::string k = data_key(ring::key_hash(bucket, key), bucket, key);
-  if (const Object* cached = cache_.find(k)) return std::optional<Object>(*cached);
+  if (ObjectPtr cached = cache_.find(k)) return cached;
   auto raw = env_.store.get(k);
   if (!raw) return raw.status();
-  if (!raw->has_value()) return std::optional<Object>();
+  if (!raw->has_value()) return ObjectPtr();
   Result<Object> o = Object::decode(**raw);
   if (!o)
     return Status::corruption("stored object for " + bucket + "/" + key + ": " +
                               o.status().message());
-  cache_.put(k, *o, (*raw)->size());
-  return std::optional<Object>(std::move(o).value());
+  auto ptr = std::make_shared<const Object>(std::move(o).value());
+  cache_.put(k, ptr, (*raw)->size());
+  return ObjectPtr(std::move(ptr));
 }
 
-void Node::save(const std::string& bucket, const std::string& key, const Object& o, bool durable) {
+void Node::save(const std::string& bucket, const std::string& key, ObjectPtr o, bool durable) {
   const std::string k = data_key(ring::key_hash(bucket, key), bucket, key);
-  std::string bytes = o.encode();
-  cache_.put(k, o, bytes.size());
+  std::string bytes = o->encode();
   env_.store.put(k, bytes);
+  cache_.put(k, std::move(o), bytes.size());
   sync_needed_ = sync_needed_ || durable;
 }
 
 Status Node::merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                          bool durable) {
-  Result<std::optional<Object>> current = load(bucket, key);
+  Result<ObjectPtr> current = load(bucket, key);
   if (!current) return current.status();
-  Object next = current->value_or(delta);
-  if (current->has_value()) SHOAL_RETURN_IF_ERROR(next.join(delta));
-  if (!current->has_value() || !(next == **current)) save(bucket, key, next, durable);
+  if (!*current) {
+    save(bucket, key, std::make_shared<const Object>(delta), durable);
+    return Status::ok();
+  }
+  Object next = **current;
+  SHOAL_RETURN_IF_ERROR(next.join(delta));
+  if (!(next == **current))
+    save(bucket, key, std::make_shared<const Object>(std::move(next)), durable);
   return Status::ok();
 }
 
-Result<Applied> Node::local_update(const Update& update, const std::string& bucket,
-                                   const std::string& key, bool durable) {
-  Result<std::optional<Object>> current = load(bucket, key);
+Result<Node::LocalApplied> Node::local_update(const Update& update, const std::string& bucket,
+                                              const std::string& key, bool durable) {
+  Result<ObjectPtr> current = load(bucket, key);
   if (!current) return current.status();
-  Result<Applied> applied = apply_update(*current, actor_, update);
-  if (applied) save(bucket, key, applied->state, durable);
-  return applied;
+  Result<Applied> applied = apply_update(
+      *current ? std::optional<Object>(**current) : std::optional<Object>(), actor_, update);
+  if (!applied) return applied.status();
+  LocalApplied out{std::make_shared<const Object>(std::move(applied->state)),
+                   std::make_shared<const Object>(std::move(applied->delta))};
+  save(bucket, key, out.state, durable);
+  return out;
 }
 
 void Node::send(const ring::NodeId& to, Message m) { outbox_.emplace_back(to, std::move(m)); }
@@ -77,7 +87,7 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
     invalid = validate(request.update);
   }
   if (!invalid.is_ok()) {
-    replies_.emplace_back(std::move(reply), ClientResponse{invalid, std::nullopt});
+    replies_.emplace_back(std::move(reply), ClientResponse{invalid, nullptr});
     return;
   }
   const uint64_t id = next_id_++;
@@ -104,7 +114,7 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
                                     std::to_string(replicas) + " replicas reachable; " +
                                     (is_read ? "the read" : "the write") + " needs " +
                                     std::to_string(p.goal.required)),
-                std::nullopt});
+                nullptr});
     pending_.erase(id);
     return;
   }
@@ -127,10 +137,10 @@ void Node::start_get(uint64_t id, Pending& p) {
     }
   }
   if (std::find(p.targets.begin(), p.targets.end(), config_.self) != p.targets.end()) {
-    Result<std::optional<Object>> mine = load(p.bucket, p.key);
+    Result<ObjectPtr> mine = load(p.bucket, p.key);
     if (mine) {
       p.replies[config_.self] = *mine;
-      if (mine->has_value()) p.merged = **mine;
+      p.merged = *mine;
     }
     record(id, config_.self, mine.is_ok(), mine.status());
   }
@@ -145,9 +155,9 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
          Message{Message::Kind::kMint, id, p.bucket, p.key, {}, {}, {}, update, p.options.durable});
     return;
   }
-  Result<Applied> applied = local_update(update, p.bucket, p.key, p.options.durable);
+  Result<LocalApplied> applied = local_update(update, p.bucket, p.key, p.options.durable);
   if (!applied) {
-    respond(p, {applied.status(), std::nullopt});
+    respond(p, {applied.status(), nullptr});
     pending_.erase(id);
     return;
   }
@@ -192,7 +202,7 @@ void Node::finish_if_done(uint64_t id) {
       respond(p, {Status::ok(), p.state});
     }
   } else if (outcome == Outcome::kFailed) {
-    respond(p, {p.first_error, std::nullopt});
+    respond(p, {p.first_error, nullptr});
   }
   if (p.answered_by.size() == p.targets.size()) {
     if (p.op == ClientRequest::Op::kGet) read_repair(p);
@@ -203,7 +213,7 @@ void Node::finish_if_done(uint64_t id) {
 void Node::read_repair(Pending& p) {
   if (!p.merged) return;
   for (const auto& [node, reply] : p.replies) {
-    if (reply && *reply == *p.merged) continue;
+    if (reply && (reply == p.merged || *reply == *p.merged)) continue;
     if (node == config_.self) {
       (void)merge_local(p.bucket, p.key, *p.merged, false);
     } else {
@@ -219,7 +229,7 @@ void Node::on_timer(uint64_t timer_id) {
   respond(p, {Status::timeout("only " + std::to_string(p.tally.ok) + " of " +
                               std::to_string(p.goal.required) +
                               " replicas answered in time; a write may have landed on some"),
-              std::nullopt});
+              nullptr});
   if (p.op == ClientRequest::Op::kGet) read_repair(p);
   pending_.erase(it);
 }
@@ -243,8 +253,13 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
         if (m.object) {
           if (!p.merged) {
             p.merged = m.object;
-          } else if (!p.merged->join(*m.object).is_ok() && p.first_error.is_ok()) {
-            p.first_error = Status::type_mismatch("replicas disagree on the key's type");
+          } else if (p.merged != m.object && !(*p.merged == *m.object)) {  // differ: join a copy
+            Object joined = *p.merged;
+            if (joined.join(*m.object).is_ok()) {
+              p.merged = std::make_shared<const Object>(std::move(joined));
+            } else if (p.first_error.is_ok()) {
+              p.first_error = Status::type_mismatch("replicas disagree on the key's type");
+            }
           }
         }
       }
@@ -253,8 +268,8 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
     case Message::Kind::kMintReply:
       if (it == pending_.end() || it->second.delta) return;
       if (!m.status.is_ok() || !m.object) {
-        respond(it->second, {m.status.is_ok() ? Status::internal("mint without delta") : m.status,
-                             std::nullopt});
+        respond(it->second,
+                {m.status.is_ok() ? Status::internal("mint without delta") : m.status, nullptr});
         pending_.erase(it);
         return;
       }
@@ -277,14 +292,14 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
   reply.key = m.key;
   if (m.kind == Message::Kind::kRead) {
     reply.kind = Message::Kind::kReadReply;
-    Result<std::optional<Object>> mine = load(m.bucket, m.key);
+    Result<ObjectPtr> mine = load(m.bucket, m.key);
     reply.status = mine.status();
     if (mine) reply.object = *mine;
   } else if (m.kind == Message::Kind::kMint) {
     reply.kind = Message::Kind::kMintReply;
-    Result<Applied> applied =
+    Result<LocalApplied> applied =
         m.update ? local_update(*m.update, m.bucket, m.key, m.durable)
-                 : Result<Applied>(Status::invalid_argument("mint without an update"));
+                 : Result<LocalApplied>(Status::invalid_argument("mint without an update"));
     reply.status = applied.status();
     if (applied) {
       reply.object = std::move(applied->delta);
@@ -332,7 +347,7 @@ void Node::end_turn() {
     // Nothing of this turn is stored: acknowledge nothing. Peers time out; clients
     // learn why.
     for (auto& [fn, response] : replies) {
-      if (response.status.is_ok()) response = {Status::internal(flushed.message()), std::nullopt};
+      if (response.status.is_ok()) response = {Status::internal(flushed.message()), nullptr};
       fn(std::move(response));
     }
     return;

@@ -44,9 +44,9 @@ struct ClientRequest {
 
 struct ClientResponse {
   Status status;
-  // kGet: the merged value (absent: not_found). kUpdate: the minting replica's new
+  // kGet: the merged value (null: not_found). kUpdate: the minting replica's new
   // state when known.
-  std::optional<Object> object;
+  ObjectPtr object;
 };
 
 using ReplyFn = std::function<void(ClientResponse)>;
@@ -92,13 +92,13 @@ class Node {
     std::string bucket, key;
     ResolvedOptions options;
     std::vector<ring::NodeId> targets;
-    std::map<ring::NodeId, std::optional<Object>> replies;  // ok replies (reads)
+    std::map<ring::NodeId, ObjectPtr> replies;  // ok replies (reads); null: not found
     std::set<ring::NodeId> answered_by;
     QuorumGoal goal;
     Tally tally;
-    std::optional<Object> merged;  // reads: join of the ok replies
-    std::optional<Object> delta;   // updates: what the minter produced
-    std::optional<Object> state;   // updates: the minter's new state
+    ObjectPtr merged;  // reads: join of the ok replies
+    ObjectPtr delta;   // updates: what the minter produced
+    ObjectPtr state;   // updates: the minter's new state
     Status first_error;
     ReplyFn reply;
     bool replied = false;
@@ -113,12 +113,15 @@ class Node {
   void respond(Pending& p, ClientResponse response);
 
   void handle_replica(const ring::NodeId& from, const Message& m);
-  Result<Applied> local_update(const Update& update, const std::string& bucket,
-                               const std::string& key, bool durable);
-  Result<std::optional<Object>> load(const std::string& bucket, const std::string& key);
+  struct LocalApplied {
+    ObjectPtr state, delta;
+  };
+  Result<LocalApplied> local_update(const Update& update, const std::string& bucket,
+                                    const std::string& key, bool durable);
+  Result<ObjectPtr> load(const std::string& bucket, const std::string& key);
   Status merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                      bool durable);
-  void save(const std::string& bucket, const std::string& key, const Object& o, bool durable);
+  void save(const std::string& bucket, const std::string& key, ObjectPtr o, bool durable);
   void send(const ring::NodeId& to, Message m);
 
   NodeConfig config_;

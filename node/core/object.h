@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -54,6 +55,10 @@ class Object {
  private:
   std::variant<crdt::DvvSet, crdt::PNCounter, crdt::ORSet, crdt::LWWRegister> value_;
 };
+
+// Objects are shared immutably between the cache, pending requests, messages and replies
+// (copying a register with siblings or a large set costs more than the request).
+using ObjectPtr = std::shared_ptr<const Object>;
 
 // Fails with type_mismatch unless `actual` is `wanted`, naming both.
 Status check_type(DataType actual, DataType wanted);

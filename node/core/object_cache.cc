@@ -6,7 +6,7 @@ namespace shoal::core {
 // many tiny objects is still bounded in memory.
 constexpr size_t kEntryOverheadBytes = 128;
 
-const Object* ObjectCache::find(std::string_view key) {
+ObjectPtr ObjectCache::find(std::string_view key) {
   auto it = index_.find(key);
   if (it == index_.end()) {
     ++misses_;
@@ -14,10 +14,10 @@ const Object* ObjectCache::find(std::string_view key) {
   }
   ++hits_;
   lru_.splice(lru_.begin(), lru_, it->second);
-  return &it->second->object;
+  return it->second->object;
 }
 
-void ObjectCache::put(std::string_view key, Object object, size_t encoded_bytes) {
+void ObjectCache::put(std::string_view key, ObjectPtr object, size_t encoded_bytes) {
   const size_t cost = encoded_bytes + key.size() + kEntryOverheadBytes;
   erase(key);
   if (cost > capacity_bytes_) return;

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <list>
 #include <string>
 #include <string_view>
@@ -23,10 +25,10 @@ class ObjectCache {
   ObjectCache& operator=(const ObjectCache&) = delete;
 
   // The cached object, now most recently used; nullptr on a miss.
-  const Object* find(std::string_view key);
+  ObjectPtr find(std::string_view key);
   // Inserts or replaces; evicts least recently used entries beyond the capacity. An
   // object larger than the whole capacity is not cached.
-  void put(std::string_view key, Object object, size_t encoded_bytes);
+  void put(std::string_view key, ObjectPtr object, size_t encoded_bytes);
   void erase(std::string_view key);
 
   size_t bytes() const { return bytes_; }
@@ -37,7 +39,7 @@ class ObjectCache {
  private:
   struct Entry {
     std::string key;
-    Object object;
+    ObjectPtr object;
     size_t bytes = 0;
   };
   using List = std::list<Entry>;

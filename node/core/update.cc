@@ -83,21 +83,20 @@ Status validate(const Update& u) {
   return Status::invalid_argument("unknown update kind");
 }
 
-Result<Applied> apply_update(const std::optional<Object>& current, crdt::Actor actor,
-                             const Update& u) {
+Result<Applied> apply_update(std::optional<Object> current, crdt::Actor actor, const Update& u) {
   SHOAL_RETURN_IF_ERROR(validate(u));
   const DataType type = type_of(u);
-  Object state = current.value_or(Object(type));
+  Object state = current ? std::move(*current) : Object(type);
   SHOAL_RETURN_IF_ERROR(check_type(state.type(), type));
   switch (type) {
     case DataType::kRegister:
-      return apply_register(*state.as<crdt::DvvSet>(), actor, u);
+      return apply_register(std::move(*state.as<crdt::DvvSet>()), actor, u);
     case DataType::kLww:
-      return apply_lww(*state.as<crdt::LWWRegister>(), actor, u);
+      return apply_lww(std::move(*state.as<crdt::LWWRegister>()), actor, u);
     case DataType::kSet:
-      return apply_set(*state.as<crdt::ORSet>(), actor, u);
+      return apply_set(std::move(*state.as<crdt::ORSet>()), actor, u);
     case DataType::kCounter: {
-      crdt::PNCounter counter = *state.as<crdt::PNCounter>();
+      crdt::PNCounter counter = std::move(*state.as<crdt::PNCounter>());
       Result<crdt::PNCounter> delta = counter.add(actor, u.delta);
       if (!delta) return delta.status();
       return Applied{Object(std::move(counter)), Object(std::move(delta).value())};

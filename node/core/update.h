@@ -43,7 +43,6 @@ Status validate(const Update& u);
 //    this replica has seen);
 //  - set remove without a context removes what this replica has seen of each element;
 //  - counter overflow is invalid_argument (crdt/counter.h).
-Result<Applied> apply_update(const std::optional<Object>& current, crdt::Actor actor,
-                             const Update& u);
+Result<Applied> apply_update(std::optional<Object> current, crdt::Actor actor, const Update& u);
 
 }  // namespace shoal::core

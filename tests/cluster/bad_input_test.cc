@@ -181,7 +181,7 @@ TEST_CASE("30 s of random bytes and truncated frames on both ports leave data in
   m.kind = core::Message::Kind::kMerge;
   m.bucket = "keep";
   m.key = "k1";
-  m.object = core::Object(core::DataType::kCounter);
+  m.object = std::make_shared<const core::Object>(core::DataType::kCounter);
   peer_frames.push_back(peer_frames[0] + frame_of(api::encode_message(m)));
 
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);

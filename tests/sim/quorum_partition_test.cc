@@ -105,7 +105,9 @@ void check_final(Sim& sim, const Ledger& led, Outcome& out) {
     std::optional<core::Object> first;
     for (const std::string& n : sim.node_ids()) {
       std::optional<core::Object> got;
-      sim.client(n, get(key, local), [&](ClientResponse r) { got = r.object; });
+      sim.client(n, get(key, local), [&](ClientResponse r) {
+        if (r.object) got = *r.object;
+      });
       if (n == "n1") {
         first = got;
       } else if (got != first) {

@@ -6,12 +6,12 @@
 namespace shoal::core {
 namespace {
 
-Object counter(int64_t v) {
+ObjectPtr counter(int64_t v) {
   crdt::PNCounter c;
-  return Object(*c.add(1, v));
+  return std::make_shared<const Object>(*c.add(1, v));
 }
 
-int64_t value(const Object* o) { return o->as<crdt::PNCounter>()->read(); }
+int64_t value(const ObjectPtr& o) { return o->as<crdt::PNCounter>()->read(); }
 
 TEST_CASE("the object cache evicts the least recently used beyond its byte bound", "[cache]") {
   // Each entry costs 100 + key + 128 bytes of overhead: room for three.

@@ -134,7 +134,7 @@ TEST_CASE("peer messages round-trip", "[protocol]") {
   m.key = "k";
   m.status = Status::timeout("slow");
   crdt::PNCounter c;
-  m.object = core::Object(*c.add(7, 3));
+  m.object = std::make_shared<const core::Object>(*c.add(7, 3));
   core::Update u;
   u.kind = core::Update::Kind::kSetRemove;
   u.type = core::DataType::kSet;
@@ -148,7 +148,7 @@ TEST_CASE("peer messages round-trip", "[protocol]") {
   REQUIRE(back.is_ok());
   CHECK(back->kind == m.kind);
   CHECK(back->status == m.status);
-  CHECK(back->object == m.object);
+  CHECK(*back->object == *m.object);
   CHECK(back->update->elements == u.elements);
   CHECK(back->update->context == u.context);
   CHECK(back->durable);
@@ -160,7 +160,7 @@ TEST_CASE("protocol decoders survive 50k random and mutated payloads", "[protoco
   for (int i = 0; i < 50; ++i) valid.push_back(encode_request(sample_request(rng)));
   core::Message m;
   m.kind = core::Message::Kind::kMerge;
-  m.object = core::Object(core::DataType::kSet);
+  m.object = std::make_shared<const core::Object>(core::DataType::kSet);
   valid.push_back(encode_message(m));
   valid.push_back(encode_hello({kProtocolVersion, "n1", "s"}));
   valid.push_back(encode_welcome(Status::ok(), "n1"));
