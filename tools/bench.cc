@@ -138,7 +138,10 @@ void worker(const std::string& host, const BenchOptions& o, const Mix& mix,
     if (!r->status.is_ok() && r->status.code() != Code::kNotFound) {
       ++out->errors[std::string(code_name(r->status.code()))];
     }
-    if (r->context && what.first == BOp::kPut) ctx[what.second] = *r->context;
+    // Reads and writes of the register keys both refresh the context a put will carry.
+    if (r->context && (what.first == BOp::kPut || what.first == BOp::kGet)) {
+      ctx[what.second] = *r->context;
+    }
     if (Clock::now() < end) (void)issue();
   }
 }

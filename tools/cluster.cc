@@ -72,7 +72,8 @@ Result<LocalCluster> make_cluster(const std::string& dir, int n, int base_port, 
   c.vnodes = vnodes;
   for (int i = 0; i < n; ++i) {
     LocalNode node;
-    node.id = "n" + std::to_string(i + 1);
+    node.id = "n";  // (not "n" + to_string: GCC 12 -Wrestrict false positive, PR 105329)
+    node.id += std::to_string(i + 1);
     node.client_port = base_port + i;
     node.peer_port = base_port + 100 + i;
     c.nodes.push_back(node);

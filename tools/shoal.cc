@@ -84,7 +84,10 @@ int print_error(const Global& g, const Status& s) {
 
 std::string json_list(const std::vector<std::string>& items) {
   std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + text::json_bytes(items[i]);
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ",";
+    out += text::json_bytes(items[i]);
+  }
   return out + "]";
 }
 

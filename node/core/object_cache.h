@@ -47,8 +47,22 @@ class ObjectCache {
   size_t capacity_bytes_;
   size_t bytes_ = 0;
   uint64_t hits_ = 0, misses_ = 0;
-  List lru_;                                                    // front: most recently used
-  std::unordered_map<std::string_view, List::iterator> index_;  // keys point into lru_
+  // Data keys start with a tag byte and the key's XXH3 hash (keys.h): reuse it rather
+  // than hashing the whole key again; shorter keys fall back to FNV-1a.
+  struct KeyHash {
+    size_t operator()(std::string_view k) const noexcept {
+      uint64_t h = 0;
+      if (k.size() >= 9) {
+        for (size_t i = 1; i < 9; ++i) h = (h << 8) | static_cast<uint8_t>(k[i]);
+        return static_cast<size_t>(h);
+      }
+      h = 0xcbf29ce484222325ULL;
+      for (char c : k) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+      return static_cast<size_t>(h);
+    }
+  };
+  List lru_;  // front: most recently used
+  std::unordered_map<std::string_view, List::iterator, KeyHash> index_;  // keys point into lru_
 };
 
 }  // namespace shoal::core

@@ -2,7 +2,6 @@
 // duplicating, reordering network; then heal, read-repair, and check every replica.
 // Each run is one seed; a failure names its seed, and the same seed replays the run.
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <set>
 
 #include "sim.h"
@@ -167,9 +166,7 @@ Outcome run_scenario(uint64_t seed) {
 }
 
 TEST_CASE("quorum writes and reads with one node partitioned (100 seeds)", "[sim]") {
-  uint64_t first = 1, last = 100;
-  if (const char* s = std::getenv("SHOAL_SIM_SEED")) first = last = std::strtoull(s, nullptr, 10);
-  for (uint64_t seed = first; seed <= last; ++seed) {
+  for (uint64_t seed : scenario_seeds(100)) {
     Outcome out = run_scenario(seed);
     INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
     for (const auto& v : out.violations) UNSCOPED_INFO(v);

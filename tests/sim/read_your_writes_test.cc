@@ -4,7 +4,6 @@
 // catch a coordinator that acknowledges too early: there every read includes the
 // writer.) Each run is one seed; a failure names it.
 #include <catch2/catch.hpp>
-#include <cstdlib>
 
 #include "sim.h"
 
@@ -41,39 +40,37 @@ Result run(uint64_t seed) {
       } else {
         w.update.value = value;
       }
-      sim.client(writer, w, [&sim, &out, reader, bucket = w.bucket, key, value,
-                             is_set](ClientResponse r) {
-        if (!r.status.is_ok()) {
-          out.violations.push_back("write failed: " + r.status.to_string());
-          return;
-        }
-        ++out.acked;
-        ClientRequest g;
-        g.bucket = bucket;
-        g.key = key;
-        sim.client(reader, g, [&out, bucket, key, value, is_set](ClientResponse got) {
-          ++out.checked;
-          bool seen = false;
-          if (got.status.is_ok() && is_set) {
-            seen = got.object->as<crdt::ORSet>()->contains(value);
-          } else if (got.status.is_ok()) {
-            auto vals = got.object->as<crdt::DvvSet>()->values();
-            seen = std::find(vals.begin(), vals.end(), value) != vals.end();
-          }
-          if (!seen) out.violations.push_back("read missed acked " + bucket + "/" + key + "=" + value);
-        });
-      });
+      sim.client(
+          writer, w, [&sim, &out, reader, bucket = w.bucket, key, value, is_set](ClientResponse r) {
+            if (!r.status.is_ok()) {
+              out.violations.push_back("write failed: " + r.status.to_string());
+              return;
+            }
+            ++out.acked;
+            ClientRequest g;
+            g.bucket = bucket;
+            g.key = key;
+            sim.client(reader, g, [&out, bucket, key, value, is_set](ClientResponse got) {
+              ++out.checked;
+              bool seen = false;
+              if (got.status.is_ok() && is_set) {
+                seen = got.object->as<crdt::ORSet>()->contains(value);
+              } else if (got.status.is_ok()) {
+                auto vals = got.object->as<crdt::DvvSet>()->values();
+                seen = std::find(vals.begin(), vals.end(), value) != vals.end();
+              }
+              if (!seen)
+                out.violations.push_back("read missed acked " + bucket + "/" + key + "=" + value);
+            });
+          });
     });
   }
   sim.run_until_idle(60'000);
   return out;
 }
 
-TEST_CASE("a quorum read through another node sees the acked quorum write (100 seeds)",
-          "[sim]") {
-  uint64_t first = 1, last = 100;
-  if (const char* s = std::getenv("SHOAL_SIM_SEED")) first = last = std::strtoull(s, nullptr, 10);
-  for (uint64_t seed = first; seed <= last; ++seed) {
+TEST_CASE("a quorum read through another node sees the acked quorum write (100 seeds)", "[sim]") {
+  for (uint64_t seed : scenario_seeds(100)) {
     Result out = run(seed);
     INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
     for (const auto& v : out.violations) UNSCOPED_INFO(v);

@@ -3,10 +3,18 @@
 #include <leveldb/helpers/memenv.h>
 
 #include <cassert>
+#include <cstdlib>
 
 #include "node/core/identity.h"
 
 namespace shoal::sim {
+
+std::vector<uint64_t> scenario_seeds(uint64_t count) {
+  if (const char* s = std::getenv("SHOAL_SIM_SEED")) return {std::strtoull(s, nullptr, 10)};
+  std::vector<uint64_t> out;
+  for (uint64_t seed = 1; seed <= count; ++seed) out.push_back(seed);
+  return out;
+}
 
 class Sim::SimNode final : public core::Clock, public core::Transport, public core::Timers {
  public:

@@ -33,6 +33,9 @@ struct SimOptions {
   uint32_t vnodes = 256;
 };
 
+// The seeds a scenario runs: 1..count, or only $SHOAL_SIM_SEED when it is set (replay).
+std::vector<uint64_t> scenario_seeds(uint64_t count);
+
 class Sim {
  public:
   explicit Sim(SimOptions options);
