@@ -142,6 +142,7 @@ struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   uv_loop_t loop{};
   uv_tcp_t client_listener{}, peer_listener{};
   uv_check_t check{};
+  uv_idle_t wake{};  // started to make the next poll non-blocking
   uv_timer_t core_timer{}, drain_timer{};
   uv_signal_t sigint{}, sigterm{};
   std::unique_ptr<store::LevelDbStore> store;
@@ -226,6 +227,7 @@ Status Server::Impl::init() {
   uv_check_init(&loop, &check);
   check.data = this;
   uv_check_start(&check, [](uv_check_t* h) { static_cast<Impl*>(h->data)->end_turn(); });
+  uv_idle_init(&loop, &wake);
   uv_timer_init(&loop, &core_timer);
   core_timer.data = this;
   uv_timer_init(&loop, &drain_timer);
@@ -324,8 +326,11 @@ void Server::Impl::process_frames(Conn* c) {
   std::string_view payload;
   size_t claimed = 0;
   while (!c->closing && !c->close_after_flush) {
-    if (c->kind == Conn::Kind::kClient && c->inflight >= config.max_inflight_per_connection) {
-      // Backpressure: stop reading until the core answers some of them.
+    if (c->kind == Conn::Kind::kClient &&
+        (c->inflight >= config.max_inflight_per_connection ||
+         c->out.size() + c->writing.size() > config.max_output_bytes_per_connection)) {
+      // Backpressure: stop reading until the core answers some requests, or until a
+      // client that does not read its answers drains them.
       if (c->reading) uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
       c->reading = false;
       return;
@@ -509,6 +514,12 @@ void Server::Impl::flush(Conn* c) {
              // reach `out` from end_turn, or are replies needing no storage), so it can
              // go now; waiting for the check phase could wait for the next event.
              self->flush(c);
+             if (c->kind == Conn::Kind::kClient && !c->reading && !self->draining) {
+               // Paused on its output: read again from the next turn (the idle handle
+               // keeps the loop from blocking in poll before that turn's check).
+               self->resume.push_back(c->id);
+               uv_idle_start(&self->wake, [](uv_idle_t* h) { uv_idle_stop(h); });
+             }
            });
 }
 

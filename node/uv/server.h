@@ -10,9 +10,9 @@
 // let in-flight requests finish (bounded by drain_timeout_ms) and close the DB cleanly.
 //
 // Limits (docs/protocol.md): client frames <= api::kMaxClientFrameBytes, peer frames <=
-// api::kMaxPeerFrameBytes, max_client_connections, max_inflight_per_connection (reading
-// pauses beyond it), max_pending_requests (overloaded beyond it), max_peer_queue_bytes
-// (frames queued while a peer connects; dropped beyond it).
+// api::kMaxPeerFrameBytes, max_client_connections, max_inflight_per_connection and
+// max_output_bytes_per_connection (reading pauses beyond either), max_pending_requests (overloaded
+// beyond it), max_peer_queue_bytes (frames queued while a peer connects; dropped beyond it).
 #pragma once
 
 #include <cstdint>
@@ -47,6 +47,7 @@ struct ServerConfig {
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
   size_t max_client_connections = 1024;
   size_t max_inflight_per_connection = 1024;
+  size_t max_output_bytes_per_connection = 16u << 20;  // unread answers before pausing
   size_t max_pending_requests = 100'000;
   size_t max_peer_queue_bytes = 64u << 20;
   uint32_t drain_timeout_ms = 5'000;

@@ -243,3 +243,57 @@ TEST_CASE("a node with the wrong cluster secret is refused with a clear log line
 
 }  // namespace
 }  // namespace shoal::test
+
+namespace shoal::test {
+namespace {
+
+long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST_CASE("a client that does not read its answers cannot make the node buffer them all",
+          "[cluster][bad]") {
+  TestCluster tc(1);
+  auto writer = tc.connect("n1");
+  core::RequestOptions one = opts("one");
+  REQUIRE(writer->put("big", "v", std::string(50'000, 'x'), std::nullopt, one)->status.is_ok());
+  const pid_t pid = tc.cluster().find("n1")->pid;
+  const long before = rss_kib(pid);
+
+  // 20,000 reads of a 50 KB value (1 GB of answers), and no reading for a while.
+  auto slow = tc.connect("n1");
+  constexpr int kRequests = 20'000;
+  api::Request get;
+  get.op = api::Op::kGet;
+  get.bucket = "big";
+  get.key = "v";
+  get.options = one;
+  for (int i = 0; i < kRequests; ++i) REQUIRE(slow->send(get).is_ok());
+  REQUIRE(slow->flush().is_ok());
+  // The node keeps serving others meanwhile.
+  REQUIRE(eventually([&] {
+    auto other = tc.connect("n1");
+    auto pong = other->ping();
+    return pong.is_ok() && pong->status.is_ok();
+  }));
+  usleep(1'000'000);
+  const long grown_mib = (rss_kib(pid) - before) / 1024;
+  INFO("node RSS grew by " << grown_mib << " MiB while its answers went unread");
+  CHECK(grown_mib < 200);  // measured: 35 MiB bounded; ~480 MiB after 1 s unbounded
+
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = slow->recv(30'000);
+    REQUIRE(r.is_ok());
+    REQUIRE(r->status.is_ok());
+    REQUIRE(r->values.size() == 1);
+    REQUIRE(r->values[0].size() == 50'000);
+  }
+}
+
+}  // namespace
+}  // namespace shoal::test
