@@ -132,6 +132,7 @@ struct Peer {
   bool ready = false;
   bool connecting = false;
   bool down_logged = false;
+  bool overflow_logged = false;
   std::string queued;  // frames sent while connecting
   uint32_t backoff_ms = 0;
   uv_timer_t retry{};
@@ -474,6 +475,7 @@ bool Server::Impl::handle_peer_out_frame(Conn* c, std::string_view payload) {
     spdlog::info("peer {} at {} is reachable", p->id, p->address.to_string());
   }
   p->down_logged = false;
+  p->overflow_logged = false;
   c->out.append(p->queued);
   p->queued.clear();
   dirty.insert(c);
@@ -569,7 +571,16 @@ void Server::Impl::send(const std::string& to, const core::Message& message) {
   Peer* p = it->second.get();
   std::string payload = api::encode_message(message);
   if (p->ready && p->conn) {
-    queue(p->conn, payload);
+    // A peer that cannot keep up loses messages beyond the bound instead of growing our
+    // memory; the coordinators waiting on them time out (as on a lossy network).
+    if (p->conn->out.size() + p->conn->writing.size() + payload.size() <=
+        config.max_peer_queue_bytes) {
+      queue(p->conn, payload);
+    } else if (!p->overflow_logged) {
+      spdlog::warn("peer {} is not keeping up: over {} bytes queued; dropping messages", p->id,
+                   config.max_peer_queue_bytes);
+      p->overflow_logged = true;
+    }
   } else if (p->connecting && p->queued.size() + payload.size() <= config.max_peer_queue_bytes) {
     api::append_frame(&p->queued, payload);
   }
