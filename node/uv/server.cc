@@ -319,6 +319,11 @@ void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
     return;
   }
   if (n == 0 || c->closing) return;
+  if (c->close_after_flush) {  // refused: what else it sends is not read, or buffered
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+    c->reading = false;
+    return;
+  }
   c->reader.feed(buf->base, static_cast<size_t>(n));
   process_frames(c);
 }
