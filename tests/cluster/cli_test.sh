@@ -59,6 +59,10 @@ expect 2 "invalid_argument.*base64" -- "$shoal" put carts c1 x --ctx "%%%"
 # lww
 expect 0 "^ok" -- "$shoal" put cfg mode fast --type lww
 expect 0 '"type":"lww","values":\["fast"\]' -- "$shoal" --json get cfg mode
+expect 0 "^ok" -- "$shoal" -H "$n2" put cfg mode slow --type lww
+expect 0 "^slow$" -- "$shoal" -H "$n3" get cfg mode -c all
+expect 0 "^ok" -- "$shoal" del cfg mode --type lww
+expect 1 "not_found" -- "$shoal" get cfg mode -c all
 
 # counters
 expect 0 "^5$" -- "$shoal" counter add stats visits 5
@@ -70,6 +74,10 @@ expect 0 '"type":"counter","value":3' -- "$shoal" --json counter get stats visit
 expect 0 "3 members" -- "$shoal" set add tags t1 red green blue
 expect 0 "2 members" -- "$shoal" -H "$n2" set rm tags t1 green
 expect 0 '"members":\["blue","red"\]' -- "$shoal" --json set get tags t1 -c all
+expect 0 "^blue$" -- "$shoal" get tags t1             # get reads any type
+expect 0 '"type":"set"' -- "$shoal" --json get tags t1
+expect 0 '"type":"counter","value":3' -- "$shoal" --json get stats visits
+expect 1 "type_mismatch" -- "$shoal" set get stats visits
 
 # errors and consistency flags
 expect 1 "type_mismatch" -- "$shoal" counter add users alice 1
