@@ -258,7 +258,12 @@ long rss_kib(pid_t pid) {
 
 TEST_CASE("a client that does not read its answers cannot make the node buffer them all",
           "[cluster][bad]") {
+  // Under ASan, freed memory sits in a 256 MiB quarantine and inflates RSS; keep it
+  // small for this node so RSS tracks what the node holds.
+  std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
+  setenv("ASAN_OPTIONS", (asan + ":quarantine_size_mb=8").c_str(), 1);
   TestCluster tc(1);
+  setenv("ASAN_OPTIONS", asan.c_str(), 1);
   auto writer = tc.connect("n1");
   core::RequestOptions one = opts("one");
   REQUIRE(writer->put("big", "v", std::string(50'000, 'x'), std::nullopt, one)->status.is_ok());
@@ -284,7 +289,8 @@ TEST_CASE("a client that does not read its answers cannot make the node buffer t
   usleep(1'000'000);
   const long grown_mib = (rss_kib(pid) - before) / 1024;
   INFO("node RSS grew by " << grown_mib << " MiB while its answers went unread");
-  CHECK(grown_mib < 200);  // measured: 35 MiB bounded; ~480 MiB after 1 s unbounded
+  // Measured: 35 MiB bounded (46-60 under ASan); 480 (413 under ASan) after 1 s unbounded.
+  CHECK(grown_mib < 200);
 
   for (int i = 0; i < kRequests; ++i) {
     auto r = slow->recv(30'000);
