@@ -77,6 +77,9 @@ class Timers {
  public:
   virtual ~Timers() = default;
   virtual void schedule(uint64_t timer_id, uint64_t delay_ms) = 0;
+  // Forgets a scheduled timer (its request finished early), so a busy node does not
+  // hold every request's timer until it would fire. Unknown or fired ids: no-op.
+  virtual void cancel(uint64_t timer_id) = 0;
 };
 
 }  // namespace shoal::core

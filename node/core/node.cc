@@ -158,6 +158,7 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
   Result<LocalApplied> applied = local_update(update, p.bucket, p.key, p.options.durable);
   if (!applied) {
     respond(p, {applied.status(), nullptr});
+    env_.timers.cancel(id);
     pending_.erase(id);
     return;
   }
@@ -206,6 +207,7 @@ void Node::finish_if_done(uint64_t id) {
   }
   if (p.answered_by.size() == p.targets.size()) {
     if (p.op == ClientRequest::Op::kGet) read_repair(p);
+    env_.timers.cancel(id);
     pending_.erase(id);
   }
 }
@@ -270,6 +272,7 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
       if (!m.status.is_ok() || !m.object) {
         respond(it->second,
                 {m.status.is_ok() ? Status::internal("mint without delta") : m.status, nullptr});
+        env_.timers.cancel(m.req_id);
         pending_.erase(it);
         return;
       }

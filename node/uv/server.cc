@@ -9,6 +9,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <unordered_map>
 
 #include "crdt/prng.h"
 #include "node/api/convert.h"
@@ -153,6 +154,7 @@ struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   std::vector<uint64_t> resume;  // paused client connections the core answered
   std::map<std::string, std::unique_ptr<Peer>> peers;
   std::multimap<uint64_t, uint64_t> deadlines;  // core timers: deadline -> timer id
+  std::unordered_map<uint64_t, std::multimap<uint64_t, uint64_t>::iterator> timer_index;
   uint64_t armed_deadline = UINT64_MAX;
   uint64_t next_conn_id = 1;
   size_t client_conns = 0;
@@ -170,6 +172,7 @@ struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   }
   // core::Timers
   void schedule(uint64_t timer_id, uint64_t delay_ms) override;
+  void cancel(uint64_t timer_id) override;
   // core::Transport
   void send(const std::string& to, const core::Message& message) override;
 
@@ -653,8 +656,17 @@ void Server::Impl::peer_failed(Peer* p, std::string_view why) {
 // ---- core timers: one uv timer armed for the earliest deadline ----
 
 void Server::Impl::schedule(uint64_t timer_id, uint64_t delay_ms) {
-  deadlines.emplace(uv_now(&loop) + delay_ms, timer_id);
+  cancel(timer_id);
+  timer_index[timer_id] = deadlines.emplace(uv_now(&loop) + delay_ms, timer_id);
   arm_timer();
+}
+
+void Server::Impl::cancel(uint64_t timer_id) {
+  auto it = timer_index.find(timer_id);
+  if (it == timer_index.end()) return;
+  deadlines.erase(it->second);
+  timer_index.erase(it);
+  // The uv timer may stay armed for the cancelled deadline; it then fires and re-arms.
 }
 
 void Server::Impl::arm_timer() {
@@ -674,6 +686,7 @@ void Server::Impl::fire_timers() {
   while (!deadlines.empty() && deadlines.begin()->first <= now) {
     const uint64_t id = deadlines.begin()->second;
     deadlines.erase(deadlines.begin());
+    timer_index.erase(id);
     node->on_timer(id);
   }
   arm_timer();

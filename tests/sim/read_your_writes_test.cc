@@ -16,6 +16,7 @@ using core::Update;
 
 struct Result {
   int acked = 0, checked = 0;
+  uint64_t timers_scheduled = 0, timers_cancelled = 0;
   std::vector<std::string> violations;
 };
 
@@ -66,6 +67,8 @@ Result run(uint64_t seed) {
     });
   }
   sim.run_until_idle(60'000);
+  out.timers_scheduled = sim.timers_scheduled();
+  out.timers_cancelled = sim.timers_cancelled();
   return out;
 }
 
@@ -77,6 +80,9 @@ TEST_CASE("a quorum read through another node sees the acked quorum write (100 s
     REQUIRE(out.violations.empty());
     REQUIRE(out.acked == 200);
     REQUIRE(out.checked == 200);
+    // Every request finished before its timeout, so each cancelled its timer.
+    REQUIRE(out.timers_scheduled == 400);
+    REQUIRE(out.timers_cancelled == 400);
   }
 }
 

@@ -31,10 +31,15 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
   uint64_t wall_ms() override { return 1'700'000'000'000ULL + sim_.now_ms_; }
   void send(const std::string& to, const core::Message& m) override { sim_.deliver(id_, to, m); }
   void schedule(uint64_t timer_id, uint64_t delay_ms) override {
+    ++sim_.timers_scheduled_;
     sim_.schedule(delay_ms, [this, timer_id] {
+      if (cancelled_.erase(timer_id)) return;
       sim_.trace(3, timer_id);
       turn([&] { node_->on_timer(timer_id); });
     });
+  }
+  void cancel(uint64_t timer_id) override {
+    if (cancelled_.insert(timer_id).second) ++sim_.timers_cancelled_;
   }
 
   template <typename F>
@@ -47,6 +52,7 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
 
  private:
   Sim& sim_;
+  std::set<uint64_t> cancelled_;  // timers to skip when they come due
   std::string id_;
   std::unique_ptr<store::LevelDbStore> store_;
   std::unique_ptr<core::Node> node_;

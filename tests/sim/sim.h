@@ -44,6 +44,9 @@ class Sim {
   uint64_t now_ms() const { return now_ms_; }
   const std::vector<std::string>& node_ids() const { return ids_; }
   core::Node& node(const std::string& id);
+  // Core timers scheduled and cancelled so far, over all nodes.
+  uint64_t timers_scheduled() const { return timers_scheduled_; }
+  uint64_t timers_cancelled() const { return timers_cancelled_; }
   Prng& rng() { return rng_; }
 
   // Cuts all traffic between `side` and every other node, both ways.
@@ -85,6 +88,7 @@ class Sim {
 
   SimOptions options_;
   Prng rng_;
+  uint64_t timers_scheduled_ = 0, timers_cancelled_ = 0;
   uint64_t now_ms_ = 0;
   uint64_t seq_ = 0;
   uint64_t digest_ = 0;
