@@ -6,9 +6,20 @@ namespace shoal::core {
 // many tiny objects is still bounded in memory.
 constexpr size_t kEntryOverheadBytes = 128;
 
+uint64_t ObjectCache::slot(std::string_view key) {
+  uint64_t h = 0;
+  if (key.size() >= 9 && key[0] == 'd') {
+    for (size_t i = 1; i < 9; ++i) h = (h << 8) | static_cast<uint8_t>(key[i]);
+    return h;
+  }
+  h = 0xcbf29ce484222325ULL;
+  for (char c : key) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+  return h;
+}
+
 ObjectPtr ObjectCache::find(std::string_view key) {
-  auto it = index_.find(key);
-  if (it == index_.end()) {
+  auto it = index_.find(slot(key));
+  if (it == index_.end() || it->second->key != key) {
     ++misses_;
     return nullptr;
   }
@@ -19,26 +30,26 @@ ObjectPtr ObjectCache::find(std::string_view key) {
 
 void ObjectCache::put(std::string_view key, ObjectPtr object, size_t encoded_bytes) {
   const size_t cost = encoded_bytes + key.size() + kEntryOverheadBytes;
-  erase(key);
+  const uint64_t s = slot(key);
+  drop(s);
   if (cost > capacity_bytes_) return;
-  lru_.push_front(Entry{std::string(key), std::move(object), cost});
-  index_.emplace(lru_.front().key, lru_.begin());
+  lru_.push_front(Entry{std::string(key), s, std::move(object), cost});
+  index_.emplace(s, lru_.begin());
   bytes_ += cost;
-  while (bytes_ > capacity_bytes_) {
-    Entry& victim = lru_.back();
-    bytes_ -= victim.bytes;
-    index_.erase(victim.key);
-    lru_.pop_back();
-  }
+  while (bytes_ > capacity_bytes_) drop(lru_.back().slot);
 }
 
 void ObjectCache::erase(std::string_view key) {
-  auto it = index_.find(key);
+  auto it = index_.find(slot(key));
+  if (it != index_.end() && it->second->key == key) drop(it->first);
+}
+
+void ObjectCache::drop(uint64_t s) {
+  auto it = index_.find(s);
   if (it == index_.end()) return;
   bytes_ -= it->second->bytes;
-  List::iterator entry = it->second;
+  lru_.erase(it->second);
   index_.erase(it);
-  lru_.erase(entry);
 }
 
 }  // namespace shoal::core

@@ -39,6 +39,7 @@ class ObjectCache {
  private:
   struct Entry {
     std::string key;
+    uint64_t slot = 0;
     ObjectPtr object;
     size_t bytes = 0;
   };
@@ -47,22 +48,15 @@ class ObjectCache {
   size_t capacity_bytes_;
   size_t bytes_ = 0;
   uint64_t hits_ = 0, misses_ = 0;
-  // Data keys start with a tag byte and the key's XXH3 hash (keys.h): reuse it rather
-  // than hashing the whole key again; shorter keys fall back to FNV-1a.
-  struct KeyHash {
-    size_t operator()(std::string_view k) const noexcept {
-      uint64_t h = 0;
-      if (k.size() >= 9) {
-        for (size_t i = 1; i < 9; ++i) h = (h << 8) | static_cast<uint8_t>(k[i]);
-        return static_cast<size_t>(h);
-      }
-      h = 0xcbf29ce484222325ULL;
-      for (char c : k) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
-      return static_cast<size_t>(h);
-    }
-  };
+  // Indexed by a 64-bit hash of the key: for data keys the XXH3 they embed (keys.h),
+  // otherwise FNV-1a. Integer keys keep the index's chains short and cheap to walk. Two
+  // keys with the same hash share a slot: the newer evicts the older, and find() checks
+  // the full key, so a collision only costs a miss.
+  static uint64_t slot(std::string_view key);
+  void drop(uint64_t slot);  // removes whatever entry holds the slot
+
   List lru_;  // front: most recently used
-  std::unordered_map<std::string_view, List::iterator, KeyHash> index_;  // keys point into lru_
+  std::unordered_map<uint64_t, List::iterator> index_;
 };
 
 }  // namespace shoal::core

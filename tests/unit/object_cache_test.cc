@@ -56,3 +56,25 @@ TEST_CASE("an object larger than the cache is not cached", "[cache]") {
 
 }  // namespace
 }  // namespace shoal::core
+
+namespace shoal::core {
+namespace {
+
+TEST_CASE("keys that share a hash slot never read each other's objects", "[cache]") {
+  const std::string prefix = std::string("d") + std::string(8, '\x42');
+  const std::string a = prefix + "bucket-a", b = prefix + "bucket-b";
+  ObjectCache cache(100'000);
+  cache.put(a, counter(1), 10);
+  cache.put(b, counter(2), 10);  // same slot: evicts a
+  CHECK(cache.find(a) == nullptr);
+  CHECK(value(cache.find(b)) == 2);
+  CHECK(cache.entries() == 1);
+  cache.erase(a);  // not the key in the slot: b stays
+  CHECK(value(cache.find(b)) == 2);
+  cache.erase(b);
+  CHECK(cache.entries() == 0);
+  CHECK(cache.bytes() == 0);
+}
+
+}  // namespace
+}  // namespace shoal::core
