@@ -44,12 +44,29 @@ std::string shoald_path() {
   return (self.parent_path() / "shoald").string();
 }
 
-bool node_running(const LocalNode& node) {
-  if (node.pid <= 0) return false;
+namespace {
+bool process_alive(pid_t pid) {
+  if (pid <= 0) return false;
   // Reap it if it is our child and has exited.
   int status = 0;
-  if (waitpid(node.pid, &status, WNOHANG) == node.pid) return false;
-  return kill(node.pid, 0) == 0;
+  if (waitpid(pid, &status, WNOHANG) == pid) return false;
+  return kill(pid, 0) == 0;
+}
+
+// Absolute and normalised, so the same cluster is recognised from any working directory.
+std::string absolute_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::path p = fs::absolute(dir, ec);
+  return ec ? dir : p.lexically_normal().string();
+}
+}  // namespace
+
+bool node_running(const LocalNode& node) {
+  if (!process_alive(node.pid)) return false;
+  std::ifstream in("/proc/" + std::to_string(node.pid) + "/cmdline", std::ios::binary);
+  if (!in) return true;  // no /proc: trust the pid
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return cmdline.find("--data-dir=" + node.data_dir + '\0') != std::string::npos;
 }
 
 Result<LocalCluster> make_cluster(const std::string& dir, int n, int base_port, std::string secret,
@@ -67,7 +84,7 @@ Result<LocalCluster> make_cluster(const std::string& dir, int n, int base_port, 
     }
   }
   LocalCluster c;
-  c.dir = dir;
+  c.dir = absolute_dir(dir);
   c.secret = std::move(secret);
   c.vnodes = vnodes;
   for (int i = 0; i < n; ++i) {
@@ -75,6 +92,7 @@ Result<LocalCluster> make_cluster(const std::string& dir, int n, int base_port, 
     node.id = "n";  // (not "n" + to_string: GCC 12 -Wrestrict false positive, PR 105329)
     node.id += std::to_string(i + 1);
     node.client_port = base_port + i;
+    node.data_dir = c.dir + "/" + node.id + "/data";
     node.peer_port = base_port + 100 + i;
     c.nodes.push_back(node);
   }
@@ -108,7 +126,7 @@ Result<LocalCluster> load_cluster(const std::string& dir) {
     return Status::not_found("no cluster in " + dir + " (start one with `shoal cluster up`)");
   }
   LocalCluster c;
-  c.dir = dir;
+  c.dir = absolute_dir(dir);
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream ls(line);
@@ -126,6 +144,7 @@ Result<LocalCluster> load_cluster(const std::string& dir) {
       LocalNode n;
       ls >> n.id >> n.client_port >> n.peer_port >> n.pid;
       if (!ls) return Status::corruption("bad line in " + dir + "/cluster.state: " + line);
+      n.data_dir = c.dir + "/" + n.id + "/data";
       c.nodes.push_back(n);
     }
   }
@@ -142,7 +161,7 @@ Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
   }
   std::vector<std::string> args = {exe,
                                    "--id=" + node->id,
-                                   "--data-dir=" + c.data_dir(*node),
+                                   "--data-dir=" + node->data_dir,
                                    "--client=127.0.0.1:" + std::to_string(node->client_port),
                                    "--peer=127.0.0.1:" + std::to_string(node->peer_port),
                                    "--members=" + c.members(),
@@ -178,13 +197,18 @@ Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   Status last;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (!node_running(*node)) {
+    if (!process_alive(node->pid)) {  // (node_running: not before the exec)
       return Status::internal("shoald " + id + " exited at start; see " + log);
     }
     auto client = Client::connect("127.0.0.1", node->client_port, 500);
     if (client) {
       auto pong = (*client)->ping();
-      if (pong && pong->status.is_ok()) return Status::ok();
+      if (pong && pong->status.is_ok()) {
+        // Another process on the port would answer too: ours must still be alive.
+        if (process_alive(node->pid)) return Status::ok();
+        return Status::internal("shoald " + id + " exited at start (is port " +
+                                std::to_string(node->client_port) + " taken?); see " + log);
+      }
     }
     last = client.status();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

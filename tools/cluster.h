@@ -19,7 +19,8 @@ struct LocalNode {
   std::string id;
   int client_port = 0;
   int peer_port = 0;
-  pid_t pid = 0;  // 0: not started by us / stopped
+  pid_t pid = 0;         // 0: not started by us / stopped
+  std::string data_dir;  // DIR/<id>/data; also how a pid is recognised as this node's
   std::string client_address() const { return "127.0.0.1:" + std::to_string(client_port); }
 };
 
@@ -31,7 +32,6 @@ struct LocalCluster {
   std::vector<std::string> extra_args;  // passed to every shoald
   bool die_with_parent = false;         // tests: nodes get SIGKILL when we exit
 
-  std::string data_dir(const LocalNode& n) const { return dir + "/" + n.id + "/data"; }
   std::string log_path(const LocalNode& n) const { return dir + "/" + n.id + "/shoald.log"; }
   LocalNode* find(const std::string& id);
   std::string members() const;  // the --members value
@@ -51,6 +51,8 @@ Status save_cluster(const LocalCluster& cluster);
 Status start_node(LocalCluster& cluster, const std::string& id, uint32_t wait_ms = 10'000);
 // Sends `signal`; with wait, waits until the process is gone (SIGKILL after wait_ms).
 Status stop_node(LocalCluster& cluster, const std::string& id, int signal, uint32_t wait_ms);
+// True when node.pid is alive and is this node's shoald (its command line names the
+// node's data directory), so a pid reused after a reboot is never signalled.
 bool node_running(const LocalNode& node);
 // Waits until every running node reaches every other running node.
 Status wait_connected(LocalCluster& cluster, uint32_t wait_ms = 10'000);
