@@ -41,19 +41,11 @@ Status wait_fd(int fd, short events, uint64_t deadline_ms, const std::string& wh
 
 Status validate_request(const api::Request& r) {
   if (r.op == api::Op::kPing) return Status::ok();
+  // The node's own checks, run here so nothing invalid is sent.
   Result<core::ResolvedOptions> opts = core::resolve(r.options);
   if (!opts) return opts.status();
-  // The node's own conversion and limits, run here so nothing invalid is sent.
-  std::string payload = api::encode_request(r);
-  if (payload.size() > api::kMaxClientFrameBytes) {
-    return Status::too_large("request of " + std::to_string(payload.size()) +
-                             " bytes exceeds the frame limit of " +
-                             std::to_string(api::kMaxClientFrameBytes));
-  }
-  uint64_t id = 0;
-  Result<api::Request> back = api::decode_request(payload, &id);
-  if (!back) return back.status();
-  Result<core::ClientRequest> c = api::to_core(*back);
+  SHOAL_RETURN_IF_ERROR(api::check_request(r));
+  Result<core::ClientRequest> c = api::to_core(r);
   if (!c) return c.status();
   if (c->op == core::ClientRequest::Op::kUpdate) return core::validate(c->update);
   return Status::ok();
@@ -141,7 +133,13 @@ Status Client::flush() {
 
 Result<uint64_t> Client::send(api::Request request) {
   request.id = next_id_++;
-  api::append_frame(&out_, api::encode_request(request));
+  const std::string payload = api::encode_request(request);
+  if (payload.size() > api::kMaxClientFrameBytes) {
+    return Status::too_large("request of " + std::to_string(payload.size()) +
+                             " bytes exceeds the frame limit of " +
+                             std::to_string(api::kMaxClientFrameBytes));
+  }
+  api::append_frame(&out_, payload);
   return request.id;
 }
 

@@ -111,12 +111,9 @@ Response to_response(const Request& request, core::ClientResponse answer) {
     }
   }
   fill_from_object(o, &r);
-  if (r.status.is_ok() && o.type() == core::DataType::kRegister && r.values.empty() &&
-      request.op == Op::kGet) {
-    r.status = Status::not_found(request.bucket + "/" + request.key + " (deleted)");
-  }
-  if (r.status.is_ok() && o.type() == core::DataType::kLww && r.values.empty() &&
-      request.op == Op::kGet) {
+  const bool is_register =
+      o.type() == core::DataType::kRegister || o.type() == core::DataType::kLww;
+  if (r.status.is_ok() && is_register && r.values.empty() && request.op == Op::kGet) {
     r.status = Status::not_found(request.bucket + "/" + request.key + " (deleted)");
   }
   return r;

@@ -197,6 +197,8 @@ Status decode_options(const MsgObject& o, core::RequestOptions* out) {
   });
 }
 
+}  // namespace
+
 Status check_request(const Request& r) {
   if (r.op == Op::kPing) return Status::ok();
   if (r.bucket.empty()) return invalid("b", "the bucket must not be empty");
@@ -218,8 +220,6 @@ Status check_request(const Request& r) {
   }
   return Status::ok();
 }
-
-}  // namespace
 
 std::string_view op_name(Op op) { return kOpNames[static_cast<size_t>(op)]; }
 

@@ -95,6 +95,10 @@ struct Response {
   std::vector<std::string> peers;      // ping: the peers it can reach now
 };
 
+// The checks decode_request applies after parsing: a bucket and key (1..1024 and
+// 1..8192 bytes), put/del types, set elements present.
+Status check_request(const Request& request);
+
 std::string encode_request(const Request& request);
 // On failure *id is the request id when it could be read (0 otherwise), so the error
 // can still be matched to its request.
