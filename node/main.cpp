@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   CLI::App app{"shoald: a Shoal node (leaderless, Dynamo-style key-value store)"};
   app.set_config("--config", "", "config file (TOML/INI: one `flag = value` per line)");
   std::string id, data_dir, client = "127.0.0.1:7001", peer = "127.0.0.1:7101", members;
-  std::string secret, secret_file, log_level = "info";
+  std::string secret, secret_file, log_level = "info", seeds;
+  core::ClusterOptions cluster;
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
   uint32_t drain_timeout_ms = 5000;
   size_t max_clients = 1024;
@@ -26,6 +27,41 @@ int main(int argc, char** argv) {
   app.add_option("--members", members,
                  "every node as id@host:port of its peer listener, comma separated "
                  "(static membership; default: this node alone)");
+  app.add_option("--seeds", seeds,
+                 "peer addresses (host:port, comma separated) of nodes to join through; "
+                 "this node starts as joining and turns up once its arcs are handed to it");
+  app.add_option("--gossip-interval-ms", cluster.gossip_interval_ms, "one gossip round")
+      ->capture_default_str()
+      ->check(CLI::Range(10u, 60'000u));
+  app.add_option("--heartbeat-interval-ms", cluster.heartbeat_interval_ms,
+                 "heartbeats to every peer (the failure detector's rhythm)")
+      ->capture_default_str()
+      ->check(CLI::Range(10u, 60'000u));
+  app.add_option("--phi-threshold", cluster.phi_threshold,
+                 "phi-accrual conviction threshold (Cassandra: 8)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 32.0));
+  app.add_option("--phi-window", cluster.phi_window, "heartbeat intervals the detector keeps")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100'000u));
+  app.add_option("--replicas", cluster.replicas,
+                 "n used to decide which keys this node owns (handoff, anti-entropy)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 16u));
+  app.add_option("--hint-window-ms", cluster.hint_window_ms,
+                 "hints older than this are dropped instead of replayed (default 3 h)")
+      ->capture_default_str();
+  app.add_option("--max-hints-per-target", cluster.max_hints_per_target,
+                 "hints a fallback holds per down node before refusing writes")
+      ->capture_default_str();
+  app.add_option("--hints-per-tick", cluster.hints_per_tick,
+                 "hint replay throttle: hints sent per target every tick (100 ms)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100'000u));
+  app.add_option("--handoff-keys-per-tick", cluster.handoff_keys_per_tick,
+                 "handoff throttle: keys sent every tick (100 ms)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100'000u));
   app.add_option("--secret", secret, "cluster secret; peers must present the same one");
   app.add_option("--secret-file", secret_file, "read the cluster secret from this file");
   app.add_option("--vnodes", vnodes, "virtual nodes per node (same on every node)")
@@ -66,12 +102,19 @@ int main(int argc, char** argv) {
   Result<std::vector<uvshell::Member>> m = uvshell::parse_members(members);
   if (!m) return fail(m.status());
   config.members = *m;
+  Result<std::vector<uvshell::Address>> sd = uvshell::parse_addresses(seeds);
+  if (!sd) return fail(sd.status());
+  config.seeds = *sd;
+  if (!config.members.empty() && !config.seeds.empty()) {
+    return fail(Status::invalid_argument("give --members (a static cluster) or --seeds, not both"));
+  }
+  config.cluster = cluster;
   if (!secret_file.empty()) {
     std::ifstream in(secret_file);
     if (!in) return fail(Status::invalid_argument("cannot read secret file " + secret_file));
     std::getline(in, secret);
   }
-  if (secret.empty() && config.members.size() > 1) {
+  if (secret.empty() && (config.members.size() > 1 || !config.seeds.empty())) {
     spdlog::warn("no cluster secret set: any process that can reach the peer port may join");
   }
   config.secret = secret;

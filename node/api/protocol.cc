@@ -48,7 +48,8 @@ FrameReader::Next FrameReader::next(std::string_view* payload, size_t* claimed_b
 namespace {
 
 constexpr std::string_view kOpNames[] = {
-    "ping", "get", "put", "del", "counter_add", "counter_get", "set_add", "set_rm", "set_get"};
+    "ping",    "get",         "put",   "del",   "counter_add", "counter_get", "set_add",
+    "set_rm",  "set_get",     "cluster_status", "leave", "remove"};
 
 Status invalid(std::string_view field, std::string_view what) {
   return Status::invalid_argument("field \"" + std::string(field) + "\": " + std::string(what));
@@ -200,7 +201,11 @@ Status decode_options(const MsgObject& o, core::RequestOptions* out) {
 }  // namespace
 
 Status check_request(const Request& r) {
-  if (r.op == Op::kPing) return Status::ok();
+  if (r.op == Op::kPing || r.op == Op::kClusterStatus || r.op == Op::kLeave) return Status::ok();
+  if (r.op == Op::kRemove) {
+    if (r.key.empty()) return invalid("k", "remove needs the node to remove");
+    return Status::ok();
+  }
   if (r.bucket.empty()) return invalid("b", "the bucket must not be empty");
   if (r.key.empty()) return invalid("k", "the key must not be empty");
   if (r.bucket.size() > kMaxBucketBytes) {
@@ -341,11 +346,72 @@ Result<Request> decode_request(std::string_view payload, uint64_t* id) {
   return r;
 }
 
+namespace {
+
+void pack_member(Packer& pk, const MemberInfo& m) {
+  pk.pack_map(11);
+  pack_str(pk, "id");
+  pack_str(pk, m.id);
+  pack_str(pk, "status");
+  pack_str(pk, m.status);
+  pack_str(pk, "peer");
+  pack_str(pk, m.peer_address);
+  pack_str(pk, "client");
+  pack_str(pk, m.client_address);
+  pack_str(pk, "gen");
+  pk.pack_uint64(m.generation);
+  pack_str(pk, "down");
+  pk.pack(m.down);
+  pack_str(pk, "phi");
+  pk.pack_double(m.phi);
+  pack_str(pk, "own");
+  pk.pack_double(m.ownership);
+  pack_str(pk, "hints_here");
+  pk.pack_uint64(m.hints_here);
+  pack_str(pk, "hints");
+  pk.pack_uint64(m.hints);
+  pack_str(pk, "handoff");
+  pk.pack_uint64(m.handoff_keys);
+}
+
+Status field_double(const MsgObject& o, std::string_view name, double* out) {
+  if (o.type == msgpack::type::FLOAT64 || o.type == msgpack::type::FLOAT32) {
+    *out = o.via.f64;
+    return Status::ok();
+  }
+  uint64_t u = 0;
+  if (codec::u64(o, &u).is_ok()) {
+    *out = static_cast<double>(u);
+    return Status::ok();
+  }
+  return invalid(name, "expected a number");
+}
+
+Status decode_member(const MsgObject& o, MemberInfo* m) {
+  return for_each_field(o, "a member", [&](std::string_view k, const MsgObject& v) -> Status {
+    if (k == "id") return field_bytes(v, k, &m->id);
+    if (k == "status") return field_bytes(v, k, &m->status);
+    if (k == "peer") return field_bytes(v, k, &m->peer_address);
+    if (k == "client") return field_bytes(v, k, &m->client_address);
+    if (k == "gen") return field_u64(v, k, &m->generation);
+    if (k == "down") return codec::boolean(v, &m->down);
+    if (k == "phi") return field_double(v, k, &m->phi);
+    if (k == "own") return field_double(v, k, &m->ownership);
+    if (k == "hints_here") return field_u64(v, k, &m->hints_here);
+    if (k == "hints") return field_u64(v, k, &m->hints);
+    if (k == "handoff") return field_u64(v, k, &m->handoff_keys);
+    return Status::ok();
+  });
+}
+
+}  // namespace
+
 std::string encode_response(const Response& r) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
   const bool ok = r.status.is_ok();
-  uint32_t fields = 2 + !ok + r.type.has_value() + r.context.has_value() + !r.node.empty() * 2;
+  uint32_t fields = 2 + !ok + r.type.has_value() + r.context.has_value() + !r.node.empty() * 2 +
+                    !r.members.empty() + !r.stats.empty();
   const bool has_values =
       r.type && (*r.type == core::DataType::kRegister || *r.type == core::DataType::kLww);
   const bool has_counter = r.type && *r.type == core::DataType::kCounter;
@@ -389,6 +455,19 @@ std::string encode_response(const Response& r) {
     pk.pack_array(static_cast<uint32_t>(r.peers.size()));
     for (const auto& p : r.peers) pack_str(pk, p);
   }
+  if (!r.members.empty()) {
+    pack_str(pk, "members");
+    pk.pack_array(static_cast<uint32_t>(r.members.size()));
+    for (const MemberInfo& m : r.members) pack_member(pk, m);
+  }
+  if (!r.stats.empty()) {
+    pack_str(pk, "stats");
+    pk.pack_map(static_cast<uint32_t>(r.stats.size()));
+    for (const auto& [name, value] : r.stats) {
+      pack_str(pk, name);
+      pk.pack_int64(value);
+    }
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -420,6 +499,21 @@ Result<Response> decode_response(std::string_view payload) {
       }
       if (k == "node") return field_bytes(v, k, &r.node);
       if (k == "peers") return field_string_list(v, k, &r.peers);
+      if (k == "members") {
+        codec::Array a;
+        if (!codec::array(v, &a).is_ok()) return invalid(k, "expected an array");
+        r.members.resize(a.size);
+        for (uint32_t i = 0; i < a.size; ++i) SHOAL_RETURN_IF_ERROR(decode_member(a[i], &r.members[i]));
+        return Status::ok();
+      }
+      if (k == "stats") {
+        return for_each_field(v, "stats", [&](std::string_view name, const MsgObject& x) {
+          int64_t value = 0;
+          if (!codec::i64(x, &value).is_ok()) return invalid(name, "expected an integer");
+          r.stats.emplace_back(std::string(name), value);
+          return Status::ok();
+        });
+      }
       return Status::ok();
     });
   });
@@ -560,7 +654,7 @@ Status decode_update(const MsgObject& o, core::Update* u) {
 std::string encode_message(const core::Message& m) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
-  pk.pack_array(10);
+  pk.pack_array(12);
   pk.pack_uint8(static_cast<uint8_t>(m.kind));
   pk.pack_uint64(m.req_id);
   codec::pack_bytes(pk, m.bucket);
@@ -575,6 +669,8 @@ std::string encode_message(const core::Message& m) {
     pk.pack_nil();
   }
   pk.pack(m.durable);
+  codec::pack_bytes(pk, m.hint_for);
+  codec::pack_bytes(pk, m.body);
   return std::string(buf.data(), buf.size());
 }
 
@@ -583,10 +679,10 @@ Result<core::Message> decode_message(std::string_view payload) {
   Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
     codec::Array a;
     SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
-    if (a.size != 10) return codec::bad("peer message: wrong field count");
+    if (a.size != 12) return codec::bad("peer message: wrong field count");
     uint64_t kind = 0, code = 0;
     SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &kind));
-    if (kind < 1 || kind > static_cast<uint64_t>(core::Message::Kind::kMergeAck)) {
+    if (kind < 1 || kind > static_cast<uint64_t>(core::Message::kLastKind)) {
       return codec::bad("peer message: unknown kind");
     }
     m.kind = static_cast<core::Message::Kind>(kind);
@@ -604,7 +700,9 @@ Result<core::Message> decode_message(std::string_view payload) {
       m.update.emplace();
       SHOAL_RETURN_IF_ERROR(decode_update(a[8], &*m.update));
     }
-    return codec::boolean(a[9], &m.durable);
+    SHOAL_RETURN_IF_ERROR(codec::boolean(a[9], &m.durable));
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[10], &m.hint_for));
+    return codec::bytes(a[11], &m.body);
   });
   if (!s.is_ok()) return Status::corruption("peer message: " + s.message());
   return m;

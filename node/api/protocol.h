@@ -65,9 +65,14 @@ enum class Op : uint8_t {
   kSetAdd,
   kSetRemove,
   kSetGet,
+  kClusterStatus,  // the node's view of the cluster (members, phi, ownership, hints, handoff)
+  kLeave,          // the node hands off its data, turns left and stops
+  kRemove,         // k: a down node to forget for good
 };
-// "ping", "get", "put", "del", "counter_add", "counter_get", "set_add", "set_rm", "set_get"
+// "ping", "get", "put", "del", "counter_add", "counter_get", "set_add", "set_rm", "set_get",
+// "cluster_status", "leave", "remove"
 std::string_view op_name(Op op);
+inline bool is_admin(Op op) { return op >= Op::kClusterStatus; }
 std::optional<Op> parse_op(std::string_view name);
 
 struct Request {
@@ -83,6 +88,19 @@ struct Request {
   core::RequestOptions options;
 };
 
+// One member as the answering node sees it (cluster_status).
+struct MemberInfo {
+  std::string id, status, peer_address, client_address;
+  uint64_t generation = 0;
+  bool down = false;
+  double phi = 0;
+  double ownership = 0;       // share of the hash space it replicates
+  uint64_t hints_here = 0;    // hints the answering node holds for it
+  uint64_t hints = 0;         // hints it holds (gossiped)
+  uint64_t handoff_keys = 0;  // keys it holds but no longer owns (gossiped)
+  bool operator==(const MemberInfo&) const = default;
+};
+
 struct Response {
   uint64_t id = 0;
   Status status;
@@ -93,6 +111,11 @@ struct Response {
   std::optional<std::string> context;  // register and set: pass back to supersede
   std::string node;                    // ping: the answering node's id
   std::vector<std::string> peers;      // ping: the peers it can reach now
+  std::vector<MemberInfo> members;     // cluster_status
+  // cluster_status: figures of the answering node ("ring_size", "hints_held",
+  // "hints_replayed", "handoff_inflight", "handoff_sent", "handoff_dropped",
+  // "gossip_rounds", ...), in name order.
+  std::vector<std::pair<std::string, int64_t>> stats;
 };
 
 // The checks decode_request applies after parsing: a bucket and key (1..1024 and

@@ -39,6 +39,7 @@ class PhiAccrualDetector {
   // The mean interval used for `peer` (bootstrap value until one is measured).
   double mean_interval_ms(const std::string& peer) const;
   void forget(const std::string& peer) { peers_.erase(peer); }
+  bool knows(const std::string& peer) const { return peers_.count(peer) > 0; }
 
  private:
   struct Arrivals {

@@ -47,4 +47,30 @@ std::string meta_key(std::string_view name) {
   return out;
 }
 
+std::string data_key_end() { return std::string(1, kDataPrefix + 1); }
+
+std::string hint_prefix(std::string_view target) {
+  std::string out(1, kHintPrefix);
+  put_be(&out, target.size(), 4);
+  out.append(target);
+  return out;
+}
+
+std::string hint_prefix_end(std::string_view target) {
+  return hint_prefix(target) + static_cast<char>(kDataPrefix + 1);
+}
+
+std::string hint_key(std::string_view target, std::string_view data_key) {
+  return hint_prefix(target).append(data_key);
+}
+
+std::optional<HintKey> parse_hint_key(std::string_view s) {
+  if (s.size() < 5 || s[0] != kHintPrefix) return std::nullopt;
+  const uint64_t tlen = get_be(s.substr(1), 4);
+  if (tlen > s.size() - 5) return std::nullopt;
+  HintKey k{std::string(s.substr(5, tlen)), std::string(s.substr(5 + tlen))};
+  if (!parse_data_key(k.data_key)) return std::nullopt;
+  return k;
+}
+
 }  // namespace shoal::core

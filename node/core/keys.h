@@ -3,6 +3,8 @@
 //
 //   'd' u64_be(key_hash) u32_be(len(bucket)) bucket key   -> encoded Object
 //   'm' name                                              -> node metadata
+//   'h' u32_be(len(target)) target data_key               -> u64_be(first hint wall ms)
+//                                                            ‖ encoded Object (joined deltas)
 //
 // Data keys start with the big-endian key hash, so any ring arc (start, end] is one or
 // two contiguous ranges of the store (handoff and anti-entropy scan them).
@@ -17,6 +19,7 @@ namespace shoal::core {
 
 constexpr char kDataPrefix = 'd';
 constexpr char kMetaPrefix = 'm';
+constexpr char kHintPrefix = 'h';
 
 struct DataKey {
   uint64_t hash = 0;
@@ -31,5 +34,17 @@ std::optional<DataKey> parse_data_key(std::string_view stored);
 // The smallest data key whose hash is >= `hash` (a scan bound).
 std::string data_key_lower_bound(uint64_t hash);
 std::string meta_key(std::string_view name);
+// The past-the-end bound of all data keys.
+std::string data_key_end();
+
+std::string hint_key(std::string_view target, std::string_view data_key);
+// Every hint for `target` lies in [hint_prefix(target), hint_prefix_end(target)).
+std::string hint_prefix(std::string_view target);
+std::string hint_prefix_end(std::string_view target);
+struct HintKey {
+  std::string target;
+  std::string data_key;
+};
+std::optional<HintKey> parse_hint_key(std::string_view stored);
 
 }  // namespace shoal::core

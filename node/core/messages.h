@@ -21,7 +21,14 @@ struct Message {
     kMintReply,  // object: the delta to spread
     kMerge,      // coordinator -> replica: join `object` (a delta, or a read repair)
     kMergeAck,
+    kHeartbeat,   // every heartbeat interval, to every peer (failure detection)
+    kGossipSyn,   // body: digests + the sender's own state
+    kGossipAck,   // body: newer states + digests wanted
+    kGossipAck2,  // body: the states wanted
+    kTransfer,    // object: a hint replayed to its owner, or a key handed off
+    kTransferAck,
   };
+  static constexpr Kind kLastKind = Kind::kTransferAck;
   Kind kind = Kind::kRead;
   uint64_t req_id = 0;  // the coordinator's request id, echoed in replies
   std::string bucket;
@@ -31,6 +38,18 @@ struct Message {
   ObjectPtr state;               // kMintReply: the minting replica's new state
   std::optional<Update> update;  // kMint
   bool durable = false;          // kMint, kMerge: fsync before acknowledging
+  std::string hint_for;          // kRead, kMerge to a sloppy fallback: the down primary
+  std::string body;              // gossip: encode_gossip()
+
+  static Message make(Kind kind, uint64_t req_id = 0, std::string bucket = {},
+                      std::string key = {}) {
+    Message m;
+    m.kind = kind;
+    m.req_id = req_id;
+    m.bucket = std::move(bucket);
+    m.key = std::move(key);
+    return m;
+  }
 };
 
 }  // namespace shoal::core

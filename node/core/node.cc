@@ -7,14 +7,50 @@
 
 namespace shoal::core {
 
+namespace {
+
+MemberState initial_self(const NodeConfig& c, uint64_t generation) {
+  MemberState s;
+  s.id = c.self;
+  s.generation = generation;
+  s.status = c.members.empty() && !c.seeds.empty() ? MemberStatus::kJoining : MemberStatus::kUp;
+  s.peer_address = c.peer_address;
+  s.client_address = c.client_address;
+  return s;
+}
+
+DetectorOptions detector_options(const ClusterOptions& c) {
+  DetectorOptions d;
+  d.window = c.phi_window;
+  d.threshold = c.phi_threshold;
+  d.bootstrap_interval_ms = c.heartbeat_interval_ms;
+  d.max_interval_ms = 2ull * c.heartbeat_interval_ms;
+  return d;
+}
+
+}  // namespace
+
 Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
     : config_(std::move(config)),
       env_(env),
       actor_(actor),
-      ring_(config_.members, config_.vnodes_per_node),
-      cache_(config_.object_cache_bytes) {
-  assert(ring_.has_node(config_.self));
+      cache_(config_.object_cache_bytes),
+      membership_(initial_self(config_, env_.clock.wall_ms())),
+      detector_(detector_options(config_.cluster)) {
   assert(actor_ != 0);
+  assert(config_.members.empty() ||
+         std::find(config_.members.begin(), config_.members.end(), config_.self) !=
+             config_.members.end());
+  for (const ring::NodeId& m : config_.members) {
+    if (m != config_.self) membership_.add_known(MemberState::of(m, 0, 0));
+  }
+  ring_members_ = membership_.ring_members();
+  ring_ = ring::Ring(ring_members_, config_.vnodes_per_node);
+  const uint64_t now = env_.clock.now_ms();
+  for (const ring::NodeId& peer : membership_.peers()) detector_.heartbeat(peer, now);
+  load_hint_counts();
+  start_sweep();
+  env_.timers.schedule(kTickTimer, config_.cluster.tick_ms);
 }
 
 // ---- storage helpers ----
@@ -97,24 +133,11 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   p.key = std::move(request.key);
   p.options = *opts;
   p.reply = std::move(reply);
-  if (p.options.local) {
-    p.targets = {config_.self};
-  } else {
-    p.targets = ring_.preference_list(ring::key_hash(p.bucket, p.key), p.options.n);
-  }
-  const size_t replicas = p.targets.size();
-  std::erase_if(p.targets, [&](const ring::NodeId& t) { return unreachable_.count(t) > 0; });
   const bool is_read = p.op == ClientRequest::Op::kGet;
-  p.goal.required =
-      is_read ? std::max(p.options.r, p.options.pr) : std::max(p.options.w, p.options.pw);
-  p.goal.required_primaries = is_read ? p.options.pr : p.options.pw;
-  p.goal.targets = p.goal.primary_targets = static_cast<uint32_t>(p.targets.size());
-  if (p.targets.size() < p.goal.required) {
-    respond(p, {Status::unavailable(std::to_string(p.targets.size()) + " of " +
-                                    std::to_string(replicas) + " replicas reachable; " +
-                                    (is_read ? "the read" : "the write") + " needs " +
-                                    std::to_string(p.goal.required)),
-                nullptr});
+  const size_t replicas = choose_targets(p, ring::key_hash(p.bucket, p.key));
+  const Status refused = refusal(p, replicas);
+  if (!refused.is_ok()) {
+    respond(p, {refused, nullptr});
     pending_.erase(id);
     return;
   }
@@ -130,29 +153,114 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   }
 }
 
-void Node::start_get(uint64_t id, Pending& p) {
-  for (const ring::NodeId& t : p.targets) {
-    if (t != config_.self) {
-      send(t, Message{Message::Kind::kRead, id, p.bucket, p.key, {}, {}, {}, {}, false});
+// Picks the replicas: primaries, with fallbacks standing in for down ones when sloppy.
+// Returns how many replicas the key has (for messages).
+size_t Node::choose_targets(Pending& p, uint64_t hash) {
+  const bool is_read = p.op == ClientRequest::Op::kGet;
+  if (p.options.local) {
+    p.targets = {ring::Target{config_.self, std::nullopt}};
+    if (!is_read && !owns(hash)) {
+      // A LOCAL write on a node that is not a replica: the handoff sweep takes it to the
+      // owners when they are reachable.
+      next_sweep_ms_ = std::min(next_sweep_ms_, env_.clock.now_ms() + 1000);
+    }
+  } else if (down_.empty()) {
+    for (ring::NodeId& t : ring_.preference_list(hash, p.options.n)) {
+      p.targets.push_back(ring::Target{std::move(t), std::nullopt});
+    }
+  } else if (p.options.sloppy) {
+    p.targets = ring_.sloppy_targets(hash, p.options.n, down_);
+  } else {
+    for (ring::NodeId& t : ring_.preference_list(hash, p.options.n)) {
+      if (!down_.count(t)) p.targets.push_back(ring::Target{std::move(t), std::nullopt});
     }
   }
-  if (std::find(p.targets.begin(), p.targets.end(), config_.self) != p.targets.end()) {
-    Result<ObjectPtr> mine = load(p.bucket, p.key);
-    if (mine) {
-      p.replies[config_.self] = *mine;
-      p.merged = *mine;
+  const auto primaries = static_cast<uint32_t>(std::count_if(
+      p.targets.begin(), p.targets.end(), [](const ring::Target& t) { return !t.hint_for; }));
+  p.goal.required =
+      is_read ? std::max(p.options.r, p.options.pr) : std::max(p.options.w, p.options.pw);
+  p.goal.required_primaries = is_read ? p.options.pr : p.options.pw;
+  p.goal.targets = static_cast<uint32_t>(p.targets.size());
+  p.goal.primary_targets = primaries;
+  return p.options.local ? 1 : std::min<size_t>(p.options.n, ring_.size());
+}
+
+// Why the request cannot even be tried (ok: it can).
+Status Node::refusal(const Pending& p, size_t replicas) const {
+  const bool is_read = p.op == ClientRequest::Op::kGet;
+  if (!p.options.local && joining_alone()) {
+    return Status::unavailable("this node is joining and has not heard from the cluster yet");
+  }
+  const uint32_t primaries = p.goal.primary_targets;
+  if (p.targets.size() < p.goal.required || primaries < p.goal.required_primaries) {
+    std::string why = std::to_string(p.targets.size()) + " of " + std::to_string(replicas) +
+                      " replicas reachable; ";
+    why += is_read ? "the read needs " : "the write needs ";
+    why += std::to_string(p.goal.required);
+    if (p.goal.required_primaries > 0) {
+      why += " with " + std::to_string(p.goal.required_primaries) + " primaries (" +
+             std::to_string(primaries) + " reachable)";
     }
-    record(id, config_.self, mine.is_ok(), mine.status());
+    return Status::unavailable(why);
+  }
+  if (!is_read && primaries == 0) {
+    return Status::unavailable("no primary replica of " + p.bucket + "/" + p.key +
+                               " is reachable to apply the update");
+  }
+  return Status::ok();
+}
+
+bool Node::owns(uint64_t hash) const {
+  thread_local std::vector<uint32_t> owners;
+  ring_.preference_indexes(hash, config_.cluster.replicas, &owners);
+  for (uint32_t i : owners) {
+    if (ring_.nodes()[i] == config_.self) return true;
+  }
+  return false;
+}
+
+bool Node::joining_alone() const {
+  return membership_.self().status == MemberStatus::kJoining && ring_.size() <= 1;
+}
+
+const ring::Target* Node::target_of(const Pending& p, const ring::NodeId& node) const {
+  for (const ring::Target& t : p.targets) {
+    if (t.node == node) return &t;
+  }
+  return nullptr;
+}
+
+void Node::start_get(uint64_t id, Pending& p) {
+  for (const ring::Target& t : p.targets) {
+    if (t.node == config_.self) continue;
+    Message m = Message::make(Message::Kind::kRead, id, p.bucket, p.key);
+    m.hint_for = t.hint_for.value_or("");
+    send(t.node, std::move(m));
+  }
+  if (const ring::Target* mine = target_of(p, config_.self)) {
+    Result<ObjectPtr> got =
+        mine->hint_for ? load_hint(*mine->hint_for, p.bucket, p.key) : load(p.bucket, p.key);
+    if (got) {
+      p.replies[config_.self] = *got;
+      p.merged = *got;
+    }
+    record(id, config_.self, got.is_ok(), got.status());
   }
 }
 
 void Node::start_update(uint64_t id, Pending& p, const Update& update) {
-  const bool self_is_replica =
-      std::find(p.targets.begin(), p.targets.end(), config_.self) != p.targets.end();
-  if (!self_is_replica) {
-    // Some replica must mint the dot: the first reachable one in preference order.
-    send(p.targets.front(),
-         Message{Message::Kind::kMint, id, p.bucket, p.key, {}, {}, {}, update, p.options.durable});
+  // A primary mints the dot (refusal() made sure one is reachable): this node when it is
+  // one, else the first reachable primary in preference order.
+  const ring::Target* minter = nullptr;
+  for (const ring::Target& t : p.targets) {
+    if (!t.hint_for && (t.node == config_.self || !minter)) minter = &t;
+    if (minter && minter->node == config_.self) break;
+  }
+  if (minter->node != config_.self) {
+    Message m = Message::make(Message::Kind::kMint, id, p.bucket, p.key);
+    m.update = update;
+    m.durable = p.options.durable;
+    send(minter->node, std::move(m));
     return;
   }
   Result<LocalApplied> applied = local_update(update, p.bucket, p.key, p.options.durable);
@@ -169,17 +277,21 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
 }
 
 void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
-  for (const ring::NodeId& t : p.targets) {
-    if (t == minter) continue;
-    if (t == config_.self) {
-      Status s = merge_local(p.bucket, p.key, *p.delta, p.options.durable);
-      record(id, t, s.is_ok(), s);
+  const std::vector<ring::Target> targets = p.targets;  // record() may erase p
+  for (const ring::Target& t : targets) {
+    if (t.node == minter) continue;
+    if (t.node == config_.self) {
+      Status s = t.hint_for ? store_hint(*t.hint_for, p.bucket, p.key, *p.delta, p.options.durable)
+                            : merge_local(p.bucket, p.key, *p.delta, p.options.durable);
+      record(id, t.node, s.is_ok(), s);
       if (!pending_.count(id)) return;
       continue;
     }
-    send(t,
-         Message{
-             Message::Kind::kMerge, id, p.bucket, p.key, {}, p.delta, {}, {}, p.options.durable});
+    Message m = Message::make(Message::Kind::kMerge, id, p.bucket, p.key);
+    m.object = p.delta;
+    m.durable = p.options.durable;
+    m.hint_for = t.hint_for.value_or("");
+    send(t.node, std::move(m));
   }
 }
 
@@ -187,8 +299,9 @@ void Node::record(uint64_t id, const ring::NodeId& from, bool ok, const Status& 
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   Pending& p = it->second;
-  if (!p.answered_by.insert(from).second) return;  // a duplicate reply
-  p.tally.record(ok, /*primary=*/true);
+  const ring::Target* t = target_of(p, from);
+  if (!t || !p.answered_by.insert(from).second) return;  // a stranger, or a duplicate
+  p.tally.record(ok, /*primary=*/!t->hint_for);
   if (!ok && p.first_error.is_ok()) p.first_error = error;
   finish_if_done(id);
 }
@@ -216,15 +329,23 @@ void Node::read_repair(Pending& p) {
   if (!p.merged) return;
   for (const auto& [node, reply] : p.replies) {
     if (reply && (reply == p.merged || *reply == *p.merged)) continue;
+    const ring::Target* t = target_of(p, node);
+    if (!t || t->hint_for) continue;  // a fallback's hint is delivered by replay
     if (node == config_.self) {
       (void)merge_local(p.bucket, p.key, *p.merged, false);
     } else {
-      send(node, Message{Message::Kind::kMerge, 0, p.bucket, p.key, {}, p.merged, {}, {}, false});
+      Message m = Message::make(Message::Kind::kMerge, 0, p.bucket, p.key);
+      m.object = p.merged;
+      send(node, std::move(m));
     }
   }
 }
 
 void Node::on_timer(uint64_t timer_id) {
+  if (timer_id == kTickTimer) {
+    tick();
+    return;
+  }
   auto it = pending_.find(timer_id);
   if (it == pending_.end()) return;
   Pending& p = it->second;
@@ -285,6 +406,21 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
       if (it == pending_.end() || it->second.op != ClientRequest::Op::kUpdate) return;
       record(m.req_id, from, m.status.is_ok(), m.status);
       return;
+    case Message::Kind::kHeartbeat:
+      detector_.heartbeat(from, env_.clock.now_ms());
+      if (convicted_.count(from)) update_down(from);
+      return;
+    case Message::Kind::kGossipSyn:
+    case Message::Kind::kGossipAck:
+    case Message::Kind::kGossipAck2:
+      on_gossip(from, m);
+      return;
+    case Message::Kind::kTransfer:
+      on_transfer(from, m);
+      return;
+    case Message::Kind::kTransferAck:
+      on_transfer_ack(from, m);
+      return;
   }
 }
 
@@ -295,7 +431,8 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
   reply.key = m.key;
   if (m.kind == Message::Kind::kRead) {
     reply.kind = Message::Kind::kReadReply;
-    Result<ObjectPtr> mine = load(m.bucket, m.key);
+    Result<ObjectPtr> mine =
+        m.hint_for.empty() ? load(m.bucket, m.key) : load_hint(m.hint_for, m.bucket, m.key);
     reply.status = mine.status();
     if (mine) reply.object = *mine;
   } else if (m.kind == Message::Kind::kMint) {
@@ -310,8 +447,13 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
     }
   } else {
     reply.kind = Message::Kind::kMergeAck;
-    reply.status = m.object ? merge_local(m.bucket, m.key, *m.object, m.durable)
-                            : Status::invalid_argument("merge without an object");
+    if (!m.object) {
+      reply.status = Status::invalid_argument("merge without an object");
+    } else if (!m.hint_for.empty() && m.hint_for != config_.self) {
+      reply.status = store_hint(m.hint_for, m.bucket, m.key, *m.object, m.durable);
+    } else {
+      reply.status = merge_local(m.bucket, m.key, *m.object, m.durable);
+    }
     if (m.req_id == 0) return;  // read repair: nobody waits for an ack
   }
   send(from, std::move(reply));
@@ -321,16 +463,17 @@ void Node::on_peer_status(const ring::NodeId& peer, bool reachable) {
   if (peer == config_.self) return;
   if (reachable) {
     unreachable_.erase(peer);
-    return;
+  } else {
+    unreachable_.insert(peer);
   }
-  if (!unreachable_.insert(peer).second) return;
-  // Requests waiting on the peer stop waiting: it counts as a failed reply now.
+  update_down(peer);
+}
+
+// Requests waiting on a peer that went down stop waiting: it counts as a failed reply.
+void Node::peer_went_down(const ring::NodeId& peer) {
   std::vector<uint64_t> waiting;
   for (const auto& [id, p] : pending_) {
-    if (std::find(p.targets.begin(), p.targets.end(), peer) != p.targets.end() &&
-        !p.answered_by.count(peer)) {
-      waiting.push_back(id);
-    }
+    if (target_of(p, peer) && !p.answered_by.count(peer)) waiting.push_back(id);
   }
   for (uint64_t id : waiting) {
     record(id, peer, false, Status::unavailable("replica " + peer + " became unreachable"));

@@ -11,7 +11,13 @@
 // batch (fsynced if any write was durable) and only then sends the turn's messages and
 // client replies, so nothing is acknowledged before it is stored.
 //
-// Membership is static here (every node is given the full member list).
+// Cluster (cluster.cc): gossiped membership (membership.h) decides the ring; heartbeats
+// feed a phi-accrual failure detector, and a peer it convicts (or the shell reports
+// unreachable) is down in this node's view. Sloppy quorum sends a down primary's share to
+// the next healthy node with a hint naming it; hints are stored apart, bounded per
+// target, and replayed when the target is back (handoff.cc). After a ring change the
+// handoff sweep streams every key this node no longer owns to its owners and drops it
+// once all of them acknowledged.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +29,8 @@
 #include <vector>
 
 #include "node/core/env.h"
+#include "node/core/failure_detector.h"
+#include "node/core/membership.h"
 #include "node/core/messages.h"
 #include "node/core/object.h"
 #include "node/core/object_cache.h"
@@ -51,11 +59,35 @@ struct ClientResponse {
 
 using ReplyFn = std::function<void(ClientResponse)>;
 
+// Timing and limits of the cluster machinery (docs/operations.md lists them all).
+struct ClusterOptions {
+  uint32_t tick_ms = 100;                // the period of the cluster tick
+  uint32_t gossip_interval_ms = 1000;    // one gossip round
+  uint32_t heartbeat_interval_ms = 1000;  // heartbeats to every peer
+  double phi_threshold = 8.0;
+  uint32_t phi_window = 1000;
+  uint32_t replicas = 3;                    // n used to decide which keys a node owns
+  uint64_t hint_window_ms = 3 * 3600 * 1000;  // older hints are dropped, not replayed
+  uint64_t max_hints_per_target = 100'000;   // beyond: a fallback refuses the write
+  uint32_t hints_per_tick = 100;             // replay throttle (per target, per tick)
+  uint32_t handoff_keys_per_tick = 256;      // handoff throttle: keys sent per tick
+  uint32_t handoff_scan_per_tick = 4096;     // keys examined per tick
+  uint32_t transfer_timeout_ms = 10'000;     // an unacknowledged transfer is re-sent later
+  uint32_t handoff_recheck_ms = 30'000;      // a sweep runs at least this often
+};
+
 struct NodeConfig {
   ring::NodeId self;
-  std::vector<ring::NodeId> members;  // including self
+  // A static member list (all up from the start). Empty: this node alone, or joining
+  // through `seeds`.
+  std::vector<ring::NodeId> members;
+  // Transport destinations to gossip with until the membership is known (the shell
+  // uses "@host:port"; the simulator node ids). A node with seeds starts as joining.
+  std::vector<std::string> seeds;
+  std::string peer_address, client_address;  // published in gossip
   uint32_t vnodes_per_node = ring::Ring::kDefaultVnodes;
   size_t object_cache_bytes = 32u << 20;  // decoded objects kept in memory (0: none)
+  ClusterOptions cluster;
 };
 
 struct NodeEnv {
@@ -63,11 +95,29 @@ struct NodeEnv {
   Transport& transport;
   Timers& timers;
   Store& store;
+  Rng& rng;
+};
+
+// What the operator view shows about one member, from this node's point of view.
+struct MemberView {
+  MemberState state;
+  bool down = false;
+  double phi = 0;
+  double ownership = 0;  // share of the hash space it replicates (n = replicas)
+  uint64_t hints_here = 0;  // hints this node holds for it
+};
+
+struct HandoffProgress {
+  uint64_t keys_sent = 0, keys_dropped = 0;  // since start
+  uint64_t inflight = 0;
+  uint64_t not_owned = 0;  // found by the last full pass
+  bool active = false;
 };
 
 class Node {
  public:
-  // REQUIRES: config.members contains config.self; actor != 0.
+  // REQUIRES: config.members is empty or contains config.self; actor != 0.
+  // Schedules the cluster tick; hint counts are loaded from the store.
   Node(NodeConfig config, NodeEnv env, crdt::Actor actor);
 
   void on_client_request(ClientRequest request, ReplyFn reply);
@@ -80,18 +130,36 @@ class Node {
   void on_peer_status(const ring::NodeId& peer, bool reachable);
   void end_turn();
 
+  // Operator actions. leave(): hand everything off, then turn `left` (wants_stop()).
+  Status leave();
+  // Forgets a dead node for good. Fails unless it is known, not self, and down here.
+  Status remove(const ring::NodeId& node);
+
   const ring::Ring& ring() const { return ring_; }
   crdt::Actor actor() const { return actor_; }
   size_t pending_requests() const { return pending_.size(); }
   const ObjectCache& cache() const { return cache_; }
-  bool reachable(const ring::NodeId& peer) const { return !unreachable_.count(peer); }
+  const Membership& membership() const { return membership_; }
+  bool is_down(const ring::NodeId& peer) const { return down_.count(peer) > 0; }
+  bool reachable(const ring::NodeId& peer) const { return !is_down(peer); }
+  double phi(const ring::NodeId& peer) const;
+  std::vector<MemberView> members_view() const;
+  uint64_t hints_held() const;
+  const std::map<ring::NodeId, uint64_t>& hints_by_target() const { return hint_counts_; }
+  const HandoffProgress& handoff() const { return handoff_; }
+  uint64_t hints_replayed() const { return hints_replayed_; }
+  uint64_t gossip_rounds() const { return gossip_rounds_; }
+  // True once this node has left the cluster and told its peers: the shell stops.
+  bool wants_stop() const { return stop_at_ms_ != 0 && env_.clock.now_ms() >= stop_at_ms_; }
+
+  static constexpr uint64_t kTickTimer = ~0ULL;
 
  private:
   struct Pending {
     ClientRequest::Op op = ClientRequest::Op::kGet;
     std::string bucket, key;
     ResolvedOptions options;
-    std::vector<ring::NodeId> targets;
+    std::vector<ring::Target> targets;  // hint_for set: a sloppy fallback
     std::map<ring::NodeId, ObjectPtr> replies;  // ok replies (reads); null: not found
     std::set<ring::NodeId> answered_by;
     QuorumGoal goal;
@@ -112,7 +180,40 @@ class Node {
   void read_repair(Pending& p);
   void respond(Pending& p, ClientResponse response);
 
+  size_t choose_targets(Pending& p, uint64_t hash);
+  Status refusal(const Pending& p, size_t replicas) const;
+  bool owns(uint64_t hash) const;
+  bool joining_alone() const;
+  const ring::Target* target_of(const Pending& p, const ring::NodeId& node) const;
   void handle_replica(const ring::NodeId& from, const Message& m);
+  Status store_hint(const ring::NodeId& target, const std::string& bucket, const std::string& key,
+                    const Object& delta, bool durable);
+  Result<ObjectPtr> load_hint(const ring::NodeId& target, const std::string& bucket,
+                              const std::string& key);
+
+  // cluster.cc
+  void tick();
+  void send_heartbeats(uint64_t now_ms);
+  void gossip_round();
+  void on_gossip(const ring::NodeId& from, const Message& m);
+  void membership_changed();
+  void update_down(const ring::NodeId& peer);
+  void peer_went_down(const ring::NodeId& peer);
+  void check_joined();
+  void check_left();
+  void publish_load();
+
+  // handoff.cc
+  void load_hint_counts();
+  void replay_hints(uint64_t now_ms);
+  void replay_hints_for(const ring::NodeId& target, uint64_t now_ms);
+  void sweep_step(uint64_t now_ms);
+  void start_sweep();
+  void finish_sweep_pass();
+  void on_transfer(const ring::NodeId& from, const Message& m);
+  void on_transfer_ack(const ring::NodeId& from, const Message& m);
+  void expire_transfers(uint64_t now_ms);
+  void bump_actor();
   struct LocalApplied {
     ObjectPtr state, delta;
   };
@@ -131,7 +232,38 @@ class Node {
   ObjectCache cache_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Pending> pending_;
-  std::set<ring::NodeId> unreachable_;
+
+  // Cluster state (cluster.cc).
+  Membership membership_;
+  PhiAccrualDetector detector_;
+  std::set<ring::NodeId> unreachable_;  // the shell's view: no connection
+  std::set<ring::NodeId> convicted_;    // the failure detector's view
+  std::set<ring::NodeId> down_;         // either
+  std::vector<ring::NodeId> ring_members_;
+  uint64_t next_gossip_ms_ = 0, next_heartbeat_ms_ = 0, next_publish_ms_ = 0;
+  uint64_t gossip_rounds_ = 0;
+  uint64_t stop_at_ms_ = 0;
+
+  // Hints and handoff (handoff.cc). A transfer is one object sent to peers that must
+  // all acknowledge it before the local copy (hint or data) is dropped.
+  struct Transfer {
+    bool is_hint = false;
+    std::string store_key;     // the hint key or data key to drop
+    std::string sent_bytes;    // what was sent, to check nothing changed since
+    std::set<ring::NodeId> waiting;
+    uint64_t deadline_ms = 0;
+    ring::NodeId hint_target;
+  };
+  std::map<uint64_t, Transfer> transfers_;
+  std::set<std::string> transferring_;  // store keys with a transfer in flight
+  std::map<ring::NodeId, uint64_t> hint_counts_;
+  uint64_t hints_replayed_ = 0;
+  HandoffProgress handoff_;
+  std::string sweep_cursor_;      // next data key to examine; empty: no pass running
+  uint64_t sweep_found_ = 0;      // not-owned keys seen this pass
+  uint64_t sweep_ring_ = 0;       // the ring fingerprint the pass started under
+  bool actor_bumped_this_pass_ = false;
+  uint64_t next_sweep_ms_ = 0;
   // This turn's effects, released by end_turn() after the store commit.
   std::vector<std::pair<ring::NodeId, Message>> outbox_;
   std::vector<std::pair<ReplyFn, ClientResponse>> replies_;

@@ -65,7 +65,24 @@ Result<std::vector<Member>> parse_members(std::string_view text) {
   return out;
 }
 
+Result<std::vector<Address>> parse_addresses(std::string_view text) {
+  std::vector<Address> out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (item.empty()) continue;
+    Result<Address> addr = parse_address(item);
+    if (!addr) return addr.status();
+    out.push_back(*addr);
+  }
+  return out;
+}
+
 namespace {
+
+// Seeds are dialled before their ids are known: the core addresses them as "@host:port".
+bool is_seed_name(std::string_view peer) { return !peer.empty() && peer[0] == '@'; }
 
 Result<sockaddr_storage> resolve(const Address& a) {
   addrinfo hints{};
@@ -134,6 +151,7 @@ struct Peer {
   bool connecting = false;
   bool down_logged = false;
   bool overflow_logged = false;
+  bool retired = false;  // left or removed: no more dialling
   std::string queued;  // frames sent while connecting
   uint32_t backoff_ms = 0;
   uv_timer_t retry{};
@@ -149,6 +167,7 @@ struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   uv_signal_t sigint{}, sigterm{};
   std::unique_ptr<store::LevelDbStore> store;
   std::unique_ptr<core::Node> node;
+  std::unique_ptr<core::SeededRng> core_rng;
   std::map<uint64_t, Conn*> conns;
   std::set<Conn*> dirty;
   std::vector<uint64_t> resume;  // paused client connections the core answered
@@ -190,6 +209,8 @@ struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   void flush(Conn* c);
   void end_turn();
   void close_conn(Conn* c, std::string_view why);
+  Peer* peer_for(const std::string& id);
+  bool handle_admin(const api::Request& req, api::Response* r);
   void connect_peer(Peer* p);
   void peer_failed(Peer* p, std::string_view why);
   void fire_timers();
@@ -217,15 +238,6 @@ Status Server::Impl::init() {
   Result<crdt::Actor> actor = core::load_or_create_actor(*store, seeded);
   if (!actor) return actor.status();
 
-  core::NodeConfig nc;
-  nc.self = config.node_id;
-  nc.vnodes_per_node = config.vnodes;
-  nc.object_cache_bytes = config.object_cache_bytes;
-  for (const Member& m : config.members) nc.members.push_back(m.id);
-  node = std::make_unique<core::Node>(nc, core::NodeEnv{*this, *this, *this, *store}, *actor);
-  spdlog::info("node {} actor {:016x}, {} members, data in {}", config.node_id, *actor,
-               nc.members.size(), config.data_dir);
-
   uv_loop_init(&loop);
   loop.data = this;
   uv_check_init(&loop, &check);
@@ -236,6 +248,22 @@ Status Server::Impl::init() {
   core_timer.data = this;
   uv_timer_init(&loop, &drain_timer);
   drain_timer.data = this;
+
+  core::NodeConfig nc;
+  nc.self = config.node_id;
+  nc.vnodes_per_node = config.vnodes;
+  nc.object_cache_bytes = config.object_cache_bytes;
+  nc.cluster = config.cluster;
+  nc.peer_address = config.peer.to_string();
+  nc.client_address = config.client.to_string();
+  for (const Member& m : config.members) nc.members.push_back(m.id);
+  for (const Address& a : config.seeds) nc.seeds.push_back("@" + a.to_string());
+  core_rng = std::make_unique<core::SeededRng>(rng.next());
+  node = std::make_unique<core::Node>(
+      nc, core::NodeEnv{*this, *this, *this, *store, *core_rng}, *actor);
+  spdlog::info("node {} actor {:016x}, {} static members, {} seeds, data in {}", config.node_id,
+               *actor, nc.members.size(), nc.seeds.size(), config.data_dir);
+
   SHOAL_RETURN_IF_ERROR(listen(&client_listener, config.client, [](uv_stream_t* s, int status) {
     if (status == 0) static_cast<Impl*>(s->data)->on_accept(s, Conn::Kind::kClient);
   }));
@@ -244,18 +272,47 @@ Status Server::Impl::init() {
   }));
   for (const Member& m : config.members) {
     if (m.id == config.node_id) continue;
-    auto p = std::make_unique<Peer>();
-    p->id = m.id;
-    p->address = m.peer;
-    Result<sockaddr_storage> sa = resolve(m.peer);
-    if (!sa) return sa.status();
-    p->sockaddr = *sa;
-    uv_timer_init(&loop, &p->retry);
-    p->retry.data = p.get();
-    peers[m.id] = std::move(p);
+    if (!resolve(m.peer)) return resolve(m.peer).status();
+    peer_for(m.id);
   }
-  for (auto& [id, p] : peers) connect_peer(p.get());
   return Status::ok();
+}
+
+// The connection to a peer, created (and dialled) on first use. Its address comes from
+// the static member list, from the seed name itself, or from gossip.
+Peer* Server::Impl::peer_for(const std::string& id) {
+  if (auto it = peers.find(id); it != peers.end()) return it->second.get();
+  if (id == config.node_id || draining) return nullptr;
+  std::optional<Address> address;
+  for (const Member& m : config.members) {
+    if (m.id == id) address = m.peer;
+  }
+  std::string text = is_seed_name(id) ? id.substr(1) : std::string();
+  if (!address && text.empty()) {
+    const core::MemberState* st = node->membership().find(id);
+    if (st) text = st->peer_address;
+  }
+  if (!address && !text.empty()) {
+    Result<Address> parsed = parse_address(text);
+    if (parsed) address = *parsed;
+  }
+  if (!address) return nullptr;
+  Result<sockaddr_storage> sa = resolve(*address);
+  if (!sa) {
+    spdlog::warn("peer {}: cannot resolve {}: {}", id, address->to_string(),
+                 sa.status().to_string());
+    return nullptr;
+  }
+  auto p = std::make_unique<Peer>();
+  p->id = id;
+  p->address = *address;
+  p->sockaddr = *sa;
+  uv_timer_init(&loop, &p->retry);
+  p->retry.data = p.get();
+  Peer* raw = p.get();
+  peers[id] = std::move(p);
+  connect_peer(raw);
+  return raw;
 }
 
 Status Server::Impl::listen(uv_tcp_t* listener, const Address& at, uv_connection_cb cb) {
@@ -384,8 +441,13 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
   if (req->op == api::Op::kPing) {
     r.node = config.node_id;
     for (const auto& [pid, p] : peers) {
-      if (p->ready) r.peers.push_back(pid);
+      if (p->ready && !is_seed_name(pid)) r.peers.push_back(pid);
     }
+    reply(c, r);
+    return true;
+  }
+  if (api::is_admin(req->op)) {
+    handle_admin(*req, &r);
     reply(c, r);
     return true;
   }
@@ -422,6 +484,47 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
   return true;
 }
 
+bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
+  r->node = config.node_id;
+  if (req.op == api::Op::kLeave) {
+    r->status = node->leave();
+    if (r->status.is_ok()) spdlog::info("leaving the cluster: handing off all data first");
+    return true;
+  }
+  if (req.op == api::Op::kRemove) {
+    r->status = node->remove(req.key);
+    if (r->status.is_ok()) spdlog::info("removed {} from the cluster", req.key);
+    return true;
+  }
+  for (const core::MemberView& v : node->members_view()) {
+    api::MemberInfo m;
+    m.id = v.state.id;
+    m.status = std::string(core::status_name(v.state.status));
+    m.peer_address = v.state.peer_address;
+    m.client_address = v.state.client_address;
+    m.generation = v.state.generation;
+    m.down = v.down;
+    m.phi = v.phi;
+    m.ownership = v.ownership;
+    m.hints_here = v.hints_here;
+    m.hints = v.state.id == config.node_id ? node->hints_held() : v.state.hints;
+    m.handoff_keys = v.state.id == config.node_id ? node->handoff().not_owned : v.state.handoff_keys;
+    r->members.push_back(std::move(m));
+  }
+  const core::HandoffProgress& h = node->handoff();
+  r->stats = {{"gossip_rounds", static_cast<int64_t>(node->gossip_rounds())},
+              {"handoff_active", h.active ? 1 : 0},
+              {"handoff_dropped", static_cast<int64_t>(h.keys_dropped)},
+              {"handoff_inflight", static_cast<int64_t>(h.inflight)},
+              {"handoff_not_owned", static_cast<int64_t>(h.not_owned)},
+              {"handoff_sent", static_cast<int64_t>(h.keys_sent)},
+              {"hints_held", static_cast<int64_t>(node->hints_held())},
+              {"hints_replayed", static_cast<int64_t>(node->hints_replayed())},
+              {"ring_fingerprint", static_cast<int64_t>(node->ring().fingerprint())},
+              {"ring_size", static_cast<int64_t>(node->ring().size())}};
+  return true;
+}
+
 bool Server::Impl::handle_peer_in_frame(Conn* c, std::string_view payload) {
   if (!c->welcomed) {
     Result<api::Hello> hello = api::decode_hello(payload);
@@ -434,8 +537,9 @@ bool Server::Impl::handle_peer_in_frame(Conn* c, std::string_view payload) {
                                          std::to_string(api::kProtocolVersion) + ")");
     } else if (hello->secret != config.secret) {
       refusal = Status::unauthorized("wrong cluster secret");
-    } else if (hello->node == config.node_id || !peers.count(hello->node)) {
-      refusal = Status::unauthorized("unknown node \"" + hello->node + "\"");
+    } else if (hello->node == config.node_id || hello->node.empty() ||
+               hello->node.size() > core::kMaxNodeIdBytes || is_seed_name(hello->node)) {
+      refusal = Status::unauthorized("bad node id \"" + hello->node + "\"");
     }
     if (!refusal.is_ok()) {
       spdlog::error("refused peer connection from {} (claims to be {}): {}", c->remote,
@@ -487,7 +591,7 @@ bool Server::Impl::handle_peer_out_frame(Conn* c, std::string_view payload) {
   c->out.append(p->queued);
   p->queued.clear();
   dirty.insert(c);
-  node->on_peer_status(p->id, true);
+  if (!is_seed_name(p->id)) node->on_peer_status(p->id, true);
   return true;
 }
 
@@ -550,6 +654,11 @@ void Server::Impl::end_turn() {
   auto batch = std::move(dirty);
   dirty.clear();
   for (Conn* c : batch) flush(c);
+  if (!draining && node->wants_stop()) {
+    begin_drain(node->membership().self().status == core::MemberStatus::kLeft
+                    ? "left the cluster"
+                    : "removed from the cluster");
+  }
 }
 
 void Server::Impl::close_conn(Conn* c, std::string_view why) {
@@ -571,12 +680,8 @@ void Server::Impl::close_conn(Conn* c, std::string_view why) {
 // ---- peers ----
 
 void Server::Impl::send(const std::string& to, const core::Message& message) {
-  auto it = peers.find(to);
-  if (it == peers.end()) {
-    spdlog::error("no peer named {}; message dropped", to);
-    return;
-  }
-  Peer* p = it->second.get();
+  Peer* p = peer_for(to);
+  if (p == nullptr || p->retired) return;  // no address known (yet): like a lost message
   std::string payload = api::encode_message(message);
   if (p->ready && p->conn) {
     // A peer that cannot keep up loses messages beyond the bound instead of growing our
@@ -635,8 +740,15 @@ void Server::Impl::peer_failed(Peer* p, std::string_view why) {
   p->ready = false;
   p->connecting = false;
   p->queued.clear();
-  node->on_peer_status(p->id, false);
+  if (!is_seed_name(p->id)) node->on_peer_status(p->id, false);
   if (draining) return;
+  if (const core::MemberState* st = node->membership().find(p->id);
+      st && (st->status == core::MemberStatus::kLeft ||
+             st->status == core::MemberStatus::kRemoved)) {
+    spdlog::info("peer {} is {}; no longer dialling it", p->id, core::status_name(st->status));
+    p->retired = true;
+    return;
+  }
   if (was_ready || !p->down_logged) {
     spdlog::warn("peer {} at {} unreachable ({}); retrying", p->id, p->address.to_string(), why);
     p->down_logged = true;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "crdt/status.h"
+#include "node/core/node.h"
 #include "ring/ring.h"
 
 namespace shoal::uvshell {
@@ -43,7 +44,11 @@ struct ServerConfig {
   std::string data_dir;
   Address client{"127.0.0.1", 7001};
   Address peer{"127.0.0.1", 7101};
-  std::vector<Member> members;  // the whole cluster, this node included
+  // A static cluster (all members up from the start), this node included; or empty,
+  // with `seeds` to join an existing cluster through (or neither: a cluster of one).
+  std::vector<Member> members;
+  std::vector<Address> seeds;  // peer addresses of nodes to join through
+  core::ClusterOptions cluster;
   std::string secret;           // cluster secret, checked in the peer handshake
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
   size_t max_client_connections = 1024;
@@ -59,6 +64,8 @@ struct ServerConfig {
 Result<Address> parse_address(std::string_view text);
 // "n1@127.0.0.1:7101,n2@127.0.0.1:7102,..."
 Result<std::vector<Member>> parse_members(std::string_view text);
+// "127.0.0.1:7101,127.0.0.1:7102,..."
+Result<std::vector<Address>> parse_addresses(std::string_view text);
 
 class Server {
  public:

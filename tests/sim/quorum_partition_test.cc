@@ -155,6 +155,9 @@ Outcome run_scenario(uint64_t seed) {
   // Liveness phase: heal, quiet network, read everything at ALL to trigger read repair.
   sim.heal();
   sim.set_faults(0, 0);
+  // The failure detectors hear n3 again within a heartbeat or two; until then ALL is
+  // refused as unavailable.
+  sim.run_until(sim.now_ms() + 2000);
   core::RequestOptions all = core::preset("ALL").value();
   for (const char* key : {"c0", "c1", "c2", "s0", "r0", "r1", "r2"}) {
     sim.client("n1", get(key, all), [](ClientResponse) {});

@@ -1,7 +1,9 @@
 #include "sim.h"
 
+#include <leveldb/db.h>
 #include <leveldb/helpers/memenv.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 
@@ -18,24 +20,36 @@ std::vector<uint64_t> scenario_seeds(uint64_t count) {
 
 class Sim::SimNode final : public core::Clock, public core::Transport, public core::Timers {
  public:
-  SimNode(Sim& sim, std::string id) : sim_(sim), id_(std::move(id)) {
+  SimNode(Sim& sim, std::string id, uint64_t incarnation, const std::vector<std::string>& members,
+          const std::vector<std::string>& seeds)
+      : sim_(sim), id_(std::move(id)), incarnation_(incarnation), rng_(sim.rng_.next()) {
     store_ = store::LevelDbStore::open("/sim/" + id_, sim.env_.get()).value();
-    core::SeededRng rng(sim.rng_.next());
-    const crdt::Actor actor = core::load_or_create_actor(*store_, rng).value();
-    core::NodeConfig config{id_, sim.ids_, sim.options_.vnodes};
-    node_ =
-        std::make_unique<core::Node>(config, core::NodeEnv{*this, *this, *this, *store_}, actor);
+    const crdt::Actor actor = core::load_or_create_actor(*store_, rng_).value();
+    core::NodeConfig config;
+    config.self = id_;
+    config.members = members;
+    config.seeds = seeds;
+    config.vnodes_per_node = sim.options_.vnodes;
+    config.cluster = sim.options_.cluster;
+    node_ = std::make_unique<core::Node>(
+        config, core::NodeEnv{*this, *this, *this, *store_, rng_}, actor);
   }
 
   uint64_t now_ms() override { return sim_.now_ms_; }
   uint64_t wall_ms() override { return 1'700'000'000'000ULL + sim_.now_ms_; }
   void send(const std::string& to, const core::Message& m) override { sim_.deliver(id_, to, m); }
   void schedule(uint64_t timer_id, uint64_t delay_ms) override {
-    ++sim_.timers_scheduled_;
-    sim_.schedule(delay_ms, [this, timer_id] {
-      if (cancelled_.erase(timer_id)) return;
-      sim_.trace(3, timer_id);
-      turn([&] { node_->on_timer(timer_id); });
+    if (timer_id != core::Node::kTickTimer) ++sim_.timers_scheduled_;
+    Sim& sim = sim_;
+    const std::string id = id_;
+    const uint64_t inc = incarnation_;
+    sim_.schedule(delay_ms, [&sim, id, inc, timer_id] {
+      auto it = sim.nodes_.find(id);
+      if (it == sim.nodes_.end() || it->second->incarnation_ != inc) return;  // killed
+      SimNode& n = *it->second;
+      if (n.cancelled_.erase(timer_id)) return;
+      sim.trace(3, timer_id);
+      n.turn([&] { n.node_->on_timer(timer_id); });
     });
   }
   void cancel(uint64_t timer_id) override {
@@ -49,22 +63,66 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
   }
 
   core::Node& node() { return *node_; }
+  uint64_t incarnation() const { return incarnation_; }
 
  private:
   Sim& sim_;
   std::set<uint64_t> cancelled_;  // timers to skip when they come due
   std::string id_;
+  uint64_t incarnation_;
+  core::SeededRng rng_;
   std::unique_ptr<store::LevelDbStore> store_;
   std::unique_ptr<core::Node> node_;
 };
 
 Sim::Sim(SimOptions options)
     : options_(options), rng_(options.seed), env_(leveldb::NewMemEnv(leveldb::Env::Default())) {
-  for (int i = 1; i <= options_.nodes; ++i) ids_.push_back("n" + std::to_string(i));
-  for (const std::string& id : ids_) nodes_[id] = std::make_unique<SimNode>(*this, id);
+  std::vector<std::string> ids;
+  for (int i = 1; i <= options_.nodes; ++i) ids.push_back("n" + std::to_string(i));
+  for (const std::string& id : ids) {
+    if (!options_.join_through_seed) {
+      start(id, ids, {});
+    } else {
+      start(id, {}, id == "n1" ? std::vector<std::string>{} : std::vector<std::string>{"n1"});
+    }
+  }
 }
 
 Sim::~Sim() = default;
+
+void Sim::start(const std::string& id, std::vector<std::string> members,
+                std::vector<std::string> seeds) {
+  if (std::find(ids_.begin(), ids_.end(), id) == ids_.end()) ids_.push_back(id);
+  members_of_[id] = members;
+  seeds_of_[id] = seeds;
+  const uint64_t inc = ++incarnation_[id];
+  nodes_[id] = std::make_unique<SimNode>(*this, id, inc, members, seeds);
+  nodes_[id]->turn([] {});
+}
+
+void Sim::kill(const std::string& id) { nodes_.erase(id); }
+
+void Sim::restart(const std::string& id) {
+  assert(!running(id));
+  // A restarted node knows what it was started with: the static list, or its seeds
+  // (any other node, for one that joined).
+  start(id, members_of_.at(id), seeds_of_.at(id));
+}
+
+std::string Sim::add_node(const std::vector<std::string>& seeds) {
+  const std::string id = "n" + std::to_string(ids_.size() + 1);
+  start(id, {}, seeds);
+  return id;
+}
+
+void Sim::wipe(const std::string& id) {
+  assert(!running(id));
+  (void)leveldb::DestroyDB("/sim/" + id, [&] {
+    leveldb::Options o;
+    o.env = env_.get();
+    return o;
+  }());
+}
 
 core::Node& Sim::node(const std::string& id) { return nodes_.at(id)->node(); }
 
@@ -96,9 +154,11 @@ void Sim::deliver(const std::string& from, const std::string& to, const core::Me
         options_.min_delay_ms + rng_.below(options_.max_delay_ms - options_.min_delay_ms + 1);
     schedule(delay, [this, from, to, m] {
       if (blocked(from, to)) return;  // a partition that began in flight
+      auto it = nodes_.find(to);
+      if (it == nodes_.end()) return;  // not running
       ++delivered_;
       trace(static_cast<uint64_t>(m.kind), m.req_id);
-      nodes_.at(to)->turn([&] { nodes_.at(to)->node().on_message(from, m); });
+      it->second->turn([&] { it->second->node().on_message(from, m); });
     });
   }
 }

@@ -31,6 +31,22 @@ struct SimOptions {
   uint32_t loss_pct = 0;
   uint32_t dup_pct = 0;
   uint32_t vnodes = 256;
+  // false: every node is given the full member list (all up). true: n1 starts alone and
+  // the others join through it by gossip.
+  bool join_through_seed = false;
+  core::ClusterOptions cluster = default_cluster();
+
+  // Intervals scaled for simulation (the defaults, but heartbeats and gossip every
+  // 200 ms, so a dead node is convicted in about 4 s of simulated time).
+  static core::ClusterOptions default_cluster() {
+    core::ClusterOptions c;
+    c.tick_ms = 50;
+    c.gossip_interval_ms = 200;
+    c.heartbeat_interval_ms = 200;
+    c.transfer_timeout_ms = 2000;
+    c.handoff_recheck_ms = 5000;
+    return c;
+  }
 };
 
 // The seeds a scenario runs: 1..count, or only $SHOAL_SIM_SEED when it is set (replay).
@@ -42,9 +58,20 @@ class Sim {
   ~Sim();
 
   uint64_t now_ms() const { return now_ms_; }
+  // Every node ever started (killed ones too).
   const std::vector<std::string>& node_ids() const { return ids_; }
+  // REQUIRES: the node is running.
   core::Node& node(const std::string& id);
-  // Core timers scheduled and cancelled so far, over all nodes.
+  bool running(const std::string& id) const { return nodes_.count(id) > 0; }
+  // Stops a node's process: messages to it and its timers are dropped. Its store stays.
+  void kill(const std::string& id);
+  // Starts a killed node again over its store (a new process: new generation).
+  void restart(const std::string& id);
+  // Starts a new node that joins through `seeds`; returns its id.
+  std::string add_node(const std::vector<std::string>& seeds);
+  // Wipes a killed node's data directory (it comes back with a new actor).
+  void wipe(const std::string& id);
+  // Request timers scheduled and cancelled so far, over all nodes (not the cluster tick).
   uint64_t timers_scheduled() const { return timers_scheduled_; }
   uint64_t timers_cancelled() const { return timers_cancelled_; }
   Prng& rng() { return rng_; }
@@ -81,6 +108,8 @@ class Sim {
   friend class SimNode;
 
   void schedule(uint64_t delay_ms, std::function<void()> fn);
+  void start(const std::string& id, std::vector<std::string> members,
+             std::vector<std::string> seeds);
   void drain(uint64_t until_ms);  // runs every event due at or before until_ms
   void deliver(const std::string& from, const std::string& to, const core::Message& m);
   void trace(uint64_t a, uint64_t b);
@@ -95,7 +124,9 @@ class Sim {
   uint64_t delivered_ = 0;
   std::unique_ptr<leveldb::Env> env_;
   std::vector<std::string> ids_;
-  std::map<std::string, std::unique_ptr<SimNode>> nodes_;
+  std::map<std::string, std::unique_ptr<SimNode>> nodes_;  // running ones
+  std::map<std::string, uint64_t> incarnation_;
+  std::map<std::string, std::vector<std::string>> seeds_of_, members_of_;
   std::set<std::string> partition_side_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
 };

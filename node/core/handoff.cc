@@ -1,0 +1,297 @@
+// Node: hinted handoff and the ownership handoff sweep (node.h).
+//
+// Both move objects to the nodes that should hold them with kTransfer messages, and drop
+// the local copy only once every destination acknowledged it and the copy did not
+// change meanwhile. Destinations apply a transfer as a durable merge (a join), so a
+// repeated or duplicated transfer is harmless.
+#include <algorithm>
+#include <cassert>
+
+#include "node/core/keys.h"
+#include "node/core/node.h"
+
+namespace shoal::core {
+
+namespace {
+
+constexpr size_t kMaxTransfersInFlight = 1024;
+
+std::string be64(uint64_t v) {
+  std::string out;
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
+  return out;
+}
+
+uint64_t read_be64(std::string_view s) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+
+}  // namespace
+
+// ---- hints ----
+
+void Node::load_hint_counts() {
+  const std::string from(1, kHintPrefix), to(1, kHintPrefix + 1);
+  (void)env_.store.scan(from, to, [&](std::string_view k, std::string_view) {
+    if (auto h = parse_hint_key(k)) ++hint_counts_[h->target];
+    return true;
+  });
+}
+
+uint64_t Node::hints_held() const {
+  uint64_t n = 0;
+  for (const auto& [t, c] : hint_counts_) n += c;
+  return n;
+}
+
+Result<ObjectPtr> Node::load_hint(const ring::NodeId& target, const std::string& bucket,
+                                  const std::string& key) {
+  auto raw = env_.store.get(hint_key(target, data_key(ring::key_hash(bucket, key), bucket, key)));
+  if (!raw) return raw.status();
+  if (!raw->has_value() || (*raw)->size() < 8) return ObjectPtr();
+  Result<Object> o = Object::decode(std::string_view(**raw).substr(8));
+  if (!o) return Status::corruption("stored hint for " + bucket + "/" + key);
+  return ObjectPtr(std::make_shared<const Object>(std::move(o).value()));
+}
+
+// A fallback keeps what a down primary missed: joined into one hint per (target, key),
+// stamped with the time of the first, bounded per target.
+Status Node::store_hint(const ring::NodeId& target, const std::string& bucket,
+                        const std::string& key, const Object& delta, bool durable) {
+  const std::string k = hint_key(target, data_key(ring::key_hash(bucket, key), bucket, key));
+  auto raw = env_.store.get(k);
+  if (!raw) return raw.status();
+  Object next = delta;
+  uint64_t first_ms = env_.clock.wall_ms();
+  if (raw->has_value() && (*raw)->size() >= 8) {
+    first_ms = read_be64(**raw);
+    Result<Object> old = Object::decode(std::string_view(**raw).substr(8));
+    if (!old) return Status::corruption("stored hint for " + bucket + "/" + key);
+    next = std::move(old).value();
+    SHOAL_RETURN_IF_ERROR(next.join(delta));
+  } else {
+    uint64_t& count = hint_counts_[target];
+    if (count >= config_.cluster.max_hints_per_target) {
+      return Status::overloaded("this fallback holds the most hints allowed for " + target +
+                                " (" + std::to_string(count) + ")");
+    }
+    ++count;
+  }
+  env_.store.put(k, be64(first_ms) + next.encode());
+  sync_needed_ = sync_needed_ || durable;
+  return Status::ok();
+}
+
+void Node::replay_hints(uint64_t now_ms) {
+  std::vector<ring::NodeId> targets;
+  for (const auto& [t, c] : hint_counts_) {
+    if (c > 0) targets.push_back(t);
+  }
+  for (const ring::NodeId& t : targets) replay_hints_for(t, now_ms);
+}
+
+// Sends up to hints_per_tick of `target`'s hints to it once it is reachable again. Hints
+// for a node that left or was removed go to the key's current owners instead. Hints
+// older than the hint window are dropped (anti-entropy repairs what they carried).
+void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
+  const MemberState* st = membership_.find(target);
+  const bool gone = !st || !in_ring(st->status);
+  if (!gone && (down_.count(target) || target == config_.self)) return;
+  const uint64_t wall = env_.clock.wall_ms();
+  uint32_t budget = config_.cluster.hints_per_tick;
+  std::vector<std::pair<std::string, std::string>> batch;
+  (void)env_.store.scan(hint_prefix(target), hint_prefix_end(target),
+                        [&](std::string_view k, std::string_view v) {
+                          if (transfers_.size() + batch.size() >= kMaxTransfersInFlight) return false;
+                          if (transferring_.count(std::string(k))) return true;
+                          batch.emplace_back(k, v);
+                          return --budget > 0;
+                        });
+  for (auto& [k, v] : batch) {
+    auto hk = parse_hint_key(k);
+    auto dk = hk ? parse_data_key(hk->data_key) : std::nullopt;
+    Result<Object> o = v.size() >= 8 ? Object::decode(std::string_view(v).substr(8))
+                                     : Result<Object>(Status::corruption("short hint"));
+    const bool expired = v.size() >= 8 && wall > read_be64(v) &&
+                         wall - read_be64(v) > config_.cluster.hint_window_ms;
+    if (!dk || !o || expired) {  // unreadable or too old: drop it
+      env_.store.erase(k);
+      if (hint_counts_[target] > 0) --hint_counts_[target];
+      continue;
+    }
+    std::vector<ring::NodeId> dests{target};
+    if (gone) {
+      dests = ring_.preference_list(dk->hash, config_.cluster.replicas);
+      std::erase(dests, config_.self);
+      if (std::any_of(dests.begin(), dests.end(), [&](auto& d) { return down_.count(d) > 0; }))
+        continue;
+    }
+    if (dests.empty()) continue;
+    Transfer t{true, k, v, {dests.begin(), dests.end()}, now_ms + config_.cluster.transfer_timeout_ms,
+               target};
+    const uint64_t id = next_id_++;
+    Message m = Message::make(Message::Kind::kTransfer, id, dk->bucket, dk->key);
+    m.object = std::make_shared<const Object>(std::move(o).value());
+    m.durable = true;
+    for (const ring::NodeId& d : dests) send(d, m);
+    transferring_.insert(k);
+    transfers_.emplace(id, std::move(t));
+  }
+}
+
+// ---- transfers (both kinds) ----
+
+void Node::on_transfer(const ring::NodeId& from, const Message& m) {
+  Message ack = Message::make(Message::Kind::kTransferAck, m.req_id, m.bucket, m.key);
+  ack.status = m.object ? merge_local(m.bucket, m.key, *m.object, /*durable=*/true)
+                        : Status::invalid_argument("transfer without an object");
+  if (ack.status.is_ok() && !owns(ring::key_hash(m.bucket, m.key))) {
+    next_sweep_ms_ = std::min(next_sweep_ms_, env_.clock.now_ms() + 1000);
+  }
+  send(from, std::move(ack));
+}
+
+void Node::on_transfer_ack(const ring::NodeId& from, const Message& m) {
+  auto it = transfers_.find(m.req_id);
+  if (it == transfers_.end()) return;
+  Transfer& t = it->second;
+  if (!m.status.is_ok()) {  // retried later
+    transferring_.erase(t.store_key);
+    transfers_.erase(it);
+    return;
+  }
+  t.waiting.erase(from);
+  if (!t.waiting.empty()) return;
+  auto current = env_.store.get(t.store_key);
+  // Dropped only if nothing changed since it was sent; otherwise the next round sends
+  // the newer copy.
+  if (current && current->has_value() && **current == t.sent_bytes) {
+    if (t.is_hint) {
+      if (hint_counts_[t.hint_target] > 0) --hint_counts_[t.hint_target];
+      ++hints_replayed_;
+    } else {
+      if (!actor_bumped_this_pass_) bump_actor();
+      cache_.erase(t.store_key);
+      ++handoff_.keys_dropped;
+    }
+    env_.store.erase(t.store_key);
+    sync_needed_ = true;
+  }
+  transferring_.erase(t.store_key);
+  transfers_.erase(it);
+}
+
+void Node::expire_transfers(uint64_t now_ms) {
+  for (auto it = transfers_.begin(); it != transfers_.end();) {
+    if (it->second.deadline_ms <= now_ms) {
+      transferring_.erase(it->second.store_key);
+      it = transfers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// Before the first key this node minted on is dropped, it takes a new actor: should it
+// own the key again later and mint before the key's history comes back, the new dots
+// cannot collide with the old ones (Riak's per-key epochs, at node granularity).
+void Node::bump_actor() {
+  crdt::Actor next = actor_;
+  do {
+    next = (next ^ (next >> 31)) * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
+  } while (next == 0);
+  actor_ = next;
+  env_.store.put(meta_key("actor"), be64(actor_));
+  sync_needed_ = true;
+  actor_bumped_this_pass_ = true;
+}
+
+// ---- the ownership handoff sweep ----
+
+void Node::start_sweep() {
+  sweep_cursor_ = data_key_lower_bound(0);
+  sweep_found_ = 0;
+  sweep_ring_ = ring_.fingerprint();
+  actor_bumped_this_pass_ = false;
+  handoff_.active = true;
+}
+
+// One throttled step: examines up to handoff_scan_per_tick keys from the cursor and
+// sends up to handoff_keys_per_tick of those this node does not own to their owners (all
+// of them must be reachable: a key is dropped only once every owner has it).
+void Node::sweep_step(uint64_t now_ms) {
+  if (sweep_cursor_.empty()) {
+    if (now_ms < next_sweep_ms_) return;
+    start_sweep();
+  }
+  if (transfers_.size() >= kMaxTransfersInFlight) return;
+  uint32_t examined = 0, sent = 0;
+  bool finished = true;
+  std::vector<std::pair<std::string, std::string>> batch;
+  std::vector<std::vector<ring::NodeId>> owners_of;
+  Status s = env_.store.scan(sweep_cursor_, data_key_end(), [&](std::string_view k,
+                                                                std::string_view v) {
+    if (examined == config_.cluster.handoff_scan_per_tick ||
+        sent == config_.cluster.handoff_keys_per_tick) {
+      sweep_cursor_ = std::string(k);
+      finished = false;
+      return false;
+    }
+    ++examined;
+    auto dk = parse_data_key(k);
+    if (!dk || owns(dk->hash)) return true;
+    ++sweep_found_;
+    if (transferring_.count(std::string(k))) return true;
+    std::vector<ring::NodeId> owners = ring_.preference_list(dk->hash, config_.cluster.replicas);
+    std::erase(owners, config_.self);
+    if (owners.empty() ||
+        std::any_of(owners.begin(), owners.end(), [&](auto& o) { return down_.count(o) > 0; })) {
+      return true;  // kept until every owner can take it
+    }
+    batch.emplace_back(k, v);
+    owners_of.push_back(std::move(owners));
+    ++sent;
+    return true;
+  });
+  if (!s.is_ok()) return;  // the store failed: try again next tick
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto dk = parse_data_key(batch[i].first);
+    Result<Object> o = Object::decode(batch[i].second);
+    if (!o) continue;  // corrupt: left alone (anti-entropy or an operator deals with it)
+    const uint64_t id = next_id_++;
+    Message m = Message::make(Message::Kind::kTransfer, id, dk->bucket, dk->key);
+    m.object = std::make_shared<const Object>(std::move(o).value());
+    m.durable = true;
+    for (const ring::NodeId& d : owners_of[i]) send(d, m);
+    transferring_.insert(batch[i].first);
+    transfers_.emplace(id, Transfer{false, batch[i].first, batch[i].second,
+                                    {owners_of[i].begin(), owners_of[i].end()},
+                                    now_ms + config_.cluster.transfer_timeout_ms, ""});
+    ++handoff_.keys_sent;
+  }
+  handoff_.inflight = transfers_.size();
+  if (finished) finish_sweep_pass();
+}
+
+void Node::finish_sweep_pass() {
+  const uint64_t now = env_.clock.now_ms();
+  handoff_.not_owned = sweep_found_;
+  sweep_cursor_.clear();
+  handoff_.active = false;
+  if (sweep_found_ == 0 && sweep_ring_ == ring_.fingerprint()) {
+    next_sweep_ms_ = now + config_.cluster.handoff_recheck_ms;
+    if (membership_.self().handoff_ring != sweep_ring_ || membership_.self().handoff_keys != 0) {
+      const uint64_t fp = sweep_ring_;
+      membership_.update_self([&](MemberState& s) {
+        s.handoff_ring = fp;
+        s.handoff_keys = 0;
+      });
+    }
+  } else {
+    next_sweep_ms_ = now + std::min<uint64_t>(1000, config_.cluster.handoff_recheck_ms);
+  }
+}
+
+}  // namespace shoal::core
