@@ -117,7 +117,7 @@ void Node::membership_changed() {
       unreachable_.erase(id);
       down_.erase(id);
     } else if (!detector_.knows(id)) {
-      detector_.heartbeat(id, now);  // its silence counts from when we learned of it
+      detector_.watch(id, now);  // its silence counts from when we learned of it
     }
   }
   if (membership_.self().status == MemberStatus::kRemoved && stop_at_ms_ == 0) {

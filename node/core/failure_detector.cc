@@ -1,5 +1,6 @@
 #include "node/core/failure_detector.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace shoal::core {
@@ -18,6 +19,11 @@ void PhiAccrualDetector::heartbeat(const std::string& peer, uint64_t now_ms) {
     a.last_ms = now_ms;
     return;
   }
+  if (a.watched_only) {
+    a.watched_only = false;
+    a.last_ms = std::max(a.last_ms, now_ms);
+    return;
+  }
   if (now_ms <= a.last_ms) return;  // duplicate or reordered heartbeat
   const uint64_t interval = now_ms - a.last_ms;
   a.last_ms = now_ms;
@@ -30,6 +36,13 @@ void PhiAccrualDetector::heartbeat(const std::string& peer, uint64_t now_ms) {
     a.next = (a.next + 1) % a.intervals.size();
   }
   a.sum_ms += interval;
+}
+
+void PhiAccrualDetector::watch(const std::string& peer, uint64_t now_ms) {
+  auto [it, inserted] = peers_.try_emplace(peer);
+  if (!inserted) return;
+  it->second.last_ms = now_ms;
+  it->second.watched_only = true;
 }
 
 double PhiAccrualDetector::mean(const Arrivals& a) const {

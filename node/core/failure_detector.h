@@ -31,6 +31,9 @@ class PhiAccrualDetector {
   explicit PhiAccrualDetector(DetectorOptions options);
 
   void heartbeat(const std::string& peer, uint64_t now_ms);
+  // Starts the silence clock for a peer just learned of, without a heartbeat: the first
+  // real heartbeat then records no interval (the time since watch() is not a rhythm).
+  void watch(const std::string& peer, uint64_t now_ms);
   // 0 for a peer never heard from (membership decides about those).
   double phi(const std::string& peer, uint64_t now_ms) const;
   bool convicted(const std::string& peer, uint64_t now_ms) const {
@@ -47,6 +50,7 @@ class PhiAccrualDetector {
     std::vector<uint32_t> intervals;  // ring buffer of up to window entries
     size_t next = 0;                  // where the next interval goes once full
     uint64_t sum_ms = 0;
+    bool watched_only = false;  // no heartbeat yet, only watch()
   };
 
   double mean(const Arrivals& a) const;

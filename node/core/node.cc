@@ -47,7 +47,7 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
   ring_members_ = membership_.ring_members();
   ring_ = ring::Ring(ring_members_, config_.vnodes_per_node);
   const uint64_t now = env_.clock.now_ms();
-  for (const ring::NodeId& peer : membership_.peers()) detector_.heartbeat(peer, now);
+  for (const ring::NodeId& peer : membership_.peers()) detector_.watch(peer, now);
   load_hint_counts();
   start_sweep();
   env_.timers.schedule(kTickTimer, config_.cluster.tick_ms);
