@@ -20,6 +20,10 @@ void Node::tick() {
   }
   sweep_step(now);
   replay_hints(now);
+  if (c.ae_interval_ms > 0 && now >= next_ae_ms_) {
+    ae_step();
+    next_ae_ms_ = now + c.ae_interval_ms;
+  }
   expire_transfers(now);
   check_joined();
   check_left();
@@ -107,6 +111,7 @@ void Node::membership_changed() {
   if (members != ring_members_) {
     ring_members_ = std::move(members);
     ring_ = ring::Ring(ring_members_, config_.vnodes_per_node);
+    ring_fingerprint_ = ring_.fingerprint();
     start_sweep();
   }
   for (const auto& [id, s] : membership_.states()) {
@@ -129,7 +134,7 @@ void Node::membership_changed() {
 // under the current ring (their handoff_ring says so): it then holds its arcs.
 void Node::check_joined() {
   if (membership_.self().status != MemberStatus::kJoining || ring_.size() <= 1) return;
-  const uint64_t fingerprint = ring_.fingerprint();
+  const uint64_t fingerprint = ring_fingerprint_;
   for (const auto& [id, s] : membership_.states()) {
     if (id == config_.self || s.status != MemberStatus::kUp || down_.count(id)) continue;
     if (s.handoff_ring != fingerprint) return;

@@ -213,7 +213,7 @@ void Node::bump_actor() {
 void Node::start_sweep() {
   sweep_cursor_ = data_key_lower_bound(0);
   sweep_found_ = 0;
-  sweep_ring_ = ring_.fingerprint();
+  sweep_ring_ = ring_fingerprint_;
   actor_bumped_this_pass_ = false;
   handoff_.active = true;
 }
@@ -280,7 +280,7 @@ void Node::finish_sweep_pass() {
   handoff_.not_owned = sweep_found_;
   sweep_cursor_.clear();
   handoff_.active = false;
-  if (sweep_found_ == 0 && sweep_ring_ == ring_.fingerprint()) {
+  if (sweep_found_ == 0 && sweep_ring_ == ring_fingerprint_) {
     next_sweep_ms_ = now + config_.cluster.handoff_recheck_ms;
     if (membership_.self().handoff_ring != sweep_ring_ || membership_.self().handoff_keys != 0) {
       const uint64_t fp = sweep_ring_;

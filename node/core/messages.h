@@ -27,8 +27,11 @@ struct Message {
     kGossipAck2,  // body: the states wanted
     kTransfer,    // object: a hint replayed to its owner, or a key handed off
     kTransferAck,
+    kAeTree,    // req_id: ring fingerprint; body: segment, leaf hashes
+    kAeDiff,    // req_id: ring fingerprint; body: segment, mask of differing leaves
+    kAeRepair,  // object: a key's state for the other side to join (no reply)
   };
-  static constexpr Kind kLastKind = Kind::kTransferAck;
+  static constexpr Kind kLastKind = Kind::kAeRepair;
   Kind kind = Kind::kRead;
   uint64_t req_id = 0;  // the coordinator's request id, echoed in replies
   std::string bucket;

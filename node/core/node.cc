@@ -44,8 +44,12 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
   for (const ring::NodeId& m : config_.members) {
     if (m != config_.self) membership_.add_known(MemberState::of(m, 0, 0));
   }
+  // Request ids are unique across restarts (peers remember recent mints by coordinator
+  // and id): a new process starts above anything the previous one can have used.
+  next_id_ = membership_.self().generation << 16;
   ring_members_ = membership_.ring_members();
   ring_ = ring::Ring(ring_members_, config_.vnodes_per_node);
+  ring_fingerprint_ = ring_.fingerprint();
   const uint64_t now = env_.clock.now_ms();
   for (const ring::NodeId& peer : membership_.peers()) detector_.watch(peer, now);
   load_hint_counts();
@@ -421,6 +425,15 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
     case Message::Kind::kTransferAck:
       on_transfer_ack(from, m);
       return;
+    case Message::Kind::kAeTree:
+      on_ae_tree(from, m);
+      return;
+    case Message::Kind::kAeDiff:
+      on_ae_diff(from, m);
+      return;
+    case Message::Kind::kAeRepair:
+      on_ae_repair(m);
+      return;
   }
 }
 
@@ -437,11 +450,21 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
     if (mine) reply.object = *mine;
   } else if (m.kind == Message::Kind::kMint) {
     reply.kind = Message::Kind::kMintReply;
+    // A mint is not idempotent (a counter would count twice): a duplicate of one already
+    // applied gets the same answer again.
+    const auto mint_id = std::make_pair(from, m.req_id);
+    if (auto seen = recent_mints_.find(mint_id); seen != recent_mints_.end()) {
+      reply.object = seen->second.delta;
+      reply.state = seen->second.state;
+      send(from, std::move(reply));
+      return;
+    }
     Result<LocalApplied> applied =
         m.update ? local_update(*m.update, m.bucket, m.key, m.durable)
                  : Result<LocalApplied>(Status::invalid_argument("mint without an update"));
     reply.status = applied.status();
     if (applied) {
+      remember_mint(mint_id, *applied);
       reply.object = std::move(applied->delta);
       reply.state = std::move(applied->state);
     }
@@ -457,6 +480,16 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
     if (m.req_id == 0) return;  // read repair: nobody waits for an ack
   }
   send(from, std::move(reply));
+}
+
+void Node::remember_mint(const std::pair<ring::NodeId, uint64_t>& id,
+                         const LocalApplied& applied) {
+  recent_mints_.emplace(id, applied);
+  recent_mint_order_.push_back(id);
+  if (recent_mint_order_.size() > kRecentMints) {
+    recent_mints_.erase(recent_mint_order_.front());
+    recent_mint_order_.pop_front();
+  }
 }
 
 void Node::on_peer_status(const ring::NodeId& peer, bool reachable) {

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -74,6 +75,8 @@ struct ClusterOptions {
   uint32_t handoff_scan_per_tick = 4096;     // keys examined per tick
   uint32_t transfer_timeout_ms = 10'000;     // an unacknowledged transfer is re-sent later
   uint32_t handoff_recheck_ms = 30'000;      // a sweep runs at least this often
+  uint32_t ae_interval_ms = 100;             // one anti-entropy exchange (0: none)
+  uint32_t ae_max_keys_per_exchange = 1024;  // objects each side sends per exchange
 };
 
 struct NodeConfig {
@@ -105,6 +108,13 @@ struct MemberView {
   double phi = 0;
   double ownership = 0;  // share of the hash space it replicates (n = replicas)
   uint64_t hints_here = 0;  // hints this node holds for it
+};
+
+struct AntiEntropyStats {
+  uint64_t exchanges = 0;        // started by this node
+  uint64_t differing_leaves = 0;  // exchanges (answered here) that found a difference
+  uint64_t keys_sent = 0;
+  uint64_t keys_repaired = 0;     // objects received that changed what was stored
 };
 
 struct HandoffProgress {
@@ -147,6 +157,7 @@ class Node {
   uint64_t hints_held() const;
   const std::map<ring::NodeId, uint64_t>& hints_by_target() const { return hint_counts_; }
   const HandoffProgress& handoff() const { return handoff_; }
+  const AntiEntropyStats& anti_entropy() const { return ae_; }
   uint64_t hints_replayed() const { return hints_replayed_; }
   uint64_t gossip_rounds() const { return gossip_rounds_; }
   // True once this node has left the cluster and told its peers: the shell stops.
@@ -214,9 +225,21 @@ class Node {
   void on_transfer_ack(const ring::NodeId& from, const Message& m);
   void expire_transfers(uint64_t now_ms);
   void bump_actor();
+
+  // anti_entropy.cc
+  bool co_owned(uint64_t hash, const ring::NodeId& peer) const;
+  Status ae_scan(uint32_t segment, const ring::NodeId& peer,
+                 const std::function<void(uint64_t, std::string_view, std::string_view)>& fn);
+  Result<std::vector<uint64_t>> ae_leaves(uint32_t segment, const ring::NodeId& peer);
+  void ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& peer);
+  void ae_step();
+  void on_ae_tree(const ring::NodeId& from, const Message& m);
+  void on_ae_diff(const ring::NodeId& from, const Message& m);
+  void on_ae_repair(const Message& m);
   struct LocalApplied {
     ObjectPtr state, delta;
   };
+  void remember_mint(const std::pair<ring::NodeId, uint64_t>& id, const LocalApplied& applied);
   Result<LocalApplied> local_update(const Update& update, const std::string& bucket,
                                     const std::string& key, bool durable);
   Result<ObjectPtr> load(const std::string& bucket, const std::string& key);
@@ -232,6 +255,11 @@ class Node {
   ObjectCache cache_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Pending> pending_;
+  // Mints applied for other coordinators, by (coordinator, request id): a duplicated
+  // kMint is answered from here instead of minting twice. Bounded (FIFO).
+  static constexpr size_t kRecentMints = 4096;
+  std::map<std::pair<ring::NodeId, uint64_t>, LocalApplied> recent_mints_;
+  std::deque<std::pair<ring::NodeId, uint64_t>> recent_mint_order_;
 
   // Cluster state (cluster.cc).
   Membership membership_;
@@ -240,6 +268,7 @@ class Node {
   std::set<ring::NodeId> convicted_;    // the failure detector's view
   std::set<ring::NodeId> down_;         // either
   std::vector<ring::NodeId> ring_members_;
+  uint64_t ring_fingerprint_ = 0;
   uint64_t next_gossip_ms_ = 0, next_heartbeat_ms_ = 0, next_publish_ms_ = 0;
   uint64_t gossip_rounds_ = 0;
   uint64_t stop_at_ms_ = 0;
@@ -264,6 +293,12 @@ class Node {
   uint64_t sweep_ring_ = 0;       // the ring fingerprint the pass started under
   bool actor_bumped_this_pass_ = false;
   uint64_t next_sweep_ms_ = 0;
+
+  // Anti-entropy (anti_entropy.cc): the next (segment, peer) pair to compare.
+  uint32_t ae_segment_ = 0;
+  uint64_t ae_peer_ = 0;
+  uint64_t next_ae_ms_ = 0;
+  AntiEntropyStats ae_;
   // This turn's effects, released by end_turn() after the store commit.
   std::vector<std::pair<ring::NodeId, Message>> outbox_;
   std::vector<std::pair<ReplyFn, ClientResponse>> replies_;
