@@ -41,6 +41,7 @@ Status wait_fd(int fd, short events, uint64_t deadline_ms, const std::string& wh
 
 Status validate_request(const api::Request& r) {
   if (r.op == api::Op::kPing) return Status::ok();
+  if (api::is_admin(r.op)) return api::check_request(r);
   // The node's own checks, run here so nothing invalid is sent.
   Result<core::ResolvedOptions> opts = core::resolve(r.options);
   if (!opts) return opts.status();
@@ -191,6 +192,25 @@ Result<api::Response> Client::call(api::Request request) {
 Result<api::Response> Client::ping() {
   api::Request r;
   r.op = api::Op::kPing;
+  return call(std::move(r));
+}
+
+Result<api::Response> Client::cluster_status() {
+  api::Request r;
+  r.op = api::Op::kClusterStatus;
+  return call(std::move(r));
+}
+
+Result<api::Response> Client::leave() {
+  api::Request r;
+  r.op = api::Op::kLeave;
+  return call(std::move(r));
+}
+
+Result<api::Response> Client::remove(const std::string& node) {
+  api::Request r;
+  r.op = api::Op::kRemove;
+  r.key = node;
   return call(std::move(r));
 }
 

@@ -42,6 +42,10 @@ class Client {
 
   // Conveniences, each one call().
   Result<api::Response> ping();
+  // Admin: the node's view of the cluster; ask it to leave; remove a down node.
+  Result<api::Response> cluster_status();
+  Result<api::Response> leave();
+  Result<api::Response> remove(const std::string& node);
   Result<api::Response> get(const std::string& bucket, const std::string& key,
                             const core::RequestOptions& options = {});
   Result<api::Response> put(const std::string& bucket, const std::string& key, std::string value,

@@ -31,6 +31,7 @@ LocalNode* LocalCluster::find(const std::string& id) {
 std::string LocalCluster::members() const {
   std::string out;
   for (const LocalNode& n : nodes) {
+    if (!n.seed.empty()) continue;
     if (!out.empty()) out += ",";
     out += n.id + "@127.0.0.1:" + std::to_string(n.peer_port);
   }
@@ -110,7 +111,9 @@ Status save_cluster(const LocalCluster& c) {
   out << "vnodes " << c.vnodes << "\n";
   for (const std::string& a : c.extra_args) out << "arg " << a << "\n";
   for (const LocalNode& n : c.nodes) {
-    out << "node " << n.id << " " << n.client_port << " " << n.peer_port << " " << n.pid << "\n";
+    out << "node " << n.id << " " << n.client_port << " " << n.peer_port << " " << n.pid;
+    if (!n.seed.empty()) out << " " << n.seed;
+    out << "\n";
   }
   out.close();
   if (!out) return Status::internal("cannot write " + path);
@@ -144,11 +147,33 @@ Result<LocalCluster> load_cluster(const std::string& dir) {
       LocalNode n;
       ls >> n.id >> n.client_port >> n.peer_port >> n.pid;
       if (!ls) return Status::corruption("bad line in " + dir + "/cluster.state: " + line);
+      ls >> n.seed;  // optional
       n.data_dir = c.dir + "/" + n.id + "/data";
       c.nodes.push_back(n);
     }
   }
   return c;
+}
+
+Result<LocalNode> add_node(LocalCluster& c, const std::string& seed_id) {
+  const LocalNode* seed = c.find(seed_id);
+  if (!seed) return Status::invalid_argument("no node " + seed_id + " in " + c.dir);
+  if (c.nodes.empty()) return Status::invalid_argument("the cluster has no nodes");
+  const int k = static_cast<int>(c.nodes.size());
+  if (k >= 100) return Status::invalid_argument("a local cluster has at most 100 nodes");
+  LocalNode node;
+  node.id = "n";
+  node.id += std::to_string(k + 1);
+  node.client_port = c.nodes.front().client_port + k;
+  node.peer_port = c.nodes.front().client_port + 100 + k;
+  node.data_dir = c.dir + "/" + node.id + "/data";
+  node.seed = "127.0.0.1:" + std::to_string(seed->peer_port);
+  std::error_code ec;
+  fs::create_directories(c.dir + "/" + node.id, ec);
+  if (ec) return Status::internal("cannot create " + c.dir + "/" + node.id + ": " + ec.message());
+  c.nodes.push_back(node);
+  SHOAL_RETURN_IF_ERROR(save_cluster(c));
+  return node;
 }
 
 Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
@@ -164,7 +189,8 @@ Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
                                    "--data-dir=" + node->data_dir,
                                    "--client=127.0.0.1:" + std::to_string(node->client_port),
                                    "--peer=127.0.0.1:" + std::to_string(node->peer_port),
-                                   "--members=" + c.members(),
+                                   node->seed.empty() ? "--members=" + c.members()
+                                                      : "--seeds=" + node->seed,
                                    "--vnodes=" + std::to_string(c.vnodes)};
   if (!c.secret.empty()) args.push_back("--secret=" + c.secret);
   for (const std::string& a : c.extra_args) args.push_back(a);

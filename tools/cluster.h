@@ -21,6 +21,7 @@ struct LocalNode {
   int peer_port = 0;
   pid_t pid = 0;         // 0: not started by us / stopped
   std::string data_dir;  // DIR/<id>/data; also how a pid is recognised as this node's
+  std::string seed;      // a node added by join: the seed's peer address ("": a founder)
   std::string client_address() const { return "127.0.0.1:" + std::to_string(client_port); }
 };
 
@@ -34,7 +35,7 @@ struct LocalCluster {
 
   std::string log_path(const LocalNode& n) const { return dir + "/" + n.id + "/shoald.log"; }
   LocalNode* find(const std::string& id);
-  std::string members() const;  // the --members value
+  std::string members() const;  // the --members value (the founders)
 };
 
 // The shoald next to this executable, or $SHOAL_SHOALD.
@@ -46,6 +47,10 @@ Result<LocalCluster> make_cluster(const std::string& dir, int n, int base_port, 
                                   uint32_t vnodes);
 Result<LocalCluster> load_cluster(const std::string& dir);
 Status save_cluster(const LocalCluster& cluster);
+
+// Adds node n<k+1> (not started) that joins through `seed_id`'s peer address; ports follow
+// the layout (client base+k, peer base+100+k).
+Result<LocalNode> add_node(LocalCluster& cluster, const std::string& seed_id);
 
 // Starts the node and waits (up to wait_ms) until it answers a ping.
 Status start_node(LocalCluster& cluster, const std::string& id, uint32_t wait_ms = 10'000);

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <random>
+#include <thread>
 
 #include "node/core/options.h"
 #include "tools/bench.h"
@@ -270,12 +271,185 @@ struct ClusterArgs {
   std::string secret;
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
   std::string node;
+  std::string seed = "n1";
+  std::vector<std::string> node_args;  // extra shoald flags for `up` and `join`
+  uint32_t wait_ms = 120'000;
 };
+
+// The cluster as a running node sees it: `via` if given, else the first that answers.
+Result<api::Response> cluster_view(client::LocalCluster& c, const std::string& via,
+                                   std::string* asked) {
+  Status last = Status::unavailable("no node of " + c.dir + " is running");
+  for (const client::LocalNode& n : c.nodes) {
+    if ((!via.empty() && n.id != via) || !client::node_running(n)) continue;
+    auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
+    if (!cl) {
+      last = cl.status();
+      continue;
+    }
+    auto r = (*cl)->cluster_status();
+    if (r && r->status.is_ok()) {
+      *asked = n.id;
+      return r;
+    }
+    last = r ? r->status : r.status();
+  }
+  return last;
+}
+
+int64_t stat(const api::Response& r, const std::string& name) {
+  for (const auto& [k, v] : r.stats) {
+    if (k == name) return v;
+  }
+  return 0;
+}
+
+std::string members_json(const api::Response& r, const std::string& asked) {
+  std::string out = "{\"asked\":" + text::json_string(asked) + ",\"members\":[";
+  for (size_t i = 0; i < r.members.size(); ++i) {
+    const api::MemberInfo& m = r.members[i];
+    char num[96];
+    std::snprintf(num, sizeof(num), ",\"phi\":%.3f,\"ownership\":%.5f", m.phi, m.ownership);
+    out += std::string(i ? "," : "") + "{\"id\":" + text::json_string(m.id) +
+           ",\"status\":" + text::json_string(m.status) +
+           ",\"down\":" + (m.down ? "true" : "false") + num +
+           ",\"hints\":" + std::to_string(m.hints) +
+           ",\"hints_for_it\":" + std::to_string(m.hints_here) +
+           ",\"handoff_keys\":" + std::to_string(m.handoff_keys) +
+           ",\"client\":" + text::json_string(m.client_address) + "}";
+  }
+  out += "],\"stats\":{";
+  for (size_t i = 0; i < r.stats.size(); ++i) {
+    out += std::string(i ? "," : "") + text::json_string(r.stats[i].first) + ":" +
+           std::to_string(r.stats[i].second);
+  }
+  return out + "}}";
+}
+
+// `cluster status`: the processes, then the membership as one node sees it.
+int cluster_status(const Global& g, client::LocalCluster& c, const ClusterArgs& a) {
+  std::string asked;
+  Result<api::Response> view = cluster_view(c, a.node, &asked);
+  if (g.json) {
+    std::cout << (view ? members_json(*view, asked) : "{\"members\":[]}") << "\n";
+    return view ? 0 : 1;
+  }
+  std::printf("processes:\n");
+  print_cluster(g, c);
+  if (!view) {
+    std::printf("\nno membership view: %s\n", view.status().to_string().c_str());
+    return 1;
+  }
+  std::printf("\nmembership as %s sees it (down and phi are %s's own view):\n", asked.c_str(),
+              asked.c_str());
+  std::printf("  %-6s %-8s %-5s %8s %7s %8s %10s %9s  %s\n", "node", "status", "seen", "phi",
+              "owns", "hints", "hints-for", "handoff", "client");
+  for (const api::MemberInfo& m : view->members) {
+    std::printf("  %-6s %-8s %-5s %8.2f %6.1f%% %8llu %10llu %9llu  %s\n", m.id.c_str(),
+                m.status.c_str(),
+                m.id == asked                                 ? "self"
+                : m.status == "left" || m.status == "removed" ? "-"
+                : m.down                                      ? "DOWN"
+                                                              : "up",
+                m.phi,
+                m.ownership * 100, static_cast<unsigned long long>(m.hints),
+                static_cast<unsigned long long>(m.hints_here),
+                static_cast<unsigned long long>(m.handoff_keys), m.client_address.c_str());
+  }
+  std::printf("\n%s: ring of %lld nodes; hints held %lld, replayed %lld; handoff %s: "
+              "%lld keys not owned, %lld sent, %lld dropped, %lld in flight\n",
+              asked.c_str(), static_cast<long long>(stat(*view, "ring_size")),
+              static_cast<long long>(stat(*view, "hints_held")),
+              static_cast<long long>(stat(*view, "hints_replayed")),
+              stat(*view, "handoff_active") ? "running" : "idle",
+              static_cast<long long>(stat(*view, "handoff_not_owned")),
+              static_cast<long long>(stat(*view, "handoff_sent")),
+              static_cast<long long>(stat(*view, "handoff_dropped")),
+              static_cast<long long>(stat(*view, "handoff_inflight")));
+  return 0;
+}
+
+// `cluster ring`: each ring member's share of the hash space (as replica, n = 3).
+int cluster_ring(const Global& g, client::LocalCluster& c, const ClusterArgs& a) {
+  std::string asked;
+  Result<api::Response> view = cluster_view(c, a.node, &asked);
+  if (!view) return print_error(g, view.status());
+  if (g.json) {
+    std::cout << members_json(*view, asked) << "\n";
+    return 0;
+  }
+  std::printf("ring as %s sees it: %lld nodes, fingerprint %016llx; share of the hash space "
+              "each node holds a replica of (n = 3):\n",
+              asked.c_str(),
+              static_cast<long long>(stat(*view, "ring_size")),
+              static_cast<unsigned long long>(stat(*view, "ring_fingerprint")));
+  for (const api::MemberInfo& m : view->members) {
+    if (m.ownership <= 0) continue;
+    const int bar = static_cast<int>(m.ownership * 60 + 0.5);
+    std::printf("  %-6s %6.2f%%  %s\n", m.id.c_str(), m.ownership * 100,
+                std::string(static_cast<size_t>(bar), '#').c_str());
+  }
+  return 0;
+}
+
+int cluster_join(const Global& g, client::LocalCluster& c, const ClusterArgs& a) {
+  Result<client::LocalNode> added = client::add_node(c, a.seed);
+  if (!added) return print_error(g, added.status());
+  Status s = client::start_node(c, added->id);
+  if (!s.is_ok()) return print_error(g, s);
+  if (!g.json) {
+    std::printf("%s joins through %s (client %s); it turns up once the data it now owns "
+                "was handed to it (see `shoal cluster status`)\n",
+                added->id.c_str(), a.seed.c_str(), added->client_address().c_str());
+  }
+  return 0;
+}
+
+// Asks a node to hand off everything and leave; waits until its process exits.
+int cluster_leave(const Global& g, client::LocalCluster& c, const ClusterArgs& a) {
+  client::LocalNode* n = c.find(a.node);
+  auto cl = client::Client::connect("127.0.0.1", n->client_port, 2000);
+  if (!cl) return print_error(g, cl.status());
+  auto r = (*cl)->leave();
+  if (!r) return print_error(g, r.status());
+  if (!r->status.is_ok()) return print_error(g, r->status);
+  if (!g.json) std::printf("%s is leaving: handing off its data...\n", a.node.c_str());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(a.wait_ms);
+  while (client::node_running(*n)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return print_error(g, Status::timeout(a.node + " is still handing off after " +
+                                            std::to_string(a.wait_ms) + " ms; it keeps going " +
+                                            "(watch `shoal cluster status`)"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  n->pid = 0;
+  (void)client::save_cluster(c);
+  if (!g.json) std::printf("%s left the cluster and stopped\n", a.node.c_str());
+  return 0;
+}
+
+int cluster_remove(const Global& g, client::LocalCluster& c, const ClusterArgs& a) {
+  Status last = Status::unavailable("no other node is running to remove " + a.node);
+  for (const client::LocalNode& n : c.nodes) {
+    if (n.id == a.node || !client::node_running(n)) continue;
+    auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
+    if (!cl) continue;
+    auto r = (*cl)->remove(a.node);
+    if (!r) continue;
+    if (!r->status.is_ok()) return print_error(g, r->status);
+    if (!g.json) std::printf("%s removed (via %s); gossip spreads it\n", a.node.c_str(), n.id.c_str());
+    return 0;
+  }
+  return print_error(g, last);
+}
 
 int cluster_up(const Global& g, const ClusterArgs& a) {
   Result<client::LocalCluster> c = client::make_cluster(
       a.dir, a.nodes, a.base_port, a.secret.empty() ? random_secret() : a.secret, a.vnodes);
   if (!c) return print_error(g, c.status());
+  c->extra_args = a.node_args;
+  if (Status saved = client::save_cluster(*c); !saved.is_ok()) return print_error(g, saved);
   for (const client::LocalNode& n : c->nodes) {
     Status s = client::start_node(*c, n.id);
     if (!s.is_ok()) return print_error(g, s);
@@ -296,10 +470,9 @@ int cluster_command(const Global& g, const std::string& what, const ClusterArgs&
   if (what == "up") return cluster_up(g, a);
   Result<client::LocalCluster> c = client::load_cluster(a.dir);
   if (!c) return print_error(g, c.status());
-  if (what == "status") {
-    print_cluster(g, *c);
-    return 0;
-  }
+  if (what == "status") return cluster_status(g, *c, a);
+  if (what == "ring") return cluster_ring(g, *c, a);
+  if (what == "join") return cluster_join(g, *c, a);
   if (what == "down") {
     for (const client::LocalNode& n : c->nodes) {
       Status s = client::stop_node(*c, n.id, SIGTERM, 10'000);
@@ -312,6 +485,8 @@ int cluster_command(const Global& g, const std::string& what, const ClusterArgs&
   if (!c->find(a.node)) {
     return print_error(g, Status::invalid_argument("no node \"" + a.node + "\" in " + a.dir));
   }
+  if (what == "leave") return cluster_leave(g, *c, a);
+  if (what == "remove") return cluster_remove(g, *c, a);
   Status s;
   if (what == "kill") {
     s = client::stop_node(*c, a.node, SIGKILL, 5'000);
@@ -395,7 +570,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up->add_option("--secret", ca.secret, "cluster secret (default: random)");
   up->add_option("--vnodes", ca.vnodes, "virtual nodes per node")->capture_default_str();
-  cl("status", "show each node and whether it answers", false);
+  up->add_option("--node-arg", ca.node_args,
+                 "a flag for every shoald (repeatable), e.g. --node-arg=--heartbeat-interval-ms=200");
+  CLI::App* st = cl("status", "each process, and the membership as a node sees it", false);
+  st->add_option("--node", ca.node, "the node whose view to show (default: the first up)");
+  CLI::App* rg = cl("ring", "each node's share of the ring", false);
+  rg->add_option("--node", ca.node, "the node whose view to show (default: the first up)");
+  CLI::App* jn = cl("join", "start one more node that joins through a seed", false);
+  jn->add_option("--seed", ca.seed, "the node to join through")->capture_default_str();
+  CLI::App* lv = cl("leave", "a node hands all its data off, then stops", true);
+  lv->add_option("--wait-ms", ca.wait_ms, "how long to wait for it")->capture_default_str();
+  cl("remove", "forget a dead node for good (its replicas are rebuilt elsewhere)", true);
   cl("down", "stop every node (SIGTERM; data kept)", false);
   cl("kill", "kill -9 one node", true);
   cl("stop", "stop one node cleanly (SIGTERM)", true);

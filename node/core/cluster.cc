@@ -204,8 +204,9 @@ std::vector<MemberView> Node::members_view() const {
   for (const auto& [id, s] : membership_.states()) {
     MemberView v;
     v.state = s;
-    v.down = down_.count(id) > 0;
-    v.phi = id == config_.self ? 0.0 : phi(id);
+    const bool gone = s.status == MemberStatus::kLeft || s.status == MemberStatus::kRemoved;
+    v.down = !gone && down_.count(id) > 0;
+    v.phi = id == config_.self || gone ? 0.0 : phi(id);
     auto it = share.find(id);
     v.ownership = it == share.end() ? 0.0 : it->second;
     auto h = hint_counts_.find(id);

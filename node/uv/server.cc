@@ -841,7 +841,8 @@ void Server::Impl::shutdown() {
   for (Conn* c : all) close_conn(c, "shutdown");
   for (auto& [id, p] : peers) uv_close(reinterpret_cast<uv_handle_t*>(&p->retry), nullptr);
   for (uv_handle_t* h :
-       {reinterpret_cast<uv_handle_t*>(&check), reinterpret_cast<uv_handle_t*>(&core_timer),
+       {reinterpret_cast<uv_handle_t*>(&check), reinterpret_cast<uv_handle_t*>(&wake),
+        reinterpret_cast<uv_handle_t*>(&core_timer),
         reinterpret_cast<uv_handle_t*>(&drain_timer), reinterpret_cast<uv_handle_t*>(&sigint),
         reinterpret_cast<uv_handle_t*>(&sigterm)}) {
     uv_close(h, nullptr);
