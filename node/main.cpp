@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
                  "handoff throttle: keys sent every tick (100 ms)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 100'000u));
+  app.add_option("--ae-interval-ms", cluster.ae_interval_ms,
+                 "one anti-entropy exchange (a segment of the ring with one peer) per interval; "
+                 "0: none")
+      ->capture_default_str();
   app.add_option("--secret", secret, "cluster secret; peers must present the same one");
   app.add_option("--secret-file", secret_file, "read the cluster secret from this file");
   app.add_option("--vnodes", vnodes, "virtual nodes per node (same on every node)")

@@ -112,8 +112,9 @@ void Node::ae_step() {
   // The next (segment, peer) pair; peers are the ring's other nodes in order.
   ae_segment_ = (ae_segment_ + 1) % kAeSegments;
   if (ae_segment_ == 0) ++ae_peer_;
+  if (nodes[ae_peer_ % nodes.size()] == config_.self) ++ae_peer_;
   const ring::NodeId& peer = nodes[ae_peer_ % nodes.size()];
-  if (peer == config_.self || down_.count(peer)) return;
+  if (down_.count(peer)) return;
   Result<std::vector<uint64_t>> leaves = ae_leaves(ae_segment_, peer);
   if (!leaves) return;
   Message m = Message::make(Message::Kind::kAeTree, ring_fingerprint_);

@@ -512,7 +512,12 @@ bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
     r->members.push_back(std::move(m));
   }
   const core::HandoffProgress& h = node->handoff();
-  r->stats = {{"gossip_rounds", static_cast<int64_t>(node->gossip_rounds())},
+  const core::AntiEntropyStats& ae = node->anti_entropy();
+  r->stats = {{"ae_differences", static_cast<int64_t>(ae.differing_leaves)},
+              {"ae_exchanges", static_cast<int64_t>(ae.exchanges)},
+              {"ae_keys_repaired", static_cast<int64_t>(ae.keys_repaired)},
+              {"ae_keys_sent", static_cast<int64_t>(ae.keys_sent)},
+              {"gossip_rounds", static_cast<int64_t>(node->gossip_rounds())},
               {"handoff_active", h.active ? 1 : 0},
               {"handoff_dropped", static_cast<int64_t>(h.keys_dropped)},
               {"handoff_inflight", static_cast<int64_t>(h.inflight)},

@@ -19,7 +19,8 @@ namespace shoal::test {
 
 class TestCluster {
  public:
-  explicit TestCluster(int nodes, std::string secret = "test-secret", bool start = true) {
+  explicit TestCluster(int nodes, std::string secret = "test-secret", bool start = true,
+                       std::vector<std::string> node_args = {}) {
     char tmpl[] = "/tmp/shoal-cluster-XXXXXX";
     REQUIRE(mkdtemp(tmpl) != nullptr);
     dir_ = tmpl;
@@ -29,6 +30,7 @@ class TestCluster {
     REQUIRE(made.is_ok());
     cluster_ = std::move(made).value();
     cluster_.die_with_parent = true;
+    cluster_.extra_args = std::move(node_args);
     if (start) {
       for (const auto& n : cluster_.nodes) start_node(n.id);
       wait_connected();
@@ -57,6 +59,13 @@ class TestCluster {
     REQUIRE(client::stop_node(cluster_, id, SIGTERM, 10'000).is_ok());
   }
   bool running(const std::string& id) { return client::node_running(*cluster_.find(id)); }
+  // Adds a node that joins through `seed` and starts it; returns its id.
+  std::string join(const std::string& seed) {
+    auto added = client::add_node(cluster_, seed);
+    REQUIRE(added.is_ok());
+    start_node(added->id);
+    return added->id;
+  }
 
   std::unique_ptr<client::Client> connect(const std::string& id) {
     auto c = client::Client::connect("127.0.0.1", cluster_.find(id)->client_port, 5'000);
