@@ -1,7 +1,7 @@
 // Membership: what one node knows about every node of the cluster, spread by gossip.
 //
 // Each node owns its own MemberState and is the only one to change it, bumping
-// `version` each time; a restart starts a new, higher `generation`. Between two states of
+// `version` each time (so one (generation, version) never names two different states); a restart starts a new, higher `generation`. Between two states of
 // one node the higher (generation, version) wins, so merging is a join: commutative,
 // associative, idempotent, and every node that has seen the same states holds the same
 // table. The one exception is `remove NODE`, which another node writes on behalf of a

@@ -144,14 +144,48 @@ TEST_CASE("peer messages round-trip", "[protocol]") {
   u.context = ctx;
   m.update = u;
   m.durable = true;
+  m.hint_for = "n3";
+  m.body = std::string("\0gossip\xff", 8);
   auto back = decode_message(encode_message(m));
   REQUIRE(back.is_ok());
+  CHECK(back->hint_for == "n3");
+  CHECK(back->body == m.body);
   CHECK(back->kind == m.kind);
   CHECK(back->status == m.status);
   CHECK(*back->object == *m.object);
   CHECK(back->update->elements == u.elements);
   CHECK(back->update->context == u.context);
   CHECK(back->durable);
+}
+
+TEST_CASE("admin requests and the cluster status answer round-trip", "[protocol]") {
+  Request rm;
+  rm.id = 3;
+  rm.op = Op::kRemove;
+  rm.key = "n7";
+  CHECK(check_request(rm).is_ok());
+  uint64_t id = 0;
+  auto back = decode_request(encode_request(rm), &id);
+  REQUIRE(back.is_ok());
+  CHECK(back->op == Op::kRemove);
+  CHECK(back->key == "n7");
+  rm.key.clear();
+  CHECK(check_request(rm).code() == Code::kInvalidArgument);  // remove names a node
+  Request st;
+  st.op = Op::kClusterStatus;
+  CHECK(check_request(st).is_ok());  // no bucket or key needed
+
+  Response r;
+  r.id = 4;
+  r.node = "n1";
+  MemberInfo m{"n2", "up", "127.0.0.1:7102", "127.0.0.1:7002", 17, true, 9.5, 0.75, 3, 4, 5};
+  r.members = {m};
+  r.stats = {{"hints_held", 12}, {"ring_size", 3}};
+  auto rb = decode_response(encode_response(r));
+  REQUIRE(rb.is_ok());
+  REQUIRE(rb->members.size() == 1);
+  CHECK(rb->members[0] == m);
+  CHECK(rb->stats == r.stats);
 }
 
 TEST_CASE("protocol decoders survive 50k random and mutated payloads", "[protocol][fuzz]") {
@@ -164,6 +198,10 @@ TEST_CASE("protocol decoders survive 50k random and mutated payloads", "[protoco
   valid.push_back(encode_message(m));
   valid.push_back(encode_hello({kProtocolVersion, "n1", "s"}));
   valid.push_back(encode_welcome(Status::ok(), "n1"));
+  Response status;
+  status.members = {MemberInfo{"n2", "up", "a", "b", 1, false, 0.5, 0.3, 1, 2, 3}};
+  status.stats = {{"x", 1}};
+  valid.push_back(encode_response(status));
   int accepted = 0;
   for (int i = 0; i < 50'000; ++i) {
     std::string p;
@@ -192,7 +230,7 @@ TEST_CASE("protocol decoders survive 50k random and mutated payloads", "[protoco
     if (r) {
       ++accepted;
       Result<core::ClientRequest> c =
-          r->op == Op::kPing ? Status::invalid_argument("ping") : to_core(*r);
+          r->op == Op::kPing || is_admin(r->op) ? Status::invalid_argument("admin") : to_core(*r);
       (void)c;
     }
     (void)decode_response(p);
