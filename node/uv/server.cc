@@ -257,7 +257,11 @@ Status Server::Impl::init() {
   nc.peer_address = config.peer.to_string();
   nc.client_address = config.client.to_string();
   for (const Member& m : config.members) nc.members.push_back(m.id);
-  for (const Address& a : config.seeds) nc.seeds.push_back("@" + a.to_string());
+  for (const Address& a : config.seeds) {
+    std::string seed = "@";
+    seed += a.to_string();  // (not "@" + ...: GCC 12 -Wrestrict false positive)
+    nc.seeds.push_back(std::move(seed));
+  }
   core_rng = std::make_unique<core::SeededRng>(rng.next());
   node = std::make_unique<core::Node>(
       nc, core::NodeEnv{*this, *this, *this, *store, *core_rng}, *actor);
