@@ -529,11 +529,12 @@ Result<Response> decode_response(std::string_view payload) {
 std::string encode_hello(const Hello& h) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
-  pk.pack_array(4);
+  pk.pack_array(5);
   pack_str(pk, "hello");
   pk.pack_uint32(h.version);
   codec::pack_bytes(pk, h.node);
   codec::pack_bytes(pk, h.secret);
+  codec::pack_bytes(pk, h.peer_address);
   return std::string(buf.data(), buf.size());
 }
 
@@ -543,9 +544,10 @@ Result<Hello> decode_hello(std::string_view payload) {
     codec::Array a;
     std::string tag;
     uint64_t version = 0;
-    if (!codec::array(o, &a).is_ok() || a.size != 4 || !codec::bytes(a[0], &tag).is_ok() ||
-        tag != "hello" || !codec::u64(a[1], &version).is_ok() ||
-        !codec::bytes(a[2], &h.node).is_ok() || !codec::bytes(a[3], &h.secret).is_ok()) {
+    if (!codec::array(o, &a).is_ok() || (a.size != 4 && a.size != 5) ||
+        !codec::bytes(a[0], &tag).is_ok() || tag != "hello" || !codec::u64(a[1], &version).is_ok() ||
+        !codec::bytes(a[2], &h.node).is_ok() || !codec::bytes(a[3], &h.secret).is_ok() ||
+        (a.size == 5 && !codec::bytes(a[4], &h.peer_address).is_ok())) {
       return Status::invalid_argument("the first peer frame must be a hello");
     }
     h.version = static_cast<uint32_t>(version);

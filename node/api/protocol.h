@@ -138,6 +138,9 @@ struct Hello {
   uint32_t version = kProtocolVersion;
   std::string node;
   std::string secret;
+  // The dialler's own peer listener (host:port), so the listener can answer a node it
+  // has not yet heard of through gossip. Optional on the wire (absent: "").
+  std::string peer_address;
 };
 std::string encode_hello(const Hello& hello);
 Result<Hello> decode_hello(std::string_view payload);

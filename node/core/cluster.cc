@@ -32,7 +32,7 @@ void Node::tick() {
   check_left();
   if (now >= next_publish_ms_) {
     publish_load();
-    next_publish_ms_ = now + 5ull * c.gossip_interval_ms;
+    next_publish_ms_ = now + c.gossip_interval_ms;
   }
   env_.timers.schedule(kTickTimer, c.tick_ms);
 }
@@ -156,7 +156,11 @@ void Node::check_left() {
       !transfers_.empty()) {
     return;
   }
-  membership_.update_self([](MemberState& s) { s.status = MemberStatus::kLeft; });
+  membership_.update_self([](MemberState& s) {
+    s.status = MemberStatus::kLeft;
+    s.hints = 0;
+    s.handoff_keys = 0;
+  });
   ++gossip_rounds_;
   for (const ring::NodeId& peer : membership_.peers()) {
     Message syn = Message::make(Message::Kind::kGossipSyn);

@@ -172,6 +172,9 @@ struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   std::set<Conn*> dirty;
   std::vector<uint64_t> resume;  // paused client connections the core answered
   std::map<std::string, std::unique_ptr<Peer>> peers;
+  // Peer listener addresses announced in hellos (bounded): how to answer a node that
+  // dialled us before gossip told us about it.
+  std::map<std::string, std::string> hello_addresses;
   std::multimap<uint64_t, uint64_t> deadlines;  // core timers: deadline -> timer id
   std::unordered_map<uint64_t, std::multimap<uint64_t, uint64_t>::iterator> timer_index;
   uint64_t armed_deadline = UINT64_MAX;
@@ -295,6 +298,10 @@ Peer* Server::Impl::peer_for(const std::string& id) {
   if (!address && text.empty()) {
     const core::MemberState* st = node->membership().find(id);
     if (st) text = st->peer_address;
+  }
+  if (!address && text.empty()) {
+    auto it = hello_addresses.find(id);
+    if (it != hello_addresses.end()) text = it->second;
   }
   if (!address && !text.empty()) {
     Result<Address> parsed = parse_address(text);
@@ -559,6 +566,10 @@ bool Server::Impl::handle_peer_in_frame(Conn* c, std::string_view payload) {
     }
     c->welcomed = true;
     c->peer = hello->node;
+    if (!hello->peer_address.empty() && hello->peer_address.size() <= core::kMaxAddressBytes &&
+        (hello_addresses.size() < core::kMaxMembers || hello_addresses.count(c->peer))) {
+      hello_addresses[c->peer] = hello->peer_address;
+    }
     queue(c, api::encode_welcome(Status::ok(), config.node_id));
     spdlog::debug("peer {} connected from {}", c->peer, c->remote);
     return true;
@@ -734,7 +745,8 @@ void Server::Impl::connect_peer(Peer* p) {
           return;
         }
         self->start_reading(c);
-        api::Hello hello{api::kProtocolVersion, self->config.node_id, self->config.secret};
+        api::Hello hello{api::kProtocolVersion, self->config.node_id, self->config.secret,
+                         self->config.peer.to_string()};
         self->queue(c, api::encode_hello(hello));
       });
   if (rc != 0) {

@@ -176,7 +176,7 @@ TEST_CASE("30 s of random bytes and truncated frames on both ports leave data in
   put.op = api::Op::kSetAdd;
   put.elements = {"a", "b"};
   client_frames.push_back(frame_of(api::encode_request(put)));
-  peer_frames.push_back(frame_of(api::encode_hello({api::kProtocolVersion, "n2", "test-secret"})));
+  peer_frames.push_back(frame_of(api::encode_hello({api::kProtocolVersion, "n2", "test-secret", ""})));
   core::Message m;
   m.kind = core::Message::Kind::kMerge;
   m.bucket = "keep";

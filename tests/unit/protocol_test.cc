@@ -4,6 +4,7 @@
 #include "node/api/protocol.h"
 
 #include <catch2/catch.hpp>
+#include <msgpack.hpp>
 
 #include "crdt/prng.h"
 #include "node/api/convert.h"
@@ -158,6 +159,25 @@ TEST_CASE("peer messages round-trip", "[protocol]") {
   CHECK(back->durable);
 }
 
+TEST_CASE("the hello carries the dialler's peer address and the 4-field form still decodes",
+          "[protocol]") {
+  auto h = decode_hello(encode_hello({kProtocolVersion, "n4", "s3cret", "127.0.0.1:7104"}));
+  REQUIRE(h.is_ok());
+  CHECK(h->node == "n4");
+  CHECK(h->peer_address == "127.0.0.1:7104");
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(4);
+  pk.pack(std::string("hello"));
+  pk.pack(1);
+  pk.pack(std::string("n5"));
+  pk.pack(std::string("s"));
+  auto old = decode_hello(std::string_view(buf.data(), buf.size()));
+  REQUIRE(old.is_ok());
+  CHECK(old->node == "n5");
+  CHECK(old->peer_address.empty());
+}
+
 TEST_CASE("admin requests and the cluster status answer round-trip", "[protocol]") {
   Request rm;
   rm.id = 3;
@@ -196,7 +216,7 @@ TEST_CASE("protocol decoders survive 50k random and mutated payloads", "[protoco
   m.kind = core::Message::Kind::kMerge;
   m.object = std::make_shared<const core::Object>(core::DataType::kSet);
   valid.push_back(encode_message(m));
-  valid.push_back(encode_hello({kProtocolVersion, "n1", "s"}));
+  valid.push_back(encode_hello({kProtocolVersion, "n1", "s", "127.0.0.1:7101"}));
   valid.push_back(encode_welcome(Status::ok(), "n1"));
   Response status;
   status.members = {MemberInfo{"n2", "up", "a", "b", 1, false, 0.5, 0.3, 1, 2, 3}};
