@@ -233,22 +233,26 @@ std::string random_secret() {
   return buf;
 }
 
+std::string processes_json(client::LocalCluster& c) {
+  std::string out = "{\"dir\":" + text::json_string(c.dir) + ",\"nodes\":[";
+  for (size_t i = 0; i < c.nodes.size(); ++i) {
+    const client::LocalNode& n = c.nodes[i];
+    bool up = false;
+    if (client::node_running(n)) {
+      auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
+      up = cl && (*cl)->ping().is_ok();
+    }
+    out += std::string(i ? "," : "") + "{\"id\":" + text::json_string(n.id) +
+           ",\"client\":" + text::json_string(n.client_address()) +
+           ",\"pid\":" + std::to_string(client::node_running(n) ? n.pid : 0) +
+           ",\"up\":" + (up ? "true" : "false") + "}";
+  }
+  return out + "]}";
+}
+
 void print_cluster(const Global& g, client::LocalCluster& c) {
   if (g.json) {
-    std::string out = "{\"dir\":" + text::json_string(c.dir) + ",\"nodes\":[";
-    for (size_t i = 0; i < c.nodes.size(); ++i) {
-      const client::LocalNode& n = c.nodes[i];
-      bool up = false;
-      if (client::node_running(n)) {
-        auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
-        up = cl && (*cl)->ping().is_ok();
-      }
-      out += std::string(i ? "," : "") + "{\"id\":" + text::json_string(n.id) +
-             ",\"client\":" + text::json_string(n.client_address()) +
-             ",\"pid\":" + std::to_string(client::node_running(n) ? n.pid : 0) +
-             ",\"up\":" + (up ? "true" : "false") + "}";
-    }
-    std::cout << out << "]}\n";
+    std::cout << processes_json(c) << "\n";
     return;
   }
   for (const client::LocalNode& n : c.nodes) {
@@ -331,14 +335,15 @@ int cluster_status(const Global& g, client::LocalCluster& c, const ClusterArgs& 
   std::string asked;
   Result<api::Response> view = cluster_view(c, a.node, &asked);
   if (g.json) {
-    std::cout << (view ? members_json(*view, asked) : "{\"members\":[]}") << "\n";
-    return view ? 0 : 1;
+    std::cout << "{\"processes\":" << processes_json(c)
+              << ",\"view\":" << (view ? members_json(*view, asked) : "null") << "}\n";
+    return 0;
   }
   std::printf("processes:\n");
   print_cluster(g, c);
   if (!view) {
     std::printf("\nno membership view: %s\n", view.status().to_string().c_str());
-    return 1;
+    return 0;
   }
   std::printf("\nmembership as %s sees it (down and phi are %s's own view):\n", asked.c_str(),
               asked.c_str());
@@ -412,7 +417,10 @@ int cluster_leave(const Global& g, client::LocalCluster& c, const ClusterArgs& a
   if (!cl) return print_error(g, cl.status());
   auto r = (*cl)->leave();
   if (!r) return print_error(g, r.status());
-  if (!r->status.is_ok()) return print_error(g, r->status);
+  if (!r->status.is_ok()) {
+    print_error(g, r->status);
+    return 1;  // the node's answer
+  }
   if (!g.json) std::printf("%s is leaving: handing off its data...\n", a.node.c_str());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(a.wait_ms);
   while (client::node_running(*n)) {
@@ -437,7 +445,10 @@ int cluster_remove(const Global& g, client::LocalCluster& c, const ClusterArgs& 
     if (!cl) continue;
     auto r = (*cl)->remove(a.node);
     if (!r) continue;
-    if (!r->status.is_ok()) return print_error(g, r->status);
+    if (!r->status.is_ok()) {
+      print_error(g, r->status);
+      return 1;  // the node's answer (exit 2 is for requests refused before sending)
+    }
     if (!g.json) std::printf("%s removed (via %s); gossip spreads it\n", a.node.c_str(), n.id.c_str());
     return 0;
   }

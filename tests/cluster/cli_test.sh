@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The shoal CLI against a real local cluster: every data command, siblings and their
 # resolution, consistency flags and errors with their exit codes, and the cluster
-# commands (up, status, kill, restart, down). Usage: cli_test.sh BIN_DIR
+# commands (up, status, kill, restart, join, ring, leave, remove, down).
+# Usage: cli_test.sh BIN_DIR
 set -uo pipefail
 
 bin="$1"
@@ -24,7 +25,8 @@ expect() {
 
 for attempt in 1 2 3; do
   base=$((20000 + RANDOM % 30000))
-  if "$shoal" cluster up -n 3 --dir "$dir" --base-port "$base" --vnodes 64 >"$dir/up.txt" 2>&1; then
+  if "$shoal" cluster up -n 3 --dir "$dir" --base-port "$base" --vnodes 64 \
+    --node-arg=--heartbeat-interval-ms=100 --node-arg=--gossip-interval-ms=100 >"$dir/up.txt" 2>&1; then
     break
   fi
   "$shoal" cluster down --dir "$dir" >/dev/null 2>&1
@@ -96,7 +98,24 @@ expect 1 "unavailable" -- "$shoal" -H "$n3" get users alice
 expect 0 "n3: restart" -- "$shoal" cluster restart n3 --dir "$dir"
 expect 0 "^alice@example.com" -- "$shoal" -H "$n3" get users alice -c local
 expect 0 '"up":true.*"up":true.*"up":true' -- "$shoal" --json cluster status --dir "$dir"
-expect 0 "stopped 3 nodes" -- "$shoal" cluster down --dir "$dir"
+
+# membership: a node joins, the ring has four, it leaves; a dead node is removed
+expect 0 "n4 joins through n1" -- "$shoal" cluster join --dir "$dir"
+sleep 1
+expect 0 "ring as n1 sees it: 4 nodes" -- "$shoal" cluster ring --dir "$dir"
+expect 0 "n4 +up +up" -- "$shoal" cluster status --dir "$dir"
+expect 0 '"id":"n4","status":"up"' -- "$shoal" --json cluster status --dir "$dir" --node n2
+expect 0 "^ok" -- "$shoal" -H "127.0.0.1:$((base + 3))" put users dave d
+expect 0 "n4 left the cluster and stopped" -- "$shoal" cluster leave n4 --dir "$dir"
+expect 0 "n4 +left +-" -- "$shoal" cluster status --dir "$dir"
+expect 0 "^d$" -- "$shoal" get users dave -c all
+expect 1 "only a down node can be removed" -- "$shoal" cluster remove n2 --dir "$dir"
+expect 0 "n3: kill" -- "$shoal" cluster kill n3 --dir "$dir"
+sleep 0.5
+expect 0 "n3 removed" -- "$shoal" cluster remove n3 --dir "$dir"
+expect 0 "n3 +removed" -- "$shoal" cluster status --dir "$dir"
+expect 0 "ring as n1 sees it: 2 nodes" -- "$shoal" cluster ring --dir "$dir"
+expect 0 "stopped 4 nodes" -- "$shoal" cluster down --dir "$dir"
 expect 0 "n1 +down" -- "$shoal" cluster status --dir "$dir"
 
 if [ "$failures" -gt 0 ]; then
