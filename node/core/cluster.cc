@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "node/core/keys.h"
 #include "node/core/node.h"
 
 namespace shoal::core {
@@ -185,6 +186,10 @@ Status Node::leave() {
   if (st != MemberStatus::kUp && st != MemberStatus::kJoining) {
     return Status::invalid_argument("this node is already " + std::string(status_name(st)));
   }
+  // Remembered on disk: a node restarted while leaving keeps leaving (its handoff
+  // continues where it stopped) instead of rejoining.
+  env_.store.put(meta_key("leaving"), "1");
+  sync_needed_ = true;
   membership_.update_self([](MemberState& s) { s.status = MemberStatus::kLeaving; });
   membership_changed();
   return Status::ok();

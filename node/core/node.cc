@@ -9,14 +9,21 @@ namespace shoal::core {
 
 namespace {
 
-MemberState initial_self(const NodeConfig& c, uint64_t generation) {
+MemberState initial_self(const NodeConfig& c, uint64_t generation, bool leaving) {
   MemberState s;
   s.id = c.self;
   s.generation = generation;
-  s.status = c.members.empty() && !c.seeds.empty() ? MemberStatus::kJoining : MemberStatus::kUp;
+  s.status = leaving                                  ? MemberStatus::kLeaving
+             : c.members.empty() && !c.seeds.empty() ? MemberStatus::kJoining
+                                                     : MemberStatus::kUp;
   s.peer_address = c.peer_address;
   s.client_address = c.client_address;
   return s;
+}
+
+bool was_leaving(Store& store) {
+  auto got = store.get(meta_key("leaving"));
+  return got.is_ok() && got->has_value();
 }
 
 DetectorOptions detector_options(const ClusterOptions& c) {
@@ -35,7 +42,7 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
       env_(env),
       actor_(actor),
       cache_(config_.object_cache_bytes),
-      membership_(initial_self(config_, env_.clock.wall_ms())),
+      membership_(initial_self(config_, env_.clock.wall_ms(), was_leaving(env.store))),
       detector_(detector_options(config_.cluster)) {
   assert(actor_ != 0);
   assert(config_.members.empty() ||
@@ -363,6 +370,26 @@ void Node::on_timer(uint64_t timer_id) {
 
 // ---- replica side ----
 
+void Node::on_read_reply(const ring::NodeId& from, const Message& m, Pending& p) {
+  if (m.status.is_ok()) {
+    if (p.answered_by.count(from)) return;
+    p.replies[from] = m.object;
+    if (m.object) {
+      if (!p.merged) {
+        p.merged = m.object;
+      } else if (p.merged != m.object && !(*p.merged == *m.object)) {  // differ: join a copy
+        Object joined = *p.merged;
+        if (joined.join(*m.object).is_ok()) {
+          p.merged = std::make_shared<const Object>(std::move(joined));
+        } else if (p.first_error.is_ok()) {
+          p.first_error = Status::type_mismatch("replicas disagree on the key's type");
+        }
+      }
+    }
+  }
+  record(m.req_id, from, m.status.is_ok(), m.status);
+}
+
 void Node::on_message(const ring::NodeId& from, const Message& m) {
   auto it = pending_.find(m.req_id);
   switch (m.kind) {
@@ -373,24 +400,7 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
       return;
     case Message::Kind::kReadReply:
       if (it == pending_.end() || it->second.op != ClientRequest::Op::kGet) return;
-      if (m.status.is_ok()) {
-        Pending& p = it->second;
-        if (p.answered_by.count(from)) return;
-        p.replies[from] = m.object;
-        if (m.object) {
-          if (!p.merged) {
-            p.merged = m.object;
-          } else if (p.merged != m.object && !(*p.merged == *m.object)) {  // differ: join a copy
-            Object joined = *p.merged;
-            if (joined.join(*m.object).is_ok()) {
-              p.merged = std::make_shared<const Object>(std::move(joined));
-            } else if (p.first_error.is_ok()) {
-              p.first_error = Status::type_mismatch("replicas disagree on the key's type");
-            }
-          }
-        }
-      }
-      record(m.req_id, from, m.status.is_ok(), m.status);
+      on_read_reply(from, m, it->second);
       return;
     case Message::Kind::kMintReply:
       if (it == pending_.end() || it->second.delta) return;

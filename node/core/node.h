@@ -189,6 +189,7 @@ class Node {
   void record(uint64_t id, const ring::NodeId& from, bool ok, const Status& error);
   void finish_if_done(uint64_t id);
   void read_repair(Pending& p);
+  void on_read_reply(const ring::NodeId& from, const Message& m, Pending& p);
   void respond(Pending& p, ClientResponse response);
 
   size_t choose_targets(Pending& p, uint64_t hash);

@@ -138,8 +138,8 @@ void check_placement(Sim& sim, const Load& load, int keys) {
   }
 }
 
-TEST_CASE("a fourth node joins under a write load: every node then holds exactly its arcs "
-          "and no acknowledged write is lost",
+TEST_CASE("a fourth node joins 10000 keys under a write load: every node then holds exactly "
+          "its arcs and no acknowledged write is lost",
           "[sim][handoff]") {
   for (uint64_t seed : scenario_seeds(5)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed);
@@ -148,16 +148,88 @@ TEST_CASE("a fourth node joins under a write load: every node then holds exactly
     o.nodes = 3;
     o.vnodes = 64;
     Sim sim(o);
-    constexpr int kKeys = 2000;
+    constexpr int kKeys = 10'000;
     Load load;
-    run_load(sim, load, kKeys, 2, 8'000);  // 4,000 adds before the join...
-    sim.run_until(4'000);
+    for (int i = 0; i < kKeys; ++i) {  // every key written once, then the load
+      const std::string key = "k" + std::to_string(i);
+      load.maybe[key] += 1;
+      sim.client("n" + std::to_string(1 + i % 3), counter_add(key, 1),
+                 [&load, key](core::ClientResponse r) {
+                   if (!r.status.is_ok()) return;
+                   load.maybe[key] -= 1;
+                   load.acked[key] += 1;
+                 });
+      if (i % 100 == 99) sim.run_until(sim.now_ms() + 10);
+    }
+    sim.run_until(sim.now_ms() + 1'000);
+    REQUIRE(load.acked.size() == kKeys);
+    run_load(sim, load, kKeys, 2, 8'000);  // 2,000 adds before the join...
+    sim.run_until(sim.now_ms() + 4'000);
     const std::string n4 = sim.add_node({"n1"});
     sim.run_until(sim.now_ms() + 20'000);  // ...and during it
     REQUIRE(sim.node(n4).membership().self().status == core::MemberStatus::kUp);
     sim.run_until(sim.now_ms() + 60'000);  // quiet: handoff and repair finish
     check_placement(sim, load, kKeys);
   }
+}
+
+TEST_CASE("a leave interrupted by a crash continues where it stopped after the restart",
+          "[sim][handoff]") {
+  for (uint64_t seed : scenario_seeds(5)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed);
+    SimOptions o;
+    o.seed = seed;
+    o.nodes = 4;
+    o.vnodes = 64;
+    o.cluster.handoff_keys_per_tick = 20;  // slow enough to interrupt
+    Sim sim(o);
+    constexpr int kKeys = 1000;
+    Load load;
+    run_load(sim, load, kKeys, 1, 2'000);
+    sim.run_until(3'000);
+    REQUIRE(sim.node("n4").leave().is_ok());
+    while (sim.node("n4").handoff().keys_dropped < 100) sim.run_until(sim.now_ms() + 10);
+    const uint64_t dropped_before = sim.node("n4").handoff().keys_dropped;
+    sim.kill("n4");
+    sim.restart("n4");
+    REQUIRE(sim.node("n4").membership().self().status == core::MemberStatus::kLeaving);
+    for (int i = 0; i < 600 && !sim.node("n4").wants_stop(); ++i) {
+      sim.run_until(sim.now_ms() + 100);
+    }
+    REQUIRE(sim.node("n4").wants_stop());
+    // What was handed off before the crash was not sent again.
+    const uint64_t sent_after = sim.node("n4").handoff().keys_sent;
+    INFO(dropped_before << " dropped before the crash, " << sent_after << " sent after");
+    REQUIRE(sent_after + dropped_before <= static_cast<uint64_t>(kKeys) + 50);
+    sim.kill("n4");
+    sim.run_until(sim.now_ms() + 10'000);
+    check_placement(sim, load, kKeys);
+  }
+}
+
+TEST_CASE("pw counts primaries only: fallbacks do not satisfy it", "[sim][hints]") {
+  SimOptions o;
+  o.nodes = 5;
+  o.vnodes = 64;
+  Sim sim(o);
+  sim.run_until(2'000);
+  sim.kill("n2");
+  sim.run_until(sim.now_ms() + 6'000);
+  int checked = 0;
+  for (int i = 0; i < 40; ++i) {
+    const std::string key = "p" + std::to_string(i);
+    if (!has_replica(sim, "n2", "c", key)) continue;
+    core::RequestOptions pw3;
+    pw3.pw = core::QuorumSpec::all();
+    auto refused = call(sim, "n1", counter_add(key, 1, pw3));
+    REQUIRE(refused->status.code() == Code::kUnavailable);
+    REQUIRE(refused->status.message().find("primaries") != std::string::npos);
+    core::RequestOptions w3;
+    w3.w = core::QuorumSpec::all();  // all three, one of them a fallback: fine
+    REQUIRE(call(sim, "n1", counter_add(key, 1, w3))->status.is_ok());
+    ++checked;
+  }
+  REQUIRE(checked > 10);
 }
 
 TEST_CASE("a leaving node hands everything off before it stops", "[sim][handoff]") {
