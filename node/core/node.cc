@@ -448,6 +448,11 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
 }
 
 void Node::handle_replica(const ring::NodeId& from, const Message& m) {
+  if (m.kind != Message::Kind::kRead && m.hint_for.empty() &&
+      !owns(ring::key_hash(m.bucket, m.key))) {
+    // A coordinator with another ring sent us a key we do not own: hand it off soon.
+    next_sweep_ms_ = std::min(next_sweep_ms_, env_.clock.now_ms() + 1000);
+  }
   Message reply;
   reply.req_id = m.req_id;
   reply.bucket = m.bucket;

@@ -74,7 +74,9 @@ struct ClusterOptions {
   uint32_t handoff_keys_per_tick = 256;      // handoff throttle: keys sent per tick
   uint32_t handoff_scan_per_tick = 4096;     // keys examined per tick
   uint32_t transfer_timeout_ms = 10'000;     // an unacknowledged transfer is re-sent later
-  uint32_t handoff_recheck_ms = 30'000;      // a sweep runs at least this often
+  // A sweep runs after every ring change and whenever a key this node does not own
+  // arrives; otherwise only this often (a safety net: a pass reads every key).
+  uint32_t handoff_recheck_ms = 600'000;
   uint32_t ae_interval_ms = 100;             // one anti-entropy exchange (0: none)
   uint32_t ae_max_keys_per_exchange = 1024;  // objects each side sends per exchange
 };
