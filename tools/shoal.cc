@@ -588,7 +588,8 @@ int main(int argc, char** argv) {
   CLI::App* rg = cl("ring", "each node's share of the ring", false);
   rg->add_option("--node", ca.node, "the node whose view to show (default: the first up)");
   CLI::App* jn = cl("join", "start one more node that joins through a seed", false);
-  jn->add_option("--seed", ca.seed, "the node to join through")->capture_default_str();
+  jn->add_option("seed,--seed", ca.seed, "the node to join through (its id in this cluster)")
+      ->capture_default_str();
   CLI::App* lv = cl("leave", "a node hands all its data off, then stops", true);
   lv->add_option("--wait-ms", ca.wait_ms, "how long to wait for it")->capture_default_str();
   cl("remove", "forget a dead node for good (its replicas are rebuilt elsewhere)", true);

@@ -100,7 +100,7 @@ expect 0 "^alice@example.com" -- "$shoal" -H "$n3" get users alice -c local
 expect 0 '"up":true.*"up":true.*"up":true' -- "$shoal" --json cluster status --dir "$dir"
 
 # membership: a node joins, the ring has four, it leaves; a dead node is removed
-expect 0 "n4 joins through n1" -- "$shoal" cluster join --dir "$dir"
+expect 0 "n4 joins through n2" -- "$shoal" cluster join n2 --dir "$dir"
 sleep 1
 expect 0 "ring as n1 sees it: 4 nodes" -- "$shoal" cluster ring --dir "$dir"
 expect 0 "n4 +up +up" -- "$shoal" cluster status --dir "$dir"
