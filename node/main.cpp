@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   CLI::App app{"shoald: a Shoal node (leaderless, Dynamo-style key-value store)"};
   app.set_config("--config", "", "config file (TOML/INI: one `flag = value` per line)");
   std::string id, data_dir, client = "127.0.0.1:7001", peer = "127.0.0.1:7101", members;
-  std::string secret, secret_file, log_level = "info", seeds;
+  std::string secret, secret_file, log_level = "info", seeds, resp;
   core::ClusterOptions cluster;
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
   uint32_t drain_timeout_ms = 5000;
@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "directory of this node's LevelDB")->required();
   app.add_option("--client", client, "client listener host:port")->capture_default_str();
   app.add_option("--peer", peer, "peer listener host:port")->capture_default_str();
+  app.add_option("--resp", resp,
+                 "RESP (Redis protocol) listener host:port, e.g. 127.0.0.1:6379 (default: off)");
   app.add_option("--members", members,
                  "every node as id@host:port of its peer listener, comma separated "
                  "(static membership; default: this node alone)");
@@ -103,6 +105,11 @@ int main(int argc, char** argv) {
   if (!p) return fail(p.status());
   config.client = *c;
   config.peer = *p;
+  if (!resp.empty()) {
+    Result<uvshell::Address> r = uvshell::parse_address(resp);
+    if (!r) return fail(r.status());
+    config.resp = *r;
+  }
   Result<std::vector<uvshell::Member>> m = uvshell::parse_members(members);
   if (!m) return fail(m.status());
   config.members = *m;

@@ -3,7 +3,8 @@
 // invocations (and tests) can find, kill and restart its nodes.
 //
 // Layout: DIR/cluster.state, DIR/<id>/data (LevelDB), DIR/<id>/shoald.log.
-// Node i (1-based) is n<i>, client port base+i-1, peer port base+100+i-1.
+// Node i (1-based) is n<i>, client port base+i-1, peer port base+100+i-1, RESP port
+// base+200+i-1.
 #pragma once
 
 #include <sys/types.h>
@@ -23,6 +24,7 @@ struct LocalNode {
   std::string data_dir;  // DIR/<id>/data; also how a pid is recognised as this node's
   std::string seed;      // a node added by join: the seed's peer address ("": a founder)
   std::string client_address() const { return "127.0.0.1:" + std::to_string(client_port); }
+  int resp_port() const { return client_port + 200; }
 };
 
 struct LocalCluster {

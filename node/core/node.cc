@@ -142,7 +142,7 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   p.op = request.op;
   p.bucket = std::move(request.bucket);
   p.key = std::move(request.key);
-  p.options = *opts;
+  p.options = fit_to_replicas(request.options, *opts, static_cast<uint32_t>(ring_.size()));
   p.reply = std::move(reply);
   const bool is_read = p.op == ClientRequest::Op::kGet;
   const size_t replicas = choose_targets(p, ring::key_hash(p.bucket, p.key));

@@ -101,4 +101,17 @@ Result<ResolvedOptions> resolve(const RequestOptions& o) {
   return out;
 }
 
+ResolvedOptions fit_to_replicas(const RequestOptions& o, ResolvedOptions resolved,
+                                uint32_t replicas) {
+  if (resolved.local || replicas == 0 || replicas >= resolved.n) return resolved;
+  auto fit = [&](const QuorumSpec& spec, uint32_t* dest) {
+    if (spec.kind != QuorumSpec::Kind::kCount) *dest = count_of(spec, replicas, "").value();
+  };
+  fit(o.r, &resolved.r);
+  fit(o.w, &resolved.w);
+  fit(o.pr, &resolved.pr);
+  fit(o.pw, &resolved.pw);
+  return resolved;
+}
+
 }  // namespace shoal::core

@@ -60,6 +60,13 @@ Result<RequestOptions> preset(std::string_view name);
 // pr/pw > 0 with sloppy fallbacks still counts only primaries toward pr/pw.
 Result<ResolvedOptions> resolve(const RequestOptions& options);
 
+// A key has min(n, ring size) replicas. When that is below n, the symbolic quorums
+// (one, quorum, all) count the replicas that exist: QUORUM on a 1-node cluster is 1 of
+// 1, on 2 nodes 2 of 2 (R + W > replicas still holds). Explicit counts stay as given, so
+// r=2 on one node is unavailable.
+ResolvedOptions fit_to_replicas(const RequestOptions& options, ResolvedOptions resolved,
+                                uint32_t replicas);
+
 // Majority of n: n/2 + 1.
 constexpr uint32_t majority(uint32_t n) { return n / 2 + 1; }
 

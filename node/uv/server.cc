@@ -14,6 +14,7 @@
 #include "crdt/prng.h"
 #include "node/api/convert.h"
 #include "node/api/protocol.h"
+#include "node/api/resp.h"
 #include "node/core/identity.h"
 #include "node/core/node.h"
 #include "node/store/leveldb_store.h"
@@ -122,7 +123,7 @@ std::string remote_name(uv_tcp_t* tcp) {
 // ---- the shell ----
 
 struct Conn {
-  enum class Kind { kClient, kPeerIn, kPeerOut };
+  enum class Kind { kClient, kPeerIn, kPeerOut, kResp };
   Conn(Kind k, uint64_t i, size_t max_frame) : kind(k), id(i), reader(max_frame) {}
 
   uv_tcp_t tcp{};
@@ -140,6 +141,9 @@ struct Conn {
   std::string peer;       // peer id (peer-in after hello; peer-out: the target)
   std::string remote;
   size_t inflight = 0;  // client requests awaiting the core
+  // kResp: the Redis-protocol parser and session (replies in command order).
+  std::unique_ptr<api::resp::Parser> resp_parser;
+  std::shared_ptr<api::resp::Session> resp;
 };
 
 struct Peer {
@@ -160,7 +164,7 @@ struct Peer {
 struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   ServerConfig config;
   uv_loop_t loop{};
-  uv_tcp_t client_listener{}, peer_listener{};
+  uv_tcp_t client_listener{}, peer_listener{}, resp_listener{};
   uv_check_t check{};
   uv_idle_t wake{};  // started to make the next poll non-blocking
   uv_timer_t core_timer{}, drain_timer{};
@@ -209,11 +213,18 @@ struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   bool handle_peer_out_frame(Conn* c, std::string_view payload);
   void reply(Conn* c, const api::Response& r);
   void queue(Conn* c, std::string_view payload);
+  void queue_raw(Conn* c, std::string_view bytes);
   void flush(Conn* c);
   void end_turn();
   void close_conn(Conn* c, std::string_view why);
   Peer* peer_for(const std::string& id);
   bool handle_admin(const api::Request& req, api::Response* r);
+  // Runs a client request through the core (the native, RESP and HTTP paths share it):
+  // refused at once when draining or overloaded, else answered from the core's turn.
+  void submit(api::Request req, std::function<void(api::Response)> done);
+  void start_resp(Conn* c);
+  void process_resp(Conn* c);
+  std::string info_text();
   void connect_peer(Peer* p);
   void peer_failed(Peer* p, std::string_view why);
   void fire_timers();
@@ -277,6 +288,11 @@ Status Server::Impl::init() {
   SHOAL_RETURN_IF_ERROR(listen(&peer_listener, config.peer, [](uv_stream_t* s, int status) {
     if (status == 0) static_cast<Impl*>(s->data)->on_accept(s, Conn::Kind::kPeerIn);
   }));
+  if (config.resp) {
+    SHOAL_RETURN_IF_ERROR(listen(&resp_listener, *config.resp, [](uv_stream_t* s, int status) {
+      if (status == 0) static_cast<Impl*>(s->data)->on_accept(s, Conn::Kind::kResp);
+    }));
+  }
   for (const Member& m : config.members) {
     if (m.id == config.node_id) continue;
     if (!resolve(m.peer)) return resolve(m.peer).status();
@@ -355,17 +371,23 @@ void Server::Impl::on_accept(uv_stream_t* listener, Conn::Kind kind) {
   uv_tcp_nodelay(&c->tcp, 1);
   c->remote = remote_name(&c->tcp);
   conns[c->id] = c;
-  if (kind == Conn::Kind::kClient) {
+  if (kind == Conn::Kind::kClient || kind == Conn::Kind::kResp) {
     ++client_conns;
     if (client_conns > config.max_client_connections) {
-      api::Response r;
-      r.status = Status::overloaded("too many client connections (limit " +
-                                    std::to_string(config.max_client_connections) + ")");
-      reply(c, r);
+      const Status s = Status::overloaded("too many client connections (limit " +
+                                          std::to_string(config.max_client_connections) + ")");
+      if (kind == Conn::Kind::kResp) {
+        queue_raw(c, api::resp::error_for(s));
+      } else {
+        api::Response r;
+        r.status = s;
+        reply(c, r);
+      }
       c->close_after_flush = true;
       return;
     }
   }
+  if (kind == Conn::Kind::kResp) start_resp(c);
   start_reading(c);
 }
 
@@ -395,11 +417,19 @@ void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
     c->reading = false;
     return;
   }
-  c->reader.feed(buf->base, static_cast<size_t>(n));
+  if (c->kind == Conn::Kind::kResp) {
+    c->resp_parser->feed(buf->base, static_cast<size_t>(n));
+  } else {
+    c->reader.feed(buf->base, static_cast<size_t>(n));
+  }
   process_frames(c);
 }
 
 void Server::Impl::process_frames(Conn* c) {
+  if (c->kind == Conn::Kind::kResp) {
+    process_resp(c);
+    return;
+  }
   std::string_view payload;
   size_t claimed = 0;
   while (!c->closing && !c->close_after_flush) {
@@ -462,6 +492,21 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
     reply(c, r);
     return true;
   }
+  ++c->inflight;
+  submit(std::move(req).value(), [this, conn_id = c->id](api::Response a) {
+    auto it = conns.find(conn_id);
+    if (it == conns.end()) return;  // the client went away
+    Conn* conn = it->second;
+    --conn->inflight;
+    reply(conn, a);
+    if (!conn->reading && !draining) resume.push_back(conn_id);
+  });
+  return true;
+}
+
+void Server::Impl::submit(api::Request req, std::function<void(api::Response)> done) {
+  api::Response r;
+  r.id = req.id;
   if (draining) {
     r.status = Status::unavailable("node " + config.node_id + " is shutting down");
   } else if (node->pending_requests() >= config.max_pending_requests) {
@@ -470,29 +515,73 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
         " requests in flight (limit " + std::to_string(config.max_pending_requests) + ")");
   }
   Result<core::ClientRequest> creq =
-      r.status.is_ok() ? api::to_core(*req) : Result<core::ClientRequest>(r.status);
+      r.status.is_ok() ? api::to_core(req) : Result<core::ClientRequest>(r.status);
   if (!creq) {
     r.status = creq.status();
-    reply(c, r);
-    return true;
+    done(std::move(r));
+    return;
   }
-  // The reply needs only the request's identity; drop the payload.
+  // The answer needs only the request's identity; drop the payload.
   api::Request head;
-  head.id = req->id;
-  head.op = req->op;
-  head.bucket = req->bucket;
-  head.key = req->key;
-  ++c->inflight;
+  head.id = req.id;
+  head.op = req.op;
+  head.bucket = std::move(req.bucket);
+  head.key = std::move(req.key);
   node->on_client_request(std::move(creq).value(),
-                          [this, conn_id = c->id, head = std::move(head)](core::ClientResponse a) {
-                            auto it = conns.find(conn_id);
-                            if (it == conns.end()) return;  // the client went away
-                            Conn* conn = it->second;
-                            --conn->inflight;
-                            reply(conn, api::to_response(head, std::move(a)));
-                            if (!conn->reading && !draining) resume.push_back(conn_id);
-                          });
-  return true;
+                          [head = std::move(head), done = std::move(done)](
+                              core::ClientResponse a) { done(api::to_response(head, std::move(a))); });
+}
+
+void Server::Impl::start_resp(Conn* c) {
+  c->resp_parser = std::make_unique<api::resp::Parser>();
+  api::resp::Session::Hooks hooks;
+  hooks.submit = [this](api::Request r, api::resp::Session::Done done) {
+    submit(std::move(r), std::move(done));
+  };
+  hooks.on_output = [this, conn_id = c->id] {
+    auto it = conns.find(conn_id);
+    if (it == conns.end()) return;
+    Conn* conn = it->second;
+    queue_raw(conn, conn->resp->take_output());
+    if (conn->resp->wants_close()) conn->close_after_flush = true;
+    if (!conn->reading && !draining) resume.push_back(conn_id);
+  };
+  hooks.info = [this] { return info_text(); };
+  c->resp = api::resp::Session::make(std::move(hooks));
+}
+
+void Server::Impl::process_resp(Conn* c) {
+  std::vector<std::string> args;
+  std::string error;
+  while (!c->closing && !c->close_after_flush) {
+    if (c->resp->pending() >= config.max_inflight_per_connection ||
+        c->out.size() + c->writing.size() > config.max_output_bytes_per_connection) {
+      if (c->reading) uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+      c->reading = false;
+      return;
+    }
+    api::resp::Parser::Next next = c->resp_parser->next(&args, &error);
+    if (next == api::resp::Parser::Next::kNeedMore) break;
+    if (next == api::resp::Parser::Next::kError) {
+      spdlog::warn("{}: RESP {}; closing the connection", c->remote, error);
+      queue_raw(c, c->resp->take_output());
+      queue_raw(c, api::resp::error("ERR " + error));
+      c->close_after_flush = true;
+      return;
+    }
+    c->resp->command(std::move(args));
+  }
+  if (!c->reading && !c->closing && !c->close_after_flush && !draining) start_reading(c);
+}
+
+std::string Server::Impl::info_text() {
+  std::string out = "# Server\r\nredis_version:7.0.0-shoal\r\nshoal_node:" + config.node_id +
+                    "\r\nclient_address:" + config.client.to_string() + "\r\n# Cluster\r\n";
+  out += "ring_size:" + std::to_string(node->ring().size()) + "\r\n";
+  out += "members:" + std::to_string(node->membership().states().size()) + "\r\n";
+  out += "hints_held:" + std::to_string(node->hints_held()) + "\r\n";
+  out += "pending_requests:" + std::to_string(node->pending_requests()) + "\r\n";
+  return out;
 }
 
 bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
@@ -617,6 +706,11 @@ bool Server::Impl::handle_peer_out_frame(Conn* c, std::string_view payload) {
 
 void Server::Impl::reply(Conn* c, const api::Response& r) { queue(c, api::encode_response(r)); }
 
+void Server::Impl::queue_raw(Conn* c, std::string_view bytes) {
+  c->out.append(bytes);
+  dirty.insert(c);
+}
+
 void Server::Impl::queue(Conn* c, std::string_view payload) {
   api::append_frame(&c->out, payload);
   dirty.insert(c);
@@ -648,7 +742,8 @@ void Server::Impl::flush(Conn* c) {
              // reach `out` from end_turn, or are replies needing no storage), so it can
              // go now; waiting for the check phase could wait for the next event.
              self->flush(c);
-             if (c->kind == Conn::Kind::kClient && !c->reading && !self->draining) {
+             if ((c->kind == Conn::Kind::kClient || c->kind == Conn::Kind::kResp) &&
+                 !c->reading && !self->draining) {
                // Paused on its output: read again from the next turn (the idle handle
                // keeps the loop from blocking in poll before that turn's check).
                self->resume.push_back(c->id);
@@ -686,7 +781,7 @@ void Server::Impl::close_conn(Conn* c, std::string_view why) {
   c->closing = true;
   conns.erase(c->id);
   dirty.erase(c);
-  if (c->kind == Conn::Kind::kClient) --client_conns;
+  if (c->kind == Conn::Kind::kClient || c->kind == Conn::Kind::kResp) --client_conns;
   if (c->kind == Conn::Kind::kPeerOut) {
     auto it = peers.find(c->peer);
     if (it != peers.end() && it->second->conn == c) {
@@ -834,6 +929,7 @@ void Server::Impl::begin_drain(const char* signal_name) {
                node->pending_requests());
   uv_close(reinterpret_cast<uv_handle_t*>(&client_listener), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&peer_listener), nullptr);
+  if (config.resp) uv_close(reinterpret_cast<uv_handle_t*>(&resp_listener), nullptr);
   drain_deadline_ms = uv_now(&loop) + config.drain_timeout_ms;
   uv_timer_start(
       &drain_timer, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->check_drain(); }, 0, 20);
@@ -842,7 +938,9 @@ void Server::Impl::begin_drain(const char* signal_name) {
 void Server::Impl::check_drain() {
   bool writes_pending = false;
   for (const auto& [id, c] : conns) {
-    if (c->kind == Conn::Kind::kClient && (c->write_busy || !c->out.empty())) writes_pending = true;
+    if ((c->kind == Conn::Kind::kClient || c->kind == Conn::Kind::kResp) &&
+        (c->write_busy || !c->out.empty()))
+      writes_pending = true;
   }
   if ((node->pending_requests() > 0 || writes_pending) && uv_now(&loop) < drain_deadline_ms) {
     return;

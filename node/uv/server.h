@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,7 @@ struct ServerConfig {
   std::string data_dir;
   Address client{"127.0.0.1", 7001};
   Address peer{"127.0.0.1", 7101};
+  std::optional<Address> resp;  // RESP (Redis protocol) listener; none: off
   // A static cluster (all members up from the start), this node included; or empty,
   // with `seeds` to join an existing cluster through (or neither: a cluster of one).
   std::vector<Member> members;

@@ -100,5 +100,22 @@ TEST_CASE("options: invalid combinations fail with invalid_argument", "[core][op
   REQUIRE(r.w == 5);
 }
 
+TEST_CASE("symbolic quorums count the replicas a small cluster has and counts stay",
+          "[options]") {
+  RequestOptions o;  // QUORUM, n = 3
+  auto r = fit_to_replicas(o, resolve(o).value(), 1);
+  CHECK(r.r == 1);
+  CHECK(r.w == 1);
+  r = fit_to_replicas(o, resolve(o).value(), 2);
+  CHECK(r.r == 2);  // majority of the 2 copies
+  CHECK(r.w == 2);
+  RequestOptions all = preset("ALL").value();
+  CHECK(fit_to_replicas(all, resolve(all).value(), 2).r == 2);
+  RequestOptions counted;
+  counted.r = QuorumSpec::of(2);
+  CHECK(fit_to_replicas(counted, resolve(counted).value(), 1).r == 2);  // kept: unavailable
+  CHECK(fit_to_replicas(o, resolve(o).value(), 5).r == 2);  // enough nodes: unchanged
+}
+
 }  // namespace
 }  // namespace shoal::core

@@ -1,0 +1,445 @@
+#include "node/api/resp.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+
+namespace shoal::api::resp {
+
+// ---- parser ----
+
+void Parser::feed(const char* data, size_t n) {
+  if (off_ == buf_.size()) {
+    buf_.clear();
+    off_ = 0;
+  } else if (off_ > (64u << 10) && off_ * 2 > buf_.size()) {
+    buf_.erase(0, off_);
+    off_ = 0;
+  }
+  buf_.append(data, n);
+}
+
+bool Parser::read_line_int(char prefix, int64_t* value, size_t* at, std::string* error,
+                           bool* bad) {
+  const size_t start = *at + 1;
+  const size_t cr = buf_.find('\r', start);
+  if (cr == std::string::npos || cr + 1 >= buf_.size()) {
+    if (buf_.size() - start > 32) {
+      *error = std::string("Protocol error: no line end after '") + prefix + "'";
+      *bad = true;
+    }
+    return false;
+  }
+  const char* first = buf_.data() + start;
+  auto [end, ec] = std::from_chars(first, buf_.data() + cr, *value);
+  if (ec != std::errc() || end != buf_.data() + cr || buf_[cr + 1] != '\n') {
+    *error = std::string("Protocol error: invalid ") +
+             (prefix == '*' ? "multibulk" : "bulk") + " length";
+    *bad = true;
+    return false;
+  }
+  *at = cr + 2;
+  return true;
+}
+
+Parser::Next Parser::inline_command(std::vector<std::string>* args, std::string* error) {
+  const size_t nl = buf_.find('\n', off_);
+  if (nl == std::string::npos) {
+    if (buf_.size() - off_ > kMaxInlineBytes) {
+      *error = "Protocol error: too big inline request";
+      return Next::kError;
+    }
+    return Next::kNeedMore;
+  }
+  if (nl - off_ > kMaxInlineBytes) {
+    *error = "Protocol error: too big inline request";
+    return Next::kError;
+  }
+  std::string_view line(buf_.data() + off_, nl - off_);
+  off_ = nl + 1;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  args->clear();
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
+    if (j > i) args->emplace_back(line.substr(i, j - i));
+    i = j;
+  }
+  if (args->size() > kMaxArgs) {
+    *error = "Protocol error: too many arguments";
+    return Next::kError;
+  }
+  return args->empty() ? next(args, error) : Next::kCommand;
+}
+
+Parser::Next Parser::next(std::vector<std::string>* args, std::string* error) {
+  while (off_ < buf_.size()) {
+    if (buf_[off_] != '*') return inline_command(args, error);
+    size_t at = off_;
+    int64_t count = 0;
+    bool bad = false;
+    if (!read_line_int('*', &count, &at, error, &bad)) return bad ? Next::kError : Next::kNeedMore;
+    if (count < 0 || count > static_cast<int64_t>(kMaxArgs)) {
+      *error = "Protocol error: invalid multibulk length";
+      return Next::kError;
+    }
+    args->clear();
+    for (int64_t i = 0; i < count; ++i) {
+      if (at >= buf_.size()) return Next::kNeedMore;
+      if (buf_[at] != '$') {
+        *error = std::string("Protocol error: expected '$', got '") + buf_[at] + "'";
+        return Next::kError;
+      }
+      int64_t len = 0;
+      if (!read_line_int('$', &len, &at, error, &bad)) return bad ? Next::kError : Next::kNeedMore;
+      if (len < 0 || len > static_cast<int64_t>(kMaxBulkBytes)) {
+        *error = "Protocol error: invalid bulk length";
+        return Next::kError;
+      }
+      const auto n = static_cast<size_t>(len);
+      if (buf_.size() - at < n + 2) return Next::kNeedMore;
+      if (buf_[at + n] != '\r' || buf_[at + n + 1] != '\n') {
+        *error = "Protocol error: bulk string not followed by CRLF";
+        return Next::kError;
+      }
+      args->emplace_back(buf_, at, n);
+      at += n + 2;
+    }
+    off_ = at;
+    if (!args->empty()) return Next::kCommand;
+  }
+  return Next::kNeedMore;
+}
+
+// ---- replies ----
+
+std::string simple(std::string_view s) { return std::string("+").append(s).append("\r\n"); }
+std::string error(std::string_view s) {
+  std::string out("-");
+  for (char c : s) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  return out.append("\r\n");
+}
+std::string integer(int64_t v) { return ":" + std::to_string(v) + "\r\n"; }
+std::string bulk(std::string_view s) {
+  std::string out = "$" + std::to_string(s.size());
+  return out.append("\r\n").append(s).append("\r\n");
+}
+std::string null_bulk() { return "$-1\r\n"; }
+std::string array(const std::vector<std::string>& bulks) {
+  std::string out = "*" + std::to_string(bulks.size()) + "\r\n";
+  for (const std::string& b : bulks) out += bulk(b);
+  return out;
+}
+
+std::string error_for(const Status& s) {
+  switch (s.code()) {
+    case Code::kTypeMismatch:
+      return error("WRONGTYPE Operation against a key holding the wrong kind of value (" +
+                   s.message() + ")");
+    case Code::kInvalidArgument:
+    case Code::kTooLarge:
+      return error("ERR " + s.to_string());
+    default: {
+      std::string code(code_name(s.code()));
+      std::transform(code.begin(), code.end(), code.begin(), ::toupper);
+      return error(code + " " + s.message());
+    }
+  }
+}
+
+// ---- session ----
+
+namespace {
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+bool parse_int(const std::string& s, int64_t* out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+}
+
+std::string wrong_args(const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  return error("ERR wrong number of arguments for '" + lower + "' command");
+}
+
+struct Arity {
+  const char* name;
+  int min, max;  // argument counts including the command; max -1: unbounded
+};
+constexpr Arity kArity[] = {
+    {"PING", 1, 2},     {"ECHO", 2, 2},      {"QUIT", 1, 1},
+    {"INFO", 1, 2},     {"SELECT", 2, 2},    {"GET", 2, 2},
+    {"SET", 3, -1},     {"DEL", 2, -1},      {"EXISTS", 2, -1},
+    {"INCR", 2, 2},     {"DECR", 2, 2},      {"INCRBY", 3, 3},
+    {"DECRBY", 3, 3},   {"SADD", 3, -1},     {"SREM", 3, -1},
+    {"SMEMBERS", 2, 2}, {"SISMEMBER", 3, 3}, {"SCARD", 2, 2},
+    {"COMMAND", 1, -1}, {"CONFIG", 2, -1},   {"CLIENT", 2, -1},
+    {"SHOAL.BUCKET", 2, 2}, {"SHOAL.CONSISTENCY", 1, -1},
+};
+
+}  // namespace
+
+std::shared_ptr<Session> Session::make(Hooks hooks) {
+  return std::shared_ptr<Session>(new Session(std::move(hooks)));
+}
+
+std::string Session::take_output() {
+  std::string out;
+  out.swap(out_);
+  return out;
+}
+
+void Session::finish(uint64_t seq, std::string reply) {
+  done_.emplace(seq, std::move(reply));
+  bool any = false;
+  for (auto it = done_.find(next_out_); it != done_.end(); it = done_.find(next_out_)) {
+    out_ += it->second;
+    done_.erase(it);
+    ++next_out_;
+    any = true;
+  }
+  if (any && hooks_.on_output) hooks_.on_output();
+}
+
+void Session::command(std::vector<std::string> args) {
+  const uint64_t seq = next_seq_++;
+  std::weak_ptr<Session> weak = weak_from_this();
+  Reply reply = [weak, seq](std::string r) {
+    if (auto s = weak.lock()) s->finish(seq, std::move(r));
+  };
+  const std::string name = upper(args[0]);
+  const Arity* arity = nullptr;
+  for (const Arity& a : kArity) {
+    if (name == a.name) arity = &a;
+  }
+  if (!arity) {
+    std::string msg = "ERR unknown command '" + args[0] + "', with args beginning with:";
+    for (size_t i = 1; i < args.size() && i < 4; ++i) msg += " '" + args[i].substr(0, 64) + "'";
+    reply(error(msg));
+    return;
+  }
+  const int n = static_cast<int>(args.size());
+  if (n < arity->min || (arity->max >= 0 && n > arity->max)) {
+    reply(wrong_args(name));
+    return;
+  }
+  dispatch(name, args, std::move(reply));
+}
+
+void Session::dispatch(const std::string& name, std::vector<std::string>& args, Reply reply) {
+  if (name == "PING") return reply(args.size() == 2 ? bulk(args[1]) : simple("PONG"));
+  if (name == "ECHO") return reply(bulk(args[1]));
+  if (name == "QUIT") {
+    close_ = true;
+    return reply(simple("OK"));
+  }
+  if (name == "INFO") {
+    return reply(bulk((hooks_.info ? hooks_.info() : std::string()) + "# Connection\r\nbucket:" +
+                      bucket_ + "\r\n"));
+  }
+  if (name == "COMMAND" || (name == "CONFIG" && upper(args[1]) == "GET")) return reply("*0\r\n");
+  if (name == "CONFIG") return reply(error("ERR CONFIG " + args[1] + " is not supported"));
+  if (name == "CLIENT") return reply(simple("OK"));
+  if (name == "SELECT") {
+    int64_t db = 0;
+    if (!parse_int(args[1], &db) || db < 0 || db > 1'000'000)
+      return reply(error("ERR DB index is out of range"));
+    bucket_ = db == 0 ? "redis" : "redis" + std::to_string(db);
+    return reply(simple("OK"));
+  }
+  if (name == "SHOAL.BUCKET") {
+    if (args[1].empty() || args[1].size() > kMaxBucketBytes)
+      return reply(error("ERR a bucket is 1..1024 bytes"));
+    bucket_ = args[1];
+    return reply(simple("OK"));
+  }
+  if (name == "SHOAL.CONSISTENCY") return reply(consistency(args));
+  if (name == "GET") return get(args[1], std::move(reply));
+  if (name == "SET") return set(args, std::move(reply));
+  if (name == "DEL" || name == "EXISTS") {
+    return del({args.begin() + 1, args.end()}, 0, 0, name == "EXISTS", std::move(reply));
+  }
+  if (name == "INCR" || name == "DECR") return incr(args[1], name == "INCR" ? 1 : -1, reply);
+  if (name == "INCRBY" || name == "DECRBY") {
+    int64_t by = 0;
+    if (!parse_int(args[2], &by) || (name == "DECRBY" && by == INT64_MIN))
+      return reply(error("ERR value is not an integer or out of range"));
+    return incr(args[1], name == "INCRBY" ? by : -by, std::move(reply));
+  }
+  if (name == "SADD" || name == "SREM") return set_change(name == "SADD", args, std::move(reply));
+  set_read(name, args, std::move(reply));  // SMEMBERS, SISMEMBER, SCARD
+}
+
+Request Session::make(Op op, const std::string& key) const {
+  Request r;
+  r.op = op;
+  r.bucket = bucket_;
+  r.key = key;
+  r.options = options_;
+  return r;
+}
+
+void Session::run(Request r, std::function<void(Response)> then) {
+  if (Status s = check_request(r); !s.is_ok()) {
+    Response bad;
+    bad.status = s;
+    then(std::move(bad));
+    return;
+  }
+  hooks_.submit(std::move(r), std::move(then));
+}
+
+void Session::get(const std::string& key, Reply reply) {
+  run(make(Op::kGet, key), [reply](Response r) {
+    if (r.status.code() == Code::kNotFound) return reply(null_bulk());
+    if (!r.status.is_ok()) return reply(error_for(r.status));
+    switch (r.type.value_or(core::DataType::kLww)) {
+      case core::DataType::kCounter:
+        return reply(bulk(std::to_string(r.counter)));
+      case core::DataType::kSet:
+        return reply(error_for(Status::type_mismatch("the key holds a set")));
+      default:
+        if (r.values.empty()) return reply(null_bulk());
+        if (r.values.size() == 1) return reply(bulk(r.values[0]));
+        return reply(error("ERR the key holds " + std::to_string(r.values.size()) +
+                           " sibling values (concurrent register writes through another API); "
+                           "read it with the native protocol or HTTP"));
+    }
+  });
+}
+
+void Session::set(std::vector<std::string>& args, Reply reply) {
+  if (args.size() > 3) {
+    return reply(error("ERR SET options (EX, PX, NX, XX, KEEPTTL, GET) are not supported: "
+                       "Shoal has no expiry and no conditional writes"));
+  }
+  Request r = make(Op::kPut, args[1]);
+  r.type = core::DataType::kLww;
+  r.value = std::move(args[2]);
+  run(std::move(r), [reply](Response a) {
+    reply(a.status.is_ok() ? simple("OK") : error_for(a.status));
+  });
+}
+
+// DEL and EXISTS, one key after the other: read it, then (DEL) delete it with the
+// context read, so the delete supersedes exactly what was there.
+void Session::del(std::vector<std::string> keys, size_t i, int64_t count, bool exists_only,
+                  Reply reply) {
+  if (i == keys.size()) return reply(integer(count));
+  auto self = shared_from_this();
+  run(make(Op::kGet, keys[i]), [self, keys, i, count, exists_only, reply](Response r) mutable {
+    if (r.status.code() == Code::kNotFound) {
+      return self->del(std::move(keys), i + 1, count, exists_only, std::move(reply));
+    }
+    if (!r.status.is_ok()) return reply(error_for(r.status));
+    if (exists_only) return self->del(std::move(keys), i + 1, count + 1, true, std::move(reply));
+    const core::DataType type = r.type.value_or(core::DataType::kLww);
+    if (type != core::DataType::kLww && type != core::DataType::kRegister) {
+      return reply(error("ERR DEL of a counter or a set is not supported (a CRDT value "
+                         "cannot be deleted yet)"));
+    }
+    Request d = self->make(Op::kDelete, keys[i]);
+    d.type = type;
+    d.context = r.context;
+    self->run(std::move(d), [self, keys, i, count, reply](Response a) mutable {
+      if (!a.status.is_ok()) return reply(error_for(a.status));
+      self->del(std::move(keys), i + 1, count + 1, false, std::move(reply));
+    });
+  });
+}
+
+void Session::incr(const std::string& key, int64_t delta, Reply reply) {
+  Request r = make(Op::kCounterAdd, key);
+  r.delta = delta;
+  run(std::move(r), [reply](Response a) {
+    reply(a.status.is_ok() ? integer(a.counter) : error_for(a.status));
+  });
+}
+
+// SADD / SREM answer how many members they added / removed, so they read first; SREM
+// removes with the context it read (exactly the adds it saw).
+void Session::set_change(bool add, std::vector<std::string>& args, Reply reply) {
+  std::set<std::string> elems(args.begin() + 2, args.end());
+  auto self = shared_from_this();
+  run(make(Op::kSetGet, args[1]), [self, add, key = args[1], elems, reply](Response r) {
+    if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));
+    const std::set<std::string> present(r.elements.begin(), r.elements.end());
+    std::vector<std::string> change;
+    for (const std::string& e : elems) {
+      if (present.count(e) != add) change.push_back(e);
+    }
+    if (change.empty()) return reply(integer(0));
+    Request w = self->make(add ? Op::kSetAdd : Op::kSetRemove, key);
+    w.elements = change;
+    if (!add) w.context = r.context;
+    const auto n = static_cast<int64_t>(change.size());
+    self->run(std::move(w), [n, reply](Response a) {
+      reply(a.status.is_ok() ? integer(n) : error_for(a.status));
+    });
+  });
+}
+
+void Session::set_read(const std::string& name, std::vector<std::string>& args, Reply reply) {
+  std::string member = args.size() > 2 ? args[2] : std::string();
+  run(make(Op::kSetGet, args[1]), [name, member, reply](Response r) {
+    if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));
+    if (name == "SMEMBERS") return reply(array(r.elements));
+    if (name == "SCARD") return reply(integer(static_cast<int64_t>(r.elements.size())));
+    const bool in = std::find(r.elements.begin(), r.elements.end(), member) != r.elements.end();
+    reply(integer(in ? 1 : 0));
+  });
+}
+
+// SHOAL.CONSISTENCY                      -> this connection's options
+// SHOAL.CONSISTENCY ONE|QUORUM|ALL|LOCAL  -> a preset
+// SHOAL.CONSISTENCY r 2 w 3 [n 3] [pr 1] [pw 1] [durable yes] [sloppy no] [timeout_ms 500]
+std::string Session::consistency(const std::vector<std::string>& args) {
+  if (args.size() == 1) {
+    const core::RequestOptions& o = options_;
+    return bulk(std::string(o.local ? "LOCAL" : "") + "n=" + std::to_string(o.n) +
+                " durable=" + (o.durable ? "yes" : "no") + " sloppy=" + (o.sloppy ? "yes" : "no") +
+                " timeout_ms=" + std::to_string(o.timeout_ms));
+  }
+  core::RequestOptions o = options_;
+  if (args.size() == 2) {
+    Result<core::RequestOptions> p = core::preset(args[1]);
+    if (!p) return error_for(p.status());
+    o = *p;
+  } else if (args.size() % 2 == 0) {
+    return error("ERR expected a preset (ONE, QUORUM, ALL, LOCAL) or name value pairs");
+  }
+  for (size_t i = 1; i + 1 < args.size(); i += 2) {
+    const std::string k = upper(args[i]);
+    const std::string v = upper(args[i + 1]);
+    int64_t num = 0;
+    const bool yes = v == "YES" || v == "TRUE" || v == "1";
+    const bool no = v == "NO" || v == "FALSE" || v == "0";
+    if (k == "R" || k == "W" || k == "PR" || k == "PW") {
+      Result<core::QuorumSpec> q = core::parse_quorum(v);
+      if (!q) return error_for(q.status());
+      (k == "R" ? o.r : k == "W" ? o.w : k == "PR" ? o.pr : o.pw) = *q;
+    } else if ((k == "N" || k == "TIMEOUT_MS") && parse_int(v, &num) && num > 0 &&
+               num <= 1'000'000) {
+      (k == "N" ? o.n : o.timeout_ms) = static_cast<uint32_t>(num);
+    } else if ((k == "DURABLE" || k == "SLOPPY") && (yes || no)) {
+      (k == "DURABLE" ? o.durable : o.sloppy) = yes;
+    } else {
+      return error("ERR bad consistency option '" + args[i] + "' = '" + args[i + 1] + "'");
+    }
+    o.local = false;
+  }
+  Result<core::ResolvedOptions> ok = core::resolve(o);
+  if (!ok) return error_for(ok.status());
+  options_ = o;
+  return simple("OK");
+}
+
+}  // namespace shoal::api::resp

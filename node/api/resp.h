@@ -1,0 +1,99 @@
+// RESP (the Redis protocol) front-end: a thin adapter over the native requests, so any
+// Redis client reaches Shoal (docs/resp.md). Pure: the shell feeds bytes in and takes
+// replies out; requests go through a submit function to the same core operations and
+// error table as every other API.
+//
+// Keys live in one bucket per connection ("redis" by default; SELECT n uses "redis<n>",
+// SHOAL.BUCKET name any other). SET writes an lww register, so GET returns one value;
+// INCR/DECR/INCRBY/DECRBY are counters (GET reads them too); SADD/SREM/SMEMBERS/
+// SISMEMBER/SCARD are add-wins sets. SHOAL.CONSISTENCY sets this connection's options.
+// Replies leave in command order, whatever order the cluster answers in (pipelining).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/api/protocol.h"
+
+namespace shoal::api::resp {
+
+constexpr size_t kMaxArgs = 4096;              // per command
+constexpr size_t kMaxBulkBytes = 4u << 20;     // per argument (values are <= 1 MiB)
+constexpr size_t kMaxInlineBytes = 64u << 10;  // an inline command line
+
+// Splits a byte stream into commands (multibulk arrays, or inline lines).
+class Parser {
+ public:
+  enum class Next { kNeedMore, kCommand, kError };
+  void feed(const char* data, size_t n);
+  // kCommand: *args holds the next command. kError: *error says what is wrong; the
+  // stream cannot be trusted after it (the connection is closed, as Redis does).
+  Next next(std::vector<std::string>* args, std::string* error);
+
+ private:
+  Next inline_command(std::vector<std::string>* args, std::string* error);
+  // Reads "<prefix><int>\r\n" at off_; false when incomplete.
+  bool read_line_int(char prefix, int64_t* value, size_t* at, std::string* error, bool* bad);
+  std::string buf_;
+  size_t off_ = 0;
+};
+
+// Reply encodings.
+std::string simple(std::string_view s);
+std::string error(std::string_view s);  // s starts with the code: "ERR ...", "WRONGTYPE ..."
+std::string integer(int64_t v);
+std::string bulk(std::string_view s);
+std::string null_bulk();
+std::string array(const std::vector<std::string>& bulks);
+// The RESP error for a Status: type_mismatch -> WRONGTYPE, invalid_argument and
+// too_large -> ERR, any other code upper-cased (UNAVAILABLE, TIMEOUT, OVERLOADED, ...).
+std::string error_for(const Status& s);
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  using Done = std::function<void(Response)>;
+  using Submit = std::function<void(Request, Done)>;
+  struct Hooks {
+    Submit submit;                     // runs a request; Done may run later, or at once
+    std::function<void()> on_output;   // new in-order output can be taken
+    std::function<std::string()> info;  // the INFO text of this node
+  };
+  static std::shared_ptr<Session> make(Hooks hooks);
+
+  void command(std::vector<std::string> args);
+  std::string take_output();
+  size_t pending() const { return next_seq_ - next_out_; }  // commands not yet answered
+  bool wants_close() const { return close_; }
+  const core::RequestOptions& options() const { return options_; }
+
+ private:
+  explicit Session(Hooks hooks) : hooks_(std::move(hooks)) {}
+  using Reply = std::function<void(std::string)>;
+  void finish(uint64_t seq, std::string reply);
+  void dispatch(const std::string& name, std::vector<std::string>& args, Reply reply);
+  void run(Request r, std::function<void(Response)> then);
+  Request make(Op op, const std::string& key) const;
+  void get(const std::string& key, Reply reply);
+  void set(std::vector<std::string>& args, Reply reply);
+  void del(std::vector<std::string> keys, size_t i, int64_t count, bool exists_only,
+           Reply reply);
+  void incr(const std::string& key, int64_t delta, Reply reply);
+  void set_change(bool add, std::vector<std::string>& args, Reply reply);
+  void set_read(const std::string& name, std::vector<std::string>& args, Reply reply);
+  std::string consistency(const std::vector<std::string>& args);
+
+  Hooks hooks_;
+  uint64_t next_seq_ = 0, next_out_ = 0;
+  std::map<uint64_t, std::string> done_;  // answered out of order, waiting their turn
+  std::string out_;
+  core::RequestOptions options_;
+  std::string bucket_ = "redis";
+  bool close_ = false;
+};
+
+}  // namespace shoal::api::resp

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The RESP front-end with the real redis-cli and redis-benchmark against a local 3-node
+# cluster: commands, errors, add-wins sets and converging counters across nodes,
+# per-connection consistency, pipelining. Usage: resp_test.sh BIN_DIR
+set -uo pipefail
+
+bin="$1"
+shoal="$bin/shoal"
+command -v redis-cli >/dev/null || { echo "redis-cli missing (apt install redis-tools)"; exit 1; }
+dir="$(mktemp -d /tmp/shoal-resp-XXXXXX)"
+failures=0
+trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# expect PATTERN -- command...: a pattern in stdout+stderr (redis-cli exits 0 on errors).
+expect() {
+  local pattern="$1"
+  shift 2
+  local out
+  out="$("$@" 2>&1)"
+  if ! grep -qE -- "$pattern" <<<"$out"; then fail "$*: output lacks /$pattern/: $out"; fi
+}
+
+for attempt in 1 2 3; do
+  base=$((20000 + RANDOM % 30000))
+  if "$shoal" cluster up -n 3 --dir "$dir" --base-port "$base" --vnodes 64 >"$dir/up.txt" 2>&1; then
+    break
+  fi
+  "$shoal" cluster down --dir "$dir" >/dev/null 2>&1
+  [ "$attempt" = 3 ] && { cat "$dir/up.txt"; exit 1; }
+done
+r1=(redis-cli -p $((base + 200))) r2=(redis-cli -p $((base + 201))) r3=(redis-cli -p $((base + 202)))
+
+expect "^PONG$" -- "${r1[@]}" ping
+expect "^hello$" -- "${r1[@]}" echo hello
+expect "shoal_node:n1" -- "${r1[@]}" info
+expect "^OK$" -- "${r1[@]}" set greeting hello
+expect "^hello$" -- "${r2[@]}" get greeting
+expect "^OK$" -- "${r3[@]}" set greeting bonjour
+expect "^bonjour$" -- "${r1[@]}" get greeting
+expect "^$" -- "${r1[@]}" get nothing-here
+expect "^1$" -- "${r1[@]}" exists greeting
+expect "^1$" -- "${r2[@]}" del greeting nothing-here
+expect "^0$" -- "${r1[@]}" exists greeting
+
+# counters converge: increments through every node
+expect "^1$" -- "${r1[@]}" incr visits
+expect "^" -- "${r2[@]}" incrby visits 10
+expect "^" -- "${r3[@]}" decr visits
+expect "^10$" -- "${r1[@]}" get visits
+expect "^5$" -- "${r2[@]}" decrby visits 5
+
+# add-wins sets across nodes
+expect "^3$" -- "${r1[@]}" sadd tags red green blue
+expect "^1$" -- "${r2[@]}" sadd tags red yellow
+expect "^1$" -- "${r3[@]}" srem tags green
+expect "^3$" -- "${r1[@]}" scard tags
+expect "^1$" -- "${r2[@]}" sismember tags yellow
+expect "^0$" -- "${r2[@]}" sismember tags green
+expect "blue" -- "${r3[@]}" smembers tags
+
+# errors
+expect "^WRONGTYPE" -- "${r1[@]}" incr tags
+expect "^WRONGTYPE" -- "${r1[@]}" sadd visits x
+expect "^WRONGTYPE" -- "${r1[@]}" get tags
+expect "ERR unknown command 'HSET'" -- "${r1[@]}" HSET h f v
+expect "ERR wrong number of arguments for 'get'" -- "${r1[@]}" get
+expect "ERR SET options" -- "${r1[@]}" set k v EX 10
+expect "ERR value is not an integer" -- "${r1[@]}" incrby visits ten
+expect "ERR DEL of a counter" -- "${r1[@]}" del visits
+expect "r=4 exceeds n=3" -- "${r1[@]}" shoal.consistency r 4
+
+# per-connection consistency: with n3 down ALL is unavailable, LOCAL still writes
+expect "n3: kill" -- "$shoal" cluster kill n3 --dir "$dir"
+sleep 0.3
+expect "^UNAVAILABLE" -- bash -c "printf 'SHOAL.CONSISTENCY ALL\nGET tags\n' | ${r1[*]}"
+expect 'OK\^1\^OK' -- bash -c "printf 'SHOAL.CONSISTENCY LOCAL\nINCR offline\nSELECT 2\n' | ${r1[*]} | tr '\n' '^'"
+expect "^OK$" -- "${r1[@]}" set after-kill 1
+
+# pipelining: redis-benchmark runs to the end (with and without -P)
+out="$(timeout 120 redis-benchmark -p $((base + 200)) -t set,get,incr -n 5000 -c 10 -r 1000 -q 2>&1)"
+grep -q "INCR: .* requests per second" <<<"$out" || fail "redis-benchmark: $out"
+out="$(timeout 120 redis-benchmark -p $((base + 201)) -t set,get,incr -n 5000 -c 10 -r 1000 -P 16 -q 2>&1)"
+grep -q "INCR: .* requests per second" <<<"$out" || fail "redis-benchmark -P 16: $out"
+
+if [ "$failures" -gt 0 ]; then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all RESP checks passed"
