@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   CLI::App app{"shoald: a Shoal node (leaderless, Dynamo-style key-value store)"};
   app.set_config("--config", "", "config file (TOML/INI: one `flag = value` per line)");
   std::string id, data_dir, client = "127.0.0.1:7001", peer = "127.0.0.1:7101", members;
-  std::string secret, secret_file, log_level = "info", seeds, resp;
+  std::string secret, secret_file, log_level = "info", seeds, resp, http, advertise;
   core::ClusterOptions cluster;
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
   uint32_t drain_timeout_ms = 5000;
@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
   app.add_option("--peer", peer, "peer listener host:port")->capture_default_str();
   app.add_option("--resp", resp,
                  "RESP (Redis protocol) listener host:port, e.g. 127.0.0.1:6379 (default: off)");
+  app.add_option("--advertise-peer", advertise,
+                 "the peer address other nodes should dial (default: --peer); set it when "
+                 "--peer listens on 0.0.0.0");
+  app.add_option("--http", http,
+                 "HTTP listener host:port (API, /status, /metrics, dashboard; default: off)");
   app.add_option("--members", members,
                  "every node as id@host:port of its peer listener, comma separated "
                  "(static membership; default: this node alone)");
@@ -109,6 +114,16 @@ int main(int argc, char** argv) {
     Result<uvshell::Address> r = uvshell::parse_address(resp);
     if (!r) return fail(r.status());
     config.resp = *r;
+  }
+  if (!advertise.empty()) {
+    Result<uvshell::Address> a = uvshell::parse_address(advertise);
+    if (!a) return fail(a.status());
+    config.advertise_peer = *a;
+  }
+  if (!http.empty()) {
+    Result<uvshell::Address> h = uvshell::parse_address(http);
+    if (!h) return fail(h.status());
+    config.http = *h;
   }
   Result<std::vector<uvshell::Member>> m = uvshell::parse_members(members);
   if (!m) return fail(m.status());

@@ -73,8 +73,8 @@ bool node_running(const LocalNode& node) {
 Result<LocalCluster> make_cluster(const std::string& dir, int n, int base_port, std::string secret,
                                   uint32_t vnodes) {
   if (n < 1 || n > 64) return Status::invalid_argument("a local cluster has 1..64 nodes");
-  if (base_port < 1024 || base_port + 200 + n > 65535) {
-    return Status::invalid_argument("base port must leave room for 200+n ports below 65536");
+  if (base_port < 1024 || base_port + 300 + n > 65535) {
+    return Status::invalid_argument("base port must leave room for 300+n ports below 65536");
   }
   if (Result<LocalCluster> old = load_cluster(dir)) {
     for (const LocalNode& node : old->nodes) {
@@ -190,6 +190,7 @@ Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
                                    "--client=127.0.0.1:" + std::to_string(node->client_port),
                                    "--peer=127.0.0.1:" + std::to_string(node->peer_port),
                                    "--resp=127.0.0.1:" + std::to_string(node->resp_port()),
+                                   "--http=127.0.0.1:" + std::to_string(node->http_port()),
                                    node->seed.empty() ? "--members=" + c.members()
                                                       : "--seeds=" + node->seed,
                                    "--vnodes=" + std::to_string(c.vnodes)};
@@ -305,7 +306,8 @@ int pick_free_base_port(int span) {
     int base = 20000 + static_cast<int>(gen() % 30000);
     bool ok = true;
     for (int i = 0; i < span && ok; ++i)
-      ok = free_port(base + i) && free_port(base + 100 + i) && free_port(base + 200 + i);
+      ok = free_port(base + i) && free_port(base + 100 + i) && free_port(base + 200 + i) &&
+           free_port(base + 300 + i);
     if (ok) return base;
   }
   return 0;

@@ -4,7 +4,7 @@
 //
 // Layout: DIR/cluster.state, DIR/<id>/data (LevelDB), DIR/<id>/shoald.log.
 // Node i (1-based) is n<i>, client port base+i-1, peer port base+100+i-1, RESP port
-// base+200+i-1.
+// base+200+i-1, HTTP port base+300+i-1.
 #pragma once
 
 #include <sys/types.h>
@@ -25,6 +25,7 @@ struct LocalNode {
   std::string seed;      // a node added by join: the seed's peer address ("": a founder)
   std::string client_address() const { return "127.0.0.1:" + std::to_string(client_port); }
   int resp_port() const { return client_port + 200; }
+  int http_port() const { return client_port + 300; }
 };
 
 struct LocalCluster {

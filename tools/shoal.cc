@@ -16,7 +16,7 @@
 #include "tools/bench.h"
 #include "tools/client.h"
 #include "tools/cluster.h"
-#include "tools/text.h"
+#include "node/api/text.h"
 
 namespace {
 
@@ -244,7 +244,8 @@ std::string processes_json(client::LocalCluster& c) {
     }
     out += std::string(i ? "," : "") + "{\"id\":" + text::json_string(n.id) +
            ",\"client\":" + text::json_string(n.client_address()) +
-           ",\"resp\":" + std::to_string(n.resp_port()) + ",\"pid\":" + std::to_string(client::node_running(n) ? n.pid : 0) +
+           ",\"resp\":" + std::to_string(n.resp_port()) +
+           ",\"http\":" + std::to_string(n.http_port()) + ",\"pid\":" + std::to_string(client::node_running(n) ? n.pid : 0) +
            ",\"up\":" + (up ? "true" : "false") + "}";
   }
   return out + "]}";
@@ -262,8 +263,9 @@ void print_cluster(const Global& g, client::LocalCluster& c) {
       auto pong = cl ? (*cl)->ping() : Result<api::Response>(cl.status());
       state = pong && pong->status.is_ok() ? "up" : "not answering";
     }
-    std::printf("  %-4s %-14s client %-16s peer 127.0.0.1:%-6d resp 127.0.0.1:%-6d pid %-7d log %s\n",
+    std::printf("  %-4s %-14s client %-16s peer :%-6d resp :%-6d http :%-6d pid %-7d log %s\n",
                 n.id.c_str(), state.c_str(), n.client_address().c_str(), n.peer_port, n.resp_port(),
+                n.http_port(),
                 client::node_running(n) ? n.pid : 0, c.log_path(n).c_str());
   }
 }

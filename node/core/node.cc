@@ -342,6 +342,7 @@ void Node::read_repair(Pending& p) {
     if (reply && (reply == p.merged || *reply == *p.merged)) continue;
     const ring::Target* t = target_of(p, node);
     if (!t || t->hint_for) continue;  // a fallback's hint is delivered by replay
+    ++read_repairs_;
     if (node == config_.self) {
       (void)merge_local(p.bucket, p.key, *p.merged, false);
     } else {

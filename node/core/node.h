@@ -162,6 +162,7 @@ class Node {
   const AntiEntropyStats& anti_entropy() const { return ae_; }
   uint64_t hints_replayed() const { return hints_replayed_; }
   uint64_t gossip_rounds() const { return gossip_rounds_; }
+  uint64_t read_repairs() const { return read_repairs_; }  // replicas repaired by reads
   // True once this node has left the cluster and told its peers: the shell stops.
   bool wants_stop() const { return stop_at_ms_ != 0 && env_.clock.now_ms() >= stop_at_ms_; }
 
@@ -258,6 +259,7 @@ class Node {
   ObjectCache cache_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Pending> pending_;
+  uint64_t read_repairs_ = 0;
   // Mints applied for other coordinators, by (coordinator, request id): a duplicated
   // kMint is answered from here instead of minting twice. Bounded (FIFO).
   static constexpr size_t kRecentMints = 4096;

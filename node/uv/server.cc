@@ -14,7 +14,11 @@
 #include "crdt/prng.h"
 #include "node/api/convert.h"
 #include "node/api/protocol.h"
+#include "node/api/http.h"
 #include "node/api/resp.h"
+#include "node/api/text.h"
+#include "node/uv/dashboard.h"
+#include "node/uv/metrics.h"
 #include "node/core/identity.h"
 #include "node/core/node.h"
 #include "node/store/leveldb_store.h"
@@ -123,7 +127,8 @@ std::string remote_name(uv_tcp_t* tcp) {
 // ---- the shell ----
 
 struct Conn {
-  enum class Kind { kClient, kPeerIn, kPeerOut, kResp };
+  enum class Kind { kClient, kPeerIn, kPeerOut, kResp, kHttp };
+  bool is_client() const { return kind == Kind::kClient || kind == Kind::kResp || kind == Kind::kHttp; }
   Conn(Kind k, uint64_t i, size_t max_frame) : kind(k), id(i), reader(max_frame) {}
 
   uv_tcp_t tcp{};
@@ -144,6 +149,7 @@ struct Conn {
   // kResp: the Redis-protocol parser and session (replies in command order).
   std::unique_ptr<api::resp::Parser> resp_parser;
   std::shared_ptr<api::resp::Session> resp;
+  std::shared_ptr<api::http::Session> http;  // kHttp
 };
 
 struct Peer {
@@ -164,7 +170,7 @@ struct Peer {
 struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   ServerConfig config;
   uv_loop_t loop{};
-  uv_tcp_t client_listener{}, peer_listener{}, resp_listener{};
+  uv_tcp_t client_listener{}, peer_listener{}, resp_listener{}, http_listener{};
   uv_check_t check{};
   uv_idle_t wake{};  // started to make the next poll non-blocking
   uv_timer_t core_timer{}, drain_timer{};
@@ -172,6 +178,7 @@ struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   std::unique_ptr<store::LevelDbStore> store;
   std::unique_ptr<core::Node> node;
   std::unique_ptr<core::SeededRng> core_rng;
+  Metrics metrics;
   std::map<uint64_t, Conn*> conns;
   std::set<Conn*> dirty;
   std::vector<uint64_t> resume;  // paused client connections the core answered
@@ -224,6 +231,8 @@ struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   void submit(api::Request req, std::function<void(api::Response)> done);
   void start_resp(Conn* c);
   void process_resp(Conn* c);
+  void start_http(Conn* c);
+  std::string status_json();
   std::string info_text();
   void connect_peer(Peer* p);
   void peer_failed(Peer* p, std::string_view why);
@@ -268,7 +277,7 @@ Status Server::Impl::init() {
   nc.vnodes_per_node = config.vnodes;
   nc.object_cache_bytes = config.object_cache_bytes;
   nc.cluster = config.cluster;
-  nc.peer_address = config.peer.to_string();
+  nc.peer_address = (config.advertise_peer ? *config.advertise_peer : config.peer).to_string();
   nc.client_address = config.client.to_string();
   for (const Member& m : config.members) nc.members.push_back(m.id);
   for (const Address& a : config.seeds) {
@@ -291,6 +300,11 @@ Status Server::Impl::init() {
   if (config.resp) {
     SHOAL_RETURN_IF_ERROR(listen(&resp_listener, *config.resp, [](uv_stream_t* s, int status) {
       if (status == 0) static_cast<Impl*>(s->data)->on_accept(s, Conn::Kind::kResp);
+    }));
+  }
+  if (config.http) {
+    SHOAL_RETURN_IF_ERROR(listen(&http_listener, *config.http, [](uv_stream_t* s, int status) {
+      if (status == 0) static_cast<Impl*>(s->data)->on_accept(s, Conn::Kind::kHttp);
     }));
   }
   for (const Member& m : config.members) {
@@ -371,13 +385,15 @@ void Server::Impl::on_accept(uv_stream_t* listener, Conn::Kind kind) {
   uv_tcp_nodelay(&c->tcp, 1);
   c->remote = remote_name(&c->tcp);
   conns[c->id] = c;
-  if (kind == Conn::Kind::kClient || kind == Conn::Kind::kResp) {
+  if (c->is_client()) {
     ++client_conns;
     if (client_conns > config.max_client_connections) {
       const Status s = Status::overloaded("too many client connections (limit " +
                                           std::to_string(config.max_client_connections) + ")");
       if (kind == Conn::Kind::kResp) {
         queue_raw(c, api::resp::error_for(s));
+      } else if (kind == Conn::Kind::kHttp) {
+        queue_raw(c, "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
       } else {
         api::Response r;
         r.status = s;
@@ -388,6 +404,7 @@ void Server::Impl::on_accept(uv_stream_t* listener, Conn::Kind kind) {
     }
   }
   if (kind == Conn::Kind::kResp) start_resp(c);
+  if (kind == Conn::Kind::kHttp) start_http(c);
   start_reading(c);
 }
 
@@ -415,6 +432,18 @@ void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
   if (c->close_after_flush) {  // refused: what else it sends is not read, or buffered
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
     c->reading = false;
+    return;
+  }
+  if (c->kind == Conn::Kind::kHttp) {
+    if (!c->http->feed(buf->base, static_cast<size_t>(n))) {
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+      c->reading = false;
+    }
+    if (c->reading && (c->http->pending() >= config.max_inflight_per_connection ||
+                       c->out.size() + c->writing.size() > config.max_output_bytes_per_connection)) {
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));  // resumed by on_output / a write
+      c->reading = false;
+    }
     return;
   }
   if (c->kind == Conn::Kind::kResp) {
@@ -527,9 +556,16 @@ void Server::Impl::submit(api::Request req, std::function<void(api::Response)> d
   head.op = req.op;
   head.bucket = std::move(req.bucket);
   head.key = std::move(req.key);
-  node->on_client_request(std::move(creq).value(),
-                          [head = std::move(head), done = std::move(done)](
-                              core::ClientResponse a) { done(api::to_response(head, std::move(a))); });
+  const uint64_t start_ns = uv_hrtime();
+  node->on_client_request(
+      std::move(creq).value(),
+      [this, head = std::move(head), done = std::move(done), start_ns,
+       cons = Metrics::consistency_label(req.options)](core::ClientResponse a) {
+        api::Response r = api::to_response(head, std::move(a));
+        metrics.observe(head.op, cons, r.status.code(),
+                        static_cast<double>(uv_hrtime() - start_ns) / 1e9);
+        done(std::move(r));
+      });
 }
 
 void Server::Impl::start_resp(Conn* c) {
@@ -572,6 +608,66 @@ void Server::Impl::process_resp(Conn* c) {
     c->resp->command(std::move(args));
   }
   if (!c->reading && !c->closing && !c->close_after_flush && !draining) start_reading(c);
+}
+
+void Server::Impl::start_http(Conn* c) {
+  api::http::Session::Hooks hooks;
+  hooks.submit = [this](api::Request r, api::http::Session::Done done) {
+    submit(std::move(r), std::move(done));
+  };
+  hooks.on_output = [this, conn_id = c->id] {
+    auto it = conns.find(conn_id);
+    if (it == conns.end()) return;
+    Conn* conn = it->second;
+    queue_raw(conn, conn->http->take_output());
+    if (conn->http->wants_close()) conn->close_after_flush = true;
+    if (!conn->reading && !conn->close_after_flush && !draining &&
+        conn->http->pending() < config.max_inflight_per_connection) {
+      start_reading(conn);
+    }
+  };
+  hooks.node_id = [this] { return config.node_id; };
+  hooks.dashboard = [] { return std::string(kDashboardHtml); };
+  hooks.status_json = [this] { return status_json(); };
+  hooks.metrics_text = [this] {
+    return metrics.render(*node, {store->approximate_size(), client_conns});
+  };
+  c->http = api::http::Session::make(std::move(hooks));
+}
+
+std::string Server::Impl::status_json() {
+  std::string out = "{\"node\":" + text::json_string(config.node_id) + ",\"members\":[";
+  bool first = true;
+  for (const core::MemberView& v : node->members_view()) {
+    char num[128];
+    std::snprintf(num, sizeof(num), ",\"phi\":%.3f,\"ownership\":%.5f,\"generation\":%llu",
+                  v.phi, v.ownership, static_cast<unsigned long long>(v.state.generation));
+    out += std::string(first ? "" : ",") + "{\"id\":" + text::json_string(v.state.id) +
+           ",\"status\":" + text::json_string(std::string(core::status_name(v.state.status))) +
+           ",\"self\":" + (v.state.id == config.node_id ? "true" : "false") +
+           ",\"down\":" + (v.down ? "true" : "false") + num +
+           ",\"hints\":" + std::to_string(v.state.id == config.node_id ? node->hints_held() : v.state.hints) +
+           ",\"hints_here\":" + std::to_string(v.hints_here) +
+           ",\"handoff_keys\":" + std::to_string(v.state.handoff_keys) +
+           ",\"client\":" + text::json_string(v.state.client_address) + "}";
+    first = false;
+  }
+  const core::HandoffProgress& h = node->handoff();
+  const core::AntiEntropyStats& ae = node->anti_entropy();
+  out += "],\"ring\":{\"size\":" + std::to_string(node->ring().size()) +
+         ",\"fingerprint\":" + text::json_string(std::to_string(node->ring().fingerprint())) +
+         "},\"hints\":{\"held\":" + std::to_string(node->hints_held()) +
+         ",\"replayed\":" + std::to_string(node->hints_replayed()) +
+         "},\"handoff\":{\"active\":" + (h.active ? "true" : "false") +
+         ",\"not_owned\":" + std::to_string(h.not_owned) + ",\"sent\":" + std::to_string(h.keys_sent) +
+         ",\"dropped\":" + std::to_string(h.keys_dropped) + ",\"inflight\":" + std::to_string(h.inflight) +
+         "},\"anti_entropy\":{\"exchanges\":" + std::to_string(ae.exchanges) +
+         ",\"keys_repaired\":" + std::to_string(ae.keys_repaired) +
+         "},\"pending_requests\":" + std::to_string(node->pending_requests()) +
+         ",\"client_connections\":" + std::to_string(client_conns) +
+         ",\"traffic\":{\"requests\":" + std::to_string(metrics.requests()) +
+         ",\"seconds\":" + std::to_string(metrics.seconds()) + "}}";
+  return out;
 }
 
 std::string Server::Impl::info_text() {
@@ -742,8 +838,13 @@ void Server::Impl::flush(Conn* c) {
              // reach `out` from end_turn, or are replies needing no storage), so it can
              // go now; waiting for the check phase could wait for the next event.
              self->flush(c);
-             if ((c->kind == Conn::Kind::kClient || c->kind == Conn::Kind::kResp) &&
-                 !c->reading && !self->draining) {
+             if (c->kind == Conn::Kind::kHttp) {
+               if (!c->reading && !c->close_after_flush && !self->draining &&
+                   c->http->pending() < self->config.max_inflight_per_connection &&
+                   c->out.size() < self->config.max_output_bytes_per_connection) {
+                 self->start_reading(c);
+               }
+             } else if (c->is_client() && !c->reading && !self->draining) {
                // Paused on its output: read again from the next turn (the idle handle
                // keeps the loop from blocking in poll before that turn's check).
                self->resume.push_back(c->id);
@@ -781,7 +882,7 @@ void Server::Impl::close_conn(Conn* c, std::string_view why) {
   c->closing = true;
   conns.erase(c->id);
   dirty.erase(c);
-  if (c->kind == Conn::Kind::kClient || c->kind == Conn::Kind::kResp) --client_conns;
+  if (c->is_client()) --client_conns;
   if (c->kind == Conn::Kind::kPeerOut) {
     auto it = peers.find(c->peer);
     if (it != peers.end() && it->second->conn == c) {
@@ -841,7 +942,9 @@ void Server::Impl::connect_peer(Peer* p) {
         }
         self->start_reading(c);
         api::Hello hello{api::kProtocolVersion, self->config.node_id, self->config.secret,
-                         self->config.peer.to_string()};
+                         (self->config.advertise_peer ? *self->config.advertise_peer
+                                                      : self->config.peer)
+                             .to_string()};
         self->queue(c, api::encode_hello(hello));
       });
   if (rc != 0) {
@@ -930,6 +1033,7 @@ void Server::Impl::begin_drain(const char* signal_name) {
   uv_close(reinterpret_cast<uv_handle_t*>(&client_listener), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&peer_listener), nullptr);
   if (config.resp) uv_close(reinterpret_cast<uv_handle_t*>(&resp_listener), nullptr);
+  if (config.http) uv_close(reinterpret_cast<uv_handle_t*>(&http_listener), nullptr);
   drain_deadline_ms = uv_now(&loop) + config.drain_timeout_ms;
   uv_timer_start(
       &drain_timer, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->check_drain(); }, 0, 20);
@@ -938,8 +1042,7 @@ void Server::Impl::begin_drain(const char* signal_name) {
 void Server::Impl::check_drain() {
   bool writes_pending = false;
   for (const auto& [id, c] : conns) {
-    if ((c->kind == Conn::Kind::kClient || c->kind == Conn::Kind::kResp) &&
-        (c->write_busy || !c->out.empty()))
+    if (c->is_client() && (c->write_busy || !c->out.empty()))
       writes_pending = true;
   }
   if ((node->pending_requests() > 0 || writes_pending) && uv_now(&loop) < drain_deadline_ms) {

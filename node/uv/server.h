@@ -45,7 +45,11 @@ struct ServerConfig {
   std::string data_dir;
   Address client{"127.0.0.1", 7001};
   Address peer{"127.0.0.1", 7101};
+  // The peer address other nodes should dial (published in gossip and the hello); none:
+  // `peer` itself. Needed when listening on 0.0.0.0 (containers).
+  std::optional<Address> advertise_peer;
   std::optional<Address> resp;  // RESP (Redis protocol) listener; none: off
+  std::optional<Address> http;  // HTTP API, /status, /metrics, dashboard; none: off
   // A static cluster (all members up from the start), this node included; or empty,
   // with `seeds` to join an existing cluster through (or neither: a cluster of one).
   std::vector<Member> members;

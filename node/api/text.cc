@@ -1,4 +1,4 @@
-#include "tools/text.h"
+#include "node/api/text.h"
 
 #include <cstdint>
 #include <cstdio>

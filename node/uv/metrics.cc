@@ -1,0 +1,129 @@
+#include "node/uv/metrics.h"
+
+#include <cstdio>
+
+namespace shoal::uvshell {
+
+namespace {
+
+bool same_quorums(const core::RequestOptions& a, const core::RequestOptions& b) {
+  return a.local == b.local && a.n == b.n && a.r == b.r && a.w == b.w && a.pr == b.pr &&
+         a.pw == b.pw;
+}
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.9g", v);
+  return buf;
+}
+
+void header(std::string* out, const char* name, const char* type, const char* help) {
+  *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+void sample(std::string* out, const std::string& name, const std::string& labels, double v) {
+  *out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + fmt(v) + "\n";
+}
+
+std::string label(const char* k, const std::string& v) {
+  std::string escaped;
+  for (char c : v) {
+    if (c == '\\' || c == '"') escaped.push_back('\\');
+    if (c == '\n') {
+      escaped += "\\n";
+      continue;
+    }
+    escaped.push_back(c);
+  }
+  return std::string(k) + "=\"" + escaped + "\"";
+}
+
+}  // namespace
+
+std::string Metrics::consistency_label(const core::RequestOptions& o) {
+  for (const char* name : {"ONE", "QUORUM", "ALL", "LOCAL"}) {
+    if (same_quorums(o, core::preset(name).value())) {
+      std::string l = name;
+      for (char& c : l) c = static_cast<char>(c - 'A' + 'a');
+      return l;
+    }
+  }
+  return "custom";
+}
+
+void Metrics::observe(api::Op op, const std::string& consistency, Code code, double seconds) {
+  const std::string o(api::op_name(op));
+  ++counts_[{o, consistency, std::string(code_name(code))}];
+  Histogram& h = latency_[{o, consistency}];
+  for (size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) ++h.buckets[i];
+  }
+  ++h.count;
+  h.sum += seconds;
+  ++requests_;
+  seconds_ += seconds;
+}
+
+std::string Metrics::render(const core::Node& node, const Gauges& g) const {
+  std::string out;
+  header(&out, "shoal_requests_total", "counter",
+         "Client requests answered, by operation, consistency and result code.");
+  for (const auto& [k, v] : counts_) {
+    const auto& [op, cons, code] = k;
+    sample(&out, "shoal_requests_total",
+           label("op", op) + "," + label("consistency", cons) + "," + label("code", code),
+           static_cast<double>(v));
+  }
+  header(&out, "shoal_request_duration_seconds", "histogram",
+         "Client request latency at this coordinator, by operation and consistency.");
+  for (const auto& [k, h] : latency_) {
+    const std::string base = label("op", k.first) + "," + label("consistency", k.second);
+    for (size_t i = 0; i < kBuckets.size(); ++i) {
+      sample(&out, "shoal_request_duration_seconds_bucket", base + "," + label("le", fmt(kBuckets[i])),
+             static_cast<double>(h.buckets[i]));
+    }
+    sample(&out, "shoal_request_duration_seconds_bucket", base + ",le=\"+Inf\"",
+           static_cast<double>(h.count));
+    sample(&out, "shoal_request_duration_seconds_sum", base, h.sum);
+    sample(&out, "shoal_request_duration_seconds_count", base, static_cast<double>(h.count));
+  }
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    header(&out, name, "counter", help);
+    sample(&out, name, "", static_cast<double>(v));
+  };
+  auto gauge = [&](const char* name, const char* help, double v) {
+    header(&out, name, "gauge", help);
+    sample(&out, name, "", v);
+  };
+  counter("shoal_read_repairs_total", "Stale replicas repaired by reads.", node.read_repairs());
+  gauge("shoal_hints_held", "Hints this node holds for down replicas.",
+        static_cast<double>(node.hints_held()));
+  counter("shoal_hints_replayed_total", "Hints delivered to their owners.", node.hints_replayed());
+  counter("shoal_gossip_rounds_total", "Gossip rounds started by this node.", node.gossip_rounds());
+  counter("shoal_anti_entropy_exchanges_total", "Anti-entropy exchanges started by this node.",
+          node.anti_entropy().exchanges);
+  counter("shoal_anti_entropy_keys_repaired_total", "Keys changed here by anti-entropy.",
+          node.anti_entropy().keys_repaired);
+  counter("shoal_handoff_keys_sent_total", "Keys sent to their new owners.", node.handoff().keys_sent);
+  counter("shoal_handoff_keys_dropped_total", "Keys dropped after every owner acknowledged them.",
+          node.handoff().keys_dropped);
+  gauge("shoal_store_bytes", "Approximate size of this node's LevelDB.",
+        static_cast<double>(g.store_bytes));
+  gauge("shoal_pending_requests", "Requests this node coordinates right now.",
+        static_cast<double>(node.pending_requests()));
+  gauge("shoal_client_connections", "Open client connections (native, RESP, HTTP).",
+        static_cast<double>(g.client_connections));
+  gauge("shoal_ring_nodes", "Nodes in this node's ring.", static_cast<double>(node.ring().size()));
+  header(&out, "shoal_peer_phi", "gauge", "This node's phi-accrual suspicion of each peer.");
+  std::string up;
+  for (const core::MemberView& v : node.members_view()) {
+    if (v.state.id == node.membership().self_id()) continue;
+    sample(&out, "shoal_peer_phi", label("peer", v.state.id), v.phi);
+    up += "shoal_peer_up{" + label("peer", v.state.id) + "} " + (v.down ? "0" : "1") + "\n";
+  }
+  header(&out, "shoal_peer_up", "gauge", "1 when this node holds the peer up, else 0.");
+  out += up;
+  return out;
+}
+
+}  // namespace shoal::uvshell

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The dashboard in headless Chromium against a local 3-node cluster: the page loads,
+# shows three nodes, and a killed node shows as down within the failure detector's
+# time. Keeps a screenshot (ARTIFACT_DIR, default BIN_DIR/../artifacts/dashboard.png).
+# Usage: dashboard_test.sh BIN_DIR
+set -uo pipefail
+
+bin="$1"
+shoal="$bin/shoal"
+artifacts="${ARTIFACT_DIR:-$bin/../artifacts}"
+browser="$(command -v chromium || command -v chromium-browser || true)"
+[ -n "$browser" ] || { echo "chromium missing (apt install chromium)"; exit 1; }
+dir="$(mktemp -d /tmp/shoal-dash-XXXXXX)"
+failures=0
+trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# Heartbeats every 100 ms: a silent node is convicted after about 1.9 s.
+for attempt in 1 2 3; do
+  base=$((20000 + RANDOM % 30000))
+  if "$shoal" cluster up -n 3 --dir "$dir" --base-port "$base" --vnodes 64 \
+    --node-arg=--heartbeat-interval-ms=100 >"$dir/up.txt" 2>&1; then
+    break
+  fi
+  "$shoal" cluster down --dir "$dir" >/dev/null 2>&1
+  [ "$attempt" = 3 ] && { cat "$dir/up.txt"; exit 1; }
+done
+url="http://127.0.0.1:$((base + 300))/"
+chrome() {
+  timeout 60 "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --user-data-dir="$dir/chrome" --virtual-time-budget=4000 "$@" 2>/dev/null
+}
+rows() { chrome --dump-dom "$url" | grep -o 'data-node="n[0-9]*" data-seen="[a-z]*"'; }
+
+out="$(rows)"
+[ "$(grep -c 'data-node=' <<<"$out")" = 3 ] || fail "the page does not show three nodes: $out"
+grep -q 'data-node="n1" data-seen="self"' <<<"$out" || fail "n1 is not self: $out"
+grep -q 'data-node="n3" data-seen="up"' <<<"$out" || fail "n3 is not up: $out"
+for i in $(seq 1 30); do curl -s -X POST -d '{"delta":1}' "${url}buckets/b/counters/c" >/dev/null; done
+
+"$shoal" cluster stop n3 --dir "$dir" >/dev/null  # SIGTERM: peers notice the silence
+down=""
+for i in $(seq 1 20); do
+  out="$(rows)"
+  if grep -q 'data-node="n3" data-seen="down"' <<<"$out"; then down=yes; break; fi
+  sleep 0.5
+done
+[ -n "$down" ] || fail "n3 never shows as down: $out"
+mkdir -p "$artifacts"
+chrome --hide-scrollbars --window-size=1280,800 --screenshot="$artifacts/dashboard.png" "$url" >/dev/null
+[ -s "$artifacts/dashboard.png" ] || fail "no screenshot"
+
+if [ "$failures" -gt 0 ]; then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "dashboard checks passed; screenshot in $artifacts/dashboard.png"
