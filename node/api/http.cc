@@ -270,7 +270,7 @@ bool Session::feed(const char* data, size_t n) {
   if (close_after_output_) return false;
   const size_t parsed = http_parser_execute(&parser_, &settings_, data, n);
   if (too_large_) {
-    finish(next_seq_++, error_reply(Status::too_large("request body over " +
+    finish(output_.reserve(), error_reply(Status::too_large("request body over " +
                                                       std::to_string(kMaxBodyBytes) + " bytes")),
            false);
     close_after_output_ = true;
@@ -278,7 +278,7 @@ bool Session::feed(const char* data, size_t n) {
   }
   if (HTTP_PARSER_ERRNO(&parser_) != HPE_OK || parsed != n) {
     const auto err = HTTP_PARSER_ERRNO(&parser_);
-    finish(next_seq_++,
+    finish(output_.reserve(),
            error_reply(Status::invalid_argument(std::string("malformed HTTP request: ") +
                                                 http_errno_description(err))),
            false);
@@ -288,29 +288,17 @@ bool Session::feed(const char* data, size_t n) {
   return true;
 }
 
-std::string Session::take_output() {
-  std::string out;
-  out.swap(out_);
-  return out;
-}
+std::string Session::take_output() { return output_.take(); }
 
 void Session::finish(uint64_t seq, Reply reply, bool keep_alive) {
   if (!keep_alive) close_after_output_ = true;
-  done_.emplace(seq, encode(reply, keep_alive));
-  bool any = false;
-  for (auto it = done_.find(next_out_); it != done_.end(); it = done_.find(next_out_)) {
-    out_ += it->second;
-    done_.erase(it);
-    ++next_out_;
-    any = true;
-  }
-  if (any && hooks_.on_output) hooks_.on_output();
+  if (output_.complete(seq, encode(reply, keep_alive)) && hooks_.on_output) hooks_.on_output();
 }
 
 // ---- routing ----
 
 void Session::handle(Message m) {
-  const uint64_t seq = next_seq_++;
+  const uint64_t seq = output_.reserve();
   std::weak_ptr<Session> weak = weak_from_this();
   const bool keep_alive = m.keep_alive;
   route(m, [weak, seq, keep_alive](Reply r) {

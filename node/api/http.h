@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "node/api/ordered_output.h"
 #include "node/api/protocol.h"
 
 namespace shoal::api::http {
@@ -62,7 +63,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // the connection closes once it is written).
   bool feed(const char* data, size_t n);
   std::string take_output();
-  size_t pending() const { return next_seq_ - next_out_; }
+  size_t pending() const { return output_.pending(); }
   bool wants_close() const { return close_after_output_ && pending() == 0; }
 
  private:
@@ -93,9 +94,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool in_value_ = false;
   size_t header_bytes_ = 0;
   bool too_large_ = false;
-  uint64_t next_seq_ = 0, next_out_ = 0;
-  std::map<uint64_t, std::string> done_;
-  std::string out_;
+  OrderedOutput output_;
   bool close_after_output_ = false;
 };
 

@@ -191,26 +191,14 @@ std::shared_ptr<Session> Session::make(Hooks hooks) {
   return std::shared_ptr<Session>(new Session(std::move(hooks)));
 }
 
-std::string Session::take_output() {
-  std::string out;
-  out.swap(out_);
-  return out;
-}
+std::string Session::take_output() { return output_.take(); }
 
 void Session::finish(uint64_t seq, std::string reply) {
-  done_.emplace(seq, std::move(reply));
-  bool any = false;
-  for (auto it = done_.find(next_out_); it != done_.end(); it = done_.find(next_out_)) {
-    out_ += it->second;
-    done_.erase(it);
-    ++next_out_;
-    any = true;
-  }
-  if (any && hooks_.on_output) hooks_.on_output();
+  if (output_.complete(seq, std::move(reply)) && hooks_.on_output) hooks_.on_output();
 }
 
 void Session::command(std::vector<std::string> args) {
-  const uint64_t seq = next_seq_++;
+  const uint64_t seq = output_.reserve();
   std::weak_ptr<Session> weak = weak_from_this();
   Reply reply = [weak, seq](std::string r) {
     if (auto s = weak.lock()) s->finish(seq, std::move(r));

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "node/api/ordered_output.h"
 #include "node/api/protocol.h"
 
 namespace shoal::api::resp {
@@ -67,7 +68,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void command(std::vector<std::string> args);
   std::string take_output();
-  size_t pending() const { return next_seq_ - next_out_; }  // commands not yet answered
+  size_t pending() const { return output_.pending(); }  // commands not yet answered
   bool wants_close() const { return close_; }
   const core::RequestOptions& options() const { return options_; }
 
@@ -88,9 +89,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string consistency(const std::vector<std::string>& args);
 
   Hooks hooks_;
-  uint64_t next_seq_ = 0, next_out_ = 0;
-  std::map<uint64_t, std::string> done_;  // answered out of order, waiting their turn
-  std::string out_;
+  OrderedOutput output_;
   core::RequestOptions options_;
   std::string bucket_ = "redis";
   bool close_ = false;

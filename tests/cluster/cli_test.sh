@@ -6,12 +6,8 @@
 set -uo pipefail
 
 bin="$1"
-shoal="$bin/shoal"
-dir="$(mktemp -d /tmp/shoal-cli-XXXXXX)"
-failures=0
-trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
+source "$(dirname "$0")/lib.sh"
 
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 # expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr.
 expect() {
   local code="$1" pattern="$2"
@@ -23,15 +19,7 @@ expect() {
   if ! grep -qE -- "$pattern" <<<"$out"; then fail "$*: output lacks /$pattern/: $out"; fi
 }
 
-for attempt in 1 2 3; do
-  base=$((20000 + RANDOM % 30000))
-  if "$shoal" cluster up -n 3 --dir "$dir" --base-port "$base" --vnodes 64 \
-    --node-arg=--heartbeat-interval-ms=100 --node-arg=--gossip-interval-ms=100 >"$dir/up.txt" 2>&1; then
-    break
-  fi
-  "$shoal" cluster down --dir "$dir" >/dev/null 2>&1
-  [ "$attempt" = 3 ] && { cat "$dir/up.txt"; exit 1; }
-done
+start_cluster --node-arg=--heartbeat-interval-ms=100 --node-arg=--gossip-interval-ms=100
 n1="127.0.0.1:$base" n2="127.0.0.1:$((base + 1))" n3="127.0.0.1:$((base + 2))"
 export SHOAL_HOST="$n1"
 
@@ -118,8 +106,4 @@ expect 0 "ring as n1 sees it: 2 nodes" -- "$shoal" cluster ring --dir "$dir"
 expect 0 "stopped 4 nodes" -- "$shoal" cluster down --dir "$dir"
 expect 0 "n1 +down" -- "$shoal" cluster status --dir "$dir"
 
-if [ "$failures" -gt 0 ]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all CLI checks passed"
+finish CLI

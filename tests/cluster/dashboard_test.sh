@@ -6,25 +6,13 @@
 set -uo pipefail
 
 bin="$1"
-shoal="$bin/shoal"
+source "$(dirname "$0")/lib.sh"
 artifacts="${ARTIFACT_DIR:-$bin/../artifacts}"
 browser="$(command -v chromium || command -v chromium-browser || true)"
 [ -n "$browser" ] || { echo "chromium missing (apt install chromium)"; exit 1; }
-dir="$(mktemp -d /tmp/shoal-dash-XXXXXX)"
-failures=0
-trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # Heartbeats every 100 ms: a silent node is convicted after about 1.9 s.
-for attempt in 1 2 3; do
-  base=$((20000 + RANDOM % 30000))
-  if "$shoal" cluster up -n 3 --dir "$dir" --base-port "$base" --vnodes 64 \
-    --node-arg=--heartbeat-interval-ms=100 >"$dir/up.txt" 2>&1; then
-    break
-  fi
-  "$shoal" cluster down --dir "$dir" >/dev/null 2>&1
-  [ "$attempt" = 3 ] && { cat "$dir/up.txt"; exit 1; }
-done
+start_cluster --node-arg=--heartbeat-interval-ms=100
 url="http://127.0.0.1:$((base + 300))/"
 chrome() {
   timeout 60 "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
@@ -50,8 +38,4 @@ mkdir -p "$artifacts"
 chrome --hide-scrollbars --window-size=1280,800 --screenshot="$artifacts/dashboard.png" "$url" >/dev/null
 [ -s "$artifacts/dashboard.png" ] || fail "no screenshot"
 
-if [ "$failures" -gt 0 ]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "dashboard checks passed; screenshot in $artifacts/dashboard.png"
+finish dashboard

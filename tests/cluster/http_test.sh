@@ -7,13 +7,9 @@
 set -uo pipefail
 
 bin="$1"
-shoal="$bin/shoal"
+source "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || { echo "curl missing"; exit 1; }
-dir="$(mktemp -d /tmp/shoal-http-XXXXXX)"
-failures=0
-trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 # expect STATUS PATTERN -- curl args...: the HTTP status and a pattern in headers+body.
 expect() {
   local want="$1" pattern="$2"
@@ -26,14 +22,7 @@ expect() {
 }
 header() { curl -s -i --max-time 10 "$@" | tr -d '\r' | sed -n 's/^X-Shoal-Context: //p'; }
 
-for attempt in 1 2 3; do
-  base=$((20000 + RANDOM % 30000))
-  if "$shoal" cluster up -n 3 --dir "$dir" --base-port "$base" --vnodes 64 >"$dir/up.txt" 2>&1; then
-    break
-  fi
-  "$shoal" cluster down --dir "$dir" >/dev/null 2>&1
-  [ "$attempt" = 3 ] && { cat "$dir/up.txt"; exit 1; }
-done
+start_cluster
 h1="http://127.0.0.1:$((base + 300))" h2="http://127.0.0.1:$((base + 301))"
 
 expect 200 '"node":"n1"' -- "$h1/ping"
@@ -97,8 +86,4 @@ grep -q '^shoal_peer_phi{peer="n2"}' "$dir/m1" || fail "no phi for n2"
 grep -q '^shoal_request_duration_seconds_bucket{op="get",consistency="all",le="+Inf"}' "$dir/m1" ||
   fail "no latency histogram for get/all"
 
-if [ "$failures" -gt 0 ]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all HTTP checks passed"
+finish HTTP

@@ -5,13 +5,9 @@
 set -uo pipefail
 
 bin="$1"
-shoal="$bin/shoal"
+source "$(dirname "$0")/lib.sh"
 command -v redis-cli >/dev/null || { echo "redis-cli missing (apt install redis-tools)"; exit 1; }
-dir="$(mktemp -d /tmp/shoal-resp-XXXXXX)"
-failures=0
-trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 # expect PATTERN -- command...: a pattern in stdout+stderr (redis-cli exits 0 on errors).
 expect() {
   local pattern="$1"
@@ -21,14 +17,7 @@ expect() {
   if ! grep -qE -- "$pattern" <<<"$out"; then fail "$*: output lacks /$pattern/: $out"; fi
 }
 
-for attempt in 1 2 3; do
-  base=$((20000 + RANDOM % 30000))
-  if "$shoal" cluster up -n 3 --dir "$dir" --base-port "$base" --vnodes 64 >"$dir/up.txt" 2>&1; then
-    break
-  fi
-  "$shoal" cluster down --dir "$dir" >/dev/null 2>&1
-  [ "$attempt" = 3 ] && { cat "$dir/up.txt"; exit 1; }
-done
+start_cluster
 r1=(redis-cli -p $((base + 200))) r2=(redis-cli -p $((base + 201))) r3=(redis-cli -p $((base + 202)))
 
 expect "^PONG$" -- "${r1[@]}" ping
@@ -83,8 +72,4 @@ grep -q "INCR: .* requests per second" <<<"$out" || fail "redis-benchmark: $out"
 out="$(timeout 120 redis-benchmark -p $((base + 201)) -t set,get,incr -n 5000 -c 10 -r 1000 -P 16 -q 2>&1)"
 grep -q "INCR: .* requests per second" <<<"$out" || fail "redis-benchmark -P 16: $out"
 
-if [ "$failures" -gt 0 ]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all RESP checks passed"
+finish RESP

@@ -1,0 +1,31 @@
+# Shared by the shell tests in tests/cluster: a temporary 3-node local cluster on random
+# free ports (removed on exit), and failure counting. Source it after setting `bin`.
+#   start_cluster [extra `shoal cluster up` flags]   sets $dir and $base
+#   fail MESSAGE;  finish NAME                        prints the verdict and exits
+shoal="$bin/shoal"
+failures=0
+dir="$(mktemp -d /tmp/shoal-test-XXXXXX)"
+trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+start_cluster() {
+  for attempt in 1 2 3; do
+    base=$((20000 + RANDOM % 30000))
+    if "$shoal" cluster up -n 3 --dir "$dir" --base-port "$base" --vnodes 64 "$@" \
+      >"$dir/up.txt" 2>&1; then
+      return 0
+    fi
+    "$shoal" cluster down --dir "$dir" >/dev/null 2>&1
+  done
+  cat "$dir/up.txt"
+  exit 1
+}
+
+finish() {
+  if [ "$failures" -gt 0 ]; then
+    echo "$failures check(s) failed"
+    exit 1
+  fi
+  echo "all $1 checks passed"
+}
