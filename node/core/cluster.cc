@@ -215,7 +215,11 @@ Status Node::remove(const ring::NodeId& node) {
 
 std::vector<MemberView> Node::members_view() const {
   std::vector<MemberView> out;
-  const std::map<ring::NodeId, double> share = ring_.ownership(config_.cluster.replicas);
+  if (ownership_ring_ != ring_fingerprint_ || ownership_.empty()) {
+    ownership_ = ring_.ownership(config_.cluster.replicas);  // a walk of every token
+    ownership_ring_ = ring_fingerprint_;
+  }
+  const std::map<ring::NodeId, double>& share = ownership_;
   for (const auto& [id, s] : membership_.states()) {
     MemberView v;
     v.state = s;

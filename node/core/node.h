@@ -274,6 +274,9 @@ class Node {
   std::set<ring::NodeId> down_;         // either
   std::vector<ring::NodeId> ring_members_;
   uint64_t ring_fingerprint_ = 0;
+  // members_view()'s ownership shares, for the ring they were computed under.
+  mutable std::map<ring::NodeId, double> ownership_;
+  mutable uint64_t ownership_ring_ = 0;
   uint64_t next_gossip_ms_ = 0, next_heartbeat_ms_ = 0, next_publish_ms_ = 0;
   uint64_t gossip_rounds_ = 0;
   uint64_t stop_at_ms_ = 0;

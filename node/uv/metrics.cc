@@ -1,6 +1,8 @@
 #include "node/uv/metrics.h"
 
+#include <array>
 #include <cstdio>
+#include <utility>
 
 namespace shoal::uvshell {
 
@@ -41,12 +43,15 @@ std::string label(const char* k, const std::string& v) {
 }  // namespace
 
 std::string Metrics::consistency_label(const core::RequestOptions& o) {
-  for (const char* name : {"ONE", "QUORUM", "ALL", "LOCAL"}) {
-    if (same_quorums(o, core::preset(name).value())) {
-      std::string l = name;
-      for (char& c : l) c = static_cast<char>(c - 'A' + 'a');
-      return l;
-    }
+  // Per request: compare against the presets parsed once.
+  static const std::array<std::pair<core::RequestOptions, const char*>, 4> kPresets = {{
+      {core::preset("ONE").value(), "one"},
+      {core::preset("QUORUM").value(), "quorum"},
+      {core::preset("ALL").value(), "all"},
+      {core::preset("LOCAL").value(), "local"},
+  }};
+  for (const auto& [preset, name] : kPresets) {
+    if (same_quorums(o, preset)) return name;
   }
   return "custom";
 }

@@ -12,6 +12,20 @@ bool has_replica(Sim& sim, const std::string& node, const std::string& bucket,
   return std::find(prefs.begin(), prefs.end(), node) != prefs.end();
 }
 
+SimOptions cluster_of(int nodes, uint64_t seed = 1) {
+  SimOptions o;
+  o.seed = seed;
+  o.nodes = nodes;
+  o.vnodes = 64;
+  return o;
+}
+
+// Runs until the leaving node is done (wants to stop), at most 60 s of simulated time.
+bool run_until_left(Sim& sim, const std::string& id) {
+  for (int i = 0; i < 600 && !sim.node(id).wants_stop(); ++i) sim.run_until(sim.now_ms() + 100);
+  return sim.node(id).wants_stop();
+}
+
 uint64_t hints_everywhere(Sim& sim) {
   uint64_t n = 0;
   for (const std::string& id : sim.node_ids()) {
@@ -25,10 +39,7 @@ TEST_CASE("with a primary down W=2 writes go to a fallback whose hints reach it 
           "[sim][hints]") {
   for (uint64_t seed : scenario_seeds(10)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed);
-    SimOptions o;
-    o.seed = seed;
-    o.nodes = 5;
-    o.vnodes = 64;
+    SimOptions o = cluster_of(5, seed);
     Sim sim(o);
     sim.run_until(2'000);
     sim.kill("n2");
@@ -71,11 +82,6 @@ TEST_CASE("with a primary down W=2 writes go to a fallback whose hints reach it 
   }
 }
 
-}  // namespace
-}  // namespace shoal::sim
-
-namespace shoal::sim {
-namespace {
 
 struct Load {
   // Per key: acknowledged, and indeterminate (no answer yet, or any error: a timeout,
@@ -143,10 +149,7 @@ TEST_CASE("a fourth node joins 10000 keys under a write load: every node then ho
           "[sim][handoff]") {
   for (uint64_t seed : scenario_seeds(5)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed);
-    SimOptions o;
-    o.seed = seed;
-    o.nodes = 3;
-    o.vnodes = 64;
+    SimOptions o = cluster_of(3, seed);
     Sim sim(o);
     constexpr int kKeys = 10'000;
     Load load;
@@ -177,10 +180,7 @@ TEST_CASE("a leave interrupted by a crash continues where it stopped after the r
           "[sim][handoff]") {
   for (uint64_t seed : scenario_seeds(5)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed);
-    SimOptions o;
-    o.seed = seed;
-    o.nodes = 4;
-    o.vnodes = 64;
+    SimOptions o = cluster_of(4, seed);
     o.cluster.handoff_keys_per_tick = 20;  // slow enough to interrupt
     Sim sim(o);
     constexpr int kKeys = 1000;
@@ -193,10 +193,7 @@ TEST_CASE("a leave interrupted by a crash continues where it stopped after the r
     sim.kill("n4");
     sim.restart("n4");
     REQUIRE(sim.node("n4").membership().self().status == core::MemberStatus::kLeaving);
-    for (int i = 0; i < 600 && !sim.node("n4").wants_stop(); ++i) {
-      sim.run_until(sim.now_ms() + 100);
-    }
-    REQUIRE(sim.node("n4").wants_stop());
+    REQUIRE(run_until_left(sim, "n4"));
     // What was handed off before the crash was not sent again.
     const uint64_t sent_after = sim.node("n4").handoff().keys_sent;
     INFO(dropped_before << " dropped before the crash, " << sent_after << " sent after");
@@ -208,9 +205,7 @@ TEST_CASE("a leave interrupted by a crash continues where it stopped after the r
 }
 
 TEST_CASE("pw counts primaries only: fallbacks do not satisfy it", "[sim][hints]") {
-  SimOptions o;
-  o.nodes = 5;
-  o.vnodes = 64;
+  SimOptions o = cluster_of(5);
   Sim sim(o);
   sim.run_until(2'000);
   sim.kill("n2");
@@ -235,20 +230,14 @@ TEST_CASE("pw counts primaries only: fallbacks do not satisfy it", "[sim][hints]
 TEST_CASE("a leaving node hands everything off before it stops", "[sim][handoff]") {
   for (uint64_t seed : scenario_seeds(5)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed);
-    SimOptions o;
-    o.seed = seed;
-    o.nodes = 4;
-    o.vnodes = 64;
+    SimOptions o = cluster_of(4, seed);
     Sim sim(o);
     constexpr int kKeys = 1000;
     Load load;
     run_load(sim, load, kKeys, 2, 6'000);
     sim.run_until(3'000);
     REQUIRE(sim.node("n4").leave().is_ok());
-    for (int i = 0; i < 600 && !sim.node("n4").wants_stop(); ++i) {
-      sim.run_until(sim.now_ms() + 100);
-    }
-    REQUIRE(sim.node("n4").wants_stop());
+    REQUIRE(run_until_left(sim, "n4"));
     REQUIRE(sim.node("n4").membership().self().status == core::MemberStatus::kLeft);
     sim.kill("n4");
     sim.run_until(sim.now_ms() + 30'000);
@@ -260,21 +249,13 @@ TEST_CASE("a leaving node hands everything off before it stops", "[sim][handoff]
   }
 }
 
-}  // namespace
-}  // namespace shoal::sim
-
-namespace shoal::sim {
-namespace {
 
 TEST_CASE("a wiped replica comes back with a new actor and anti-entropy repairs it without "
           "client reads",
           "[sim][anti-entropy]") {
   for (uint64_t seed : scenario_seeds(3)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed);
-    SimOptions o;
-    o.seed = seed;
-    o.nodes = 5;
-    o.vnodes = 64;
+    SimOptions o = cluster_of(5, seed);
     Sim sim(o);
     constexpr int kKeys = 1500;
     Load load;
@@ -295,9 +276,7 @@ TEST_CASE("a wiped replica comes back with a new actor and anti-entropy repairs 
 
 TEST_CASE("two replicas made divergent by LOCAL writes converge by anti-entropy",
           "[sim][anti-entropy]") {
-  SimOptions o;
-  o.nodes = 3;
-  o.vnodes = 64;
+  SimOptions o = cluster_of(3);
   Sim sim(o);
   sim.run_until(2'000);
   // Every node owns every key (n = 3 of 3): LOCAL writes make them differ.
