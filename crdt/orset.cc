@@ -1,5 +1,7 @@
 #include "crdt/orset.h"
 
+#include <algorithm>
+
 #include "crdt/codec.h"
 
 namespace shoal::crdt {
@@ -9,45 +11,65 @@ using codec::bad;
 using codec::Object;
 using codec::Packer;
 
-ORSet ORSet::add(Actor actor, const std::string& elem) {
+void ORSet::insert_dot(Entries::iterator it, const Dot& d) {
+  if (it->second.empty()) element_bytes_ += it->first.size();
+  it->second.insert(d);
+  owner_.emplace(d, it->first);
+}
+
+void ORSet::erase_dot(Entries::iterator it, std::set<Dot>::iterator d) {
+  owner_.erase(*d);
+  it->second.erase(d);
+  if (it->second.empty()) element_bytes_ -= it->first.size();
+}
+
+ORSet::Entries::iterator ORSet::erase_if_empty(Entries::iterator it) {
+  return it->second.empty() ? entries_.erase(it) : std::next(it);
+}
+
+ORSet ORSet::add(Actor actor, const std::string& elem, Touched* touched) {
   ORSet delta;
   const Dot dot = ctx_.next_dot(actor);
-  auto it = entries_.find(elem);
-  if (it != entries_.end()) {
-    // The delta's context carries the dots it supersedes, so a join drops them too.
-    for (const Dot& old : it->second) delta.ctx_.add(old);
-    it->second.clear();
-  } else {
-    it = entries_.emplace(elem, std::set<Dot>{}).first;
+  auto it = entries_.try_emplace(elem).first;
+  // The delta's context carries the dots it supersedes, so a join drops them too.
+  while (!it->second.empty()) {
+    delta.ctx_.add(*it->second.begin());
+    erase_dot(it, it->second.begin());
   }
-  it->second.insert(dot);
+  insert_dot(it, dot);
   ctx_.add(dot);
-  delta.entries_.emplace(elem, std::set<Dot>{dot});
   delta.ctx_.add(dot);
+  auto d = delta.entries_.try_emplace(elem).first;
+  delta.insert_dot(d, dot);
+  if (touched) touched->insert(elem);
   return delta;
 }
 
-std::vector<Dot> ORSet::drop_observed(const std::string& elem, const DotContext& observed) {
+std::vector<Dot> ORSet::drop_observed(const std::string& elem, const DotContext& observed,
+                                      Touched* touched) {
   std::vector<Dot> dropped;
   auto it = entries_.find(elem);
   if (it == entries_.end()) return dropped;
   for (auto d = it->second.begin(); d != it->second.end();) {
+    auto next = std::next(d);
     if (observed.contains(*d)) {
       dropped.push_back(*d);
-      d = it->second.erase(d);
-    } else {
-      ++d;
+      erase_dot(it, d);
     }
+    d = next;
   }
-  if (it->second.empty()) entries_.erase(it);
+  if (!dropped.empty() && touched) touched->insert(elem);
+  erase_if_empty(it);
   return dropped;
 }
 
-ORSet ORSet::remove(const std::string& elem) { return remove(elem, ctx_); }
+ORSet ORSet::remove(const std::string& elem, Touched* touched) {
+  return remove(elem, ctx_, touched);
+}
 
-ORSet ORSet::remove(const std::string& elem, const DotContext& observed) {
+ORSet ORSet::remove(const std::string& elem, const DotContext& observed, Touched* touched) {
   ORSet delta;
-  for (const Dot& d : drop_observed(elem, observed)) delta.ctx_.add(d);
+  for (const Dot& d : drop_observed(elem, observed, touched)) delta.ctx_.add(d);
   if (!ctx_.covers(observed)) {
     deferred_[observed].insert(elem);
     delta.deferred_[observed].insert(elem);
@@ -55,53 +77,115 @@ ORSet ORSet::remove(const std::string& elem, const DotContext& observed) {
   return delta;
 }
 
-void ORSet::join_entries(const ORSet& other) {
-  // Keep a dot if both sides hold it, or if the side lacking it never saw it.
-  auto mine = entries_.begin();
-  auto theirs = other.entries_.begin();
-  while (mine != entries_.end() || theirs != other.entries_.end()) {
-    if (theirs == other.entries_.end() || (mine != entries_.end() && mine->first < theirs->first)) {
-      std::erase_if(mine->second, [&](const Dot& d) { return other.ctx_.contains(d); });
-      mine = mine->second.empty() ? entries_.erase(mine) : std::next(mine);
-      continue;
-    }
-    if (mine == entries_.end() || theirs->first < mine->first) {
-      std::set<Dot> kept;
-      for (const Dot& d : theirs->second) {
-        if (!ctx_.contains(d)) kept.insert(kept.end(), d);
+void ORSet::join_element(const std::string& elem, const std::set<Dot>* theirs,
+                         const DotContext& other_ctx, Touched* touched) {
+  auto it = entries_.find(elem);
+  bool changed = false;
+  if (it != entries_.end()) {
+    for (auto d = it->second.begin(); d != it->second.end();) {
+      auto next = std::next(d);
+      if ((!theirs || !theirs->count(*d)) && other_ctx.contains(*d)) {
+        erase_dot(it, d);
+        changed = true;
       }
-      if (!kept.empty()) entries_.emplace_hint(mine, theirs->first, std::move(kept));
-      ++theirs;
-      continue;
+      d = next;
     }
-    std::erase_if(mine->second,
-                  [&](const Dot& d) { return !theirs->second.count(d) && other.ctx_.contains(d); });
-    for (const Dot& d : theirs->second) {
-      if (!ctx_.contains(d)) mine->second.insert(d);
-    }
-    mine = mine->second.empty() ? entries_.erase(mine) : std::next(mine);
-    ++theirs;
   }
+  if (theirs) {
+    for (const Dot& d : *theirs) {
+      if (ctx_.contains(d) || (it != entries_.end() && it->second.count(d))) continue;
+      if (it == entries_.end()) it = entries_.try_emplace(elem).first;
+      insert_dot(it, d);
+      changed = true;
+    }
+  }
+  if (changed && touched) touched->insert(elem);
+  if (it != entries_.end()) erase_if_empty(it);
 }
 
-void ORSet::apply_deferred() {
+void ORSet::join_full(const ORSet& other, Touched* touched) {
+  std::vector<std::string> mine_only;
+  for (const auto& [elem, dots] : entries_) {
+    if (!other.entries_.count(elem)) mine_only.push_back(elem);
+  }
+  for (const std::string& elem : mine_only) join_element(elem, nullptr, other.ctx_, touched);
+  for (const auto& [elem, dots] : other.entries_) join_element(elem, &dots, other.ctx_, touched);
+}
+
+// Only the elements `other` names, plus mine holding a dot its context saw (the dots a
+// remove or a superseding add took away), found through owner_.
+void ORSet::join_sparse(const ORSet& other, Touched* touched) {
+  std::set<std::string> hit;
+  auto note = [&](std::map<Dot, std::string>::const_iterator o) {
+    if (!other.entries_.count(o->second)) hit.insert(o->second);
+  };
+  for (const auto& [actor, counter] : other.ctx_.vv().entries()) {
+    for (auto o = owner_.lower_bound(Dot{actor, 1});
+         o != owner_.end() && o->first.actor == actor && o->first.counter <= counter; ++o) {
+      note(o);
+    }
+  }
+  for (const Dot& d : other.ctx_.cloud()) {
+    if (auto o = owner_.find(d); o != owner_.end()) note(o);
+  }
+  for (const std::string& elem : hit) join_element(elem, nullptr, other.ctx_, touched);
+  for (const auto& [elem, dots] : other.entries_) join_element(elem, &dots, other.ctx_, touched);
+}
+
+void ORSet::apply_deferred(Touched* touched) {
   for (auto it = deferred_.begin(); it != deferred_.end();) {
     if (!ctx_.covers(it->first)) {
       ++it;
       continue;
     }
-    for (const std::string& elem : it->second) drop_observed(elem, it->first);
+    for (const std::string& elem : it->second) drop_observed(elem, it->first, touched);
     it = deferred_.erase(it);
   }
 }
 
-void ORSet::join(const ORSet& other) {
-  join_entries(other);
+namespace {
+
+// How many dots a context names, saturating: decides between the two join strategies.
+uint64_t dots_named(const DotContext& c, uint64_t cap) {
+  uint64_t n = c.cloud().size();
+  for (const auto& [actor, counter] : c.vv().entries()) {
+    if (counter >= cap || n + counter >= cap) return cap;
+    n += counter;
+  }
+  return std::min(n, cap);
+}
+
+}  // namespace
+
+void ORSet::join(const ORSet& other, Touched* touched) {
+  const uint64_t mine = entries_.size();
+  if (dots_named(other.ctx_, mine + 1) + other.entries_.size() <= mine) {
+    join_sparse(other, touched);
+  } else {
+    join_full(other, touched);
+  }
   ctx_.join(other.ctx_);
   for (const auto& [observed, elems] : other.deferred_) {
     deferred_[observed].insert(elems.begin(), elems.end());
   }
-  apply_deferred();
+  apply_deferred(touched);
+}
+
+ORSet ORSet::project(const std::vector<std::string>& elems) const {
+  ORSet out;
+  out.ctx_ = ctx_;
+  for (const std::string& e : elems) {
+    auto it = entries_.find(e);
+    if (it == entries_.end() || out.entries_.count(e)) continue;
+    auto o = out.entries_.try_emplace(e).first;
+    for (const Dot& d : it->second) out.insert_dot(o, d);
+  }
+  for (const auto& [observed, names] : deferred_) {
+    for (const std::string& e : elems) {
+      if (names.count(e)) out.deferred_[observed].insert(e);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> ORSet::read() const {
@@ -109,6 +193,20 @@ std::vector<std::string> ORSet::read() const {
   out.reserve(entries_.size());
   for (const auto& [elem, dots] : entries_) out.push_back(elem);
   return out;
+}
+
+Status ORSet::reindex() {
+  owner_.clear();
+  element_bytes_ = 0;
+  for (const auto& [elem, dots] : entries_) {
+    if (dots.empty()) return bad("element without dots");
+    element_bytes_ += elem.size();
+    for (const Dot& d : dots) {
+      if (!ctx_.contains(d)) return bad("element dot outside the causal context");
+      if (!owner_.emplace(d, elem).second) return bad("dot shared by two elements");
+    }
+  }
+  return Status::ok();
 }
 
 // [tag, ctx, [e1, [a,c,...], e2, [...], ...], [[ctx, [e...]], ...]]
@@ -137,8 +235,8 @@ void ORSet::encode_to(Packer& pk) const {
 
 namespace {
 
-Status decode_dots(const Object& o, const DotContext& ctx, std::set<Dot>* seen,
-                   std::set<Dot>* out) {
+Status decode_entry_dots(const Object& o, const DotContext& ctx, std::set<Dot>* seen,
+                         std::set<Dot>* out) {
   Array flat;
   SHOAL_RETURN_IF_ERROR(codec::array(o, &flat));
   if (flat.size == 0 || flat.size % 2 != 0) return bad("element needs actor/counter pairs");
@@ -168,7 +266,7 @@ Status decode_entries(const Object& o, const DotContext& ctx,
       return bad("elements must be strictly increasing");
     }
     auto it = out->emplace_hint(out->end(), std::move(elem), std::set<Dot>{});
-    SHOAL_RETURN_IF_ERROR(decode_dots(flat[i + 1], ctx, &seen, &it->second));
+    SHOAL_RETURN_IF_ERROR(decode_entry_dots(flat[i + 1], ctx, &seen, &it->second));
   }
   return Status::ok();
 }
@@ -208,10 +306,57 @@ Status ORSet::decode_from(const Object& o, ORSet* out) {
   SHOAL_RETURN_IF_ERROR(codec::tagged(o, codec::kTagORSet, 3, &a));
   SHOAL_RETURN_IF_ERROR(DotContext::decode_from(a[1], &out->ctx_));
   SHOAL_RETURN_IF_ERROR(decode_entries(a[2], out->ctx_, &out->entries_));
-  return decode_deferred(a[3], out->ctx_, &out->deferred_);
+  SHOAL_RETURN_IF_ERROR(decode_deferred(a[3], out->ctx_, &out->deferred_));
+  return out->reindex();
 }
 
 std::string ORSet::encode() const { return codec::encode_whole(*this); }
 Result<ORSet> ORSet::decode(std::string_view bytes) { return codec::decode_whole<ORSet>(bytes); }
+
+std::string ORSet::encode_head() const {
+  ORSet head;
+  head.ctx_ = ctx_;
+  head.deferred_ = deferred_;
+  return head.encode();
+}
+
+// [a1, c1, a2, c2, ...], strictly increasing
+std::string ORSet::encode_dots(const std::set<Dot>& dots) {
+  msgpack::sbuffer buf(32);
+  Packer pk(buf);
+  pk.pack_array(static_cast<uint32_t>(dots.size() * 2));
+  for (const Dot& d : dots) {
+    pk.pack(d.actor);
+    pk.pack(d.counter);
+  }
+  return std::string(buf.data(), buf.size());
+}
+
+Result<std::set<Dot>> ORSet::decode_dots(std::string_view bytes) {
+  std::set<Dot> out;
+  Status s = codec::unpack(bytes, 2, [&](const Object& o) {
+    Array flat;
+    SHOAL_RETURN_IF_ERROR(codec::array(o, &flat));
+    if (flat.size == 0 || flat.size % 2 != 0) return bad("element needs actor/counter pairs");
+    for (uint32_t i = 0; i < flat.size; i += 2) {
+      Dot d;
+      SHOAL_RETURN_IF_ERROR(codec::u64(flat[i], &d.actor));
+      SHOAL_RETURN_IF_ERROR(codec::u64(flat[i + 1], &d.counter));
+      if (d.counter == 0) return bad("dot counter must be >= 1");
+      if (!out.empty() && !(*out.rbegin() < d)) return bad("dots must be strictly increasing");
+      out.insert(out.end(), d);
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+Result<ORSet> ORSet::assemble(ORSet head, std::map<std::string, std::set<Dot>> entries) {
+  if (!head.entries_.empty()) return bad("set head row holds elements");
+  head.entries_ = std::move(entries);
+  SHOAL_RETURN_IF_ERROR(head.reindex());
+  return head;
+}
 
 }  // namespace shoal::crdt

@@ -25,22 +25,38 @@ namespace shoal::crdt {
 
 class ORSet {
  public:
+  // Elements whose dots changed in an operation (nodes store one row per element and
+  // rewrite only these).
+  using Touched = std::set<std::string>;
+
   // Adds `elem` with a fresh dot of `actor`, superseding this replica's earlier dots
   // for it. Returns the delta. Cost O(log n) in the set size.
-  ORSet add(Actor actor, const std::string& elem);
+  ORSet add(Actor actor, const std::string& elem, Touched* touched = nullptr);
   // Removes every dot of `elem` this replica has seen.
-  ORSet remove(const std::string& elem);
+  ORSet remove(const std::string& elem, Touched* touched = nullptr);
   // Removes the dots of `elem` that `observed` holds (see the header comment).
-  ORSet remove(const std::string& elem, const DotContext& observed);
-  void join(const ORSet& other);
+  ORSet remove(const std::string& elem, const DotContext& observed, Touched* touched = nullptr);
+  // The lattice join. A small `other` (a delta) costs O(|other| log n), found through an
+  // index from dot to element; a large one (a whole state) is merged element by element.
+  void join(const ORSet& other, Touched* touched = nullptr);
+
+  // The same set restricted to `elems`: their entries, the whole causal context, and the
+  // deferred removes that name them. Joining two projections on the same elements gives
+  // the projection of the join; joining a projection into a full state does NOT give
+  // the full join (elements outside it would be dropped), so projections are only read.
+  ORSet project(const std::vector<std::string>& elems) const;
 
   std::vector<std::string> read() const;  // sorted
   bool contains(const std::string& elem) const { return entries_.count(elem) > 0; }
   size_t size() const { return entries_.size(); }
+  // Approximate memory held by the elements and their dots, O(1).
+  size_t approx_bytes() const { return element_bytes_ + owner_.size() * 24 + 64; }
   const DotContext& context() const { return ctx_; }
   const std::map<std::string, std::set<Dot>>& entries() const { return entries_; }
   const std::map<DotContext, std::set<std::string>>& deferred() const { return deferred_; }
-  bool operator==(const ORSet&) const = default;
+  bool operator==(const ORSet& o) const {
+    return entries_ == o.entries_ && ctx_ == o.ctx_ && deferred_ == o.deferred_;
+  }
 
   std::string encode() const;
   static Result<ORSet> decode(std::string_view bytes);
@@ -49,15 +65,41 @@ class ORSet {
   template <typename Object>
   static Status decode_from(const Object& o, ORSet* out);
 
- private:
-  void join_entries(const ORSet& other);
-  void apply_deferred();
-  // Drops the dots of `elem` that `observed` holds; returns them.
-  std::vector<Dot> drop_observed(const std::string& elem, const DotContext& observed);
+  // Row storage (node/core stores a set as a head row plus one row per element): the
+  // head is this set without its entries; an element row holds one element's dots.
+  std::string encode_head() const;
+  static std::string encode_dots(const std::set<Dot>& dots);
+  static Result<std::set<Dot>> decode_dots(std::string_view bytes);
+  // Reassembles a set from a decoded head and its element rows, checking the same
+  // invariants decode() checks (corruption when they do not hold).
+  static Result<ORSet> assemble(ORSet head, std::map<std::string, std::set<Dot>> entries);
 
-  std::map<std::string, std::set<Dot>> entries_;          // invariant: dot sets non-empty, disjoint
+ private:
+  using Entries = std::map<std::string, std::set<Dot>>;
+
+  void join_sparse(const ORSet& other, Touched* touched);
+  void join_full(const ORSet& other, Touched* touched);
+  // Joins one element: drops my dots of it that `other_ctx` saw and `theirs` lacks, and
+  // takes their dots I never saw. `theirs` null: the other side has no entry for it.
+  void join_element(const std::string& elem, const std::set<Dot>* theirs,
+                    const DotContext& other_ctx, Touched* touched);
+  void apply_deferred(Touched* touched);
+  // Drops the dots of `elem` that `observed` holds; returns them.
+  std::vector<Dot> drop_observed(const std::string& elem, const DotContext& observed,
+                                 Touched* touched);
+  // Entry mutations that keep the index and byte count in step.
+  void insert_dot(Entries::iterator it, const Dot& d);
+  void erase_dot(Entries::iterator it, std::set<Dot>::iterator d);
+  Entries::iterator erase_if_empty(Entries::iterator it);
+  // Rebuilds owner_ and element_bytes_ from entries_, checking the invariants.
+  Status reindex();
+
+  Entries entries_;                                       // invariant: dot sets non-empty, disjoint
   DotContext ctx_;                                        // invariant: covers every dot in entries_
   std::map<DotContext, std::set<std::string>> deferred_;  // invariant: none covered by ctx_
+  // Derived: which element holds each dot, and the bytes of all element names.
+  std::map<Dot, std::string> owner_;
+  size_t element_bytes_ = 0;
 };
 
 }  // namespace shoal::crdt

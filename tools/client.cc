@@ -281,8 +281,11 @@ Result<api::Response> Client::set_remove(const std::string& b, const std::string
 }
 
 Result<api::Response> Client::set_get(const std::string& b, const std::string& k,
-                                      const core::RequestOptions& o) {
-  return call(make(api::Op::kSetGet, b, k, o));
+                                      const core::RequestOptions& o,
+                                      std::vector<std::string> members) {
+  api::Request r = make(api::Op::kSetGet, b, k, o);
+  r.elements = std::move(members);
+  return call(std::move(r));
 }
 
 }  // namespace shoal::client

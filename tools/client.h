@@ -67,8 +67,10 @@ class Client {
                                    std::vector<std::string> elements,
                                    std::optional<std::string> context = std::nullopt,
                                    const core::RequestOptions& options = {});
+  // members non-empty: reads only those (the answer's elems are the ones present).
   Result<api::Response> set_get(const std::string& bucket, const std::string& key,
-                                const core::RequestOptions& options = {});
+                                const core::RequestOptions& options = {},
+                                std::vector<std::string> members = {});
 
   // Sends raw bytes as they are (tests of bad input).
   Status send_raw(std::string_view bytes);

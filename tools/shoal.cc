@@ -148,7 +148,7 @@ void print_human(const api::Response& r, bool is_write) {
         break;
       case core::DataType::kSet:
         if (is_write) {
-          std::cout << "ok (" << r.elements.size() << " members)\n";
+          std::cout << "ok\n";  // the answer names only the elements written
         } else {
           for (const auto& e : r.elements) std::cout << e << "\n";
           if (r.elements.empty()) std::cout << "(empty set)\n";
@@ -562,7 +562,9 @@ int main(int argc, char** argv) {
   srm->add_option("elements", a.elements, "elements")->required();
   srm->add_option("--ctx", a.ctx, "context from a read: remove only the adds it saw");
   on(srm, api::Op::kSetRemove);
-  on(data_command(*set, "get", "read a set", a), api::Op::kSetGet);
+  CLI::App* sget = data_command(*set, "get", "read a set, or test some members", a);
+  sget->add_option("members", a.elements, "only these members (prints those present)");
+  on(sget, api::Op::kSetGet);
   CLI::App* ping = app.add_subcommand("ping", "check that a node answers");
   on(ping, api::Op::kPing);
 

@@ -65,6 +65,7 @@ Result<core::ClientRequest> to_core(const Request& r) {
     case Op::kCounterGet:
     case Op::kSetGet:
       c.op = core::ClientRequest::Op::kGet;
+      if (r.op == Op::kSetGet) c.elements = r.elements;
       return c;
     case Op::kPut:
     case Op::kDelete: {

@@ -126,7 +126,7 @@ Status options_from(const std::map<std::string, std::string>& q, core::RequestOp
     *o = *p;
   }
   for (const auto& [k, v] : q) {
-    if (k == "consistency") continue;
+    if (k == "consistency" || k == "member") continue;  // member: handled by the caller
     if (k == "type") {
       *type = v;
     } else if (k == "r" || k == "w" || k == "pr" || k == "pw") {
@@ -140,7 +140,7 @@ Status options_from(const std::map<std::string, std::string>& q, core::RequestOp
       SHOAL_RETURN_IF_ERROR(parse_bool(k, v, k == "durable" ? &o->durable : &o->sloppy));
     } else {
       return Status::invalid_argument("unknown query parameter \"" + k +
-                                      "\" (r w pr pw n timeout_ms durable sloppy consistency type)");
+                                      "\" (r w pr pw n timeout_ms durable sloppy consistency type member)");
     }
   }
   return core::resolve(*o).status();
@@ -361,8 +361,15 @@ void Session::route(const Message& m, std::function<void(Reply)> reply) {
   r.bucket = seg[1];
   r.key = seg[3];
   std::string type;
-  if (Status s = options_from(parse_query(query), &r.options, &type); !s.is_ok()) {
+  const std::map<std::string, std::string> params = parse_query(query);
+  if (Status s = options_from(params, &r.options, &type); !s.is_ok()) {
     return reply(error_reply(s));
+  }
+  if (auto it = params.find("member"); it != params.end()) {
+    if (seg[2] != "sets" || m.method != "GET") {
+      return reply(error_reply(Status::invalid_argument("member= is for GET on sets")));
+    }
+    r.elements = {it->second};  // a membership test: reads only that member
   }
   if (auto it = m.headers.find("x-shoal-context"); it != m.headers.end()) {
     std::optional<std::string> ctx = text::base64_decode(it->second);
@@ -431,7 +438,11 @@ void Session::data(const Message& m, const std::string& kind, Request r,
     if (type == core::DataType::kCounter) {
       out.body = "{\"type\":\"counter\",\"value\":" + std::to_string(a.counter) + "}";
     } else if (type == core::DataType::kSet) {
-      out.body = "{\"type\":\"set\",\"members\":" + json_list(a.elements) + ctx + "}";
+      // A write answers with the elements it named that are members now (not the whole
+      // set: that would make every add O(set size)); a read with the members.
+      const bool write = op == Op::kSetAdd || op == Op::kSetRemove;
+      out.body = std::string("{\"type\":\"set\",\"") + (write ? "present" : "members") +
+                 "\":" + json_list(a.elements) + ctx + "}";
     } else if (a.values.size() == 1) {
       out.content_type = "application/octet-stream";
       out.body = a.values[0];

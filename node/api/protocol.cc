@@ -242,7 +242,9 @@ std::string encode_request(const Request& r) {
   fields += r.op == Op::kPut;
   fields += r.context.has_value();
   fields += r.op == Op::kCounterAdd;
-  fields += (r.op == Op::kSetAdd || r.op == Op::kSetRemove);
+  const bool has_elems = r.op == Op::kSetAdd || r.op == Op::kSetRemove ||
+                         (r.op == Op::kSetGet && !r.elements.empty());
+  fields += has_elems;
   fields += (r.op == Op::kPut || r.op == Op::kDelete);
   fields += 1;  // opt
   pk.pack_map(fields);
@@ -266,7 +268,7 @@ std::string encode_request(const Request& r) {
     pack_str(pk, "delta");
     pk.pack_int64(r.delta);
   }
-  if (r.op == Op::kSetAdd || r.op == Op::kSetRemove) {
+  if (has_elems) {
     pack_str(pk, "elems");
     pk.pack_array(static_cast<uint32_t>(r.elements.size()));
     for (const auto& e : r.elements) codec::pack_bytes(pk, e);
@@ -656,7 +658,7 @@ Status decode_update(const MsgObject& o, core::Update* u) {
 std::string encode_message(const core::Message& m) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
-  pk.pack_array(12);
+  pk.pack_array(13);
   pk.pack_uint8(static_cast<uint8_t>(m.kind));
   pk.pack_uint64(m.req_id);
   codec::pack_bytes(pk, m.bucket);
@@ -673,6 +675,8 @@ std::string encode_message(const core::Message& m) {
   pk.pack(m.durable);
   codec::pack_bytes(pk, m.hint_for);
   codec::pack_bytes(pk, m.body);
+  pk.pack_array(static_cast<uint32_t>(m.elements.size()));
+  for (const std::string& e : m.elements) codec::pack_bytes(pk, e);
   return std::string(buf.data(), buf.size());
 }
 
@@ -681,7 +685,7 @@ Result<core::Message> decode_message(std::string_view payload) {
   Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
     codec::Array a;
     SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
-    if (a.size != 12) return codec::bad("peer message: wrong field count");
+    if (a.size != 13) return codec::bad("peer message: wrong field count");
     uint64_t kind = 0, code = 0;
     SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &kind));
     if (kind < 1 || kind > static_cast<uint64_t>(core::Message::kLastKind)) {
@@ -704,7 +708,8 @@ Result<core::Message> decode_message(std::string_view payload) {
     }
     SHOAL_RETURN_IF_ERROR(codec::boolean(a[9], &m.durable));
     SHOAL_RETURN_IF_ERROR(codec::bytes(a[10], &m.hint_for));
-    return codec::bytes(a[11], &m.body);
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[11], &m.body));
+    return field_string_list(a[12], "elements", &m.elements);
   });
   if (!s.is_ok()) return Status::corruption("peer message: " + s.message());
   return m;

@@ -352,12 +352,15 @@ void Session::incr(const std::string& key, int64_t delta, Reply reply) {
   });
 }
 
-// SADD / SREM answer how many members they added / removed, so they read first; SREM
-// removes with the context it read (exactly the adds it saw).
+// SADD / SREM answer how many members they added / removed, so they read those members
+// first (only those: O(members named), not O(set size)); SREM removes with the context
+// it read (exactly the adds it saw).
 void Session::set_change(bool add, std::vector<std::string>& args, Reply reply) {
   std::set<std::string> elems(args.begin() + 2, args.end());
   auto self = shared_from_this();
-  run(make(Op::kSetGet, args[1]), [self, add, key = args[1], elems, reply](Response r) {
+  Request probe = make(Op::kSetGet, args[1]);
+  probe.elements.assign(elems.begin(), elems.end());
+  run(std::move(probe), [self, add, key = args[1], elems, reply](Response r) {
     if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));
     const std::set<std::string> present(r.elements.begin(), r.elements.end());
     std::vector<std::string> change;
@@ -377,7 +380,9 @@ void Session::set_change(bool add, std::vector<std::string>& args, Reply reply) 
 
 void Session::set_read(const std::string& name, std::vector<std::string>& args, Reply reply) {
   std::string member = args.size() > 2 ? args[2] : std::string();
-  run(make(Op::kSetGet, args[1]), [name, member, reply](Response r) {
+  Request q = make(Op::kSetGet, args[1]);
+  if (name == "SISMEMBER") q.elements = {member};
+  run(std::move(q), [name, member, reply](Response r) {
     if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));
     if (name == "SMEMBERS") return reply(array(r.elements));
     if (name == "SCARD") return reply(integer(static_cast<int64_t>(r.elements.size())));

@@ -3,8 +3,9 @@
 // The hash space is cut into kAeSegments segments (top 8 bits of the key hash), each
 // into kAeLeaves leaves (the next 6 bits). An exchange between this node and a peer
 // covers one segment and the keys of it that both should hold (both are among the
-// key's owners). Each side folds every such key into its leaf as XXH3(data key ‖ stored
-// object), XOR-combined, so a leaf hash depends only on the set of (key, state) pairs.
+// key's owners). Each side folds every stored row of such keys into its leaf as
+// XXH3(row key ‖ row value), XOR-combined, so a leaf hash depends only on the set of
+// (key, state) pairs (a set's rows are a function of its state: keys.h).
 //
 //   initiator                       peer
 //   kAeTree(segment, 64 hashes)  ->  compares with its own leaves
@@ -89,18 +90,24 @@ Result<std::vector<uint64_t>> Node::ae_leaves(uint32_t segment, const ring::Node
 
 void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& peer) {
   uint32_t budget = config_.cluster.ae_max_keys_per_exchange;
-  std::vector<std::pair<std::string, std::string>> batch;
-  (void)ae_scan(segment, peer, [&](uint64_t hash, std::string_view k, std::string_view v) {
+  std::vector<DataKey> batch;
+  std::string last_head;
+  (void)ae_scan(segment, peer, [&](uint64_t hash, std::string_view k, std::string_view) {
     if (budget == 0 || !(mask >> leaf_of(hash) & 1)) return;
+    bool element = false;
+    auto dk = parse_data_row(k, &element, nullptr);
+    if (!dk) return;
+    std::string head = data_key(dk->hash, dk->bucket, dk->key);
+    if (head == last_head) return;  // a set's element rows follow its head
+    last_head = std::move(head);
     --budget;
-    batch.emplace_back(k, v);
+    batch.push_back(std::move(*dk));
   });
-  for (const auto& [k, v] : batch) {
-    auto dk = parse_data_key(k);
-    Result<Object> o = Object::decode(v);
-    if (!dk || !o) continue;
-    Message m = Message::make(Message::Kind::kAeRepair, 0, dk->bucket, dk->key);
-    m.object = std::make_shared<const Object>(std::move(o).value());
+  for (const DataKey& dk : batch) {
+    Result<ObjectPtr> o = load(dk.bucket, dk.key);
+    if (!o || !*o) continue;
+    Message m = Message::make(Message::Kind::kAeRepair, 0, dk.bucket, dk.key);
+    m.object = *o;
     send(peer, std::move(m));
     ++ae_.keys_sent;
   }

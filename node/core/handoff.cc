@@ -129,8 +129,8 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
         continue;
     }
     if (dests.empty()) continue;
-    Transfer t{true, k, v, {dests.begin(), dests.end()}, now_ms + config_.cluster.transfer_timeout_ms,
-               target};
+    Transfer t{true, k, v, nullptr, {dests.begin(), dests.end()},
+               now_ms + config_.cluster.transfer_timeout_ms, target};
     const uint64_t id = next_id_++;
     Message m = Message::make(Message::Kind::kTransfer, id, dk->bucket, dk->key);
     m.object = std::make_shared<const Object>(std::move(o).value());
@@ -164,20 +164,24 @@ void Node::on_transfer_ack(const ring::NodeId& from, const Message& m) {
   }
   t.waiting.erase(from);
   if (!t.waiting.empty()) return;
-  auto current = env_.store.get(t.store_key);
   // Dropped only if nothing changed since it was sent; otherwise the next round sends
   // the newer copy.
-  if (current && current->has_value() && **current == t.sent_bytes) {
-    if (t.is_hint) {
+  if (t.is_hint) {
+    auto current = env_.store.get(t.store_key);
+    if (current && current->has_value() && **current == t.sent_bytes) {
       if (hint_counts_[t.hint_target] > 0) --hint_counts_[t.hint_target];
       ++hints_replayed_;
-    } else {
-      if (!actor_bumped_this_pass_) bump_actor();
-      cache_.erase(t.store_key);
-      ++handoff_.keys_dropped;
+      env_.store.erase(t.store_key);
+      sync_needed_ = true;
     }
-    env_.store.erase(t.store_key);
-    sync_needed_ = true;
+  } else if (auto dk = parse_data_key(t.store_key)) {
+    Result<ObjectPtr> current = load(dk->bucket, dk->key);
+    if (current && *current && (*current == t.sent || **current == *t.sent)) {
+      if (!actor_bumped_this_pass_) bump_actor();
+      erase_object(*dk);
+      ++handoff_.keys_dropped;
+      sync_needed_ = true;
+    }
   }
   transferring_.erase(t.store_key);
   transfers_.erase(it);
@@ -229,10 +233,11 @@ void Node::sweep_step(uint64_t now_ms) {
   if (transfers_.size() >= kMaxTransfersInFlight) return;
   uint32_t examined = 0, sent = 0;
   bool finished = true;
-  std::vector<std::pair<std::string, std::string>> batch;
+  std::vector<DataKey> batch;
   std::vector<std::vector<ring::NodeId>> owners_of;
+  std::string last_head;
   Status s = env_.store.scan(sweep_cursor_, data_key_end(), [&](std::string_view k,
-                                                                std::string_view v) {
+                                                                std::string_view) {
     if (examined == config_.cluster.handoff_scan_per_tick ||
         sent == config_.cluster.handoff_keys_per_tick) {
       sweep_cursor_ = std::string(k);
@@ -240,33 +245,40 @@ void Node::sweep_step(uint64_t now_ms) {
       return false;
     }
     ++examined;
-    auto dk = parse_data_key(k);
+    bool element = false;
+    auto dk = parse_data_row(k, &element, nullptr);
     if (!dk || owns(dk->hash)) return true;
+    const std::string head = data_key(dk->hash, dk->bucket, dk->key);
+    if (element && head == last_head) return true;  // a set's element rows follow its head
+    last_head = head;
     ++sweep_found_;
-    if (transferring_.count(std::string(k))) return true;
+    if (transferring_.count(head)) return true;
     std::vector<ring::NodeId> owners = ring_.preference_list(dk->hash, config_.cluster.replicas);
     std::erase(owners, config_.self);
     if (owners.empty() ||
         std::any_of(owners.begin(), owners.end(), [&](auto& o) { return down_.count(o) > 0; })) {
       return true;  // kept until every owner can take it
     }
-    batch.emplace_back(k, v);
+    batch.push_back(std::move(*dk));
     owners_of.push_back(std::move(owners));
     ++sent;
     return true;
   });
   if (!s.is_ok()) return;  // the store failed: try again next tick
   for (size_t i = 0; i < batch.size(); ++i) {
-    auto dk = parse_data_key(batch[i].first);
-    Result<Object> o = Object::decode(batch[i].second);
-    if (!o) continue;  // corrupt: left alone (anti-entropy or an operator deals with it)
+    const DataKey& dk = batch[i];
+    Result<ObjectPtr> o = load(dk.bucket, dk.key);
+    // Corrupt: left alone (anti-entropy or an operator deals with it). Absent: orphan
+    // element rows without a head, nothing to send.
+    if (!o || !*o) continue;
     const uint64_t id = next_id_++;
-    Message m = Message::make(Message::Kind::kTransfer, id, dk->bucket, dk->key);
-    m.object = std::make_shared<const Object>(std::move(o).value());
+    Message m = Message::make(Message::Kind::kTransfer, id, dk.bucket, dk.key);
+    m.object = *o;
     m.durable = true;
     for (const ring::NodeId& d : owners_of[i]) send(d, m);
-    transferring_.insert(batch[i].first);
-    transfers_.emplace(id, Transfer{false, batch[i].first, batch[i].second,
+    const std::string head = data_key(dk.hash, dk.bucket, dk.key);
+    transferring_.insert(head);
+    transfers_.emplace(id, Transfer{false, head, "", *o,
                                     {owners_of[i].begin(), owners_of[i].end()},
                                     now_ms + config_.cluster.transfer_timeout_ms, ""});
     ++handoff_.keys_sent;

@@ -35,6 +35,37 @@ std::optional<DataKey> parse_data_key(std::string_view s) {
   return k;
 }
 
+constexpr uint64_t kElementFlag = uint64_t{1} << 31;
+
+std::string element_prefix(uint64_t hash, std::string_view bucket, std::string_view key) {
+  std::string out;
+  out.reserve(17 + bucket.size() + key.size());
+  out.push_back(kDataPrefix);
+  put_be(&out, hash, 8);
+  put_be(&out, bucket.size() | kElementFlag, 4);
+  out.append(bucket);
+  put_be(&out, key.size(), 4);
+  out.append(key);
+  return out;
+}
+
+std::optional<DataKey> parse_data_row(std::string_view s, bool* is_element, std::string* elem) {
+  if (s.size() < 13 || s[0] != kDataPrefix) return std::nullopt;
+  const uint64_t word = get_be(s.substr(9), 4);
+  *is_element = (word & kElementFlag) != 0;
+  if (!*is_element) return parse_data_key(s);
+  const uint64_t blen = word & ~kElementFlag;
+  if (blen > s.size() - 13 || s.size() - 13 - blen < 4) return std::nullopt;
+  const uint64_t klen = get_be(s.substr(13 + blen), 4);
+  if (klen > s.size() - 17 - blen) return std::nullopt;
+  DataKey k;
+  k.hash = get_be(s.substr(1), 8);
+  k.bucket = std::string(s.substr(13, blen));
+  k.key = std::string(s.substr(17 + blen, klen));
+  if (elem) *elem = std::string(s.substr(17 + blen + klen));
+  return k;
+}
+
 std::string data_key_lower_bound(uint64_t hash) {
   std::string out(1, kDataPrefix);
   put_be(&out, hash, 8);

@@ -1,13 +1,18 @@
 // The store's key spaces (DESIGN.md §5). One LevelDB per node; the first byte says
 // which space a key is in:
 //
-//   'd' u64_be(key_hash) u32_be(len(bucket)) bucket key   -> encoded Object
+//   'd' u64_be(key_hash) u32_be(len(bucket)) bucket key   -> encoded Object; for a set,
+//                                                            its head (context, deferred)
+//   'd' u64_be(key_hash) u32_be(len(bucket) | 1<<31) bucket u32_be(len(key)) key elem
+//                                                         -> one set element's dots
 //   'm' name                                              -> node metadata
 //   'h' u32_be(len(target)) target data_key               -> u64_be(first hint wall ms)
 //                                                            ‖ encoded Object (joined deltas)
 //
 // Data keys start with the big-endian key hash, so any ring arc (start, end] is one or
-// two contiguous ranges of the store (handoff and anti-entropy scan them).
+// two contiguous ranges of the store (handoff and anti-entropy scan them). A set's
+// element rows share its hash, so they sort with it; one add rewrites only its element
+// row and the small head, never the whole set.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +36,13 @@ struct DataKey {
 std::string data_key(uint64_t hash, std::string_view bucket, std::string_view key);
 // nullopt if `stored` is not a well-formed data key.
 std::optional<DataKey> parse_data_key(std::string_view stored);
+// Element rows of the set stored under (hash, bucket, key) lie in
+// [element_prefix(...), element_prefix(...) + 0xff...): element_key = prefix + elem.
+std::string element_prefix(uint64_t hash, std::string_view bucket, std::string_view key);
+// Parses either kind of data row; `elem` (may be null) gets the element of an element
+// row and `is_element` says which kind it was.
+std::optional<DataKey> parse_data_row(std::string_view stored, bool* is_element,
+                                      std::string* elem);
 // The smallest data key whose hash is >= `hash` (a scan bound).
 std::string data_key_lower_bound(uint64_t hash);
 std::string meta_key(std::string_view name);

@@ -43,6 +43,7 @@ struct Message {
   bool durable = false;          // kMint, kMerge: fsync before acknowledging
   std::string hint_for;          // kRead, kMerge to a sloppy fallback: the down primary
   std::string body;              // gossip: encode_gossip()
+  std::vector<std::string> elements;  // kRead: only these set members (empty: all)
 
   static Message make(Kind kind, uint64_t req_id = 0, std::string bucket = {},
                       std::string key = {}) {

@@ -66,54 +66,188 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
 
 // ---- storage helpers ----
 
-Result<ObjectPtr> Node::load(const std::string& bucket, const std::string& key) {
-  const std::string k = data_key(ring::key_hash(bucket, key), bucket, key);
-  if (ObjectPtr cached = cache_.find(k)) return cached;
-  auto raw = env_.store.get(k);
-  if (!raw) return raw.status();
-  if (!raw->has_value()) return ObjectPtr();
-  Result<Object> o = Object::decode(**raw);
-  if (!o)
-    return Status::corruption("stored object for " + bucket + "/" + key + ": " +
-                              o.status().message());
-  auto ptr = std::make_shared<const Object>(std::move(o).value());
-  cache_.put(k, ptr, (*raw)->size());
-  return ObjectPtr(std::move(ptr));
+namespace {
+
+// The past-the-end bound of every key starting with `prefix`.
+std::string prefix_end(std::string prefix) {
+  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+  assert(!prefix.empty());
+  prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
+  return prefix;
 }
 
-void Node::save(const std::string& bucket, const std::string& key, ObjectPtr o, bool durable) {
-  const std::string k = data_key(ring::key_hash(bucket, key), bucket, key);
-  std::string bytes = o->encode();
+size_t cached_bytes(const Object& o, size_t stored_bytes) {
+  const auto* set = o.as<crdt::ORSet>();
+  return set ? set->approx_bytes() + stored_bytes : stored_bytes;
+}
+
+// A set update's answer: the elements it touched and the whole context. The whole
+// membership would make every add O(set size) on the wire and in the reply.
+ObjectPtr answer_state(const std::shared_ptr<Object>& state, const Update& u) {
+  const auto* set = state->as<crdt::ORSet>();
+  if (!set) return state;
+  return std::make_shared<const Object>(set->project(u.elements));
+}
+
+}  // namespace
+
+// A set restricted to `elements` (other types are answered whole: the API reports the
+// type mismatch).
+ObjectPtr projected(const ObjectPtr& o, const std::vector<std::string>& elements) {
+  const auto* set = o->as<crdt::ORSet>();
+  if (!set) return o;
+  return std::make_shared<const Object>(set->project(elements));
+}
+
+Result<ObjectPtr> Node::load(const std::string& bucket, const std::string& key) {
+  Result<std::shared_ptr<Object>> got = load_shared(bucket, key);
+  if (!got) return got.status();
+  return ObjectPtr(std::move(got).value());
+}
+
+Result<std::shared_ptr<Object>> Node::load_shared(const std::string& bucket,
+                                                  const std::string& key) {
+  const uint64_t hash = ring::key_hash(bucket, key);
+  const std::string k = data_key(hash, bucket, key);
+  if (ObjectPtr cached = cache_.find(k)) return std::const_pointer_cast<Object>(cached);
+  auto raw = env_.store.get(k);
+  if (!raw) return raw.status();
+  if (!raw->has_value()) return std::shared_ptr<Object>();
+  auto corrupt = [&](const Status& s) {
+    return Status::corruption("stored object for " + bucket + "/" + key + ": " + s.message());
+  };
+  bool split = false;
+  Result<Object> o = Object::decode_stored(**raw, &split);
+  if (!o) return corrupt(o.status());
+  if (split) {
+    Result<crdt::ORSet> set = load_elements(hash, bucket, key, std::move(*o->as<crdt::ORSet>()));
+    if (!set) return corrupt(set.status());
+    o = Object(std::move(set).value());
+  }
+  auto ptr = std::make_shared<Object>(std::move(o).value());
+  if (!split && ptr->type() == DataType::kSet) {
+    save(bucket, key, ptr, nullptr, false);  // a whole-set row from before element rows
+  } else {
+    cache_.put(k, ptr, cached_bytes(*ptr, (*raw)->size()));
+  }
+  return ptr;
+}
+
+Result<crdt::ORSet> Node::load_elements(uint64_t hash, const std::string& bucket,
+                                        const std::string& key, crdt::ORSet head) {
+  const std::string prefix = element_prefix(hash, bucket, key);
+  std::map<std::string, std::set<crdt::Dot>> entries;
+  Status bad = Status::ok();
+  Status s = env_.store.scan(prefix, prefix_end(prefix), [&](std::string_view k,
+                                                             std::string_view v) {
+    Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
+    if (!dots) {
+      bad = dots.status();
+      return false;
+    }
+    entries.emplace_hint(entries.end(), k.substr(prefix.size()), std::move(dots).value());
+    return true;
+  });
+  if (!s.is_ok()) return s;
+  if (!bad.is_ok()) return bad;
+  return crdt::ORSet::assemble(std::move(head), std::move(entries));
+}
+
+// Writes `o` (and caches it). A set writes its head and the rows of `touched` elements
+// only; touched null rewrites every element row.
+void Node::save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o,
+                const crdt::ORSet::Touched* touched, bool durable) {
+  const uint64_t hash = ring::key_hash(bucket, key);
+  const std::string k = data_key(hash, bucket, key);
+  const std::string bytes = o->encode_stored();
   env_.store.put(k, bytes);
-  cache_.put(k, std::move(o), bytes.size());
+  if (const auto* set = o->as<crdt::ORSet>()) {
+    const std::string prefix = element_prefix(hash, bucket, key);
+    if (!touched) erase_elements(prefix);
+    auto put_row = [&](const std::string& elem) {
+      auto it = set->entries().find(elem);
+      if (it != set->entries().end()) {
+        env_.store.put(prefix + elem, crdt::ORSet::encode_dots(it->second));
+      } else {
+        env_.store.erase(prefix + elem);
+      }
+    };
+    if (touched) {
+      for (const std::string& elem : *touched) put_row(elem);
+    } else {
+      for (const auto& [elem, dots] : set->entries()) put_row(elem);
+    }
+  }
+  const size_t cost = cached_bytes(*o, bytes.size());
+  cache_.put(k, std::move(o), cost);
   sync_needed_ = sync_needed_ || durable;
+}
+
+void Node::erase_elements(const std::string& prefix) {
+  std::vector<std::string> rows;
+  (void)env_.store.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view) {
+    rows.emplace_back(k);
+    return true;
+  });
+  for (const std::string& r : rows) env_.store.erase(r);
+}
+
+void Node::erase_object(const DataKey& dk) {
+  const std::string k = data_key(dk.hash, dk.bucket, dk.key);
+  cache_.erase(k);
+  env_.store.erase(k);
+  erase_elements(element_prefix(dk.hash, dk.bucket, dk.key));
+}
+
+// The key's object for changing in place: the cached one when nothing else holds it,
+// else a copy (others keep what they saw). Null when the key is absent.
+Result<std::shared_ptr<Object>> Node::writable(const std::string& bucket,
+                                               const std::string& key) {
+  Result<std::shared_ptr<Object>> got = load_shared(bucket, key);
+  if (!got || !*got) return got;
+  std::shared_ptr<Object> obj = std::move(got).value();
+  if (obj.use_count() <= 2) return obj;  // held by the cache (if cached) and us only
+  return std::make_shared<Object>(*obj);
 }
 
 Status Node::merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                          bool durable) {
-  Result<ObjectPtr> current = load(bucket, key);
+  Result<std::shared_ptr<Object>> current = writable(bucket, key);
   if (!current) return current.status();
   if (!*current) {
-    save(bucket, key, std::make_shared<const Object>(delta), durable);
+    save(bucket, key, std::make_shared<Object>(delta), nullptr, durable);
     return Status::ok();
   }
-  Object next = **current;
-  SHOAL_RETURN_IF_ERROR(next.join(delta));
-  if (!(next == **current))
-    save(bucket, key, std::make_shared<const Object>(std::move(next)), durable);
+  Object& mine = **current;
+  if (auto* set = mine.as<crdt::ORSet>()) {
+    SHOAL_RETURN_IF_ERROR(check_type(delta.type(), DataType::kSet));
+    const crdt::DotContext ctx_before = set->context();
+    const auto deferred_before = set->deferred();  // almost always empty
+    crdt::ORSet::Touched touched;
+    set->join(*delta.as<crdt::ORSet>(), &touched);
+    const bool changed = !touched.empty() || !(set->context() == ctx_before) ||
+                         set->deferred() != deferred_before;
+    if (changed) save(bucket, key, *current, &touched, durable);
+    return Status::ok();
+  }
+  Object before = mine;  // registers and counters are small: compare to skip no-op writes
+  SHOAL_RETURN_IF_ERROR(mine.join(delta));
+  if (!(mine == before)) save(bucket, key, *current, nullptr, durable);
   return Status::ok();
 }
 
 Result<Node::LocalApplied> Node::local_update(const Update& update, const std::string& bucket,
                                               const std::string& key, bool durable) {
-  Result<ObjectPtr> current = load(bucket, key);
+  Result<std::shared_ptr<Object>> current = writable(bucket, key);
   if (!current) return current.status();
-  Result<Applied> applied = apply_update(
-      *current ? std::optional<Object>(**current) : std::optional<Object>(), actor_, update);
-  if (!applied) return applied.status();
-  LocalApplied out{std::make_shared<const Object>(std::move(applied->state)),
-                   std::make_shared<const Object>(std::move(applied->delta))};
-  save(bucket, key, out.state, durable);
+  std::shared_ptr<Object> state =
+      *current ? std::move(current).value() : std::make_shared<Object>(update_type(update));
+  crdt::ORSet::Touched touched;
+  Result<Object> delta = apply_in_place(state.get(), actor_, update, &touched);
+  if (!delta) return delta.status();
+  LocalApplied out{answer_state(state, update),
+                   std::make_shared<const Object>(std::move(delta).value())};
+  save(bucket, key, std::move(state), &touched, durable);
   return out;
 }
 
@@ -133,6 +267,10 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   if (invalid.is_ok() && request.op == ClientRequest::Op::kUpdate) {
     invalid = validate(request.update);
   }
+  if (invalid.is_ok() && request.elements.size() > kMaxSetElementsPerOp) {
+    invalid = Status::too_large("at most " + std::to_string(kMaxSetElementsPerOp) +
+                                " set members per read");
+  }
   if (!invalid.is_ok()) {
     replies_.emplace_back(std::move(reply), ClientResponse{invalid, nullptr});
     return;
@@ -142,6 +280,7 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   p.op = request.op;
   p.bucket = std::move(request.bucket);
   p.key = std::move(request.key);
+  p.elements = std::move(request.elements);
   p.options = fit_to_replicas(request.options, *opts, static_cast<uint32_t>(ring_.size()));
   p.reply = std::move(reply);
   const bool is_read = p.op == ClientRequest::Op::kGet;
@@ -246,11 +385,13 @@ void Node::start_get(uint64_t id, Pending& p) {
     if (t.node == config_.self) continue;
     Message m = Message::make(Message::Kind::kRead, id, p.bucket, p.key);
     m.hint_for = t.hint_for.value_or("");
+    m.elements = p.elements;
     send(t.node, std::move(m));
   }
   if (const ring::Target* mine = target_of(p, config_.self)) {
     Result<ObjectPtr> got =
         mine->hint_for ? load_hint(*mine->hint_for, p.bucket, p.key) : load(p.bucket, p.key);
+    if (got && *got && !p.elements.empty()) *got = projected(*got, p.elements);
     if (got) {
       p.replies[config_.self] = *got;
       p.merged = *got;
@@ -337,7 +478,9 @@ void Node::finish_if_done(uint64_t id) {
 }
 
 void Node::read_repair(Pending& p) {
-  if (!p.merged) return;
+  // A projection must never be joined into a whole state (crdt/orset.h): reads of a
+  // few members repair nothing; anti-entropy does.
+  if (!p.merged || !p.elements.empty()) return;
   for (const auto& [node, reply] : p.replies) {
     if (reply && (reply == p.merged || *reply == *p.merged)) continue;
     const ring::Target* t = target_of(p, node);
@@ -463,6 +606,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
     Result<ObjectPtr> mine =
         m.hint_for.empty() ? load(m.bucket, m.key) : load_hint(m.hint_for, m.bucket, m.key);
     reply.status = mine.status();
+    if (mine && *mine && !m.elements.empty()) *mine = projected(*mine, m.elements);
     if (mine) reply.object = *mine;
   } else if (m.kind == Message::Kind::kMint) {
     reply.kind = Message::Kind::kMintReply;

@@ -31,6 +31,7 @@
 
 #include "node/core/env.h"
 #include "node/core/failure_detector.h"
+#include "node/core/keys.h"
 #include "node/core/membership.h"
 #include "node/core/messages.h"
 #include "node/core/object.h"
@@ -49,6 +50,9 @@ struct ClientRequest {
   std::string key;
   Update update;  // kUpdate
   RequestOptions options;
+  // kGet on a set: only these members are read (the context stays whole), so testing a
+  // few members of a large set costs O(members asked). Empty: the whole object.
+  std::vector<std::string> elements;
 };
 
 struct ClientResponse {
@@ -59,6 +63,9 @@ struct ClientResponse {
 };
 
 using ReplyFn = std::function<void(ClientResponse)>;
+
+// A set restricted to `elements` (crdt::ORSet::project); other types unchanged.
+ObjectPtr projected(const ObjectPtr& o, const std::vector<std::string>& elements);
 
 // Timing and limits of the cluster machinery (docs/operations.md lists them all).
 struct ClusterOptions {
@@ -181,6 +188,7 @@ class Node {
     ObjectPtr merged;  // reads: join of the ok replies
     ObjectPtr delta;   // updates: what the minter produced
     ObjectPtr state;   // updates: the minter's new state
+    std::vector<std::string> elements;  // reads: the set members asked (empty: all)
     Status first_error;
     ReplyFn reply;
     bool replied = false;
@@ -246,10 +254,18 @@ class Node {
   void remember_mint(const std::pair<ring::NodeId, uint64_t>& id, const LocalApplied& applied);
   Result<LocalApplied> local_update(const Update& update, const std::string& bucket,
                                     const std::string& key, bool durable);
+  // Object storage (node.cc): one row per object, except sets (keys.h).
   Result<ObjectPtr> load(const std::string& bucket, const std::string& key);
+  Result<std::shared_ptr<Object>> load_shared(const std::string& bucket, const std::string& key);
+  Result<crdt::ORSet> load_elements(uint64_t hash, const std::string& bucket,
+                                    const std::string& key, crdt::ORSet head);
+  Result<std::shared_ptr<Object>> writable(const std::string& bucket, const std::string& key);
   Status merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                      bool durable);
-  void save(const std::string& bucket, const std::string& key, ObjectPtr o, bool durable);
+  void save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o,
+            const crdt::ORSet::Touched* touched, bool durable);
+  void erase_elements(const std::string& prefix);
+  void erase_object(const DataKey& dk);
   void send(const ring::NodeId& to, Message m);
 
   NodeConfig config_;
@@ -286,7 +302,8 @@ class Node {
   struct Transfer {
     bool is_hint = false;
     std::string store_key;     // the hint key or data key to drop
-    std::string sent_bytes;    // what was sent, to check nothing changed since
+    std::string sent_bytes;    // hints: what was sent, to check nothing changed since
+    ObjectPtr sent;            // data: the same
     std::set<ring::NodeId> waiting;
     uint64_t deadline_ms = 0;
     ring::NodeId hint_target;

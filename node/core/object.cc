@@ -82,14 +82,17 @@ Status decode_into(const codec::Object& o, Object* out) {
   return Status::ok();
 }
 
-Status decode_object(const codec::Object& o, Object* out) {
+// split: null when only format 1 is acceptable (messages, hints).
+Status decode_object(const codec::Object& o, Object* out, bool* split) {
   codec::Array a;
   uint64_t version = 0, type = 0;
   SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
   if (a.size != 3) return codec::bad("object needs [version, type, value]");
   SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &version));
-  if (version != 1) return codec::bad("unknown object format version");
   SHOAL_RETURN_IF_ERROR(codec::u64(a[1], &type));
+  const bool head = version == 2 && split && static_cast<DataType>(type) == DataType::kSet;
+  if (version != 1 && !head) return codec::bad("unknown object format version");
+  if (split) *split = head;
   switch (static_cast<DataType>(type)) {
     case DataType::kRegister:
       return decode_into<crdt::DvvSet>(a[2], out);
@@ -108,7 +111,28 @@ Status decode_object(const codec::Object& o, Object* out) {
 Result<Object> Object::decode(std::string_view bytes) {
   Object out;
   Status s = codec::unpack(bytes, codec::kMaxDepth + 2,
-                           [&](const codec::Object& o) { return decode_object(o, &out); });
+                           [&](const codec::Object& o) { return decode_object(o, &out, nullptr); });
+  if (!s.is_ok()) return s;
+  return out;
+}
+
+std::string Object::encode_stored() const {
+  const auto* set = as<crdt::ORSet>();
+  if (!set) return encode();
+  msgpack::sbuffer buf(64);
+  codec::Packer pk(buf);
+  pk.pack_array(3);
+  pk.pack(2);
+  pk.pack(static_cast<uint8_t>(DataType::kSet));
+  const std::string head = set->encode_head();
+  buf.write(head.data(), head.size());  // already msgpack: one value
+  return std::string(buf.data(), buf.size());
+}
+
+Result<Object> Object::decode_stored(std::string_view bytes, bool* split) {
+  Object out;
+  Status s = codec::unpack(bytes, codec::kMaxDepth + 2,
+                           [&](const codec::Object& o) { return decode_object(o, &out, split); });
   if (!s.is_ok()) return s;
   return out;
 }

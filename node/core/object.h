@@ -52,6 +52,13 @@ class Object {
   std::string encode() const;
   static Result<Object> decode(std::string_view bytes);
 
+  // The stored form (keys.h): a set is [2, type, its head (no entries)], its elements
+  // live in rows of their own; every other type is encode().
+  std::string encode_stored() const;
+  // Decodes either form; *split tells that a set came without its elements (the caller
+  // reads the element rows and calls crdt::ORSet::assemble).
+  static Result<Object> decode_stored(std::string_view bytes, bool* split);
+
  private:
   std::variant<crdt::DvvSet, crdt::PNCounter, crdt::ORSet, crdt::LWWRegister> value_;
 };

@@ -28,8 +28,8 @@ ObjectPtr ObjectCache::find(std::string_view key) {
   return it->second->object;
 }
 
-void ObjectCache::put(std::string_view key, ObjectPtr object, size_t encoded_bytes) {
-  const size_t cost = encoded_bytes + key.size() + kEntryOverheadBytes;
+void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size_t bytes) {
+  const size_t cost = bytes + key.size() + kEntryOverheadBytes;
   const uint64_t s = slot(key);
   drop(s);
   if (cost > capacity_bytes_) return;

@@ -24,11 +24,14 @@ class ObjectCache {
   ObjectCache(const ObjectCache&) = delete;
   ObjectCache& operator=(const ObjectCache&) = delete;
 
-  // The cached object, now most recently used; nullptr on a miss.
+  // The cached object, now most recently used; nullptr on a miss. The node changes a
+  // cached object in place only while nothing but the cache and itself hold it (no
+  // pending request, message or reply can see the change), then put()s it again.
   ObjectPtr find(std::string_view key);
   // Inserts or replaces; evicts least recently used entries beyond the capacity. An
-  // object larger than the whole capacity is not cached.
-  void put(std::string_view key, ObjectPtr object, size_t encoded_bytes);
+  // object larger than the whole capacity is not cached. `bytes`: its encoded size, or
+  // an estimate of its memory.
+  void put(std::string_view key, std::shared_ptr<Object> object, size_t bytes);
   void erase(std::string_view key);
 
   size_t bytes() const { return bytes_; }
@@ -40,7 +43,7 @@ class ObjectCache {
   struct Entry {
     std::string key;
     uint64_t slot = 0;
-    ObjectPtr object;
+    std::shared_ptr<Object> object;  // handed out as ObjectPtr, changed only when exclusive
     size_t bytes = 0;
   };
   using List = std::list<Entry>;

@@ -21,31 +21,29 @@ Status too_large(const char* what, size_t size) {
                            " bytes exceeds the limit of " + std::to_string(kMaxValueBytes));
 }
 
-Applied apply_register(crdt::DvvSet state, crdt::Actor actor, const Update& u) {
+Object apply_register(crdt::DvvSet& state, crdt::Actor actor, const Update& u) {
   const crdt::DotContext seen =
       u.context.value_or(u.kind == Update::Kind::kDelete ? state.context() : crdt::DotContext{});
-  crdt::DvvSet delta =
-      u.kind == Update::Kind::kDelete ? state.remove(actor, seen) : state.put(actor, seen, u.value);
-  return Applied{Object(std::move(state)), Object(std::move(delta))};
+  return Object(u.kind == Update::Kind::kDelete ? state.remove(actor, seen)
+                                                : state.put(actor, seen, u.value));
 }
 
-Applied apply_lww(crdt::LWWRegister state, crdt::Actor actor, const Update& u) {
-  crdt::LWWRegister delta = u.kind == Update::Kind::kDelete
-                                ? state.remove(actor, u.timestamp_ms)
-                                : state.set(actor, u.timestamp_ms, u.value);
-  return Applied{Object(std::move(state)), Object(std::move(delta))};
+Object apply_lww(crdt::LWWRegister& state, crdt::Actor actor, const Update& u) {
+  return Object(u.kind == Update::Kind::kDelete ? state.remove(actor, u.timestamp_ms)
+                                                : state.set(actor, u.timestamp_ms, u.value));
 }
 
-Applied apply_set(crdt::ORSet state, crdt::Actor actor, const Update& u) {
+Object apply_set(crdt::ORSet& state, crdt::Actor actor, const Update& u,
+                 crdt::ORSet::Touched* touched) {
   crdt::ORSet delta;
   for (const std::string& e : u.elements) {
     if (u.kind == Update::Kind::kSetAdd) {
-      delta.join(state.add(actor, e));
+      delta.join(state.add(actor, e, touched));
     } else {
-      delta.join(u.context ? state.remove(e, *u.context) : state.remove(e));
+      delta.join(u.context ? state.remove(e, *u.context, touched) : state.remove(e, touched));
     }
   }
-  return Applied{Object(std::move(state)), Object(std::move(delta))};
+  return Object(std::move(delta));
 }
 
 }  // namespace
@@ -83,26 +81,34 @@ Status validate(const Update& u) {
   return Status::invalid_argument("unknown update kind");
 }
 
-Result<Applied> apply_update(std::optional<Object> current, crdt::Actor actor, const Update& u) {
+DataType update_type(const Update& u) { return type_of(u); }
+
+Result<Object> apply_in_place(Object* state, crdt::Actor actor, const Update& u,
+                              crdt::ORSet::Touched* touched) {
   SHOAL_RETURN_IF_ERROR(validate(u));
   const DataType type = type_of(u);
-  Object state = current ? std::move(*current) : Object(type);
-  SHOAL_RETURN_IF_ERROR(check_type(state.type(), type));
+  SHOAL_RETURN_IF_ERROR(check_type(state->type(), type));
   switch (type) {
     case DataType::kRegister:
-      return apply_register(std::move(*state.as<crdt::DvvSet>()), actor, u);
+      return apply_register(*state->as<crdt::DvvSet>(), actor, u);
     case DataType::kLww:
-      return apply_lww(std::move(*state.as<crdt::LWWRegister>()), actor, u);
+      return apply_lww(*state->as<crdt::LWWRegister>(), actor, u);
     case DataType::kSet:
-      return apply_set(std::move(*state.as<crdt::ORSet>()), actor, u);
+      return apply_set(*state->as<crdt::ORSet>(), actor, u, touched);
     case DataType::kCounter: {
-      crdt::PNCounter counter = std::move(*state.as<crdt::PNCounter>());
-      Result<crdt::PNCounter> delta = counter.add(actor, u.delta);
+      Result<crdt::PNCounter> delta = state->as<crdt::PNCounter>()->add(actor, u.delta);
       if (!delta) return delta.status();
-      return Applied{Object(std::move(counter)), Object(std::move(delta).value())};
+      return Object(std::move(delta).value());
     }
   }
   return Status::internal("unknown data type");
+}
+
+Result<Applied> apply_update(std::optional<Object> current, crdt::Actor actor, const Update& u) {
+  Object state = current ? std::move(*current) : Object(type_of(u));
+  Result<Object> delta = apply_in_place(&state, actor, u, nullptr);
+  if (!delta) return delta.status();
+  return Applied{std::move(state), std::move(delta).value()};
 }
 
 }  // namespace shoal::core

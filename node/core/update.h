@@ -45,4 +45,12 @@ Status validate(const Update& u);
 //  - counter overflow is invalid_argument (crdt/counter.h).
 Result<Applied> apply_update(std::optional<Object> current, crdt::Actor actor, const Update& u);
 
+// The same, applied to `*state` in place (what a replica does: copying a large set per
+// update would make every add O(set size)); returns the delta. On error *state is
+// unchanged. REQUIRES: *state is the key's object, or a fresh Object(update_type(u)).
+// `touched` (sets) collects the elements whose dots changed.
+Result<Object> apply_in_place(Object* state, crdt::Actor actor, const Update& u,
+                              crdt::ORSet::Touched* touched);
+DataType update_type(const Update& u);
+
 }  // namespace shoal::core

@@ -64,7 +64,7 @@ void LevelDbStore::erase(std::string_view key) {
 }
 
 Status LevelDbStore::flush(bool sync) {
-  if (staged_.empty()) return Status::ok();
+  if (staged_.empty() && !(sync && unsynced_)) return Status::ok();
   leveldb::WriteBatch batch;
   for (const auto& [key, value] : staged_) {
     if (value) {
@@ -77,6 +77,7 @@ Status LevelDbStore::flush(bool sync) {
   wo.sync = sync;
   SHOAL_RETURN_IF_ERROR(from_leveldb(db_->Write(wo, &batch)));
   staged_.clear();
+  unsynced_ = !sync;
   return Status::ok();
 }
 

@@ -49,6 +49,9 @@ class LevelDbStore final : public core::Store {
   std::unique_ptr<leveldb::Cache> cache_;
   std::unique_ptr<leveldb::DB> db_;
   std::map<std::string, std::optional<std::string>, std::less<>> staged_;  // nullopt: erase
+  // A scan flushed staged writes without fsync: the next flush(true) must sync even if
+  // nothing is staged by then, or a durable write of that turn would not be on disk.
+  bool unsynced_ = false;
 };
 
 }  // namespace shoal::store

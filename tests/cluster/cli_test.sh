@@ -61,9 +61,10 @@ expect 0 "^3$" -- "$shoal" -H "$n3" counter get stats visits -c all
 expect 0 '"type":"counter","value":3' -- "$shoal" --json counter get stats visits
 
 # sets
-expect 0 "3 members" -- "$shoal" set add tags t1 red green blue
-expect 0 "2 members" -- "$shoal" -H "$n2" set rm tags t1 green
+expect 0 "^ok$" -- "$shoal" set add tags t1 red green blue
+expect 0 "^ok$" -- "$shoal" -H "$n2" set rm tags t1 green
 expect 0 '"members":\["blue","red"\]' -- "$shoal" --json set get tags t1 -c all
+expect 0 '"members":\["red"\]' -- "$shoal" --json set get tags t1 red green -c all  # membership test
 expect 0 "^blue$" -- "$shoal" get tags t1             # get reads any type
 expect 0 '"type":"set"' -- "$shoal" --json get tags t1
 expect 0 '"type":"counter","value":3' -- "$shoal" --json get stats visits

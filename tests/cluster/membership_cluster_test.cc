@@ -219,6 +219,15 @@ TEST_CASE("a fourth node joins a 3-node cluster of 10000 keys under a write load
   LoadResult load;
   std::thread writer(run_load, tc.client_port("n2"), std::cref(keys), std::ref(stop),
                      std::ref(load));
+  // A failed REQUIRE below must report, not abort on a joinable thread.
+  struct StopWriter {
+    std::atomic<bool>& stop;
+    std::thread& writer;
+    ~StopWriter() {
+      stop = true;
+      if (writer.joinable()) writer.join();
+    }
+  } stop_writer{stop, writer};
   const std::string n4 = tc.join("n1");
   REQUIRE(n4 == "n4");
   const bool joined = eventually(

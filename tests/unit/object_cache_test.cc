@@ -6,9 +6,9 @@
 namespace shoal::core {
 namespace {
 
-ObjectPtr counter(int64_t v) {
+std::shared_ptr<Object> counter(int64_t v) {
   crdt::PNCounter c;
-  return std::make_shared<const Object>(*c.add(1, v));
+  return std::make_shared<Object>(*c.add(1, v));
 }
 
 int64_t value(const ObjectPtr& o) { return o->as<crdt::PNCounter>()->read(); }
