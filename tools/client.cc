@@ -214,6 +214,13 @@ Result<api::Response> Client::remove(const std::string& node) {
   return call(std::move(r));
 }
 
+Result<api::Response> Client::chaos(const std::string& rule) {
+  api::Request r;
+  r.op = api::Op::kChaos;
+  r.key = rule;
+  return call(std::move(r));
+}
+
 namespace {
 api::Request make(api::Op op, const std::string& b, const std::string& k,
                   const core::RequestOptions& o) {

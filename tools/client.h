@@ -46,6 +46,9 @@ class Client {
   Result<api::Response> cluster_status();
   Result<api::Response> leave();
   Result<api::Response> remove(const std::string& node);
+  // One fault-filter rule for the node (docs/chaos.md); the answer's `chaos` lists the
+  // rules in force afterwards.
+  Result<api::Response> chaos(const std::string& rule);
   Result<api::Response> get(const std::string& bucket, const std::string& key,
                             const core::RequestOptions& options = {});
   Result<api::Response> put(const std::string& bucket, const std::string& key, std::string value,

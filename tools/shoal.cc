@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <iostream>
 #include <random>
@@ -14,6 +16,7 @@
 
 #include "node/core/options.h"
 #include "tools/bench.h"
+#include "tools/chaos.h"
 #include "tools/client.h"
 #include "tools/cluster.h"
 #include "node/api/text.h"
@@ -508,6 +511,12 @@ int cluster_command(const Global& g, const std::string& what, const ClusterArgs&
   } else if (what == "start") {
     s = client::start_node(*c, a.node);
     if (s.is_ok()) s = client::wait_connected(*c);
+  } else if (what == "pause" || what == "resume") {
+    const client::LocalNode* n = c->find(a.node);
+    if (!client::node_running(*n)) return print_error(g, Status::unavailable(a.node + " is not running"));
+    if (::kill(n->pid, what == "pause" ? SIGSTOP : SIGCONT) != 0) {
+      return print_error(g, Status::internal(std::string("kill: ") + std::strerror(errno)));
+    }
   } else if (what == "restart") {
     s = client::stop_node(*c, a.node, SIGTERM, 10'000);
     if (s.is_ok()) s = client::start_node(*c, a.node);
@@ -602,6 +611,11 @@ int main(int argc, char** argv) {
   cl("stop", "stop one node cleanly (SIGTERM)", true);
   cl("start", "start one stopped node", true);
   cl("restart", "stop and start one node", true);
+  cl("pause", "freeze one node (SIGSTOP): it holds its connections but answers nothing", true);
+  cl("resume", "let a paused node run again (SIGCONT)", true);
+
+  chaos::ChaosArgs chaos_args;
+  chaos::add_commands(app, &chaos_args);
 
   bench::BenchOptions bo;
   std::string bench_consistency;
@@ -613,6 +627,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
   if (!cluster_what.empty()) return cluster_command(g, cluster_what, ca);
+  if (!chaos_args.what.empty()) return chaos::run(chaos_args, g.json);
   if (is_bench) return bench::run(g.host, bo, g.json);
   if (op == api::Op::kPing) {
     api::Request req;

@@ -96,6 +96,7 @@ Result<core::ClientRequest> to_core(const Request& r) {
     case Op::kClusterStatus:
     case Op::kLeave:
     case Op::kRemove:
+    case Op::kChaos:
       break;  // answered by the shell
   }
   return Status::internal("operation has no core request");

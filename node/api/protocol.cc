@@ -49,7 +49,7 @@ namespace {
 
 constexpr std::string_view kOpNames[] = {
     "ping",    "get",         "put",   "del",   "counter_add", "counter_get", "set_add",
-    "set_rm",  "set_get",     "cluster_status", "leave", "remove"};
+    "set_rm",  "set_get",     "cluster_status", "leave", "remove", "chaos"};
 
 Status invalid(std::string_view field, std::string_view what) {
   return Status::invalid_argument("field \"" + std::string(field) + "\": " + std::string(what));
@@ -204,6 +204,10 @@ Status check_request(const Request& r) {
   if (r.op == Op::kPing || r.op == Op::kClusterStatus || r.op == Op::kLeave) return Status::ok();
   if (r.op == Op::kRemove) {
     if (r.key.empty()) return invalid("k", "remove needs the node to remove");
+    return Status::ok();
+  }
+  if (r.op == Op::kChaos) {
+    if (r.key.empty() || r.key.size() > 4096) return invalid("k", "chaos needs a rule (1..4096 bytes)");
     return Status::ok();
   }
   if (r.bucket.empty()) return invalid("b", "the bucket must not be empty");
@@ -413,7 +417,7 @@ std::string encode_response(const Response& r) {
   Packer pk(buf);
   const bool ok = r.status.is_ok();
   uint32_t fields = 2 + !ok + r.type.has_value() + r.context.has_value() + !r.node.empty() * 2 +
-                    !r.members.empty() + !r.stats.empty();
+                    !r.members.empty() + !r.stats.empty() + r.chaos.has_value();
   const bool has_values =
       r.type && (*r.type == core::DataType::kRegister || *r.type == core::DataType::kLww);
   const bool has_counter = r.type && *r.type == core::DataType::kCounter;
@@ -462,6 +466,10 @@ std::string encode_response(const Response& r) {
     pk.pack_array(static_cast<uint32_t>(r.members.size()));
     for (const MemberInfo& m : r.members) pack_member(pk, m);
   }
+  if (r.chaos) {
+    pack_str(pk, "chaos");
+    pack_str(pk, *r.chaos);
+  }
   if (!r.stats.empty()) {
     pack_str(pk, "stats");
     pk.pack_map(static_cast<uint32_t>(r.stats.size()));
@@ -491,6 +499,10 @@ Result<Response> decode_response(std::string_view payload) {
       }
       if (k == "values") return field_string_list(v, k, &r.values);
       if (k == "elems") return field_string_list(v, k, &r.elements);
+      if (k == "chaos") {
+        r.chaos.emplace();
+        return field_bytes(v, k, &*r.chaos);
+      }
       if (k == "value") {
         if (!codec::i64(v, &r.counter).is_ok()) return invalid(k, "expected an integer");
         return Status::ok();

@@ -68,9 +68,10 @@ enum class Op : uint8_t {
   kClusterStatus,  // the node's view of the cluster (members, phi, ownership, hints, handoff)
   kLeave,          // the node hands off its data, turns left and stops
   kRemove,         // k: a down node to forget for good
+  kChaos,          // k: one fault-filter rule for this node (node/core/fault_filter.h)
 };
 // "ping", "get", "put", "del", "counter_add", "counter_get", "set_add", "set_rm", "set_get",
-// "cluster_status", "leave", "remove"
+// "cluster_status", "leave", "remove", "chaos"
 std::string_view op_name(Op op);
 inline bool is_admin(Op op) { return op >= Op::kClusterStatus; }
 std::optional<Op> parse_op(std::string_view name);
@@ -116,6 +117,7 @@ struct Response {
   // "hints_replayed", "handoff_inflight", "handoff_sent", "handoff_dropped",
   // "gossip_rounds", ...), in name order.
   std::vector<std::pair<std::string, int64_t>> stats;
+  std::optional<std::string> chaos;  // chaos: the rules in force on the node afterwards
 };
 
 // The checks decode_request applies after parsing: a bucket and key (1..1024 and

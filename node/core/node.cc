@@ -264,6 +264,9 @@ void Node::respond(Pending& p, ClientResponse response) {
 void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   Result<ResolvedOptions> opts = resolve(request.options);
   Status invalid = opts.status();
+  if (invalid.is_ok() && faults_.refuses_clients()) {
+    invalid = Status::unavailable("this node refuses clients (shoal chaos: clients refuse)");
+  }
   if (invalid.is_ok() && request.op == ClientRequest::Op::kUpdate) {
     invalid = validate(request.update);
   }
@@ -501,6 +504,11 @@ void Node::on_timer(uint64_t timer_id) {
     tick();
     return;
   }
+  if (auto d = delayed_.find(timer_id); d != delayed_.end()) {
+    env_.transport.send(d->second.first, d->second.second);  // released at an earlier turn
+    delayed_.erase(d);
+    return;
+  }
   auto it = pending_.find(timer_id);
   if (it == pending_.end()) return;
   Pending& p = it->second;
@@ -535,6 +543,10 @@ void Node::on_read_reply(const ring::NodeId& from, const Message& m, Pending& p)
 }
 
 void Node::on_message(const ring::NodeId& from, const Message& m) {
+  if (faults_.blocks_from(from)) {  // a chaos partition, enforced on the receiving side
+    ++faults_.dropped;
+    return;
+  }
   auto it = pending_.find(m.req_id);
   switch (m.kind) {
     case Message::Kind::kRead:
@@ -691,8 +703,32 @@ void Node::end_turn() {
     }
     return;
   }
-  for (const auto& [to, m] : outbox) env_.transport.send(to, m);
+  for (const auto& [to, m] : outbox) send_filtered(to, m);
   for (auto& [fn, response] : replies) fn(std::move(response));
+}
+
+void Node::send_filtered(const ring::NodeId& to, const Message& m) {
+  const FaultFilter::Verdict v = faults_.outbound(to, env_.rng);
+  if (v.drop) {
+    ++faults_.dropped;
+    return;
+  }
+  for (uint32_t i = 0; i < v.copies; ++i) {
+    if (v.delay_ms == 0) {
+      env_.transport.send(to, m);
+      continue;
+    }
+    const uint64_t id = next_id_++;
+    delayed_.emplace(id, std::make_pair(to, m));
+    env_.timers.schedule(id, v.delay_ms);
+  }
+}
+
+Result<std::string> Node::chaos(std::string_view rule) {
+  std::set<std::string> known;
+  for (const auto& [id, s] : membership_.states()) known.insert(id);
+  SHOAL_RETURN_IF_ERROR(faults_.apply(rule, known));
+  return faults_.describe();
 }
 
 }  // namespace shoal::core

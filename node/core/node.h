@@ -31,6 +31,7 @@
 
 #include "node/core/env.h"
 #include "node/core/failure_detector.h"
+#include "node/core/fault_filter.h"
 #include "node/core/keys.h"
 #include "node/core/membership.h"
 #include "node/core/messages.h"
@@ -153,6 +154,10 @@ class Node {
   Status leave();
   // Forgets a dead node for good. Fails unless it is known, not self, and down here.
   Status remove(const ring::NodeId& node);
+  // Applies one fault-filter rule (fault_filter.h) to this node's peer traffic; the
+  // rules in force afterwards. Rules naming a node this node never heard of fail.
+  Result<std::string> chaos(std::string_view rule);
+  const FaultFilter& faults() const { return faults_; }
 
   const ring::Ring& ring() const { return ring_; }
   crdt::Actor actor() const { return actor_; }
@@ -324,6 +329,10 @@ class Node {
   uint64_t ae_peer_ = 0;
   uint64_t next_ae_ms_ = 0;
   AntiEntropyStats ae_;
+  // The fault filter, and the outgoing messages it holds back (by timer id).
+  FaultFilter faults_;
+  std::map<uint64_t, std::pair<ring::NodeId, Message>> delayed_;
+  void send_filtered(const ring::NodeId& to, const Message& m);
   // This turn's effects, released by end_turn() after the store commit.
   std::vector<std::pair<ring::NodeId, Message>> outbox_;
   std::vector<std::pair<ReplyFn, ClientResponse>> replies_;

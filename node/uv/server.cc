@@ -692,6 +692,15 @@ bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
     if (r->status.is_ok()) spdlog::info("removed {} from the cluster", req.key);
     return true;
   }
+  if (req.op == api::Op::kChaos) {
+    Result<std::string> rules = node->chaos(req.key);
+    r->status = rules.status();
+    if (rules) {
+      r->chaos = *rules;
+      spdlog::warn("chaos: '{}'; rules now: {}", req.key, rules->empty() ? "none" : *rules);
+    }
+    return true;
+  }
   for (const core::MemberView& v : node->members_view()) {
     api::MemberInfo m;
     m.id = v.state.id;
@@ -713,6 +722,7 @@ bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
               {"ae_exchanges", static_cast<int64_t>(ae.exchanges)},
               {"ae_keys_repaired", static_cast<int64_t>(ae.keys_repaired)},
               {"ae_keys_sent", static_cast<int64_t>(ae.keys_sent)},
+              {"chaos_dropped", static_cast<int64_t>(node->faults().dropped)},
               {"gossip_rounds", static_cast<int64_t>(node->gossip_rounds())},
               {"handoff_active", h.active ? 1 : 0},
               {"handoff_dropped", static_cast<int64_t>(h.keys_dropped)},

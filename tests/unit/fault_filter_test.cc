@@ -1,0 +1,110 @@
+// The fault filter's rules (node/core/fault_filter.h) and the rules `shoal chaos` sends
+// each node (tools/chaos.h).
+#include <catch2/catch.hpp>
+
+#include "node/core/fault_filter.h"
+#include "tools/chaos.h"
+
+namespace shoal {
+namespace {
+
+using core::FaultFilter;
+
+const std::set<std::string> kNodes{"n1", "n2", "n3", "n4", "n5"};
+
+TEST_CASE("fault filter: rules parse and apply and heal clears them", "[chaos]") {
+  FaultFilter f;
+  REQUIRE_FALSE(f.active());
+  REQUIRE(f.apply("block-in n2,n3", kNodes).is_ok());
+  REQUIRE(f.blocks_from("n2"));
+  REQUIRE(f.blocks_from("n3"));
+  REQUIRE_FALSE(f.blocks_from("n4"));
+  REQUIRE(f.apply("unblock-in n3", kNodes).is_ok());
+  REQUIRE_FALSE(f.blocks_from("n3"));
+  REQUIRE(f.apply("delay 200ms 50ms to n4", kNodes).is_ok());
+  REQUIRE(f.apply("drop 10%", kNodes).is_ok());
+  REQUIRE(f.apply("clients refuse", kNodes).is_ok());
+  REQUIRE(f.refuses_clients());
+  REQUIRE(f.describe() == "block-in n2\ndrop 10\ndelay 200 50 to n4\nclients refuse\n");
+  REQUIRE(f.apply("show", kNodes).is_ok());
+  REQUIRE(f.apply("heal", kNodes).is_ok());
+  REQUIRE_FALSE(f.active());
+  REQUIRE(f.describe().empty());
+}
+
+TEST_CASE("fault filter: bad rules are refused with a reason and change nothing", "[chaos]") {
+  FaultFilter f;
+  REQUIRE(f.apply("block-in n1", kNodes).is_ok());
+  const std::string before = f.describe();
+  for (const char* rule : {"", "explode", "block-in", "block-in n9", "block-in n1,,n2",
+                           "delay", "delay fast", "delay 70000", "delay 10 5 to n7", "drop 101%",
+                           "drop -1", "dup 5 to", "clients maybe", "heal now"}) {
+    INFO(rule);
+    const Status s = f.apply(rule, kNodes);
+    REQUIRE_FALSE(s.is_ok());
+    REQUIRE(!s.message().empty());
+    REQUIRE(f.describe() == before);
+  }
+  REQUIRE(f.apply("block-in n9", kNodes).code() == Code::kNotFound);
+}
+
+TEST_CASE("fault filter: drops delays and duplicates only what its rules name", "[chaos]") {
+  FaultFilter f;
+  core::SeededRng rng(3);
+  // No rule: every message goes through at once and no randomness is drawn.
+  core::SeededRng twin(3);
+  for (int i = 0; i < 100; ++i) {
+    const FaultFilter::Verdict v = f.outbound("n2", rng);
+    REQUIRE_FALSE(v.drop);
+    REQUIRE(v.copies == 1);
+    REQUIRE(v.delay_ms == 0);
+  }
+  REQUIRE(rng.next() == twin.next());
+
+  REQUIRE(f.apply("drop 30 to n2", kNodes).is_ok());
+  REQUIRE(f.apply("delay 100 20", kNodes).is_ok());
+  REQUIRE(f.apply("dup 50 to n3", kNodes).is_ok());
+  int dropped = 0, dups = 0;
+  for (int i = 0; i < 10'000; ++i) {
+    const FaultFilter::Verdict to2 = f.outbound("n2", rng);
+    dropped += to2.drop;
+    if (!to2.drop) REQUIRE((to2.delay_ms >= 80 && to2.delay_ms <= 120));
+    const FaultFilter::Verdict to3 = f.outbound("n3", rng);
+    REQUIRE_FALSE(to3.drop);
+    dups += to3.copies == 2;
+  }
+  REQUIRE((dropped > 2'700 && dropped < 3'300));
+  REQUIRE((dups > 4'500 && dups < 5'500));
+}
+
+TEST_CASE("chaos: partitions isolation and one-way cuts become receive-side blocks", "[chaos]") {
+  auto groups = chaos::parse_groups("n1,n2|n3,n4,n5", kNodes);
+  REQUIRE(groups.is_ok());
+  std::map<std::string, std::vector<std::string>> by_node;
+  for (const auto& r : chaos::partition_rules(*groups, kNodes)) by_node[r.node] = r.rules;
+  REQUIRE(by_node["n1"] == std::vector<std::string>{"unblock-in n1,n2,n3,n4,n5", "block-in n3,n4,n5"});
+  REQUIRE(by_node["n4"] == std::vector<std::string>{"unblock-in n1,n2,n3,n4,n5", "block-in n1,n2"});
+
+  // A node no group names is a bridge: it blocks nobody.
+  groups = chaos::parse_groups("n1|n2", kNodes);
+  REQUIRE(groups.is_ok());
+  for (const auto& r : chaos::partition_rules(*groups, kNodes)) {
+    if (r.node == "n3") REQUIRE(r.rules.size() == 1);
+  }
+
+  for (const auto& r : chaos::isolate_rules("n3", kNodes)) {
+    REQUIRE(r.rules.back() == (r.node == "n3" ? "block-in n1,n2,n4,n5" : "block-in n3"));
+  }
+  for (const auto& r : chaos::one_way_rules("n1", "n2", kNodes)) {
+    REQUIRE(r.rules.size() == (r.node == "n2" ? 2u : 1u));
+    if (r.node == "n2") REQUIRE(r.rules.back() == "block-in n1");
+  }
+
+  for (const char* bad : {"n1,n2", "n1|n1", "n1|n9", "n1||n2", "|"}) {
+    INFO(bad);
+    REQUIRE(chaos::parse_groups(bad, kNodes).status().code() == Code::kInvalidArgument);
+  }
+}
+
+}  // namespace
+}  // namespace shoal
