@@ -111,8 +111,8 @@ std::string_view event_type_name(EventType t) { return kTypeNames[static_cast<si
 std::string to_json_line(const Event& e) {
   std::string out = "{\"type\":\"" + std::string(event_type_name(e.type)) +
                     "\",\"t\":" + std::to_string(e.time_ms) +
-                    ",\"process\":" + std::to_string(e.process) + ",\"op\":" + std::to_string(e.op) +
-                    ",\"f\":" + text::json_bytes(e.f);
+                    ",\"process\":" + std::to_string(e.process) +
+                    ",\"op\":" + std::to_string(e.op) + ",\"f\":" + text::json_bytes(e.f);
   if (!e.key.empty()) out += ",\"key\":" + text::json_bytes(e.key);
   if (e.f == "counter_add") out += ",\"delta\":" + std::to_string(e.delta);
   if (!e.element.empty()) out += ",\"element\":" + text::json_bytes(e.element);
@@ -272,8 +272,8 @@ class Checker {
     const int64_t got = r.found ? r.counter : 0;
     if (got < lo || got > hi) {
       ++v_.summary.out_of_bounds;
-      violation("counter " + key + " at " + r.node + " is " + std::to_string(got) +
-                ", outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      violation("counter " + key + " at " + r.node + " is " + std::to_string(got) + ", outside [" +
+                std::to_string(lo) + ", " + std::to_string(hi) + "]");
     }
   }
 
@@ -281,7 +281,8 @@ class Checker {
   // remove's context holds it or not); without it, a remove invoked after the add
   // possibly observed it, and none certainly did.
   static bool possibly_observed(const Op& rm, const Op& add) {
-    if (add.done && add.done->dot && rm.invoke->ctx) return rm.invoke->ctx->contains(*add.done->dot);
+    if (add.done && add.done->dot && rm.invoke->ctx)
+      return rm.invoke->ctx->contains(*add.done->dot);
     return rm.invoke->time_ms >= add.invoke->time_ms;
   }
   static bool certainly_observed(const Op& rm, const Op& add) {
@@ -302,8 +303,8 @@ class Checker {
         bool seen_by_any = false, seen_by_acked = false;
         for (const Op* rm : removes[elem]) {
           seen_by_any = seen_by_any || possibly_observed(*rm, *a);
-          seen_by_acked = seen_by_acked ||
-                          (rm->outcome() == EventType::kOk && certainly_observed(*rm, *a));
+          seen_by_acked =
+              seen_by_acked || (rm->outcome() == EventType::kOk && certainly_observed(*rm, *a));
         }
         const bool acked = a->outcome() == EventType::kOk;
         if (acked && !seen_by_any) must = true;
@@ -348,7 +349,8 @@ class Checker {
       bool superseded = false;
       for (const Op& q : ops) {
         if (&q == &w || !q.invoke->ctx) continue;
-        if (w.done->dot ? q.invoke->ctx->contains(*w.done->dot) : q.invoke->time_ms >= w.done->time_ms) {
+        if (w.done->dot ? q.invoke->ctx->contains(*w.done->dot)
+                        : q.invoke->time_ms >= w.done->time_ms) {
           superseded = true;
           break;
         }
@@ -386,8 +388,8 @@ std::string summary_table(const Verdict& v) {
                 "  diverged keys   %8llu\n"
                 "  faults          %8llu\n"
                 "  verdict         %s\n",
-                (unsigned long long)s.ops, (unsigned long long)s.ok,
-                (unsigned long long)s.failed, (unsigned long long)s.indeterminate,
+                (unsigned long long)s.ops, (unsigned long long)s.ok, (unsigned long long)s.failed,
+                (unsigned long long)s.indeterminate,
                 (unsigned long long)(s.counter_keys + s.set_keys + s.register_keys),
                 (unsigned long long)s.counter_keys, (unsigned long long)s.set_keys,
                 (unsigned long long)s.register_keys, (unsigned long long)s.reads,

@@ -44,12 +44,12 @@ struct Event {
   // "register". Nemesis: what happened ("partition", "heal", "kill", "restart", ...).
   std::string f;
   std::string key;
-  int64_t delta = 0;                     // counter_add
-  std::string element;                   // set_add / set_remove; put: the value
-  std::optional<crdt::Dot> dot;          // ok set_add / put: the dot it minted, if known
-  std::optional<crdt::DotContext> ctx;   // set_remove / put: the context it carried
-  std::string node;                      // ops: the coordinator; reads: the node read
-  std::string detail;                    // errors, nemesis arguments, consistency
+  int64_t delta = 0;                    // counter_add
+  std::string element;                  // set_add / set_remove; put: the value
+  std::optional<crdt::Dot> dot;         // ok set_add / put: the dot it minted, if known
+  std::optional<crdt::DotContext> ctx;  // set_remove / put: the context it carried
+  std::string node;                     // ops: the coordinator; reads: the node read
+  std::string detail;                   // errors, nemesis arguments, consistency
   // Reads: found, and the counter value or the set's members / register's siblings.
   bool found = false;
   int64_t counter = 0;

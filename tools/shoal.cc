@@ -17,6 +17,7 @@
 #include "node/core/options.h"
 #include "tools/bench.h"
 #include "tools/chaos.h"
+#include "tools/check_cli.h"
 #include "tools/client.h"
 #include "tools/cluster.h"
 #include "node/api/text.h"
@@ -73,6 +74,19 @@ struct ConsistencyFlags {
     Result<core::ResolvedOptions> checked = core::resolve(o);
     if (!checked) return checked.status();
     return o;
+  }
+
+  // How the flags read, for reports ("quorum", "r=1 w=1 sloppy", ...).
+  std::string describe() const {
+    std::string out = consistency.empty() ? "quorum" : consistency;
+    if (!r.empty()) out += " r=" + r;
+    if (!w.empty()) out += " w=" + w;
+    if (!pr.empty()) out += " pr=" + pr;
+    if (!pw.empty()) out += " pw=" + pw;
+    if (n) out += " n=" + std::to_string(n);
+    if (durable) out += " durable";
+    if (no_sloppy) out += " no-sloppy";
+    return out;
   }
 };
 
@@ -617,6 +631,15 @@ int main(int argc, char** argv) {
   chaos::ChaosArgs chaos_args;
   chaos::add_commands(app, &chaos_args);
 
+  check::CheckOptions check_opts;
+  ConsistencyFlags check_flags;
+  CLI::App* check_cmd = app.add_subcommand(
+      "check", "run clients and faults against a local cluster, then check the history");
+  check::add_flags(check_cmd, &check_opts);
+  check_flags.add_to(check_cmd);
+  bool is_check = false;
+  check_cmd->callback([&] { is_check = true; });
+
   bench::BenchOptions bo;
   std::string bench_consistency;
   CLI::App* bcmd = app.add_subcommand("bench", "load a node or cluster and report latency");
@@ -628,6 +651,13 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (!cluster_what.empty()) return cluster_command(g, cluster_what, ca);
   if (!chaos_args.what.empty()) return chaos::run(chaos_args, g.json);
+  if (is_check) {
+    Result<core::RequestOptions> o = check_flags.build();
+    if (!o) return print_error(g, o.status());
+    check_opts.options = *o;
+    check_opts.options_label = check_flags.describe();
+    return check::run(check_opts);
+  }
   if (is_bench) return bench::run(g.host, bo, g.json);
   if (op == api::Op::kPing) {
     api::Request req;

@@ -25,7 +25,7 @@ std::string escape(std::string_view s) {
         out += "&quot;";
         break;
       default:
-        out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+        out += static_cast<unsigned char>(c) < 0x20 && c != '\n' ? '?' : c;
     }
   }
   return out;
@@ -50,12 +50,11 @@ const char* band(const std::string& f) {
   return "#f28b82";  // partitions, isolation, one-way cuts, delays, loss
 }
 
-constexpr int kWidth = 1200, kLeft = 90, kLane = 14, kTop = 40;
+constexpr int kWidth = 1200, kLeft = 90, kLane = 14, kTop = 50;
 
 }  // namespace
 
-std::string timeline_html(const std::vector<Event>& h, const Verdict& v,
-                          const std::string& title) {
+std::string timeline_html(const std::vector<Event>& h, const Verdict& v, const std::string& title) {
   uint64_t end_ms = 1;
   std::map<uint32_t, int> lanes;
   for (const Event& e : h) {
@@ -65,9 +64,12 @@ std::string timeline_html(const std::vector<Event>& h, const Verdict& v,
   int i = 0;
   for (auto& [p, lane] : lanes) lane = i++;
   const int height = kTop + static_cast<int>(lanes.size()) * kLane + 40;
-  auto x = [&](uint64_t t) { return kLeft + static_cast<double>(t) * (kWidth - kLeft - 10) / end_ms; };
+  auto x = [&](uint64_t t) {
+    return kLeft + static_cast<double>(t) * (kWidth - kLeft - 10) / end_ms;
+  };
   std::string svg = "<svg xmlns='http://www.w3.org/2000/svg' width='" + std::to_string(kWidth) +
-                    "' height='" + std::to_string(height) + "' font-family='sans-serif' font-size='10'>";
+                    "' height='" + std::to_string(height) +
+                    "' font-family='sans-serif' font-size='10'>";
   // Faults: a band from each event to the next, labelled.
   std::vector<const Event*> faults;
   for (const Event& e : h) {
@@ -86,8 +88,12 @@ std::string timeline_html(const std::vector<Event>& h, const Verdict& v,
     svg += "<line x1='" + std::to_string(x0) + "' x2='" + std::to_string(x0) + "' y1='" +
            std::to_string(kTop - 14) + "' y2='" + std::to_string(height - 30) +
            "' stroke='#555' stroke-dasharray='2,2'/>";
-    svg += "<text x='" + std::to_string(x0 + 2) + "' y='" + std::to_string(kTop - 16 - (k % 2) * 10) +
-           "'>" + escape(f.f + " " + f.detail) + "</text>";
+    svg += "<text x='" + std::to_string(x0 + 2) + "' y='" +
+           std::to_string(kTop - 16 - (k % 3) * 10) + "'>" + escape(f.f) +
+           (f.f == "kill" || f.f == "pause" || f.f == "restart" || f.f == "resume"
+                ? " " + escape(f.detail)
+                : "") +
+           "<title>" + escape(f.f + " " + f.detail) + "</title></text>";
   }
   // Operations: a bar from invoke to completion on the client's lane.
   std::map<uint64_t, const Event*> invokes;
@@ -96,7 +102,8 @@ std::string timeline_html(const std::vector<Event>& h, const Verdict& v,
       invokes[e.op] = &e;
       continue;
     }
-    if (e.type != EventType::kOk && e.type != EventType::kFail && e.type != EventType::kInfo) continue;
+    if (e.type != EventType::kOk && e.type != EventType::kFail && e.type != EventType::kInfo)
+      continue;
     auto it = invokes.find(e.op);
     if (it == invokes.end()) continue;
     const Event& in = *it->second;
@@ -105,8 +112,9 @@ std::string timeline_html(const std::vector<Event>& h, const Verdict& v,
     svg += "<rect x='" + std::to_string(x0) + "' y='" + std::to_string(y) + "' width='" +
            std::to_string(x1 - x0) + "' height='" + std::to_string(kLane - 4) + "' fill='" +
            colour(e.type) + "'><title>" +
-           escape(in.f + " " + in.key + " " + (in.f == "counter_add" ? std::to_string(in.delta) : in.element) +
-                  " via " + in.node + ": " + std::string(event_type_name(e.type)) + " " + e.detail) +
+           escape(in.f + " " + in.key + " " +
+                  (in.f == "counter_add" ? std::to_string(in.delta) : in.element) + " via " +
+                  in.node + ": " + std::string(event_type_name(e.type)) + " " + e.detail) +
            "</title></rect>";
   }
   for (const auto& [p, lane] : lanes) {
@@ -121,12 +129,13 @@ std::string timeline_html(const std::vector<Event>& h, const Verdict& v,
   svg += "</svg>";
   std::string out = "<!doctype html><html><head><meta charset='utf-8'><title>" + escape(title) +
                     "</title><style>body{font-family:sans-serif;margin:16px}pre{background:#f4f4f4;"
-                    "padding:8px}</style></head><body><h2>" + escape(title) + ": " +
+                    "padding:8px}</style></head><body><h2>" +
+                    escape(title) + ": " +
                     (v.valid ? "<span style='color:#2e9e44'>VALID</span>"
                              : "<span style='color:#d33f3f'>INVALID</span>") +
                     "</h2><p>Bars: operations from invoke to completion (green ok, red failed, "
-                    "amber indeterminate); hover for details. Shaded: faults in force.</p>" + svg +
-                    "<pre>" + escape(summary_table(v)) + "</pre></body></html>\n";
+                    "amber indeterminate); hover for details. Shaded: faults in force.</p>" +
+                    svg + "<pre>" + escape(summary_table(v)) + "</pre></body></html>\n";
   return out;
 }
 

@@ -1,8 +1,8 @@
 // The history checkers (tools/checker.h): each property accepts a correct history and
 // names the violation in a broken one; histories round-trip through JSON lines.
-#include <catch2/catch.hpp>
-
 #include "tools/checker.h"
+
+#include <catch2/catch.hpp>
 
 namespace shoal::check {
 namespace {
@@ -58,8 +58,8 @@ TEST_CASE("checker: counters must lie within acknowledged and indeterminate boun
   Builder b;
   b.op("counter_add", "c", EventType::kOk, 5);
   b.op("counter_add", "c", EventType::kOk, -2);
-  b.op("counter_add", "c", EventType::kInfo, 4);   // may or may not count
-  b.op("counter_add", "c", EventType::kInfo, -1);  // may or may not count
+  b.op("counter_add", "c", EventType::kInfo, 4);    // may or may not count
+  b.op("counter_add", "c", EventType::kInfo, -1);   // may or may not count
   b.op("counter_add", "c", EventType::kFail, 100);  // certainly did not
   for (int64_t v : {2, 3, 6, 7}) {
     Builder ok = b;
@@ -164,8 +164,10 @@ TEST_CASE("checker: histories round-trip through JSON lines", "[checker]") {
   REQUIRE(back.is_ok());
   REQUIRE(back->size() == b.h.size());
   for (size_t i = 0; i < b.h.size(); ++i) REQUIRE(to_json_line((*back)[i]) == to_json_line(b.h[i]));
-  REQUIRE(parse_history("{\"type\":\"ok\",\"f\":\"x\"}\nnot json\n").status().message().find(
-              "history line 2") != std::string::npos);
+  REQUIRE(parse_history("{\"type\":\"ok\",\"f\":\"x\"}\nnot json\n")
+              .status()
+              .message()
+              .find("history line 2") != std::string::npos);
   const std::string page = timeline_html(b.h, check_history(b.h), "run <1>");
   REQUIRE(page.find("<svg") != std::string::npos);
   REQUIRE(page.find("run &lt;1&gt;") != std::string::npos);

@@ -1,8 +1,9 @@
 // The fault filter's rules (node/core/fault_filter.h) and the rules `shoal chaos` sends
 // each node (tools/chaos.h).
+#include "node/core/fault_filter.h"
+
 #include <catch2/catch.hpp>
 
-#include "node/core/fault_filter.h"
 #include "tools/chaos.h"
 
 namespace shoal {
@@ -36,9 +37,9 @@ TEST_CASE("fault filter: bad rules are refused with a reason and change nothing"
   FaultFilter f;
   REQUIRE(f.apply("block-in n1", kNodes).is_ok());
   const std::string before = f.describe();
-  for (const char* rule : {"", "explode", "block-in", "block-in n9", "block-in n1,,n2",
-                           "delay", "delay fast", "delay 70000", "delay 10 5 to n7", "drop 101%",
-                           "drop -1", "dup 5 to", "clients maybe", "heal now"}) {
+  for (const char* rule : {"", "explode", "block-in", "block-in n9", "block-in n1,,n2", "delay",
+                           "delay fast", "delay 70000", "delay 10 5 to n7", "drop 101%", "drop -1",
+                           "dup 5 to", "clients maybe", "heal now"}) {
     INFO(rule);
     const Status s = f.apply(rule, kNodes);
     REQUIRE_FALSE(s.is_ok());
@@ -82,7 +83,8 @@ TEST_CASE("chaos: partitions isolation and one-way cuts become receive-side bloc
   REQUIRE(groups.is_ok());
   std::map<std::string, std::vector<std::string>> by_node;
   for (const auto& r : chaos::partition_rules(*groups, kNodes)) by_node[r.node] = r.rules;
-  REQUIRE(by_node["n1"] == std::vector<std::string>{"unblock-in n1,n2,n3,n4,n5", "block-in n3,n4,n5"});
+  REQUIRE(by_node["n1"] ==
+          std::vector<std::string>{"unblock-in n1,n2,n3,n4,n5", "block-in n3,n4,n5"});
   REQUIRE(by_node["n4"] == std::vector<std::string>{"unblock-in n1,n2,n3,n4,n5", "block-in n1,n2"});
 
   // A node no group names is a bridge: it blocks nobody.
