@@ -177,7 +177,7 @@ void Node::on_transfer_ack(const ring::NodeId& from, const Message& m) {
   } else if (auto dk = parse_data_key(t.store_key)) {
     Result<ObjectPtr> current = load(dk->bucket, dk->key);
     if (current && *current && (*current == t.sent || **current == *t.sent)) {
-      if (!actor_bumped_this_pass_) bump_actor();
+      if (minted_since_bump_) bump_actor();
       erase_object(*dk);
       ++handoff_.keys_dropped;
       sync_needed_ = true;
@@ -198,9 +198,12 @@ void Node::expire_transfers(uint64_t now_ms) {
   }
 }
 
-// Before the first key this node minted on is dropped, it takes a new actor: should it
-// own the key again later and mint before the key's history comes back, the new dots
-// cannot collide with the old ones (Riak's per-key epochs, at node granularity).
+// Before a key is dropped, a node that minted under its current actor takes a new one:
+// should it mint on that key again (a LOCAL write on a non-owner, or owning it again)
+// before the key's history comes back, the new dots cannot collide with the ones the
+// owners hold (Riak's per-key epochs, at node granularity). Bumping once per sweep pass
+// was not enough: a key written after the bump and dropped in the same pass lost the
+// writes that followed (found by `shoal check` with LOCAL writes under isolation).
 void Node::bump_actor() {
   crdt::Actor next = actor_;
   do {
@@ -209,7 +212,7 @@ void Node::bump_actor() {
   actor_ = next;
   env_.store.put(meta_key("actor"), be64(actor_));
   sync_needed_ = true;
-  actor_bumped_this_pass_ = true;
+  minted_since_bump_ = false;
 }
 
 // ---- the ownership handoff sweep ----
@@ -218,7 +221,6 @@ void Node::start_sweep() {
   sweep_cursor_ = data_key_lower_bound(0);
   sweep_found_ = 0;
   sweep_ring_ = ring_fingerprint_;
-  actor_bumped_this_pass_ = false;
   handoff_.active = true;
 }
 

@@ -245,6 +245,7 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   crdt::ORSet::Touched touched;
   Result<Object> delta = apply_in_place(state.get(), actor_, update, &touched);
   if (!delta) return delta.status();
+  minted_since_bump_ = true;
   LocalApplied out{answer_state(state, update),
                    std::make_shared<const Object>(std::move(delta).value())};
   save(bucket, key, std::move(state), &touched, durable);

@@ -321,7 +321,11 @@ class Node {
   std::string sweep_cursor_;      // next data key to examine; empty: no pass running
   uint64_t sweep_found_ = 0;      // not-owned keys seen this pass
   uint64_t sweep_ring_ = 0;       // the ring fingerprint the pass started under
-  bool actor_bumped_this_pass_ = false;
+  // Whether this node minted with its current actor since taking it. A key is dropped
+  // only under an actor that minted none of its dots: should the node mint on that key
+  // again (a LOCAL write, or owning it again), fresh dots cannot collide with ones the
+  // owners already hold. True at start: the previous process may have minted.
+  bool minted_since_bump_ = true;
   uint64_t next_sweep_ms_ = 0;
 
   // Anti-entropy (anti_entropy.cc): the next (segment, peer) pair to compare.

@@ -1,5 +1,6 @@
-# Shared by the shell tests in tests/cluster: a temporary 3-node local cluster on random
-# free ports (removed on exit), and failure counting. Source it after setting `bin`.
+# Shared by the shell tests in tests/cluster: a temporary local cluster ($nodes nodes,
+# default 3) on random free ports (removed on exit), and failure counting. Source it
+# after setting `bin`.
 #   start_cluster [extra `shoal cluster up` flags]   sets $dir and $base
 #   fail MESSAGE;  finish NAME                        prints the verdict and exits
 shoal="$bin/shoal"
@@ -12,7 +13,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 start_cluster() {
   for attempt in 1 2 3; do
     base=$((20000 + RANDOM % 30000))
-    if "$shoal" cluster up -n 3 --dir "$dir" --base-port "$base" --vnodes 64 "$@" \
+    if "$shoal" cluster up -n "${nodes:-3}" --dir "$dir" --base-port "$base" --vnodes 64 "$@" \
       >"$dir/up.txt" 2>&1; then
       return 0
     fi
