@@ -20,7 +20,11 @@ void Node::tick() {
     next_gossip_ms_ = now + c.gossip_interval_ms;
   }
   sweep_step(now);
-  replay_hints(now);
+  const FaultPoints& fp = c.fault_points;
+  const bool skip_replay =
+      fp.bug_never_replay_hints ||
+      (fp.hint_replay_skip_pct > 0 && env_.rng.next() % 100 < fp.hint_replay_skip_pct);
+  if (!skip_replay) replay_hints(now);
   // Anti-entropy exchanges due since the last tick (an interval shorter than the tick
   // runs several per tick), at most 64 at once.
   if (c.ae_interval_ms > 0 && now > next_ae_ms_ + 64ull * c.ae_interval_ms) next_ae_ms_ = now;
@@ -82,6 +86,7 @@ void Node::gossip_round() {
     chosen = pick(live);
     send(chosen, syn);
   }
+  if (config_.cluster.fault_points.gossip_one_target && !live.empty()) return;
   if (!dead.empty() && env_.rng.next() % (live.size() + 1) < dead.size()) send(pick(dead), syn);
   std::vector<std::string> seeds;
   for (const std::string& s : config_.seeds) {

@@ -689,7 +689,8 @@ void Node::peer_went_down(const ring::NodeId& peer) {
 // ---- turns ----
 
 void Node::end_turn() {
-  Status flushed = env_.store.flush(sync_needed_);
+  Status flushed =
+      env_.store.flush(sync_needed_ && !config_.cluster.fault_points.bug_never_fsync);
   sync_needed_ = false;
   auto outbox = std::move(outbox_);
   auto replies = std::move(replies_);
@@ -703,6 +704,9 @@ void Node::end_turn() {
       fn(std::move(response));
     }
     return;
+  }
+  if (config_.cluster.fault_points.shuffle_outbox) {
+    for (size_t i = outbox.size(); i > 1; --i) std::swap(outbox[i - 1], outbox[env_.rng.next() % i]);
   }
   for (const auto& [to, m] : outbox) send_filtered(to, m);
   for (auto& [fn, response] : replies) fn(std::move(response));

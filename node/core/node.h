@@ -68,6 +68,18 @@ using ReplyFn = std::function<void(ClientResponse)>;
 // A set restricted to `elements` (crdt::ORSet::project); other types unchanged.
 ObjectPtr projected(const ObjectPtr& o, const std::vector<std::string>& elements);
 
+// Fault points inside the core that only the simulator turns on (shoald never does): they
+// reach states the network alone rarely produces (docs/testing.md).
+struct FaultPoints {
+  uint32_t hint_replay_skip_pct = 0;  // a tick skips hint replay this often (late hints)
+  bool gossip_one_target = false;     // gossip only to one live peer: no down peer, no seed
+  bool shuffle_outbox = false;        // a turn's messages leave in a random order
+  // Deliberate bugs, to show the checkers catch them: fallbacks never hand hints back;
+  // commits never fsync (durable writes are acknowledged but lost by a power failure).
+  bool bug_never_replay_hints = false;
+  bool bug_never_fsync = false;
+};
+
 // Timing and limits of the cluster machinery (docs/operations.md lists them all).
 struct ClusterOptions {
   uint32_t tick_ms = 100;                // the period of the cluster tick
@@ -87,6 +99,7 @@ struct ClusterOptions {
   uint32_t handoff_recheck_ms = 600'000;
   uint32_t ae_interval_ms = 100;             // one anti-entropy exchange (0: none)
   uint32_t ae_max_keys_per_exchange = 1024;  // objects each side sends per exchange
+  FaultPoints fault_points;                  // simulator only
 };
 
 struct NodeConfig {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <cstdlib>
 
 #include "node/core/identity.h"
@@ -18,13 +19,70 @@ std::vector<uint64_t> scenario_seeds(uint64_t count) {
   return out;
 }
 
+// The node's store as a disk would keep it: writes committed without fsync are undone by
+// a power loss (an undo log of their previous values, cleared by every synced commit).
+class SimStore final : public core::Store {
+ public:
+  explicit SimStore(store::LevelDbStore& inner) : inner_(inner) {}
+  Result<std::optional<std::string>> get(std::string_view k) override { return inner_.get(k); }
+  void put(std::string_view k, std::string_view v) override {
+    remember(k);
+    inner_.put(k, v);
+  }
+  void erase(std::string_view k) override {
+    remember(k);
+    inner_.erase(k);
+  }
+  bool has_staged() const override { return inner_.has_staged(); }
+  Status flush(bool sync) override {
+    SHOAL_RETURN_IF_ERROR(inner_.flush(sync));
+    if (sync) {
+      unsynced_.clear();
+    } else {
+      unsynced_.merge(batch_);  // keeps the older previous value of keys in both
+    }
+    batch_.clear();
+    return Status::ok();
+  }
+  Status scan(std::string_view from, std::string_view to, const ScanFn& fn) override {
+    SHOAL_RETURN_IF_ERROR(flush(false));
+    return inner_.scan(from, to, fn);
+  }
+  void lose_unsynced() {
+    for (const auto& [k, prior] : unsynced_) {
+      if (prior) {
+        inner_.put(k, *prior);
+      } else {
+        inner_.erase(k);
+      }
+    }
+    (void)inner_.flush(true);
+    unsynced_.clear();
+  }
+
+ private:
+  void remember(std::string_view k) {
+    if (batch_.count(std::string(k))) return;
+    auto prior = inner_.get(k);  // nothing of this batch is staged for k yet
+    batch_[std::string(k)] = prior ? *prior : std::nullopt;
+  }
+  store::LevelDbStore& inner_;
+  std::map<std::string, std::optional<std::string>> batch_, unsynced_;
+};
+
 class Sim::SimNode final : public core::Clock, public core::Transport, public core::Timers {
  public:
   SimNode(Sim& sim, std::string id, uint64_t incarnation, const std::vector<std::string>& members,
           const std::vector<std::string>& seeds)
       : sim_(sim), id_(std::move(id)), incarnation_(incarnation), rng_(sim.rng_.next()) {
     store_ = store::LevelDbStore::open("/sim/" + id_, sim.env_.get()).value();
-    const crdt::Actor actor = core::load_or_create_actor(*store_, rng_).value();
+    disk_ = std::make_unique<SimStore>(*store_);
+    const uint32_t ppm = sim.options_.drift_ppm;
+    rate_ = 1.0 + (ppm ? (static_cast<double>(sim.rng_.below(2 * ppm + 1)) - ppm) / 1e6 : 0.0);
+    const uint32_t skew = sim.options_.wall_skew_ms;
+    wall_offset_ms_ = skew ? static_cast<int64_t>(sim.rng_.below(2 * skew + 1)) - skew : 0;
+    start_ms_ = sim.now_ms_;
+    const crdt::Actor actor = core::load_or_create_actor(*disk_, rng_).value();
     core::NodeConfig config;
     config.self = id_;
     config.members = members;
@@ -32,24 +90,33 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
     config.vnodes_per_node = sim.options_.vnodes;
     config.cluster = sim.options_.cluster;
     node_ = std::make_unique<core::Node>(
-        config, core::NodeEnv{*this, *this, *this, *store_, rng_}, actor);
+        config, core::NodeEnv{*this, *this, *this, *disk_, rng_}, actor);
   }
 
-  uint64_t now_ms() override { return sim_.now_ms_; }
-  uint64_t wall_ms() override { return 1'700'000'000'000ULL + sim_.now_ms_; }
+  // This node's clock: it started with the simulation's and runs at rate_.
+  uint64_t now_ms() override {
+    return start_ms_ + static_cast<uint64_t>(static_cast<double>(sim_.now_ms_ - start_ms_) * rate_);
+  }
+  uint64_t wall_ms() override {
+    return static_cast<uint64_t>(1'700'000'000'000LL + wall_offset_ms_) + now_ms();
+  }
   void send(const std::string& to, const core::Message& m) override { sim_.deliver(id_, to, m); }
   void schedule(uint64_t timer_id, uint64_t delay_ms) override {
     if (timer_id != core::Node::kTickTimer) ++sim_.timers_scheduled_;
     Sim& sim = sim_;
     const std::string id = id_;
     const uint64_t inc = incarnation_;
-    sim_.schedule(delay_ms, [&sim, id, inc, timer_id] {
-      auto it = sim.nodes_.find(id);
-      if (it == sim.nodes_.end() || it->second->incarnation_ != inc) return;  // killed
-      SimNode& n = *it->second;
-      if (n.cancelled_.erase(timer_id)) return;
-      sim.trace(3, timer_id);
-      n.turn([&] { n.node_->on_timer(timer_id); });
+    // The delay is in this node's time: a fast clock fires early in simulated time.
+    const auto sim_delay = static_cast<uint64_t>(static_cast<double>(delay_ms) / rate_);
+    sim_.schedule(sim_delay, [&sim, id, inc, timer_id] {
+      sim.when_awake(id, [&sim, id, inc, timer_id] {
+        auto it = sim.nodes_.find(id);
+        if (it == sim.nodes_.end() || it->second->incarnation_ != inc) return;  // killed
+        SimNode& n = *it->second;
+        if (n.cancelled_.erase(timer_id)) return;
+        sim.trace(3, timer_id);
+        n.turn([&] { n.node_->on_timer(timer_id); });
+      });
     });
   }
   void cancel(uint64_t timer_id) override {
@@ -64,6 +131,7 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
 
   core::Node& node() { return *node_; }
   uint64_t incarnation() const { return incarnation_; }
+  SimStore& disk() { return *disk_; }
 
  private:
   Sim& sim_;
@@ -72,7 +140,11 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
   uint64_t incarnation_;
   core::SeededRng rng_;
   std::unique_ptr<store::LevelDbStore> store_;
-  std::unique_ptr<core::Node> node_;
+  std::unique_ptr<SimStore> disk_;
+  double rate_ = 1.0;
+  int64_t wall_offset_ms_ = 0;
+  uint64_t start_ms_ = 0;
+  std::unique_ptr<core::Node> node_;  // last: destroyed first
 };
 
 Sim::Sim(SimOptions options)
@@ -100,7 +172,48 @@ void Sim::start(const std::string& id, std::vector<std::string> members,
   nodes_[id]->turn([] {});
 }
 
-void Sim::kill(const std::string& id) { nodes_.erase(id); }
+void Sim::kill(const std::string& id) {
+  nodes_.erase(id);
+  paused_until_.erase(id);
+}
+
+void Sim::power_fail(const std::string& id) {
+  auto it = nodes_.find(id);
+  if (it == nodes_.end()) return;
+  it->second->disk().lose_unsynced();
+  kill(id);
+}
+
+void Sim::pause(const std::string& id, uint64_t for_ms) {
+  if (running(id)) paused_until_[id] = std::max(paused_until_[id], now_ms_ + for_ms);
+}
+
+bool Sim::paused(const std::string& id) const {
+  auto it = paused_until_.find(id);
+  return it != paused_until_.end() && it->second > now_ms_;
+}
+
+void Sim::when_awake(const std::string& id, std::function<void()> fn) {
+  if (!paused(id)) return fn();
+  schedule(paused_until_.at(id) - now_ms_, [this, id, fn = std::move(fn)] { when_awake(id, fn); });
+}
+
+uint64_t Sim::link_delay_ms() {
+  const uint64_t lo = options_.min_delay_ms, hi = options_.max_delay_ms;
+  switch (options_.latency) {
+    case SimOptions::Latency::kExponential: {
+      const double u = static_cast<double>(rng_.next() >> 11) * 0x1.0p-53;
+      const double d = -std::log1p(-u) * static_cast<double>(hi - lo) / 3.0;
+      return lo + std::min<uint64_t>(static_cast<uint64_t>(d), 10 * hi);
+    }
+    case SimOptions::Latency::kBimodal:
+      if (rng_.chance(1, 10)) return hi + rng_.below(2 * hi + 1);
+      return lo + rng_.below((hi - lo) / 4 + 1);
+    case SimOptions::Latency::kUniform:
+      break;
+  }
+  return lo + rng_.below(hi - lo + 1);
+}
 
 void Sim::restart(const std::string& id) {
   assert(!running(id));
@@ -150,22 +263,29 @@ void Sim::deliver(const std::string& from, const std::string& to, const core::Me
   if (blocked(from, to) || rng_.chance(options_.loss_pct, 100)) return;
   const int copies = rng_.chance(options_.dup_pct, 100) ? 2 : 1;
   for (int c = 0; c < copies; ++c) {
-    const uint64_t delay =
-        options_.min_delay_ms + rng_.below(options_.max_delay_ms - options_.min_delay_ms + 1);
-    schedule(delay, [this, from, to, m] {
+    schedule(link_delay_ms(), [this, from, to, m] {
       if (blocked(from, to)) return;  // a partition that began in flight
-      auto it = nodes_.find(to);
-      if (it == nodes_.end()) return;  // not running
-      ++delivered_;
-      trace(static_cast<uint64_t>(m.kind), m.req_id);
-      it->second->turn([&] { it->second->node().on_message(from, m); });
+      const uint64_t inc = incarnation_[to];
+      when_awake(to, [this, from, to, m, inc] {
+        auto it = nodes_.find(to);
+        if (it == nodes_.end() || incarnation_[to] != inc) return;  // not running
+        ++delivered_;
+        trace(static_cast<uint64_t>(m.kind), m.req_id);
+        it->second->turn([&] { it->second->node().on_message(from, m); });
+      });
     });
   }
 }
 
 void Sim::client(const std::string& at_node, core::ClientRequest request, core::ReplyFn done) {
-  SimNode& n = *nodes_.at(at_node);
-  n.turn([&] { n.node().on_client_request(std::move(request), std::move(done)); });
+  auto shared = std::make_shared<std::pair<core::ClientRequest, core::ReplyFn>>(
+      std::move(request), std::move(done));
+  when_awake(at_node, [this, at_node, shared] {
+    auto it = nodes_.find(at_node);
+    if (it == nodes_.end()) return;  // killed while the request waited
+    SimNode& n = *it->second;
+    n.turn([&] { n.node().on_client_request(std::move(shared->first), std::move(shared->second)); });
+  });
 }
 
 void Sim::drain(uint64_t until_ms) {

@@ -24,6 +24,8 @@
 namespace shoal::sim {
 
 struct SimOptions {
+  enum class Latency { kUniform, kExponential, kBimodal };
+
   uint64_t seed = 1;
   int nodes = 3;
   uint32_t min_delay_ms = 1;
@@ -35,6 +37,13 @@ struct SimOptions {
   // the others join through it by gossip.
   bool join_through_seed = false;
   core::ClusterOptions cluster = default_cluster();
+  // uniform in [min, max]; exponential from min with mean (max-min)/3 and a long tail;
+  // bimodal: 90% near min, 10% between max and 3*max.
+  Latency latency = Latency::kUniform;
+  // Each node's clock runs fast or slow by up to drift_ppm, and its wall clock is off by
+  // up to wall_skew_ms (LWW timestamps, hint ages).
+  uint32_t drift_ppm = 0;
+  uint32_t wall_skew_ms = 0;
 
   // Intervals scaled for simulation (the defaults, but heartbeats and gossip every
   // 200 ms, so a dead node is convicted in about 4 s of simulated time).
@@ -71,6 +80,12 @@ class Sim {
   std::string add_node(const std::vector<std::string>& seeds);
   // Wipes a killed node's data directory (it comes back with a new actor).
   void wipe(const std::string& id);
+  // Power loss: like kill, and the writes the node committed without fsync are lost too.
+  void power_fail(const std::string& id);
+  // Freezes a running node for `for_ms`: its messages, timers and clients wait (the
+  // process is stopped, its connections stay).
+  void pause(const std::string& id, uint64_t for_ms);
+  bool paused(const std::string& id) const;
   // Request timers scheduled and cancelled so far, over all nodes (not the cluster tick).
   uint64_t timers_scheduled() const { return timers_scheduled_; }
   uint64_t timers_cancelled() const { return timers_cancelled_; }
@@ -108,6 +123,9 @@ class Sim {
   friend class SimNode;
 
   void schedule(uint64_t delay_ms, std::function<void()> fn);
+  uint64_t link_delay_ms();
+  // Runs fn now, or when the node wakes if it is paused.
+  void when_awake(const std::string& id, std::function<void()> fn);
   void start(const std::string& id, std::vector<std::string> members,
              std::vector<std::string> seeds);
   void drain(uint64_t until_ms);  // runs every event due at or before until_ms
@@ -126,6 +144,7 @@ class Sim {
   std::vector<std::string> ids_;
   std::map<std::string, std::unique_ptr<SimNode>> nodes_;  // running ones
   std::map<std::string, uint64_t> incarnation_;
+  std::map<std::string, uint64_t> paused_until_;
   std::map<std::string, std::vector<std::string>> seeds_of_, members_of_;
   std::set<std::string> partition_side_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;

@@ -1,0 +1,449 @@
+#include "swarm.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "requests.h"
+
+namespace shoal::sim {
+
+namespace {
+
+using check::Event;
+using check::EventType;
+
+const char* const kAllFaults[] = {"halves", "isolate", "ring",  "bridge", "one-way",
+                                  "clog",   "kill",    "power", "pause"};
+
+}  // namespace
+
+Swarm choose_swarm(uint64_t seed) {
+  Prng rng(seed * 0x9e3779b97f4a7c15ULL + 1);
+  Swarm s;
+  s.seed = seed;
+  SimOptions& o = s.sim;
+  o.seed = seed;
+  o.nodes = 3 + static_cast<int>(rng.below(4));  // 3..6
+  o.vnodes = 16;
+  o.latency = static_cast<SimOptions::Latency>(rng.below(3));
+  o.min_delay_ms = 1 + static_cast<uint32_t>(rng.below(5));
+  o.max_delay_ms = o.min_delay_ms + 5 + static_cast<uint32_t>(rng.below(60));
+  o.loss_pct = static_cast<uint32_t>(rng.below(6));
+  o.dup_pct = static_cast<uint32_t>(rng.below(6));
+  o.drift_ppm = rng.chance(1, 2) ? static_cast<uint32_t>(rng.below(50'000)) : 0;  // up to 5%
+  o.wall_skew_ms = rng.chance(1, 2) ? static_cast<uint32_t>(rng.below(5'000)) : 0;
+  o.cluster.tick_ms = 20;
+  o.cluster.ae_interval_ms = 20;  // a full anti-entropy cycle within the liveness bound
+  core::FaultPoints& fp = o.cluster.fault_points;
+  fp.hint_replay_skip_pct = rng.chance(1, 3) ? static_cast<uint32_t>(rng.below(90)) : 0;
+  fp.gossip_one_target = rng.chance(1, 3);
+  fp.shuffle_outbox = rng.chance(1, 2);
+  for (const char* f : kAllFaults) {
+    if (rng.chance(1, 2)) s.faults.push_back(f);
+  }
+  s.fault_interval_ms = 200 + rng.below(1300);
+  for (const char* c : {"ONE", "QUORUM", "ALL", "LOCAL", "W1"}) {
+    if (rng.chance(2, 3)) s.consistency.push_back(c);
+  }
+  if (s.consistency.empty()) s.consistency.push_back("QUORUM");
+  s.durable = rng.chance(1, 2) || std::count(s.faults.begin(), s.faults.end(), "power") > 0;
+  s.keys = 3 + static_cast<uint32_t>(rng.below(8));
+  return s;
+}
+
+std::string describe(const Swarm& s) {
+  const SimOptions& o = s.sim;
+  const char* lat[] = {"uniform", "exponential", "bimodal"};
+  std::string out =
+      "nodes=" + std::to_string(o.nodes) + " latency=" + lat[static_cast<int>(o.latency)] + "(" +
+      std::to_string(o.min_delay_ms) + ".." + std::to_string(o.max_delay_ms) +
+      "ms) loss=" + std::to_string(o.loss_pct) + "% dup=" + std::to_string(o.dup_pct) +
+      "% drift=" + std::to_string(o.drift_ppm) + "ppm skew=" + std::to_string(o.wall_skew_ms) +
+      "ms faults=";
+  for (size_t i = 0; i < s.faults.size(); ++i) out += (i ? "," : "") + s.faults[i];
+  out += " every " + std::to_string(s.fault_interval_ms) + "ms consistency=";
+  for (size_t i = 0; i < s.consistency.size(); ++i) out += (i ? "," : "") + s.consistency[i];
+  const core::FaultPoints& fp = o.cluster.fault_points;
+  out += std::string(s.durable ? " durable" : "") + " keys=" + std::to_string(s.keys) +
+         " points={hint_skip=" + std::to_string(fp.hint_replay_skip_pct) + "%" +
+         (fp.gossip_one_target ? " one_target" : "") + (fp.shuffle_outbox ? " shuffle" : "") +
+         (fp.bug_never_replay_hints ? " BUG:never_replay_hints" : "") +
+         (fp.bug_never_fsync ? " BUG:never_fsync" : "") + "}";
+  return out;
+}
+
+Swarm with_bug(Swarm s, const std::string& bug) {
+  core::FaultPoints& fp = s.sim.cluster.fault_points;
+  if (bug == "no-hint-replay") {
+    fp.bug_never_replay_hints = true;
+    s.consistency = {"W1"};
+    s.faults = {"kill", "isolate"};
+  } else if (bug == "no-fsync") {
+    fp.bug_never_fsync = true;
+    s.consistency = {"W1"};
+    s.faults = {"power", "isolate"};
+    s.durable = true;
+  }
+  return s;
+}
+
+namespace {
+
+// The run's clients and nemesis, on the simulator's clock and randomness.
+class Runner {
+ public:
+  explicit Runner(const Swarm& s) : s_(s), sim_(s.sim) {}
+
+  SwarmRun run() {
+    sim_.run_until(1'000);  // the cluster settles (all up) before the clock starts
+    t0_ = sim_.now_ms();
+    for (uint64_t t = 0; t < kSafetyMs; t += 7) sim_.at(t, [this] { client_op(); });
+    for (uint64_t t = s_.fault_interval_ms; t < kSafetyMs; t += s_.fault_interval_ms) {
+      sim_.at(t, [this] { fault(); });
+    }
+    sim_.run_until(t0_ + kSafetyMs);
+    heal();
+    SwarmRun out;
+    const uint64_t healed = sim_.now_ms();
+    while (sim_.now_ms() < healed + kLivenessBoundMs) {
+      sim_.run_until(sim_.now_ms() + 1'000);
+      if (settled()) {
+        out.converged = true;
+        break;
+      }
+    }
+    out.converge_ms = sim_.now_ms() - healed;
+    nemesis(out.converged ? "settled" : "not settled", "");
+    final_reads();
+    out.digest = sim_.trace_digest();
+    out.history = std::move(history_);
+    out.verdict = check::check_history(out.history);
+    return out;
+  }
+
+ private:
+  std::vector<std::string> running() {
+    std::vector<std::string> out;
+    for (const std::string& id : sim_.node_ids()) {
+      if (sim_.running(id)) out.push_back(id);
+    }
+    return out;
+  }
+
+  void record(Event e) {
+    e.time_ms = sim_.now_ms() - t0_;
+    history_.push_back(std::move(e));
+  }
+  void nemesis(const std::string& f, const std::string& detail) {
+    Event e;
+    e.type = EventType::kNemesis;
+    e.f = f;
+    e.detail = detail;
+    record(std::move(e));
+  }
+
+  core::RequestOptions options() {
+    const std::string& c = s_.consistency[sim_.rng().below(s_.consistency.size())];
+    core::RequestOptions o;
+    if (c == "W1") {
+      o.w = core::QuorumSpec::of(1);  // R=W=1 with sloppy quorum: fallbacks take writes
+      o.r = core::QuorumSpec::of(1);
+    } else {
+      o = core::preset(c).value();
+    }
+    o.durable = s_.durable;
+    o.timeout_ms = 1'000;
+    return o;
+  }
+
+  // Completes op `e` with the answer (none: the coordinator died: indeterminate).
+  void complete(Event e, const core::ClientResponse* r) {
+    e.type = EventType::kInfo;
+    if (r && r->status.is_ok()) e.type = EventType::kOk;
+    const Code code = r ? r->status.code() : Code::kUnavailable;
+    if (r && (code == Code::kInvalidArgument || code == Code::kTypeMismatch))
+      e.type = EventType::kFail;
+    if (r && !r->status.is_ok()) e.detail = r->status.to_string();
+    record(std::move(e));
+  }
+
+  void send(const std::string& at, core::ClientRequest req, Event e,
+            std::function<void(Event&, const core::ClientResponse&)> on_ok = nullptr) {
+    e.type = EventType::kInvoke;
+    e.op = ++ops_;
+    e.process = static_cast<uint32_t>(e.op % 8);
+    e.node = at;
+    record(e);
+    auto done = std::make_shared<bool>(false);
+    sim_.client(at, std::move(req), [this, e, done, on_ok](core::ClientResponse r) mutable {
+      *done = true;
+      if (on_ok && r.status.is_ok()) on_ok(e, r);
+      complete(e, &r);
+    });
+    // No answer by then: the coordinator died or the request was lost with it.
+    sim_.at(5'000, [this, e, done] {
+      if (!*done) complete(e, nullptr);
+      *done = true;
+    });
+  }
+
+  void client_op() {
+    const std::vector<std::string> live = running();
+    if (live.empty()) return;
+    const std::string at = live[sim_.rng().below(live.size())];
+    const std::string k = std::to_string(sim_.rng().below(s_.keys));
+    const uint64_t pick = sim_.rng().below(100);
+    Event e;
+    if (pick < 40) {
+      e.f = "counter_add";
+      e.key = "c" + k;
+      e.delta = static_cast<int64_t>(sim_.rng().below(9)) - 3;
+      if (e.delta == 0) e.delta = 1;
+      core::ClientRequest r = counter_add(e.key, e.delta, options());
+      r.bucket = "b";
+      send(at, std::move(r), e);
+    } else if (pick < 70) {
+      set_add_op(at, "s" + k);
+    } else if (pick < 85) {
+      read_then(at, "s" + k, true);
+    } else {
+      read_then(at, "r" + k, false);
+    }
+  }
+
+  void set_add_op(const std::string& at, const std::string& key) {
+    Event e;
+    e.f = "set_add";
+    e.key = key;
+    e.element = "e" + std::to_string(ops_ + 1);
+    core::ClientRequest r = set_add(key, e.element, options());
+    r.bucket = "b";
+    added_[key].push_back(e.element);
+    // The answer holds the element's entry on the minter: exactly the new dot.
+    send(at, std::move(r), e, [](Event& ev, const core::ClientResponse& a) {
+      const auto* set = a.object ? a.object->as<crdt::ORSet>() : nullptr;
+      if (!set) return;
+      auto it = set->entries().find(ev.element);
+      if (it != set->entries().end() && it->second.size() == 1) ev.dot = *it->second.begin();
+    });
+  }
+
+  // Reads a set member (then removes it with the context read) or a register (then
+  // writes a new value over what it read).
+  void read_then(const std::string& at, const std::string& key, bool is_set) {
+    core::ClientRequest q = read("b", key, options());
+    std::string elem;
+    if (is_set) {
+      const std::vector<std::string>& mine = added_[key];
+      if (mine.empty()) return;
+      elem = mine[sim_.rng().below(mine.size())];
+      q.elements = {elem};
+    }
+    sim_.client(at, std::move(q), [this, at, key, is_set, elem](core::ClientResponse r) {
+      if (!sim_.running(at)) return;
+      if (is_set) return remove_seen(at, key, elem, r);
+      if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return;
+      put_over(at, key, r);
+    });
+  }
+
+  void remove_seen(const std::string& at, const std::string& key, const std::string& elem,
+                   const core::ClientResponse& r) {
+    const auto* set = r.status.is_ok() && r.object ? r.object->as<crdt::ORSet>() : nullptr;
+    if (!set || !set->contains(elem)) return;
+    Event e;
+    e.f = "set_remove";
+    e.key = key;
+    e.element = elem;
+    e.ctx = set->context();
+    core::ClientRequest w;
+    w.op = core::ClientRequest::Op::kUpdate;
+    w.bucket = "b";
+    w.key = key;
+    w.update.kind = core::Update::Kind::kSetRemove;
+    w.update.type = core::DataType::kSet;
+    w.update.elements = {elem};
+    w.update.context = set->context();
+    w.options = options();
+    send(at, std::move(w), e);
+  }
+
+  void put_over(const std::string& at, const std::string& key, const core::ClientResponse& r) {
+    const auto* reg = r.object ? r.object->as<crdt::DvvSet>() : nullptr;
+    Event e;
+    e.f = "put";
+    e.key = key;
+    e.element = "v" + std::to_string(ops_ + 1);
+    if (reg) e.ctx = reg->context();
+    core::ClientRequest w;
+    w.op = core::ClientRequest::Op::kUpdate;
+    w.bucket = "b";
+    w.key = key;
+    w.update.kind = core::Update::Kind::kPut;
+    w.update.type = core::DataType::kRegister;
+    w.update.value = e.element;
+    if (reg) w.update.context = reg->context();
+    w.options = options();
+    send(at, std::move(w), e, [](Event& ev, const core::ClientResponse& a) {
+      const auto* dvv = a.object ? a.object->as<crdt::DvvSet>() : nullptr;
+      if (!dvv) return;
+      for (const auto& [dot, sib] : dvv->siblings()) {
+        if (sib.value == ev.element) ev.dot = dot;
+      }
+    });
+  }
+
+  // ---- the nemesis ----
+
+  void undo() {
+    for (const std::string& id : running()) (void)sim_.node(id).chaos("heal");
+    for (const std::string& id : sim_.node_ids()) {
+      if (!sim_.running(id)) {
+        sim_.restart(id);
+        nemesis("restart", id);
+      }
+    }
+  }
+
+  void block(const std::map<std::string, std::set<std::string>>& cut, const std::string& kind) {
+    std::string detail;
+    for (const auto& [node, peers] : cut) {
+      if (peers.empty() || !sim_.running(node)) continue;
+      std::string list;
+      for (const std::string& p : peers) list += (list.empty() ? "" : ",") + p;
+      (void)sim_.node(node).chaos("block-in " + list);
+      detail += node + "<-x-" + list + " ";
+    }
+    nemesis(kind, detail);
+  }
+
+  void fault() {
+    undo();
+    if (s_.faults.empty()) return;
+    const std::string kind = s_.faults[sim_.rng().below(s_.faults.size())];
+    std::vector<std::string> ids = sim_.node_ids();
+    for (size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[sim_.rng().below(i)]);
+    const size_t n = ids.size();
+    std::map<std::string, std::set<std::string>> cut;
+    auto split = [&](size_t from, size_t mid, size_t to) {
+      for (size_t i = from; i < to; ++i) {
+        for (size_t j = from; j < to; ++j) {
+          if ((i < mid) != (j < mid)) cut[ids[i]].insert(ids[j]);
+        }
+      }
+    };
+    if (kind == "halves") {
+      split(0, n / 2, n);
+    } else if (kind == "isolate") {
+      split(0, 1, n);
+    } else if (kind == "bridge") {  // ids[0] reaches both halves, which cannot reach each other
+      split(1, 1 + (n - 1) / 2, n);
+    } else if (kind == "ring") {  // each node sees its two neighbours: a majority of 5
+      for (size_t i = 0; i < n; ++i) {
+        for (size_t j = 0; j < n; ++j) {
+          const size_t d = (i + n - j) % n;
+          if (d > 1 && d < n - 1) cut[ids[i]].insert(ids[j]);
+        }
+      }
+    } else if (kind == "one-way") {
+      cut[ids[1]].insert(ids[0]);
+    }
+    if (!cut.empty() || kind == "ring") return block(cut, kind);
+    if (kind == "clog") {
+      if (sim_.running(ids[0])) (void)sim_.node(ids[0]).chaos("delay 800 400 to " + ids[1]);
+      return nemesis("clog", ids[0] + "->" + ids[1]);
+    }
+    nemesis(kind, ids[0]);
+    if (kind == "kill") sim_.kill(ids[0]);
+    if (kind == "power") sim_.power_fail(ids[0]);
+    if (kind == "pause") sim_.pause(ids[0], s_.fault_interval_ms);
+  }
+
+  void heal() {
+    undo();
+    nemesis("heal", "");
+    sim_.set_faults(0, 0);
+  }
+
+  // ---- the liveness phase ----
+
+  std::vector<std::pair<std::string, std::string>> replicas() {  // (key, owner)
+    std::vector<std::pair<std::string, std::string>> out;
+    const ring::Ring& ring = sim_.node(running().front()).ring();
+    for (uint32_t k = 0; k < s_.keys; ++k) {
+      for (const char* prefix : {"c", "s", "r"}) {
+        const std::string key = prefix + std::to_string(k);
+        for (const std::string& owner : ring.preference_list(ring::key_hash("b", key), 3)) {
+          out.emplace_back(key, owner);
+        }
+      }
+    }
+    return out;
+  }
+
+  std::optional<core::ClientResponse> local_read(const std::string& at, const std::string& key) {
+    return call(sim_, at, read("b", key, local()));
+  }
+
+  bool settled() {
+    for (const std::string& id : running()) {
+      if (sim_.node(id).hints_held() > 0 || sim_.node(id).handoff().not_owned > 0) return false;
+    }
+    std::map<std::string, core::ObjectPtr> first;
+    for (const auto& [key, owner] : replicas()) {
+      auto r = local_read(owner, key);
+      if (!r) return false;
+      core::ObjectPtr got = r->status.is_ok() ? r->object : nullptr;
+      auto [it, fresh] = first.emplace(key, got);
+      if (!fresh &&
+          ((got == nullptr) != (it->second == nullptr) || (got && !(*got == *it->second)))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void final_reads() {
+    for (const auto& [key, owner] : replicas()) {
+      auto r = local_read(owner, key);
+      Event e;
+      e.type = EventType::kRead;
+      e.key = key;
+      e.node = owner;
+      e.f = key[0] == 'c' ? "counter" : key[0] == 's' ? "set" : "register";
+      e.found = r && r->status.is_ok() && r->object;
+      if (e.found) {
+        if (const auto* c = r->object->as<crdt::PNCounter>()) e.counter = c->read();
+        if (const auto* s = r->object->as<crdt::ORSet>()) e.values = s->read();
+        if (const auto* d = r->object->as<crdt::DvvSet>()) e.values = d->values();
+        std::sort(e.values.begin(), e.values.end());
+      }
+      record(std::move(e));
+    }
+  }
+
+  const Swarm& s_;
+  Sim sim_;
+  uint64_t t0_ = 0, ops_ = 0;
+  std::vector<Event> history_;
+  std::map<std::string, std::vector<std::string>> added_;  // set key -> elements added
+};
+
+}  // namespace
+
+SwarmRun run_swarm(const Swarm& s) { return Runner(s).run(); }
+
+std::string report(const Swarm& s, const SwarmRun& r) {
+  std::string out = "seed " + std::to_string(s.seed) +
+                    " FAILED (replay: SHOAL_SIM_SEED=" + std::to_string(s.seed) +
+                    ", or shoal-sim --seed " + std::to_string(s.seed) +
+                    ")\n  options: " + describe(s) + "\n";
+  if (!r.converged) {
+    out += "  replicas did not settle within " + std::to_string(kLivenessBoundMs / 1000) +
+           " s of the heal\n";
+  }
+  out += check::summary_table(r.verdict);
+  return out;
+}
+
+}  // namespace shoal::sim
