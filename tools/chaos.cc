@@ -117,7 +117,7 @@ std::vector<Applied> apply_rules(client::LocalCluster& cluster,
       out.push_back(std::move(a));
       continue;
     }
-    auto c = client::Client::connect("127.0.0.1", n->client_port, 2000);
+    auto c = client::Client::connect(n->host, n->client_port, 2000);
     if (!c) a.status = c.status();
     for (const std::string& rule : nr.rules) {
       if (!a.status.is_ok()) break;

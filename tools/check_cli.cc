@@ -255,7 +255,8 @@ struct Workload {
     while (!stop) {
       if (!c) {
         node = (node + 1) % cluster.nodes.size();
-        auto got = client::Client::connect("127.0.0.1", cluster.nodes[node].client_port, 500);
+        auto got =
+            client::Client::connect(cluster.nodes[node].host, cluster.nodes[node].client_port, 500);
         if (!got) {
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
           continue;
@@ -345,7 +346,7 @@ struct Workload {
 // True when no node holds hints or keys it must hand off (all running nodes answered).
 bool drained(client::LocalCluster& c) {
   for (const client::LocalNode& n : c.nodes) {
-    auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
+    auto cl = client::Client::connect(n.host, n.client_port, 1000);
     if (!cl) return false;
     auto st = (*cl)->cluster_status();
     if (!st || !st->status.is_ok()) return false;
@@ -367,7 +368,8 @@ Result<std::vector<Event>> final_reads(client::LocalCluster& c, const std::strin
   for (uint32_t k = 0; k < keys; ++k) {
     for (const std::string& key : {"c" + std::to_string(k), "s" + std::to_string(k)}) {
       for (const std::string& owner : ring.preference_list(ring::key_hash(bucket, key), 3)) {
-        auto cl = client::Client::connect("127.0.0.1", c.find(owner)->client_port, 2000);
+        const client::LocalNode* n = c.find(owner);
+        auto cl = client::Client::connect(n->host, n->client_port, 2000);
         if (!cl) return cl.status();
         auto r = key[0] == 'c' ? (*cl)->counter_get(bucket, key, local)
                                : (*cl)->set_get(bucket, key, local);
@@ -430,10 +432,41 @@ int write_outputs(const CheckOptions& o, const std::vector<Event>& history, cons
   return 0;
 }
 
+// --nodes id=host:port,...: a cluster this tool did not start.
+Result<client::LocalCluster> parse_nodes(const CheckOptions& o) {
+  if (o.nemesis_cmd.empty() && !o.faults.empty()) {
+    return Status::invalid_argument("--nodes needs --nemesis-cmd (or --faults '')");
+  }
+  client::LocalCluster c;
+  c.vnodes = o.vnodes;
+  for (size_t i = 0, j; i <= o.nodes.size(); i = j + 1) {
+    j = o.nodes.find(',', i);
+    if (j == std::string::npos) j = o.nodes.size();
+    const std::string item = o.nodes.substr(i, j - i);
+    const size_t eq = item.find('='), colon = item.rfind(':');
+    int port = 0;
+    if (eq == std::string::npos || colon == std::string::npos || colon < eq ||
+        std::sscanf(item.c_str() + colon + 1, "%d", &port) != 1 || port <= 0 || port > 65535) {
+      return Status::invalid_argument("--nodes: expected id=host:port, not \"" + item + "\"");
+    }
+    client::LocalNode n;
+    n.id = item.substr(0, eq);
+    n.host = item.substr(eq + 1, colon - eq - 1);
+    n.client_port = port;
+    c.nodes.push_back(std::move(n));
+  }
+  return c;
+}
+
 }  // namespace
 
 void add_flags(CLI::App* cmd, CheckOptions* o) {
   cmd->add_option("--dir", o->dir, "the cluster (started by `shoal cluster up`)")
+      ->capture_default_str();
+  cmd->add_option(
+      "--nodes", o->nodes,
+      "nodes not started by `shoal cluster up`: id=host:port,... (needs --nemesis-cmd)");
+  cmd->add_option("--vnodes", o->vnodes, "with --nodes: the nodes' --vnodes")
       ->capture_default_str();
   cmd->add_option("--out", o->out, "where history.jsonl and timeline.html go")
       ->capture_default_str();
@@ -455,7 +488,7 @@ void add_flags(CLI::App* cmd, CheckOptions* o) {
 int run(const CheckOptions& opts) {
   CheckOptions o = opts;
   if (o.seed == 0) o.seed = static_cast<uint64_t>(Clock::now().time_since_epoch().count()) | 1;
-  Result<client::LocalCluster> c = client::load_cluster(o.dir);
+  Result<client::LocalCluster> c = o.nodes.empty() ? client::load_cluster(o.dir) : parse_nodes(o);
   if (!c) {
     std::cerr << c.status().to_string() << "\n";
     return 2;

@@ -20,6 +20,10 @@ namespace shoal::check {
 
 struct CheckOptions {
   std::string dir = ".shoal/cluster";  // a cluster started by `shoal cluster up`
+  // Or nodes started some other way, as id=host:client_port,... (then every fault goes
+  // through --nemesis-cmd), with their --vnodes.
+  std::string nodes;
+  uint32_t vnodes = 4096;
   std::string out = ".shoal/check";    // history.jsonl and timeline.html go here
   uint32_t time_limit_s = 20;          // how long the workload and nemesis run
   uint32_t clients = 5;

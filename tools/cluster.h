@@ -23,6 +23,7 @@ struct LocalNode {
   pid_t pid = 0;         // 0: not started by us / stopped
   std::string data_dir;  // DIR/<id>/data; also how a pid is recognised as this node's
   std::string seed;      // a node added by join: the seed's peer address ("": a founder)
+  std::string host = "127.0.0.1";  // where its client port listens (shoal check --nodes)
   std::string client_address() const { return "127.0.0.1:" + std::to_string(client_port); }
   int resp_port() const { return client_port + 200; }
   int http_port() const { return client_port + 300; }

@@ -510,8 +510,10 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
   }
   if (req->op == api::Op::kPing) {
     r.node = config.node_id;
+    // Reachable: connected, and not convicted by the failure detector (a partition
+    // that drops packets leaves the TCP connection up).
     for (const auto& [pid, p] : peers) {
-      if (p->ready && !is_seed_name(pid)) r.peers.push_back(pid);
+      if (p->ready && !is_seed_name(pid) && !node->is_down(pid)) r.peers.push_back(pid);
     }
     reply(c, r);
     return true;
