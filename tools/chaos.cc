@@ -112,7 +112,7 @@ std::vector<Applied> apply_rules(client::LocalCluster& cluster,
   for (const NodeRules& nr : rules) {
     Applied a{nr.node, Status::ok(), ""};
     const client::LocalNode* n = cluster.find(nr.node);
-    if (!n || !client::node_running(*n)) {
+    if (!n || (!cluster.external && !client::node_running(*n))) {
       a.status = Status::unavailable(nr.node + " is not running (a restart starts without rules)");
       out.push_back(std::move(a));
       continue;
@@ -137,6 +137,9 @@ void add_commands(CLI::App& app, ChaosArgs* a) {
     CLI::App* cmd = chaos->add_subcommand(name, help);
     cmd->callback([a, name] { a->what = name; });
     cmd->add_option("--dir", a->dir, "cluster directory")->capture_default_str();
+    cmd->add_option("--nodes", a->nodes,
+                    "nodes not started by `shoal cluster up`: id=host:port,... of their client "
+                    "ports (e.g. a compose cluster)");
     return cmd;
   };
   sub("partition", "cut the cluster into groups, e.g. \"n1,n2|n3,n4,n5\"")
@@ -206,7 +209,8 @@ Result<std::vector<NodeRules>> rules_for(const ChaosArgs& a, const std::set<std:
 }  // namespace
 
 int run(const ChaosArgs& a, bool json) {
-  Result<client::LocalCluster> c = client::load_cluster(a.dir);
+  Result<client::LocalCluster> c =
+      a.nodes.empty() ? client::load_cluster(a.dir) : client::external_cluster(a.nodes, 0);
   auto fail = [&](const Status& s) {
     if (json) {
       std::cout << "{\"status\":" << text::json_string(code_name(s.code()))

@@ -52,7 +52,8 @@ std::vector<Applied> apply_rules(client::LocalCluster& cluster,
 
 struct ChaosArgs {
   std::string dir = ".shoal/cluster";
-  std::string what;  // the subcommand
+  std::string nodes;  // id=host:port,... instead of --dir (compose, other hosts)
+  std::string what;   // the subcommand
   std::string spec;  // partition groups
   std::string node, node2;
   std::string amount;  // "200ms", "10%"

@@ -437,25 +437,7 @@ Result<client::LocalCluster> parse_nodes(const CheckOptions& o) {
   if (o.nemesis_cmd.empty() && !o.faults.empty()) {
     return Status::invalid_argument("--nodes needs --nemesis-cmd (or --faults '')");
   }
-  client::LocalCluster c;
-  c.vnodes = o.vnodes;
-  for (size_t i = 0, j; i <= o.nodes.size(); i = j + 1) {
-    j = o.nodes.find(',', i);
-    if (j == std::string::npos) j = o.nodes.size();
-    const std::string item = o.nodes.substr(i, j - i);
-    const size_t eq = item.find('='), colon = item.rfind(':');
-    int port = 0;
-    if (eq == std::string::npos || colon == std::string::npos || colon < eq ||
-        std::sscanf(item.c_str() + colon + 1, "%d", &port) != 1 || port <= 0 || port > 65535) {
-      return Status::invalid_argument("--nodes: expected id=host:port, not \"" + item + "\"");
-    }
-    client::LocalNode n;
-    n.id = item.substr(0, eq);
-    n.host = item.substr(eq + 1, colon - eq - 1);
-    n.client_port = port;
-    c.nodes.push_back(std::move(n));
-  }
-  return c;
+  return client::external_cluster(o.nodes, o.vnodes);
 }
 
 }  // namespace

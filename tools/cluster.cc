@@ -313,4 +313,28 @@ int pick_free_base_port(int span) {
   return 0;
 }
 
+Result<LocalCluster> external_cluster(const std::string& spec, uint32_t vnodes) {
+  LocalCluster c;
+  c.vnodes = vnodes;
+  c.external = true;
+  for (size_t i = 0, j; i <= spec.size(); i = j + 1) {
+    j = spec.find(',', i);
+    if (j == std::string::npos) j = spec.size();
+    const std::string item = spec.substr(i, j - i);
+    const size_t eq = item.find('='), colon = item.rfind(':');
+    int port = 0;
+    if (eq == std::string::npos || eq == 0 || colon == std::string::npos || colon < eq ||
+        std::sscanf(item.c_str() + colon + 1, "%d", &port) != 1 || port <= 0 || port > 65535) {
+      return Status::invalid_argument("--nodes: expected id=host:port, not \"" + item + "\"");
+    }
+    LocalNode n;
+    n.id = item.substr(0, eq);
+    n.host = item.substr(eq + 1, colon - eq - 1);
+    n.client_port = port;
+    if (c.find(n.id)) return Status::invalid_argument("--nodes: " + n.id + " named twice");
+    c.nodes.push_back(std::move(n));
+  }
+  return c;
+}
+
 }  // namespace shoal::client

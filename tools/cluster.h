@@ -36,6 +36,7 @@ struct LocalCluster {
   std::vector<LocalNode> nodes;
   std::vector<std::string> extra_args;  // passed to every shoald
   bool die_with_parent = false;         // tests: nodes get SIGKILL when we exit
+  bool external = false;  // nodes this tool did not start (--nodes): no pids to check
 
   std::string log_path(const LocalNode& n) const { return dir + "/" + n.id + "/shoald.log"; }
   LocalNode* find(const std::string& id);
@@ -65,6 +66,10 @@ Status stop_node(LocalCluster& cluster, const std::string& id, int signal, uint3
 bool node_running(const LocalNode& node);
 // Waits until every running node reaches every other running node.
 Status wait_connected(LocalCluster& cluster, uint32_t wait_ms = 10'000);
+
+// Nodes started some other way (compose, network namespaces), as id=host:port,... of
+// their client listeners.
+Result<LocalCluster> external_cluster(const std::string& spec, uint32_t vnodes);
 
 // A base port with 2*span free consecutive ports around it (tests).
 int pick_free_base_port(int span);
