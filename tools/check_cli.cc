@@ -301,10 +301,10 @@ struct Workload {
       e.type = EventType::kOk;
     } else {
       const Code code = r->status.code();
-      // Refused before any replica saw it: certainly not applied. Anything else (a
-      // timeout, a replica lost mid-request) may have been applied somewhere.
+      // Refused as invalid: certainly not applied. Anything else (a timeout, a replica
+      // lost mid-request, a fallback over its hint limit) may have been applied somewhere.
       const bool certain = code == Code::kInvalidArgument || code == Code::kTypeMismatch ||
-                           code == Code::kTooLarge || code == Code::kOverloaded;
+                           code == Code::kTooLarge;
       e.type = certain ? EventType::kFail : EventType::kInfo;
       e.detail = r->status.to_string();
     }
