@@ -176,6 +176,7 @@ class Runner {
     record(e);
     auto done = std::make_shared<bool>(false);
     sim_.client(at, std::move(req), [this, e, done, on_ok](core::ClientResponse r) mutable {
+      if (*done) return;  // the client gave up on it already (recorded as indeterminate)
       *done = true;
       if (on_ok && r.status.is_ok()) on_ok(e, r);
       complete(e, &r);
