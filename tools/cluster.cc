@@ -303,7 +303,9 @@ int pick_free_base_port(int span) {
     return ok;
   };
   for (int attempt = 0; attempt < 200; ++attempt) {
-    int base = 20000 + static_cast<int>(gen() % 30000);
+    // Below Linux's ephemeral range (32768-60999): a port free now can otherwise be taken
+    // by some outgoing connection before the node binds it.
+    int base = 10000 + static_cast<int>(gen() % 22000);
     bool ok = true;
     for (int i = 0; i < span && ok; ++i)
       ok = free_port(base + i) && free_port(base + 100 + i) && free_port(base + 200 + i) &&

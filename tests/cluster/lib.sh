@@ -12,7 +12,8 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 start_cluster() {
   for attempt in 1 2 3; do
-    base=$((20000 + RANDOM % 30000))
+    # below the ephemeral port range (32768+), where outgoing connections take ports
+    base=$((10000 + RANDOM % 22000))
     if "$shoal" cluster up -n "${nodes:-3}" --dir "$dir" --base-port "$base" --vnodes 64 "$@" \
       >"$dir/up.txt" 2>&1; then
       return 0
@@ -20,6 +21,7 @@ start_cluster() {
     "$shoal" cluster down --dir "$dir" >/dev/null 2>&1
   done
   cat "$dir/up.txt"
+  for log in "$dir"/n*/shoald.log; do tail -n 5 "$log"; done  # why a node did not start
   exit 1
 }
 
