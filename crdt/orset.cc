@@ -209,6 +209,34 @@ Status ORSet::reindex() {
   return Status::ok();
 }
 
+namespace {
+
+// An element's dots: [a1, c1, a2, c2, ...], strictly increasing (entries and element rows).
+void pack_dots(Packer& pk, const std::set<Dot>& dots) {
+  pk.pack_array(static_cast<uint32_t>(dots.size() * 2));
+  for (const Dot& d : dots) {
+    pk.pack(d.actor);
+    pk.pack(d.counter);
+  }
+}
+
+Status unpack_dots(const Object& o, std::set<Dot>* out) {
+  Array flat;
+  SHOAL_RETURN_IF_ERROR(codec::array(o, &flat));
+  if (flat.size == 0 || flat.size % 2 != 0) return bad("element needs actor/counter pairs");
+  for (uint32_t i = 0; i < flat.size; i += 2) {
+    Dot d;
+    SHOAL_RETURN_IF_ERROR(codec::u64(flat[i], &d.actor));
+    SHOAL_RETURN_IF_ERROR(codec::u64(flat[i + 1], &d.counter));
+    if (d.counter == 0) return bad("dot counter must be >= 1");
+    if (!out->empty() && !(*out->rbegin() < d)) return bad("dots must be strictly increasing");
+    out->insert(out->end(), d);
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 // [tag, ctx, [e1, [a,c,...], e2, [...], ...], [[ctx, [e...]], ...]]
 template <>
 void ORSet::encode_to(Packer& pk) const {
@@ -218,11 +246,7 @@ void ORSet::encode_to(Packer& pk) const {
   pk.pack_array(static_cast<uint32_t>(entries_.size() * 2));
   for (const auto& [elem, dots] : entries_) {
     codec::pack_bytes(pk, elem);
-    pk.pack_array(static_cast<uint32_t>(dots.size() * 2));
-    for (const Dot& d : dots) {
-      pk.pack(d.actor);
-      pk.pack(d.counter);
-    }
+    pack_dots(pk, dots);
   }
   pk.pack_array(static_cast<uint32_t>(deferred_.size()));
   for (const auto& [observed, elems] : deferred_) {
@@ -237,18 +261,10 @@ namespace {
 
 Status decode_entry_dots(const Object& o, const DotContext& ctx, std::set<Dot>* seen,
                          std::set<Dot>* out) {
-  Array flat;
-  SHOAL_RETURN_IF_ERROR(codec::array(o, &flat));
-  if (flat.size == 0 || flat.size % 2 != 0) return bad("element needs actor/counter pairs");
-  for (uint32_t i = 0; i < flat.size; i += 2) {
-    Dot d;
-    SHOAL_RETURN_IF_ERROR(codec::u64(flat[i], &d.actor));
-    SHOAL_RETURN_IF_ERROR(codec::u64(flat[i + 1], &d.counter));
-    if (d.counter == 0) return bad("dot counter must be >= 1");
-    if (!out->empty() && !(*out->rbegin() < d)) return bad("dots must be strictly increasing");
+  SHOAL_RETURN_IF_ERROR(unpack_dots(o, out));
+  for (const Dot& d : *out) {
     if (!ctx.contains(d)) return bad("element dot outside the causal context");
     if (!seen->insert(d).second) return bad("dot shared by two elements");
-    out->insert(out->end(), d);
   }
   return Status::ok();
 }
@@ -324,30 +340,13 @@ std::string ORSet::encode_head() const {
 std::string ORSet::encode_dots(const std::set<Dot>& dots) {
   msgpack::sbuffer buf(32);
   Packer pk(buf);
-  pk.pack_array(static_cast<uint32_t>(dots.size() * 2));
-  for (const Dot& d : dots) {
-    pk.pack(d.actor);
-    pk.pack(d.counter);
-  }
+  pack_dots(pk, dots);
   return std::string(buf.data(), buf.size());
 }
 
 Result<std::set<Dot>> ORSet::decode_dots(std::string_view bytes) {
   std::set<Dot> out;
-  Status s = codec::unpack(bytes, 2, [&](const Object& o) {
-    Array flat;
-    SHOAL_RETURN_IF_ERROR(codec::array(o, &flat));
-    if (flat.size == 0 || flat.size % 2 != 0) return bad("element needs actor/counter pairs");
-    for (uint32_t i = 0; i < flat.size; i += 2) {
-      Dot d;
-      SHOAL_RETURN_IF_ERROR(codec::u64(flat[i], &d.actor));
-      SHOAL_RETURN_IF_ERROR(codec::u64(flat[i + 1], &d.counter));
-      if (d.counter == 0) return bad("dot counter must be >= 1");
-      if (!out.empty() && !(*out.rbegin() < d)) return bad("dots must be strictly increasing");
-      out.insert(out.end(), d);
-    }
-    return Status::ok();
-  });
+  Status s = codec::unpack(bytes, 2, [&](const Object& o) { return unpack_dots(o, &out); });
   if (!s.is_ok()) return s;
   return out;
 }

@@ -10,16 +10,7 @@ bin="$1"
 nodes=5
 source "$(dirname "$0")/lib.sh"
 
-# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr.
-expect() {
-  local code="$1" pattern="$2"
-  shift 3
-  local out rc
-  out="$("$@" 2>&1)"
-  rc=$?
-  if [ "$rc" != "$code" ]; then fail "$* exited $rc (wanted $code): $out"; return; fi
-  if ! grep -qE -- "$pattern" <<<"$out"; then fail "$*: output lacks /$pattern/: $out"; fi
-}
+expect() { expect_exit "$@"; }
 # eventually PATTERN -- command...: retries for up to 30 s.
 eventually() {
   local pattern="$1" out=""

@@ -8,16 +8,7 @@ set -uo pipefail
 bin="$1"
 source "$(dirname "$0")/lib.sh"
 
-# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr.
-expect() {
-  local code="$1" pattern="$2"
-  shift 3
-  local out rc
-  out="$("$@" 2>&1)"
-  rc=$?
-  if [ "$rc" != "$code" ]; then fail "$* exited $rc (wanted $code): $out"; return; fi
-  if ! grep -qE -- "$pattern" <<<"$out"; then fail "$*: output lacks /$pattern/: $out"; fi
-}
+expect() { expect_exit "$@"; }
 
 start_cluster --node-arg=--heartbeat-interval-ms=100 --node-arg=--gossip-interval-ms=100
 n1="127.0.0.1:$base" n2="127.0.0.1:$((base + 1))" n3="127.0.0.1:$((base + 2))"

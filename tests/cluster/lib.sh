@@ -10,6 +10,17 @@ trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
+# expect_exit CODE PATTERN -- command...: exit code and a pattern in stdout+stderr.
+expect_exit() {
+  local code="$1" pattern="$2"
+  shift 3
+  local out rc
+  out="$("$@" 2>&1)"
+  rc=$?
+  if [ "$rc" != "$code" ]; then fail "$* exited $rc (wanted $code): $out"; return; fi
+  if ! grep -qE -- "$pattern" <<<"$out"; then fail "$*: output lacks /$pattern/: $out"; fi
+}
+
 start_cluster() {
   for attempt in 1 2 3; do
     # below the ephemeral port range (32768+), where outgoing connections take ports

@@ -34,6 +34,29 @@ inline core::ClientRequest set_add(const std::string& key, const std::string& el
   return r;
 }
 
+inline core::ClientRequest set_remove(const std::string& key, const std::string& element,
+                                      const crdt::DotContext& seen, core::RequestOptions o = {}) {
+  core::ClientRequest r = set_add(key, element, o);
+  r.update.kind = core::Update::Kind::kSetRemove;
+  r.update.context = seen;
+  return r;
+}
+
+// A register put in bucket "r" superseding what `seen` saw (nullopt: a blind write).
+inline core::ClientRequest put(const std::string& key, const std::string& value,
+                               std::optional<crdt::DotContext> seen, core::RequestOptions o = {}) {
+  core::ClientRequest r;
+  r.op = core::ClientRequest::Op::kUpdate;
+  r.bucket = "r";
+  r.key = key;
+  r.update.kind = core::Update::Kind::kPut;
+  r.update.type = core::DataType::kRegister;
+  r.update.value = value;
+  r.update.context = std::move(seen);
+  r.options = o;
+  return r;
+}
+
 inline core::ClientRequest read(const std::string& bucket, const std::string& key,
                                 core::RequestOptions o = {}) {
   core::ClientRequest r;

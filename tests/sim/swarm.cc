@@ -257,15 +257,8 @@ class Runner {
     e.key = key;
     e.element = elem;
     e.ctx = set->context();
-    core::ClientRequest w;
-    w.op = core::ClientRequest::Op::kUpdate;
+    core::ClientRequest w = set_remove(key, elem, set->context(), options());
     w.bucket = "b";
-    w.key = key;
-    w.update.kind = core::Update::Kind::kSetRemove;
-    w.update.type = core::DataType::kSet;
-    w.update.elements = {elem};
-    w.update.context = set->context();
-    w.options = options();
     send(at, std::move(w), e);
   }
 
@@ -276,15 +269,8 @@ class Runner {
     e.key = key;
     e.element = "v" + std::to_string(ops_ + 1);
     if (reg) e.ctx = reg->context();
-    core::ClientRequest w;
-    w.op = core::ClientRequest::Op::kUpdate;
+    core::ClientRequest w = put(key, e.element, e.ctx, options());
     w.bucket = "b";
-    w.key = key;
-    w.update.kind = core::Update::Kind::kPut;
-    w.update.type = core::DataType::kRegister;
-    w.update.value = e.element;
-    if (reg) w.update.context = reg->context();
-    w.options = options();
     send(at, std::move(w), e, [](Event& ev, const core::ClientResponse& a) {
       const auto* dvv = a.object ? a.object->as<crdt::DvvSet>() : nullptr;
       if (!dvv) return;
