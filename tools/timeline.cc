@@ -57,15 +57,19 @@ constexpr int kWidth = 1200, kLeft = 90, kLane = 14, kTop = 50;
 std::string timeline_html(const std::vector<Event>& h, const Verdict& v, const std::string& title) {
   uint64_t end_ms = 1;
   std::map<uint32_t, int> lanes;
+  // The axis spans the operations and faults; the quiet wait and the final reads after
+  // them are drawn at its right edge.
   for (const Event& e : h) {
-    end_ms = std::max(end_ms, e.time_ms);
+    if (e.type != EventType::kRead && e.f != "settled" && e.f != "not settled") {
+      end_ms = std::max(end_ms, e.time_ms);
+    }
     if (e.type == EventType::kInvoke) lanes.emplace(e.process, 0);
   }
   int i = 0;
   for (auto& [p, lane] : lanes) lane = i++;
   const int height = kTop + static_cast<int>(lanes.size()) * kLane + 40;
   auto x = [&](uint64_t t) {
-    return kLeft + static_cast<double>(t) * (kWidth - kLeft - 10) / end_ms;
+    return kLeft + static_cast<double>(std::min(t, end_ms)) * (kWidth - kLeft - 60) / end_ms;
   };
   std::string svg = "<svg xmlns='http://www.w3.org/2000/svg' width='" + std::to_string(kWidth) +
                     "' height='" + std::to_string(height) +
@@ -108,10 +112,13 @@ std::string timeline_html(const std::vector<Event>& h, const Verdict& v, const s
     if (it == invokes.end()) continue;
     const Event& in = *it->second;
     const double x0 = x(in.time_ms), x1 = std::max(x(e.time_ms), x0 + 1.5);
-    const int y = kTop + lanes[in.process] * kLane;
+    // Failed and indeterminate operations are thin bars at the bottom of the lane, so
+    // the ones that overlap them (concurrent clients sharing a lane) stay visible.
+    const bool ok = e.type == EventType::kOk;
+    const int y = kTop + lanes[in.process] * kLane + (ok ? 0 : kLane - 7);
     svg += "<rect x='" + std::to_string(x0) + "' y='" + std::to_string(y) + "' width='" +
-           std::to_string(x1 - x0) + "' height='" + std::to_string(kLane - 4) + "' fill='" +
-           colour(e.type) + "'><title>" +
+           std::to_string(x1 - x0) + "' height='" + std::to_string(ok ? kLane - 4 : 3) +
+           "' fill='" + colour(e.type) + "'><title>" +
            escape(in.f + " " + in.key + " " +
                   (in.f == "counter_add" ? std::to_string(in.delta) : in.element) + " via " +
                   in.node + ": " + std::string(event_type_name(e.type)) + " " + e.detail) +
@@ -127,15 +134,16 @@ std::string timeline_html(const std::vector<Event>& h, const Verdict& v, const s
            std::to_string(t / 1000.0).substr(0, 5) + "s</text>";
   }
   svg += "</svg>";
-  std::string out = "<!doctype html><html><head><meta charset='utf-8'><title>" + escape(title) +
-                    "</title><style>body{font-family:sans-serif;margin:16px}pre{background:#f4f4f4;"
-                    "padding:8px}</style></head><body><h2>" +
-                    escape(title) + ": " +
-                    (v.valid ? "<span style='color:#2e9e44'>VALID</span>"
-                             : "<span style='color:#d33f3f'>INVALID</span>") +
-                    "</h2><p>Bars: operations from invoke to completion (green ok, red failed, "
-                    "amber indeterminate); hover for details. Shaded: faults in force.</p>" +
-                    svg + "<pre>" + escape(summary_table(v)) + "</pre></body></html>\n";
+  std::string out =
+      "<!doctype html><html><head><meta charset='utf-8'><title>" + escape(title) +
+      "</title><style>body{font-family:sans-serif;margin:16px}pre{background:#f4f4f4;"
+      "padding:8px}</style></head><body><h2>" +
+      escape(title) + ": " +
+      (v.valid ? "<span style='color:#2e9e44'>VALID</span>"
+               : "<span style='color:#d33f3f'>INVALID</span>") +
+      "</h2><p>Bars: operations from invoke to completion (green ok; thin red failed, "
+      "thin amber indeterminate); hover for details. Shaded: faults in force.</p>" +
+      svg + "<pre>" + escape(summary_table(v)) + "</pre></body></html>\n";
   return out;
 }
 
