@@ -100,6 +100,38 @@ std::vector<NodeRules> one_way_rules(const std::string& from, const std::string&
   return out;
 }
 
+std::optional<Cut> partition_cut(const std::string& kind, const std::vector<std::string>& order) {
+  const size_t n = order.size();
+  Cut c;
+  // Nodes order[from..mid) and order[mid..to) cannot reach each other.
+  auto split = [&](size_t from, size_t mid, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      for (size_t j = from; j < to; ++j) {
+        if ((i < mid) != (j < mid)) c[order[i]].insert(order[j]);
+      }
+    }
+  };
+  if (kind == "halves") {
+    split(0, n / 2, n);
+  } else if (kind == "isolate" && n > 0) {
+    split(0, 1, n);
+  } else if (kind == "bridge" && n > 0) {
+    split(1, 1 + (n - 1) / 2, n);
+  } else if (kind == "ring") {
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n; ++j) {
+        const size_t d = (i + n - j) % n;
+        if (d > 1 && d < n - 1) c[order[i]].insert(order[j]);
+      }
+    }
+  } else if (kind == "one-way" && n > 1) {
+    c[order[1]].insert(order[0]);
+  } else {
+    return std::nullopt;
+  }
+  return c;
+}
+
 std::vector<NodeRules> heal_rules(const std::set<std::string>& all) {
   std::vector<NodeRules> out;
   for (const std::string& n : all) out.push_back(NodeRules{n, {"heal"}});

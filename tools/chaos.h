@@ -9,6 +9,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -41,6 +43,14 @@ std::vector<NodeRules> one_way_rules(const std::string& from, const std::string&
                                      const std::set<std::string>& all);
 std::vector<NodeRules> heal_rules(const std::set<std::string>& all);
 
+// Who drops messages from whom (receiving side) for one partition shape over `order`,
+// a shuffled list of every node: "halves" (random halves), "isolate" (order[0] alone),
+// "bridge" (order[0] reaches two halves that cannot reach each other), "ring" (each node
+// reaches only its two neighbours: overlapping majorities of 5), "one-way" (order[0] ->
+// order[1] dropped). nullopt for any other kind. Used by shoal check and the simulator.
+using Cut = std::map<std::string, std::set<std::string>>;
+std::optional<Cut> partition_cut(const std::string& kind, const std::vector<std::string>& order);
+
 struct Applied {
   std::string node;
   Status status;      // unavailable when the node is not running
@@ -54,7 +64,7 @@ struct ChaosArgs {
   std::string dir = ".shoal/cluster";
   std::string nodes;  // id=host:port,... instead of --dir (compose, other hosts)
   std::string what;   // the subcommand
-  std::string spec;  // partition groups
+  std::string spec;   // partition groups
   std::string node, node2;
   std::string amount;  // "200ms", "10%"
   std::string jitter = "0ms";

@@ -27,7 +27,7 @@ namespace shoal::check {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Cut = std::map<std::string, std::set<std::string>>;  // node -> peers it drops
+using chaos::Cut;
 
 // The history, appended to by every client thread and the nemesis.
 class Recorder {
@@ -105,7 +105,7 @@ class Nemesis {
     std::vector<std::string> order = nodes_;
     for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng_.below(i)]);
     if (kind == "kill" || kind == "pause") return signal(kind, order[0]);
-    cut(kind, shape(kind, order));
+    cut(kind, *chaos::partition_cut(kind == "partition" ? "halves" : kind, order));
   }
 
   // Heals everything: partitions, paused and killed nodes.
@@ -115,41 +115,6 @@ class Nemesis {
   }
 
  private:
-  Cut shape(const std::string& kind, const std::vector<std::string>& order) {
-    const size_t n = order.size();
-    std::vector<std::set<std::string>> groups;
-    if (kind == "partition") {  // random halves
-      groups = {{order.begin(), order.begin() + n / 2}, {order.begin() + n / 2, order.end()}};
-    } else if (kind == "isolate") {
-      groups = {{order[0]}, {order.begin() + 1, order.end()}};
-    } else if (kind == "bridge") {  // order[0] talks to both halves, which cannot talk
-      groups = {{order.begin() + 1, order.begin() + 1 + (n - 1) / 2},
-                {order.begin() + 1 + (n - 1) / 2, order.end()}};
-    }
-    Cut c;
-    if (kind == "one-way") {
-      c[order[1]].insert(order[0]);  // order[0] -> order[1] is dropped
-      return c;
-    }
-    if (kind == "ring") {  // each node sees itself and its two ring neighbours: a majority of 5
-      for (size_t i = 0; i < n; ++i) {
-        for (size_t j = 0; j < n; ++j) {
-          const size_t d = (i + n - j) % n;
-          if (d > 1 && d < n - 1) c[order[i]].insert(order[j]);
-        }
-      }
-      return c;
-    }
-    for (const auto& g : groups) {
-      for (const std::string& x : g) {
-        for (const auto& h : groups) {
-          if (&h != &g) c[x].insert(h.begin(), h.end());
-        }
-      }
-    }
-    return c;
-  }
-
   static std::string describe(const Cut& c) {
     std::vector<std::string> parts;
     for (const auto& [node, peers] : c) {
@@ -303,8 +268,8 @@ struct Workload {
       const Code code = r->status.code();
       // Refused as invalid: certainly not applied. Anything else (a timeout, a replica
       // lost mid-request, a fallback over its hint limit) may have been applied somewhere.
-      const bool certain = code == Code::kInvalidArgument || code == Code::kTypeMismatch ||
-                           code == Code::kTooLarge;
+      const bool certain =
+          code == Code::kInvalidArgument || code == Code::kTypeMismatch || code == Code::kTooLarge;
       e.type = certain ? EventType::kFail : EventType::kInfo;
       e.detail = r->status.to_string();
     }

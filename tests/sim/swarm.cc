@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "requests.h"
+#include "tools/chaos.h"
 
 namespace shoal::sim {
 
@@ -292,7 +293,7 @@ class Runner {
     }
   }
 
-  void block(const std::map<std::string, std::set<std::string>>& cut, const std::string& kind) {
+  void block(const chaos::Cut& cut, const std::string& kind) {
     std::string detail;
     for (const auto& [node, peers] : cut) {
       if (peers.empty() || !sim_.running(node)) continue;
@@ -310,32 +311,7 @@ class Runner {
     const std::string kind = s_.faults[sim_.rng().below(s_.faults.size())];
     std::vector<std::string> ids = sim_.node_ids();
     for (size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[sim_.rng().below(i)]);
-    const size_t n = ids.size();
-    std::map<std::string, std::set<std::string>> cut;
-    auto split = [&](size_t from, size_t mid, size_t to) {
-      for (size_t i = from; i < to; ++i) {
-        for (size_t j = from; j < to; ++j) {
-          if ((i < mid) != (j < mid)) cut[ids[i]].insert(ids[j]);
-        }
-      }
-    };
-    if (kind == "halves") {
-      split(0, n / 2, n);
-    } else if (kind == "isolate") {
-      split(0, 1, n);
-    } else if (kind == "bridge") {  // ids[0] reaches both halves, which cannot reach each other
-      split(1, 1 + (n - 1) / 2, n);
-    } else if (kind == "ring") {  // each node sees its two neighbours: a majority of 5
-      for (size_t i = 0; i < n; ++i) {
-        for (size_t j = 0; j < n; ++j) {
-          const size_t d = (i + n - j) % n;
-          if (d > 1 && d < n - 1) cut[ids[i]].insert(ids[j]);
-        }
-      }
-    } else if (kind == "one-way") {
-      cut[ids[1]].insert(ids[0]);
-    }
-    if (!cut.empty() || kind == "ring") return block(cut, kind);
+    if (std::optional<chaos::Cut> cut = chaos::partition_cut(kind, ids)) return block(*cut, kind);
     if (kind == "clog") {
       if (sim_.running(ids[0])) (void)sim_.node(ids[0]).chaos("delay 800 400 to " + ids[1]);
       return nemesis("clog", ids[0] + "->" + ids[1]);

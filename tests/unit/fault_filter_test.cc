@@ -102,6 +102,22 @@ TEST_CASE("chaos: partitions isolation and one-way cuts become receive-side bloc
     if (r.node == "n2") REQUIRE(r.rules.back() == "block-in n1");
   }
 
+  // The shapes shoal check and the simulator draw from.
+  const std::vector<std::string> order{"n3", "n1", "n5", "n2", "n4"};
+  REQUIRE(chaos::partition_cut("isolate", order)->at("n3") ==
+          std::set<std::string>{"n1", "n2", "n4", "n5"});
+  const chaos::Cut bridge = *chaos::partition_cut("bridge", order);
+  REQUIRE_FALSE(bridge.count("n3"));  // the bridge reaches everyone
+  REQUIRE(bridge.at("n1") == std::set<std::string>{"n2", "n4"});
+  const chaos::Cut ring = *chaos::partition_cut("ring", order);
+  REQUIRE(ring.size() == 5);
+  for (const auto& [node, cut] : ring) {
+    REQUIRE(cut.size() == 2);  // sees itself and two neighbours: a majority of 5
+  }
+  REQUIRE(*chaos::partition_cut("one-way", order) == chaos::Cut{{"n1", {"n3"}}});
+  REQUIRE(chaos::partition_cut("halves", order)->at("n3").size() == 3);
+  REQUIRE_FALSE(chaos::partition_cut("meteor", order).has_value());
+
   for (const char* bad : {"n1,n2", "n1|n1", "n1|n9", "n1||n2", "|"}) {
     INFO(bad);
     REQUIRE(chaos::parse_groups(bad, kNodes).status().code() == Code::kInvalidArgument);
