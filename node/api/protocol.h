@@ -87,6 +87,9 @@ struct Request {
   std::vector<std::string> elements;   // set_add, set_rm
   core::DataType type = core::DataType::kRegister;  // put, del: register or lww
   core::RequestOptions options;
+  // Updates: the client's operation id ("op_id", 1..64 bytes; empty: none). Every
+  // attempt of one operation carries the same id and it takes effect once.
+  std::string op_id;
 };
 
 // One member as the answering node sees it (cluster_status).
@@ -118,6 +121,9 @@ struct Response {
   // "gossip_rounds", ...), in name order.
   std::vector<std::pair<std::string, int64_t>> stats;
   std::optional<std::string> chaos;  // chaos: the rules in force on the node afterwards
+  // Updates: the operation id had been applied before; this answer is from that attempt
+  // ("dup": true on the wire).
+  bool duplicate = false;
 };
 
 // The checks decode_request applies after parsing: a bucket and key (1..1024 and

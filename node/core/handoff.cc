@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "node/core/identity.h"
 #include "node/core/keys.h"
 #include "node/core/node.h"
 
@@ -205,12 +206,8 @@ void Node::expire_transfers(uint64_t now_ms) {
 // was not enough: a key written after the bump and dropped in the same pass lost the
 // writes that followed (found by `shoal check` with LOCAL writes under isolation).
 void Node::bump_actor() {
-  crdt::Actor next = actor_;
-  do {
-    next = (next ^ (next >> 31)) * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
-  } while (next == 0);
-  actor_ = next;
-  env_.store.put(meta_key("actor"), be64(actor_));
+  actor_ = next_actor(env_.rng, actor_);
+  record_actor(env_.store, actor_);
   sync_needed_ = true;
   minted_since_bump_ = false;
 }

@@ -4,24 +4,50 @@
 
 namespace shoal::core {
 
-Result<crdt::Actor> load_or_create_actor(Store& store, Rng& rng) {
-  const std::string key = meta_key("actor");
+namespace {
+
+std::string be64(uint64_t v) {
+  std::string out;
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
+  return out;
+}
+
+Result<std::optional<uint64_t>> read_u64(Store& store, const std::string& key) {
   Result<std::optional<std::string>> got = store.get(key);
   if (!got) return got.status();
-  if (got->has_value()) {
-    const std::string& v = **got;
-    if (v.size() != 8) return Status::corruption("stored actor id is not 8 bytes");
-    crdt::Actor a = 0;
-    for (char c : v) a = (a << 8) | static_cast<uint8_t>(c);
-    return a;
-  }
+  if (!got->has_value()) return std::optional<uint64_t>();
+  const std::string& v = **got;
+  if (v.size() != 8) return Status::corruption("stored " + key.substr(1) + " is not 8 bytes");
+  uint64_t x = 0;
+  for (char c : v) x = (x << 8) | static_cast<uint8_t>(c);
+  return std::optional<uint64_t>(x);
+}
+
+}  // namespace
+
+crdt::Actor next_actor(Rng& rng, crdt::Actor current) {
   crdt::Actor a = 0;
-  while (a == 0) a = rng.next();
-  std::string v;
-  for (int i = 7; i >= 0; --i) v.push_back(static_cast<char>(a >> (8 * i)));
-  store.put(key, v);
-  SHOAL_RETURN_IF_ERROR(store.flush(/*sync=*/true));
+  while (a == 0 || a == current) a = rng.next();
   return a;
+}
+
+void record_actor(Store& store, crdt::Actor actor) { store.put(meta_key("actor"), be64(actor)); }
+
+Result<crdt::Actor> new_incarnation(Store& store, Rng& rng, bool bug_reuse_stored) {
+  Result<std::optional<uint64_t>> stored = read_u64(store, meta_key("actor"));
+  if (!stored) return stored.status();
+  Result<std::optional<uint64_t>> starts = read_u64(store, meta_key("starts"));
+  if (!starts) return starts.status();
+  crdt::Actor actor = 0;
+  if (bug_reuse_stored && stored->has_value() && **stored != 0) {
+    actor = **stored;
+  } else {
+    actor = next_actor(rng, stored->value_or(0));
+  }
+  record_actor(store, actor);
+  store.put(meta_key("starts"), be64(starts->value_or(0) + 1));
+  SHOAL_RETURN_IF_ERROR(store.flush(/*sync=*/true));
+  return actor;
 }
 
 }  // namespace shoal::core

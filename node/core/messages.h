@@ -41,6 +41,7 @@ struct Message {
   ObjectPtr state;               // kMintReply: the minting replica's new state
   std::optional<Update> update;  // kMint
   bool durable = false;          // kMint, kMerge: fsync before acknowledging
+  bool duplicate = false;        // kMintReply: the op id was applied before; nothing new minted
   std::string hint_for;          // kRead, kMerge to a sloppy fallback: the down primary
   std::string body;              // gossip: encode_gossip()
   std::vector<std::string> elements;  // kRead: only these set members (empty: all)

@@ -61,6 +61,9 @@ struct ClientResponse {
   // kGet: the merged value (null: not_found). kUpdate: the minting replica's new
   // state when known.
   ObjectPtr object;
+  // kUpdate: the operation id had been applied before (a retry): nothing new was
+  // minted, and `object` is the state that includes the earlier attempt.
+  bool duplicate = false;
 };
 
 using ReplyFn = std::function<void(ClientResponse)>;
@@ -78,6 +81,13 @@ struct FaultPoints {
   // commits never fsync (durable writes are acknowledged but lost by a power failure).
   bool bug_never_replay_hints = false;
   bool bug_never_fsync = false;
+  // The bugs of issue #12, put back: the actor stored in the data directory is reused
+  // at start (a restored or cloned directory mints dots others already hold); a replica
+  // that went down after being sent an update answers unavailable (it may have applied
+  // it); operation ids are ignored (a retry through another coordinator counts twice).
+  bool bug_reuse_actor = false;
+  bool bug_unavailable_after_send = false;
+  bool bug_ignore_op_ids = false;
 };
 
 // Timing and limits of the cluster machinery (docs/operations.md lists them all).
@@ -337,8 +347,8 @@ class Node {
   // Whether this node minted with its current actor since taking it. A key is dropped
   // only under an actor that minted none of its dots: should the node mint on that key
   // again (a LOCAL write, or owning it again), fresh dots cannot collide with ones the
-  // owners already hold. True at start: the previous process may have minted.
-  bool minted_since_bump_ = true;
+  // owners already hold. False at start: every process takes a fresh actor (identity.h).
+  bool minted_since_bump_ = false;
   uint64_t next_sweep_ms_ = 0;
 
   // Anti-entropy (anti_entropy.cc): the next (segment, peer) pair to compare.

@@ -49,6 +49,10 @@ Object apply_set(crdt::ORSet& state, crdt::Actor actor, const Update& u,
 }  // namespace
 
 Status validate(const Update& u) {
+  if (u.op_id.size() > kMaxOpIdBytes) {
+    return Status::invalid_argument("operation id of " + std::to_string(u.op_id.size()) +
+                                    " bytes: at most " + std::to_string(kMaxOpIdBytes));
+  }
   switch (u.kind) {
     case Update::Kind::kPut:
       if (u.value.size() > kMaxValueBytes) return too_large("value", u.value.size());

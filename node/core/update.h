@@ -16,6 +16,7 @@ namespace shoal::core {
 
 constexpr size_t kMaxValueBytes = 1 << 20;     // one register value, lww value, set element
 constexpr size_t kMaxSetElementsPerOp = 1024;  // elements in one set_add / set_remove
+constexpr size_t kMaxOpIdBytes = 64;           // a client's operation id (idempotency key)
 
 struct Update {
   enum class Kind : uint8_t { kPut, kDelete, kCounterAdd, kSetAdd, kSetRemove };
@@ -26,6 +27,9 @@ struct Update {
   int64_t delta = 0;                        // kCounterAdd
   std::vector<std::string> elements;        // kSetAdd / kSetRemove
   uint64_t timestamp_ms = 0;                // kPut/kDelete on lww: the coordinator's wall clock
+  // The client's operation id (empty: none). Every attempt of one operation carries the
+  // same id; through any coordinator it takes effect once (docs/semantics.md).
+  std::string op_id;
 };
 
 struct Applied {

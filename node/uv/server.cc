@@ -258,7 +258,7 @@ Status Server::Impl::init() {
   }
   store = std::move(opened).value();
   core::SeededRng seeded(rng.next());
-  Result<crdt::Actor> actor = core::load_or_create_actor(*store, seeded);
+  Result<crdt::Actor> actor = core::new_incarnation(*store, seeded);
   if (!actor) return actor.status();
 
   uv_loop_init(&loop);

@@ -82,7 +82,9 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
     const uint32_t skew = sim.options_.wall_skew_ms;
     wall_offset_ms_ = skew ? static_cast<int64_t>(sim.rng_.below(2 * skew + 1)) - skew : 0;
     start_ms_ = sim.now_ms_;
-    const crdt::Actor actor = core::load_or_create_actor(*disk_, rng_).value();
+    const crdt::Actor actor =
+        core::new_incarnation(*disk_, rng_, sim.options_.cluster.fault_points.bug_reuse_actor)
+            .value();
     core::NodeConfig config;
     config.self = id_;
     config.members = members;

@@ -80,24 +80,35 @@ TEST_CASE("store: real LevelDB files in a directory reopen with their data", "[s
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("identity: a data directory keeps its actor and a new one gets a new actor", "[store]") {
+TEST_CASE("identity: every start takes a new actor; the stored one is never minted under again",
+          "[store]") {
   MemEnv m;
   core::SeededRng rng(1);
-  crdt::Actor first = 0;
+  crdt::Actor first = 0, second = 0;
   {
     auto s = LevelDbStore::open("/node1", m.env.get()).value();
-    first = core::load_or_create_actor(*s, rng).value();
+    first = core::new_incarnation(*s, rng).value();
     REQUIRE(first != 0);
   }
   {
+    // A restart (or a restored copy of the directory) never mints under `first` again.
     auto s = LevelDbStore::open("/node1", m.env.get()).value();
-    REQUIRE(core::load_or_create_actor(*s, rng).value() == first);
+    second = core::new_incarnation(*s, rng).value();
+    REQUIRE(second != 0);
+    REQUIRE(second != first);
+    REQUIRE(s->get(core::meta_key("starts")).value()->size() == 8);
+  }
+  {
+    // The injected bug of the simulator: the stored actor is reused.
+    auto s = LevelDbStore::open("/node1", m.env.get()).value();
+    REQUIRE(core::new_incarnation(*s, rng, /*bug_reuse_stored=*/true).value() == second);
   }
   auto wiped = LevelDbStore::open("/node1-wiped", m.env.get()).value();
-  REQUIRE(core::load_or_create_actor(*wiped, rng).value() != first);
+  REQUIRE(core::new_incarnation(*wiped, rng).value() != first);
   // A corrupt identity record is reported, not replaced.
   wiped->put(core::meta_key("actor"), "short");
-  REQUIRE(core::load_or_create_actor(*wiped, rng).status().code() == Code::kCorruption);
+  REQUIRE(wiped->flush(false).is_ok());
+  REQUIRE(core::new_incarnation(*wiped, rng).status().code() == Code::kCorruption);
 }
 
 }  // namespace
