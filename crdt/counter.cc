@@ -110,6 +110,16 @@ Result<PNCounter> PNCounter::add(Actor actor, int64_t delta) {
   return out;
 }
 
+PNCounter PNCounter::single(Actor actor, int64_t delta) {
+  PNCounter out;
+  if (delta > 0) {
+    (void)out.p_.increment(actor, static_cast<uint64_t>(delta));
+  } else if (delta < 0) {
+    (void)out.n_.increment(actor, static_cast<uint64_t>(-static_cast<__int128>(delta)));
+  }
+  return out;
+}
+
 void PNCounter::join(const PNCounter& other) {
   p_.join(other.p_);
   n_.join(other.n_);

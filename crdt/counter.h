@@ -45,6 +45,9 @@ class PNCounter {
  public:
   // Adds a signed delta; returns the delta state. See the overflow rule above.
   Result<PNCounter> add(Actor actor, int64_t delta);
+  // A counter holding one entry: `actor` contributed `delta` in all (an actor that never
+  // adds again, such as the compensation of a cancelled duplicate: joins are idempotent).
+  static PNCounter single(Actor actor, int64_t delta);
   void join(const PNCounter& other);
   int64_t read() const;
 

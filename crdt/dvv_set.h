@@ -30,6 +30,9 @@ class DvvSet {
   DvvSet put(Actor actor, const DotContext& seen, std::string value);
   DvvSet remove(Actor actor, const DotContext& seen);
   void join(const DvvSet& other);
+  // Drops the sibling minted with `dot`, keeping the dot in the context (so joins drop it
+  // everywhere): how a duplicate of an operation is cancelled. False when absent.
+  bool drop(const Dot& dot) { return siblings_.erase(dot) > 0; }
 
   // Live (non-tombstone) sibling values, in dot order.
   std::vector<std::string> values() const;

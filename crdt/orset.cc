@@ -188,6 +188,19 @@ ORSet ORSet::project(const std::vector<std::string>& elems) const {
   return out;
 }
 
+ORSet ORSet::delta_of(const std::vector<Dot>& dots) const {
+  ORSet out;
+  for (const Dot& d : dots) {
+    if (!ctx_.contains(d)) continue;  // never seen here: nothing to say about it
+    out.ctx_.add(d);
+    auto o = owner_.find(d);
+    if (o == owner_.end()) continue;
+    auto it = out.entries_.try_emplace(o->second).first;
+    out.insert_dot(it, d);
+  }
+  return out;
+}
+
 std::vector<std::string> ORSet::read() const {
   std::vector<std::string> out;
   out.reserve(entries_.size());

@@ -45,6 +45,10 @@ class ORSet {
   // the projection of the join; joining a projection into a full state does NOT give
   // the full join (elements outside it would be dropped), so projections are only read.
   ORSet project(const std::vector<std::string>& elems) const;
+  // A delta that carries exactly `dots`: the entries of those still present here, and a
+  // context of just those dots (so a dot removed here is removed by the join too, and
+  // nothing else is touched). How a replica re-sends what an operation did.
+  ORSet delta_of(const std::vector<Dot>& dots) const;
 
   std::vector<std::string> read() const;  // sorted
   bool contains(const std::string& elem) const { return entries_.count(elem) > 0; }

@@ -17,6 +17,20 @@
 // ae_max_keys_per_exchange objects per exchange; what is left is found next time. The
 // initiator walks every (segment, peer) pair in turn, one exchange per ae_interval_ms,
 // so a full cycle takes segments * (peers) * interval and never starves clients.
+//
+// The convergence signal. Every write to a data row bumps a change counter and marks its
+// segment changed. A segment is known equal with a peer once a comparison found it
+// equal after its last change here. Segments not known equal, and quiet for
+// kQuietMs, are compared in bulk:
+//
+//   kAeSummary(up to kSummarySegments (segment, hash of its 64 leaves))  ->
+//                                <-  kAeSummaryReply(mask of those that differ)
+//
+// and the differing ones go through the leaf exchange above (first, before the round
+// robin). Both sides record what they found equal. A peer is in sync when every segment
+// is known equal and no hints or handoff are pending here (sync_with()); `shoal cluster
+// settle` waits until every node says so of every peer. Summaries are paced by the rows
+// they scan (kSummaryRowsPerSecond), so a large store is never scanned in a burst.
 #include <xxhash.h>
 
 #include <algorithm>
@@ -30,6 +44,10 @@ namespace {
 
 constexpr uint32_t kAeSegments = 256;
 constexpr uint32_t kAeLeaves = 64;
+constexpr uint64_t kQuietMs = 1'000;               // a segment changed since: not yet compared
+constexpr uint32_t kSummarySegments = 64;          // segments per summary
+constexpr uint64_t kSummaryTimeoutMs = 5'000;      // an unanswered summary is sent again
+constexpr uint64_t kSummaryRowsPerSecond = 200'000;  // pacing (both sides scan)
 
 uint32_t leaf_of(uint64_t hash) { return static_cast<uint32_t>((hash >> 50) & (kAeLeaves - 1)); }
 
@@ -83,9 +101,134 @@ Result<std::vector<uint64_t>> Node::ae_leaves(uint32_t segment, const ring::Node
     buf.assign(k);
     buf.append(v);
     leaves[leaf_of(hash)] ^= XXH3_64bits(buf.data(), buf.size());
+    ++ae_rows_scanned_;
   });
   if (!s.is_ok()) return s;
   return leaves;
+}
+
+Result<uint64_t> Node::ae_segment_hash(uint32_t segment, const ring::NodeId& peer) {
+  Result<std::vector<uint64_t>> leaves = ae_leaves(segment, peer);
+  if (!leaves) return leaves.status();
+  std::string bytes;
+  for (uint64_t h : *leaves) put64(&bytes, h);
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
+
+void Node::segment_changed(uint64_t key_hash) {
+  const auto segment = static_cast<uint32_t>(key_hash >> 56);
+  segment_changed_[segment] = ++change_seq_;
+  segment_changed_ms_[segment] = env_.clock.now_ms();
+}
+
+PeerSync Node::sync_with(const ring::NodeId& peer) const {
+  PeerSync out;
+  auto it = ae_peers_.find(peer);
+  for (uint32_t s = 0; s < kAeSegments; ++s) {
+    const bool known = it != ae_peers_.end() && it->second.equal_seq[s] != 0 &&
+                       it->second.equal_seq[s] >= segment_changed_[s];
+    if (!known) {
+      ++out.unconfirmed;
+    } else {
+      out.since_wall_ms = std::max(out.since_wall_ms, it->second.equal_wall_ms[s]);
+    }
+  }
+  auto hints = hint_counts_.find(peer);
+  const bool no_hints = hints == hint_counts_.end() || hints->second == 0;
+  const bool handoff_idle = handoff_.not_owned == 0 && transfers_.empty();
+  out.in_sync = out.unconfirmed == 0 && no_hints && handoff_idle && !down_.count(peer) &&
+                ring_.has_node(peer) && ring_.has_node(config_.self);
+  return out;
+}
+
+bool Node::in_sync() const {
+  if (hints_held() > 0 || handoff_.not_owned > 0 || !transfers_.empty()) return false;
+  for (const ring::NodeId& peer : ring_.nodes()) {
+    if (peer != config_.self && !sync_with(peer).in_sync) return false;
+  }
+  return true;
+}
+
+// Sends one summary of the segments not known equal with the next peer that has any
+// (quiet ones only). False when there was none to send.
+bool Node::ae_send_summary() {
+  const uint64_t now = env_.clock.now_ms();
+  if (now < next_summary_ms_) return false;
+  const std::vector<ring::NodeId>& nodes = ring_.nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const ring::NodeId& peer = nodes[(ae_summary_peer_ + i) % nodes.size()];
+    if (peer == config_.self || down_.count(peer)) continue;
+    PeerAe& pa = ae_peers_[peer];
+    if (pa.summary_sent_ms != 0 && now < pa.summary_sent_ms + kSummaryTimeoutMs) continue;
+    std::vector<uint32_t> due;
+    for (uint32_t s = 0; s < kAeSegments && due.size() < kSummarySegments; ++s) {
+      const bool known = pa.equal_seq[s] != 0 && pa.equal_seq[s] >= segment_changed_[s];
+      if (!known && now >= segment_changed_ms_[s] + kQuietMs) due.push_back(s);
+    }
+    if (due.empty()) continue;
+    Message m = Message::make(Message::Kind::kAeSummary, ring_fingerprint_);
+    const uint64_t rows_before = ae_rows_scanned_;
+    for (uint32_t s : due) {
+      Result<uint64_t> h = ae_segment_hash(s, peer);
+      if (!h) return false;  // the store failed: try again later
+      m.body.push_back(static_cast<char>(s));
+      put64(&m.body, *h);
+    }
+    pa.summary_seq = change_seq_;
+    pa.summary_sent_ms = now;
+    pa.asked = std::move(due);
+    send(peer, std::move(m));
+    ae_summary_peer_ = (ae_summary_peer_ + i + 1) % nodes.size();
+    const uint64_t rows = ae_rows_scanned_ - rows_before;
+    next_summary_ms_ = now + std::max<uint64_t>(2ull * config_.cluster.ae_interval_ms,
+                                                rows * 1000 / kSummaryRowsPerSecond);
+    return true;
+  }
+  return false;
+}
+
+void Node::on_ae_summary(const ring::NodeId& from, const Message& m) {
+  if (m.req_id != ring_fingerprint_ || m.body.empty() || m.body.size() % 9 != 0 ||
+      m.body.size() / 9 > kAeSegments) {
+    return;  // another ring (gossip will settle it) or malformed: the sender asks again
+  }
+  std::string mask(kAeSegments / 8, '\0');
+  PeerAe& pa = ae_peers_[from];
+  const uint64_t wall = env_.clock.wall_ms();
+  for (size_t at = 0; at < m.body.size(); at += 9) {
+    const uint32_t segment = static_cast<uint8_t>(m.body[at]);
+    Result<uint64_t> mine = ae_segment_hash(segment, from);
+    if (!mine) return;
+    if (*mine != get64(std::string_view(m.body).substr(at + 1))) {
+      mask[segment / 8] = static_cast<char>(mask[segment / 8] | (1 << (segment % 8)));
+      pa.equal_seq[segment] = 0;
+    } else {
+      pa.equal_seq[segment] = change_seq_;
+      pa.equal_wall_ms[segment] = wall;
+    }
+  }
+  Message reply = Message::make(Message::Kind::kAeSummaryReply, m.req_id);
+  reply.body = std::move(mask);
+  send(from, std::move(reply));
+}
+
+void Node::on_ae_summary_reply(const ring::NodeId& from, const Message& m) {
+  auto it = ae_peers_.find(from);
+  if (it == ae_peers_.end() || it->second.summary_sent_ms == 0) return;
+  if (m.req_id != ring_fingerprint_ || m.body.size() != kAeSegments / 8) return;
+  PeerAe& pa = it->second;
+  const uint64_t wall = env_.clock.wall_ms();
+  for (uint32_t segment : pa.asked) {
+    if (static_cast<uint8_t>(m.body[segment / 8]) >> (segment % 8) & 1) {
+      pa.equal_seq[segment] = 0;
+      ae_queue_.emplace_back(from, segment);
+    } else {
+      pa.equal_seq[segment] = pa.summary_seq;
+      pa.equal_wall_ms[segment] = wall;
+    }
+  }
+  pa.summary_sent_ms = 0;
+  pa.asked.clear();
 }
 
 void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& peer) {
@@ -113,8 +256,27 @@ void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& p
   }
 }
 
+void Node::ae_send_tree(uint32_t segment, const ring::NodeId& peer) {
+  Result<std::vector<uint64_t>> leaves = ae_leaves(segment, peer);
+  if (!leaves) return;
+  Message m = Message::make(Message::Kind::kAeTree, ring_fingerprint_);
+  m.body.reserve(1 + 8 * kAeLeaves);
+  m.body.push_back(static_cast<char>(segment));
+  for (uint64_t h : *leaves) put64(&m.body, h);
+  send(peer, std::move(m));
+  ++ae_.exchanges;
+}
+
 void Node::ae_step() {
   if (ring_.size() < 2 || !ring_.has_node(config_.self)) return;
+  // Segments a summary found to differ go first, then summaries of the segments not
+  // known equal, then the round robin (which also finds what changed on peers only).
+  while (!ae_queue_.empty()) {
+    auto [peer, segment] = ae_queue_.front();
+    ae_queue_.pop_front();
+    if (!down_.count(peer) && ring_.has_node(peer)) return ae_send_tree(segment, peer);
+  }
+  if (ae_send_summary()) return;
   const std::vector<ring::NodeId>& nodes = ring_.nodes();
   // The next (segment, peer) pair; peers are the ring's other nodes in order.
   ae_segment_ = (ae_segment_ + 1) % kAeSegments;
@@ -122,14 +284,7 @@ void Node::ae_step() {
   if (nodes[ae_peer_ % nodes.size()] == config_.self) ++ae_peer_;
   const ring::NodeId& peer = nodes[ae_peer_ % nodes.size()];
   if (down_.count(peer)) return;
-  Result<std::vector<uint64_t>> leaves = ae_leaves(ae_segment_, peer);
-  if (!leaves) return;
-  Message m = Message::make(Message::Kind::kAeTree, ring_fingerprint_);
-  m.body.reserve(1 + 8 * kAeLeaves);
-  m.body.push_back(static_cast<char>(ae_segment_));
-  for (uint64_t h : *leaves) put64(&m.body, h);
-  send(peer, std::move(m));
-  ++ae_.exchanges;
+  ae_send_tree(ae_segment_, peer);
 }
 
 void Node::on_ae_tree(const ring::NodeId& from, const Message& m) {

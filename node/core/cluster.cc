@@ -125,6 +125,8 @@ void Node::membership_changed() {
     ring_ = ring::Ring(ring_members_, config_.vnodes_per_node);
     ring_fingerprint_ = ring_.fingerprint();
     start_sweep();
+    ae_peers_.clear();  // who co-owns what changed: nothing is known equal any more
+    ae_queue_.clear();
   }
   for (const auto& [id, s] : membership_.states()) {
     if (id == config_.self) continue;
@@ -235,6 +237,7 @@ std::vector<MemberView> Node::members_view() const {
     v.ownership = it == share.end() ? 0.0 : it->second;
     auto h = hint_counts_.find(id);
     v.hints_here = h == hint_counts_.end() ? 0 : h->second;
+    if (id != config_.self && !gone && ring_.has_node(id)) v.sync = sync_with(id);
     out.push_back(std::move(v));
   }
   return out;

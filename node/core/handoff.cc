@@ -235,8 +235,10 @@ void Node::sweep_step(uint64_t now_ms) {
   std::vector<DataKey> batch;
   std::vector<std::vector<ring::NodeId>> owners_of;
   std::string last_head;
+  const uint64_t wall = env_.clock.wall_ms();
+  std::vector<std::string> expired;  // operation rows past the op window
   Status s = env_.store.scan(sweep_cursor_, data_key_end(), [&](std::string_view k,
-                                                                std::string_view) {
+                                                                std::string_view v) {
     if (examined == config_.cluster.handoff_scan_per_tick ||
         sent == config_.cluster.handoff_keys_per_tick) {
       sweep_cursor_ = std::string(k);
@@ -244,6 +246,7 @@ void Node::sweep_step(uint64_t now_ms) {
       return false;
     }
     ++examined;
+    if (is_op_row(k) && op_row_expired(v, wall)) expired.emplace_back(k);
     bool element = false;
     auto dk = parse_data_row(k, &element, nullptr);
     if (!dk || owns(dk->hash)) return true;
@@ -264,6 +267,7 @@ void Node::sweep_step(uint64_t now_ms) {
     return true;
   });
   if (!s.is_ok()) return;  // the store failed: try again next tick
+  drop_expired_ops(expired);
   for (size_t i = 0; i < batch.size(); ++i) {
     const DataKey& dk = batch[i];
     Result<ObjectPtr> o = load(dk.bucket, dk.key);
@@ -284,6 +288,26 @@ void Node::sweep_step(uint64_t now_ms) {
   }
   handoff_.inflight = transfers_.size();
   if (finished) finish_sweep_pass();
+}
+
+// An operation record past the op window (op_log.h); unreadable ones are left to the
+// key's next load, which reports them.
+bool Node::op_row_expired(std::string_view row, uint64_t wall_ms) const {
+  Result<OpRecord> r = OpLog::decode_record(row);
+  const uint64_t window = config_.cluster.op_window_ms;
+  return r && wall_ms > window && r->first_ms < wall_ms - window;
+}
+
+// Keys that are not written again keep their records until the sweep passes them.
+void Node::drop_expired_ops(const std::vector<std::string>& rows) {
+  for (const std::string& row : rows) {
+    bool sub = false;
+    if (auto dk = parse_data_row(row, &sub, nullptr)) {
+      cache_.erase(data_key(dk->hash, dk->bucket, dk->key));
+      segment_changed(dk->hash);
+    }
+    env_.store.erase(row);
+  }
 }
 
 void Node::finish_sweep_pass() {

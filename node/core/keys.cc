@@ -36,25 +36,47 @@ std::optional<DataKey> parse_data_key(std::string_view s) {
 }
 
 constexpr uint64_t kElementFlag = uint64_t{1} << 31;
+constexpr uint64_t kOpFlag = uint64_t{1} << 30;
 
-std::string element_prefix(uint64_t hash, std::string_view bucket, std::string_view key) {
+namespace {
+std::string sub_prefix(uint64_t hash, std::string_view bucket, std::string_view key,
+                       uint64_t flag) {
   std::string out;
   out.reserve(17 + bucket.size() + key.size());
   out.push_back(kDataPrefix);
   put_be(&out, hash, 8);
-  put_be(&out, bucket.size() | kElementFlag, 4);
+  put_be(&out, bucket.size() | flag, 4);
   out.append(bucket);
   put_be(&out, key.size(), 4);
   out.append(key);
   return out;
 }
+}  // namespace
+
+std::string element_prefix(uint64_t hash, std::string_view bucket, std::string_view key) {
+  return sub_prefix(hash, bucket, key, kElementFlag);
+}
+
+std::string op_prefix(uint64_t hash, std::string_view bucket, std::string_view key) {
+  return sub_prefix(hash, bucket, key, kOpFlag);
+}
+
+std::string op_row_key(std::string_view prefix, uint64_t op) {
+  std::string out(prefix);
+  put_be(&out, op, 8);
+  return out;
+}
+
+bool is_op_row(std::string_view stored) {
+  return stored.size() >= 13 && stored[0] == kDataPrefix && (get_be(stored.substr(9), 4) & kOpFlag);
+}
 
 std::optional<DataKey> parse_data_row(std::string_view s, bool* is_element, std::string* elem) {
   if (s.size() < 13 || s[0] != kDataPrefix) return std::nullopt;
   const uint64_t word = get_be(s.substr(9), 4);
-  *is_element = (word & kElementFlag) != 0;
+  *is_element = (word & (kElementFlag | kOpFlag)) != 0;
   if (!*is_element) return parse_data_key(s);
-  const uint64_t blen = word & ~kElementFlag;
+  const uint64_t blen = word & ~(kElementFlag | kOpFlag);
   if (blen > s.size() - 13 || s.size() - 13 - blen < 4) return std::nullopt;
   const uint64_t klen = get_be(s.substr(13 + blen), 4);
   if (klen > s.size() - 17 - blen) return std::nullopt;

@@ -5,6 +5,9 @@
 //                                                            its head (context, deferred)
 //   'd' u64_be(key_hash) u32_be(len(bucket) | 1<<31) bucket u32_be(len(key)) key elem
 //                                                         -> one set element's dots
+//   'd' u64_be(key_hash) u32_be(len(bucket) | 1<<30) bucket u32_be(len(key)) key
+//       u64_be(op key)                                    -> one operation record
+//                                                            (op_log.h) of the key
 //   'm' name                                              -> node metadata
 //   'h' u32_be(len(target)) target data_key               -> u64_be(first hint wall ms)
 //                                                            ‖ encoded Object (joined deltas)
@@ -39,8 +42,13 @@ std::optional<DataKey> parse_data_key(std::string_view stored);
 // Element rows of the set stored under (hash, bucket, key) lie in
 // [element_prefix(...), element_prefix(...) + 0xff...): element_key = prefix + elem.
 std::string element_prefix(uint64_t hash, std::string_view bucket, std::string_view key);
-// Parses either kind of data row; `elem` (may be null) gets the element of an element
-// row and `is_element` says which kind it was.
+// The operation records of (hash, bucket, key): op_row_key(op_prefix(...), op key).
+std::string op_prefix(uint64_t hash, std::string_view bucket, std::string_view key);
+std::string op_row_key(std::string_view op_prefix, uint64_t op);
+bool is_op_row(std::string_view stored);
+// Parses any kind of data row; `is_element` says it is one of a key's own rows (a set
+// element or an operation record) rather than the key's head; `elem` (may be null) gets
+// what follows the key in such a row.
 std::optional<DataKey> parse_data_row(std::string_view stored, bool* is_element,
                                       std::string* elem);
 // The smallest data key whose hash is >= `hash` (a scan bound).

@@ -30,8 +30,10 @@ struct Message {
     kAeTree,    // req_id: ring fingerprint; body: segment, leaf hashes
     kAeDiff,    // req_id: ring fingerprint; body: segment, mask of differing leaves
     kAeRepair,  // object: a key's state for the other side to join (no reply)
+    kAeSummary,       // req_id: ring fingerprint; body: (segment, segment hash) pairs
+    kAeSummaryReply,  // req_id: ring fingerprint; body: mask of the asked segments that differ
   };
-  static constexpr Kind kLastKind = Kind::kAeRepair;
+  static constexpr Kind kLastKind = Kind::kAeSummaryReply;
   Kind kind = Kind::kRead;
   uint64_t req_id = 0;  // the coordinator's request id, echoed in replies
   std::string bucket;

@@ -13,9 +13,12 @@ MemberState initial_self(const NodeConfig& c, uint64_t generation, bool leaving)
   MemberState s;
   s.id = c.self;
   s.generation = generation;
-  s.status = leaving                                  ? MemberStatus::kLeaving
-             : c.members.empty() && !c.seeds.empty() ? MemberStatus::kJoining
-                                                     : MemberStatus::kUp;
+  // A node given seeds (and no static members beyond itself) joins: it serves only
+  // LOCAL requests until a seed answered and its ring holds the cluster (refusal()).
+  const bool alone = c.members.empty() || (c.members.size() == 1 && c.members[0] == c.self);
+  s.status = leaving                      ? MemberStatus::kLeaving
+             : alone && !c.seeds.empty() ? MemberStatus::kJoining
+                                         : MemberStatus::kUp;
   s.peer_address = c.peer_address;
   s.client_address = c.client_address;
   return s;
@@ -78,15 +81,23 @@ std::string prefix_end(std::string prefix) {
 
 size_t cached_bytes(const Object& o, size_t stored_bytes) {
   const auto* set = o.as<crdt::ORSet>();
-  return set ? set->approx_bytes() + stored_bytes : stored_bytes;
+  return (set ? set->approx_bytes() : 0) + o.ops().approx_bytes() + stored_bytes;
 }
 
-// A set update's answer: the elements it touched and the whole context. The whole
-// membership would make every add O(set size) on the wire and in the reply.
+// What a client (or a coordinator) is answered with: no operation log (it is repair
+// metadata), and for a set update only the elements it touched and the whole context
+// (the whole membership would make every add O(set size) on the wire and in the reply).
 ObjectPtr answer_state(const std::shared_ptr<Object>& state, const Update& u) {
-  const auto* set = state->as<crdt::ORSet>();
-  if (!set) return state;
-  return std::make_shared<const Object>(set->project(u.elements));
+  if (const auto* set = state->as<crdt::ORSet>()) {
+    return std::make_shared<const Object>(set->project(u.elements));
+  }
+  if (state->ops().empty()) return state;
+  return std::make_shared<const Object>(state->without_ops());
+}
+
+ObjectPtr for_reading(ObjectPtr o) {
+  if (!o || o->ops().empty()) return o;
+  return std::make_shared<const Object>(o->without_ops());
 }
 
 }  // namespace
@@ -116,17 +127,22 @@ Result<std::shared_ptr<Object>> Node::load_shared(const std::string& bucket,
   auto corrupt = [&](const Status& s) {
     return Status::corruption("stored object for " + bucket + "/" + key + ": " + s.message());
   };
-  bool split = false;
-  Result<Object> o = Object::decode_stored(**raw, &split);
+  bool split = false, op_rows = false;
+  Result<Object> o = Object::decode_stored(**raw, &split, &op_rows);
   if (!o) return corrupt(o.status());
   if (split) {
     Result<crdt::ORSet> set = load_elements(hash, bucket, key, std::move(*o->as<crdt::ORSet>()));
     if (!set) return corrupt(set.status());
     o = Object(std::move(set).value());
   }
+  if (op_rows) {
+    Status s = load_ops(hash, bucket, key, &o->ops());
+    if (!s.is_ok()) return corrupt(s);
+  }
   auto ptr = std::make_shared<Object>(std::move(o).value());
   if (!split && ptr->type() == DataType::kSet) {
-    save(bucket, key, ptr, nullptr, false);  // a whole-set row from before element rows
+    // A whole-set row from before element rows.
+    save(bucket, key, ptr, Rows{.all = true}, false);
   } else {
     cache_.put(k, ptr, cached_bytes(*ptr, (*raw)->size()));
   }
@@ -153,17 +169,36 @@ Result<crdt::ORSet> Node::load_elements(uint64_t hash, const std::string& bucket
   return crdt::ORSet::assemble(std::move(head), std::move(entries));
 }
 
-// Writes `o` (and caches it). A set writes its head and the rows of `touched` elements
-// only; touched null rewrites every element row.
+Status Node::load_ops(uint64_t hash, const std::string& bucket, const std::string& key,
+                      OpLog* out) {
+  const std::string prefix = op_prefix(hash, bucket, key);
+  Status bad = Status::ok();
+  Status s = env_.store.scan(prefix, prefix_end(prefix), [&](std::string_view k,
+                                                             std::string_view v) {
+    Result<OpRecord> r = OpLog::decode_record(v);
+    if (k.size() != prefix.size() + 8 || !r) {
+      bad = r ? Status::corruption("operation row key") : r.status();
+      return false;
+    }
+    uint64_t op = 0;
+    for (char c : k.substr(prefix.size())) op = (op << 8) | static_cast<uint8_t>(c);
+    bad = out->insert(op, std::move(r).value());
+    return bad.is_ok();
+  });
+  return s.is_ok() ? bad : s;
+}
+
+// Writes `o` (and caches it): its head, and the rows `rows` names (a set's elements,
+// its operation records), or all of them.
 void Node::save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o,
-                const crdt::ORSet::Touched* touched, bool durable) {
+                Rows rows, bool durable) {
   const uint64_t hash = ring::key_hash(bucket, key);
   const std::string k = data_key(hash, bucket, key);
   const std::string bytes = o->encode_stored();
   env_.store.put(k, bytes);
   if (const auto* set = o->as<crdt::ORSet>()) {
     const std::string prefix = element_prefix(hash, bucket, key);
-    if (!touched) erase_elements(prefix);
+    if (rows.all) erase_elements(prefix);
     auto put_row = [&](const std::string& elem) {
       auto it = set->entries().find(elem);
       if (it != set->entries().end()) {
@@ -172,15 +207,31 @@ void Node::save(const std::string& bucket, const std::string& key, std::shared_p
         env_.store.erase(prefix + elem);
       }
     };
-    if (touched) {
-      for (const std::string& elem : *touched) put_row(elem);
-    } else {
+    if (rows.all) {
       for (const auto& [elem, dots] : set->entries()) put_row(elem);
+    } else if (rows.elements) {
+      for (const std::string& elem : *rows.elements) put_row(elem);
     }
+  }
+  const std::string oprefix = op_prefix(hash, bucket, key);
+  auto put_op = [&](uint64_t op) {
+    const OpRecord* r = o->ops().find(op);
+    if (r) {
+      env_.store.put(op_row_key(oprefix, op), OpLog::encode_record(*r));
+    } else {
+      env_.store.erase(op_row_key(oprefix, op));
+    }
+  };
+  if (rows.all) {
+    erase_elements(oprefix);
+    for (const auto& [op, r] : o->ops().records()) put_op(op);
+  } else if (rows.ops) {
+    for (uint64_t op : *rows.ops) put_op(op);
   }
   const size_t cost = cached_bytes(*o, bytes.size());
   cache_.put(k, std::move(o), cost);
   sync_needed_ = sync_needed_ || durable;
+  segment_changed(hash);
 }
 
 void Node::erase_elements(const std::string& prefix) {
@@ -197,6 +248,8 @@ void Node::erase_object(const DataKey& dk) {
   cache_.erase(k);
   env_.store.erase(k);
   erase_elements(element_prefix(dk.hash, dk.bucket, dk.key));
+  erase_elements(op_prefix(dk.hash, dk.bucket, dk.key));
+  segment_changed(dk.hash);
 }
 
 // The key's object for changing in place: the cached one when nothing else holds it,
@@ -210,12 +263,34 @@ Result<std::shared_ptr<Object>> Node::writable(const std::string& bucket,
   return std::make_shared<Object>(*obj);
 }
 
+// Drops the operation records older than the op window; their keys go to `changed`.
+void Node::prune_ops(Object& o, std::vector<uint64_t>* changed) {
+  if (o.ops().empty()) return;
+  const uint64_t wall = env_.clock.wall_ms();
+  const uint64_t window = config_.cluster.op_window_ms;
+  o.ops().prune(wall > window ? wall - window : 0, changed);
+}
+
+// A peer holds more of this node's current actor than this node does: its state was
+// rolled back while it ran (a VM snapshot restored with its memory). Minting on under
+// the same actor would reuse dots the peer holds, so take a new one (identity.h).
+void Node::check_own_history(const Object* mine, const Object& incoming) {
+  const uint64_t theirs = incoming.seen_of(actor_);
+  if (theirs == 0 || (mine && mine->seen_of(actor_) >= theirs)) return;
+  ++actor_renewals_;
+  bump_actor();
+}
+
 Status Node::merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                          bool durable) {
   Result<std::shared_ptr<Object>> current = writable(bucket, key);
   if (!current) return current.status();
+  check_own_history(current->get(), delta);
+  std::vector<uint64_t> ops;
   if (!*current) {
-    save(bucket, key, std::make_shared<Object>(delta), nullptr, durable);
+    auto fresh = std::make_shared<Object>(delta);
+    prune_ops(*fresh, nullptr);
+    save(bucket, key, std::move(fresh), Rows{.all = true}, durable);
     return Status::ok();
   }
   Object& mine = **current;
@@ -224,15 +299,20 @@ Status Node::merge_local(const std::string& bucket, const std::string& key, cons
     const crdt::DotContext ctx_before = set->context();
     const auto deferred_before = set->deferred();  // almost always empty
     crdt::ORSet::Touched touched;
-    set->join(*delta.as<crdt::ORSet>(), &touched);
+    SHOAL_RETURN_IF_ERROR(mine.join(delta, &touched, &ops));
+    prune_ops(mine, &ops);
     const bool changed = !touched.empty() || !(set->context() == ctx_before) ||
-                         set->deferred() != deferred_before;
-    if (changed) save(bucket, key, *current, &touched, durable);
+                         set->deferred() != deferred_before || !ops.empty();
+    if (changed) save(bucket, key, *current, Rows{&touched, &ops}, durable);
     return Status::ok();
   }
-  Object before = mine;  // registers and counters are small: compare to skip no-op writes
-  SHOAL_RETURN_IF_ERROR(mine.join(delta));
-  if (!(mine == before)) save(bucket, key, *current, nullptr, durable);
+  // Registers and counters are small: compare the value to skip no-op writes.
+  const Object before = mine.without_ops();
+  SHOAL_RETURN_IF_ERROR(mine.join(delta, nullptr, &ops));
+  prune_ops(mine, &ops);
+  if (!mine.same_value(before) || !ops.empty()) {
+    save(bucket, key, *current, Rows{nullptr, &ops}, durable);
+  }
   return Status::ok();
 }
 
@@ -242,13 +322,26 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   if (!current) return current.status();
   std::shared_ptr<Object> state =
       *current ? std::move(current).value() : std::make_shared<Object>(update_type(update));
-  crdt::ORSet::Touched touched;
-  Result<Object> delta = apply_in_place(state.get(), actor_, update, &touched);
-  if (!delta) return delta.status();
+  Update u = update;
+  if (config_.cluster.fault_points.bug_ignore_op_ids) u.op_id.clear();
+  Once once;
+  Result<Object> delta = apply_once(state.get(), actor_, u, env_.clock.wall_ms(), &once);
+  if (!delta) {
+    if (delta.status().code() == Code::kInvalidArgument && once.duplicate) {
+      return Status::invalid_argument(delta.status().message() + " (" + bucket + "/" + key + ")");
+    }
+    return delta.status();
+  }
+  if (once.duplicate) {
+    ++duplicates_answered_;
+    return LocalApplied{answer_state(state, u),
+                        std::make_shared<const Object>(std::move(delta).value()), true};
+  }
   minted_since_bump_ = true;
-  LocalApplied out{answer_state(state, update),
+  prune_ops(*state, &once.ops);
+  LocalApplied out{answer_state(state, u),
                    std::make_shared<const Object>(std::move(delta).value())};
-  save(bucket, key, std::move(state), &touched, durable);
+  save(bucket, key, std::move(state), Rows{&once.touched, &once.ops}, durable);
   return out;
 }
 
@@ -333,7 +426,10 @@ size_t Node::choose_targets(Pending& p, uint64_t hash) {
       p.targets.begin(), p.targets.end(), [](const ring::Target& t) { return !t.hint_for; }));
   p.goal.required =
       is_read ? std::max(p.options.r, p.options.pr) : std::max(p.options.w, p.options.pw);
-  p.goal.required_primaries = is_read ? p.options.pr : p.options.pw;
+  // A read counts primaries only: a fallback holds just what a down primary missed, never
+  // the whole value, so ALL means every primary answered. Fallbacks are still asked and
+  // their hints merged into the answer.
+  p.goal.required_primaries = is_read ? p.goal.required : p.options.pw;
   p.goal.targets = static_cast<uint32_t>(p.targets.size());
   p.goal.primary_targets = primaries;
   return p.options.local ? 1 : std::min<size_t>(p.options.n, ring_.size());
@@ -343,12 +439,17 @@ size_t Node::choose_targets(Pending& p, uint64_t hash) {
 Status Node::refusal(const Pending& p, size_t replicas) const {
   const bool is_read = p.op == ClientRequest::Op::kGet;
   if (!p.options.local && joining_alone()) {
-    return Status::unavailable("this node is joining and has not heard from the cluster yet");
+    std::string seeds;
+    for (const std::string& sd : config_.seeds) {
+      seeds += (seeds.empty() ? "" : ", ") + (sd.starts_with("@") ? sd.substr(1) : sd);
+    }
+    return Status::unavailable("this node is joining and has not heard from its seeds (" + seeds +
+                               ") yet; only LOCAL requests are served until it has");
   }
   const uint32_t primaries = p.goal.primary_targets;
   if (p.targets.size() < p.goal.required || primaries < p.goal.required_primaries) {
-    std::string why = std::to_string(p.targets.size()) + " of " + std::to_string(replicas) +
-                      " replicas reachable; ";
+    std::string why = std::to_string(is_read ? primaries : p.targets.size()) + " of " +
+                      std::to_string(replicas) + " replicas reachable; ";
     why += is_read ? "the read needs " : "the write needs ";
     why += std::to_string(p.goal.required);
     if (p.goal.required_primaries > 0) {
@@ -395,7 +496,7 @@ void Node::start_get(uint64_t id, Pending& p) {
   if (const ring::Target* mine = target_of(p, config_.self)) {
     Result<ObjectPtr> got =
         mine->hint_for ? load_hint(*mine->hint_for, p.bucket, p.key) : load(p.bucket, p.key);
-    if (got && *got && !p.elements.empty()) *got = projected(*got, p.elements);
+    if (got && *got) *got = p.elements.empty() ? for_reading(*got) : projected(*got, p.elements);
     if (got) {
       p.replies[config_.self] = *got;
       p.merged = *got;
@@ -417,6 +518,7 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
     m.update = update;
     m.durable = p.options.durable;
     send(minter->node, std::move(m));
+    p.may_have_applied = true;
     return;
   }
   Result<LocalApplied> applied = local_update(update, p.bucket, p.key, p.options.durable);
@@ -426,8 +528,10 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
     pending_.erase(id);
     return;
   }
+  p.may_have_applied = true;
   p.delta = std::move(applied->delta);
   p.state = std::move(applied->state);
+  p.duplicate = applied->duplicate;
   spread_delta(id, p, config_.self);
   record(id, config_.self, true, Status::ok());
 }
@@ -469,16 +573,27 @@ void Node::finish_if_done(uint64_t id) {
     if (p.op == ClientRequest::Op::kGet) {
       respond(p, {p.merged ? Status::ok() : Status::not_found(p.bucket + "/" + p.key), p.merged});
     } else {
-      respond(p, {Status::ok(), p.state});
+      respond(p, {Status::ok(), p.state, p.duplicate});
     }
   } else if (outcome == Outcome::kFailed) {
-    respond(p, {p.first_error, nullptr});
+    respond(p, {failure(p), nullptr});
   }
   if (p.answered_by.size() == p.targets.size()) {
     if (p.op == ClientRequest::Op::kGet) read_repair(p);
     env_.timers.cancel(id);
     pending_.erase(id);
   }
+}
+
+// Why a request failed, as the client may rely on it (docs/semantics.md): once a
+// replica may have applied an update, the outcome is indeterminate whatever the cause.
+Status Node::failure(const Pending& p) const {
+  if (p.op != ClientRequest::Op::kUpdate || !p.may_have_applied ||
+      config_.cluster.fault_points.bug_unavailable_after_send) {
+    return p.first_error;
+  }
+  return Status::timeout("the write may have been applied (" + p.first_error.to_string() +
+                         "): retry it with the same operation id");
 }
 
 void Node::read_repair(Pending& p) {
@@ -570,6 +685,7 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
       }
       it->second.delta = m.object;
       it->second.state = m.state;
+      it->second.duplicate = m.duplicate;
       spread_delta(m.req_id, it->second, from);
       record(m.req_id, from, true, Status::ok());
       return;
@@ -601,6 +717,12 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
     case Message::Kind::kAeRepair:
       on_ae_repair(m);
       return;
+    case Message::Kind::kAeSummary:
+      on_ae_summary(from, m);
+      return;
+    case Message::Kind::kAeSummaryReply:
+      on_ae_summary_reply(from, m);
+      return;
   }
 }
 
@@ -619,7 +741,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
     Result<ObjectPtr> mine =
         m.hint_for.empty() ? load(m.bucket, m.key) : load_hint(m.hint_for, m.bucket, m.key);
     reply.status = mine.status();
-    if (mine && *mine && !m.elements.empty()) *mine = projected(*mine, m.elements);
+    if (mine && *mine) *mine = m.elements.empty() ? for_reading(*mine) : projected(*mine, m.elements);
     if (mine) reply.object = *mine;
   } else if (m.kind == Message::Kind::kMint) {
     reply.kind = Message::Kind::kMintReply;
@@ -629,6 +751,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
     if (auto seen = recent_mints_.find(mint_id); seen != recent_mints_.end()) {
       reply.object = seen->second.delta;
       reply.state = seen->second.state;
+      reply.duplicate = seen->second.duplicate;
       send(from, std::move(reply));
       return;
     }
@@ -640,6 +763,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
       remember_mint(mint_id, *applied);
       reply.object = std::move(applied->delta);
       reply.state = std::move(applied->state);
+      reply.duplicate = applied->duplicate;
     }
   } else {
     reply.kind = Message::Kind::kMergeAck;
@@ -698,9 +822,14 @@ void Node::end_turn() {
   replies_.clear();
   if (!flushed.is_ok()) {
     // Nothing of this turn is stored: acknowledge nothing. Peers time out; clients
-    // learn why.
+    // learn why. The changes stay in the object cache and may still be committed with
+    // a later write of the same key, so an update's outcome is indeterminate.
     for (auto& [fn, response] : replies) {
-      if (response.status.is_ok()) response = {Status::internal(flushed.message()), nullptr};
+      if (response.status.is_ok()) {
+        response = {Status::timeout("the store failed to commit (" + flushed.message() +
+                                    "); the write may still be committed later"),
+                    nullptr};
+      }
       fn(std::move(response));
     }
     return;

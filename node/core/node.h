@@ -99,6 +99,9 @@ struct ClusterOptions {
   uint32_t phi_window = 1000;
   uint32_t replicas = 3;                    // n used to decide which keys a node owns
   uint64_t hint_window_ms = 3 * 3600 * 1000;  // older hints are dropped, not replayed
+  // How long a key remembers an operation id (op_log.h): retries within it count once.
+  // At least the hint window (a hint may deliver a first attempt that late).
+  uint64_t op_window_ms = 6 * 3600 * 1000;
   uint64_t max_hints_per_target = 100'000;   // beyond: a fallback refuses the write
   uint32_t hints_per_tick = 100;             // replay throttle (per target, per tick)
   uint32_t handoff_keys_per_tick = 256;      // handoff throttle: keys sent per tick
@@ -134,6 +137,15 @@ struct NodeEnv {
   Rng& rng;
 };
 
+// Whether this node knows its data co-owned with one peer to be equal (anti-entropy,
+// anti_entropy.cc): every segment compared equal since it last changed here, no hints
+// held here for the peer, and no handoff under way here.
+struct PeerSync {
+  bool in_sync = false;
+  uint64_t since_wall_ms = 0;      // when the last segment was confirmed equal
+  uint32_t unconfirmed = 0;        // segments not (yet) known equal
+};
+
 // What the operator view shows about one member, from this node's point of view.
 struct MemberView {
   MemberState state;
@@ -141,6 +153,7 @@ struct MemberView {
   double phi = 0;
   double ownership = 0;  // share of the hash space it replicates (n = replicas)
   uint64_t hints_here = 0;  // hints this node holds for it
+  PeerSync sync;            // peers in the ring: whether co-owned data is known equal
 };
 
 struct AntiEntropyStats {
@@ -195,9 +208,17 @@ class Node {
   const std::map<ring::NodeId, uint64_t>& hints_by_target() const { return hint_counts_; }
   const HandoffProgress& handoff() const { return handoff_; }
   const AntiEntropyStats& anti_entropy() const { return ae_; }
+  // Per ring peer: is the data both hold known equal (the convergence signal)?
+  PeerSync sync_with(const ring::NodeId& peer) const;
+  // Every ring peer is in sync, no hints held, no handoff pending.
+  bool in_sync() const;
   uint64_t hints_replayed() const { return hints_replayed_; }
   uint64_t gossip_rounds() const { return gossip_rounds_; }
   uint64_t read_repairs() const { return read_repairs_; }  // replicas repaired by reads
+  // Times this node took a new actor because a peer held more of its current actor's
+  // history than it did (its state was rolled back while it ran: identity.h).
+  uint64_t actor_renewals() const { return actor_renewals_; }
+  uint64_t duplicates_answered() const { return duplicates_answered_; }
   // True once this node has left the cluster and told its peers: the shell stops.
   bool wants_stop() const { return stop_at_ms_ != 0 && env_.clock.now_ms() >= stop_at_ms_; }
 
@@ -220,6 +241,10 @@ class Node {
     Status first_error;
     ReplyFn reply;
     bool replied = false;
+    // Updates: a replica may have applied it (minted here, or a mint was sent), so a
+    // failure is indeterminate: timeout, never unavailable (docs/semantics.md).
+    bool may_have_applied = false;
+    bool duplicate = false;  // the minter answered from an earlier attempt (op id)
   };
 
   void start_get(uint64_t id, Pending& p);
@@ -228,6 +253,7 @@ class Node {
   void record(uint64_t id, const ring::NodeId& from, bool ok, const Status& error);
   void finish_if_done(uint64_t id);
   void read_repair(Pending& p);
+  Status failure(const Pending& p) const;
   void on_read_reply(const ring::NodeId& from, const Message& m, Pending& p);
   void respond(Pending& p, ClientResponse response);
 
@@ -265,6 +291,8 @@ class Node {
   void on_transfer_ack(const ring::NodeId& from, const Message& m);
   void expire_transfers(uint64_t now_ms);
   void bump_actor();
+  bool op_row_expired(std::string_view row, uint64_t wall_ms) const;
+  void drop_expired_ops(const std::vector<std::string>& rows);
 
   // anti_entropy.cc
   bool co_owned(uint64_t hash, const ring::NodeId& peer) const;
@@ -276,9 +304,18 @@ class Node {
   void on_ae_tree(const ring::NodeId& from, const Message& m);
   void on_ae_diff(const ring::NodeId& from, const Message& m);
   void on_ae_repair(const Message& m);
+  void on_ae_summary(const ring::NodeId& from, const Message& m);
+  void on_ae_summary_reply(const ring::NodeId& from, const Message& m);
+  bool ae_send_summary();
+  void ae_send_tree(uint32_t segment, const ring::NodeId& peer);
+  Result<uint64_t> ae_segment_hash(uint32_t segment, const ring::NodeId& peer);
+  void segment_changed(uint64_t key_hash);
   struct LocalApplied {
     ObjectPtr state, delta;
+    bool duplicate = false;  // the op id was applied before: `delta` re-sends that attempt
   };
+  void prune_ops(Object& o, std::vector<uint64_t>* changed);
+  void check_own_history(const Object* mine, const Object& incoming);
   void remember_mint(const std::pair<ring::NodeId, uint64_t>& id, const LocalApplied& applied);
   Result<LocalApplied> local_update(const Update& update, const std::string& bucket,
                                     const std::string& key, bool durable);
@@ -287,11 +324,19 @@ class Node {
   Result<std::shared_ptr<Object>> load_shared(const std::string& bucket, const std::string& key);
   Result<crdt::ORSet> load_elements(uint64_t hash, const std::string& bucket,
                                     const std::string& key, crdt::ORSet head);
+  Status load_ops(uint64_t hash, const std::string& bucket, const std::string& key, OpLog* out);
   Result<std::shared_ptr<Object>> writable(const std::string& bucket, const std::string& key);
   Status merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                      bool durable);
+  // What a save rewrites besides the head: every row (all), or the set elements and
+  // operation records listed.
+  struct Rows {
+    const crdt::ORSet::Touched* elements = nullptr;
+    const std::vector<uint64_t>* ops = nullptr;
+    bool all = false;
+  };
   void save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o,
-            const crdt::ORSet::Touched* touched, bool durable);
+            Rows rows, bool durable);
   void erase_elements(const std::string& prefix);
   void erase_object(const DataKey& dk);
   void send(const ring::NodeId& to, Message m);
@@ -304,6 +349,8 @@ class Node {
   uint64_t next_id_ = 1;
   std::map<uint64_t, Pending> pending_;
   uint64_t read_repairs_ = 0;
+  uint64_t actor_renewals_ = 0;
+  uint64_t duplicates_answered_ = 0;
   // Mints applied for other coordinators, by (coordinator, request id): a duplicated
   // kMint is answered from here instead of minting twice. Bounded (FIFO).
   static constexpr size_t kRecentMints = 4096;
@@ -356,6 +403,25 @@ class Node {
   uint64_t ae_peer_ = 0;
   uint64_t next_ae_ms_ = 0;
   AntiEntropyStats ae_;
+  // The convergence signal. A change counter bumped by every write to a data row, the
+  // value it had when each segment last changed, and per peer when each segment was
+  // last found equal (the counter then; 0: never, or it differed).
+  static constexpr uint32_t kSegments = 256;
+  uint64_t change_seq_ = 1;
+  std::vector<uint64_t> segment_changed_ = std::vector<uint64_t>(kSegments, 1);
+  std::vector<uint64_t> segment_changed_ms_ = std::vector<uint64_t>(kSegments, 0);
+  struct PeerAe {
+    std::vector<uint64_t> equal_seq = std::vector<uint64_t>(kSegments, 0);
+    std::vector<uint64_t> equal_wall_ms = std::vector<uint64_t>(kSegments, 0);
+    uint64_t summary_seq = 0;       // the change counter when the outstanding summary left
+    uint64_t summary_sent_ms = 0;   // 0: none outstanding
+    std::vector<uint32_t> asked;    // its segments
+  };
+  std::map<ring::NodeId, PeerAe> ae_peers_;
+  std::deque<std::pair<ring::NodeId, uint32_t>> ae_queue_;  // segments found to differ
+  uint64_t ae_summary_peer_ = 0;
+  uint64_t next_summary_ms_ = 0;
+  uint64_t ae_rows_scanned_ = 0;
   // The fault filter, and the outgoing messages it holds back (by timer id).
   FaultFilter faults_;
   std::map<uint64_t, std::pair<ring::NodeId, Message>> delayed_;

@@ -1,5 +1,7 @@
 #include "node/core/object.h"
 
+#include <xxhash.h>
+
 #include "crdt/codec.h"
 
 namespace shoal::core {
@@ -51,24 +53,75 @@ Status check_type(DataType actual, DataType wanted) {
                                std::string(type_name(wanted)));
 }
 
-Status Object::join(const Object& other) {
+Status Object::join(const Object& other, crdt::ORSet::Touched* elements,
+                    std::vector<uint64_t>* ops) {
   SHOAL_RETURN_IF_ERROR(check_type(other.type(), type()));
-  std::visit(
-      [&](auto& mine) {
-        using T = std::decay_t<decltype(mine)>;
-        mine.join(std::get<T>(other.value_));
-      },
-      value_);
+  if (auto* set = as<crdt::ORSet>()) {
+    set->join(*other.as<crdt::ORSet>(), elements);
+  } else {
+    std::visit(
+        [&](auto& mine) {
+          using T = std::decay_t<decltype(mine)>;
+          mine.join(std::get<T>(other.value_));
+        },
+        value_);
+  }
+  if (other.ops_.empty()) return Status::ok();
+  std::vector<uint64_t> changed;
+  ops_.join(other.ops_, &changed);
+  for (uint64_t key : changed) cancel_duplicates(key);
+  if (ops) ops->insert(ops->end(), changed.begin(), changed.end());
   return Status::ok();
+}
+
+crdt::Actor compensation_actor(uint64_t key, const crdt::Dot& loser) {
+  const uint64_t words[3] = {key, loser.actor, loser.counter};
+  const uint64_t h = XXH3_64bits(words, sizeof(words));
+  return h == 0 ? 1 : h;
+}
+
+void Object::cancel_duplicates(uint64_t key) {
+  for (const Mint* m : ops_.losers(key)) {
+    if (auto* counter = as<crdt::PNCounter>()) {
+      counter->join(crdt::PNCounter::single(compensation_actor(key, m->id), -m->delta));
+    } else if (auto* reg = as<crdt::DvvSet>()) {
+      for (const crdt::Dot& d : m->dots) reg->drop(d);
+    }
+    // Sets: a repeated add or remove leaves the same members (op_log.h). LWW: the
+    // later of two identical writes wins, the value is the same.
+  }
+}
+
+namespace {
+
+uint64_t seen_in(const crdt::DotContext& ctx, crdt::Actor actor) {
+  uint64_t n = ctx.vv().get(actor);
+  auto it = ctx.cloud().lower_bound(crdt::Dot{actor + 1, 0});
+  if (it != ctx.cloud().begin() && std::prev(it)->actor == actor) {
+    n = std::max(n, std::prev(it)->counter);
+  }
+  return n;
+}
+
+}  // namespace
+
+uint64_t Object::seen_of(crdt::Actor actor) const {
+  if (const auto* c = as<crdt::PNCounter>()) {
+    return std::max(c->increments().get(actor), c->decrements().get(actor));
+  }
+  if (const auto* r = as<crdt::DvvSet>()) return seen_in(r->context(), actor);
+  if (const auto* set = as<crdt::ORSet>()) return seen_in(set->context(), actor);
+  return 0;  // lww: no dots
 }
 
 std::string Object::encode() const {
   msgpack::sbuffer buf(256);
   codec::Packer pk(buf);
-  pk.pack_array(3);
+  pk.pack_array(ops_.empty() ? 3 : 4);
   pk.pack(1);
   pk.pack(static_cast<uint8_t>(type()));
   std::visit([&](const auto& v) { v.encode_to(pk); }, value_);
+  if (!ops_.empty()) ops_.encode_to(pk);
   return std::string(buf.data(), buf.size());
 }
 
@@ -82,35 +135,46 @@ Status decode_into(const codec::Object& o, Object* out) {
   return Status::ok();
 }
 
-// split: null when only format 1 is acceptable (messages, hints).
-Status decode_object(const codec::Object& o, Object* out, bool* split) {
+Status decode_value(DataType type, const codec::Object& o, Object* out) {
+  switch (type) {
+    case DataType::kRegister:
+      return decode_into<crdt::DvvSet>(o, out);
+    case DataType::kCounter:
+      return decode_into<crdt::PNCounter>(o, out);
+    case DataType::kSet:
+      return decode_into<crdt::ORSet>(o, out);
+    case DataType::kLww:
+      return decode_into<crdt::LWWRegister>(o, out);
+  }
+  return codec::bad("unknown data type");
+}
+
+// stored: null when only format 1 is acceptable (messages, hints); otherwise it gets
+// {split, op_rows}.
+Status decode_object(const codec::Object& o, Object* out, std::pair<bool, bool>* stored) {
   codec::Array a;
   uint64_t version = 0, type = 0;
   SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
-  if (a.size != 3) return codec::bad("object needs [version, type, value]");
+  if (a.size != 3 && a.size != 4) return codec::bad("object needs [version, type, value]");
   SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &version));
   SHOAL_RETURN_IF_ERROR(codec::u64(a[1], &type));
-  const bool head = version == 2 && split && static_cast<DataType>(type) == DataType::kSet;
-  if (version != 1 && !head) return codec::bad("unknown object format version");
-  if (split) *split = head;
-  switch (static_cast<DataType>(type)) {
-    case DataType::kRegister:
-      return decode_into<crdt::DvvSet>(a[2], out);
-    case DataType::kCounter:
-      return decode_into<crdt::PNCounter>(a[2], out);
-    case DataType::kSet:
-      return decode_into<crdt::ORSet>(a[2], out);
-    case DataType::kLww:
-      return decode_into<crdt::LWWRegister>(a[2], out);
-  }
-  return codec::bad("unknown data type");
+  if (type < 1 || type > 4) return codec::bad("unknown data type");
+  const auto t = static_cast<DataType>(type);
+  const bool is_set = t == DataType::kSet;
+  const bool known = version == 1 || (stored && ((version == 2 && is_set) || version == 3));
+  if (!known) return codec::bad("unknown object format version");
+  if (version != 1 && a.size != 3) return codec::bad("stored head with an inline log");
+  if (stored) *stored = {version == 2 || (version == 3 && is_set), version == 3};
+  SHOAL_RETURN_IF_ERROR(decode_value(t, a[2], out));
+  if (a.size == 4) SHOAL_RETURN_IF_ERROR(OpLog::decode_from(a[3], &out->ops()));
+  return Status::ok();
 }
 
 }  // namespace
 
 Result<Object> Object::decode(std::string_view bytes) {
   Object out;
-  Status s = codec::unpack(bytes, codec::kMaxDepth + 2,
+  Status s = codec::unpack(bytes, codec::kMaxDepth + 3,
                            [&](const codec::Object& o) { return decode_object(o, &out, nullptr); });
   if (!s.is_ok()) return s;
   return out;
@@ -118,22 +182,29 @@ Result<Object> Object::decode(std::string_view bytes) {
 
 std::string Object::encode_stored() const {
   const auto* set = as<crdt::ORSet>();
-  if (!set) return encode();
+  const int version = ops_.empty() ? (set ? 2 : 1) : 3;
   msgpack::sbuffer buf(64);
   codec::Packer pk(buf);
   pk.pack_array(3);
-  pk.pack(2);
-  pk.pack(static_cast<uint8_t>(DataType::kSet));
-  const std::string head = set->encode_head();
-  buf.write(head.data(), head.size());  // already msgpack: one value
+  pk.pack(version);
+  pk.pack(static_cast<uint8_t>(type()));
+  if (set) {
+    const std::string head = set->encode_head();
+    buf.write(head.data(), head.size());  // already msgpack: one value
+  } else {
+    std::visit([&](const auto& v) { v.encode_to(pk); }, value_);
+  }
   return std::string(buf.data(), buf.size());
 }
 
-Result<Object> Object::decode_stored(std::string_view bytes, bool* split) {
+Result<Object> Object::decode_stored(std::string_view bytes, bool* split, bool* op_rows) {
   Object out;
-  Status s = codec::unpack(bytes, codec::kMaxDepth + 2,
-                           [&](const codec::Object& o) { return decode_object(o, &out, split); });
+  std::pair<bool, bool> form{false, false};
+  Status s = codec::unpack(bytes, codec::kMaxDepth + 3,
+                           [&](const codec::Object& o) { return decode_object(o, &out, &form); });
   if (!s.is_ok()) return s;
+  *split = form.first;
+  *op_rows = form.second;
   return out;
 }
 

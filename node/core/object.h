@@ -2,6 +2,11 @@
 //
 // A key's type is fixed by its first write (DESIGN.md §3); joining or mutating with
 // another type fails with type_mismatch.
+//
+// Besides the CRDT an object carries its key's operation log (op_log.h): the ids of the
+// identified updates applied to it. Joining two objects joins both, then cancels every
+// duplicate mint of one operation the joined log reveals (a counter gets a compensating
+// entry; a register drops the duplicate sibling), so a retried update counts once.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +20,7 @@
 #include "crdt/lww_register.h"
 #include "crdt/orset.h"
 #include "crdt/status.h"
+#include "node/core/op_log.h"
 
 namespace shoal::core {
 
@@ -33,8 +39,27 @@ class Object {
   explicit Object(crdt::LWWRegister v) : value_(std::move(v)) {}
 
   DataType type() const { return static_cast<DataType>(value_.index() + 1); }
-  // Joins `other` in; type_mismatch (and no change) when the types differ.
-  Status join(const Object& other);
+  // Joins `other` in; type_mismatch (and no change) when the types differ. `elements`
+  // (sets; may be null) gets the elements whose dots changed, `ops` (may be null) the
+  // operation records that changed.
+  Status join(const Object& other, crdt::ORSet::Touched* elements = nullptr,
+              std::vector<uint64_t>* ops = nullptr);
+
+  // The same value without the operation log (what clients are answered with).
+  Object without_ops() const {
+    Object o;
+    o.value_ = value_;
+    return o;
+  }
+  bool same_value(const Object& o) const { return value_ == o.value_; }
+  const OpLog& ops() const { return ops_; }
+  OpLog& ops() { return ops_; }
+  // Cancels the duplicate mints of operation `key` (see above). Idempotent.
+  void cancel_duplicates(uint64_t key);
+  // The highest counter of `actor` this object has seen (its dots; for a counter, the
+  // actor's increments and decrements, the larger): how a replica notices that another
+  // holds more of its own history than it does.
+  uint64_t seen_of(crdt::Actor actor) const;
 
   // nullptr when the object holds another type.
   template <typename T>
@@ -48,20 +73,28 @@ class Object {
 
   bool operator==(const Object&) const = default;
 
-  // [1 (format version), type, crdt]
+  // [1 (format version), type, crdt] or, with operation records, [1, type, crdt, log]
   std::string encode() const;
   static Result<Object> decode(std::string_view bytes);
 
-  // The stored form (keys.h): a set is [2, type, its head (no entries)], its elements
-  // live in rows of their own; every other type is encode().
+  // The stored form (keys.h). The operation log lives in rows of its own, one per
+  // record; a set's elements too. [1, type, crdt]: a whole object without records;
+  // [2, set, head]: a set without records (its elements in rows); [3, type, crdt or set
+  // head]: an object with records in rows.
   std::string encode_stored() const;
-  // Decodes either form; *split tells that a set came without its elements (the caller
-  // reads the element rows and calls crdt::ORSet::assemble).
-  static Result<Object> decode_stored(std::string_view bytes, bool* split);
+  // Decodes any form; *split tells that a set came without its elements (the caller
+  // reads the element rows and calls crdt::ORSet::assemble), *op_rows that its
+  // operation records are in rows (the caller reads them into ops()).
+  static Result<Object> decode_stored(std::string_view bytes, bool* split, bool* op_rows);
 
  private:
   std::variant<crdt::DvvSet, crdt::PNCounter, crdt::ORSet, crdt::LWWRegister> value_;
+  OpLog ops_;
 };
+
+// The actor of the compensating counter entry that cancels mint `loser` of operation
+// `key` (the same on every replica, so compensations join idempotently).
+crdt::Actor compensation_actor(uint64_t key, const crdt::Dot& loser);
 
 // Objects are shared immutably between the cache, pending requests, messages and replies
 // (copying a register with siblings or a large set costs more than the request).

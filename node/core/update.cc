@@ -1,5 +1,7 @@
 #include "node/core/update.h"
 
+#include <algorithm>
+
 namespace shoal::core {
 
 namespace {
@@ -106,6 +108,87 @@ Result<Object> apply_in_place(Object* state, crdt::Actor actor, const Update& u,
     }
   }
   return Status::internal("unknown data type");
+}
+
+namespace {
+
+// Every dot a set delta names: the dots of its entries (an add) or of its context (a
+// remove), at most kMaxDots.
+std::vector<crdt::Dot> dots_of(const crdt::ORSet& delta) {
+  constexpr size_t kMaxDots = 1024;
+  std::vector<crdt::Dot> out;
+  for (const auto& [elem, dots] : delta.entries()) out.insert(out.end(), dots.begin(), dots.end());
+  if (!out.empty()) return out;
+  for (const auto& [actor, counter] : delta.context().vv().entries()) {
+    for (uint64_t c = 1; c <= counter && out.size() < kMaxDots; ++c) out.push_back({actor, c});
+  }
+  for (const crdt::Dot& d : delta.context().cloud()) {
+    if (out.size() < kMaxDots) out.push_back(d);
+  }
+  return out;
+}
+
+// What a replica records of its mint of an identified update (op_log.h).
+Mint mint_of(const Object& state, const Object& delta, crdt::Actor actor, const Update& u,
+             uint64_t fingerprint) {
+  Mint m;
+  m.id = crdt::Dot{actor, 0};
+  m.fingerprint = fingerprint;
+  if (const auto* c = state.as<crdt::PNCounter>()) {
+    m.id.counter = c->increments().get(actor) + c->decrements().get(actor);
+    m.delta = u.delta;
+  } else if (const auto* reg = delta.as<crdt::DvvSet>()) {
+    for (const auto& [dot, sib] : reg->siblings()) m.dots.push_back(dot);
+  } else if (const auto* set = delta.as<crdt::ORSet>()) {
+    m.dots = dots_of(*set);
+    std::sort(m.dots.begin(), m.dots.end());
+  }
+  if (!m.dots.empty()) m.id = m.dots.front();
+  return m;
+}
+
+// The re-send of an operation this replica applied before (apply_once).
+Object repeat_of(const Object& state, uint64_t op, const OpRecord& r, uint64_t fingerprint) {
+  Object delta;
+  if (const auto* set = state.as<crdt::ORSet>()) {
+    std::vector<crdt::Dot> dots;
+    for (const auto& [id, m] : r.mints) {
+      if (m.fingerprint == fingerprint) dots.insert(dots.end(), m.dots.begin(), m.dots.end());
+    }
+    delta = Object(set->delta_of(dots));
+  } else {
+    delta = state.without_ops();  // small types: the whole value is a valid delta
+  }
+  OpLog record;
+  (void)record.insert(op, r);
+  delta.ops().join(record, nullptr);
+  return delta;
+}
+
+}  // namespace
+
+Result<Object> apply_once(Object* state, crdt::Actor actor, const Update& u, uint64_t now_ms,
+                          Once* once) {
+  const bool identified = !u.op_id.empty();
+  const uint64_t op = identified ? op_key(u.op_id) : 0;
+  const uint64_t fingerprint = identified ? update_fingerprint(u) : 0;
+  if (identified && state->type() == type_of(u)) {
+    if (const OpRecord* r = state->ops().find(op)) {
+      once->duplicate = true;
+      if (!r->matching(fingerprint)) {
+        return Status::invalid_argument("operation id '" + u.op_id +
+                                        "' was already used for another update of this key");
+      }
+      return repeat_of(*state, op, *r, fingerprint);
+    }
+  }
+  Result<Object> delta = apply_in_place(state, actor, u, &once->touched);
+  if (!delta || !identified) return delta;
+  Mint m = mint_of(*state, *delta, actor, u, fingerprint);
+  delta->ops().add(op, now_ms, m);
+  state->ops().add(op, now_ms, std::move(m));
+  once->ops.push_back(op);
+  return delta;
 }
 
 Result<Applied> apply_update(std::optional<Object> current, crdt::Actor actor, const Update& u) {

@@ -57,4 +57,20 @@ Result<Object> apply_in_place(Object* state, crdt::Actor actor, const Update& u,
                               crdt::ORSet::Touched* touched);
 DataType update_type(const Update& u);
 
+// What apply_once() did besides the delta.
+struct Once {
+  bool duplicate = false;           // u.op_id was applied here before: nothing was minted
+  crdt::ORSet::Touched touched;     // sets: elements whose dots changed
+  std::vector<uint64_t> ops;        // operation records that changed (op_log.h)
+};
+
+// apply_in_place() with the operation id semantics of op_log.h. When u.op_id names an
+// operation already applied to *state: nothing changes and the returned delta re-sends
+// that attempt (the state for registers, counters and lww; the dots it minted or removed
+// for sets) with its record (once->duplicate); the same id with another update is
+// invalid_argument. Otherwise the update is applied and, with an id, recorded in both the
+// state's log and the delta's, stamped with now_ms (the minter's wall clock).
+Result<Object> apply_once(Object* state, crdt::Actor actor, const Update& u, uint64_t now_ms,
+                          Once* once);
+
 }  // namespace shoal::core

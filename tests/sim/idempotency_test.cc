@@ -1,0 +1,156 @@
+// Operation ids (node/core/op_log.h), honest errors and actor safety, scenario by
+// scenario: a retry through any coordinator takes effect once, including when the
+// attempts were minted on both sides of a partition; an update that may have been
+// applied is never answered `unavailable`; a node that learns a peer holds more of its
+// own actor than it does takes a new one.
+#include <catch2/catch.hpp>
+
+#include "requests.h"
+#include "sim.h"
+
+namespace shoal::sim {
+namespace {
+
+core::RequestOptions quorum() {
+  core::RequestOptions o = core::preset("QUORUM").value();
+  o.timeout_ms = 1'000;
+  return o;
+}
+
+core::RequestOptions local_opts() {
+  core::RequestOptions o = local();
+  o.timeout_ms = 1'000;
+  return o;
+}
+
+core::ClientRequest with_id(core::ClientRequest r, const std::string& id) {
+  r.update.op_id = id;
+  return r;
+}
+
+// Waits until every node's LOCAL copy of counter `key` reads `want` (anti-entropy and
+// hints at work), up to max_ms of simulated time.
+bool counters_converge(Sim& sim, const std::string& key, int64_t want, uint64_t max_ms) {
+  const uint64_t until = sim.now_ms() + max_ms;
+  while (sim.now_ms() < until) {
+    bool all = true;
+    for (const std::string& id : sim.node_ids()) {
+      all = all && local_counter(sim, id, key) == want;
+    }
+    if (all) return true;
+    sim.run_until(sim.now_ms() + 200);
+  }
+  return false;
+}
+
+SimOptions three_nodes(uint64_t seed) {
+  SimOptions o;
+  o.seed = seed;
+  o.nodes = 3;
+  o.cluster.ae_interval_ms = 20;
+  return o;
+}
+
+TEST_CASE("op ids: a counter add retried through every coordinator counts once", "[sim]") {
+  for (uint64_t seed : scenario_seeds(5)) {
+    INFO("seed " << seed);
+    Sim sim(three_nodes(seed));
+    sim.run_until(1'000);
+    auto first = call(sim, "n1", with_id(counter_add("k", 5, quorum()), "op-1"));
+    REQUIRE(first);
+    REQUIRE(first->status.is_ok());
+    REQUIRE_FALSE(first->duplicate);
+    for (const char* at : {"n2", "n3", "n1"}) {
+      auto again = call(sim, at, with_id(counter_add("k", 5, quorum()), "op-1"));
+      REQUIRE(again);
+      REQUIRE(again->status.is_ok());
+      CHECK(again->duplicate);
+      CHECK(again->object->as<crdt::PNCounter>()->read() == 5);
+    }
+    // Another id is another add; the same id for another delta is refused.
+    auto other = call(sim, "n2", with_id(counter_add("k", 1, quorum()), "op-2"));
+    REQUIRE(other);
+    REQUIRE(other->status.is_ok());
+    auto reused = call(sim, "n3", with_id(counter_add("k", 7, quorum()), "op-1"));
+    REQUIRE(reused);
+    CHECK(reused->status.code() == Code::kInvalidArgument);
+    CHECK(counters_converge(sim, "k", 6, 10'000));
+  }
+}
+
+TEST_CASE("op ids: attempts minted on both sides of a partition count once after the heal",
+          "[sim]") {
+  for (uint64_t seed : scenario_seeds(5)) {
+    INFO("seed " << seed);
+    Sim sim(three_nodes(seed));
+    sim.run_until(1'000);
+    sim.partition({"n1"});
+    // The first attempt lands on n1 alone (LOCAL); the client, cut off from it, retries
+    // on n2 and n3: three mints of one operation, under three actors.
+    for (const char* at : {"n1", "n2", "n3"}) {
+      auto r = call(sim, at, with_id(counter_add("k", 3, local_opts()), "add-3"));
+      REQUIRE(r);
+      REQUIRE(r->status.is_ok());
+    }
+    // A register written twice with one id: one sibling, not two.
+    auto p1 = call(sim, "n1", with_id(put("r", "v", std::nullopt, local_opts()), "put-1"));
+    auto p2 = call(sim, "n3", with_id(put("r", "v", std::nullopt, local_opts()), "put-1"));
+    REQUIRE((p1 && p1->status.is_ok() && p2 && p2->status.is_ok()));
+    sim.heal();
+    CHECK(counters_converge(sim, "k", 3, 20'000));
+    auto one_sibling_everywhere = [&] {
+      for (const std::string& id : sim.node_ids()) {
+        auto r = call(sim, id, read("r", "r", local()));
+        if (!r || !r->status.is_ok() ||
+            r->object->as<crdt::DvvSet>()->values() != std::vector<std::string>{"v"}) {
+          return false;
+        }
+      }
+      return true;
+    };
+    const uint64_t until = sim.now_ms() + 20'000;
+    while (!one_sibling_everywhere() && sim.now_ms() < until) sim.run_until(sim.now_ms() + 200);
+    CHECK(one_sibling_everywhere());
+  }
+}
+
+TEST_CASE("op ids: ignored (the injected bug), a retry on the other side counts twice",
+          "[sim]") {
+  SimOptions o = three_nodes(1);
+  o.cluster.fault_points.bug_ignore_op_ids = true;
+  Sim sim(o);
+  sim.run_until(1'000);
+  sim.partition({"n1"});
+  for (const char* at : {"n1", "n2"}) {
+    auto r = call(sim, at, with_id(counter_add("k", 3, local_opts()), "add-3"));
+    REQUIRE((r && r->status.is_ok()));
+  }
+  sim.heal();
+  CHECK(counters_converge(sim, "k", 6, 20'000));
+}
+
+TEST_CASE("errors: an update a replica may have applied is never answered unavailable",
+          "[sim]") {
+  for (bool bug : {false, true}) {
+    SimOptions o = three_nodes(3);
+    o.cluster.fault_points.bug_unavailable_after_send = bug;
+    Sim sim(o);
+    sim.run_until(1'000);
+    // n3 coordinates an ALL write; n1 and n2 vanish right after it sent to them.
+    std::optional<core::ClientResponse> got;
+    core::RequestOptions all = core::preset("ALL").value();
+    all.timeout_ms = 20'000;
+    sim.client("n3", counter_add("k", 5, all), [&](core::ClientResponse r) { got = r; });
+    sim.run_until(sim.now_ms() + 1);
+    sim.kill("n1");
+    sim.kill("n2");
+    const uint64_t until = sim.now_ms() + 10'000;
+    while (!got && sim.now_ms() < until) sim.run_until(sim.now_ms() + 10);
+    REQUIRE(got);
+    INFO(got->status.to_string());
+    CHECK(got->status.code() == (bug ? Code::kUnavailable : Code::kTimeout));
+  }
+}
+
+}  // namespace
+}  // namespace shoal::sim
