@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   CLI::App app{"shoald: a Shoal node (leaderless, Dynamo-style key-value store)"};
   app.set_config("--config", "", "config file (TOML/INI: one `flag = value` per line)");
   std::string id, data_dir, client = "127.0.0.1:7001", peer = "127.0.0.1:7101", members;
-  std::string secret, secret_file, log_level = "info", seeds, resp, http, advertise;
+  std::string secret, secret_file, log_level = "info", seeds, resp, http, advertise, profile;
   core::ClusterOptions cluster;
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
   uint32_t drain_timeout_ms = 5000;
@@ -58,6 +58,15 @@ int main(int argc, char** argv) {
   app.add_option("--hint-window-ms", cluster.hint_window_ms,
                  "hints older than this are dropped instead of replayed (default 3 h)")
       ->capture_default_str();
+  app.add_option("--op-window-ms", cluster.op_window_ms,
+                 "how long a key remembers operation ids: retries within it count once "
+                 "(default 6 h; at least --hint-window-ms)")
+      ->capture_default_str();
+  app.add_option("--profile", profile,
+                 "timing preset. edge: heartbeats every 250 ms and phi threshold 5, so a node "
+                 "cut off from its peers refuses QUORUM requests after ~3 s instead of ~18 s; "
+                 "flags given explicitly win")
+      ->check(CLI::IsMember({"default", "edge"}));
   app.add_option("--max-hints-per-target", cluster.max_hints_per_target,
                  "hints a fallback holds per down node before refusing writes")
       ->capture_default_str();
@@ -86,7 +95,12 @@ int main(int argc, char** argv) {
   app.add_option("--max-clients", max_clients, "client connection limit")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  // Bad flags are bad usage: exit 2 (CLI11's own codes are 100+); --help exits 0.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   auto logger = spdlog::stderr_color_mt("shoald");
   spdlog::set_default_logger(logger);
@@ -133,6 +147,16 @@ int main(int argc, char** argv) {
   config.seeds = *sd;
   if (!config.members.empty() && !config.seeds.empty()) {
     return fail(Status::invalid_argument("give --members (a static cluster) or --seeds, not both"));
+  }
+  if (profile == "edge") {
+    if (app.count("--heartbeat-interval-ms") == 0) cluster.heartbeat_interval_ms = 250;
+    if (app.count("--phi-threshold") == 0) cluster.phi_threshold = 5;
+  }
+  if (cluster.op_window_ms < cluster.hint_window_ms) {
+    return fail(Status::invalid_argument(
+        "--op-window-ms " + std::to_string(cluster.op_window_ms) +
+        " is below --hint-window-ms " + std::to_string(cluster.hint_window_ms) +
+        ": a hint can deliver an update that late, and its retries must still count once"));
   }
   config.cluster = cluster;
   if (!secret_file.empty()) {

@@ -109,6 +109,7 @@ void worker(const std::string& host, const BenchOptions& o, const Mix& mix,
     out->failure = client.status();
     return;
   }
+  (*client)->set_auto_op_ids(o.op_ids == "on");
   Prng rng(seed);
   const std::string value(o.value_size, 'v');
   std::unordered_map<uint64_t, std::pair<Clock::time_point, std::pair<BOp, uint64_t>>> inflight;
@@ -155,6 +156,7 @@ uint32_t percentile(const std::vector<uint32_t>& sorted, double p) {
 Status preload(const std::string& host, const BenchOptions& o, const core::RequestOptions& opts) {
   auto client = client::Client::connect_address(host, 5'000);
   if (!client) return client.status();
+  (*client)->set_auto_op_ids(o.op_ids == "on");
   const std::string value(o.value_size, 'v');
   size_t outstanding = 0;
   for (uint32_t k = 0; k < o.keys; ++k) {
@@ -196,6 +198,9 @@ void add_flags(CLI::App* cmd, BenchOptions* o) {
       ->capture_default_str();
   cmd->add_option("--n", o->n, "replicas per key (default 3)");
   cmd->add_flag("!--no-preload", o->preload, "skip writing every key once before measuring");
+  cmd->add_option("--op-ids", o->op_ids, "updates carry an operation id (on) or none (off)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
 }
 
 int run(const std::string& default_host, const BenchOptions& o, bool json) {

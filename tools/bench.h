@@ -26,6 +26,9 @@ struct BenchOptions {
   std::string consistency = "quorum";
   uint32_t n = 0;  // replicas; 0: the preset's (3)
   bool preload = true;
+  // Whether updates carry an operation id (the client's default) or none: the two runs
+  // side by side give what ids cost (docs/benchmarks.md).
+  std::string op_ids = "on";
 };
 
 void add_flags(CLI::App* cmd, BenchOptions* options);

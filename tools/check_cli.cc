@@ -209,100 +209,138 @@ struct Workload {
   std::string bucket;
   std::atomic<bool> stop{false};
 
+  // One client's connection, to one node at a time (the next one after a failure).
+  struct Conn {
+    std::unique_ptr<client::Client> c;
+    size_t node = 0;
+  };
+
+  // Connects to the next node that takes the connection (false: the run is over).
+  bool connect_next(Conn& conn) {
+    while (!conn.c) {
+      conn.node = (conn.node + 1) % cluster.nodes.size();
+      const client::LocalNode& n = cluster.nodes[conn.node];
+      auto got = client::Client::connect(n.host, n.client_port, 500);
+      if (got) {
+        conn.c = std::move(got).value();
+      } else {
+        if (stop) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+    return true;
+  }
+
   // One client: counter adds (±), set adds of unique elements, and removes of elements it
-  // added, each read first so the remove carries the context that saw it.
+  // added, each read first so the remove carries the context that saw it. Every update
+  // carries an operation id; an attempt whose outcome is unknown (timeout, a broken
+  // connection) or that another node may serve (unavailable, overloaded) is sent again,
+  // with the same id, through the next node, up to --attempts in all.
   void client_loop(uint32_t process) {
     Prng rng(o.seed * 7919 + process);
-    std::unique_ptr<client::Client> c;
-    size_t node = process % cluster.nodes.size();
+    Conn conn{nullptr, process % cluster.nodes.size()};
     std::vector<std::string> mine;
     uint64_t seq = 0;
     while (!stop) {
-      if (!c) {
-        node = (node + 1) % cluster.nodes.size();
-        auto got =
-            client::Client::connect(cluster.nodes[node].host, cluster.nodes[node].client_port, 500);
-        if (!got) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-          continue;
-        }
-        c = std::move(got).value();
-      }
+      if (!connect_next(conn)) break;
       const std::string key = std::to_string(rng.below(o.keys));
       const uint64_t pick = rng.below(100);
-      bool broken = false;
+      const std::string op_id = "p" + std::to_string(process) + "-" + std::to_string(++seq);
       if (pick < 50) {
-        broken = counter_add(*c, process, "c" + key, rng.range(-2, 5) | 1, node);
+        const int64_t delta = rng.range(-2, 5) | 1;
+        api::Request r = request(api::Op::kCounterAdd, "c" + key, op_id);
+        r.delta = delta;
+        Event e = event(process, "counter_add", "c" + key, op_id);
+        e.delta = delta;
+        run_op(conn, std::move(r), std::move(e));
       } else if (pick < 85 || mine.empty()) {
-        const std::string e = "p" + std::to_string(process) + "-" + std::to_string(++seq);
-        broken = set_op(*c, process, "s" + key, e, "set_add", std::nullopt, node);
-        mine.push_back("s" + key + "/" + e);
+        const std::string elem = "p" + std::to_string(process) + "-" + std::to_string(seq);
+        api::Request r = request(api::Op::kSetAdd, "s" + key, op_id);
+        r.elements = {elem};
+        Event e = event(process, "set_add", "s" + key, op_id);
+        e.element = elem;
+        run_op(conn, std::move(r), std::move(e));
+        mine.push_back("s" + key + "/" + elem);
       } else {
         const std::string& pickd = mine[rng.below(mine.size())];
-        broken = set_remove(*c, process, pickd.substr(0, pickd.find('/')),
-                            pickd.substr(pickd.find('/') + 1), node);
+        remove_seen(conn, process, pickd.substr(0, pickd.find('/')),
+                    pickd.substr(pickd.find('/') + 1), op_id);
       }
-      if (broken) c.reset();  // the connection failed: try another node
     }
   }
 
-  Event invoke(uint32_t process, const std::string& f, const std::string& key, size_t node) {
+  api::Request request(api::Op op, const std::string& key, const std::string& op_id) const {
+    api::Request r;
+    r.op = op;
+    r.bucket = bucket;
+    r.key = key;
+    r.options = o.options;
+    r.op_id = op_id;
+    return r;
+  }
+
+  static Event event(uint32_t process, const std::string& f, const std::string& key,
+                     const std::string& op_id) {
     Event e;
-    e.type = EventType::kInvoke;
     e.process = process;
-    e.op = rec.next_op();
     e.f = f;
     e.key = key;
-    e.node = cluster.nodes[node].id;
+    e.op_id = op_id;
     return e;
   }
 
-  // Records the completion; true when the connection is unusable.
-  bool complete(Event e, const Result<api::Response>& r) {
+  // Sends the operation, attempt after attempt (each recorded as its own invoke and
+  // completion with the operation's id) until one is definite or none are left.
+  void run_op(Conn& conn, const api::Request& r, Event e) {
+    for (uint32_t attempt = 1; attempt <= std::max(1u, o.attempts); ++attempt) {
+      if (!connect_next(conn)) return;
+      Event in = e;
+      in.type = EventType::kInvoke;
+      in.op = rec.next_op();
+      in.node = cluster.nodes[conn.node].id;
+      rec.add(in);
+      const Result<api::Response> got = conn.c->call(r);
+      const EventType t = complete(std::move(in), got);
+      if (!got) conn.c.reset();  // no answer on this connection: it is unusable now
+      const Code code = got ? got->status.code() : Code::kTimeout;
+      if (!worth_retrying(t, code)) return;
+      conn.c.reset();  // the next attempt goes through another node
+    }
+  }
+
+  // Records an attempt's completion as the client must read it (checker.h, classify:
+  // unavailable and the other definite errors are failures; a timeout or no answer is
+  // indeterminate).
+  EventType complete(Event e, const Result<api::Response>& r) {
     if (!r) {
       e.type = EventType::kInfo;
       e.detail = r.status().to_string();
-    } else if (r->status.is_ok()) {
-      e.type = EventType::kOk;
     } else {
-      const Code code = r->status.code();
-      // Refused as invalid: certainly not applied. Anything else (a timeout, a replica
-      // lost mid-request, a fallback over its hint limit) may have been applied somewhere.
-      const bool certain =
-          code == Code::kInvalidArgument || code == Code::kTypeMismatch || code == Code::kTooLarge;
-      e.type = certain ? EventType::kFail : EventType::kInfo;
-      e.detail = r->status.to_string();
+      e.type = classify(r->status);
+      if (!r->status.is_ok()) e.detail = r->status.to_string();
+      if (r->status.is_ok() && r->duplicate) e.detail = "duplicate";
     }
+    const EventType t = e.type;
     rec.add(std::move(e));
-    return !r;
+    return t;
   }
 
-  bool counter_add(client::Client& c, uint32_t p, const std::string& key, int64_t delta, size_t n) {
-    Event e = invoke(p, "counter_add", key, n);
-    e.delta = delta;
-    rec.add(e);
-    return complete(std::move(e), c.counter_add(bucket, key, delta, o.options));
-  }
-
-  bool set_op(client::Client& c, uint32_t p, const std::string& key, const std::string& elem,
-              const char* f, std::optional<std::string> ctx, size_t n) {
-    Event e = invoke(p, f, key, n);
-    e.element = elem;
-    if (ctx) {
-      Result<crdt::DotContext> dc = crdt::DotContext::decode(*ctx);
-      if (dc) e.ctx = std::move(dc).value();
+  void remove_seen(Conn& conn, uint32_t p, const std::string& key, const std::string& elem,
+                   const std::string& op_id) {
+    Result<api::Response> seen = conn.c->set_get(bucket, key, o.options, {elem});
+    if (!seen) {
+      conn.c.reset();
+      return;
     }
-    rec.add(e);
-    return complete(std::move(e), ctx ? c.set_remove(bucket, key, {elem}, ctx, o.options)
-                                      : c.set_add(bucket, key, {elem}, o.options));
-  }
-
-  bool set_remove(client::Client& c, uint32_t p, const std::string& key, const std::string& elem,
-                  size_t n) {
-    Result<api::Response> seen = c.set_get(bucket, key, o.options, {elem});
-    if (!seen) return true;
-    if (!seen->status.is_ok() || !seen->context || seen->elements.empty()) return false;
-    return set_op(c, p, key, elem, "set_remove", seen->context, n);
+    if (!seen->status.is_ok() || !seen->context || seen->elements.empty()) return;
+    api::Request r = request(api::Op::kSetRemove, key, op_id);
+    r.elements = {elem};
+    r.context = seen->context;
+    Event e = event(p, "set_remove", key, op_id);
+    e.element = elem;
+    Result<crdt::DotContext> dc = crdt::DotContext::decode(*seen->context);
+    if (dc) e.ctx = std::move(dc).value();
+    run_op(conn, std::move(r), std::move(e));
   }
 };
 
@@ -427,6 +465,10 @@ void add_flags(CLI::App* cmd, CheckOptions* o) {
       ->capture_default_str();
   cmd->add_option("--nemesis-cmd", o->nemesis_cmd,
                   "run faults as `CMD block NODE PEERS|heal|kill|start|pause|resume NODE`");
+  cmd->add_option("--attempts", o->attempts,
+                  "attempts per operation: an indeterminate or unavailable one is retried, with "
+                  "the same operation id, through another node")
+      ->capture_default_str();
   cmd->add_option("--quiet-limit", o->quiet_limit_s, "seconds to wait for replicas to settle")
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "the nemesis and workload seed (0: from the clock)");
@@ -440,8 +482,9 @@ int run(const CheckOptions& opts) {
     std::cerr << c.status().to_string() << "\n";
     return 2;
   }
-  if (o.clients == 0 || o.keys == 0 || o.time_limit_s == 0) {
-    std::cerr << "invalid_argument: --clients, --keys and --time-limit must be positive\n";
+  if (o.clients == 0 || o.keys == 0 || o.time_limit_s == 0 || o.attempts == 0) {
+    std::cerr << "invalid_argument: --clients, --keys, --time-limit and --attempts must be "
+                 "positive\n";
     return 2;
   }
   Recorder rec;
@@ -451,9 +494,11 @@ int run(const CheckOptions& opts) {
     return 2;
   }
   Workload w{o, *c, rec, "check-" + std::to_string(o.seed % 1'000'000'007), {}};
-  std::printf("shoal check: %u clients, %s, faults {%s} every %u ms for %u s, seed %llu\n",
-              o.clients, o.options_label.c_str(), o.faults.c_str(), o.nemesis_interval_ms,
-              o.time_limit_s, static_cast<unsigned long long>(o.seed));
+  std::printf(
+      "shoal check: %u clients, %s, up to %u attempts, faults {%s} every %u ms for %u s, "
+      "seed %llu\n",
+      o.clients, o.options_label.c_str(), o.attempts, o.faults.c_str(), o.nemesis_interval_ms,
+      o.time_limit_s, static_cast<unsigned long long>(o.seed));
   std::vector<std::thread> clients;
   for (uint32_t p = 0; p < o.clients; ++p) clients.emplace_back([&w, p] { w.client_loop(p); });
   const auto end = Clock::now() + std::chrono::seconds(o.time_limit_s);

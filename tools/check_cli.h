@@ -1,6 +1,7 @@
 // shoal check: a Jepsen-style run against a live cluster. Concurrent clients add to
 // counters and add/remove set elements at the chosen consistency while a nemesis injects
-// faults (partitions of several shapes, kill -9 and restart, pause and resume); then it
+// faults (partitions of several shapes, kill -9 and restart, pause and resume), retrying
+// operations whose outcome is unknown through other nodes with the same operation id; then it
 // heals everything, waits for the replicas to settle, reads every replica of every key
 // with LOCAL, and checks the history (tools/checker.h). Writes history.jsonl and
 // timeline.html to --out. docs/testing.md explains how to read them.
@@ -34,6 +35,10 @@ struct CheckOptions {
   // When set, every fault is run as `CMD FAULT ARGS...` instead of through the nodes'
   // fault filters and signals (e.g. iptables in network namespaces; docs/testing.md).
   std::string nemesis_cmd;
+  // Attempts per operation: one whose outcome is unknown, or that another node may
+  // serve (unavailable, overloaded), is sent again with the same operation id through
+  // the next node.
+  uint32_t attempts = 3;
   uint32_t quiet_limit_s = 90;   // how long to wait for the replicas to settle
   uint64_t seed = 0;             // 0: from the clock (printed, so a run can be repeated)
   core::RequestOptions options;  // the workload's consistency

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <random>
+#include <thread>
 
 #include "node/api/convert.h"
 #include "node/core/update.h"
@@ -104,8 +106,27 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& host, int por
   return std::unique_ptr<Client>(new Client(fd, address, timeout_ms));
 }
 
+Prng seeded_prng() {
+  std::random_device rd;
+  uint64_t seed = 0;
+  for (int i = 0; i < 4; ++i) seed = (seed << 16) ^ rd();
+  // Mixed with the clock and the address of a local: distinct even where random_device
+  // is weak.
+  seed ^= static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  seed ^= reinterpret_cast<uintptr_t>(&seed);
+  return Prng(seed);
+}
+
+std::string random_op_id(Prng& rng) {
+  char buf[33];
+  const uint64_t a = rng.next(), b = rng.next();
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(a),
+                static_cast<unsigned long long>(b));
+  return buf;
+}
+
 Client::Client(int fd, std::string address, uint32_t timeout_ms)
-    : fd_(fd), address_(std::move(address)), timeout_ms_(timeout_ms) {}
+    : fd_(fd), address_(std::move(address)), timeout_ms_(timeout_ms), op_ids_(seeded_prng()) {}
 
 Client::~Client() { ::close(fd_); }
 
@@ -134,6 +155,9 @@ Status Client::flush() {
 
 Result<uint64_t> Client::send(api::Request request) {
   request.id = next_id_++;
+  if (auto_op_ids_ && api::is_update(request.op) && request.op_id.empty()) {
+    request.op_id = random_op_id(op_ids_);
+  }
   const std::string payload = api::encode_request(request);
   if (payload.size() > api::kMaxClientFrameBytes) {
     return Status::too_large("request of " + std::to_string(payload.size()) +
@@ -177,9 +201,13 @@ Result<api::Response> Client::recv(uint32_t wait_ms) {
 }
 
 Result<api::Response> Client::call(api::Request request) {
-  SHOAL_RETURN_IF_ERROR(validate_request(request));
   // The node answers by the request's own timeout; allow for the round trip.
   const uint32_t wait_ms = std::max(timeout_ms_, request.options.timeout_ms + 2'000);
+  return call_within(std::move(request), wait_ms);
+}
+
+Result<api::Response> Client::call_within(api::Request request, uint32_t wait_ms) {
+  SHOAL_RETURN_IF_ERROR(validate_request(request));
   Result<uint64_t> id = send(std::move(request));
   if (!id) return id.status();
   for (;;) {
@@ -293,6 +321,116 @@ Result<api::Response> Client::set_get(const std::string& b, const std::string& k
   api::Request r = make(api::Op::kSetGet, b, k, o);
   r.elements = std::move(members);
   return call(std::move(r));
+}
+
+// ---- ClusterClient ----
+
+bool retryable(Code code) {
+  return code == Code::kTimeout || code == Code::kUnavailable || code == Code::kOverloaded;
+}
+
+std::vector<std::string> split_addresses(const std::string& list) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string::npos) comma = list.size();
+    std::string a = list.substr(pos, comma - pos);
+    const size_t b = a.find_first_not_of(" \t"), e = a.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(a.substr(b, e - b + 1));
+    pos = comma + 1;
+  }
+  return out;
+}
+
+ClusterClient::ClusterClient(std::vector<std::string> addresses, RetryPolicy policy)
+    : addresses_(std::move(addresses)), policy_(policy), op_ids_(seeded_prng()) {
+  for (const std::string& a : addresses_) nodes_.push_back(Node{a, nullptr});
+  if (policy_.max_attempts < 1) policy_.max_attempts = 1;
+}
+
+Result<api::Response> ClusterClient::call(api::Request request) {
+  last_ = Last();
+  if (nodes_.empty()) return Status::invalid_argument("no node address to send to");
+  const bool update = api::is_update(request.op);
+  // One op id for every attempt: that is what makes the retries safe.
+  if (update && request.op_id.empty()) request.op_id = random_op_id(op_ids_);
+  last_.op_id = request.op_id;
+  SHOAL_RETURN_IF_ERROR(validate_request(request));
+  const int attempts = api::is_admin(request.op) ? 1 : policy_.max_attempts;
+  const uint64_t deadline = mono_ms() + policy_.deadline_ms;
+  const uint32_t natural_wait = request.options.timeout_ms + 2'000;
+
+  bool maybe_applied = false;  // an earlier attempt of this update may have landed
+  std::optional<Result<api::Response>> result;
+  size_t at = preferred_;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt > 0) {
+      at = (at + 1) % nodes_.size();
+      const uint64_t pause = static_cast<uint64_t>(attempt) * policy_.backoff_ms;
+      if (mono_ms() + pause >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause));
+    }
+    const uint64_t now = mono_ms();
+    if (now >= deadline) break;
+    const auto left = static_cast<uint32_t>(deadline - now);
+    Node& node = nodes_[at];
+    bool sent = false;
+    Result<api::Response> r = Status::internal("no attempt");
+    if (!node.conn) {
+      Result<std::unique_ptr<Client>> c =
+          Client::connect_address(node.address, std::min(policy_.connect_timeout_ms, left));
+      if (c) {
+        node.conn = std::move(c).value();
+      } else {
+        r = c.status();  // nothing left: definite
+      }
+    }
+    if (node.conn) {
+      sent = true;
+      r = node.conn->call_within(request, std::min(natural_wait, left));
+      if (!r) {
+        const Code code = r.status().code();
+        // Refused before sending: the same everywhere, final.
+        if (code == Code::kInvalidArgument || code == Code::kTooLarge) {
+          last_.attempts.push_back({node.address, r.status()});
+          return r;
+        }
+        node.conn.reset();  // the stream may be out of step: start afresh next time
+      }
+    }
+    const Status outcome = r ? r->status : r.status();
+    last_.attempts.push_back({node.address, outcome});
+    // Indeterminate: the node said timeout, or the request left and nothing came back.
+    const bool indeterminate = outcome.code() == Code::kTimeout || (sent && !r);
+    if (update && indeterminate) maybe_applied = true;
+    result = std::move(r);
+    // Final: the node's answer (ok or a definite error), or a connection failure that
+    // another node cannot help with (a response that does not decode).
+    if (!retryable(outcome.code())) {
+      if (result->is_ok()) preferred_ = at;
+      break;
+    }
+  }
+  if (!result) {
+    return Status::unavailable("no attempt could start within the deadline of " +
+                               std::to_string(policy_.deadline_ms) + " ms");
+  }
+  const Status final_status = *result ? (*result)->status : result->status();
+  if (maybe_applied &&
+      (final_status.code() == Code::kUnavailable || final_status.code() == Code::kOverloaded)) {
+    // The last attempt's "not applied" speaks for itself only: an earlier one may have.
+    std::string trail;
+    for (const Attempt& a : last_.attempts) {
+      trail += (trail.empty() ? "" : "; ") + a.address + ": " + a.outcome.to_string();
+    }
+    api::Response r;
+    r.id = *result ? (*result)->id : 0;
+    r.status = Status::timeout("indeterminate: an earlier attempt may have applied it (" +
+                               trail + ")");
+    return r;
+  }
+  return std::move(*result);
 }
 
 }  // namespace shoal::client

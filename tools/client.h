@@ -1,10 +1,34 @@
-// The C++ client library: one blocking TCP connection to one node, speaking the native
-// protocol (docs/protocol.md). call() is one request and its answer; send()/recv()
-// pipeline many requests on the connection (answers come back in any order, matched by
-// id).
+// The C++ client library, speaking the native protocol (docs/protocol.md).
+//
+// Client: one blocking TCP connection to one node. call() is one request and its
+// answer; send()/recv() pipeline many requests on the connection (answers come back in
+// any order, matched by id).
 //
 // Requests are checked before anything is sent: invalid options or an invalid update
 // fail here with invalid_argument (or too_large), exactly as the node would refuse them.
+//
+// Operation ids. Every update (put, del, counter_add, set_add, set_rm) leaves with an
+// operation id: the caller's Request::op_id, or else a fresh random one (16 random bytes
+// as 32 hex digits, from a PRNG each Client seeds from std::random_device). Sending the
+// same update again with the same id, through any node, takes effect once; the answer
+// then says `duplicate` (the node answers from the earlier attempt).
+//
+// ClusterClient: several nodes, and retries. One call() is one logical operation: the
+// update gets its op id once, and the SAME request (same id) is sent again, to the next
+// node of the list, when the outcome says nothing or said "not applied, try elsewhere":
+//   retried:      a connection that cannot be made or breaks, no answer in time
+//                 (timeout), and the node answers timeout, unavailable or overloaded;
+//   never retried: invalid_argument, type_mismatch, too_large, not_found, unauthorized,
+//                 corruption, internal (the answer is final, or retrying cannot help).
+// Attempts are bounded (RetryPolicy::max_attempts, default 3) and so is their total
+// time (deadline_ms, default 30 s; each attempt waits at most what is left), with a
+// short backoff between them. The node that answered stays first for the next call.
+// Reads are retried alike (they are safe); admin requests are never retried.
+// If an earlier attempt of an update may have been applied (it timed out, or the
+// connection broke after the request left) and the last attempt failed with an answer
+// that means "not applied" (unavailable, overloaded, or no connection at all), the call
+// answers timeout (indeterminate), never the definite error: that promise holds only for
+// one attempt. last() tells the op id used, the attempts made and where.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "crdt/prng.h"
 #include "crdt/status.h"
 #include "node/api/protocol.h"
 
@@ -29,12 +54,16 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Sends one request (a fresh id is assigned) and waits for its response. The
-  // response's status is the node's answer; the Result fails only when the request was
-  // refused before sending or the connection failed.
+  // Sends one request (a fresh id is assigned; an update without an op_id gets a fresh
+  // one) and waits for its response. The response's status is the node's answer; the
+  // Result fails only when the request was refused before sending or the connection
+  // failed.
   Result<api::Response> call(api::Request request);
+  // The same, waiting at most wait_ms for the answer (a timeout Result after it).
+  Result<api::Response> call_within(api::Request request, uint32_t wait_ms);
 
-  // Pipelining: queue a request (assigning its id, returned), then read responses.
+  // Pipelining: queue a request (assigning its id, returned; an update without an op_id
+  // gets a fresh one), then read responses.
   Result<uint64_t> send(api::Request request);
   Status flush();
   // The next response from the node. timeout when none came within the wait.
@@ -78,6 +107,9 @@ class Client {
   // Sends raw bytes as they are (tests of bad input).
   Status send_raw(std::string_view bytes);
   const std::string& address() const { return address_; }
+  // Off: updates leave without an operation id unless the caller gives one (retries are
+  // then not safe; shoal bench --op-ids off measures what ids cost). Default on.
+  void set_auto_op_ids(bool on) { auto_op_ids_ = on; }
 
  private:
   Client(int fd, std::string address, uint32_t timeout_ms);
@@ -89,9 +121,67 @@ class Client {
   uint64_t next_id_ = 1;
   api::FrameReader reader_{api::kMaxResponseFrameBytes};
   std::string out_;
+  Prng op_ids_;
+  bool auto_op_ids_ = true;
 };
 
 // Checks a request the way the node will, without sending it.
 Status validate_request(const api::Request& request);
+
+// A fresh operation id: 16 bytes from `rng` as 32 hex digits.
+std::string random_op_id(Prng& rng);
+// A Prng seeded from std::random_device (for op ids: distinct across processes).
+Prng seeded_prng();
+
+// Whether an answer (or a failed attempt) sends ClusterClient to another node: timeout,
+// unavailable, overloaded. Everything else is final.
+bool retryable(Code code);
+
+struct RetryPolicy {
+  int max_attempts = 3;
+  uint32_t deadline_ms = 30'000;       // all attempts of one call together
+  uint32_t connect_timeout_ms = 2'000;
+  uint32_t backoff_ms = 50;  // before the k-th attempt: (k - 1) * backoff_ms
+};
+
+class ClusterClient {
+ public:
+  // addresses: "host:port" of the nodes to use, first preferred.
+  explicit ClusterClient(std::vector<std::string> addresses, RetryPolicy policy = {});
+  ClusterClient(const ClusterClient&) = delete;
+  ClusterClient& operator=(const ClusterClient&) = delete;
+
+  // One logical operation, retried as the header comment says. A Result error is a
+  // refusal before sending (invalid_argument, too_large) or the last attempt's
+  // connection failure; otherwise the Response is a node's answer.
+  Result<api::Response> call(api::Request request);
+
+  struct Attempt {
+    std::string address;
+    Status outcome;  // the node's answer, or what went wrong with the connection
+  };
+  struct Last {
+    std::string op_id;              // the update's operation id ("" for reads)
+    std::vector<Attempt> attempts;  // in order
+  };
+  // What the last call() did.
+  const Last& last() const { return last_; }
+  const std::vector<std::string>& addresses() const { return addresses_; }
+
+ private:
+  struct Node {
+    std::string address;
+    std::unique_ptr<Client> conn;
+  };
+  std::vector<Node> nodes_;
+  std::vector<std::string> addresses_;
+  RetryPolicy policy_;
+  size_t preferred_ = 0;
+  Prng op_ids_;
+  Last last_;
+};
+
+// Splits "a:1,b:2" into addresses (empty entries and surrounding spaces dropped).
+std::vector<std::string> split_addresses(const std::string& list);
 
 }  // namespace shoal::client

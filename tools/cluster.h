@@ -9,10 +9,12 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "crdt/status.h"
+#include "node/api/protocol.h"
 
 namespace shoal::client {
 
@@ -73,5 +75,37 @@ Result<LocalCluster> external_cluster(const std::string& spec, uint32_t vnodes);
 
 // A base port with 2*span free consecutive ports around it (tests).
 int pick_free_base_port(int span);
+
+// ---- settling: the convergence signal of every node (`shoal cluster settle`) ----
+
+// One node's answer to cluster_status, judged. Settled: its own status is up, it reports
+// every ring peer in sync (anti-entropy found every segment equal since it last changed,
+// node/core/anti_entropy.cc), holds no hints and has no handoff pending or running.
+struct NodeSettle {
+  std::string id;
+  bool answered = false;
+  bool settled = false;
+  uint64_t ring = 0;                // its ring fingerprint
+  std::vector<std::string> issues;  // why not settled ("hints held 12", "n3: down", ...)
+};
+
+struct SettleRound {
+  std::vector<NodeSettle> nodes;
+  bool settled = false;  // some node answered, every one that did is settled, same ring
+  std::string summary() const;  // "n1: n3: 37 segments unconfirmed; n2: settled; ..."
+};
+
+// Asks every node (a local cluster's running ones; every node given with --nodes) once.
+SettleRound settle_round(LocalCluster& cluster, uint32_t wait_ms = 2'000);
+
+// Polls every poll_ms until two rounds in a row are settled (true) or timeout_ms passed
+// (false). `progress` sees each round and the time since the start.
+bool settle(LocalCluster& cluster, uint32_t timeout_ms, uint32_t poll_ms,
+            const std::function<void(const SettleRound&, uint64_t elapsed_ms)>& progress);
+
+// A ring peer's sync as one cell of `shoal cluster status`: "yes since 12s",
+// "no (37 segments unconfirmed)", "no (down)", "no (4 hints for it)", "no (handoff
+// pending)"; "-" when the signal does not apply (itself, not in the ring, an older node).
+std::string sync_label(const api::MemberInfo& m, uint64_t now_wall_ms);
 
 }  // namespace shoal::client

@@ -1,5 +1,9 @@
-// shoal: the command-line client. Data commands talk to one node (--host); `cluster`
-// runs a local cluster of shoald processes; `bench` measures one (tools/bench.h).
+// shoal: the command-line client. Data commands talk to the nodes of --host (a
+// comma-separated list; $SHOAL_HOSTS or $SHOAL_HOST otherwise) through the retrying
+// ClusterClient (tools/client.h): an update carries an operation id (--op-id, or a
+// fresh random one) and is retried with that same id on the next node when the answer
+// is timeout, unavailable or overloaded, or the connection fails. `cluster` runs a
+// local cluster of shoald processes; `bench` measures one (tools/bench.h).
 //
 // Exit codes: 0 ok, 1 the node answered with an error (not_found, timeout, ...),
 // 2 bad usage or a request refused before sending (invalid_argument).
@@ -27,7 +31,7 @@ namespace {
 using namespace shoal;
 
 struct Global {
-  std::string host;
+  std::string host;  // one address or a comma-separated list
   bool json = false;
 };
 
@@ -109,9 +113,11 @@ std::string json_list(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-void print_json(const api::Response& r) {
+void print_json(const api::Response& r, const std::string& op_id) {
   std::string out = "{\"status\":" + text::json_string(code_name(r.status.code()));
   if (!r.status.is_ok()) out += ",\"message\":" + text::json_string(r.status.message());
+  if (!op_id.empty()) out += ",\"op_id\":" + text::json_bytes(op_id);
+  if (r.duplicate) out += ",\"duplicate\":true";
   if (r.type) {
     out += ",\"type\":" + text::json_string(core::type_name(*r.type));
     switch (*r.type) {
@@ -181,15 +187,42 @@ void print_human(const api::Response& r, bool is_write) {
   if (r.context) std::cout << "context: " << text::base64_encode(*r.context) << "\n";
 }
 
+// One request through the nodes of --host, retried by the ClusterClient. An update's
+// operation id is printed in --json, and on stderr when the outcome is unknown (so the
+// same update can be retried safely with --op-id).
 int run_request(const Global& g, api::Request req, bool is_write) {
-  auto client = client::Client::connect_address(g.host);
-  if (!client) return print_error(g, client.status());
-  Result<api::Response> r = (*client)->call(std::move(req));
-  if (!r) return print_error(g, r.status());
+  std::vector<std::string> hosts = client::split_addresses(g.host);
+  if (hosts.empty()) return print_error(g, Status::invalid_argument("--host names no node"));
+  client::ClusterClient cc(std::move(hosts));
+  const bool update = api::is_update(req.op);
+  Result<api::Response> r = cc.call(std::move(req));
+  const std::string& op_id = cc.last().op_id;
+  // timeout is the one indeterminate answer (the ClusterClient turns a definite last
+  // error after an indeterminate attempt into timeout).
+  const bool unknown = (r ? r->status.code() : r.status().code()) == Code::kTimeout;
+  if (update && unknown && !g.json && !op_id.empty()) {
+    std::cerr << "the update may or may not have been applied; retry it safely with "
+              << "--op-id " << op_id << "\n";
+  }
+  if (!r) {
+    if (g.json && update) {
+      std::cout << "{\"status\":" << text::json_string(code_name(r.status().code()))
+                << ",\"message\":" << text::json_string(r.status().message())
+                << ",\"op_id\":" << text::json_bytes(op_id) << "}\n";
+      return r.status().code() == Code::kInvalidArgument || r.status().code() == Code::kTooLarge
+                 ? 2
+                 : 1;
+    }
+    return print_error(g, r.status());
+  }
   if (g.json) {
-    print_json(*r);
+    print_json(*r, update ? op_id : std::string());
   } else {
     print_human(*r, is_write);
+    if (r->duplicate) {
+      std::cerr << "duplicate: operation " << op_id
+                << " was applied before; this answer is from that attempt\n";
+    }
   }
   return r->status.is_ok() ? 0 : 1;
 }
@@ -208,7 +241,24 @@ struct DataArgs {
   int64_t delta = 0;
   std::vector<std::string> elements;
   ConsistencyFlags flags;
+  std::string op_id;
+  std::vector<CLI::Option*> op_id_flags;  // one per update command
+  bool op_id_given() const {
+    for (const CLI::Option* o : op_id_flags) {
+      if (o->count() > 0) return true;
+    }
+    return false;
+  }
 };
+
+// --op-id on an update command: the operation id to send (so a script can retry the
+// same update safely); default a fresh random one.
+void add_op_id(CLI::App* cmd, DataArgs& a) {
+  a.op_id_flags.push_back(cmd->add_option(
+      "--op-id", a.op_id,
+      "operation id (1..64 bytes): every attempt with the same id takes effect once "
+      "(default: a fresh random one)"));
+}
 
 CLI::App* data_command(CLI::App& app, const char* name, const char* help, DataArgs& a) {
   CLI::App* cmd = app.add_subcommand(name, help);
@@ -226,6 +276,12 @@ int run_data(const Global& g, api::Op op, const DataArgs& a) {
   req.value = a.value;
   req.delta = a.delta;
   req.elements = a.elements;
+  if (a.op_id_given()) {
+    if (a.op_id.empty()) {
+      return print_error(g, Status::invalid_argument("--op-id: an operation id is 1..64 bytes"));
+    }
+    req.op_id = a.op_id;
+  }
   Result<core::DataType> type = core::parse_type(a.type);
   if (!type) return print_error(g, type.status());
   req.type = *type;
@@ -279,6 +335,14 @@ void print_cluster(const Global& g, client::LocalCluster& c) {
       auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
       auto pong = cl ? (*cl)->ping() : Result<api::Response>(cl.status());
       state = pong && pong->status.is_ok() ? "up" : "not answering";
+      // A process that answers but is not (yet) up in its own view: joining, leaving.
+      if (auto view = state == "up" ? (*cl)->cluster_status()
+                                    : Result<api::Response>(Status::unavailable(state));
+          view && view->status.is_ok()) {
+        for (const api::MemberInfo& m : view->members) {
+          if (m.id == n.id && m.status != "up") state = m.status;
+        }
+      }
     }
     std::printf("  %-4s %-14s client %-16s peer :%-6d resp :%-6d http :%-6d pid %-7d log %s\n",
                 n.id.c_str(), state.c_str(), n.client_address().c_str(), n.peer_port, n.resp_port(),
@@ -297,6 +361,8 @@ struct ClusterArgs {
   std::string seed = "n1";
   std::vector<std::string> node_args;  // extra shoald flags for `up` and `join`
   uint32_t wait_ms = 120'000;
+  uint32_t timeout_s = 60;  // settle
+  std::string node_spec;    // settle: id=host:port,... instead of --dir
 };
 
 // The cluster as a running node sees it: `via` if given, else the first that answers.
@@ -339,7 +405,12 @@ std::string members_json(const api::Response& r, const std::string& asked) {
            ",\"hints\":" + std::to_string(m.hints) +
            ",\"hints_for_it\":" + std::to_string(m.hints_here) +
            ",\"handoff_keys\":" + std::to_string(m.handoff_keys) +
-           ",\"client\":" + text::json_string(m.client_address) + "}";
+           ",\"client\":" + text::json_string(m.client_address) + ",\"sync\":" +
+           (m.sync_known ? std::string("{\"in_sync\":") + (m.in_sync ? "true" : "false") +
+                               ",\"since_ms\":" + std::to_string(m.sync_since_ms) +
+                               ",\"unconfirmed\":" + std::to_string(m.unconfirmed) + "}"
+                         : std::string("null")) +
+           "}";
   }
   out += "],\"stats\":{";
   for (size_t i = 0; i < r.stats.size(); ++i) {
@@ -366,10 +437,14 @@ int cluster_status(const Global& g, client::LocalCluster& c, const ClusterArgs& 
   }
   std::printf("\nmembership as %s sees it (down and phi are %s's own view):\n", asked.c_str(),
               asked.c_str());
-  std::printf("  %-6s %-8s %-5s %8s %7s %8s %10s %9s  %s\n", "node", "status", "seen", "phi",
-              "owns", "hints", "hints-for", "handoff", "client");
+  std::printf("  %-6s %-8s %-5s %8s %7s %8s %10s %9s  %-16s %s\n", "node", "status", "seen",
+              "phi", "owns", "hints", "hints-for", "handoff", "client", "sync");
+  const uint64_t now_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
   for (const api::MemberInfo& m : view->members) {
-    std::printf("  %-6s %-8s %-5s %8.2f %6.1f%% %8llu %10llu %9llu  %s\n", m.id.c_str(),
+    std::printf("  %-6s %-8s %-5s %8.2f %6.1f%% %8llu %10llu %9llu  %-16s %s\n", m.id.c_str(),
                 m.status.c_str(),
                 m.id == asked                                 ? "self"
                 : m.status == "left" || m.status == "removed" ? "-"
@@ -378,7 +453,8 @@ int cluster_status(const Global& g, client::LocalCluster& c, const ClusterArgs& 
                 m.phi,
                 m.ownership * 100, static_cast<unsigned long long>(m.hints),
                 static_cast<unsigned long long>(m.hints_here),
-                static_cast<unsigned long long>(m.handoff_keys), m.client_address.c_str());
+                static_cast<unsigned long long>(m.handoff_keys), m.client_address.c_str(),
+                client::sync_label(m, now_ms).c_str());
   }
   std::printf("\n%s: ring of %lld nodes; hints held %lld, replayed %lld; handoff %s: "
               "%lld keys not owned, %lld sent, %lld dropped, %lld in flight\n",
@@ -390,6 +466,17 @@ int cluster_status(const Global& g, client::LocalCluster& c, const ClusterArgs& 
               static_cast<long long>(stat(*view, "handoff_sent")),
               static_cast<long long>(stat(*view, "handoff_dropped")),
               static_cast<long long>(stat(*view, "handoff_inflight")));
+  for (const api::MemberInfo& m : view->members) {
+    if (m.id == asked && m.status == "joining") {
+      std::printf("%s is joining: it serves only LOCAL requests until it has heard from its "
+                  "seeds, and turns up once the data it now owns was handed to it\n",
+                  asked.c_str());
+    }
+  }
+  std::printf("%s: %s\n", asked.c_str(),
+              stat(*view, "in_sync") ? "in sync with every ring peer (no hints, handoff idle)"
+                                     : "not in sync with every ring peer yet (see the sync "
+                                       "column; `shoal cluster settle` waits for it)");
   return 0;
 }
 
@@ -496,8 +583,61 @@ int cluster_up(const Global& g, const ClusterArgs& a) {
   return 0;
 }
 
+// `cluster settle`: polls every node until each reports every ring peer in sync, with no
+// hints and no handoff (client::settle). 0 settled, 1 timed out, 2 bad usage.
+int cluster_settle(const Global& g, const ClusterArgs& a) {
+  if (a.timeout_s == 0) return print_error(g, Status::invalid_argument("--timeout-s must be >= 1"));
+  Result<client::LocalCluster> c = a.node_spec.empty()
+                                       ? client::load_cluster(a.dir)
+                                       : client::external_cluster(a.node_spec, 0);
+  if (!c) {
+    // No cluster there is bad usage, as an unparsable --nodes is.
+    return print_error(g, Status::invalid_argument(c.status().message()));
+  }
+  std::string names;
+  for (const client::LocalNode& n : c->nodes) names += (names.empty() ? "" : ", ") + n.id;
+  if (!g.json) {
+    std::printf("waiting until %s report every ring peer in sync, with no hints and no "
+                "handoff (at most %u s)\n",
+                names.c_str(), a.timeout_s);
+    std::fflush(stdout);
+  }
+  std::string last_summary;
+  uint64_t last_print_ms = 0;
+  client::SettleRound last;
+  const bool settled = client::settle(
+      *c, a.timeout_s * 1000, 250, [&](const client::SettleRound& round, uint64_t t) {
+        last = round;
+        const std::string summary = round.summary();
+        if (!g.json && (summary != last_summary || t >= last_print_ms + 5'000)) {
+          std::printf("  %5.1fs  %s\n", static_cast<double>(t) / 1000, summary.c_str());
+          std::fflush(stdout);
+          last_summary = summary;
+          last_print_ms = t;
+        }
+      });
+  if (g.json) {
+    std::string out = std::string("{\"settled\":") + (settled ? "true" : "false") + ",\"nodes\":[";
+    for (size_t i = 0; i < last.nodes.size(); ++i) {
+      const client::NodeSettle& n = last.nodes[i];
+      out += std::string(i ? "," : "") + "{\"id\":" + text::json_string(n.id) +
+             ",\"answered\":" + (n.answered ? "true" : "false") +
+             ",\"settled\":" + (n.settled ? "true" : "false") + ",\"issues\":" +
+             json_list(n.issues) + "}";
+    }
+    std::cout << out << "]}\n";
+  } else if (settled) {
+    std::printf("settled: every node that answered reports every ring peer in sync, no hints, "
+                "no handoff\n");
+  } else {
+    std::printf("not settled after %u s: %s\n", a.timeout_s, last.summary().c_str());
+  }
+  return settled ? 0 : 1;
+}
+
 int cluster_command(const Global& g, const std::string& what, const ClusterArgs& a) {
   if (what == "up") return cluster_up(g, a);
+  if (what == "settle") return cluster_settle(g, a);
   Result<client::LocalCluster> c = client::load_cluster(a.dir);
   if (!c) return print_error(g, c.status());
   if (what == "status") return cluster_status(g, *c, a);
@@ -547,9 +687,14 @@ int main(int argc, char** argv) {
   CLI::App app{"shoal: client for Shoal, a leaderless Dynamo-style key-value store"};
   app.require_subcommand(1);
   Global g;
+  const char* env_hosts = std::getenv("SHOAL_HOSTS");
   const char* env_host = std::getenv("SHOAL_HOST");
-  g.host = env_host && *env_host ? env_host : "127.0.0.1:7001";
-  app.add_option("-H,--host", g.host, "node to talk to, host:port ($SHOAL_HOST)")
+  g.host = env_hosts && *env_hosts ? env_hosts
+           : env_host && *env_host ? env_host
+                                   : "127.0.0.1:7001";
+  app.add_option("-H,--host", g.host,
+                 "node(s) to talk to: host:port, or a comma-separated list to fail over "
+                 "along ($SHOAL_HOSTS, $SHOAL_HOST)")
       ->capture_default_str();
   app.add_flag("--json", g.json, "machine-readable output");
 
@@ -563,16 +708,19 @@ int main(int argc, char** argv) {
   put->add_option("value", a.value, "value")->required();
   put->add_option("--ctx", a.ctx, "context from a read: supersede what it saw");
   put->add_option("--type", a.type, "register (siblings, default) or lww")->capture_default_str();
+  add_op_id(put, a);
   on(put, api::Op::kPut);
   CLI::App* del = data_command(app, "del", "delete a register", a);
   del->add_option("--ctx", a.ctx, "context from a read");
   del->add_option("--type", a.type, "register or lww")->capture_default_str();
+  add_op_id(del, a);
   on(del, api::Op::kDelete);
 
   CLI::App* counter = app.add_subcommand("counter", "PN-counters");
   counter->require_subcommand(1);
   CLI::App* cadd = data_command(*counter, "add", "add a (signed) delta", a);
   cadd->add_option("delta", a.delta, "delta")->required()->allow_extra_args(false);
+  add_op_id(cadd, a);
   on(cadd, api::Op::kCounterAdd);
   on(data_command(*counter, "get", "read a counter", a), api::Op::kCounterGet);
 
@@ -580,10 +728,12 @@ int main(int argc, char** argv) {
   set->require_subcommand(1);
   CLI::App* sadd = data_command(*set, "add", "add elements", a);
   sadd->add_option("elements", a.elements, "elements")->required();
+  add_op_id(sadd, a);
   on(sadd, api::Op::kSetAdd);
   CLI::App* srm = data_command(*set, "rm", "remove elements", a);
   srm->add_option("elements", a.elements, "elements")->required();
   srm->add_option("--ctx", a.ctx, "context from a read: remove only the adds it saw");
+  add_op_id(srm, a);
   on(srm, api::Op::kSetRemove);
   CLI::App* sget = data_command(*set, "get", "read a set, or test some members", a);
   sget->add_option("members", a.elements, "only these members (prints those present)");
@@ -612,6 +762,16 @@ int main(int argc, char** argv) {
                  "a flag for every shoald (repeatable), e.g. --node-arg=--heartbeat-interval-ms=200");
   CLI::App* st = cl("status", "each process, and the membership as a node sees it", false);
   st->add_option("--node", ca.node, "the node whose view to show (default: the first up)");
+  CLI::App* se = cl("settle",
+                    "wait until every node reports every ring peer in sync (no hints, no "
+                    "handoff): exit 0, or 1 after --timeout-s",
+                    false);
+  se->add_option("--timeout-s", ca.timeout_s, "give up after this many seconds")
+      ->capture_default_str();
+  se->add_option("--nodes", ca.node_spec,
+                 "client addresses of nodes started some other way: id=host:port,... "
+                 "(instead of --dir)")
+      ->excludes(se->get_option("--dir"));
   CLI::App* rg = cl("ring", "each node's share of the ring", false);
   rg->add_option("--node", ca.node, "the node whose view to show (default: the first up)");
   CLI::App* jn = cl("join", "start one more node that joins through a seed", false);
@@ -647,7 +807,12 @@ int main(int argc, char** argv) {
   bool is_bench = false;
   bcmd->callback([&] { is_bench = true; });
 
-  CLI11_PARSE(app, argc, argv);
+  // Bad flags are bad usage: exit 2 (CLI11's own codes are 100+); --help exits 0.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   signal(SIGPIPE, SIG_IGN);
   if (!cluster_what.empty()) return cluster_command(g, cluster_what, ca);
   if (!chaos_args.what.empty()) return chaos::run(chaos_args, g.json);

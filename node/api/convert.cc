@@ -60,6 +60,10 @@ Result<core::ClientRequest> to_core(const Request& r) {
   c.options = r.options;
   c.op = core::ClientRequest::Op::kUpdate;
   core::Update& u = c.update;
+  if (!r.op_id.empty() && !is_update(r.op)) {
+    return Status::invalid_argument("field \"op_id\": op_id applies to updates only");
+  }
+  u.op_id = r.op_id;  // every attempt of one operation carries it; it takes effect once
   switch (r.op) {
     case Op::kGet:
     case Op::kCounterGet:
@@ -106,6 +110,7 @@ Response to_response(const Request& request, core::ClientResponse answer) {
   Response r;
   r.id = request.id;
   r.status = std::move(answer.status);
+  r.duplicate = answer.duplicate;
   if (!answer.object) return r;
   const core::Object& o = *answer.object;
   if (std::optional<core::DataType> want = expected_type(request.op)) {

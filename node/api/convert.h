@@ -10,13 +10,13 @@
 namespace shoal::api {
 
 // REQUIRES: request.op != Op::kPing. invalid_argument for a context that is not one
-// Shoal returned.
+// Shoal returned, or an op_id on a read. An update's op_id becomes Update::op_id.
 Result<core::ClientRequest> to_core(const Request& request);
 
 // The response to `request` given the core's answer. A typed read (counter_get,
 // set_get) of a key holding another type is type_mismatch; a register whose siblings
 // are all tombstones reads as not_found (with its context, so a later put supersedes
-// the delete).
+// the delete). The answer's duplicate flag (the op id was applied before) is carried.
 Response to_response(const Request& request, core::ClientResponse answer);
 
 }  // namespace shoal::api

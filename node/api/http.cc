@@ -5,6 +5,7 @@
 #include <charconv>
 #include <climits>
 #include <cstring>
+#include <set>
 
 #include "node/api/json.h"
 #include "node/api/text.h"
@@ -154,7 +155,8 @@ Status elements_from(const json::Value& v, std::vector<std::string>* out) {
       out->push_back(e.string);
       continue;
     }
-    const json::Value* b = e.type == json::Value::Type::kObject ? e.get("base64") : nullptr;
+    const json::Value* b =
+        e.type == json::Value::Type::kObject && e.object.size() == 1 ? e.get("base64") : nullptr;
     std::optional<std::string> bytes =
         b && b->type == json::Value::Type::kString ? text::base64_decode(b->string) : std::nullopt;
     if (!bytes) return Status::invalid_argument("an element is a string or {\"base64\": ...}");
@@ -235,6 +237,7 @@ int Session::on_header_value(http_parser* p, const char* at, size_t n) {
 
 int Session::on_headers_complete(http_parser* p) {
   auto* s = static_cast<Session*>(p->data);
+  s->cur_.body_declared = p->content_length != ULLONG_MAX || (p->flags & F_CHUNKED) != 0;
   if (p->content_length != ULLONG_MAX && p->content_length > kMaxBodyBytes) {
     s->too_large_ = true;
     http_parser_pause(p, 1);
@@ -374,7 +377,23 @@ void Session::route(const Message& m, std::function<void(Reply)> reply) {
   if (auto it = m.headers.find("x-shoal-context"); it != m.headers.end()) {
     std::optional<std::string> ctx = text::base64_decode(it->second);
     if (!ctx) return reply(error_reply(Status::invalid_argument("X-Shoal-Context is not base64")));
-    r.context = std::move(ctx);
+    r.context = std::move(ctx);  // kept only by the operations that take one (data())
+  }
+  if (auto it = m.headers.find("idempotency-key"); it != m.headers.end()) {
+    if (m.method == "GET") {
+      return reply(error_reply(Status::invalid_argument(
+          "header Idempotency-Key: an operation id applies to updates (PUT, POST, DELETE), "
+          "not GET")));
+    }
+    if (it->second.empty() || it->second.size() > core::kMaxOpIdBytes) {
+      return reply(error_reply(Status::invalid_argument(
+          "header Idempotency-Key: " + std::to_string(it->second.size()) +
+          " bytes; an operation id is 1.." + std::to_string(core::kMaxOpIdBytes) + " bytes")));
+    }
+    r.op_id = it->second;
+  }
+  if ((m.method == "GET" || m.method == "DELETE") && !m.body.empty()) {
+    return reply(error_reply(Status::invalid_argument(m.method + " takes no body")));
   }
   if (!type.empty()) {
     if (seg[2] != "keys") return reply(error_reply(Status::invalid_argument("type= is for keys")));
@@ -387,18 +406,54 @@ void Session::route(const Message& m, std::function<void(Reply)> reply) {
 
 void Session::data(const Message& m, const std::string& kind, Request r,
                    std::function<void(Reply)> reply) {
+  std::optional<std::string> header_context = std::move(r.context);
+  r.context.reset();
   if (kind == "keys") {
     r.op = m.method == "GET" ? Op::kGet : m.method == "PUT" ? Op::kPut : Op::kDelete;
-    if (r.op == Op::kPut) r.value = m.body;
+    if (r.op == Op::kPut) {
+      // An absent body is not an empty value: say so rather than store "" (send
+      // Content-Length: 0 for an empty value).
+      if (!m.body_declared) {
+        return reply(error_reply(Status::invalid_argument(
+            "PUT needs the value as its body (Content-Length: 0 for an empty value)")));
+      }
+      r.value = m.body;
+    }
+    if (r.op != Op::kGet) r.context = std::move(header_context);
   } else if (m.method == "GET") {
     r.op = kind == "counters" ? Op::kCounterGet : Op::kSetGet;
   } else {
     Result<json::Value> body = json::parse(m.body);
     if (!body) return reply(error_reply(body.status()));
+    if (body->type != json::Value::Type::kObject) {
+      return reply(error_reply(Status::invalid_argument(
+          kind == "counters" ? "the body must be a JSON object: {\"delta\": integer}"
+                             : "the body must be a JSON object: {\"add\": [...]} or "
+                               "{\"remove\": [...]}")));
+    }
+    // Every field is named: a misspelt one is refused, never left to a default.
+    const std::set<std::string> known = kind == "counters"
+                                            ? std::set<std::string>{"delta"}
+                                            : std::set<std::string>{"add", "remove", "context"};
+    for (const auto& [name, value] : body->object) {
+      if (!known.count(name)) {
+        return reply(error_reply(Status::invalid_argument(
+            "field \"" + name + "\": unknown field (" +
+            (kind == "counters" ? "expected {\"delta\": integer}"
+                                : "expected {\"add\": [...]} or {\"remove\": [...], "
+                                  "\"context\": ...}") +
+            ")")));
+      }
+    }
     if (kind == "counters") {
       const json::Value* d = body->get("delta");
-      if (!d || d->type != json::Value::Type::kNumber || !d->integral) {
-        return reply(error_reply(Status::invalid_argument("expected {\"delta\": integer}")));
+      if (!d) {
+        return reply(error_reply(Status::invalid_argument(
+            "field \"delta\": missing (expected {\"delta\": integer})")));
+      }
+      if (d->type != json::Value::Type::kNumber || !d->integral) {
+        return reply(error_reply(Status::invalid_argument(
+            "field \"delta\": expected a signed 64-bit integer")));
       }
       r.op = Op::kCounterAdd;
       r.delta = d->integer;
@@ -406,17 +461,34 @@ void Session::data(const Message& m, const std::string& kind, Request r,
       const json::Value* add = body->get("add");
       const json::Value* rm = body->get("remove");
       if ((add == nullptr) == (rm == nullptr)) {
-        return reply(error_reply(Status::invalid_argument("expected {\"add\": [...]} or {\"remove\": [...]}")));
+        return reply(error_reply(Status::invalid_argument(
+            "expected {\"add\": [...]} or {\"remove\": [...]}: exactly one of field \"add\" "
+            "and field \"remove\"")));
       }
       r.op = add ? Op::kSetAdd : Op::kSetRemove;
       if (Status s = elements_from(add ? *add : *rm, &r.elements); !s.is_ok()) {
-        return reply(error_reply(s));
+        return reply(error_reply(Status::invalid_argument(
+            "field \"" + std::string(add ? "add" : "remove") + "\": " + s.message())));
       }
-      const json::Value* ctx = body->get("context");
-      if (ctx && ctx->type == json::Value::Type::kString) {
-        r.context = text::base64_decode(ctx->string);
-        if (!r.context) return reply(error_reply(Status::invalid_argument("context is not base64")));
+      if (const json::Value* ctx = body->get("context")) {
+        if (add) {
+          return reply(error_reply(Status::invalid_argument(
+              "field \"context\": applies to remove only")));
+        }
+        std::optional<std::string> bytes =
+            ctx->type == json::Value::Type::kString ? text::base64_decode(ctx->string)
+                                                    : std::nullopt;
+        if (!bytes) {
+          return reply(error_reply(Status::invalid_argument(
+              "field \"context\": expected a base64 string (a context from a read)")));
+        }
+        if (header_context && *header_context != *bytes) {
+          return reply(error_reply(Status::invalid_argument(
+              "field \"context\" and X-Shoal-Context differ: give one context")));
+        }
+        header_context = std::move(bytes);
       }
+      if (rm) r.context = std::move(header_context);
     }
   }
   if (Status s = check_request(r); !s.is_ok()) return reply(error_reply(s));
@@ -424,6 +496,7 @@ void Session::data(const Message& m, const std::string& kind, Request r,
   hooks_.submit(std::move(r), [op, reply](Response a) {
     Reply out;
     if (a.context) out.headers.emplace_back("X-Shoal-Context", text::base64_encode(*a.context));
+    if (a.duplicate) out.headers.emplace_back("Idempotent-Replayed", "true");
     if (!a.status.is_ok()) {
       Reply e = error_reply(a.status);
       e.headers = out.headers;  // a deleted register's context, for a fresh put

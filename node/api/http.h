@@ -9,9 +9,12 @@
 //   GET /ping, /status (JSON), /metrics (Prometheus text), / (the dashboard)
 //
 // Options are query parameters (r w pr pw n timeout_ms durable sloppy consistency); the
-// causal context travels base64 in the X-Shoal-Context header. Errors are JSON
-// {"code", "message"} with the matching status. Responses leave in request order
-// (pipelining); keep-alive as HTTP/1.1 says.
+// causal context travels base64 in the X-Shoal-Context header. An update may carry an
+// operation id in Idempotency-Key (1..64 bytes); an answer from an earlier attempt of
+// it has Idempotent-Replayed: true. Requests are strict: a PUT without a body, a JSON
+// body lacking its field or with an unknown one, a bad header, an unknown parameter are
+// 400 naming what is wrong. Errors are JSON {"code", "message"} with the matching
+// status. Responses leave in request order (pipelining); keep-alive as HTTP/1.1 says.
 #pragma once
 
 #include <http_parser.h>
@@ -79,6 +82,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string method, url, body;
     std::map<std::string, std::string> headers;  // lower-cased names
     bool keep_alive = true;
+    bool body_declared = false;  // Content-Length or chunked: a body was sent (maybe empty)
   };
   void handle(Message m);
   void route(const Message& m, std::function<void(Reply)> reply);

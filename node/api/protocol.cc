@@ -181,26 +181,45 @@ Status decode_options(const MsgObject& o, core::RequestOptions* out) {
     }
   }
   return for_each_field(o, "\"opt\"", [&](std::string_view k, const MsgObject& v) -> Status {
+    const std::string name = "opt." + std::string(k);
     uint64_t n = 0;
+    if (k == "consistency") return Status::ok();  // done above
     if (k == "n" || k == "timeout_ms") {
-      SHOAL_RETURN_IF_ERROR(field_u64(v, k, &n));
-      if (n > 0xffffffffu) return invalid(k, "out of range");
+      SHOAL_RETURN_IF_ERROR(field_u64(v, name, &n));
+      if (n > 0xffffffffu) return invalid(name, "out of range");
       (k == "n" ? out->n : out->timeout_ms) = static_cast<uint32_t>(n);
       return Status::ok();
     }
-    if (k == "r") return field_quorum(v, k, &out->r);
-    if (k == "w") return field_quorum(v, k, &out->w);
-    if (k == "pr") return field_quorum(v, k, &out->pr);
-    if (k == "pw") return field_quorum(v, k, &out->pw);
-    if (k == "durable") return field_bool(v, k, &out->durable);
-    if (k == "sloppy") return field_bool(v, k, &out->sloppy);
-    return Status::ok();  // "consistency" (done above) and unknown options are ignored
+    if (k == "r") return field_quorum(v, name, &out->r);
+    if (k == "w") return field_quorum(v, name, &out->w);
+    if (k == "pr") return field_quorum(v, name, &out->pr);
+    if (k == "pw") return field_quorum(v, name, &out->pw);
+    if (k == "durable") return field_bool(v, name, &out->durable);
+    if (k == "sloppy") return field_bool(v, name, &out->sloppy);
+    // A misspelt option must not fall back to its default without a word.
+    return invalid(name, "unknown option (known: consistency n r w pr pw durable sloppy timeout_ms)");
   });
 }
 
 }  // namespace
 
 Status check_request(const Request& r) {
+  if (!r.op_id.empty() && !is_update(r.op)) {
+    return invalid("op_id", "op_id applies to updates only (put, del, counter_add, set_add, "
+                            "set_rm), not " + std::string(op_name(r.op)));
+  }
+  if (r.op_id.size() > core::kMaxOpIdBytes) {
+    return invalid("op_id", std::to_string(r.op_id.size()) + " bytes; an operation id is 1.." +
+                                std::to_string(core::kMaxOpIdBytes) + " bytes");
+  }
+  if (r.context && !takes_context(r.op)) {
+    return invalid("ctx", "does not apply to " + std::string(op_name(r.op)) +
+                              " (only put, del and set_rm take a context)");
+  }
+  if (!r.elements.empty() && r.op != Op::kSetAdd && r.op != Op::kSetRemove &&
+      r.op != Op::kSetGet) {
+    return invalid("elems", "does not apply to " + std::string(op_name(r.op)));
+  }
   if (r.op == Op::kPing || r.op == Op::kClusterStatus || r.op == Op::kLeave) return Status::ok();
   if (r.op == Op::kRemove) {
     if (r.key.empty()) return invalid("k", "remove needs the node to remove");
@@ -250,6 +269,7 @@ std::string encode_request(const Request& r) {
                          (r.op == Op::kSetGet && !r.elements.empty());
   fields += has_elems;
   fields += (r.op == Op::kPut || r.op == Op::kDelete);
+  fields += !r.op_id.empty();
   fields += 1;  // opt
   pk.pack_map(fields);
   pack_str(pk, "id");
@@ -281,6 +301,10 @@ std::string encode_request(const Request& r) {
     pack_str(pk, "type");
     pack_str(pk, core::type_name(r.type));
   }
+  if (!r.op_id.empty()) {
+    pack_str(pk, "op_id");
+    codec::pack_bytes(pk, r.op_id);
+  }
   pack_str(pk, "opt");
   pack_options(pk, r.options);
   return std::string(buf.data(), buf.size());
@@ -288,39 +312,133 @@ std::string encode_request(const Request& r) {
 
 namespace {
 
-Status decode_request_field(std::string_view k, const MsgObject& v, Request* r, bool* has_op) {
-  if (k == "id") return field_u64(v, k, &r->id);
-  if (k == "op") {
-    std::string name;
-    SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &name));
-    std::optional<Op> op = parse_op(name);
-    if (!op) return invalid(k, "unknown operation \"" + name + "\"");
-    r->op = *op;
-    *has_op = true;
-    return Status::ok();
+// The fields of a client request, as bits: which were given, which an operation takes.
+enum Field : uint32_t {
+  kFId = 1u << 0,
+  kFOp = 1u << 1,
+  kFBucket = 1u << 2,
+  kFKey = 1u << 3,
+  kFValue = 1u << 4,
+  kFContext = 1u << 5,
+  kFDelta = 1u << 6,
+  kFElems = 1u << 7,
+  kFType = 1u << 8,
+  kFOpt = 1u << 9,
+  kFOpId = 1u << 10,
+};
+struct FieldName {
+  Field bit;
+  std::string_view name;
+};
+constexpr FieldName kFields[] = {
+    {kFId, "id"},      {kFOp, "op"},     {kFBucket, "b"},     {kFKey, "k"},
+    {kFValue, "v"},    {kFContext, "ctx"}, {kFDelta, "delta"}, {kFElems, "elems"},
+    {kFType, "type"},  {kFOpt, "opt"},   {kFOpId, "op_id"},
+};
+
+// What an operation takes beyond id, op, b, k and opt (which every request may carry:
+// the client library sends b and k, empty, on ping and admin requests).
+uint32_t optional_fields(Op op) {
+  switch (op) {
+    case Op::kPut: return kFValue | kFContext | kFType | kFOpId;
+    case Op::kDelete: return kFContext | kFType | kFOpId;
+    case Op::kCounterAdd: return kFDelta | kFOpId;
+    case Op::kSetAdd: return kFElems | kFOpId;
+    case Op::kSetRemove: return kFElems | kFContext | kFOpId;
+    case Op::kSetGet: return kFElems;
+    case Op::kChaos:
+    case Op::kRemove:
+    case Op::kGet:
+    case Op::kCounterGet:
+    case Op::kPing:
+    case Op::kClusterStatus:
+    case Op::kLeave: return 0;
   }
-  if (k == "b") return field_bytes(v, k, &r->bucket);
-  if (k == "k") return field_bytes(v, k, &r->key);
-  if (k == "v") return field_bytes(v, k, &r->value);
-  if (k == "ctx") {
-    r->context.emplace();
-    return field_bytes(v, k, &*r->context);
+  return 0;
+}
+
+// What an operation cannot do without: a missing one is refused, never defaulted.
+uint32_t required_fields(Op op) {
+  switch (op) {
+    case Op::kPut: return kFBucket | kFKey | kFValue;
+    case Op::kCounterAdd: return kFBucket | kFKey | kFDelta;
+    case Op::kSetAdd:
+    case Op::kSetRemove: return kFBucket | kFKey | kFElems;
+    case Op::kDelete:
+    case Op::kGet:
+    case Op::kCounterGet:
+    case Op::kSetGet: return kFBucket | kFKey;
+    case Op::kRemove:
+    case Op::kChaos: return kFKey;
+    case Op::kPing:
+    case Op::kClusterStatus:
+    case Op::kLeave: return 0;
   }
-  if (k == "delta") {
-    if (!codec::i64(v, &r->delta).is_ok()) return invalid(k, "expected a signed 64-bit integer");
-    return Status::ok();
+  return 0;
+}
+
+constexpr std::string_view kKnownFields = "id op b k v ctx delta elems type op_id opt";
+
+Status decode_request_field(std::string_view k, const MsgObject& v, Request* r, uint32_t* seen) {
+  Field bit{};
+  for (const FieldName& f : kFields) {
+    if (f.name == k) bit = f.bit;
   }
-  if (k == "elems") return field_string_list(v, k, &r->elements);
-  if (k == "type") {
-    std::string name;
-    SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &name));
-    Result<core::DataType> t = core::parse_type(name);
-    if (!t) return invalid(k, t.status().message());
-    r->type = *t;
-    return Status::ok();
+  if (bit == Field{}) {
+    // A misspelt field ("value" for "v") must not leave its default in place silently.
+    return invalid(k, "unknown field (known: " + std::string(kKnownFields) + ")");
   }
-  if (k == "opt") return decode_options(v, &r->options);
-  return Status::ok();  // unknown fields are ignored (forward compatibility)
+  if (*seen & bit) return invalid(k, "given twice");
+  *seen |= bit;
+  switch (bit) {
+    case kFId:
+      return field_u64(v, k, &r->id);
+    case kFOp: {
+      std::string name;
+      SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &name));
+      std::optional<Op> op = parse_op(name);
+      if (!op) return invalid(k, "unknown operation \"" + name + "\"");
+      r->op = *op;
+      return Status::ok();
+    }
+    case kFBucket:
+      return field_bytes(v, k, &r->bucket);
+    case kFKey:
+      return field_bytes(v, k, &r->key);
+    case kFValue:
+      return field_bytes(v, k, &r->value);
+    case kFContext:
+      r->context.emplace();
+      return field_bytes(v, k, &*r->context);
+    case kFDelta:
+      if (!codec::i64(v, &r->delta).is_ok()) return invalid(k, "expected a signed 64-bit integer");
+      return Status::ok();
+    case kFElems:
+      return field_string_list(v, k, &r->elements);
+    case kFType: {
+      std::string name;
+      SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &name));
+      Result<core::DataType> t = core::parse_type(name);
+      if (!t) return invalid(k, t.status().message());
+      r->type = *t;
+      return Status::ok();
+    }
+    case kFOpt:
+      return decode_options(v, &r->options);
+    case kFOpId: {
+      const std::string limit = "1.." + std::to_string(core::kMaxOpIdBytes) + " bytes";
+      if (v.type != msgpack::type::STR && v.type != msgpack::type::BIN) {
+        return invalid(k, "expected a byte string of " + limit);
+      }
+      SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &r->op_id));
+      if (r->op_id.empty()) return invalid(k, "empty; an operation id is " + limit);
+      if (r->op_id.size() > core::kMaxOpIdBytes) {
+        return invalid(k, std::to_string(r->op_id.size()) + " bytes; an operation id is " + limit);
+      }
+      return Status::ok();
+    }
+  }
+  return Status::internal("unhandled request field");
 }
 
 }  // namespace
@@ -328,7 +446,7 @@ Status decode_request_field(std::string_view k, const MsgObject& v, Request* r, 
 Result<Request> decode_request(std::string_view payload, uint64_t* id) {
   *id = 0;
   Request r;
-  bool has_op = false;
+  uint32_t seen = 0;
   Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
     if (o.type == msgpack::type::MAP) {
       for (uint32_t i = 0; i < o.via.map.size; ++i) {  // find the id first, for errors
@@ -340,14 +458,30 @@ Result<Request> decode_request(std::string_view payload, uint64_t* id) {
       }
     }
     return for_each_field(o, "a request", [&](std::string_view k, const MsgObject& v) {
-      return decode_request_field(k, v, &r, &has_op);
+      return decode_request_field(k, v, &r, &seen);
     });
   });
   if (s.code() == Code::kCorruption) {
     return Status::invalid_argument("malformed request frame: " + s.message());
   }
   if (!s.is_ok()) return s;
-  if (!has_op) return invalid("op", "missing");
+  if (!(seen & kFId)) return invalid("id", "missing");
+  if (!(seen & kFOp)) return invalid("op", "missing");
+  const uint32_t allowed = kFId | kFOp | kFBucket | kFKey | kFOpt | optional_fields(r.op);
+  for (const FieldName& f : kFields) {
+    if ((seen & f.bit) && !(allowed & f.bit)) {
+      if (f.bit == kFOpId) {
+        return invalid(f.name, "op_id applies to updates only (put, del, counter_add, set_add, "
+                               "set_rm), not " + std::string(op_name(r.op)));
+      }
+      return invalid(f.name, "does not apply to " + std::string(op_name(r.op)));
+    }
+  }
+  for (const FieldName& f : kFields) {
+    if ((required_fields(r.op) & f.bit) && !(seen & f.bit)) {
+      return invalid(f.name, "missing (" + std::string(op_name(r.op)) + " needs it)");
+    }
+  }
   SHOAL_RETURN_IF_ERROR(check_request(r));
   return r;
 }
@@ -355,7 +489,7 @@ Result<Request> decode_request(std::string_view payload, uint64_t* id) {
 namespace {
 
 void pack_member(Packer& pk, const MemberInfo& m) {
-  pk.pack_map(11);
+  pk.pack_map(m.sync_known ? 14 : 11);
   pack_str(pk, "id");
   pack_str(pk, m.id);
   pack_str(pk, "status");
@@ -378,6 +512,14 @@ void pack_member(Packer& pk, const MemberInfo& m) {
   pk.pack_uint64(m.hints);
   pack_str(pk, "handoff");
   pk.pack_uint64(m.handoff_keys);
+  if (m.sync_known) {
+    pack_str(pk, "sync");
+    pk.pack(m.in_sync);
+    pack_str(pk, "sync_since");
+    pk.pack_uint64(m.sync_since_ms);
+    pack_str(pk, "unconfirmed");
+    pk.pack_uint64(m.unconfirmed);
+  }
 }
 
 Status field_double(const MsgObject& o, std::string_view name, double* out) {
@@ -406,7 +548,13 @@ Status decode_member(const MsgObject& o, MemberInfo* m) {
     if (k == "hints_here") return field_u64(v, k, &m->hints_here);
     if (k == "hints") return field_u64(v, k, &m->hints);
     if (k == "handoff") return field_u64(v, k, &m->handoff_keys);
-    return Status::ok();
+    if (k == "sync") {
+      m->sync_known = true;
+      return codec::boolean(v, &m->in_sync);
+    }
+    if (k == "sync_since") return field_u64(v, k, &m->sync_since_ms);
+    if (k == "unconfirmed") return field_u64(v, k, &m->unconfirmed);
+    return Status::ok();  // unknown fields: from newer nodes
   });
 }
 
@@ -417,7 +565,7 @@ std::string encode_response(const Response& r) {
   Packer pk(buf);
   const bool ok = r.status.is_ok();
   uint32_t fields = 2 + !ok + r.type.has_value() + r.context.has_value() + !r.node.empty() * 2 +
-                    !r.members.empty() + !r.stats.empty() + r.chaos.has_value();
+                    !r.members.empty() + !r.stats.empty() + r.chaos.has_value() + r.duplicate;
   const bool has_values =
       r.type && (*r.type == core::DataType::kRegister || *r.type == core::DataType::kLww);
   const bool has_counter = r.type && *r.type == core::DataType::kCounter;
@@ -431,6 +579,10 @@ std::string encode_response(const Response& r) {
   if (!ok) {
     pack_str(pk, "msg");
     pack_str(pk, r.status.message());
+  }
+  if (r.duplicate) {
+    pack_str(pk, "dup");
+    pk.pack(true);
   }
   if (r.type) {
     pack_str(pk, "type");
@@ -489,6 +641,7 @@ Result<Response> decode_response(std::string_view payload) {
       if (k == "id") return field_u64(v, k, &r.id);
       if (k == "status") return field_bytes(v, k, &code);
       if (k == "msg") return field_bytes(v, k, &msg);
+      if (k == "dup") return field_bool(v, k, &r.duplicate);
       if (k == "type") {
         std::string name;
         SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &name));
@@ -624,8 +777,10 @@ Status decode_optional_object(const MsgObject& o, core::ObjectPtr* out) {
   return Status::ok();
 }
 
+// [kind, type, value, ctx|nil, delta, [elements], timestamp_ms, op_id]; op_id only when
+// there is one (the 7-field form is what nodes before operation ids send and accept).
 void pack_update(Packer& pk, const core::Update& u) {
-  pk.pack_array(7);
+  pk.pack_array(u.op_id.empty() ? 7 : 8);
   pk.pack_uint8(static_cast<uint8_t>(u.kind));
   pk.pack_uint8(static_cast<uint8_t>(u.type));
   codec::pack_bytes(pk, u.value);
@@ -638,12 +793,13 @@ void pack_update(Packer& pk, const core::Update& u) {
   pk.pack_array(static_cast<uint32_t>(u.elements.size()));
   for (const auto& e : u.elements) codec::pack_bytes(pk, e);
   pk.pack_uint64(u.timestamp_ms);
+  if (!u.op_id.empty()) codec::pack_bytes(pk, u.op_id);
 }
 
 Status decode_update(const MsgObject& o, core::Update* u) {
   codec::Array a;
   SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
-  if (a.size != 7) return codec::bad("update: wrong field count");
+  if (a.size != 7 && a.size != 8) return codec::bad("update: wrong field count");
   uint64_t kind = 0, type = 0;
   SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &kind));
   SHOAL_RETURN_IF_ERROR(codec::u64(a[1], &type));
@@ -662,7 +818,12 @@ Status decode_update(const MsgObject& o, core::Update* u) {
   }
   SHOAL_RETURN_IF_ERROR(codec::i64(a[4], &u->delta));
   SHOAL_RETURN_IF_ERROR(field_string_list(a[5], "elements", &u->elements));
-  return codec::u64(a[6], &u->timestamp_ms);
+  SHOAL_RETURN_IF_ERROR(codec::u64(a[6], &u->timestamp_ms));
+  if (a.size == 8) {
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[7], &u->op_id));
+    if (u->op_id.size() > core::kMaxOpIdBytes) return codec::bad("update: op_id too long");
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -670,7 +831,9 @@ Status decode_update(const MsgObject& o, core::Update* u) {
 std::string encode_message(const core::Message& m) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
-  pk.pack_array(13);
+  // The 14th field (duplicate) only when set: the 13-field form is what nodes before
+  // operation ids send and accept.
+  pk.pack_array(m.duplicate ? 14 : 13);
   pk.pack_uint8(static_cast<uint8_t>(m.kind));
   pk.pack_uint64(m.req_id);
   codec::pack_bytes(pk, m.bucket);
@@ -689,6 +852,7 @@ std::string encode_message(const core::Message& m) {
   codec::pack_bytes(pk, m.body);
   pk.pack_array(static_cast<uint32_t>(m.elements.size()));
   for (const std::string& e : m.elements) codec::pack_bytes(pk, e);
+  if (m.duplicate) pk.pack(true);
   return std::string(buf.data(), buf.size());
 }
 
@@ -697,7 +861,7 @@ Result<core::Message> decode_message(std::string_view payload) {
   Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
     codec::Array a;
     SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
-    if (a.size != 13) return codec::bad("peer message: wrong field count");
+    if (a.size != 13 && a.size != 14) return codec::bad("peer message: wrong field count");
     uint64_t kind = 0, code = 0;
     SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &kind));
     if (kind < 1 || kind > static_cast<uint64_t>(core::Message::kLastKind)) {
@@ -721,7 +885,9 @@ Result<core::Message> decode_message(std::string_view payload) {
     SHOAL_RETURN_IF_ERROR(codec::boolean(a[9], &m.durable));
     SHOAL_RETURN_IF_ERROR(codec::bytes(a[10], &m.hint_for));
     SHOAL_RETURN_IF_ERROR(codec::bytes(a[11], &m.body));
-    return field_string_list(a[12], "elements", &m.elements);
+    SHOAL_RETURN_IF_ERROR(field_string_list(a[12], "elements", &m.elements));
+    if (a.size == 14) SHOAL_RETURN_IF_ERROR(codec::boolean(a[13], &m.duplicate));
+    return Status::ok();
   });
   if (!s.is_ok()) return Status::corruption("peer message: " + s.message());
   return m;

@@ -74,6 +74,15 @@ enum class Op : uint8_t {
 // "cluster_status", "leave", "remove", "chaos"
 std::string_view op_name(Op op);
 inline bool is_admin(Op op) { return op >= Op::kClusterStatus; }
+// put, del, counter_add, set_add, set_rm: the operations that may carry an op_id.
+inline bool is_update(Op op) {
+  return op == Op::kPut || op == Op::kDelete || op == Op::kCounterAdd || op == Op::kSetAdd ||
+         op == Op::kSetRemove;
+}
+// put, del, set_rm: the operations that take a causal context.
+inline bool takes_context(Op op) {
+  return op == Op::kPut || op == Op::kDelete || op == Op::kSetRemove;
+}
 std::optional<Op> parse_op(std::string_view name);
 
 struct Request {
@@ -102,6 +111,14 @@ struct MemberInfo {
   uint64_t hints_here = 0;    // hints the answering node holds for it
   uint64_t hints = 0;         // hints it holds (gossiped)
   uint64_t handoff_keys = 0;  // keys it holds but no longer owns (gossiped)
+  // The convergence signal, for the answering node's ring peers (sync_known; absent for
+  // itself, members outside its ring, and in answers of older nodes): whether the data
+  // both hold is known equal (node/core/anti_entropy.cc), since when (wall ms of the last
+  // segment confirmed equal), and how many of the 256 segments are not known equal yet.
+  bool sync_known = false;
+  bool in_sync = false;
+  uint64_t sync_since_ms = 0;
+  uint64_t unconfirmed = 0;
   bool operator==(const MemberInfo&) const = default;
 };
 
@@ -126,11 +143,18 @@ struct Response {
   bool duplicate = false;
 };
 
-// The checks decode_request applies after parsing: a bucket and key (1..1024 and
-// 1..8192 bytes), put/del types, set elements present.
+// The checks decode_request applies after parsing, on the fields of the struct: a
+// bucket and key (1..1024 and 1..8192 bytes), put/del types, set elements present, an
+// op_id (at most 64 bytes) only on updates, a context only on put/del/set_rm. Every API
+// runs it before submitting.
 Status check_request(const Request& request);
 
 std::string encode_request(const Request& request);
+// Strict (docs/protocol.md): "id" and "op" are required on every request, and each
+// operation's own fields too (b and k on data operations, v on put, delta on
+// counter_add, elems on set_add/set_rm); an unknown field, a field given twice, or one
+// the operation does not take (op_id on a read, delta on a put, ...) is refused. Every
+// refusal is invalid_argument naming the field ('field "v": missing (put needs it)').
 // On failure *id is the request id when it could be read (0 otherwise), so the error
 // can still be matched to its request.
 Result<Request> decode_request(std::string_view payload, uint64_t* id);

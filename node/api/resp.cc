@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <iterator>
 #include <set>
 
 namespace shoal::api::resp {
@@ -182,8 +183,32 @@ constexpr Arity kArity[] = {
     {"DECRBY", 3, 3},   {"SADD", 3, -1},     {"SREM", 3, -1},
     {"SMEMBERS", 2, 2}, {"SISMEMBER", 3, 3}, {"SCARD", 2, 2},
     {"COMMAND", 1, -1}, {"CONFIG", 2, -1},   {"CLIENT", 2, -1},
-    {"SHOAL.BUCKET", 2, 2}, {"SHOAL.CONSISTENCY", 1, -1},
+    {"SHOAL.BUCKET", 2, 2}, {"SHOAL.CONSISTENCY", 1, -1}, {"SHOAL.ONCE", 3, -1},
 };
+
+const Arity* find_arity(const std::string& upper_name) {
+  for (const Arity& a : kArity) {
+    if (upper_name == a.name) return &a;
+  }
+  return nullptr;
+}
+
+bool arity_ok(const Arity& a, size_t args) {
+  const int n = static_cast<int>(args);
+  return n >= a.min && (a.max < 0 || n <= a.max);
+}
+
+std::string unknown_command(const std::vector<std::string>& args, size_t first) {
+  std::string msg = "ERR unknown command '" + args[first] + "', with args beginning with:";
+  for (size_t i = first + 1; i < args.size() && i < first + 4; ++i) {
+    msg += " '" + args[i].substr(0, 64) + "'";
+  }
+  return error(msg);
+}
+
+// The commands SHOAL.ONCE can run: each is one update of one key.
+constexpr const char* kOnceCommands[] = {"SET",    "DEL",    "INCR", "DECR",
+                                         "INCRBY", "DECRBY", "SADD", "SREM"};
 
 }  // namespace
 
@@ -204,25 +229,44 @@ void Session::command(std::vector<std::string> args) {
     if (auto s = weak.lock()) s->finish(seq, std::move(r));
   };
   const std::string name = upper(args[0]);
-  const Arity* arity = nullptr;
-  for (const Arity& a : kArity) {
-    if (name == a.name) arity = &a;
-  }
-  if (!arity) {
-    std::string msg = "ERR unknown command '" + args[0] + "', with args beginning with:";
-    for (size_t i = 1; i < args.size() && i < 4; ++i) msg += " '" + args[i].substr(0, 64) + "'";
-    reply(error(msg));
-    return;
-  }
-  const int n = static_cast<int>(args.size());
-  if (n < arity->min || (arity->max >= 0 && n > arity->max)) {
-    reply(wrong_args(name));
-    return;
-  }
-  dispatch(name, args, std::move(reply));
+  const Arity* arity = find_arity(name);
+  if (!arity) return reply(unknown_command(args, 0));
+  if (!arity_ok(*arity, args.size())) return reply(wrong_args(name));
+  if (name == "SHOAL.ONCE") return once(args, std::move(reply));
+  dispatch(name, args, std::move(reply), "");
 }
 
-void Session::dispatch(const std::string& name, std::vector<std::string>& args, Reply reply) {
+// SHOAL.ONCE <op-id> <command> [args...]: the command's update carries the operation id.
+// The inner command is checked as if it came alone (unknown command, arity), and must
+// be an update of one key.
+void Session::once(std::vector<std::string>& args, Reply reply) {
+  const std::string op_id = args[1];
+  if (op_id.empty() || op_id.size() > core::kMaxOpIdBytes) {
+    return reply(error_for(Status::invalid_argument(
+        "SHOAL.ONCE op_id of " + std::to_string(op_id.size()) + " bytes; an operation id is 1.." +
+        std::to_string(core::kMaxOpIdBytes) + " bytes")));
+  }
+  std::vector<std::string> inner(std::make_move_iterator(args.begin() + 2),
+                                 std::make_move_iterator(args.end()));
+  const std::string name = upper(inner[0]);
+  const Arity* arity = find_arity(name);
+  if (!arity) return reply(unknown_command(inner, 0));
+  if (std::find(std::begin(kOnceCommands), std::end(kOnceCommands), name) ==
+      std::end(kOnceCommands)) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    return reply(error("ERR SHOAL.ONCE runs an update (SET, DEL, INCR, DECR, INCRBY, DECRBY, "
+                       "SADD, SREM), not '" + lower + "'"));
+  }
+  if (!arity_ok(*arity, inner.size())) return reply(wrong_args(name));
+  if (name == "DEL" && inner.size() != 2) {
+    return reply(error("ERR SHOAL.ONCE DEL takes one key: an operation id names one update"));
+  }
+  dispatch(name, inner, std::move(reply), op_id);
+}
+
+void Session::dispatch(const std::string& name, std::vector<std::string>& args, Reply reply,
+                       const std::string& op_id) {
   if (name == "PING") return reply(args.size() == 2 ? bulk(args[1]) : simple("PONG"));
   if (name == "ECHO") return reply(bulk(args[1]));
   if (name == "QUIT") {
@@ -251,18 +295,22 @@ void Session::dispatch(const std::string& name, std::vector<std::string>& args, 
   }
   if (name == "SHOAL.CONSISTENCY") return reply(consistency(args));
   if (name == "GET") return get(args[1], std::move(reply));
-  if (name == "SET") return set(args, std::move(reply));
+  if (name == "SET") return set(args, std::move(reply), op_id);
   if (name == "DEL" || name == "EXISTS") {
-    return del({args.begin() + 1, args.end()}, 0, 0, name == "EXISTS", std::move(reply));
+    return del({args.begin() + 1, args.end()}, 0, 0, name == "EXISTS", std::move(reply), op_id);
   }
-  if (name == "INCR" || name == "DECR") return incr(args[1], name == "INCR" ? 1 : -1, reply);
+  if (name == "INCR" || name == "DECR") {
+    return incr(args[1], name == "INCR" ? 1 : -1, std::move(reply), op_id);
+  }
   if (name == "INCRBY" || name == "DECRBY") {
     int64_t by = 0;
     if (!parse_int(args[2], &by) || (name == "DECRBY" && by == INT64_MIN))
       return reply(error("ERR value is not an integer or out of range"));
-    return incr(args[1], name == "INCRBY" ? by : -by, std::move(reply));
+    return incr(args[1], name == "INCRBY" ? by : -by, std::move(reply), op_id);
   }
-  if (name == "SADD" || name == "SREM") return set_change(name == "SADD", args, std::move(reply));
+  if (name == "SADD" || name == "SREM") {
+    return set_change(name == "SADD", args, std::move(reply), op_id);
+  }
   set_read(name, args, std::move(reply));  // SMEMBERS, SISMEMBER, SCARD
 }
 
@@ -304,7 +352,7 @@ void Session::get(const std::string& key, Reply reply) {
   });
 }
 
-void Session::set(std::vector<std::string>& args, Reply reply) {
+void Session::set(std::vector<std::string>& args, Reply reply, const std::string& op_id) {
   if (args.size() > 3) {
     return reply(error("ERR SET options (EX, PX, NX, XX, KEEPTTL, GET) are not supported: "
                        "Shoal has no expiry and no conditional writes"));
@@ -312,6 +360,7 @@ void Session::set(std::vector<std::string>& args, Reply reply) {
   Request r = make(Op::kPut, args[1]);
   r.type = core::DataType::kLww;
   r.value = std::move(args[2]);
+  r.op_id = op_id;
   run(std::move(r), [reply](Response a) {
     reply(a.status.is_ok() ? simple("OK") : error_for(a.status));
   });
@@ -320,15 +369,18 @@ void Session::set(std::vector<std::string>& args, Reply reply) {
 // DEL and EXISTS, one key after the other: read it, then (DEL) delete it with the
 // context read, so the delete supersedes exactly what was there.
 void Session::del(std::vector<std::string> keys, size_t i, int64_t count, bool exists_only,
-                  Reply reply) {
+                  Reply reply, const std::string& op_id) {
   if (i == keys.size()) return reply(integer(count));
   auto self = shared_from_this();
-  run(make(Op::kGet, keys[i]), [self, keys, i, count, exists_only, reply](Response r) mutable {
+  run(make(Op::kGet, keys[i]),
+      [self, keys, i, count, exists_only, reply, op_id](Response r) mutable {
     if (r.status.code() == Code::kNotFound) {
-      return self->del(std::move(keys), i + 1, count, exists_only, std::move(reply));
+      return self->del(std::move(keys), i + 1, count, exists_only, std::move(reply), op_id);
     }
     if (!r.status.is_ok()) return reply(error_for(r.status));
-    if (exists_only) return self->del(std::move(keys), i + 1, count + 1, true, std::move(reply));
+    if (exists_only) {
+      return self->del(std::move(keys), i + 1, count + 1, true, std::move(reply), op_id);
+    }
     const core::DataType type = r.type.value_or(core::DataType::kLww);
     if (type != core::DataType::kLww && type != core::DataType::kRegister) {
       return reply(error("ERR DEL of a counter or a set is not supported (a CRDT value "
@@ -337,16 +389,18 @@ void Session::del(std::vector<std::string> keys, size_t i, int64_t count, bool e
     Request d = self->make(Op::kDelete, keys[i]);
     d.type = type;
     d.context = r.context;
-    self->run(std::move(d), [self, keys, i, count, reply](Response a) mutable {
+    d.op_id = op_id;
+    self->run(std::move(d), [self, keys, i, count, reply, op_id](Response a) mutable {
       if (!a.status.is_ok()) return reply(error_for(a.status));
-      self->del(std::move(keys), i + 1, count + 1, false, std::move(reply));
+      self->del(std::move(keys), i + 1, count + 1, false, std::move(reply), op_id);
     });
   });
 }
 
-void Session::incr(const std::string& key, int64_t delta, Reply reply) {
+void Session::incr(const std::string& key, int64_t delta, Reply reply, const std::string& op_id) {
   Request r = make(Op::kCounterAdd, key);
   r.delta = delta;
+  r.op_id = op_id;
   run(std::move(r), [reply](Response a) {
     reply(a.status.is_ok() ? integer(a.counter) : error_for(a.status));
   });
@@ -355,12 +409,13 @@ void Session::incr(const std::string& key, int64_t delta, Reply reply) {
 // SADD / SREM answer how many members they added / removed, so they read those members
 // first (only those: O(members named), not O(set size)); SREM removes with the context
 // it read (exactly the adds it saw).
-void Session::set_change(bool add, std::vector<std::string>& args, Reply reply) {
+void Session::set_change(bool add, std::vector<std::string>& args, Reply reply,
+                         const std::string& op_id) {
   std::set<std::string> elems(args.begin() + 2, args.end());
   auto self = shared_from_this();
   Request probe = make(Op::kSetGet, args[1]);
   probe.elements.assign(elems.begin(), elems.end());
-  run(std::move(probe), [self, add, key = args[1], elems, reply](Response r) {
+  run(std::move(probe), [self, add, key = args[1], elems, reply, op_id](Response r) {
     if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));
     const std::set<std::string> present(r.elements.begin(), r.elements.end());
     std::vector<std::string> change;
@@ -370,6 +425,7 @@ void Session::set_change(bool add, std::vector<std::string>& args, Reply reply) 
     if (change.empty()) return reply(integer(0));
     Request w = self->make(add ? Op::kSetAdd : Op::kSetRemove, key);
     w.elements = change;
+    w.op_id = op_id;
     if (!add) w.context = r.context;
     const auto n = static_cast<int64_t>(change.size());
     self->run(std::move(w), [n, reply](Response a) {

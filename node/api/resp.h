@@ -7,6 +7,8 @@
 // SHOAL.BUCKET name any other). SET writes an lww register, so GET returns one value;
 // INCR/DECR/INCRBY/DECRBY are counters (GET reads them too); SADD/SREM/SMEMBERS/
 // SISMEMBER/SCARD are add-wins sets. SHOAL.CONSISTENCY sets this connection's options.
+// SHOAL.ONCE <op-id> <command> [args...] runs one update command (SET DEL INCR DECR
+// INCRBY DECRBY SADD SREM) with an operation id, so a retry of it takes effect once.
 // Replies leave in command order, whatever order the cluster answers in (pipelining).
 #pragma once
 
@@ -76,15 +78,19 @@ class Session : public std::enable_shared_from_this<Session> {
   explicit Session(Hooks hooks) : hooks_(std::move(hooks)) {}
   using Reply = std::function<void(std::string)>;
   void finish(uint64_t seq, std::string reply);
-  void dispatch(const std::string& name, std::vector<std::string>& args, Reply reply);
+  // `op_id`: the operation id of SHOAL.ONCE for the command's update ("": none).
+  void dispatch(const std::string& name, std::vector<std::string>& args, Reply reply,
+                const std::string& op_id);
+  void once(std::vector<std::string>& args, Reply reply);
   void run(Request r, std::function<void(Response)> then);
   Request make(Op op, const std::string& key) const;
   void get(const std::string& key, Reply reply);
-  void set(std::vector<std::string>& args, Reply reply);
+  void set(std::vector<std::string>& args, Reply reply, const std::string& op_id);
   void del(std::vector<std::string> keys, size_t i, int64_t count, bool exists_only,
-           Reply reply);
-  void incr(const std::string& key, int64_t delta, Reply reply);
-  void set_change(bool add, std::vector<std::string>& args, Reply reply);
+           Reply reply, const std::string& op_id);
+  void incr(const std::string& key, int64_t delta, Reply reply, const std::string& op_id);
+  void set_change(bool add, std::vector<std::string>& args, Reply reply,
+                  const std::string& op_id);
   void set_read(const std::string& name, std::vector<std::string>& args, Reply reply);
   std::string consistency(const std::vector<std::string>& args);
 

@@ -55,8 +55,10 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
     if (m != config_.self) membership_.add_known(MemberState::of(m, 0, 0));
   }
   // Request ids are unique across restarts (peers remember recent mints by coordinator
-  // and id): a new process starts above anything the previous one can have used.
-  next_id_ = membership_.self().generation << 16;
+  // and id, and answer a repeated id with the remembered reply): each process starts at
+  // a point drawn from its fresh actor. Not the generation: a restored or cloned data
+  // directory brings back an old generation, and with it ids of a previous process.
+  next_id_ = ((actor_ & ((uint64_t{1} << 40) - 1)) << 24) + 1;
   ring_members_ = membership_.ring_members();
   ring_ = ring::Ring(ring_members_, config_.vnodes_per_node);
   ring_fingerprint_ = ring_.fingerprint();

@@ -1,7 +1,8 @@
 // The dashboard every node serves at GET /: one self-contained page (no CDN, no files)
 // that polls /status every second and draws the ring (ownership by node), the members
-// with their status and this node's phi for each, hints and transfers, and ops/s and
-// mean latency at this node over the last five minutes.
+// with their status, this node's phi for each and whether the data it shares with each
+// is known equal (the convergence signal), hints and transfers, and ops/s and mean
+// latency at this node over the last five minutes.
 #pragma once
 
 #include <string_view>
@@ -19,7 +20,7 @@ h1{font-size:20px;margin:0 0 4px} .sub{color:#5b6b7b;margin-bottom:16px}
 table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eef1f4}
 th{color:#5b6b7b;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .up{color:#137333;font-weight:600} .down{color:#c5221f;font-weight:700} .self{color:#1a73e8;font-weight:600}
-.gone{color:#80868b} .stats span{display:inline-block;margin-right:18px}
+.gone{color:#80868b} .sync{color:#137333} .nosync{color:#b06000} .stats span{display:inline-block;margin-right:18px}
 svg{display:block} svg text{font-size:11px;fill:#5b6b7b} .err{color:#c5221f}
 </style></head><body>
 <h1>Shoal <span id="node"></span></h1>
@@ -30,7 +31,7 @@ svg{display:block} svg text{font-size:11px;fill:#5b6b7b} .err{color:#c5221f}
   <div id="legend"></div></div>
  <div class="card"><b>Members</b> (up/down and phi as this node sees them)
   <table><thead><tr><th>node</th><th>status</th><th>seen</th><th>phi</th><th>owns</th>
-  <th>hints</th><th>hints for it</th><th>handoff</th><th>client</th></tr></thead>
+  <th>hints</th><th>hints for it</th><th>handoff</th><th>sync</th><th>client</th></tr></thead>
   <tbody id="members"></tbody></table>
   <p class="stats" id="stats"></p></div>
  <div class="card"><b>ops/s at this node</b> (last 5 minutes)<svg id="ops" width="290" height="120"></svg></div>
@@ -58,16 +59,26 @@ function chart(id,values,w){
   document.getElementById(id).innerHTML=`<polyline fill="none" stroke="#1a73e8" stroke-width="1.5" points="${pts}"/>`+
     `<text x="2" y="11">max ${max.toFixed(max<10?2:0)}</text>`;
 }
+function ago(ms){const s=Math.max(0,Math.round((Date.now()-ms)/1000));
+  return s<120?s+"s":s<7200?Math.round(s/60)+"m":Math.round(s/3600)+"h";}
+function sync(m){
+  if(!m.sync)return '<td data-sync="-"><span class="gone">-</span></td>';
+  if(m.sync.in_sync)return `<td data-sync="yes"><span class="sync">&#10003; yes</span>${m.sync.since_ms?" since "+ago(m.sync.since_ms):""}</td>`;
+  const why=m.down?"down":m.hints_here>0?`${m.hints_here} hints for it`:
+    m.sync.unconfirmed>0?`${m.sync.unconfirmed} segments unconfirmed`:"handoff pending";
+  return `<td data-sync="no"><span class="nosync">no</span> (${why})</td>`;
+}
 function render(s){
   document.getElementById("node").textContent="— node "+s.node;
   document.getElementById("sub").textContent=`ring of ${s.ring.size} nodes · fingerprint ${s.ring.fingerprint} · `+
+    (s.in_sync?"in sync with every ring peer · ":"not in sync yet · ")+
     `${s.pending_requests} requests in flight · ${s.client_connections} client connections`;
   document.getElementById("members").innerHTML=s.members.map(m=>{
     const gone=m.status==="left"||m.status==="removed";
     const seen=m.self?'<span class="self">self</span>':gone?'<span class="gone">-</span>':m.down?'<span class="down">DOWN</span>':'<span class="up">up</span>';
     return `<tr data-node="${esc(m.id)}" data-seen="${m.self?"self":gone?"gone":m.down?"down":"up"}"><td>${esc(m.id)}</td><td>${esc(m.status)}</td><td>${seen}</td>`+
       `<td class="num">${m.phi.toFixed(2)}</td><td class="num">${(m.ownership*100).toFixed(1)}%</td>`+
-      `<td class="num">${m.hints}</td><td class="num">${m.hints_here}</td><td class="num">${m.handoff_keys}</td><td>${esc(m.client)}</td></tr>`;}).join("");
+      `<td class="num">${m.hints}</td><td class="num">${m.hints_here}</td><td class="num">${m.handoff_keys}</td>${sync(m)}<td>${esc(m.client)}</td></tr>`;}).join("");
   document.getElementById("stats").innerHTML=`<span>hints held <b>${s.hints.held}</b>, replayed <b>${s.hints.replayed}</b></span>`+
     `<span>handoff <b>${s.handoff.active?"running":"idle"}</b>: ${s.handoff.not_owned} not owned, ${s.handoff.sent} sent, ${s.handoff.dropped} dropped, ${s.handoff.inflight} in flight</span>`+
     `<span>anti-entropy ${s.anti_entropy.exchanges} exchanges, ${s.anti_entropy.keys_repaired} keys repaired</span>`;

@@ -119,15 +119,39 @@ std::string Metrics::render(const core::Node& node, const Gauges& g) const {
   gauge("shoal_client_connections", "Open client connections (native, RESP, HTTP).",
         static_cast<double>(g.client_connections));
   gauge("shoal_ring_nodes", "Nodes in this node's ring.", static_cast<double>(node.ring().size()));
+  counter("shoal_actor_renewals_total",
+          "New actors taken because a peer held more of this node's history than it did.",
+          node.actor_renewals());
+  counter("shoal_duplicates_answered_total",
+          "Updates answered from an earlier attempt of the same operation id.",
+          node.duplicates_answered());
+  gauge("shoal_in_sync",
+        "1 when the data this node shares with every ring peer is known equal and no hints "
+        "or handoff are pending here, else 0.",
+        node.in_sync() ? 1 : 0);
   header(&out, "shoal_peer_phi", "gauge", "This node's phi-accrual suspicion of each peer.");
-  std::string up;
-  for (const core::MemberView& v : node.members_view()) {
+  std::string up, sync, unconfirmed;
+  const std::vector<core::MemberView> members = node.members_view();
+  for (const core::MemberView& v : members) {
     if (v.state.id == node.membership().self_id()) continue;
     sample(&out, "shoal_peer_phi", label("peer", v.state.id), v.phi);
     up += "shoal_peer_up{" + label("peer", v.state.id) + "} " + (v.down ? "0" : "1") + "\n";
+    const bool gone = v.state.status == core::MemberStatus::kLeft ||
+                      v.state.status == core::MemberStatus::kRemoved;
+    if (gone || !node.ring().has_node(v.state.id)) continue;  // only ring peers are compared
+    sync += "shoal_peer_in_sync{" + label("peer", v.state.id) + "} " +
+            (v.sync.in_sync ? "1" : "0") + "\n";
+    unconfirmed += "shoal_peer_unconfirmed_segments{" + label("peer", v.state.id) + "} " +
+                   std::to_string(v.sync.unconfirmed) + "\n";
   }
   header(&out, "shoal_peer_up", "gauge", "1 when this node holds the peer up, else 0.");
   out += up;
+  header(&out, "shoal_peer_in_sync", "gauge",
+         "1 when the data this node shares with the ring peer is known equal, else 0.");
+  out += sync;
+  header(&out, "shoal_peer_unconfirmed_segments", "gauge",
+         "Anti-entropy segments (of 256) not yet known equal with the ring peer.");
+  out += unconfirmed;
   return out;
 }
 

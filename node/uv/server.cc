@@ -234,7 +234,14 @@ struct Server::Impl final : core::Clock, core::Timers, core::Transport {
   void start_http(Conn* c);
   std::string status_json();
   std::string info_text();
+  // A member whose co-owned data this node compares (the convergence signal applies).
+  bool ring_peer(const core::MemberView& v) const {
+    return v.state.id != config.node_id && v.state.status != core::MemberStatus::kLeft &&
+           v.state.status != core::MemberStatus::kRemoved && node->ring().has_node(v.state.id);
+  }
+  std::string sync_json(const core::MemberView& v) const;
   void connect_peer(Peer* p);
+  void dial_back(const std::string& id);
   void peer_failed(Peer* p, std::string_view why);
   void fire_timers();
   void arm_timer();
@@ -637,6 +644,13 @@ void Server::Impl::start_http(Conn* c) {
   c->http = api::http::Session::make(std::move(hooks));
 }
 
+std::string Server::Impl::sync_json(const core::MemberView& v) const {
+  if (!ring_peer(v)) return "null";
+  return std::string("{\"in_sync\":") + (v.sync.in_sync ? "true" : "false") +
+         ",\"since_ms\":" + std::to_string(v.sync.since_wall_ms) +
+         ",\"unconfirmed\":" + std::to_string(v.sync.unconfirmed) + "}";
+}
+
 std::string Server::Impl::status_json() {
   std::string out = "{\"node\":" + text::json_string(config.node_id) + ",\"members\":[";
   bool first = true;
@@ -651,7 +665,8 @@ std::string Server::Impl::status_json() {
            ",\"hints\":" + std::to_string(v.state.id == config.node_id ? node->hints_held() : v.state.hints) +
            ",\"hints_here\":" + std::to_string(v.hints_here) +
            ",\"handoff_keys\":" + std::to_string(v.state.handoff_keys) +
-           ",\"client\":" + text::json_string(v.state.client_address) + "}";
+           ",\"client\":" + text::json_string(v.state.client_address) +
+           ",\"sync\":" + sync_json(v) + "}";
     first = false;
   }
   const core::HandoffProgress& h = node->handoff();
@@ -665,7 +680,10 @@ std::string Server::Impl::status_json() {
          ",\"dropped\":" + std::to_string(h.keys_dropped) + ",\"inflight\":" + std::to_string(h.inflight) +
          "},\"anti_entropy\":{\"exchanges\":" + std::to_string(ae.exchanges) +
          ",\"keys_repaired\":" + std::to_string(ae.keys_repaired) +
-         "},\"pending_requests\":" + std::to_string(node->pending_requests()) +
+         "},\"in_sync\":" + (node->in_sync() ? "true" : "false") +
+         ",\"actor_renewals\":" + std::to_string(node->actor_renewals()) +
+         ",\"duplicates_answered\":" + std::to_string(node->duplicates_answered()) +
+         ",\"pending_requests\":" + std::to_string(node->pending_requests()) +
          ",\"client_connections\":" + std::to_string(client_conns) +
          ",\"traffic\":{\"requests\":" + std::to_string(metrics.requests()) +
          ",\"seconds\":" + std::to_string(metrics.seconds()) + "}}";
@@ -679,6 +697,18 @@ std::string Server::Impl::info_text() {
   out += "members:" + std::to_string(node->membership().states().size()) + "\r\n";
   out += "hints_held:" + std::to_string(node->hints_held()) + "\r\n";
   out += "pending_requests:" + std::to_string(node->pending_requests()) + "\r\n";
+  // The convergence signal: 1 when every ring peer's data is known equal here and no
+  // hints or handoff are pending; then each peer's view.
+  out += std::string("in_sync:") + (node->in_sync() ? "1" : "0") + "\r\n";
+  for (const core::MemberView& v : node->members_view()) {
+    if (!ring_peer(v)) continue;
+    out += "peer_" + v.state.id + ":in_sync=" + (v.sync.in_sync ? "1" : "0") +
+           ",unconfirmed=" + std::to_string(v.sync.unconfirmed) +
+           ",down=" + (v.down ? "1" : "0") + ",hints_here=" + std::to_string(v.hints_here) +
+           "\r\n";
+  }
+  out += "actor_renewals:" + std::to_string(node->actor_renewals()) + "\r\n";
+  out += "duplicates_answered:" + std::to_string(node->duplicates_answered()) + "\r\n";
   return out;
 }
 
@@ -716,15 +746,23 @@ bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
     m.hints_here = v.hints_here;
     m.hints = v.state.id == config.node_id ? node->hints_held() : v.state.hints;
     m.handoff_keys = v.state.id == config.node_id ? node->handoff().not_owned : v.state.handoff_keys;
+    if (ring_peer(v)) {
+      m.sync_known = true;
+      m.in_sync = v.sync.in_sync;
+      m.sync_since_ms = v.sync.since_wall_ms;
+      m.unconfirmed = v.sync.unconfirmed;
+    }
     r->members.push_back(std::move(m));
   }
   const core::HandoffProgress& h = node->handoff();
   const core::AntiEntropyStats& ae = node->anti_entropy();
-  r->stats = {{"ae_differences", static_cast<int64_t>(ae.differing_leaves)},
+  r->stats = {{"actor_renewals", static_cast<int64_t>(node->actor_renewals())},
+              {"ae_differences", static_cast<int64_t>(ae.differing_leaves)},
               {"ae_exchanges", static_cast<int64_t>(ae.exchanges)},
               {"ae_keys_repaired", static_cast<int64_t>(ae.keys_repaired)},
               {"ae_keys_sent", static_cast<int64_t>(ae.keys_sent)},
               {"chaos_dropped", static_cast<int64_t>(node->faults().dropped)},
+              {"duplicates_answered", static_cast<int64_t>(node->duplicates_answered())},
               {"gossip_rounds", static_cast<int64_t>(node->gossip_rounds())},
               {"handoff_active", h.active ? 1 : 0},
               {"handoff_dropped", static_cast<int64_t>(h.keys_dropped)},
@@ -733,6 +771,7 @@ bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
               {"handoff_sent", static_cast<int64_t>(h.keys_sent)},
               {"hints_held", static_cast<int64_t>(node->hints_held())},
               {"hints_replayed", static_cast<int64_t>(node->hints_replayed())},
+              {"in_sync", node->in_sync() ? 1 : 0},
               {"ring_fingerprint", static_cast<int64_t>(node->ring().fingerprint())},
               {"ring_size", static_cast<int64_t>(node->ring().size())}};
   return true;
@@ -769,6 +808,7 @@ bool Server::Impl::handle_peer_in_frame(Conn* c, std::string_view payload) {
     }
     queue(c, api::encode_welcome(Status::ok(), config.node_id));
     spdlog::debug("peer {} connected from {}", c->peer, c->remote);
+    dial_back(c->peer);
     return true;
   }
   Result<core::Message> m = api::decode_message(payload);
@@ -963,6 +1003,22 @@ void Server::Impl::connect_peer(Peer* p) {
     delete req;
     close_conn(c, uv_strerror(rc));
   }
+}
+
+// A peer dialled us, so it is up now (a restart, typically). If our own connection to it is
+// down and waiting out its redial backoff (up to 1 s), dial at once: what we send it until
+// then (the answers to its first requests above all) waits in the queue of a connection
+// being made instead of being dropped, which left a restarted node's first requests
+// waiting out their timeout. A peer we stopped dialling because it left or was removed
+// and that comes back (restarted: a new generation) is dialled again too.
+void Server::Impl::dial_back(const std::string& id) {
+  if (draining) return;
+  Peer* p = peer_for(id);  // a peer not known yet is created and dialled here
+  if (p == nullptr || p->ready || p->connecting) return;
+  p->retired = false;
+  uv_timer_stop(&p->retry);
+  p->backoff_ms = 0;
+  connect_peer(p);
 }
 
 void Server::Impl::peer_failed(Peer* p, std::string_view why) {

@@ -4,12 +4,16 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <msgpack.hpp>
 #include <thread>
 
 #include "crdt/prng.h"
 #include "harness.h"
+#include "node/api/text.h"
 
 namespace shoal::test {
 namespace {
@@ -218,6 +222,272 @@ TEST_CASE("30 s of random bytes and truncated frames on both ports leave data in
     REQUIRE(r->values == std::vector<std::string>{"v" + std::to_string(i)});
   }
   CHECK(n2->counter_get("keep", "count", opts("all"))->counter == 42);
+}
+
+// ---- strict requests: every API refuses a request lacking a field or naming an
+// unknown one, clearly, and nothing stored changes ----
+
+using Pk = msgpack::packer<msgpack::sbuffer>;
+struct F {
+  std::string key;
+  std::function<void(Pk&)> pack;
+};
+F str(std::string key, std::string v) {
+  return {std::move(key), [v](Pk& pk) { pk.pack(v); }};
+}
+F bin(std::string key, std::string v) {
+  return {std::move(key), [v](Pk& pk) {
+            pk.pack_bin(static_cast<uint32_t>(v.size()));
+            pk.pack_bin_body(v.data(), static_cast<uint32_t>(v.size()));
+          }};
+}
+F num(std::string key, int64_t v) {
+  return {std::move(key), [v](Pk& pk) { pk.pack(v); }};
+}
+std::string request_frame(const std::vector<F>& fields) {
+  msgpack::sbuffer buf;
+  Pk pk(buf);
+  pk.pack_map(static_cast<uint32_t>(fields.size()));
+  for (const F& f : fields) {
+    pk.pack(f.key);
+    f.pack(pk);
+  }
+  return frame_of(std::string_view(buf.data(), buf.size()));
+}
+
+// Reads from `raw` until `done(bytes so far)` or 10 s.
+template <typename Done>
+std::string read_until(Raw& raw, Done done) {
+  std::string got;
+  for (int i = 0; i < 50 && !done(got); ++i) {
+    bool eof = false;
+    got += raw.drain(&eof);
+    if (eof) break;
+  }
+  return got;
+}
+
+// What the four keys hold, read at ALL through the native API.
+std::string snapshot(client::Client& c) {
+  std::string out;
+  auto reg = c.get("users", "alice", opts("all"));
+  REQUIRE(reg.is_ok());
+  out += "register:" + std::string(code_name(reg->status.code()));
+  for (const auto& v : reg->values) out += " [" + v + "]";
+  auto lww = c.get("cfg", "mode", opts("all"));
+  REQUIRE(lww.is_ok());
+  out += "; lww:" + std::string(code_name(lww->status.code()));
+  for (const auto& v : lww->values) out += " [" + v + "]";
+  auto counter = c.counter_get("stats", "visits", opts("all"));
+  REQUIRE(counter.is_ok());
+  out += "; counter:" + std::to_string(counter->counter);
+  auto set = c.set_get("tags", "t1", opts("all"));
+  REQUIRE(set.is_ok());
+  out += "; set:";
+  for (const auto& e : set->elements) out += " " + e;
+  return out;
+}
+
+TEST_CASE("requests lacking a field or naming an unknown one are refused on every API and "
+          "change nothing",
+          "[cluster][bad][strict]") {
+  TestCluster tc(1);
+  auto c = tc.connect("n1");
+  const core::RequestOptions all = opts("all");
+  auto put = c->put("users", "alice", "alice@example.com", std::nullopt, all);
+  REQUIRE(put->status.is_ok());
+  const std::string ctx = *put->context;
+  REQUIRE(c->put("cfg", "mode", "fast", std::nullopt, all, core::DataType::kLww)->status.is_ok());
+  REQUIRE(c->counter_add("stats", "visits", 42, all)->status.is_ok());
+  auto added = c->set_add("tags", "t1", {"green", "red"}, all);
+  REQUIRE(added->status.is_ok());
+  const std::string set_ctx = *added->context;
+  const std::string before = snapshot(*c);
+  REQUIRE(before ==
+          "register:ok [alice@example.com]; lww:ok [fast]; counter:42; set: green red");
+
+  SECTION("native") {
+    struct Case {
+      std::vector<F> fields;
+      uint64_t id;
+      std::string want;
+    };
+    const F users = str("b", "users"), alice = str("k", "alice");
+    const F stats = str("b", "stats"), visits = str("k", "visits");
+    F opt_typo{"opt", [](Pk& pk) {
+                 pk.pack_map(2);
+                 pk.pack(std::string("w"));
+                 pk.pack(std::string("all"));
+                 pk.pack(std::string("timout_ms"));
+                 pk.pack(100);
+               }};
+    F one_elem{"elems", [](Pk& pk) {
+                 pk.pack_array(1);
+                 pk.pack(std::string("red"));
+               }};
+    const std::vector<Case> cases = {
+        // a misspelt value with a context would have replaced the real one with ""
+        {{num("id", 1), str("op", "put"), users, alice, str("value", "oops"), bin("ctx", ctx)},
+         1, "field \"value\": unknown field"},
+        {{num("id", 2), str("op", "put"), users, alice, bin("ctx", ctx)}, 2, "field \"v\": missing"},
+        {{num("id", 3), str("op", "counter_add"), stats, visits}, 3, "field \"delta\": missing"},
+        {{num("id", 4), str("op", "set_rm"), str("b", "tags"), str("k", "t1"), bin("ctx", set_ctx)},
+         4, "field \"elems\": missing"},
+        {{str("op", "put"), users, alice, bin("v", "no id"), bin("ctx", ctx)}, 0,
+         "field \"id\": missing"},
+        {{num("id", 6), str("op", "put"), users, alice, bin("v", "x"), bin("ctx", ctx), opt_typo},
+         6, "field \"opt.timout_ms\": unknown option"},
+        {{num("id", 7), str("op", "counter_add"), stats, visits, num("delta", 1), num("op_id", 9)},
+         7, "field \"op_id\": expected a byte string"},
+        {{num("id", 8), str("op", "counter_add"), stats, visits, num("delta", 1), str("op_id", "")},
+         8, "field \"op_id\": empty"},
+        {{num("id", 9), str("op", "counter_add"), stats, visits, num("delta", 1),
+          str("op_id", std::string(65, 'x'))},
+         9, "field \"op_id\": 65 bytes"},
+        {{num("id", 10), str("op", "counter_get"), stats, visits, str("op_id", "a")}, 10,
+         "op_id applies to updates only"},
+        {{num("id", 11), str("op", "set_rm"), str("b", "tags"), str("k", "t1"), one_elem,
+          bin("ctx", set_ctx), num("delta", 3)},
+         11, "field \"delta\": does not apply to set_rm"},
+        {{num("id", 12), str("op", "del"), users, alice, bin("ctx", ctx), str("tpye", "lww")}, 12,
+         "field \"tpye\": unknown field"},
+    };
+    Raw raw(tc.client_port("n1"));
+    REQUIRE(raw.ok());
+    for (const Case& k : cases) raw.send_bytes(request_frame(k.fields));
+    std::vector<api::Response> got;
+    read_until(raw, [&](const std::string& bytes) {
+      got = responses(bytes);
+      return got.size() >= cases.size();
+    });
+    REQUIRE(got.size() == cases.size());
+    for (size_t i = 0; i < cases.size(); ++i) {
+      INFO("case " << i << ": " << got[i].status.to_string());
+      CHECK(got[i].id == cases[i].id);  // one connection, answered in order (no cluster trip)
+      CHECK(got[i].status.code() == Code::kInvalidArgument);
+      CHECK_THAT(got[i].status.message(), Catch::Contains(cases[i].want));
+    }
+    // The well-formed update with an op id goes through (to another key).
+    raw.send_bytes(request_frame({num("id", 20), str("op", "counter_add"), stats,
+                                  str("k", "other"), num("delta", 5), str("op_id", "ok-1")}));
+    std::vector<api::Response> fine;
+    read_until(raw, [&](const std::string& bytes) {
+      fine = responses(bytes);
+      return !fine.empty();
+    });
+    REQUIRE(fine.size() == 1);
+    CHECK(fine[0].id == 20);
+    CHECK(fine[0].status.is_ok());
+    CHECK(fine[0].counter == 5);
+  }
+
+  SECTION("HTTP") {
+    const int port = tc.cluster().find("n1")->http_port();
+    auto http = [&](const std::string& request) {
+      Raw raw(port);
+      REQUIRE(raw.ok());
+      raw.send_bytes(request);
+      return read_until(raw, [](const std::string& b) {
+        const size_t end = b.find("\r\n\r\n");
+        if (end == std::string::npos) return false;
+        const size_t cl = b.find("Content-Length: ");
+        return cl != std::string::npos &&
+               b.size() >= end + 4 + std::stoul(b.substr(cl + 16));
+      });
+    };
+    auto post = [](const std::string& path, const std::string& body,
+                   const std::string& headers = "") {
+      return "POST " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n" + headers + "\r\n" + body;
+    };
+    const std::string b64ctx = text::base64_encode(ctx);
+    const std::string b64set = text::base64_encode(set_ctx);
+    struct Case {
+      std::string request, want;
+    };
+    const std::vector<Case> cases = {
+        {"PUT /buckets/users/keys/alice HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+         "X-Shoal-Context: " + b64ctx + "\r\n\r\n",
+         "PUT needs the value"},
+        {post("/buckets/stats/counters/visits", "{}"), "field \\\"delta\\\": missing"},
+        {post("/buckets/stats/counters/visits", "{\"dleta\": 5}"), "field \\\"dleta\\\": unknown"},
+        {post("/buckets/stats/counters/visits", "{\"delta\": 5, \"by\": 2}"),
+         "field \\\"by\\\": unknown"},
+        {post("/buckets/tags/sets/t1", "{\"remove\": [\"red\"], \"contxt\": \"" + b64set + "\"}"),
+         "field \\\"contxt\\\": unknown"},
+        {post("/buckets/tags/sets/t1", "{\"remove\": \"red\"}"), "field \\\"remove\\\""},
+        {post("/buckets/stats/counters/visits", "{\"delta\": 1}", "Idempotency-Key:\r\n"),
+         "header Idempotency-Key: 0 bytes"},
+        {post("/buckets/stats/counters/visits", "{\"delta\": 1}",
+              "Idempotency-Key: " + std::string(65, 'k') + "\r\n"),
+         "header Idempotency-Key: 65 bytes"},
+        {"GET /buckets/stats/counters/visits HTTP/1.1\r\nConnection: close\r\n"
+         "Idempotency-Key: a\r\n\r\n",
+         "applies to updates"},
+        {post("/buckets/stats/counters/visits?timout_ms=50", "{\"delta\": 1}"),
+         "unknown query parameter \\\"timout_ms\\\""},
+    };
+    for (const Case& k : cases) {
+      const std::string out = http(k.request);
+      INFO(k.request << "\n->\n" << out);
+      CHECK(out.rfind("HTTP/1.1 400 Bad Request", 0) == 0);
+      CHECK_THAT(out, Catch::Contains("\"code\":\"invalid_argument\""));
+      CHECK_THAT(out, Catch::Contains(k.want));
+    }
+    const std::string fine =
+        http(post("/buckets/stats/counters/other-http", "{\"delta\": 3}", "Idempotency-Key: h-1\r\n"));
+    CHECK(fine.rfind("HTTP/1.1 200 OK", 0) == 0);
+    CHECK_THAT(fine, Catch::Contains("\"value\":3"));
+  }
+
+  SECTION("RESP") {
+    Raw raw(tc.cluster().find("n1")->resp_port());
+    REQUIRE(raw.ok());
+    auto cmd = [](const std::vector<std::string>& args) {
+      std::string out = "*" + std::to_string(args.size()) + "\r\n";
+      for (const auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+      return out;
+    };
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"SHOAL.ONCE", "", "INCRBY", "visits", "5"}, "-ERR invalid_argument: SHOAL.ONCE op_id of 0 bytes"},
+        {{"SHOAL.ONCE", std::string(65, 'x'), "INCRBY", "visits", "5"},
+         "-ERR invalid_argument: SHOAL.ONCE op_id of 65 bytes"},
+        {{"SHOAL.ONCE", "r-1", "GET", "visits"}, "-ERR SHOAL.ONCE runs an update"},
+        {{"SHOAL.ONCE", "r-1", "INCRBY", "visits"}, "-ERR wrong number of arguments for 'incrby'"},
+        {{"SHOAL.ONCE", "r-1", "INCRBY", "visits", "5x"}, "-ERR value is not an integer"},
+        {{"SHOAL.ONCE", "r-1", "HINCRBY", "visits", "f", "5"}, "-ERR unknown command 'HINCRBY'"},
+        {{"SHOAL.ONCE", "r-1"}, "-ERR wrong number of arguments for 'shoal.once'"},
+        {{"INCRBY", "visits"}, "-ERR wrong number of arguments for 'incrby'"},
+        {{"SHOAL.ONCE", "r-1", "SREM", "t1"}, "-ERR wrong number of arguments for 'srem'"},
+        {{"SHOAL.ONCE", "r-1", "DEL", "alice", "bob"}, "-ERR SHOAL.ONCE DEL takes one key"},
+        {{"SHOAL.ONCE", "r-1", "SET", "mode", "slow", "NX"}, "-ERR SET options"},
+    };
+    // The keys live in buckets stats, tags, users, cfg; each case runs in the right one.
+    std::string batch = cmd({"SHOAL.BUCKET", "stats"});
+    for (const auto& [args, want] : cases) batch += cmd(args);
+    batch += cmd({"SHOAL.ONCE", "r-ok", "INCRBY", "other-resp", "7"});
+    raw.send_bytes(batch);
+    const std::string out = read_until(raw, [&](const std::string& b) {
+      return std::count(b.begin(), b.end(), '\n') >= static_cast<long>(cases.size() + 2);
+    });
+    std::vector<std::string> lines;
+    for (size_t at = 0; at < out.size();) {
+      const size_t nl = out.find("\r\n", at);
+      if (nl == std::string::npos) break;
+      lines.push_back(out.substr(at, nl - at));
+      at = nl + 2;
+    }
+    REQUIRE(lines.size() == cases.size() + 2);
+    CHECK(lines[0] == "+OK");
+    for (size_t i = 0; i < cases.size(); ++i) {
+      INFO("case " << i);
+      CHECK(lines[i + 1].rfind(cases[i].second, 0) == 0);
+    }
+    CHECK(lines.back() == ":7");
+  }
+
+  // Whatever was refused, the stored values are what they were.
+  CHECK(snapshot(*c) == before);
 }
 
 TEST_CASE("a node with the wrong cluster secret is refused with a clear log line",

@@ -83,7 +83,7 @@ check() {
   echo "$log" | tail -12
   [ "$rc" = 0 ] || fail "shoal check $* exited $rc"
   grep -q "verdict *VALID" <<<"$log" || fail "shoal check $*: no VALID verdict"
-  grep -q "lost 0" <<<"$log" || fail "shoal check $*: lost acknowledged adds"
+  grep -Eq "lost acked writes +0$" <<<"$log" || fail "shoal check $*: lost acknowledged adds"
   [ -s "$out/history.jsonl" ] || fail "shoal check $*: no history"
   grep -q "<svg" "$out/timeline.html" || fail "shoal check $*: no timeline"
 }

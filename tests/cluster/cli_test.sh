@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The shoal CLI against a real local cluster: every data command, siblings and their
-# resolution, consistency flags and errors with their exit codes, and the cluster
-# commands (up, status, kill, restart, join, ring, leave, remove, down).
+# resolution, consistency flags and errors with their exit codes, host lists with a dead
+# node, operation ids (--op-id), and the cluster commands (up, status, kill, restart,
+# join, ring, leave, remove, down).
 # Usage: cli_test.sh BIN_DIR
 set -uo pipefail
 
@@ -51,6 +52,19 @@ expect 0 "" -- "$shoal" -H "$n2" counter add stats visits -- -2
 expect 0 "^3$" -- "$shoal" -H "$n3" counter get stats visits -c all
 expect 0 '"type":"counter","value":3' -- "$shoal" --json counter get stats visits
 
+# operation ids and host lists: a dead first node is skipped, the op id is kept or made
+dead="127.0.0.1:$((base + 50))"  # nothing listens there
+long_id="$(printf 'x%.0s' {1..65})"
+expect 0 "^7$" -- "$shoal" -H "$dead,$n2" counter add stats ids 7
+expect 0 '"op_id":"script-1"' -- "$shoal" --json -H "$dead,$n1" counter add stats ids 1 --op-id script-1
+expect 0 '"op_id":"[0-9a-f]{32}"' -- "$shoal" --json put users erin e
+expect 0 "^e$" -- env SHOAL_HOSTS="$dead,$n3" "$shoal" get users erin
+expect 0 "^8$" -- "$shoal" counter get stats ids -c all
+expect 2 'field "op_id": 65 bytes' -- "$shoal" counter add stats ids 1 --op-id "$long_id"
+expect 2 "invalid_argument: --op-id" -- "$shoal" set add tags t2 x --op-id ""
+expect 1 "unavailable: cannot connect" -- "$shoal" -H "$dead" get users alice
+expect 0 "^8$" -- "$shoal" counter get stats ids -c all  # the refused adds changed nothing
+
 # sets
 expect 0 "^ok$" -- "$shoal" set add tags t1 red green blue
 expect 0 "^ok$" -- "$shoal" -H "$n2" set rm tags t1 green
@@ -81,7 +95,11 @@ expect 0 '"up":true.*"up":true.*"up":true' -- "$shoal" --json cluster status --d
 
 # membership: a node joins, the ring has four, it leaves; a dead node is removed
 expect 0 "n4 joins through n2" -- "$shoal" cluster join n2 --dir "$dir"
-sleep 1
+# n4 is joining until every up peer has handed it its arcs (docs/cluster.md); bounded wait.
+for _ in $(seq 1 120); do
+  "$shoal" cluster status --dir "$dir" 2>/dev/null | grep -Eq "n4 +up +up" && break
+  sleep 0.25
+done
 expect 0 "ring as n1 sees it: 4 nodes" -- "$shoal" cluster ring --dir "$dir"
 expect 0 "n4 +up +up" -- "$shoal" cluster status --dir "$dir"
 expect 0 '"id":"n4","status":"up"' -- "$shoal" --json cluster status --dir "$dir" --node n2

@@ -92,6 +92,15 @@ TEST_CASE("LOCAL reads and writes work on a node cut off from every peer", "[clu
   tc.kill9("n2");
   tc.kill9("n3");
   auto n1 = tc.connect("n1");
+  // Once n1 sees both peers down (closed connections), a QUORUM write is refused before
+  // anything is written: unavailable, never timeout (docs/semantics.md).
+  REQUIRE(eventually([&] {
+    auto st = n1->cluster_status();
+    if (!st.is_ok()) return false;
+    int down = 0;
+    for (const auto& m : st->members) down += (m.id != "n1" && m.down) ? 1 : 0;
+    return down == 2;
+  }));
   auto q = n1->put("edge", "k", "v", std::nullopt, opts("quorum"));
   REQUIRE(q.is_ok());
   CHECK(q->status.code() == Code::kUnavailable);

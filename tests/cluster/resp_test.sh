@@ -59,6 +59,14 @@ expect "ERR value is not an integer" -- "${r1[@]}" incrby visits ten
 expect "ERR DEL of a counter" -- "${r1[@]}" del visits
 expect "r=4 exceeds n=3" -- "${r1[@]}" shoal.consistency r 4
 
+# operation ids: SHOAL.ONCE runs one update with an id; reads and bad ids are refused
+expect "^5$" -- "${r1[@]}" SHOAL.ONCE add-7f3a INCRBY once 5
+expect "^OK$" -- "${r2[@]}" SHOAL.ONCE set-7f3a SET once-s v
+expect "ERR SHOAL.ONCE runs an update" -- "${r1[@]}" SHOAL.ONCE get-1 GET once
+expect "ERR invalid_argument: SHOAL.ONCE op_id of 65 bytes" -- "${r1[@]}" SHOAL.ONCE "$(printf 'x%.0s' {1..65})" INCR once
+expect "ERR wrong number of arguments for 'incrby'" -- "${r1[@]}" SHOAL.ONCE add-1 INCRBY once
+expect "^5$" -- "${r3[@]}" get once
+
 # per-connection consistency: with n3 down ALL is unavailable, LOCAL still writes
 expect "n3: kill" -- "$shoal" cluster kill n3 --dir "$dir"
 sleep 0.3

@@ -44,6 +44,10 @@ struct SimOptions {
   // up to wall_skew_ms (LWW timestamps, hint ages).
   uint32_t drift_ppm = 0;
   uint32_t wall_skew_ms = 0;
+  // Devices flashed from one image: node -> the node whose disk it starts from. The
+  // source must come earlier (n1 before n3); the copy is its disk right after its first
+  // turn, so it holds the source's identity (stored actor) and nothing else.
+  std::map<std::string, std::string> start_from = {};
 
   // Intervals scaled for simulation (the defaults, but heartbeats and gossip every
   // 200 ms, so a dead node is convicted in about 4 s of simulated time).
@@ -57,6 +61,11 @@ struct SimOptions {
     return c;
   }
 };
+
+// A copy of a node's disk: every row of its store. Taken from a running node it is
+// crash-consistent (what the disk would hold after a power failure at that moment: the
+// writes not yet fsynced are not in it), as a VM snapshot or a block-level backup is.
+using DiskImage = std::map<std::string, std::string>;
 
 // The seeds a scenario runs: 1..count, or only $SHOAL_SIM_SEED when it is set (replay).
 std::vector<uint64_t> scenario_seeds(uint64_t count);
@@ -82,6 +91,12 @@ class Sim {
   void wipe(const std::string& id);
   // Power loss: like kill, and the writes the node committed without fsync are lost too.
   void power_fail(const std::string& id);
+  // A copy of a node's disk, taken now (between events). Running or killed.
+  DiskImage snapshot(const std::string& id);
+  // Replaces a killed node's disk with `image`: its own older copy (a rollback, a
+  // restored backup) or another node's (a clone). The new disk holds no unsynced writes.
+  // restart() then starts the node over it.
+  void restore(const std::string& id, const DiskImage& image);
   // Freezes a running node for `for_ms`: its messages, timers and clients wait (the
   // process is stopped, its connections stay).
   void pause(const std::string& id, uint64_t for_ms);

@@ -18,7 +18,7 @@ const char* const kAllFaults[] = {"halves", "isolate", "ring",  "bridge", "one-w
 
 }  // namespace
 
-Swarm choose_swarm(uint64_t seed) {
+Swarm choose_swarm(uint64_t seed, bool field_faults) {
   Prng rng(seed * 0x9e3779b97f4a7c15ULL + 1);
   Swarm s;
   s.seed = seed;
@@ -49,7 +49,34 @@ Swarm choose_swarm(uint64_t seed) {
   if (s.consistency.empty()) s.consistency.push_back("QUORUM");
   s.durable = rng.chance(1, 2) || std::count(s.faults.begin(), s.faults.end(), "power") > 0;
   s.keys = 3 + static_cast<uint32_t>(rng.below(8));
+  // Drawn after the rest, so a seed keeps the choices above. Without field faults the
+  // draws still happen (a seed's other choices do not move) and are dropped.
+  if (rng.chance(1, 3) && field_faults) s.faults.push_back("rollback");
+  if (rng.chance(1, 3) && field_faults) s.faults.push_back("clone");
+  s.victim = "n" + std::to_string(1 + rng.below(static_cast<uint64_t>(o.nodes)));
+  if (rng.chance(1, 4)) {
+    const std::string twin = "n" + std::to_string(2 + rng.below(static_cast<uint64_t>(o.nodes - 1)));
+    if (field_faults) o.start_from[twin] = "n1";
+  }
+  s.max_attempts = 1 + static_cast<uint32_t>(rng.below(3));
+  if (!field_faults) s.max_attempts = 1;
+  s.retry_delay_ms = static_cast<uint32_t>(rng.below(400));
+  if (replaces_disks(s)) {
+    // A replaced disk loses what only it held: every acknowledged write must be on a
+    // second node (docs/testing.md, "Rollback and clone").
+    std::vector<std::string> c;
+    for (const std::string& x : s.consistency) {
+      if (x == "QUORUM" || x == "ALL") c.push_back(x);
+    }
+    s.consistency = c.empty() ? std::vector<std::string>{"QUORUM"} : c;
+  }
   return s;
+}
+
+bool replaces_disks(const Swarm& s) {
+  return std::count(s.faults.begin(), s.faults.end(), "rollback") +
+             std::count(s.faults.begin(), s.faults.end(), "clone") >
+         0;
 }
 
 std::string describe(const Swarm& s) {
@@ -66,10 +93,17 @@ std::string describe(const Swarm& s) {
   for (size_t i = 0; i < s.consistency.size(); ++i) out += (i ? "," : "") + s.consistency[i];
   const core::FaultPoints& fp = o.cluster.fault_points;
   out += std::string(s.durable ? " durable" : "") + " keys=" + std::to_string(s.keys) +
-         " points={hint_skip=" + std::to_string(fp.hint_replay_skip_pct) + "%" +
+         " attempts=1.." + std::to_string(s.max_attempts) + " retry_delay<=" +
+         std::to_string(s.retry_delay_ms) + "ms";
+  if (replaces_disks(s)) out += " victim=" + s.victim;
+  for (const auto& [node, from] : o.start_from) out += " " + node + "_starts_from=" + from;
+  out += " points={hint_skip=" + std::to_string(fp.hint_replay_skip_pct) + "%" +
          (fp.gossip_one_target ? " one_target" : "") + (fp.shuffle_outbox ? " shuffle" : "") +
          (fp.bug_never_replay_hints ? " BUG:never_replay_hints" : "") +
-         (fp.bug_never_fsync ? " BUG:never_fsync" : "") + "}";
+         (fp.bug_never_fsync ? " BUG:never_fsync" : "") +
+         (fp.bug_reuse_actor ? " BUG:reuse_actor" : "") +
+         (fp.bug_unavailable_after_send ? " BUG:unavailable_after_send" : "") +
+         (fp.bug_ignore_op_ids ? " BUG:ignore_op_ids" : "") + "}";
   return out;
 }
 
@@ -84,6 +118,23 @@ Swarm with_bug(Swarm s, const std::string& bug) {
     s.consistency = {"W1"};
     s.faults = {"power", "isolate"};
     s.durable = true;
+  } else if (bug == "reuse-actor") {
+    // A restored, rolled back or cloned disk mints dots the others already hold.
+    fp.bug_reuse_actor = true;
+    s.consistency = {"QUORUM"};
+    s.faults = {"rollback", "clone"};
+    s.sim.start_from = {{"n" + std::to_string(s.sim.nodes), "n1"}};
+  } else if (bug == "unavailable-after-send") {
+    // Only an operation whose every attempt failed can show it: no retries.
+    fp.bug_unavailable_after_send = true;
+    s.consistency = {"QUORUM", "ALL"};
+    s.faults = {"kill", "isolate", "halves"};
+    s.max_attempts = 1;
+  } else if (bug == "ignore-op-ids") {
+    fp.bug_ignore_op_ids = true;
+    s.consistency = {"QUORUM", "ALL"};
+    s.faults = {"kill", "isolate", "clog", "pause"};
+    s.max_attempts = 3;
   }
   return s;
 }
@@ -98,6 +149,7 @@ class Runner {
   SwarmRun run() {
     sim_.run_until(1'000);  // the cluster settles (all up) before the clock starts
     t0_ = sim_.now_ms();
+    maybe_snapshot(true);
     for (uint64_t t = 0; t < kSafetyMs; t += 7) sim_.at(t, [this] { client_op(); });
     for (uint64_t t = s_.fault_interval_ms; t < kSafetyMs; t += s_.fault_interval_ms) {
       sim_.at(t, [this] { fault(); });
@@ -157,35 +209,78 @@ class Runner {
     return o;
   }
 
-  // Completes op `e` with the answer (none: the coordinator died: indeterminate).
-  void complete(Event e, const core::ClientResponse* r) {
-    e.type = EventType::kInfo;
-    if (r && r->status.is_ok()) e.type = EventType::kOk;
-    const Code code = r ? r->status.code() : Code::kUnavailable;
-    if (r && (code == Code::kInvalidArgument || code == Code::kTypeMismatch))
-      e.type = EventType::kFail;
+  using OnOk = std::function<void(Event&, const core::ClientResponse&)>;
+
+  // One logical operation: the request every attempt sends (with its operation id), the
+  // event every attempt records, and the attempts it has left.
+  struct Logical {
+    core::ClientRequest request;
+    Event event;
+    uint64_t attempts_left = 1;
+    OnOk on_ok;
+  };
+
+  // Records attempt `e`'s completion with the answer (none: the client gave up waiting,
+  // indeterminate) as the client must read it (check::classify); returns that outcome.
+  EventType complete(Event e, const core::ClientResponse* r) {
+    e.type = r ? check::classify(r->status) : EventType::kInfo;
+    if (!r) e.detail = "no answer";
     if (r && !r->status.is_ok()) e.detail = r->status.to_string();
+    if (r && r->status.is_ok() && r->duplicate) e.detail = "duplicate";
+    const EventType t = e.type;
     record(std::move(e));
+    return t;
   }
 
-  void send(const std::string& at, core::ClientRequest req, Event e,
-            std::function<void(Event&, const core::ClientResponse&)> on_ok = nullptr) {
+  // Starts a logical operation at node `at`: 1..max_attempts attempts, each recorded as
+  // its own invoke and completion with the operation's id.
+  void send(const std::string& at, core::ClientRequest req, Event e, OnOk on_ok = nullptr) {
+    const uint64_t n = ++logical_;
+    e.op_id = "o" + std::to_string(n);
+    e.process = static_cast<uint32_t>(n % 8);
+    req.update.op_id = e.op_id;
+    auto op = std::make_shared<Logical>();
+    op->request = std::move(req);
+    op->event = std::move(e);
+    op->attempts_left = 1 + sim_.rng().below(std::max<uint32_t>(1, s_.max_attempts));
+    op->on_ok = std::move(on_ok);
+    attempt(at, op);
+  }
+
+  void attempt(const std::string& at, const std::shared_ptr<Logical>& op) {
+    Event e = op->event;
     e.type = EventType::kInvoke;
     e.op = ++ops_;
-    e.process = static_cast<uint32_t>(e.op % 8);
     e.node = at;
     record(e);
+    --op->attempts_left;
     auto done = std::make_shared<bool>(false);
-    sim_.client(at, std::move(req), [this, e, done, on_ok](core::ClientResponse r) mutable {
+    sim_.client(at, op->request, [this, e, done, op](core::ClientResponse r) mutable {
       if (*done) return;  // the client gave up on it already (recorded as indeterminate)
       *done = true;
-      if (on_ok && r.status.is_ok()) on_ok(e, r);
-      complete(e, &r);
+      if (op->on_ok && r.status.is_ok()) op->on_ok(e, r);
+      finish(std::move(e), &r, op);
     });
     // No answer by then: the coordinator died or the request was lost with it.
-    sim_.at(5'000, [this, e, done] {
-      if (!*done) complete(e, nullptr);
+    sim_.at(5'000, [this, e, done, op] {
+      if (*done) return;
       *done = true;
+      finish(e, nullptr, op);
+    });
+  }
+
+  // Records an attempt's end; an indeterminate or unavailable one is tried again (if the
+  // operation has attempts left) after a delay, through another running node.
+  void finish(Event e, const core::ClientResponse* r, const std::shared_ptr<Logical>& op) {
+    const std::string prev = e.node;
+    const Code code = r ? r->status.code() : Code::kTimeout;
+    const EventType t = complete(std::move(e), r);
+    if (op->attempts_left == 0 || !check::worth_retrying(t, code)) return;
+    sim_.at(sim_.rng().below(s_.retry_delay_ms + 1), [this, op, prev] {
+      std::vector<std::string> live = running();
+      if (live.size() > 1) live.erase(std::remove(live.begin(), live.end(), prev), live.end());
+      if (live.empty()) return;  // nobody to ask: the operation stays as recorded
+      attempt(live[sim_.rng().below(live.size())], op);
     });
   }
 
@@ -307,6 +402,7 @@ class Runner {
 
   void fault() {
     undo();
+    maybe_snapshot(false);
     if (s_.faults.empty()) return;
     const std::string kind = s_.faults[sim_.rng().below(s_.faults.size())];
     std::vector<std::string> ids = sim_.node_ids();
@@ -316,10 +412,67 @@ class Runner {
       if (sim_.running(ids[0])) (void)sim_.node(ids[0]).chaos("delay 800 400 to " + ids[1]);
       return nemesis("clog", ids[0] + "->" + ids[1]);
     }
+    if (kind == "rollback" || kind == "clone") return replace_disk(kind == "rollback");
     nemesis(kind, ids[0]);
     if (kind == "kill") sim_.kill(ids[0]);
     if (kind == "power") sim_.power_fail(ids[0]);
     if (kind == "pause") sim_.pause(ids[0], s_.fault_interval_ms);
+  }
+
+  // Copies of disks taken during the run, for rollback (the victim's own) and clone
+  // (any other node's). Taken between events: crash-consistent (sim.h).
+  struct Image {
+    std::string node;
+    uint64_t at_ms;
+    DiskImage disk;
+  };
+
+  // Now and then the nemesis copies a disk the run's faults may restore: the victim's
+  // for a rollback, another running node's for a clone. At the start (force) it copies
+  // one of each the run needs.
+  void maybe_snapshot(bool force) {
+    const bool rollback = std::count(s_.faults.begin(), s_.faults.end(), "rollback") > 0;
+    const bool clone = std::count(s_.faults.begin(), s_.faults.end(), "clone") > 0;
+    if (force) {
+      if (rollback) snapshot(true);
+      if (clone) snapshot(false);
+    } else if ((rollback || clone) && sim_.rng().chance(1, 2)) {
+      snapshot(rollback && (!clone || sim_.rng().chance(1, 2)));
+    }
+  }
+
+  void snapshot(bool of_victim) {
+    std::string node = s_.victim;
+    if (!of_victim) {
+      std::vector<std::string> others;
+      for (const std::string& id : running()) {
+        if (id != s_.victim) others.push_back(id);
+      }
+      if (others.empty()) return;
+      node = others[sim_.rng().below(others.size())];
+    }
+    if (!sim_.running(node)) return;
+    if (images_.size() >= kMaxImages) images_.erase(images_.begin() + sim_.rng().below(kMaxImages));
+    images_.push_back(Image{node, sim_.now_ms() - t0_, sim_.snapshot(node)});
+  }
+
+  // rollback: the victim restarts from an older copy of its own disk. clone: it restarts
+  // from a copy of another node's disk (both then hold one image). Nothing to restore
+  // yet: no fault this step.
+  void replace_disk(bool rollback) {
+    std::vector<const Image*> fit;
+    for (const Image& i : images_) {
+      if ((i.node == s_.victim) == rollback) fit.push_back(&i);
+    }
+    if (fit.empty()) return;
+    const Image& img = *fit[sim_.rng().below(fit.size())];
+    const std::string& v = s_.victim;
+    nemesis(rollback ? "rollback" : "clone",
+            v + (rollback ? " to its disk" : " from " + img.node + "'s disk") + " of " +
+                std::to_string(img.at_ms) + " ms");
+    sim_.kill(v);
+    sim_.restore(v, img.disk);
+    sim_.restart(v);
   }
 
   void heal() {
@@ -351,6 +504,10 @@ class Runner {
   bool settled() {
     for (const std::string& id : running()) {
       if (sim_.node(id).hints_held() > 0 || sim_.node(id).handoff().not_owned > 0) return false;
+      // The convergence signal (anti-entropy found every ring peer's rows equal, operation
+      // records included): equal reads alone come early, since read repair spreads values
+      // without records, and two records of one retried operation must meet to cancel.
+      if (!sim_.node(id).in_sync()) return false;
     }
     std::map<std::string, core::ObjectPtr> first;
     for (const auto& [key, owner] : replicas()) {
@@ -387,9 +544,11 @@ class Runner {
 
   const Swarm& s_;
   Sim sim_;
-  uint64_t t0_ = 0, ops_ = 0;
+  uint64_t t0_ = 0, ops_ = 0, logical_ = 0;
   std::vector<Event> history_;
   std::map<std::string, std::vector<std::string>> added_;  // set key -> elements added
+  static constexpr size_t kMaxImages = 6;
+  std::vector<Image> images_;
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The swarm (swarm.h): 200 seeds, each its own mix of faults, with zero checker
-// violations and full convergence; exact replay from a seed; and a deliberately injected
-// bug that some seed catches.
+// violations and full convergence; exact replay from a seed; and each deliberately
+// injected bug caught by some seed of the same set.
 #include "swarm.h"
 
 #include <catch2/catch.hpp>
@@ -23,9 +23,31 @@ TEST_CASE("swarm: 200 seeds of random faults lose nothing acknowledged and conve
   REQUIRE(failed.empty());
 }
 
+// Open (issue #12): with restored, cloned and twin-started disks and client retries,
+// about 1 seed in 12 of 1..200 still fails (a counter retry counted twice: a counter delta
+// carries its actor's whole total, so a mint whose record died with its disk spreads
+// inside later deltas; an element back after an acknowledged remove). Hidden from CI
+// until fixed; run it with `build/test/tests/sim_tests "[open]"` or
+// `shoal-sim --seeds 1-200 --field-faults`.
+TEST_CASE("swarm: 200 seeds with field faults lose nothing acknowledged and converge",
+          "[sim][swarm][open][.]") {
+  std::vector<uint64_t> failed;
+  for (uint64_t seed : scenario_seeds(200)) {
+    const Swarm s = choose_swarm(seed, true);
+    const SwarmRun r = run_swarm(s);
+    if (!r.ok()) {
+      UNSCOPED_INFO(report(s, r));
+      failed.push_back(seed);
+    }
+  }
+  INFO(failed.size() << " seed(s) failed");
+  REQUIRE(failed.empty());
+}
+
 TEST_CASE("swarm: a seed replays exactly", "[sim][swarm]") {
-  for (uint64_t seed : {3u, 17u}) {
-    const Swarm s = choose_swarm(seed);
+  // 25 with field faults: rollback, clone, a node booted from n1's image, and retries.
+  for (uint64_t seed : {3u, 17u, 25u}) {
+    const Swarm s = choose_swarm(seed, seed == 25);
     const SwarmRun a = run_swarm(s);
     const SwarmRun b = run_swarm(s);
     INFO(describe(s));
@@ -34,14 +56,15 @@ TEST_CASE("swarm: a seed replays exactly", "[sim][swarm]") {
     for (size_t i = 0; i < a.history.size(); ++i) {
       REQUIRE(check::to_json_line(a.history[i]) == check::to_json_line(b.history[i]));
     }
-    REQUIRE(describe(choose_swarm(seed + 1)) != describe(s));
+    REQUIRE(describe(choose_swarm(seed + 1, seed == 25)) != describe(s));
   }
 }
 
-// The first of seeds 1..20 whose run with `bug` fails, and its report (0: none did).
+// The first seed of the CI set (1..200) whose run with `bug` fails, and its report (0:
+// none did).
 std::pair<uint64_t, SwarmRun> first_catch(const std::string& bug) {
-  for (uint64_t seed = 1; seed <= 20; ++seed) {
-    const Swarm s = with_bug(choose_swarm(seed), bug);
+  for (uint64_t seed : scenario_seeds(200)) {
+    const Swarm s = with_bug(choose_swarm(seed), bug);  // with_bug sets the faults it needs
     SwarmRun r = run_swarm(s);
     if (!r.ok()) {
       UNSCOPED_INFO(report(s, r));
@@ -49,6 +72,13 @@ std::pair<uint64_t, SwarmRun> first_catch(const std::string& bug) {
     }
   }
   return {0, SwarmRun{}};
+}
+
+bool names(const SwarmRun& r, std::string_view promise) {
+  for (const std::string& v : r.verdict.violations) {
+    if (v.find(promise) != std::string::npos) return true;
+  }
+  return false;
 }
 
 TEST_CASE("swarm: an injected bug that skips fsync loses acknowledged writes and is caught",
@@ -65,6 +95,34 @@ TEST_CASE("swarm: an injected bug that never replays hints is caught", "[sim][sw
   const auto [seed, run] = first_catch("no-hint-replay");
   REQUIRE(seed != 0);
   REQUIRE_FALSE(run.converged);
+}
+
+TEST_CASE("swarm: an injected bug that reuses a restored disk's actor loses writes and is caught",
+          "[sim][swarm]") {
+  // Rolled back, cloned and twin-started nodes mint dots (actor, counter) the others
+  // already hold; the others ignore those writes.
+  const auto [seed, run] = first_catch("reuse-actor");
+  REQUIRE(seed != 0);
+  REQUIRE_FALSE(run.verdict.valid);
+  REQUIRE(names(run, check::kLostAckedWrite));
+}
+
+TEST_CASE("swarm: an injected bug that answers unavailable after sending a write is caught",
+          "[sim][swarm]") {
+  // unavailable promises nothing was applied: the strict checker counts it as a definite
+  // failure, so a write that landed anyway shows as applied-but-failed.
+  const auto [seed, run] = first_catch("unavailable-after-send");
+  REQUIRE(seed != 0);
+  REQUIRE_FALSE(run.verdict.valid);
+  REQUIRE(names(run, check::kFailedButApplied));
+}
+
+TEST_CASE("swarm: an injected bug that ignores operation ids counts retries twice and is caught",
+          "[sim][swarm]") {
+  const auto [seed, run] = first_catch("ignore-op-ids");
+  REQUIRE(seed != 0);
+  REQUIRE_FALSE(run.verdict.valid);
+  REQUIRE(names(run, check::kDoubleCountedRetry));
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ TEST_CASE("HTTP requests split anywhere are parsed and answered in order", "[htt
     CHECK(f.waiting[0].first.op == Op::kCounterAdd);
     CHECK(f.waiting[0].first.delta == 3);
     CHECK(f.waiting[0].first.options.w == core::QuorumSpec::all());
-    CHECK(f.waiting[1].first.context == std::optional<std::string>(std::string("\0\1", 2)));
+    CHECK_FALSE(f.waiting[1].first.context);  // a read takes no context: the header is ignored
   }
   Fake f;
   REQUIRE(f.s->feed(two.data(), two.size()));
@@ -69,6 +69,120 @@ TEST_CASE("bad HTTP input gets an answer and never a crash", "[http][fuzz]") {
     (void)g.s->feed(p.data(), p.size());
     for (auto& [r, d] : g.waiting) d(Response{});
   }
+}
+
+// Feeds one request; returns what came out (the request, if any, waits in f.waiting).
+std::string one(Fake& f, const std::string& request) {
+  REQUIRE(f.s->feed(request.data(), request.size()));
+  return f.out;
+}
+
+std::string post(const std::string& path, const std::string& body,
+                 const std::string& headers = "") {
+  return "POST " + path + " HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n" + headers + "\r\n" + body;
+}
+
+// A 400 naming `want`, and nothing submitted to the cluster.
+void bad_request(const std::string& request, const std::string& want) {
+  Fake f;
+  const std::string out = one(f, request);
+  INFO(request << "\n->\n" << out);
+  CHECK(out.rfind("HTTP/1.1 400 Bad Request", 0) == 0);
+  CHECK(out.find("\"code\":\"invalid_argument\"") != std::string::npos);
+  CHECK_THAT(out, Catch::Contains(want));
+  CHECK(f.waiting.empty());
+}
+
+TEST_CASE("HTTP bodies lacking a field or with an unknown one are refused by name",
+          "[http][strict]") {
+  bad_request(post("/buckets/b/counters/c", "{}"), "field \\\"delta\\\": missing");
+  bad_request(post("/buckets/b/counters/c", "{\"dleta\": 5}"),
+              "field \\\"dleta\\\": unknown field");
+  bad_request(post("/buckets/b/counters/c", "{\"delta\": 5, \"note\": 1}"),
+              "field \\\"note\\\": unknown field");
+  bad_request(post("/buckets/b/counters/c", "{\"delta\": 1.5}"),
+              "field \\\"delta\\\": expected a signed 64-bit integer");
+  bad_request(post("/buckets/b/counters/c", "[5]"), "must be a JSON object");
+  bad_request(post("/buckets/b/sets/s", "{\"add\": [\"a\"], \"contxt\": \"AA==\"}"),
+              "field \\\"contxt\\\": unknown field");
+  bad_request(post("/buckets/b/sets/s", "{\"add\": [\"a\"], \"context\": \"AA==\"}"),
+              "field \\\"context\\\": applies to remove only");
+  bad_request(post("/buckets/b/sets/s", "{\"remove\": [\"a\"], \"context\": 5}"),
+              "field \\\"context\\\": expected a base64 string");
+  bad_request(post("/buckets/b/sets/s", "{\"add\": \"a\"}"), "field \\\"add\\\": expected an array");
+  bad_request(post("/buckets/b/sets/s", "{\"add\": [{\"base64\": \"AA==\", \"x\": 1}]}"),
+              "an element is a string or");
+  bad_request(post("/buckets/b/sets/s", "{\"remove\": [\"a\"], \"context\": \"AAE=\"}",
+                   "X-Shoal-Context: AAI=\r\n"),
+              "differ");
+  // A PUT without a body is not an empty value; Content-Length: 0 is.
+  bad_request("PUT /buckets/b/keys/k HTTP/1.1\r\nHost: x\r\n\r\n", "PUT needs the value");
+  bad_request("DELETE /buckets/b/keys/k HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
+              "DELETE takes no body");
+  bad_request("GET /buckets/b/keys/k HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
+              "GET takes no body");
+  Fake f;
+  one(f, "PUT /buckets/b/keys/k HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(f.waiting.size() == 1);
+  CHECK(f.waiting[0].first.op == Op::kPut);
+  CHECK(f.waiting[0].first.value.empty());
+  Fake chunked;
+  one(chunked, "PUT /buckets/b/keys/k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "3\r\nabc\r\n0\r\n\r\n");
+  REQUIRE(chunked.waiting.size() == 1);
+  CHECK(chunked.waiting[0].first.value == "abc");
+  // The context header is kept by the operations that take one, not by a counter add.
+  Fake del;
+  one(del, "DELETE /buckets/b/keys/k HTTP/1.1\r\nX-Shoal-Context: AAE=\r\n\r\n");
+  REQUIRE(del.waiting.size() == 1);
+  CHECK(del.waiting[0].first.op == Op::kDelete);
+  CHECK(del.waiting[0].first.context == std::optional<std::string>(std::string("\0\1", 2)));
+  Fake ctx;
+  one(ctx, post("/buckets/b/counters/c", "{\"delta\": 2}", "X-Shoal-Context: AAE=\r\n"));
+  REQUIRE(ctx.waiting.size() == 1);
+  CHECK_FALSE(ctx.waiting[0].first.context);
+  Fake rm;
+  one(rm, post("/buckets/b/sets/s", "{\"remove\": [\"a\"], \"context\": \"AAE=\"}"));
+  REQUIRE(rm.waiting.size() == 1);
+  CHECK(rm.waiting[0].first.context == std::optional<std::string>(std::string("\0\1", 2)));
+}
+
+TEST_CASE("Idempotency-Key carries the op id of an update, and a replay is marked",
+          "[http][op_id]") {
+  Fake f;
+  one(f, post("/buckets/b/counters/c", "{\"delta\": 2}", "Idempotency-Key: add-7f3a\r\n"));
+  one(f, "PUT /buckets/b/keys/k HTTP/1.1\r\nIdempotency-Key: put-1\r\nContent-Length: 1\r\n\r\nv");
+  one(f, "DELETE /buckets/b/keys/k HTTP/1.1\r\nIdempotency-Key: del-1\r\n\r\n");
+  one(f, post("/buckets/b/sets/s", "{\"add\": [\"a\"]}",
+              "Idempotency-Key: " + std::string(64, 'k') + "\r\n"));
+  one(f, post("/buckets/b/counters/c", "{\"delta\": 1}"));
+  REQUIRE(f.waiting.size() == 5);
+  CHECK(f.waiting[0].first.op_id == "add-7f3a");
+  CHECK(f.waiting[1].first.op_id == "put-1");
+  CHECK(f.waiting[2].first.op_id == "del-1");
+  CHECK(f.waiting[3].first.op_id == std::string(64, 'k'));
+  CHECK(f.waiting[4].first.op_id.empty());
+  Response dup;
+  dup.type = core::DataType::kCounter;
+  dup.counter = 2;
+  dup.duplicate = true;
+  f.waiting[0].second(dup);
+  Response fresh;
+  f.waiting[1].second(fresh);
+  const std::string out = f.out;
+  const size_t second = out.find("HTTP/1.1", 1);
+  REQUIRE(second != std::string::npos);
+  CHECK(out.substr(0, second).find("Idempotent-Replayed: true\r\n") != std::string::npos);
+  CHECK(out.substr(second).find("Idempotent-Replayed") == std::string::npos);
+
+  bad_request(post("/buckets/b/counters/c", "{\"delta\": 2}", "Idempotency-Key:\r\n"),
+              "header Idempotency-Key: 0 bytes; an operation id is 1..64 bytes");
+  bad_request(post("/buckets/b/counters/c", "{\"delta\": 2}",
+                   "Idempotency-Key: " + std::string(65, 'k') + "\r\n"),
+              "header Idempotency-Key: 65 bytes");
+  bad_request("GET /buckets/b/counters/c HTTP/1.1\r\nIdempotency-Key: x\r\n\r\n",
+              "applies to updates");
 }
 
 TEST_CASE("the JSON reader parses what the API takes and refuses garbage", "[http][json]") {

@@ -4,6 +4,7 @@
 #include "node/api/protocol.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <msgpack.hpp>
 
 #include "crdt/prng.h"
@@ -34,13 +35,57 @@ Request sample_request(Prng& rng) {
   r.options.durable = rng.chance(1, 2);
   r.options.local = rng.chance(1, 4);
   r.options.timeout_ms = 1 + static_cast<uint32_t>(rng.below(10000));
+  if (is_update(r.op) && rng.chance(1, 2)) {
+    r.op_id = std::string(1 + rng.below(core::kMaxOpIdBytes), static_cast<char>(rng.next()));
+  }
   return r;
 }
 
 bool same(const Request& a, const Request& b) {
   return a.id == b.id && a.op == b.op && a.bucket == b.bucket && a.key == b.key &&
          a.value == b.value && a.context == b.context && a.delta == b.delta &&
-         a.elements == b.elements && a.type == b.type && a.options == b.options;
+         a.elements == b.elements && a.type == b.type && a.options == b.options &&
+         a.op_id == b.op_id;
+}
+
+// A request map built field by field, so a test can leave one out or add a stray one.
+using Pk = msgpack::packer<msgpack::sbuffer>;
+struct F {
+  std::string key;
+  std::function<void(Pk&)> pack;
+};
+F str(std::string key, std::string v) {
+  return {std::move(key), [v](Pk& pk) { pk.pack(v); }};
+}
+F bin(std::string key, std::string v) {
+  return {std::move(key), [v](Pk& pk) {
+            pk.pack_bin(static_cast<uint32_t>(v.size()));
+            pk.pack_bin_body(v.data(), static_cast<uint32_t>(v.size()));
+          }};
+}
+F num(std::string key, int64_t v) {
+  return {std::move(key), [v](Pk& pk) { pk.pack(v); }};
+}
+std::string map_of(const std::vector<F>& fields) {
+  msgpack::sbuffer buf;
+  Pk pk(buf);
+  pk.pack_map(static_cast<uint32_t>(fields.size()));
+  for (const F& f : fields) {
+    pk.pack(f.key);
+    f.pack(pk);
+  }
+  return std::string(buf.data(), buf.size());
+}
+
+// decode_request must refuse with invalid_argument, and the message must contain `want`.
+void refused(const std::vector<F>& fields, const std::string& want, uint64_t want_id = 7) {
+  uint64_t id = 99;
+  Result<Request> r = decode_request(map_of(fields), &id);
+  INFO("want: " << want);
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(r.status().message(), Catch::Contains(want));
+  CHECK(id == want_id);
 }
 
 TEST_CASE("frames split at every boundary reassemble", "[protocol]") {
@@ -107,6 +152,153 @@ TEST_CASE("requests name the bad field", "[protocol]") {
   CHECK_THAT(o.status().message(), Catch::Contains("opt.consistency"));
 }
 
+TEST_CASE("required fields missing are refused, never defaulted", "[protocol][strict]") {
+  const F id = num("id", 7), b = str("b", "users"), k = str("k", "alice");
+  // A put without "v" would store an empty value; a misspelt "value" likewise.
+  refused({id, str("op", "put"), b, k}, "field \"v\": missing");
+  refused({id, str("op", "put"), b, k, str("value", "x"), bin("ctx", "c")},
+          "field \"value\": unknown field");
+  refused({id, str("op", "counter_add"), b, k}, "field \"delta\": missing");
+  refused({id, str("op", "set_add"), b, k}, "field \"elems\": missing");
+  refused({id, str("op", "set_rm"), b, k}, "field \"elems\": missing");
+  refused({id, str("op", "get"), k}, "field \"b\": missing");
+  refused({id, str("op", "del"), b}, "field \"k\": missing");
+  refused({id, str("op", "remove")}, "field \"k\": missing");
+  refused({id, b, k}, "field \"op\": missing");
+  // No id: answered with id 0, and the message says so exactly.
+  uint64_t got = 99;
+  Result<Request> no_id = decode_request(map_of({str("op", "get"), b, k}), &got);
+  REQUIRE_FALSE(no_id.is_ok());
+  CHECK(no_id.status().code() == Code::kInvalidArgument);
+  CHECK(no_id.status().message() == "field \"id\": missing");
+  CHECK(got == 0);
+  // The complete forms decode.
+  uint64_t ok_id = 0;
+  CHECK(decode_request(map_of({id, str("op", "put"), b, k, bin("v", "")}), &ok_id).is_ok());
+  CHECK(decode_request(map_of({id, str("op", "counter_add"), b, k, num("delta", -3)}), &ok_id)
+            .is_ok());
+  CHECK(decode_request(map_of({id, str("op", "ping")}), &ok_id).is_ok());
+}
+
+TEST_CASE("unknown, repeated and misplaced fields are refused by name", "[protocol][strict]") {
+  const F id = num("id", 7), b = str("b", "users"), k = str("k", "alice");
+  refused({id, str("op", "get"), b, k, num("colour", 1)}, "field \"colour\": unknown field");
+  refused({id, str("op", "get"), b, k, num("k", 1)}, "field \"k\"");
+  refused({id, str("op", "get"), b, k, str("k", "again")}, "field \"k\": given twice");
+  refused({id, str("op", "put"), b, k, bin("v", "x"), num("delta", 1)},
+          "field \"delta\": does not apply to put");
+  refused({id, str("op", "counter_add"), b, k, num("delta", 1), bin("ctx", "c")},
+          "field \"ctx\": does not apply to counter_add");
+  // Inside "opt": a misspelt option must not leave the default in force.
+  F opt{"opt", [](Pk& pk) {
+          pk.pack_map(1);
+          pk.pack(std::string("timeout"));
+          pk.pack(50);
+        }};
+  refused({id, str("op", "get"), b, k, opt}, "field \"opt.timeout\": unknown option");
+  F bad_r{"opt", [](Pk& pk) {
+            pk.pack_map(1);
+            pk.pack(std::string("r"));
+            pk.pack(true);
+          }};
+  refused({id, str("op", "get"), b, k, bad_r}, "field \"opt.r\"");
+}
+
+TEST_CASE("op_id: a byte string of 1..64 bytes, on updates only", "[protocol][strict][op_id]") {
+  const F id = num("id", 7), b = str("b", "users"), k = str("k", "alice");
+  const F add = str("op", "counter_add"), delta = num("delta", 5);
+  refused({id, add, b, k, delta, num("op_id", 12)}, "field \"op_id\": expected a byte string");
+  refused({id, add, b, k, delta, str("op_id", "")}, "field \"op_id\": empty");
+  refused({id, add, b, k, delta, str("op_id", std::string(65, 'x'))},
+          "field \"op_id\": 65 bytes");
+  refused({id, str("op", "get"), b, k, str("op_id", "a1")}, "op_id applies to updates only");
+  refused({id, str("op", "set_get"), b, k, str("op_id", "a1")}, "op_id applies to updates only");
+  refused({id, str("op", "ping"), str("op_id", "a1")}, "op_id applies to updates only");
+
+  // 64 bytes as str, or bin, reach the core's Update.
+  uint64_t got = 0;
+  const std::string longest(64, 'z');
+  Result<Request> r = decode_request(map_of({id, add, b, k, delta, str("op_id", longest)}), &got);
+  REQUIRE(r.is_ok());
+  CHECK(r->op_id == longest);
+  Result<core::ClientRequest> c = to_core(*r);
+  REQUIRE(c.is_ok());
+  CHECK(c->op == core::ClientRequest::Op::kUpdate);
+  CHECK(c->update.op_id == longest);
+  CHECK(c->update.delta == 5);
+  const std::string raw("\0\xff\x01", 3);
+  Result<Request> rb = decode_request(
+      map_of({id, str("op", "set_rm"), b, k, F{"elems", [](Pk& pk) {
+                                                  pk.pack_array(1);
+                                                  pk.pack(std::string("e"));
+                                                }},
+              bin("op_id", raw)}),
+      &got);
+  REQUIRE(rb.is_ok());
+  CHECK(to_core(*rb)->update.op_id == raw);
+
+  // Every update kind carries it through encode, decode and to_core.
+  for (Op op : {Op::kPut, Op::kDelete, Op::kCounterAdd, Op::kSetAdd, Op::kSetRemove}) {
+    Request q;
+    q.id = 3;
+    q.op = op;
+    q.bucket = "b";
+    q.key = "k";
+    if (op == Op::kSetAdd || op == Op::kSetRemove) q.elements = {"e"};
+    q.op_id = "retry-me-" + std::string(op_name(op));
+    Result<Request> back = decode_request(encode_request(q), &got);
+    REQUIRE(back.is_ok());
+    CHECK(back->op_id == q.op_id);
+    CHECK(to_core(*back)->update.op_id == q.op_id);
+  }
+  // The checks every API runs before submitting refuse the same things.
+  Request read;
+  read.op = Op::kGet;
+  read.bucket = "b";
+  read.key = "k";
+  read.op_id = "x";
+  CHECK(check_request(read).code() == Code::kInvalidArgument);
+  CHECK_FALSE(to_core(read).is_ok());
+  Request big;
+  big.op = Op::kCounterAdd;
+  big.bucket = "b";
+  big.key = "k";
+  big.op_id = std::string(65, 'x');
+  CHECK_THAT(check_request(big).message(), Catch::Contains("op_id"));
+}
+
+TEST_CASE("the duplicate flag travels as \"dup\" and comes from the core's answer",
+          "[protocol][op_id]") {
+  Response r;
+  r.id = 8;
+  r.type = core::DataType::kCounter;
+  r.counter = 12;
+  r.duplicate = true;
+  auto back = decode_response(encode_response(r));
+  REQUIRE(back.is_ok());
+  CHECK(back->duplicate);
+  CHECK(back->counter == 12);
+  r.duplicate = false;
+  const std::string plain = encode_response(r);
+  CHECK(plain.find("dup") == std::string::npos);  // absent unless true
+  CHECK_FALSE(decode_response(plain)->duplicate);
+
+  Request add;
+  add.id = 4;
+  add.op = Op::kCounterAdd;
+  add.bucket = "b";
+  add.key = "k";
+  core::ClientResponse answer;
+  crdt::PNCounter c;
+  answer.object = std::make_shared<const core::Object>(*c.add(7, 3));
+  answer.duplicate = true;
+  Response out = to_response(add, answer);
+  CHECK(out.duplicate);
+  CHECK(out.counter == 3);
+  answer.duplicate = false;
+  CHECK_FALSE(to_response(add, answer).duplicate);
+}
+
 TEST_CASE("responses round-trip", "[protocol]") {
   Response r;
   r.id = 99;
@@ -157,6 +349,114 @@ TEST_CASE("peer messages round-trip", "[protocol]") {
   CHECK(back->update->elements == u.elements);
   CHECK(back->update->context == u.context);
   CHECK(back->durable);
+  CHECK(back->update->op_id.empty());
+  CHECK_FALSE(back->duplicate);
+}
+
+TEST_CASE("peer messages carry the op id of a mint and the duplicate flag of its reply",
+          "[protocol][op_id]") {
+  core::Message mint;
+  mint.kind = core::Message::Kind::kMint;
+  mint.req_id = 5;
+  mint.bucket = "b";
+  mint.key = "k";
+  core::Update u;
+  u.kind = core::Update::Kind::kCounterAdd;
+  u.type = core::DataType::kCounter;
+  u.delta = 9;
+  u.op_id = std::string("op-\0-1", 6);
+  mint.update = u;
+  auto back = decode_message(encode_message(mint));
+  REQUIRE(back.is_ok());
+  REQUIRE(back->update);
+  CHECK(back->update->op_id == u.op_id);
+  CHECK(back->update->delta == 9);
+
+  core::Message reply;
+  reply.kind = core::Message::Kind::kMintReply;
+  reply.req_id = 5;
+  reply.duplicate = true;
+  crdt::PNCounter c;
+  reply.state = std::make_shared<const core::Object>(*c.add(3, 9));
+  auto rb = decode_message(encode_message(reply));
+  REQUIRE(rb.is_ok());
+  CHECK(rb->duplicate);
+  CHECK(*rb->state == *reply.state);
+
+  // Without an op id or the flag, the frames keep the form older nodes send and accept
+  // (13 fields, a 7-field update), and that form decodes.
+  u.op_id.clear();
+  mint.update = u;
+  const std::string old_form = encode_message(mint);
+  CHECK(static_cast<unsigned char>(old_form[0]) == 0x90 + 13);
+  auto ob = decode_message(old_form);
+  REQUIRE(ob.is_ok());
+  CHECK(ob->update->op_id.empty());
+  CHECK_FALSE(ob->duplicate);
+
+  // An op id over the limit in a peer frame does not decode.
+  msgpack::sbuffer buf;
+  Pk pk(buf);
+  pk.pack_array(8);
+  pk.pack(2);  // kCounterAdd
+  pk.pack(3);  // counter
+  pk.pack(std::string());
+  pk.pack_nil();
+  pk.pack(1);
+  pk.pack_array(0);
+  pk.pack(0);
+  pk.pack(std::string(65, 'x'));
+  const std::string update(buf.data(), buf.size());
+  // Replace the update (the 9th field) by the bad one: re-encode the message by hand.
+  msgpack::sbuffer mb;
+  Pk mp(mb);
+  mp.pack_array(13);
+  mp.pack(3);  // kMint
+  mp.pack(1);
+  mp.pack(std::string("b"));
+  mp.pack(std::string("k"));
+  mp.pack(0);
+  mp.pack(std::string());
+  mp.pack_nil();
+  mp.pack_nil();
+  mb.write(update.data(), update.size());
+  mp.pack(false);
+  mp.pack(std::string());
+  mp.pack(std::string());
+  mp.pack_array(0);
+  auto bad = decode_message(std::string_view(mb.data(), mb.size()));
+  REQUIRE_FALSE(bad.is_ok());
+  CHECK(bad.status().code() == Code::kCorruption);
+  CHECK_THAT(bad.status().message(), Catch::Contains("op_id"));
+  // The same frame with a 64-byte op id decodes (the frame shape above is right).
+  msgpack::sbuffer gb;
+  Pk gp(gb);
+  gp.pack_array(13);
+  gp.pack(3);
+  gp.pack(1);
+  gp.pack(std::string("b"));
+  gp.pack(std::string("k"));
+  gp.pack(0);
+  gp.pack(std::string());
+  gp.pack_nil();
+  gp.pack_nil();
+  gp.pack_array(8);
+  gp.pack(2);
+  gp.pack(3);
+  gp.pack(std::string());
+  gp.pack_nil();
+  gp.pack(1);
+  gp.pack_array(0);
+  gp.pack(0);
+  gp.pack(std::string(64, 'x'));
+  gp.pack(false);
+  gp.pack(std::string());
+  gp.pack(std::string());
+  gp.pack_array(0);
+  auto good = decode_message(std::string_view(gb.data(), gb.size()));
+  INFO(good.status().to_string());
+  REQUIRE(good.is_ok());
+  CHECK(good->update->op_id == std::string(64, 'x'));
 }
 
 TEST_CASE("the hello carries the dialler's peer address and the 4-field form still decodes",

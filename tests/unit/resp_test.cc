@@ -155,5 +155,91 @@ TEST_CASE("SADD and SREM count what they change and SREM removes with the contex
   CHECK(f.out == ":1\r\n");
 }
 
+TEST_CASE("SHOAL.ONCE runs one update with an operation id", "[resp][op_id]") {
+  Fake f;
+  f.s->command({"shoal.once", "add-7f3a", "INCRBY", "visits", "5"});
+  f.s->command({"SHOAL.ONCE", "set-1", "set", "k", "v"});
+  f.s->command({"INCR", "visits"});
+  REQUIRE(f.waiting.size() == 3);
+  CHECK(f.waiting[0].first.op == Op::kCounterAdd);
+  CHECK(f.waiting[0].first.delta == 5);
+  CHECK(f.waiting[0].first.key == "visits");
+  CHECK(f.waiting[0].first.op_id == "add-7f3a");
+  CHECK(f.waiting[1].first.op == Op::kPut);
+  CHECK(f.waiting[1].first.value == "v");
+  CHECK(f.waiting[1].first.op_id == "set-1");
+  CHECK(f.waiting[2].first.op_id.empty());  // without SHOAL.ONCE: none
+  Response counted;
+  counted.type = core::DataType::kCounter;
+  counted.counter = 5;
+  counted.duplicate = true;  // a retry answers like the first attempt
+  f.answer(0, counted);
+  f.answer(0, Response{});
+  f.answer(0, counted);
+  CHECK(f.out == ":5\r\n+OK\r\n:5\r\n");
+
+  // SADD / SREM / DEL read first (no op id on the read), then write with it.
+  Fake g;
+  g.s->command({"SHOAL.ONCE", "sadd-1", "SADD", "s", "a", "b"});
+  REQUIRE(g.waiting.size() == 1);
+  CHECK(g.waiting[0].first.op == Op::kSetGet);
+  CHECK(g.waiting[0].first.op_id.empty());
+  g.answer(0, Response{});
+  REQUIRE(g.waiting.size() == 1);
+  CHECK(g.waiting[0].first.op == Op::kSetAdd);
+  CHECK(g.waiting[0].first.op_id == "sadd-1");
+  g.answer(0, Response{});
+  g.s->command({"SHOAL.ONCE", "del-1", "DEL", "k"});
+  Response value;
+  value.type = core::DataType::kLww;
+  value.values = {"v"};
+  g.answer(0, value);
+  REQUIRE(g.waiting.size() == 1);
+  CHECK(g.waiting[0].first.op == Op::kDelete);
+  CHECK(g.waiting[0].first.op_id == "del-1");
+  g.answer(0, Response{});
+  g.s->command({"SHOAL.ONCE", "decr-1", "DECRBY", "n", "2"});
+  REQUIRE(g.waiting.size() == 1);
+  CHECK(g.waiting[0].first.delta == -2);
+  CHECK(g.waiting[0].first.op_id == "decr-1");
+  CHECK(g.out == ":2\r\n:1\r\n");
+}
+
+TEST_CASE("SHOAL.ONCE refuses reads, unknown commands, bad arity and bad op ids",
+          "[resp][op_id]") {
+  Fake f;
+  f.s->command({"SHOAL.ONCE", "id-1", "GET", "k"});
+  f.s->command({"SHOAL.ONCE", "id-1", "SMEMBERS", "s"});
+  f.s->command({"SHOAL.ONCE", "id-1", "HSET", "h", "f", "v"});
+  f.s->command({"SHOAL.ONCE", "id-1", "INCRBY", "k"});
+  f.s->command({"SHOAL.ONCE", "id-1"});
+  f.s->command({"SHOAL.ONCE", "", "INCR", "k"});
+  f.s->command({"SHOAL.ONCE", std::string(65, 'x'), "INCR", "k"});
+  f.s->command({"SHOAL.ONCE", "id-1", "DEL", "a", "b"});
+  f.s->command({"SHOAL.ONCE", "id-1", "SHOAL.ONCE", "id-2", "INCR", "k"});
+  f.s->command({"SHOAL.ONCE", "id-1", "SET", "k", "v", "NX"});
+  f.s->command({"SHOAL.ONCE", "id-1", "INCRBY", "k", "five"});
+  CHECK(f.waiting.empty());  // nothing reached the cluster
+  CHECK(f.out ==
+        "-ERR SHOAL.ONCE runs an update (SET, DEL, INCR, DECR, INCRBY, DECRBY, SADD, SREM), "
+        "not 'get'\r\n"
+        "-ERR SHOAL.ONCE runs an update (SET, DEL, INCR, DECR, INCRBY, DECRBY, SADD, SREM), "
+        "not 'smembers'\r\n"
+        "-ERR unknown command 'HSET', with args beginning with: 'h' 'f' 'v'\r\n"
+        "-ERR wrong number of arguments for 'incrby' command\r\n"
+        "-ERR wrong number of arguments for 'shoal.once' command\r\n"
+        "-ERR invalid_argument: SHOAL.ONCE op_id of 0 bytes; an operation id is 1..64 bytes\r\n"
+        "-ERR invalid_argument: SHOAL.ONCE op_id of 65 bytes; an operation id is 1..64 bytes\r\n"
+        "-ERR SHOAL.ONCE DEL takes one key: an operation id names one update\r\n"
+        "-ERR SHOAL.ONCE runs an update (SET, DEL, INCR, DECR, INCRBY, DECRBY, SADD, SREM), "
+        "not 'shoal.once'\r\n"
+        "-ERR SET options (EX, PX, NX, XX, KEEPTTL, GET) are not supported: Shoal has no "
+        "expiry and no conditional writes\r\n"
+        "-ERR value is not an integer or out of range\r\n");
+  // The connection still works.
+  f.s->command({"PING"});
+  CHECK(f.out.substr(f.out.size() - 7) == "+PONG\r\n");
+}
+
 }  // namespace
 }  // namespace shoal::api::resp

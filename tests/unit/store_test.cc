@@ -80,7 +80,7 @@ TEST_CASE("store: real LevelDB files in a directory reopen with their data", "[s
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("identity: every start takes a new actor; the stored one is never minted under again",
+TEST_CASE("identity: every start takes a new actor and never mints under the stored one again",
           "[store]") {
   MemEnv m;
   core::SeededRng rng(1);
