@@ -13,6 +13,7 @@
 
 #include "crdt/prng.h"
 #include "harness.h"
+#include "tests/request_fields.h"
 #include "node/api/text.h"
 
 namespace shoal::test {
@@ -227,33 +228,8 @@ TEST_CASE("30 s of random bytes and truncated frames on both ports leave data in
 // ---- strict requests: every API refuses a request lacking a field or naming an
 // unknown one, clearly, and nothing stored changes ----
 
-using Pk = msgpack::packer<msgpack::sbuffer>;
-struct F {
-  std::string key;
-  std::function<void(Pk&)> pack;
-};
-F str(std::string key, std::string v) {
-  return {std::move(key), [v](Pk& pk) { pk.pack(v); }};
-}
-F bin(std::string key, std::string v) {
-  return {std::move(key), [v](Pk& pk) {
-            pk.pack_bin(static_cast<uint32_t>(v.size()));
-            pk.pack_bin_body(v.data(), static_cast<uint32_t>(v.size()));
-          }};
-}
-F num(std::string key, int64_t v) {
-  return {std::move(key), [v](Pk& pk) { pk.pack(v); }};
-}
-std::string request_frame(const std::vector<F>& fields) {
-  msgpack::sbuffer buf;
-  Pk pk(buf);
-  pk.pack_map(static_cast<uint32_t>(fields.size()));
-  for (const F& f : fields) {
-    pk.pack(f.key);
-    f.pack(pk);
-  }
-  return frame_of(std::string_view(buf.data(), buf.size()));
-}
+using namespace fields;  // str, bin, num, map_of (tests/request_fields.h)
+std::string request_frame(const std::vector<F>& fields) { return frame_of(map_of(fields)); }
 
 // Reads from `raw` until `done(bytes so far)` or 10 s.
 template <typename Done>

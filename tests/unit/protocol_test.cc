@@ -9,6 +9,7 @@
 
 #include "crdt/prng.h"
 #include "node/api/convert.h"
+#include "tests/request_fields.h"
 
 namespace shoal::api {
 namespace {
@@ -48,34 +49,7 @@ bool same(const Request& a, const Request& b) {
          a.op_id == b.op_id;
 }
 
-// A request map built field by field, so a test can leave one out or add a stray one.
-using Pk = msgpack::packer<msgpack::sbuffer>;
-struct F {
-  std::string key;
-  std::function<void(Pk&)> pack;
-};
-F str(std::string key, std::string v) {
-  return {std::move(key), [v](Pk& pk) { pk.pack(v); }};
-}
-F bin(std::string key, std::string v) {
-  return {std::move(key), [v](Pk& pk) {
-            pk.pack_bin(static_cast<uint32_t>(v.size()));
-            pk.pack_bin_body(v.data(), static_cast<uint32_t>(v.size()));
-          }};
-}
-F num(std::string key, int64_t v) {
-  return {std::move(key), [v](Pk& pk) { pk.pack(v); }};
-}
-std::string map_of(const std::vector<F>& fields) {
-  msgpack::sbuffer buf;
-  Pk pk(buf);
-  pk.pack_map(static_cast<uint32_t>(fields.size()));
-  for (const F& f : fields) {
-    pk.pack(f.key);
-    f.pack(pk);
-  }
-  return std::string(buf.data(), buf.size());
-}
+using namespace test::fields;  // str, bin, num, map_of (tests/request_fields.h)
 
 // decode_request must refuse with invalid_argument, and the message must contain `want`.
 void refused(const std::vector<F>& fields, const std::string& want, uint64_t want_id = 7) {
