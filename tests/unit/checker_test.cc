@@ -320,6 +320,28 @@ TEST_CASE("checker: set adds are judged per attempt", "[checker]") {
   REQUIRE(mentions(v, std::string(kLostAckedWrite)));
 }
 
+TEST_CASE("checker: a duplicate answer takes effect from the first attempt", "[checker]") {
+  // Attempt 1 timed out but landed; a remove that read the element took it out; the retry
+  // was answered from attempt 1 ("duplicate"). The element is rightly gone: the remove
+  // came after the operation's effect, though before the acknowledged attempt.
+  Builder b;
+  b.attempt("a", "set_add", "s", EventType::kInfo, 0, "e");
+  crdt::DotContext read_ctx;
+  read_ctx.add(crdt::Dot{9, 1});  // the add's dot is not known to the history
+  b.op("set_remove", "s", EventType::kOk, 0, "e");
+  b.h[b.h.size() - 2].ctx = read_ctx;
+  b.h.back().ctx = read_ctx;
+  b.attempt("a", "set_add", "s", EventType::kOk, 0, "e").detail = "duplicate";
+  Builder gone = b;
+  gone.read("set", "s", "n1", 0, {});
+  REQUIRE(check_history(gone.h).valid);
+  // A fresh (non-duplicate) acknowledged retry after the remove minted anew: it must stay.
+  Builder fresh = b;
+  fresh.h.back().detail.clear();
+  fresh.read("set", "s", "n1", 0, {});
+  REQUIRE(mentions(check_history(fresh.h), "lost acknowledged add of e"));
+}
+
 TEST_CASE("checker: a register write that took effect twice is a double-counted retry",
           "[checker]") {
   Builder b;
