@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "with --seed: write history.jsonl and timeline.html here");
   app.add_option("--inject-bug", g_inject_bug,
                  "a deliberate bug the runs should catch (tests/sim/swarm.h): no-hint-replay, "
-                 "no-fsync, reuse-actor, unavailable-after-send, ignore-op-ids")
+                 "no-fsync, reuse-actor, unavailable-after-send, ignore-op-ids, counter-gaps")
       ->check(CLI::IsMember(sim::kInjectableBugs));
   app.add_flag("--field-faults", g_field_faults,
                "also restored, cloned and twin-started disks and client retries (issue #12; "

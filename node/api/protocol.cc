@@ -831,9 +831,10 @@ Status decode_update(const MsgObject& o, core::Update* u) {
 std::string encode_message(const core::Message& m) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
-  // The 14th field (duplicate) only when set: the 13-field form is what nodes before
-  // operation ids send and accept.
-  pk.pack_array(m.duplicate ? 14 : 13);
+  // The 14th field (duplicate) only when set, the 15th and 16th (base, full) only when
+  // either is: the 13-field form is what nodes before operation ids send and accept.
+  const bool gap_fields = m.base != 0 || m.full;
+  pk.pack_array(gap_fields ? 16 : m.duplicate ? 14 : 13);
   pk.pack_uint8(static_cast<uint8_t>(m.kind));
   pk.pack_uint64(m.req_id);
   codec::pack_bytes(pk, m.bucket);
@@ -852,7 +853,11 @@ std::string encode_message(const core::Message& m) {
   codec::pack_bytes(pk, m.body);
   pk.pack_array(static_cast<uint32_t>(m.elements.size()));
   for (const std::string& e : m.elements) codec::pack_bytes(pk, e);
-  if (m.duplicate) pk.pack(true);
+  if (m.duplicate || gap_fields) pk.pack(m.duplicate);
+  if (gap_fields) {
+    pk.pack_uint64(m.base);
+    pk.pack(m.full);
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -861,7 +866,9 @@ Result<core::Message> decode_message(std::string_view payload) {
   Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
     codec::Array a;
     SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
-    if (a.size != 13 && a.size != 14) return codec::bad("peer message: wrong field count");
+    if (a.size != 13 && a.size != 14 && a.size != 16) {
+      return codec::bad("peer message: wrong field count");
+    }
     uint64_t kind = 0, code = 0;
     SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &kind));
     if (kind < 1 || kind > static_cast<uint64_t>(core::Message::kLastKind)) {
@@ -886,7 +893,11 @@ Result<core::Message> decode_message(std::string_view payload) {
     SHOAL_RETURN_IF_ERROR(codec::bytes(a[10], &m.hint_for));
     SHOAL_RETURN_IF_ERROR(codec::bytes(a[11], &m.body));
     SHOAL_RETURN_IF_ERROR(field_string_list(a[12], "elements", &m.elements));
-    if (a.size == 14) SHOAL_RETURN_IF_ERROR(codec::boolean(a[13], &m.duplicate));
+    if (a.size >= 14) SHOAL_RETURN_IF_ERROR(codec::boolean(a[13], &m.duplicate));
+    if (a.size == 16) {
+      SHOAL_RETURN_IF_ERROR(codec::u64(a[14], &m.base));
+      SHOAL_RETURN_IF_ERROR(codec::boolean(a[15], &m.full));
+    }
     return Status::ok();
   });
   if (!s.is_ok()) return Status::corruption("peer message: " + s.message());

@@ -47,6 +47,13 @@ struct Message {
   std::string hint_for;          // kRead, kMerge to a sloppy fallback: the down primary
   std::string body;              // gossip: encode_gossip()
   std::vector<std::string> elements;  // kRead: only these set members (empty: all)
+  // kMintReply, kMerge of a counter delta: the minter's total for its actor before this
+  // mint. A replica holding less missed some of that actor's history, and joining the
+  // delta would take in those mints without their operation records (a retry could then
+  // count one twice): it refuses, answering kMergeAck with `base` set, and the
+  // coordinator sends the minter's whole state instead. 0: no check.
+  uint64_t base = 0;
+  bool full = false;  // kRead: with the operation log (the whole state, for a gap above)
 
   static Message make(Kind kind, uint64_t req_id = 0, std::string bucket = {},
                       std::string key = {}) {

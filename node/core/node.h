@@ -88,6 +88,10 @@ struct FaultPoints {
   bool bug_reuse_actor = false;
   bool bug_unavailable_after_send = false;
   bool bug_ignore_op_ids = false;
+  // A replica joins a counter delta although it missed earlier mints of its actor, and
+  // reads repair counters from replies without operation logs (a mint whose record died
+  // with a rolled-back disk spreads inside later totals; its retry counts twice).
+  bool bug_counter_gaps = false;
 };
 
 // Timing and limits of the cluster machinery (docs/operations.md lists them all).
@@ -215,6 +219,8 @@ class Node {
   uint64_t hints_replayed() const { return hints_replayed_; }
   uint64_t gossip_rounds() const { return gossip_rounds_; }
   uint64_t read_repairs() const { return read_repairs_; }  // replicas repaired by reads
+  // Counter deltas a replica refused for a gap and got as the minter's whole state instead.
+  uint64_t gap_refills() const { return gap_refills_; }
   // Times this node took a new actor because a peer held more of its current actor's
   // history than it did (its state was rolled back while it ran: identity.h).
   uint64_t actor_renewals() const { return actor_renewals_; }
@@ -245,11 +251,26 @@ class Node {
     // failure is indeterminate: timeout, never unavailable (docs/semantics.md).
     bool may_have_applied = false;
     bool duplicate = false;  // the minter answered from an earlier attempt (op id)
+    // Counter updates whose delta a replica refused for a gap (Message::base): the
+    // minter's whole state is fetched once and sent to each of them instead.
+    ring::NodeId minter;
+    uint64_t base = 0;
+    ObjectPtr full;                      // the minter's state with its log, once fetched
+    bool full_asked = false;
+    std::vector<ring::NodeId> gapped;    // waiting for `full`
+    std::set<ring::NodeId> refilled;     // sent `full`: a second refusal is a failure
   };
 
   void start_get(uint64_t id, Pending& p);
   void start_update(uint64_t id, Pending& p, const Update& update);
   void spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter);
+  void on_gap(uint64_t id, Pending& p, const ring::NodeId& node);
+  void send_full(uint64_t id, Pending& p, const ring::NodeId& node);
+  void on_full_state(uint64_t id, const Message& m, Pending& p);
+  // Whether joining a counter delta minted on `base` into `mine` would skip some of the
+  // minter's history (Message::base).
+  bool misses_history(const Object* mine, const Object& delta, uint64_t base) const;
+  bool refuses_gap(const Message& m, bool hint);
   void record(uint64_t id, const ring::NodeId& from, bool ok, const Status& error);
   void finish_if_done(uint64_t id);
   void read_repair(Pending& p);
@@ -313,6 +334,7 @@ class Node {
   struct LocalApplied {
     ObjectPtr state, delta;
     bool duplicate = false;  // the op id was applied before: `delta` re-sends that attempt
+    uint64_t base = 0;       // counters: Once::base
   };
   void prune_ops(Object& o, std::vector<uint64_t>* changed);
   void check_own_history(const Object* mine, const Object& incoming);
@@ -349,6 +371,7 @@ class Node {
   uint64_t next_id_ = 1;
   std::map<uint64_t, Pending> pending_;
   uint64_t read_repairs_ = 0;
+  uint64_t gap_refills_ = 0;
   uint64_t actor_renewals_ = 0;
   uint64_t duplicates_answered_ = 0;
   // Mints applied for other coordinators, by (coordinator, request id): a duplicated

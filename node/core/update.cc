@@ -157,7 +157,10 @@ Object repeat_of(const Object& state, uint64_t op, const OpRecord& r, uint64_t f
     }
     delta = Object(set->delta_of(dots));
   } else {
-    delta = state.without_ops();  // small types: the whole value is a valid delta
+    // Small types: the whole state is a valid delta. It goes with the whole log: a
+    // counter's totals include every mint this replica holds, and a replica that took
+    // them in without their records could mint one of them again on a retry.
+    return state;
   }
   OpLog record;
   (void)record.insert(op, r);
@@ -181,6 +184,9 @@ Result<Object> apply_once(Object* state, crdt::Actor actor, const Update& u, uin
       }
       return repeat_of(*state, op, *r, fingerprint);
     }
+  }
+  if (const auto* c = state->as<crdt::PNCounter>()) {
+    once->base = c->increments().get(actor) + c->decrements().get(actor);
   }
   Result<Object> delta = apply_in_place(state, actor, u, &once->touched);
   if (!delta || !identified) return delta;

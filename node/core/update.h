@@ -62,12 +62,17 @@ struct Once {
   bool duplicate = false;           // u.op_id was applied here before: nothing was minted
   crdt::ORSet::Touched touched;     // sets: elements whose dots changed
   std::vector<uint64_t> ops;        // operation records that changed (op_log.h)
+  // Counters: the actor's total (increments + decrements) before this mint. A replica
+  // that holds less of the actor must not join the delta alone (Message::base).
+  uint64_t base = 0;
 };
 
 // apply_in_place() with the operation id semantics of op_log.h. When u.op_id names an
 // operation already applied to *state: nothing changes and the returned delta re-sends
-// that attempt (the state for registers, counters and lww; the dots it minted or removed
-// for sets) with its record (once->duplicate); the same id with another update is
+// that attempt (the dots it minted or removed for sets, with its record; for the other
+// types the whole state with its whole log, since a counter's totals hold every earlier
+// mint and a replica must never take in a mint without its record) (once->duplicate);
+// the same id with another update is
 // invalid_argument. Otherwise the update is applied and, with an id, recorded in both the
 // state's log and the delta's, stamped with now_ms (the minter's wall clock).
 Result<Object> apply_once(Object* state, crdt::Actor actor, const Update& u, uint64_t now_ms,

@@ -3,6 +3,8 @@
 // attempts were minted on both sides of a partition; an update that may have been
 // applied is never answered `unavailable`; a node that learns a peer holds more of its
 // own actor than it does takes a new one.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "requests.h"
@@ -111,6 +113,90 @@ TEST_CASE("op ids: attempts minted on both sides of a partition count once after
     const uint64_t until = sim.now_ms() + 20'000;
     while (!one_sibling_everywhere() && sim.now_ms() < until) sim.run_until(sim.now_ms() + 200);
     CHECK(one_sibling_everywhere());
+  }
+}
+
+// A LOCAL add lands on n1 alone; a later add through n1 carries n1's whole total to n2 and
+// n3; then n1's disk is rolled back to before the first add, and the client retries it
+// on n2. Returns the retry's answer, or nullopt.
+std::optional<core::ClientResponse> retry_after_gap(uint64_t seed, bool bug) {
+  SimOptions o = three_nodes(seed);
+  o.cluster.ae_interval_ms = 3'600'000;  // no anti-entropy: deltas alone carry the adds
+  o.cluster.fault_points.bug_counter_gaps = bug;
+  Sim sim(o);
+  sim.run_until(1'000);
+  const DiskImage before = sim.snapshot("n1");
+  sim.partition({"n1"});
+  auto first = call(sim, "n1", with_id(counter_add("k", 5, local_opts()), "add-5"));
+  if (!first || !first->status.is_ok()) return std::nullopt;
+  sim.heal();
+  sim.run_until(sim.now_ms() + 10'000);
+  auto later = call(sim, "n1", counter_add("k", 1, quorum()));
+  if (!later || !later->status.is_ok()) return std::nullopt;
+  if (!bug && sim.node("n1").gap_refills() == 0) return std::nullopt;
+  sim.run_until(sim.now_ms() + 1'000);
+  sim.kill("n1");
+  sim.restore("n1", before);
+  sim.restart("n1");
+  sim.run_until(sim.now_ms() + 5'000);
+  return call(sim, "n2", with_id(counter_add("k", 5, quorum()), "add-5"));
+}
+
+TEST_CASE("op ids: a replica that missed a counter's earlier adds takes them with their records",
+          "[sim]") {
+  // n2 and n3 refuse the later add's delta (it would carry the 5 without its record) and
+  // get n1's whole state instead; the retry after n1's rollback finds the record.
+  for (uint64_t seed : scenario_seeds(3)) {
+    INFO("seed " << seed);
+    auto retry = retry_after_gap(seed, false);
+    REQUIRE(retry);
+    REQUIRE(retry->status.is_ok());
+    CHECK(retry->duplicate);
+    CHECK(retry->object->as<crdt::PNCounter>()->read() == 6);
+  }
+  // The bug put back: the replicas took the 5 inside n1's total without its record, so
+  // the retry adds it again (11), and nothing is left to cancel it.
+  auto twice = retry_after_gap(scenario_seeds(1)[0], true);
+  REQUIRE(twice);
+  REQUIRE(twice->status.is_ok());
+  CHECK_FALSE(twice->duplicate);
+  CHECK(twice->object->as<crdt::PNCounter>()->read() == 11);
+}
+
+TEST_CASE("a node restarted from a restored disk does not reuse its request ids", "[sim]") {
+  // Replicas remember recent mints by (coordinator, request id) and answer a repeated id
+  // from memory. A restored disk brings back an old generation; request ids drawn from it
+  // would repeat those of the process before the restore, and a new add through it would
+  // be answered from the old one's memory without being applied.
+  for (uint64_t seed : scenario_seeds(3)) {
+    INFO("seed " << seed);
+    SimOptions o = three_nodes(seed);
+    o.nodes = 5;
+    Sim sim(o);
+    sim.run_until(1'000);
+    // A key n1 does not own: n1 coordinates, a primary mints.
+    std::string key;
+    std::vector<ring::NodeId> owners;
+    for (int i = 0; key.empty(); ++i) {
+      const std::string k = "k" + std::to_string(i);
+      owners = sim.node("n1").ring().preference_list(ring::key_hash("c", k), 3);
+      if (std::find(owners.begin(), owners.end(), "n1") == owners.end()) key = k;
+    }
+    const DiskImage image = sim.snapshot("n1");
+    sim.kill("n1");
+    sim.restart("n1");
+    sim.run_until(sim.now_ms() + 3'000);
+    auto first = call(sim, "n1", counter_add(key, 1, quorum()));
+    REQUIRE((first && first->status.is_ok()));
+    sim.kill("n1");
+    sim.restore("n1", image);
+    sim.restart("n1");
+    sim.run_until(sim.now_ms() + 3'000);
+    auto second = call(sim, "n1", counter_add(key, 10, quorum()));
+    REQUIRE((second && second->status.is_ok()));
+    CHECK(second->object->as<crdt::PNCounter>()->read() == 11);
+    sim.run_until(sim.now_ms() + 5'000);
+    for (const ring::NodeId& owner : owners) CHECK(local_counter(sim, owner, key) == 11);
   }
 }
 

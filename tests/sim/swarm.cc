@@ -103,7 +103,8 @@ std::string describe(const Swarm& s) {
          (fp.bug_never_fsync ? " BUG:never_fsync" : "") +
          (fp.bug_reuse_actor ? " BUG:reuse_actor" : "") +
          (fp.bug_unavailable_after_send ? " BUG:unavailable_after_send" : "") +
-         (fp.bug_ignore_op_ids ? " BUG:ignore_op_ids" : "") + "}";
+         (fp.bug_ignore_op_ids ? " BUG:ignore_op_ids" : "") +
+         (fp.bug_counter_gaps ? " BUG:counter_gaps" : "") + "}";
   return out;
 }
 
@@ -134,6 +135,13 @@ Swarm with_bug(Swarm s, const std::string& bug) {
     fp.bug_ignore_op_ids = true;
     s.consistency = {"QUORUM", "ALL"};
     s.faults = {"kill", "isolate", "clog", "pause"};
+    s.max_attempts = 3;
+  } else if (bug == "counter-gaps") {
+    // A rolled-back disk takes the only record of a timed-out add with it, while later
+    // totals of its actor carry the add on; the retry counts it again.
+    fp.bug_counter_gaps = true;
+    s.consistency = {"QUORUM"};
+    s.faults = {"rollback", "clone", "kill", "clog"};
     s.max_attempts = 3;
   }
   return s;

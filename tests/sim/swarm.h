@@ -67,10 +67,14 @@ std::string describe(const Swarm& s);
 //  - "unavailable-after-send": a coordinator answers unavailable after it sent the write
 //    (QUORUM/ALL, kills, isolation, halves, no retries);
 //  - "ignore-op-ids": replicas ignore operation ids, so retries apply again (QUORUM/ALL,
-//    three attempts, clogged links, pauses, kills, isolation).
+//    three attempts, clogged links, pauses, kills, isolation);
+//  - "counter-gaps": replicas join counter deltas over a gap in the minter's history and
+//    reads repair counters without operation logs (QUORUM, rollback, clone, kills,
+//    clogged links, three attempts).
 // Unknown names leave it unchanged.
 inline const std::vector<std::string> kInjectableBugs = {
-    "no-hint-replay", "no-fsync", "reuse-actor", "unavailable-after-send", "ignore-op-ids"};
+    "no-hint-replay", "no-fsync",      "reuse-actor",
+    "unavailable-after-send", "ignore-op-ids", "counter-gaps"};
 Swarm with_bug(Swarm s, const std::string& bug);
 
 struct SwarmRun {

@@ -74,7 +74,7 @@ TEST_CASE("swarm: a seed replays exactly", "[sim][swarm]") {
 Swarm without_bugs(Swarm s) {
   core::FaultPoints& fp = s.sim.cluster.fault_points;
   fp.bug_never_replay_hints = fp.bug_never_fsync = fp.bug_reuse_actor = false;
-  fp.bug_unavailable_after_send = fp.bug_ignore_op_ids = false;
+  fp.bug_unavailable_after_send = fp.bug_ignore_op_ids = fp.bug_counter_gaps = false;
   return s;
 }
 
@@ -138,6 +138,16 @@ TEST_CASE("swarm: an injected bug that answers unavailable after sending a write
 TEST_CASE("swarm: an injected bug that ignores operation ids counts retries twice and is caught",
           "[sim][swarm]") {
   const auto [seed, run] = first_catch("ignore-op-ids");
+  REQUIRE(seed != 0);
+  REQUIRE_FALSE(run.verdict.valid);
+  REQUIRE(names(run, check::kDoubleCountedRetry));
+}
+
+TEST_CASE("swarm: an injected bug that joins counter deltas over a gap counts retries twice",
+          "[sim][swarm]") {
+  // A timed-out add whose only record was on a disk that is then rolled back lives on in
+  // its actor's later totals; the retry, finding no record, counts it again.
+  const auto [seed, run] = first_catch("counter-gaps");
   REQUIRE(seed != 0);
   REQUIRE_FALSE(run.verdict.valid);
   REQUIRE(names(run, check::kDoubleCountedRetry));

@@ -327,6 +327,26 @@ TEST_CASE("peer messages round-trip", "[protocol]") {
   CHECK_FALSE(back->duplicate);
 }
 
+TEST_CASE("peer messages carry a counter delta's base, a gap refusal and a full read",
+          "[protocol][op_id]") {
+  core::Message merge = core::Message::make(core::Message::Kind::kMerge, 7, "b", "k");
+  crdt::PNCounter c;
+  merge.object = std::make_shared<const core::Object>(*c.add(3, 9));
+  merge.base = 41;
+  auto back = decode_message(encode_message(merge));
+  REQUIRE(back.is_ok());
+  CHECK(back->base == 41);
+  CHECK_FALSE(back->full);
+  CHECK_FALSE(back->duplicate);
+
+  core::Message read = core::Message::make(core::Message::Kind::kRead, 7, "b", "k");
+  read.full = true;
+  auto rb = decode_message(encode_message(read));
+  REQUIRE(rb.is_ok());
+  CHECK(rb->full);
+  CHECK(rb->base == 0);
+}
+
 TEST_CASE("peer messages carry the op id of a mint and the duplicate flag of its reply",
           "[protocol][op_id]") {
   core::Message mint;
