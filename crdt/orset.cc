@@ -132,14 +132,15 @@ void ORSet::join_sparse(const ORSet& other, Touched* touched) {
   for (const auto& [elem, dots] : other.entries_) join_element(elem, &dots, other.ctx_, touched);
 }
 
+// A deferred remove takes out the dots it observed that this replica holds now (as
+// remove() does on the replica that ran it), at every join: a dot it observed may
+// arrive here later, and some dots it observed may never arrive (lost with a disk
+// restored from an older copy), so waiting for the whole context could keep an element
+// a remove took out. It is dropped once the context covers what it observed.
 void ORSet::apply_deferred(Touched* touched) {
   for (auto it = deferred_.begin(); it != deferred_.end();) {
-    if (!ctx_.covers(it->first)) {
-      ++it;
-      continue;
-    }
     for (const std::string& elem : it->second) drop_observed(elem, it->first, touched);
-    it = deferred_.erase(it);
+    it = ctx_.covers(it->first) ? deferred_.erase(it) : std::next(it);
   }
 }
 

@@ -7,9 +7,11 @@
 //
 // Remove with a context this replica has not fully seen yet (the client read a newer
 // replica): the dots it can see are removed now and the remove is kept as a deferred
-// operation, applied by join() once the replica's context covers it (as Riak's ORSWOT
-// does). Deferred entries are the only remove metadata ever stored, and only while a
-// replica lags behind a client.
+// operation. Every join() (here or on a replica the remove travels to) takes out the
+// observed dots held by then, and drops the entry once the context covers it. It never
+// waits for the whole context before removing anything: some dots a client observed
+// may never arrive (lost with a disk restored from an older copy). Deferred entries are
+// the only remove metadata ever stored, and only while a replica lags behind a client.
 #pragma once
 
 #include <map>

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <iterator>
 
 #include "node/core/update.h"
 
@@ -65,6 +66,22 @@ void OpLog::add(uint64_t key, uint64_t now_ms, Mint mint) {
   bytes_ += record_bytes(r);
 }
 
+namespace {
+// Two mints of one name (op_log.h says a name is unique per minter, but a join must stay
+// a join whatever it is given): the union of their dots, the smaller fingerprint and
+// delta, so both orders give the same mint. True when *mine changed.
+bool merge_mint(Mint* mine, const Mint& theirs) {
+  if (*mine == theirs) return false;
+  std::vector<crdt::Dot> dots;
+  std::set_union(mine->dots.begin(), mine->dots.end(), theirs.dots.begin(), theirs.dots.end(),
+                 std::back_inserter(dots));
+  mine->dots = std::move(dots);
+  mine->fingerprint = std::min(mine->fingerprint, theirs.fingerprint);
+  mine->delta = std::min(mine->delta, theirs.delta);
+  return true;
+}
+}  // namespace
+
 void OpLog::join(const OpLog& other, std::vector<uint64_t>* changed) {
   auto hint = records_.begin();
   for (const auto& [key, theirs] : other.records_) {
@@ -83,8 +100,14 @@ void OpLog::join(const OpLog& other, std::vector<uint64_t>* changed) {
       diff = true;
     }
     for (const auto& [id, m] : theirs.mints) {
-      if (mine.mints.size() >= kMaxMintsPerRecord) break;
-      diff = mine.mints.emplace(id, m).second || diff;
+      auto at = mine.mints.find(id);
+      if (at != mine.mints.end()) {
+        diff = merge_mint(&at->second, m) || diff;
+        continue;
+      }
+      if (mine.mints.size() >= kMaxMintsPerRecord) continue;
+      mine.mints.emplace(id, m);
+      diff = true;
     }
     bytes_ += record_bytes(mine);
     if (diff && changed) changed->push_back(key);

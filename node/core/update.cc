@@ -143,7 +143,11 @@ Mint mint_of(const Object& state, const Object& delta, crdt::Actor actor, const 
     m.dots = dots_of(*set);
     std::sort(m.dots.begin(), m.dots.end());
   }
-  if (!m.dots.empty()) m.id = m.dots.front();
+  // A mint is named by the first dot it minted. A remove mints none: the dots it took
+  // out are the same on every replica that ran it, so it is named by its minter's actor
+  // (a replica mints one operation once), else two replicas' mints of one remove would
+  // share a name and differ in their dots.
+  if (!m.dots.empty() && u.kind != Update::Kind::kSetRemove) m.id = m.dots.front();
   return m;
 }
 

@@ -174,7 +174,8 @@ class Runner {
       }
     }
     out.converge_ms = sim_.now_ms() - healed;
-    nemesis(out.converged ? "settled" : "not settled", "");
+    out.unsettled = unsettled_;
+    nemesis(out.converged ? "settled" : "not settled", unsettled_);
     final_reads();
     out.digest = sim_.trace_digest();
     out.history = std::move(history_);
@@ -511,11 +512,17 @@ class Runner {
 
   bool settled() {
     for (const std::string& id : running()) {
-      if (sim_.node(id).hints_held() > 0 || sim_.node(id).handoff().not_owned > 0) return false;
+      if (sim_.node(id).hints_held() > 0 || sim_.node(id).handoff().not_owned > 0) {
+        unsettled_ = id + " holds hints or keys it does not own";
+        return false;
+      }
       // The convergence signal (anti-entropy found every ring peer's rows equal, operation
       // records included): equal reads alone come early, since read repair spreads values
       // without records, and two records of one retried operation must meet to cancel.
-      if (!sim_.node(id).in_sync()) return false;
+      if (!sim_.node(id).in_sync()) {
+        unsettled_ = id + " is not in sync with its peers";
+        return false;
+      }
     }
     std::map<std::string, core::ObjectPtr> first;
     for (const auto& [key, owner] : replicas()) {
@@ -525,9 +532,11 @@ class Runner {
       auto [it, fresh] = first.emplace(key, got);
       if (!fresh &&
           ((got == nullptr) != (it->second == nullptr) || (got && !(*got == *it->second)))) {
+        unsettled_ = "replicas of " + key + " differ (" + owner + ")";
         return false;
       }
     }
+    unsettled_.clear();
     return true;
   }
 
@@ -553,6 +562,7 @@ class Runner {
   const Swarm& s_;
   Sim sim_;
   uint64_t t0_ = 0, ops_ = 0, logical_ = 0;
+  std::string unsettled_;  // why settled() last said no
   std::vector<Event> history_;
   std::map<std::string, std::vector<std::string>> added_;  // set key -> elements added
   static constexpr size_t kMaxImages = 6;
@@ -570,7 +580,7 @@ std::string report(const Swarm& s, const SwarmRun& r) {
                     ")\n  options: " + describe(s) + "\n";
   if (!r.converged) {
     out += "  replicas did not settle within " + std::to_string(kLivenessBoundMs / 1000) +
-           " s of the heal\n";
+           " s of the heal: " + r.unsettled + "\n";
   }
   out += check::summary_table(r.verdict);
   return out;

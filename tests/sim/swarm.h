@@ -82,6 +82,7 @@ struct SwarmRun {
   bool converged = false;
   uint64_t converge_ms = 0;  // after the heal
   uint64_t digest = 0;       // the simulation's trace: equal for equal runs
+  std::string unsettled;     // not converged: what the last check found
   std::vector<check::Event> history;
   bool ok() const { return verdict.valid && converged; }
 };

@@ -56,6 +56,33 @@ TEST_CASE("orset: a remove whose context is ahead of the replica is deferred", "
   REQUIRE(behind.read() == Strings{"x"});
 }
 
+TEST_CASE("orset: a deferred remove takes out the dots it saw before its whole context arrives",
+          "[crdt][orset]") {
+  // A client reads x (added by r1) together with an add y that only `lost` holds; `lost`
+  // then restarts from an older disk, so y's dot never reaches anyone. The remove of x
+  // runs on `behind`, which has seen neither add: it is deferred there.
+  ORSet r1, lost, behind;
+  r1.add(1, "x");
+  lost.add(2, "y");
+  DotContext seen = r1.context();
+  seen.join(lost.context());
+  const ORSet rm = behind.remove("x", seen);
+  REQUIRE(behind.deferred().size() == 1);
+  // The remove reaches r1, which holds the very dot it observed.
+  ORSet a = r1;
+  a.join(rm);
+  REQUIRE(a.read().empty());
+  // The add reaches the remover (anti-entropy): it must not come back there either.
+  ORSet b = behind;
+  b.join(r1);
+  REQUIRE(b.read().empty());
+  REQUIRE(a == b);
+  // A later add of x is not affected: its dot was not in the remove's context.
+  b.add(3, "x");
+  a.join(b);
+  REQUIRE(a.read() == Strings{"x"});
+}
+
 TEST_CASE("orset: remove of an absent element is harmless", "[crdt][orset]") {
   ORSet s;
   ORSet d = s.remove("nope");

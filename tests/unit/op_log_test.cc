@@ -241,5 +241,51 @@ TEST_CASE("op ids: joins with logs stay commutative, associative and idempotent"
   }
 }
 
+TEST_CASE("op ids: mints of one remove on two replicas are two mints, and joins commute",
+          "[oplog]") {
+  // Both replicas hold the element under dots (1,1) and (2,1); one has also seen (3,1).
+  // Each runs the same identified remove: the dots they take out differ, but start alike.
+  auto holding = [](std::vector<crdt::Actor> actors) {
+    crdt::ORSet s;
+    for (crdt::Actor actor : actors) {
+      crdt::ORSet other;
+      other.add(actor, "e");
+      s.join(other);
+    }
+    return Object(std::move(s));
+  };
+  Object a = holding({1, 2});
+  Object b = holding({1, 2, 3});
+  Update rm;
+  rm.kind = Update::Kind::kSetRemove;
+  rm.elements = {"e"};
+  rm.op_id = "rm-1";
+  Once oa, ob;
+  REQUIRE(apply_once(&a, 10, rm, 5, &oa).is_ok());
+  REQUIRE(apply_once(&b, 20, rm, 6, &ob).is_ok());
+  Object ab = a, ba = b;
+  REQUIRE(ab.join(b).is_ok());
+  REQUIRE(ba.join(a).is_ok());
+  CHECK(ab == ba);
+  REQUIRE(ab.ops().find(op_key("rm-1")));
+  CHECK(ab.ops().find(op_key("rm-1"))->mints.size() == 2);
+  CHECK(ab.as<crdt::ORSet>()->read().empty());
+
+  // Given two mints of one name that differ (a log from before removes were named by
+  // their minter), the join still commutes: the union of their dots.
+  OpLog x, y;
+  Mint mx = mint(1, 1, 7, 0), my = mint(1, 1, 7, 0);
+  mx.dots = {{1, 1}, {2, 1}};
+  my.dots = {{1, 1}, {3, 1}};
+  x.add(9, 100, mx);
+  y.add(9, 100, my);
+  OpLog xy = x, yx = y;
+  xy.join(y, nullptr);
+  yx.join(x, nullptr);
+  CHECK(xy == yx);
+  CHECK(xy.find(9)->mints.at(crdt::Dot{1, 1}).dots ==
+        std::vector<crdt::Dot>{{1, 1}, {2, 1}, {3, 1}});
+}
+
 }  // namespace
 }  // namespace shoal::core
