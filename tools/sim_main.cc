@@ -21,7 +21,7 @@ using namespace shoal;
 namespace {
 
 std::string g_inject_bug;
-bool g_field_faults = false;
+bool g_field_faults = true;
 
 sim::Swarm swarm_for(uint64_t seed) {
   return sim::with_bug(sim::choose_swarm(seed, g_field_faults), g_inject_bug);
@@ -97,9 +97,9 @@ int main(int argc, char** argv) {
                  "a deliberate bug the runs should catch (tests/sim/swarm.h): no-hint-replay, "
                  "no-fsync, reuse-actor, unavailable-after-send, ignore-op-ids, counter-gaps")
       ->check(CLI::IsMember(sim::kInjectableBugs));
-  app.add_flag("--field-faults", g_field_faults,
-               "also restored, cloned and twin-started disks and client retries (issue #12; "
-               "these runs still find open bugs: docs/testing.md)");
+  app.add_flag("--field-faults,!--no-field-faults", g_field_faults,
+               "with restored, cloned and twin-started disks and client retries (the "
+               "default; --no-field-faults draws the same seeds without them)");
   CLI11_PARSE(app, argc, argv);
   if (seed != 0) return replay(seed, out);
   unsigned long long a = 0, b = 0;

@@ -97,6 +97,10 @@ void Node::replay_hints(uint64_t now_ms) {
 // for a node that left or was removed go to the key's current owners instead. Hints
 // older than the hint window are dropped (anti-entropy repairs what they carried).
 void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
+  if (target == config_.self) {
+    absorb_own_hints();
+    return;
+  }
   const MemberState* st = membership_.find(target);
   const bool gone = !st || !in_ring(st->status);
   if (!gone && (down_.count(target) || target == config_.self)) return;
@@ -139,6 +143,27 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
     for (const ring::NodeId& d : dests) send(d, m);
     transferring_.insert(k);
     transfers_.emplace(id, std::move(t));
+  }
+}
+
+// Hints addressed to this node: its disk is a copy of a fallback's that held them (a
+// cloned directory). They are joined here like a replayed hint, then dropped.
+void Node::absorb_own_hints() {
+  uint32_t budget = config_.cluster.hints_per_tick;
+  std::vector<std::pair<std::string, std::string>> batch;
+  (void)env_.store.scan(hint_prefix(config_.self), hint_prefix_end(config_.self),
+                        [&](std::string_view k, std::string_view v) {
+                          batch.emplace_back(k, v);
+                          return --budget > 0;
+                        });
+  for (auto& [k, v] : batch) {
+    auto hk = parse_hint_key(k);
+    auto dk = hk ? parse_data_key(hk->data_key) : std::nullopt;
+    Result<Object> o = v.size() >= 8 ? Object::decode(std::string_view(v).substr(8))
+                                     : Result<Object>(Status::corruption("short hint"));
+    if (dk && o && !merge_local(dk->bucket, dk->key, *o, /*durable=*/true).is_ok()) continue;
+    env_.store.erase(k);
+    if (hint_counts_[config_.self] > 0) --hint_counts_[config_.self];
   }
 }
 

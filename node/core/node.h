@@ -286,6 +286,7 @@ class Node {
   void handle_replica(const ring::NodeId& from, const Message& m);
   Status store_hint(const ring::NodeId& target, const std::string& bucket, const std::string& key,
                     const Object& delta, bool durable);
+  void absorb_own_hints();
   Result<ObjectPtr> load_hint(const ring::NodeId& target, const std::string& bucket,
                               const std::string& key);
 

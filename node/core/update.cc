@@ -152,14 +152,24 @@ Mint mint_of(const Object& state, const Object& delta, crdt::Actor actor, const 
 }
 
 // The re-send of an operation this replica applied before (apply_once).
-Object repeat_of(const Object& state, uint64_t op, const OpRecord& r, uint64_t fingerprint) {
+Object repeat_of(const Object& state, uint64_t op, const OpRecord& r, const Update& u,
+                 uint64_t fingerprint) {
   Object delta;
   if (const auto* set = state.as<crdt::ORSet>()) {
     std::vector<crdt::Dot> dots;
     for (const auto& [id, m] : r.mints) {
       if (m.fingerprint == fingerprint) dots.insert(dots.end(), m.dots.begin(), m.dots.end());
     }
-    delta = Object(set->delta_of(dots));
+    crdt::ORSet out = set->delta_of(dots);
+    // A remove with a context names only the dots it took out where it was minted; the
+    // observed dots that replica did not hold then were a deferred remove (crdt/orset.h),
+    // which the record does not keep. Re-send the remove itself as a deferred entry, so a
+    // replica that missed the first attempt's delta takes out what the client observed
+    // (its join drops the entry once its context covers it).
+    if (u.kind == Update::Kind::kSetRemove && u.context) {
+      for (const std::string& e : u.elements) out.join(crdt::ORSet{}.remove(e, *u.context));
+    }
+    delta = Object(std::move(out));
   } else {
     // Small types: the whole state is a valid delta. It goes with the whole log: a
     // counter's totals include every mint this replica holds, and a replica that took
@@ -186,7 +196,7 @@ Result<Object> apply_once(Object* state, crdt::Actor actor, const Update& u, uin
         return Status::invalid_argument("operation id '" + u.op_id +
                                         "' was already used for another update of this key");
       }
-      return repeat_of(*state, op, *r, fingerprint);
+      return repeat_of(*state, op, *r, u, fingerprint);
     }
   }
   if (const auto* c = state->as<crdt::PNCounter>()) {

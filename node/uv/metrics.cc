@@ -101,6 +101,9 @@ std::string Metrics::render(const core::Node& node, const Gauges& g) const {
     sample(&out, name, "", v);
   };
   counter("shoal_read_repairs_total", "Stale replicas repaired by reads.", node.read_repairs());
+  counter("shoal_counter_gap_refills_total",
+          "Counter deltas a replica refused for missed adds, sent again as the minter's state.",
+          node.gap_refills());
   gauge("shoal_hints_held", "Hints this node holds for down replicas.",
         static_cast<double>(node.hints_held()));
   counter("shoal_hints_replayed_total", "Hints delivered to their owners.", node.hints_replayed());

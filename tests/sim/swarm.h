@@ -53,8 +53,8 @@ struct Swarm {
 bool replaces_disks(const Swarm& s);
 
 // field_faults: also restored, cloned and twin-started disks and client retries with
-// operation ids (issue #12). Off in the CI swarm until the open bugs those runs still find
-// are fixed (docs/testing.md, "Open: field faults"); `shoal-sim --field-faults` runs them.
+// operation ids (issue #12). The CI swarm and `shoal-sim` draw them; without, a seed keeps
+// its other choices (the injected-bug tests start from that and add what each bug needs).
 Swarm choose_swarm(uint64_t seed, bool field_faults = false);
 std::string describe(const Swarm& s);
 // The swarm with a deliberate bug that runs must catch (the test suite and

@@ -138,6 +138,47 @@ TEST_CASE("op ids: a repeat on the same replica is answered, not minted", "[oplo
   CHECK(empty.as<crdt::ORSet>()->read() == std::vector<std::string>{"x"});
 }
 
+TEST_CASE("op ids: a repeated remove re-sends what it deferred", "[oplog]") {
+  // B holds x; the client read it there. The remove is minted on A, which lags (x never
+  // reached it, or went with a rolled-back disk): A removes nothing and defers the
+  // remove. The first attempt's delta is lost; the retry finds A's record and is
+  // answered from it. Its re-send must still take x out of B.
+  Object a(DataType::kSet), b(DataType::kSet);
+  Once add;
+  REQUIRE(apply_once(&b, 2, set_add("x", "add"), 1, &add).is_ok());
+  Update rm;
+  rm.kind = Update::Kind::kSetRemove;
+  rm.elements = {"x"};
+  rm.context = b.as<crdt::ORSet>()->context();
+  rm.op_id = "rm";
+  Once first, again;
+  REQUIRE(apply_once(&a, 1, rm, 2, &first).is_ok());  // its delta is lost
+  Result<Object> re = apply_once(&a, 1, rm, 3, &again);
+  REQUIRE(re.is_ok());
+  CHECK(again.duplicate);
+  REQUIRE(b.join(*re).is_ok());
+  CHECK(b.as<crdt::ORSet>()->read().empty());
+  REQUIRE(b.ops().find(op_key("rm")));
+  // The re-send is a valid message (a deferred entry its own context does not cover).
+  Result<Object> wire = Object::decode(re->encode());
+  REQUIRE(wire.is_ok());
+  CHECK(*wire == *re);
+  // Once A has caught up (the deferred entry applied and dropped), a repeat still
+  // takes x out of a replica that missed both.
+  Object lagging(DataType::kSet);
+  Once add2;
+  REQUIRE(apply_once(&lagging, 2, set_add("x", "add"), 1, &add2).is_ok());
+  REQUIRE(a.join(lagging).is_ok());
+  CHECK(a.as<crdt::ORSet>()->read().empty());
+  CHECK(a.as<crdt::ORSet>()->deferred().empty());
+  Once third;
+  Result<Object> late = apply_once(&a, 1, rm, 4, &third);
+  REQUIRE(late.is_ok());
+  CHECK(third.duplicate);
+  REQUIRE(lagging.join(*late).is_ok());
+  CHECK(lagging.as<crdt::ORSet>()->read().empty());
+}
+
 // Replicas that each apply some of the operations (several apply the same one without
 // knowing of the others), then exchange deltas and states in a random order.
 struct Swarm {
