@@ -14,6 +14,14 @@
 namespace shoal::core {
 
 namespace {
+// A stored hint row: its data key (nullopt when unreadable) and its object.
+std::pair<std::optional<DataKey>, Result<Object>> read_hint_row(std::string_view k,
+                                                                std::string_view v) {
+  auto hk = parse_hint_key(k);
+  return {hk ? parse_data_key(hk->data_key) : std::nullopt,
+          v.size() >= 8 ? Object::decode(v.substr(8))
+                        : Result<Object>(Status::corruption("short hint"))};
+}
 
 constexpr size_t kMaxTransfersInFlight = 1024;
 
@@ -115,15 +123,11 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
                           return --budget > 0;
                         });
   for (auto& [k, v] : batch) {
-    auto hk = parse_hint_key(k);
-    auto dk = hk ? parse_data_key(hk->data_key) : std::nullopt;
-    Result<Object> o = v.size() >= 8 ? Object::decode(std::string_view(v).substr(8))
-                                     : Result<Object>(Status::corruption("short hint"));
+    auto [dk, o] = read_hint_row(k, v);
     const bool expired = v.size() >= 8 && wall > read_be64(v) &&
                          wall - read_be64(v) > config_.cluster.hint_window_ms;
     if (!dk || !o || expired) {  // unreadable or too old: drop it
-      env_.store.erase(k);
-      if (hint_counts_[target] > 0) --hint_counts_[target];
+      drop_hint(k, target);
       continue;
     }
     std::vector<ring::NodeId> dests{target};
@@ -151,20 +155,22 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
 void Node::absorb_own_hints() {
   uint32_t budget = config_.cluster.hints_per_tick;
   std::vector<std::pair<std::string, std::string>> batch;
-  (void)env_.store.scan(hint_prefix(config_.self), hint_prefix_end(config_.self),
-                        [&](std::string_view k, std::string_view v) {
-                          batch.emplace_back(k, v);
-                          return --budget > 0;
-                        });
+  Status s = env_.store.scan(hint_prefix(config_.self), hint_prefix_end(config_.self),
+                             [&](std::string_view k, std::string_view v) {
+                               batch.emplace_back(k, v);
+                               return --budget > 0;
+                             });
+  if (!s.is_ok()) return;  // the store failed: the next tick tries again
   for (auto& [k, v] : batch) {
-    auto hk = parse_hint_key(k);
-    auto dk = hk ? parse_data_key(hk->data_key) : std::nullopt;
-    Result<Object> o = v.size() >= 8 ? Object::decode(std::string_view(v).substr(8))
-                                     : Result<Object>(Status::corruption("short hint"));
+    auto [dk, o] = read_hint_row(k, v);
     if (dk && o && !merge_local(dk->bucket, dk->key, *o, /*durable=*/true).is_ok()) continue;
-    env_.store.erase(k);
-    if (hint_counts_[config_.self] > 0) --hint_counts_[config_.self];
+    drop_hint(k, config_.self);
   }
+}
+
+void Node::drop_hint(const std::string& stored_key, const ring::NodeId& target) {
+  env_.store.erase(stored_key);
+  if (hint_counts_[target] > 0) --hint_counts_[target];
 }
 
 // ---- transfers (both kinds) ----

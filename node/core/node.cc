@@ -97,9 +97,28 @@ ObjectPtr answer_state(const std::shared_ptr<Object>& state, const Update& u) {
   return std::make_shared<const Object>(state->without_ops());
 }
 
-ObjectPtr for_reading(ObjectPtr o) {
+ObjectPtr for_client(ObjectPtr o) {
   if (!o || o->ops().empty()) return o;
   return std::make_shared<const Object>(o->without_ops());
+}
+
+// What a replica's read reply carries: no operation log (a counter's can be large, so
+// counters are never read-repaired), except a register's records of the siblings it
+// holds, so a read repair never hands a replica a sibling without the record that makes
+// a retry of its write count once. Cost: a scan of the register's log per read.
+ObjectPtr for_reading(ObjectPtr o) {
+  if (!o || o->ops().empty()) return o;
+  const auto* reg = o->as<crdt::DvvSet>();
+  if (!reg) return for_client(o);
+  Object out = o->without_ops();
+  for (const auto& [key, record] : o->ops().records()) {
+    const bool live = std::any_of(record.mints.begin(), record.mints.end(), [&](const auto& m) {
+      return std::any_of(m.second.dots.begin(), m.second.dots.end(),
+                         [&](const crdt::Dot& d) { return reg->siblings().count(d) > 0; });
+    });
+    if (live) (void)out.ops().insert(key, record);
+  }
+  return std::make_shared<const Object>(std::move(out));
 }
 
 }  // namespace
@@ -674,7 +693,8 @@ void Node::finish_if_done(uint64_t id) {
   const Outcome outcome = evaluate(p.goal, p.tally);
   if (outcome == Outcome::kSucceeded) {
     if (p.op == ClientRequest::Op::kGet) {
-      respond(p, {p.merged ? Status::ok() : Status::not_found(p.bucket + "/" + p.key), p.merged});
+      respond(p, {p.merged ? Status::ok() : Status::not_found(p.bucket + "/" + p.key),
+                  for_client(p.merged)});
     } else {
       respond(p, {Status::ok(), p.state, p.duplicate});
     }

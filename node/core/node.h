@@ -287,6 +287,7 @@ class Node {
   Status store_hint(const ring::NodeId& target, const std::string& bucket, const std::string& key,
                     const Object& delta, bool durable);
   void absorb_own_hints();
+  void drop_hint(const std::string& stored_key, const ring::NodeId& target);
   Result<ObjectPtr> load_hint(const ring::NodeId& target, const std::string& bucket,
                               const std::string& key);
 
