@@ -88,9 +88,10 @@ struct FaultPoints {
   bool bug_reuse_actor = false;
   bool bug_unavailable_after_send = false;
   bool bug_ignore_op_ids = false;
-  // A replica joins a counter delta although it missed earlier mints of its actor, and
-  // reads repair counters from replies without operation logs (a mint whose record died
-  // with a rolled-back disk spreads inside later totals; its retry counts twice).
+  // A replica joins a counter delta although it missed earlier mints of its actor, reads
+  // repair counters from replies without operation logs, and register read replies carry
+  // no records (a mint whose record died with a rolled-back disk spreads inside later
+  // totals or as a repaired sibling; its retry counts twice).
   bool bug_counter_gaps = false;
 };
 
@@ -255,10 +256,9 @@ class Node {
     // minter's whole state is fetched once and sent to each of them instead.
     ring::NodeId minter;
     uint64_t base = 0;
-    ObjectPtr full;                      // the minter's state with its log, once fetched
+    ObjectPtr full;  // the minter's state with its log, once fetched
     bool full_asked = false;
-    std::vector<ring::NodeId> gapped;    // waiting for `full`
-    std::set<ring::NodeId> refilled;     // sent `full`: a second refusal is a failure
+    std::vector<ring::NodeId> gapped;  // waiting for `full`
   };
 
   void start_get(uint64_t id, Pending& p);

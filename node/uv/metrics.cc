@@ -101,7 +101,7 @@ std::string Metrics::render(const core::Node& node, const Gauges& g) const {
     sample(&out, name, "", v);
   };
   counter("shoal_read_repairs_total", "Stale replicas repaired by reads.", node.read_repairs());
-  counter("shoal_counter_gap_refills_total",
+  counter("shoal_delta_gap_refills_total",
           "Counter deltas a replica refused for missed adds, sent again as the minter's state.",
           node.gap_refills());
   gauge("shoal_hints_held", "Hints this node holds for down replicas.",

@@ -72,9 +72,9 @@ std::string describe(const Swarm& s);
 //    reads repair counters without operation logs (QUORUM, rollback, clone, kills,
 //    clogged links, three attempts).
 // Unknown names leave it unchanged.
-inline const std::vector<std::string> kInjectableBugs = {
-    "no-hint-replay", "no-fsync",      "reuse-actor",
-    "unavailable-after-send", "ignore-op-ids", "counter-gaps"};
+inline const std::vector<std::string> kInjectableBugs = {"no-hint-replay", "no-fsync",
+                                                         "reuse-actor",    "unavailable-after-send",
+                                                         "ignore-op-ids",  "counter-gaps"};
 Swarm with_bug(Swarm s, const std::string& bug);
 
 struct SwarmRun {

@@ -35,9 +35,8 @@ TEST_CASE("swarm: seeds 1-100 of random and field faults lose nothing acknowledg
   REQUIRE(failed.empty());
 }
 
-TEST_CASE(
-    "swarm: seeds 101-200 of random and field faults lose nothing acknowledged and converge",
-    "[sim][swarm]") {
+TEST_CASE("swarm: seeds 101-200 of random and field faults lose nothing acknowledged and converge",
+          "[sim][swarm]") {
   const std::vector<uint64_t> failed = failing_seeds(true, 100, 200);
   INFO(failed.size() << " seed(s) failed");
   REQUIRE(failed.empty());
