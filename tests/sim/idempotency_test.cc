@@ -115,14 +115,27 @@ TEST_CASE("op ids: attempts minted on both sides of a partition count once after
   }
 }
 
+// Three nodes without anti-entropy, with the counter-gaps bug put back or not.
+SimOptions without_anti_entropy(uint64_t seed, bool bug) {
+  SimOptions o = three_nodes(seed);
+  o.cluster.ae_interval_ms = 3'600'000;
+  o.cluster.fault_points.bug_counter_gaps = bug;
+  return o;
+}
+
+// Restarts `id` from an older copy of its disk and lets the cluster notice.
+void roll_back(Sim& sim, const std::string& id, const DiskImage& image) {
+  sim.kill(id);
+  sim.restore(id, image);
+  sim.restart(id);
+  sim.run_until(sim.now_ms() + 5'000);
+}
+
 // A LOCAL add lands on n1 alone; a later add through n1 carries n1's whole total to n2 and
 // n3; then n1's disk is rolled back to before the first add, and the client retries it
 // on n2. Returns the retry's answer, or nullopt.
 std::optional<core::ClientResponse> retry_after_gap(uint64_t seed, bool bug) {
-  SimOptions o = three_nodes(seed);
-  o.cluster.ae_interval_ms = 3'600'000;  // no anti-entropy: deltas alone carry the adds
-  o.cluster.fault_points.bug_counter_gaps = bug;
-  Sim sim(o);
+  Sim sim(without_anti_entropy(seed, bug));  // deltas alone carry the adds
   sim.run_until(1'000);
   const DiskImage before = sim.snapshot("n1");
   sim.partition({"n1"});
@@ -134,10 +147,7 @@ std::optional<core::ClientResponse> retry_after_gap(uint64_t seed, bool bug) {
   if (!later || !later->status.is_ok()) return std::nullopt;
   if (!bug && sim.node("n1").gap_refills() == 0) return std::nullopt;
   sim.run_until(sim.now_ms() + 1'000);
-  sim.kill("n1");
-  sim.restore("n1", before);
-  sim.restart("n1");
-  sim.run_until(sim.now_ms() + 5'000);
+  roll_back(sim, "n1", before);
   return call(sim, "n2", with_id(counter_add("k", 5, quorum()), "add-5"));
 }
 
@@ -166,10 +176,7 @@ TEST_CASE("op ids: a replica that missed a counter's earlier adds takes them wit
 // then n1's disk is rolled back to before the write, and the client retries it on n2.
 // Returns the register's values read at ALL afterwards, or nullopt.
 std::optional<std::vector<std::string>> register_retry_after_repair(uint64_t seed, bool bug) {
-  SimOptions o = three_nodes(seed);
-  o.cluster.ae_interval_ms = 3'600'000;  // no anti-entropy: read repair alone spreads it
-  o.cluster.fault_points.bug_counter_gaps = bug;
-  Sim sim(o);
+  Sim sim(without_anti_entropy(seed, bug));  // read repair alone spreads the write
   sim.run_until(1'000);
   const DiskImage before = sim.snapshot("n1");
   sim.partition({"n1"});
@@ -181,10 +188,7 @@ std::optional<std::vector<std::string>> register_retry_after_repair(uint64_t see
   auto repaired = call(sim, "n1", read("r", "r", all));
   if (!repaired || !repaired->status.is_ok()) return std::nullopt;
   sim.run_until(sim.now_ms() + 1'000);
-  sim.kill("n1");
-  sim.restore("n1", before);
-  sim.restart("n1");
-  sim.run_until(sim.now_ms() + 5'000);
+  roll_back(sim, "n1", before);
   auto retry = call(sim, "n2", with_id(put("r", "v", std::nullopt, quorum()), "put-v"));
   if (!retry || !retry->status.is_ok()) return std::nullopt;
   sim.run_until(sim.now_ms() + 1'000);
