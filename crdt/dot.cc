@@ -1,9 +1,9 @@
 #include "crdt/dot.h"
 
-#include <cassert>
 #include <limits>
 #include <vector>
 
+#include "crdt/assert.h"
 #include "crdt/codec.h"
 
 namespace shoal::crdt {
@@ -53,7 +53,7 @@ void VersionVector::set(Actor actor, uint64_t counter) {
 
 Dot VersionVector::increment(Actor actor) {
   uint64_t& c = entries_[actor];
-  assert(c < std::numeric_limits<uint64_t>::max());
+  SHOAL_ASSERT(c < std::numeric_limits<uint64_t>::max(), "an actor's counter is exhausted");
   ++c;
   return Dot{actor, c};
 }
@@ -144,14 +144,16 @@ Dot DotContext::next_dot(Actor actor) const {
     --it;
     if (it->actor == actor && it->counter > top) top = it->counter;
   }
-  assert(top < std::numeric_limits<uint64_t>::max());
+  SHOAL_ASSERT(top < std::numeric_limits<uint64_t>::max(), "an actor's counter is exhausted");
   return Dot{actor, top + 1};
 }
 
 void DotContext::add(const Dot& dot) {
+  SHOAL_ASSERT(dot.counter >= 1);
   if (contains(dot)) return;
   cloud_.insert(dot);
   compact_actor(dot.actor);
+  SHOAL_ASSERT(contains(dot));
 }
 
 void DotContext::compact_actor(Actor actor) {
@@ -163,6 +165,8 @@ void DotContext::compact_actor(Actor actor) {
     it = cloud_.erase(it);
   }
   vv_.set(actor, top);
+  // Canonical form: the cloud never holds a dot the vector could absorb.
+  SHOAL_ASSERT(it == cloud_.end() || it->actor != actor || it->counter > top + 1);
 }
 
 void DotContext::compact() {
@@ -177,6 +181,7 @@ void DotContext::join(const DotContext& other) {
   vv_.merge(other.vv_);
   cloud_.insert(other.cloud_.begin(), other.cloud_.end());
   compact();
+  SHOAL_ASSERT(covers(other), "a context join holds every dot of both");
 }
 
 template <>

@@ -2,6 +2,7 @@
 
 #include <iterator>
 
+#include "crdt/assert.h"
 #include "crdt/codec.h"
 
 namespace shoal::crdt {
@@ -15,6 +16,7 @@ DvvSet DvvSet::write(Actor actor, const DotContext& seen, Sibling sibling) {
   std::erase_if(siblings_, [&](const auto& kv) { return seen.contains(kv.first); });
   ctx_.join(seen);
   const Dot dot = ctx_.next_dot(actor);
+  SHOAL_ASSERT(!ctx_.contains(dot), "a new sibling's dot is fresh");
   ctx_.add(dot);
   siblings_.emplace(dot, sibling);
   // The delta's context is what the client saw plus the new dot: joining it drops the
@@ -43,6 +45,8 @@ void DvvSet::join(const DvvSet& other) {
     if (!ctx_.contains(dot)) siblings_.emplace(dot, sib);
   }
   ctx_.join(other.ctx_);
+  // Every sibling is an event of the context (decode() checks it on the way in).
+  for (const auto& kv : siblings_) SHOAL_ASSERT(ctx_.contains(kv.first));
 }
 
 std::vector<std::string> DvvSet::values() const {

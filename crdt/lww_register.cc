@@ -2,6 +2,7 @@
 
 #include <tuple>
 
+#include "crdt/assert.h"
 #include "crdt/codec.h"
 
 namespace shoal::crdt {
@@ -39,6 +40,7 @@ bool LWWRegister::beats(const LWWRegister& other) const {
 
 void LWWRegister::join(const LWWRegister& other) {
   if (other.beats(*this)) *this = other;
+  SHOAL_ASSERT(!other.beats(*this), "a register join keeps the greatest write");
 }
 
 std::optional<std::string> LWWRegister::read() const {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "crdt/assert.h"
 #include "crdt/codec.h"
 
 namespace shoal::crdt {
@@ -30,6 +31,7 @@ ORSet::Entries::iterator ORSet::erase_if_empty(Entries::iterator it) {
 ORSet ORSet::add(Actor actor, const std::string& elem, Touched* touched) {
   ORSet delta;
   const Dot dot = ctx_.next_dot(actor);
+  SHOAL_ASSERT(!ctx_.contains(dot), "an add's dot is fresh");
   auto it = entries_.try_emplace(elem).first;
   // The delta's context carries the dots it supersedes, so a join drops them too.
   while (!it->second.empty()) {
@@ -42,7 +44,19 @@ ORSet ORSet::add(Actor actor, const std::string& elem, Touched* touched) {
   auto d = delta.entries_.try_emplace(elem).first;
   delta.insert_dot(d, dot);
   if (touched) touched->insert(elem);
+  check_element(elem);
   return delta;
+}
+
+void ORSet::check_element(const std::string& elem) const {
+  auto it = entries_.find(elem);
+  if (it == entries_.end()) return;
+  SHOAL_ASSERT(!it->second.empty(), "a held element holds a dot");
+  for (const Dot& d : it->second) {
+    SHOAL_ASSERT(ctx_.contains(d), "a held dot is in the context");
+    auto o = owner_.find(d);
+    SHOAL_ASSERT(o != owner_.end() && o->second == elem, "a held dot is owned by its element");
+  }
 }
 
 std::vector<Dot> ORSet::drop_observed(const std::string& elem, const DotContext& observed,
@@ -170,6 +184,7 @@ void ORSet::join(const ORSet& other, Touched* touched) {
     deferred_[observed].insert(elems.begin(), elems.end());
   }
   apply_deferred(touched);
+  for (const auto& kv : other.entries_) check_element(kv.first);
 }
 
 ORSet ORSet::project(const std::vector<std::string>& elems) const {

@@ -97,6 +97,8 @@ class ORSet {
   void insert_dot(Entries::iterator it, const Dot& d);
   void erase_dot(Entries::iterator it, std::set<Dot>::iterator d);
   Entries::iterator erase_if_empty(Entries::iterator it);
+  // Asserts the invariants of one element: held dots non-empty, in the context, owned.
+  void check_element(const std::string& elem) const;
   // Rebuilds owner_ and element_bytes_ from entries_, checking the invariants.
   Status reindex();
 

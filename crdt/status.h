@@ -1,15 +1,16 @@
 // Status and Result<T>: how every Shoal component reports an expected failure.
 //
 // The codes are the error table of DESIGN.md §3, shared by every API and the wire
-// protocol. Bugs are asserts, never a Status.
+// protocol. Bugs are SHOAL_ASSERTs (crdt/assert.h), never a Status.
 #pragma once
 
-#include <cassert>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+
+#include "crdt/assert.h"
 
 namespace shoal {
 
@@ -68,7 +69,7 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
-    assert(!std::get<Status>(v_).is_ok() && "a Result holding a Status must hold an error");
+    SHOAL_ASSERT(!std::get<Status>(v_).is_ok(), "a Result holding a Status must hold an error");
   }
 
   bool is_ok() const { return std::holds_alternative<T>(v_); }
@@ -76,15 +77,15 @@ class [[nodiscard]] Result {
 
   // REQUIRES: is_ok()
   T& value() & {
-    assert(is_ok());
+    SHOAL_ASSERT(is_ok());
     return std::get<T>(v_);
   }
   const T& value() const& {
-    assert(is_ok());
+    SHOAL_ASSERT(is_ok());
     return std::get<T>(v_);
   }
   T&& value() && {
-    assert(is_ok());
+    SHOAL_ASSERT(is_ok());
     return std::get<T>(std::move(v_));
   }
   T* operator->() { return &value(); }

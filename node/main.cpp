@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "crdt/assert.h"
 #include "node/uv/server.h"
 
 int main(int argc, char** argv) {
@@ -106,6 +107,10 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e [" + id + "] %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(log_level));
+  shoal::set_invariant_handler([](const char* message) {
+    spdlog::critical("{}; stopping (a bug in shoald: please report this log)", message);
+    spdlog::default_logger()->flush();
+  });
 
   uvshell::ServerConfig config;
   config.node_id = id;

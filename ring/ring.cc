@@ -3,7 +3,8 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cassert>
+
+#include "crdt/assert.h"
 
 namespace shoal::ring {
 
@@ -37,7 +38,7 @@ uint64_t vnode_token(std::string_view node, uint32_t vnode_index) {
 }
 
 Ring::Ring(std::vector<NodeId> nodes, uint32_t vnodes_per_node) : vnodes_(vnodes_per_node) {
-  assert(vnodes_per_node >= 1);
+  SHOAL_ASSERT(vnodes_per_node >= 1);
   std::sort(nodes.begin(), nodes.end());
   nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
   nodes_ = std::move(nodes);
@@ -82,6 +83,8 @@ void Ring::preference_indexes(uint64_t hash, size_t n, std::vector<uint32_t>* ou
     if (std::find(out->begin(), out->end(), owner) == out->end()) out->push_back(owner);
     if (++i == total) i = 0;
   }
+  // Every node owns a token, so a full walk finds `want` distinct nodes.
+  SHOAL_ASSERT(out->size() == want, "a preference list has min(n, nodes) distinct nodes");
 }
 
 std::vector<NodeId> Ring::preference_list(uint64_t hash, size_t n) const {
@@ -100,6 +103,7 @@ std::vector<Target> Ring::sloppy_targets(uint64_t hash, size_t n,
   const size_t primaries = std::min(n, all.size());
   std::vector<Target> out;
   size_t next_spare = primaries;
+  SHOAL_ASSERT(all.size() == nodes_.size());
   for (size_t p = 0; p < primaries; ++p) {
     const NodeId& owner = nodes_[all[p]];
     if (!down.count(owner)) {
@@ -110,6 +114,7 @@ std::vector<Target> Ring::sloppy_targets(uint64_t hash, size_t n,
     if (next_spare == all.size()) continue;
     out.push_back(Target{nodes_[all[next_spare++]], owner});
   }
+  SHOAL_ASSERT(out.size() <= primaries);
   return out;
 }
 

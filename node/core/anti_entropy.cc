@@ -81,17 +81,20 @@ bool Node::co_owned(uint64_t hash, const ring::NodeId& peer) const {
   return self && other;
 }
 
-// Visits the keys of `segment` this node and `peer` should both hold.
+// Visits the keys of `segment` this node and `peer` should both hold. A failed scan is
+// counted here; the exchange that needed it is retried by a later one.
 Status Node::ae_scan(uint32_t segment, const ring::NodeId& peer,
                      const std::function<void(uint64_t hash, std::string_view key,
                                               std::string_view value)>& fn) {
-  return env_.store.scan(data_key_lower_bound(uint64_t{segment} << 56), segment_end(segment),
-                         [&](std::string_view k, std::string_view v) {
-                           if (k.size() < 9) return true;
-                           const uint64_t hash = get64(k.substr(1));
-                           if (co_owned(hash, peer)) fn(hash, k, v);
-                           return true;
-                         });
+  Status s = env_.store.scan(data_key_lower_bound(uint64_t{segment} << 56), segment_end(segment),
+                             [&](std::string_view k, std::string_view v) {
+                               if (k.size() < 9) return true;
+                               const uint64_t hash = get64(k.substr(1));
+                               if (co_owned(hash, peer)) fn(hash, k, v);
+                               return true;
+                             });
+  if (!s.is_ok()) scan_failed(s);
+  return s;
 }
 
 Result<std::vector<uint64_t>> Node::ae_leaves(uint32_t segment, const ring::NodeId& peer) {
@@ -134,7 +137,8 @@ PeerSync Node::sync_with(const ring::NodeId& peer) const {
     }
   }
   auto hints = hint_counts_.find(peer);
-  const bool no_hints = hints == hint_counts_.end() || hints->second == 0;
+  const bool no_hints =
+      hint_counts_known_ && (hints == hint_counts_.end() || hints->second == 0);
   const bool handoff_idle = handoff_.not_owned == 0 && transfers_.empty();
   out.in_sync = out.unconfirmed == 0 && no_hints && handoff_idle && !down_.count(peer) &&
                 ring_.has_node(peer) && ring_.has_node(config_.self);
@@ -142,7 +146,9 @@ PeerSync Node::sync_with(const ring::NodeId& peer) const {
 }
 
 bool Node::in_sync() const {
-  if (hints_held() > 0 || handoff_.not_owned > 0 || !transfers_.empty()) return false;
+  if (!hint_counts_known_ || hints_held() > 0 || handoff_.not_owned > 0 || !transfers_.empty()) {
+    return false;
+  }
   for (const ring::NodeId& peer : ring_.nodes()) {
     if (peer != config_.self && !sync_with(peer).in_sync) return false;
   }
@@ -235,7 +241,7 @@ void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& p
   uint32_t budget = config_.cluster.ae_max_keys_per_exchange;
   std::vector<DataKey> batch;
   std::string last_head;
-  (void)ae_scan(segment, peer, [&](uint64_t hash, std::string_view k, std::string_view) {
+  Status s = ae_scan(segment, peer, [&](uint64_t hash, std::string_view k, std::string_view) {
     if (budget == 0 || !(mask >> leaf_of(hash) & 1)) return;
     bool element = false;
     auto dk = parse_data_row(k, &element, nullptr);
@@ -246,6 +252,7 @@ void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& p
     --budget;
     batch.push_back(std::move(*dk));
   });
+  if (!s.is_ok()) return;  // sends nothing: the peer's next exchange asks again
   for (const DataKey& dk : batch) {
     Result<ObjectPtr> o = load(dk.bucket, dk.key);
     if (!o || !*o) continue;

@@ -1,6 +1,5 @@
 // Node: membership, gossip, failure detection and the operator actions (node.h).
 #include <algorithm>
-#include <cassert>
 
 #include "node/core/keys.h"
 #include "node/core/node.h"
@@ -20,6 +19,7 @@ void Node::tick() {
     next_gossip_ms_ = now + c.gossip_interval_ms;
   }
   sweep_step(now);
+  if (!hint_counts_known_) load_hint_counts();
   const FaultPoints& fp = c.fault_points;
   const bool skip_replay =
       fp.bug_never_replay_hints ||
@@ -160,7 +160,7 @@ void Node::check_joined() {
 // it owns none) and no hints. It keeps gossiping a little so everyone hears of it.
 void Node::check_left() {
   if (membership_.self().status != MemberStatus::kLeaving) return;
-  if (!sweep_cursor_.empty() || handoff_.not_owned > 0 || hints_held() > 0 ||
+  if (!hint_counts_known_ || !sweep_cursor_.empty() || handoff_.not_owned > 0 || hints_held() > 0 ||
       !transfers_.empty()) {
     return;
   }

@@ -1,7 +1,8 @@
 #include "node/core/failure_detector.h"
 
 #include <algorithm>
-#include <cassert>
+
+#include "crdt/assert.h"
 
 namespace shoal::core {
 
@@ -9,7 +10,7 @@ namespace shoal::core {
 constexpr double kPhiFactor = 0.4342944819032518;
 
 PhiAccrualDetector::PhiAccrualDetector(DetectorOptions options) : options_(options) {
-  assert(options_.window > 0 && options_.bootstrap_interval_ms > 0);
+  SHOAL_ASSERT(options_.window > 0 && options_.bootstrap_interval_ms > 0);
 }
 
 void PhiAccrualDetector::heartbeat(const std::string& peer, uint64_t now_ms) {
@@ -36,6 +37,8 @@ void PhiAccrualDetector::heartbeat(const std::string& peer, uint64_t now_ms) {
     a.next = (a.next + 1) % a.intervals.size();
   }
   a.sum_ms += interval;
+  // The window is bounded and the running sum is of what it holds.
+  SHOAL_ASSERT(a.intervals.size() <= options_.window && a.sum_ms >= interval);
 }
 
 void PhiAccrualDetector::watch(const std::string& peer, uint64_t now_ms) {

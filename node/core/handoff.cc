@@ -5,7 +5,6 @@
 // change meanwhile. Destinations apply a transfer as a durable merge (a join), so a
 // repeated or duplicated transfer is harmless.
 #include <algorithm>
-#include <cassert>
 
 #include "node/core/identity.h"
 #include "node/core/keys.h"
@@ -41,12 +40,21 @@ uint64_t read_be64(std::string_view s) {
 
 // ---- hints ----
 
+// Counts the hint rows by target. Until a scan succeeds the counts are unknown: the node
+// reports itself out of sync and does not turn left, and every tick tries again.
 void Node::load_hint_counts() {
   const std::string from(1, kHintPrefix), to(1, kHintPrefix + 1);
-  (void)env_.store.scan(from, to, [&](std::string_view k, std::string_view) {
-    if (auto h = parse_hint_key(k)) ++hint_counts_[h->target];
+  std::map<ring::NodeId, uint64_t> counts;
+  Status s = env_.store.scan(from, to, [&](std::string_view k, std::string_view) {
+    if (auto h = parse_hint_key(k)) ++counts[h->target];
     return true;
   });
+  if (!s.is_ok()) {
+    scan_failed(s);
+    return;
+  }
+  hint_counts_ = std::move(counts);
+  hint_counts_known_ = true;
 }
 
 uint64_t Node::hints_held() const {
@@ -115,13 +123,19 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
   const uint64_t wall = env_.clock.wall_ms();
   uint32_t budget = config_.cluster.hints_per_tick;
   std::vector<std::pair<std::string, std::string>> batch;
-  (void)env_.store.scan(hint_prefix(target), hint_prefix_end(target),
-                        [&](std::string_view k, std::string_view v) {
-                          if (transfers_.size() + batch.size() >= kMaxTransfersInFlight) return false;
-                          if (transferring_.count(std::string(k))) return true;
-                          batch.emplace_back(k, v);
-                          return --budget > 0;
-                        });
+  Status s = env_.store.scan(hint_prefix(target), hint_prefix_end(target),
+                             [&](std::string_view k, std::string_view v) {
+                               if (transfers_.size() + batch.size() >= kMaxTransfersInFlight) {
+                                 return false;
+                               }
+                               if (transferring_.count(std::string(k))) return true;
+                               batch.emplace_back(k, v);
+                               return --budget > 0;
+                             });
+  if (!s.is_ok()) {  // the next tick tries again
+    scan_failed(s);
+    return;
+  }
   for (auto& [k, v] : batch) {
     auto [dk, o] = read_hint_row(k, v);
     const bool expired = v.size() >= 8 && wall > read_be64(v) &&
@@ -160,7 +174,10 @@ void Node::absorb_own_hints() {
                                batch.emplace_back(k, v);
                                return --budget > 0;
                              });
-  if (!s.is_ok()) return;  // the store failed: the next tick tries again
+  if (!s.is_ok()) {  // the next tick tries again
+    scan_failed(s);
+    return;
+  }
   for (auto& [k, v] : batch) {
     auto [dk, o] = read_hint_row(k, v);
     if (dk && o && !merge_local(dk->bucket, dk->key, *o, /*durable=*/true).is_ok()) continue;
@@ -210,9 +227,10 @@ void Node::on_transfer_ack(const ring::NodeId& from, const Message& m) {
     Result<ObjectPtr> current = load(dk->bucket, dk->key);
     if (current && *current && (*current == t.sent || **current == *t.sent)) {
       if (minted_since_bump_) bump_actor();
-      erase_object(*dk);
-      ++handoff_.keys_dropped;
-      sync_needed_ = true;
+      if (erase_object(*dk).is_ok()) {  // else kept: the next sweep offers it again
+        ++handoff_.keys_dropped;
+        sync_needed_ = true;
+      }
     }
   }
   transferring_.erase(t.store_key);
@@ -297,7 +315,10 @@ void Node::sweep_step(uint64_t now_ms) {
     ++sent;
     return true;
   });
-  if (!s.is_ok()) return;  // the store failed: try again next tick
+  if (!s.is_ok()) {  // try again next tick
+    scan_failed(s);
+    return;
+  }
   drop_expired_ops(expired);
   for (size_t i = 0; i < batch.size(); ++i) {
     const DataKey& dk = batch[i];

@@ -1,7 +1,6 @@
 #include "node/core/membership.h"
 
-#include <cassert>
-
+#include "crdt/assert.h"
 #include "crdt/codec.h"
 
 namespace shoal::core {
@@ -162,6 +161,7 @@ bool Membership::merge(const std::vector<MemberState>& incoming) {
         mine.version = std::max(mine.version, s.version) + 1;  // ours is the truth
         if (s.generation > mine.generation) mine.generation = s.generation;
       }
+      SHOAL_ASSERT(!s.newer_than(mine), "a node's word on itself wins over gossip");
       changed = true;
       continue;
     }
@@ -175,7 +175,7 @@ bool Membership::merge(const std::vector<MemberState>& incoming) {
 }
 
 void Membership::remove(const ring::NodeId& id) {
-  assert(id != self_id_);
+  SHOAL_ASSERT(id != self_id_);
   MemberState& s = states_.at(id);
   s.status = MemberStatus::kRemoved;
   // Above anything the dead node may have published under this generation, so every

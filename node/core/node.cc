@@ -1,8 +1,8 @@
 #include "node/core/node.h"
 
 #include <algorithm>
-#include <cassert>
 
+#include "crdt/assert.h"
 #include "node/core/keys.h"
 
 namespace shoal::core {
@@ -47,10 +47,10 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
       cache_(config_.object_cache_bytes),
       membership_(initial_self(config_, env_.clock.wall_ms(), was_leaving(env.store))),
       detector_(detector_options(config_.cluster)) {
-  assert(actor_ != 0);
-  assert(config_.members.empty() ||
-         std::find(config_.members.begin(), config_.members.end(), config_.self) !=
-             config_.members.end());
+  SHOAL_ASSERT(actor_ != 0);
+  SHOAL_ASSERT(config_.members.empty() ||
+               std::find(config_.members.begin(), config_.members.end(), config_.self) !=
+                   config_.members.end());
   for (const ring::NodeId& m : config_.members) {
     if (m != config_.self) membership_.add_known(MemberState::of(m, 0, 0));
   }
@@ -76,7 +76,7 @@ namespace {
 // The past-the-end bound of every key starting with `prefix`.
 std::string prefix_end(std::string prefix) {
   while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
-  assert(!prefix.empty());
+  SHOAL_ASSERT(!prefix.empty());
   prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
   return prefix;
 }
@@ -217,9 +217,14 @@ void Node::save(const std::string& bucket, const std::string& key, std::shared_p
   const std::string k = data_key(hash, bucket, key);
   const std::string bytes = o->encode_stored();
   env_.store.put(k, bytes);
+  // A whole rewrite first clears the old rows; if that scan fails, rows the object no
+  // longer has could come back on the next load, so the turn acknowledges nothing.
+  auto clear = [&](const std::string& p) {
+    if (Status s = erase_elements(p); !s.is_ok() && turn_failure_.is_ok()) turn_failure_ = s;
+  };
   if (const auto* set = o->as<crdt::ORSet>()) {
     const std::string prefix = element_prefix(hash, bucket, key);
-    if (rows.all) erase_elements(prefix);
+    if (rows.all) clear(prefix);
     auto put_row = [&](const std::string& elem) {
       auto it = set->entries().find(elem);
       if (it != set->entries().end()) {
@@ -244,7 +249,7 @@ void Node::save(const std::string& bucket, const std::string& key, std::shared_p
     }
   };
   if (rows.all) {
-    erase_elements(oprefix);
+    clear(oprefix);
     for (const auto& [op, r] : o->ops().records()) put_op(op);
   } else if (rows.ops) {
     for (uint64_t op : *rows.ops) put_op(op);
@@ -255,22 +260,45 @@ void Node::save(const std::string& bucket, const std::string& key, std::shared_p
   segment_changed(hash);
 }
 
-void Node::erase_elements(const std::string& prefix) {
-  std::vector<std::string> rows;
-  (void)env_.store.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view) {
-    rows.emplace_back(k);
+namespace {
+Status rows_under(Store& store, const std::string& prefix, std::vector<std::string>* rows) {
+  return store.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view) {
+    rows->emplace_back(k);
     return true;
   });
+}
+}  // namespace
+
+Status Node::erase_elements(const std::string& prefix) {
+  std::vector<std::string> rows;
+  if (Status s = rows_under(env_.store, prefix, &rows); !s.is_ok()) {
+    scan_failed(s);
+    return s;
+  }
   for (const std::string& r : rows) env_.store.erase(r);
+  return Status::ok();
 }
 
-void Node::erase_object(const DataKey& dk) {
+Status Node::erase_object(const DataKey& dk) {
+  std::vector<std::string> rows;
+  for (const std::string& p : {element_prefix(dk.hash, dk.bucket, dk.key),
+                               op_prefix(dk.hash, dk.bucket, dk.key)}) {
+    if (Status s = rows_under(env_.store, p, &rows); !s.is_ok()) {
+      scan_failed(s);
+      return s;
+    }
+  }
   const std::string k = data_key(dk.hash, dk.bucket, dk.key);
   cache_.erase(k);
   env_.store.erase(k);
-  erase_elements(element_prefix(dk.hash, dk.bucket, dk.key));
-  erase_elements(op_prefix(dk.hash, dk.bucket, dk.key));
+  for (const std::string& r : rows) env_.store.erase(r);
   segment_changed(dk.hash);
+  return Status::ok();
+}
+
+void Node::scan_failed(const Status& s) {
+  SHOAL_ASSERT(!s.is_ok());
+  ++store_scan_failures_;
 }
 
 // The key's object for changing in place: the cached one when nothing else holds it,
@@ -685,8 +713,13 @@ void Node::record(uint64_t id, const ring::NodeId& from, bool ok, const Status& 
   if (it == pending_.end()) return;
   Pending& p = it->second;
   const ring::Target* t = target_of(p, from);
-  if (!t || !p.answered_by.insert(from).second) return;  // a stranger, or a duplicate
+  if (!t) return;  // a stranger
+  if (!p.answered_by.insert(from).second &&
+      !config_.cluster.fault_points.bug_count_duplicate_replies) {
+    return;  // a duplicate
+  }
   p.tally.record(ok, /*primary=*/!t->hint_for);
+  SHOAL_ASSERT(p.answered_by.size() == p.tally.ok + p.tally.failed);
   if (!ok && p.first_error.is_ok()) p.first_error = error;
   finish_if_done(id);
 }
@@ -971,6 +1004,8 @@ void Node::peer_went_down(const ring::NodeId& peer) {
 void Node::end_turn() {
   Status flushed =
       env_.store.flush(sync_needed_ && !config_.cluster.fault_points.bug_never_fsync);
+  if (flushed.is_ok() && !turn_failure_.is_ok()) flushed = turn_failure_;
+  turn_failure_ = Status::ok();
   sync_needed_ = false;
   auto outbox = std::move(outbox_);
   auto replies = std::move(replies_);
@@ -982,7 +1017,7 @@ void Node::end_turn() {
     // a later write of the same key, so an update's outcome is indeterminate.
     for (auto& [fn, response] : replies) {
       if (response.status.is_ok()) {
-        response = {Status::timeout("the store failed to commit (" + flushed.message() +
+        response = {Status::timeout("the store failed (" + flushed.message() +
                                     "); the write may still be committed later"),
                     nullptr};
       }

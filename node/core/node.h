@@ -93,6 +93,9 @@ struct FaultPoints {
   // no records (a mint whose record died with a rolled-back disk spreads inside later
   // totals or as a repaired sibling; its retry counts twice).
   bool bug_counter_gaps = false;
+  // A coordinator counts a duplicated reply again (one replica makes a quorum twice); the
+  // coordinator's invariant (one reply per target) stops the node at the first one.
+  bool bug_count_duplicate_replies = false;
 };
 
 // Timing and limits of the cluster machinery (docs/operations.md lists them all).
@@ -222,6 +225,10 @@ class Node {
   uint64_t read_repairs() const { return read_repairs_; }  // replicas repaired by reads
   // Counter deltas a replica refused for a gap and got as the minter's whole state instead.
   uint64_t gap_refills() const { return gap_refills_; }
+  // Store scans that failed (a read error or corruption): the work that needed them waits
+  // for the next turn or tick, and a write that could not clear its old rows answers
+  // timeout (`shoal_store_scan_failures_total`).
+  uint64_t store_scan_failures() const { return store_scan_failures_; }
   // Times this node took a new actor because a peer held more of its current actor's
   // history than it did (its state was rolled back while it ran: identity.h).
   uint64_t actor_renewals() const { return actor_renewals_; }
@@ -361,8 +368,12 @@ class Node {
   };
   void save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o,
             Rows rows, bool durable);
-  void erase_elements(const std::string& prefix);
-  void erase_object(const DataKey& dk);
+  // Erases every row under `prefix`. On a failed scan erases nothing and says why.
+  Status erase_elements(const std::string& prefix);
+  // Erases a key's head and rows, or, when a scan fails, nothing.
+  Status erase_object(const DataKey& dk);
+  // Notes a failed store scan (counted; the caller retries later).
+  void scan_failed(const Status& s);
   void send(const ring::NodeId& to, Message m);
 
   NodeConfig config_;
@@ -374,6 +385,8 @@ class Node {
   std::map<uint64_t, Pending> pending_;
   uint64_t read_repairs_ = 0;
   uint64_t gap_refills_ = 0;
+  uint64_t store_scan_failures_ = 0;
+  Status turn_failure_;  // a write of this turn could not complete: end_turn acks nothing
   uint64_t actor_renewals_ = 0;
   uint64_t duplicates_answered_ = 0;
   // Mints applied for other coordinators, by (coordinator, request id): a duplicated
@@ -411,6 +424,7 @@ class Node {
   std::map<uint64_t, Transfer> transfers_;
   std::set<std::string> transferring_;  // store keys with a transfer in flight
   std::map<ring::NodeId, uint64_t> hint_counts_;
+  bool hint_counts_known_ = false;  // false until a scan of the hint rows succeeded
   uint64_t hints_replayed_ = 0;
   HandoffProgress handoff_;
   std::string sweep_cursor_;      // next data key to examine; empty: no pass running

@@ -3,9 +3,9 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cassert>
 #include <iterator>
 
+#include "crdt/assert.h"
 #include "node/core/update.h"
 
 namespace shoal::core {
@@ -76,6 +76,7 @@ bool merge_mint(Mint* mine, const Mint& theirs) {
   std::set_union(mine->dots.begin(), mine->dots.end(), theirs.dots.begin(), theirs.dots.end(),
                  std::back_inserter(dots));
   mine->dots = std::move(dots);
+  SHOAL_ASSERT(std::is_sorted(mine->dots.begin(), mine->dots.end()));
   mine->fingerprint = std::min(mine->fingerprint, theirs.fingerprint);
   mine->delta = std::min(mine->delta, theirs.delta);
   return true;
@@ -110,6 +111,7 @@ void OpLog::join(const OpLog& other, std::vector<uint64_t>* changed) {
       diff = true;
     }
     bytes_ += record_bytes(mine);
+    SHOAL_ASSERT(mine.mints.size() <= kMaxMintsPerRecord);
     if (diff && changed) changed->push_back(key);
   }
 }
@@ -138,6 +140,7 @@ void OpLog::prune(uint64_t cutoff_ms, std::vector<uint64_t>* dropped) {
     if (dropped) dropped->push_back(it->first);
     records_.erase(it);
   }
+  SHOAL_ASSERT(records_.size() <= kMaxRecords);
 }
 
 std::vector<const Mint*> OpLog::losers(uint64_t key) const {

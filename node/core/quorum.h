@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "crdt/assert.h"
+
 namespace shoal::core {
 
 struct QuorumGoal {
@@ -34,6 +36,10 @@ struct Tally {
 enum class Outcome { kPending, kSucceeded, kFailed };
 
 inline Outcome evaluate(const QuorumGoal& g, const Tally& t) {
+  // One reply per target at most (the coordinator drops duplicates), primaries among them.
+  SHOAL_ASSERT(g.primary_targets <= g.targets && t.ok + t.failed <= g.targets);
+  SHOAL_ASSERT(t.ok_primaries <= t.ok && t.failed_primaries <= t.failed);
+  SHOAL_ASSERT(t.ok_primaries + t.failed_primaries <= g.primary_targets);
   if (t.ok >= g.required && t.ok_primaries >= g.required_primaries) return Outcome::kSucceeded;
   // Best case: every outstanding reply is ok.
   const uint32_t can_ok = g.targets - t.failed;

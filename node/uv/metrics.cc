@@ -104,6 +104,9 @@ std::string Metrics::render(const core::Node& node, const Gauges& g) const {
   counter("shoal_delta_gap_refills_total",
           "Counter deltas a replica refused for missed adds, sent again as the minter's state.",
           node.gap_refills());
+  counter("shoal_store_scan_failures_total",
+          "Store scans that failed (read error or corruption); the work waits for a retry.",
+          node.store_scan_failures());
   gauge("shoal_hints_held", "Hints this node holds for down replicas.",
         static_cast<double>(node.hints_held()));
   counter("shoal_hints_replayed_total", "Hints delivered to their owners.", node.hints_replayed());

@@ -3,6 +3,7 @@
 // a wiped replica. And it is not claimed while replicas still differ.
 #include <catch2/catch.hpp>
 
+#include "node/core/keys.h"
 #include "requests.h"
 #include "sim.h"
 
@@ -95,6 +96,61 @@ TEST_CASE("settle: in sync everywhere means LOCAL reads of every replica agree",
     auto w = call(sim, "n3", counter_add("k0", 1, one()));
     REQUIRE((w && w->status.is_ok()));
     CHECK_FALSE(all_in_sync(sim));
+  }
+}
+
+// Hint rows on a node's disk (synced ones: a snapshot is what a crash would leave),
+// whatever its counters say.
+size_t hint_rows(Sim& sim, const std::string& id) {
+  size_t n = 0;
+  for (const auto& [k, v] : sim.snapshot(id)) n += !k.empty() && k[0] == core::kHintPrefix;
+  return n;
+}
+
+TEST_CASE("settle: a node whose store scans fail does not claim sync, and once they work its "
+          "hints drain and every replica agrees",
+          "[sim]") {
+  for (uint64_t seed : scenario_seeds(4)) {
+    INFO("seed " << seed);
+    SimOptions o;
+    o.seed = seed;
+    o.nodes = 4;
+    o.vnodes = 16;
+    o.cluster.ae_interval_ms = 20;
+    Sim sim(o);
+    sim.run_until(1'000);
+    sim.kill("n4");
+    sim.run_until(sim.now_ms() + 6'000);  // convicted: its writes go to fallbacks as hints
+    core::RequestOptions sloppy = one();  // sloppy by default
+    sloppy.durable = true;  // hint rows on disk, in the snapshots below
+    for (int k = 0; k < kKeys; ++k) {
+      sim.client("n1", counter_add("k" + std::to_string(k), 1, sloppy), [](core::ClientResponse) {});
+      sim.run_until(sim.now_ms() + 20);
+    }
+    for (const char* id : {"n1", "n2", "n3"}) {
+      UNSCOPED_INFO(id << " hints " << sim.node(id).hints_held() << " rows " << hint_rows(sim, id));
+    }
+    std::string holder;
+    for (const char* id : {"n1", "n2", "n3"}) {
+      if (hint_rows(sim, id) > 0) holder = id;
+    }
+    REQUIRE_FALSE(holder.empty());
+    // The fallback restarts on a disk that cannot be scanned: it cannot count its hints,
+    // replay them, hand off or compare trees, and must say so rather than claim sync.
+    sim.kill(holder);
+    sim.fail_scans(holder, true);
+    sim.restart(holder);
+    sim.restart("n4");
+    sim.run_until(sim.now_ms() + 5'000);
+    CHECK(sim.node(holder).store_scan_failures() > 0);
+    CHECK_FALSE(sim.node(holder).in_sync());
+    CHECK(hint_rows(sim, holder) > 0);
+    sim.fail_scans(holder, false);
+    const uint64_t start = sim.now_ms();
+    while (!all_in_sync(sim) && sim.now_ms() < start + 60'000) sim.run_until(sim.now_ms() + 100);
+    REQUIRE(all_in_sync(sim));
+    CHECK(hint_rows(sim, holder) == 0);  // counted at last, and replayed
+    CHECK(first_difference(sim).empty());
   }
 }
 

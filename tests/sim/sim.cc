@@ -4,13 +4,45 @@
 #include <leveldb/helpers/memenv.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <mutex>
 
+#include "crdt/assert.h"
 #include "node/core/identity.h"
 
 namespace shoal::sim {
+
+namespace {
+
+// What the simulation on this thread is running: a failed invariant (crdt/assert.h) names
+// the seed that replays it and the node whose turn it was.
+struct Running {
+  uint64_t seed = 0;
+  bool any = false;
+  const std::string* node = nullptr;  // during a node's turn
+  uint64_t now_ms = 0;
+};
+thread_local Running t_running;
+
+void name_the_seed(const char* message) {
+  std::fprintf(stderr, "%s\n", message);
+  if (!t_running.any) return;
+  const auto seed = static_cast<unsigned long long>(t_running.seed);
+  if (t_running.node) {
+    std::fprintf(stderr, "  in simulated node %s at %llu ms of seed %llu\n",
+                 t_running.node->c_str(), static_cast<unsigned long long>(t_running.now_ms), seed);
+  } else {
+    std::fprintf(stderr, "  in the simulation of seed %llu\n", seed);
+  }
+  std::fprintf(stderr,
+               "  replay: shoal-sim --seed %llu (a swarm seed), or SHOAL_SIM_SEED=%llu and the "
+               "scenario's name (a sim_tests scenario)\n",
+               seed, seed);
+}
+
+}  // namespace
 
 std::vector<uint64_t> scenario_seeds(uint64_t count) {
   if (const char* s = std::getenv("SHOAL_SIM_SEED")) return {std::strtoull(s, nullptr, 10)};
@@ -23,7 +55,9 @@ std::vector<uint64_t> scenario_seeds(uint64_t count) {
 // a power loss (an undo log of their previous values, cleared by every synced commit).
 class SimStore final : public core::Store {
  public:
-  explicit SimStore(store::LevelDbStore& inner) : inner_(inner) {}
+  // `failing`: while it says so, scans fail as a read error of the disk would.
+  SimStore(store::LevelDbStore& inner, std::function<bool()> failing)
+      : inner_(inner), failing_(std::move(failing)) {}
   Result<std::optional<std::string>> get(std::string_view k) override { return inner_.get(k); }
   void put(std::string_view k, std::string_view v) override {
     remember(k);
@@ -46,13 +80,15 @@ class SimStore final : public core::Store {
   }
   Status scan(std::string_view from, std::string_view to, const ScanFn& fn) override {
     SHOAL_RETURN_IF_ERROR(flush(false));
+    if (failing_()) return Status::corruption("simulated read error");
     return inner_.scan(from, to, fn);
   }
   // The disk as a power failure now would leave it: the committed rows, with every write
   // not yet fsynced undone. REQUIRES: between turns (nothing staged).
   DiskImage image() {
     DiskImage out;
-    (void)scan("", "", [&](std::string_view k, std::string_view v) {
+    (void)flush(false);
+    (void)inner_.scan("", "", [&](std::string_view k, std::string_view v) {
       out.emplace(k, v);
       return true;
     });
@@ -84,6 +120,7 @@ class SimStore final : public core::Store {
     batch_[std::string(k)] = prior ? *prior : std::nullopt;
   }
   store::LevelDbStore& inner_;
+  std::function<bool()> failing_;
   std::map<std::string, std::optional<std::string>> batch_, unsynced_;
 };
 
@@ -93,7 +130,8 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
           const std::vector<std::string>& seeds)
       : sim_(sim), id_(std::move(id)), incarnation_(incarnation), rng_(sim.rng_.next()) {
     store_ = store::LevelDbStore::open("/sim/" + id_, sim.env_.get()).value();
-    disk_ = std::make_unique<SimStore>(*store_);
+    disk_ = std::make_unique<SimStore>(
+        *store_, [&sim, id = id_] { return sim.failing_scans_.count(id) > 0; });
     const uint32_t ppm = sim.options_.drift_ppm;
     rate_ = 1.0 + (ppm ? (static_cast<double>(sim.rng_.below(2 * ppm + 1)) - ppm) / 1e6 : 0.0);
     const uint32_t skew = sim.options_.wall_skew_ms;
@@ -144,8 +182,12 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
 
   template <typename F>
   void turn(F&& f) {
+    const Running before = t_running;
+    t_running.node = &id_;
+    t_running.now_ms = sim_.now_ms_;
     f();
     node_->end_turn();
+    t_running = before;
   }
 
   core::Node& node() { return *node_; }
@@ -168,11 +210,14 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
 
 Sim::Sim(SimOptions options)
     : options_(options), rng_(options.seed), env_(leveldb::NewMemEnv(leveldb::Env::Default())) {
+  static std::once_flag installed;  // soaks construct Sims on several threads
+  std::call_once(installed, [] { set_invariant_handler(name_the_seed); });
+  t_running = Running{options_.seed, true, nullptr, 0};
   std::vector<std::string> ids;
   for (int i = 1; i <= options_.nodes; ++i) ids.push_back("n" + std::to_string(i));
   for (const std::string& id : ids) {
     if (auto src = options_.start_from.find(id); src != options_.start_from.end()) {
-      assert(nodes_.count(src->second));  // the source started first
+      SHOAL_ASSERT(nodes_.count(src->second) > 0);  // the source started first
       restore(id, snapshot(src->second));
     }
     if (!options_.join_through_seed) {
@@ -239,7 +284,7 @@ uint64_t Sim::link_delay_ms() {
 }
 
 void Sim::restart(const std::string& id) {
-  assert(!running(id));
+  SHOAL_ASSERT(!running(id));
   // A restarted node knows what it was started with: the static list, or its seeds
   // (any other node, for one that joined).
   start(id, members_of_.at(id), seeds_of_.at(id));
@@ -252,7 +297,7 @@ std::string Sim::add_node(const std::vector<std::string>& seeds) {
 }
 
 void Sim::wipe(const std::string& id) {
-  assert(!running(id));
+  SHOAL_ASSERT(!running(id));
   (void)leveldb::DestroyDB("/sim/" + id, [&] {
     leveldb::Options o;
     o.env = env_.get();
@@ -273,7 +318,7 @@ DiskImage Sim::snapshot(const std::string& id) {
 }
 
 void Sim::restore(const std::string& id, const DiskImage& image) {
-  assert(!running(id));
+  SHOAL_ASSERT(!running(id));
   wipe(id);
   auto store = store::LevelDbStore::open("/sim/" + id, env_.get()).value();
   for (const auto& [k, v] : image) store->put(k, v);

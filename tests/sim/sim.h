@@ -100,6 +100,15 @@ class Sim {
   // Freezes a running node for `for_ms`: its messages, timers and clients wait (the
   // process is stopped, its connections stay).
   void pause(const std::string& id, uint64_t for_ms);
+  // From now on (across restarts) the node's store scans fail, as on a disk with a read
+  // error, until called again with false. Gets and writes still work.
+  void fail_scans(const std::string& id, bool failing) {
+    if (failing) {
+      failing_scans_.insert(id);
+    } else {
+      failing_scans_.erase(id);
+    }
+  }
   bool paused(const std::string& id) const;
   // Request timers scheduled and cancelled so far, over all nodes (not the cluster tick).
   uint64_t timers_scheduled() const { return timers_scheduled_; }
@@ -162,6 +171,7 @@ class Sim {
   std::map<std::string, uint64_t> paused_until_;
   std::map<std::string, std::vector<std::string>> seeds_of_, members_of_;
   std::set<std::string> partition_side_;
+  std::set<std::string> failing_scans_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
 };
 

@@ -104,7 +104,8 @@ std::string describe(const Swarm& s) {
          (fp.bug_reuse_actor ? " BUG:reuse_actor" : "") +
          (fp.bug_unavailable_after_send ? " BUG:unavailable_after_send" : "") +
          (fp.bug_ignore_op_ids ? " BUG:ignore_op_ids" : "") +
-         (fp.bug_counter_gaps ? " BUG:counter_gaps" : "") + "}";
+         (fp.bug_counter_gaps ? " BUG:counter_gaps" : "") +
+         (fp.bug_count_duplicate_replies ? " BUG:count_duplicate_replies" : "") + "}";
   return out;
 }
 
@@ -143,6 +144,12 @@ Swarm with_bug(Swarm s, const std::string& bug) {
     s.consistency = {"QUORUM"};
     s.faults = {"rollback", "clone", "kill", "clog"};
     s.max_attempts = 3;
+  } else if (bug == "count-duplicate-replies") {
+    // Stopped by an invariant (crdt/assert.h), not by the checkers: the run aborts and
+    // names its seed (tests/sim/invariant_test.sh).
+    fp.bug_count_duplicate_replies = true;
+    s.consistency = {"QUORUM", "ALL"};
+    s.sim.dup_pct = 10;
   }
   return s;
 }

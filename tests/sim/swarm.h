@@ -71,10 +71,14 @@ std::string describe(const Swarm& s);
 //  - "counter-gaps": replicas join counter deltas over a gap in the minter's history and
 //    reads repair counters without operation logs (QUORUM, rollback, clone, kills,
 //    clogged links, three attempts).
+//  - "count-duplicate-replies": a coordinator counts duplicated replies (QUORUM/ALL, 10%
+//    duplication); its invariant stops the process, naming the seed. Not in the swarm
+//    tests' loop (it aborts the process): tests/sim/invariant_test.sh runs it.
 // Unknown names leave it unchanged.
 inline const std::vector<std::string> kInjectableBugs = {"no-hint-replay", "no-fsync",
                                                          "reuse-actor",    "unavailable-after-send",
-                                                         "ignore-op-ids",  "counter-gaps"};
+                                                         "ignore-op-ids",  "counter-gaps",
+                                                         "count-duplicate-replies"};
 Swarm with_bug(Swarm s, const std::string& bug);
 
 struct SwarmRun {
