@@ -12,8 +12,8 @@ void set_invariant_handler(InvariantHandler handler) { g_handler = handler; }
 
 void invariant_failed(const char* condition, const char* file, int line, const char* why) {
   char message[1024];
-  std::snprintf(message, sizeof message, "invariant failed: %s at %s:%d%s%s", condition, file,
-                line, why[0] != '\0' ? ": " : "", why);
+  std::snprintf(message, sizeof message, "invariant failed: %s at %s:%d%s%s", condition, file, line,
+                why[0] != '\0' ? ": " : "", why);
   if (InvariantHandler h = g_handler) {
     h(message);
   } else {

@@ -28,7 +28,7 @@ void set_invariant_handler(InvariantHandler handler);
 }  // namespace shoal
 
 // The optional second argument must be a string literal.
-#define SHOAL_ASSERT(condition, ...)                                   \
-  (__builtin_expect(static_cast<bool>(condition), 1)                   \
-       ? static_cast<void>(0)                                          \
+#define SHOAL_ASSERT(condition, ...)                 \
+  (__builtin_expect(static_cast<bool>(condition), 1) \
+       ? static_cast<void>(0)                        \
        : ::shoal::invariant_failed(#condition, __FILE__, __LINE__, "" __VA_ARGS__))

@@ -159,8 +159,8 @@ int main(int argc, char** argv) {
   }
   if (cluster.op_window_ms < cluster.hint_window_ms) {
     return fail(Status::invalid_argument(
-        "--op-window-ms " + std::to_string(cluster.op_window_ms) +
-        " is below --hint-window-ms " + std::to_string(cluster.hint_window_ms) +
+        "--op-window-ms " + std::to_string(cluster.op_window_ms) + " is below --hint-window-ms " +
+        std::to_string(cluster.hint_window_ms) +
         ": a hint can deliver an update that late, and its retries must still count once"));
   }
   config.cluster = cluster;

@@ -25,8 +25,8 @@ struct CheckOptions {
   // through --nemesis-cmd), with their --vnodes.
   std::string nodes;
   uint32_t vnodes = 4096;
-  std::string out = ".shoal/check";    // history.jsonl and timeline.html go here
-  uint32_t time_limit_s = 20;          // how long the workload and nemesis run
+  std::string out = ".shoal/check";  // history.jsonl and timeline.html go here
+  uint32_t time_limit_s = 20;        // how long the workload and nemesis run
   uint32_t clients = 5;
   uint32_t keys = 4;  // counters c0.. and sets s0..
   uint32_t nemesis_interval_ms = 2'000;

@@ -239,8 +239,8 @@ struct Op {
   bool ok() const { return outcome() == EventType::kOk; }
   bool failed() const { return outcome() == EventType::kFail; }
   size_t count(bool failed) const {
-    return static_cast<size_t>(std::count_if(attempts.begin(), attempts.end(),
-                                             [&](const Attempt& a) { return a.failed() == failed; }));
+    return static_cast<size_t>(std::count_if(
+        attempts.begin(), attempts.end(), [&](const Attempt& a) { return a.failed() == failed; }));
   }
   // The answers of its failed attempts ("unavailable: ...; overloaded: ...").
   std::string errors() const {
@@ -406,7 +406,8 @@ class Checker {
       if (by_fail) ++v_.summary.failed_applied, what += ", or " + fail_bound;
     } else if (by_retry || by_fail) {
       if (by_retry) ++v_.summary.double_counted, what += ": " + retry_bound;
-      if (by_fail) ++v_.summary.failed_applied, what += std::string(by_retry ? ", or " : ": ") + fail_bound;
+      if (by_fail)
+        ++v_.summary.failed_applied, what += std::string(by_retry ? ", or " : ": ") + fail_bound;
     } else if (got <= hi + retry_hi + fail_hi) {
       ++v_.summary.double_counted;
       ++v_.summary.failed_applied;
@@ -526,8 +527,7 @@ class Checker {
         if (n > 1) {
           ++v_.summary.double_counted;
           violation(where + " holds " + s + " " + std::to_string(n) + " times: " +
-                    written.at(s)->name + " took effect more than once" +
-                    tag(kDoubleCountedRetry));
+                    written.at(s)->name + " took effect more than once" + tag(kDoubleCountedRetry));
         }
       } else if (failed.count(s)) {
         ++v_.summary.failed_applied;
@@ -576,26 +576,25 @@ std::string summary_table(const Verdict& v) {
   const Summary& s = v.summary;
   auto n = [](uint64_t x) { return static_cast<unsigned long long>(x); };
   char buf[1536];
-  std::snprintf(
-      buf, sizeof buf,
-      "  operations         %8llu   ok %llu, failed %llu, indeterminate %llu\n"
-      "  attempts           %8llu   retried operations %llu\n"
-      "  keys               %8llu   counters %llu, sets %llu, registers %llu\n"
-      "  final reads        %8llu\n"
-      "  acked set adds     %8llu\n"
-      "  lost acked writes  %8llu\n"
-      "  double counts      %8llu   (retries that took effect twice)\n"
-      "  failed but applied %8llu   (unavailable and other definite failures)\n"
-      "  phantoms           %8llu\n"
-      "  out of bounds      %8llu   (counters)\n"
-      "  diverged keys      %8llu\n"
-      "  faults             %8llu\n"
-      "  verdict            %s\n",
-      n(s.ops), n(s.ok), n(s.failed), n(s.indeterminate), n(s.attempts), n(s.retried),
-      n(s.counter_keys + s.set_keys + s.register_keys), n(s.counter_keys), n(s.set_keys),
-      n(s.register_keys), n(s.reads), n(s.acked_set_adds), n(s.lost), n(s.double_counted),
-      n(s.failed_applied), n(s.phantoms), n(s.out_of_bounds), n(s.diverged_keys),
-      n(s.nemesis_events), v.valid ? "VALID" : "INVALID");
+  std::snprintf(buf, sizeof buf,
+                "  operations         %8llu   ok %llu, failed %llu, indeterminate %llu\n"
+                "  attempts           %8llu   retried operations %llu\n"
+                "  keys               %8llu   counters %llu, sets %llu, registers %llu\n"
+                "  final reads        %8llu\n"
+                "  acked set adds     %8llu\n"
+                "  lost acked writes  %8llu\n"
+                "  double counts      %8llu   (retries that took effect twice)\n"
+                "  failed but applied %8llu   (unavailable and other definite failures)\n"
+                "  phantoms           %8llu\n"
+                "  out of bounds      %8llu   (counters)\n"
+                "  diverged keys      %8llu\n"
+                "  faults             %8llu\n"
+                "  verdict            %s\n",
+                n(s.ops), n(s.ok), n(s.failed), n(s.indeterminate), n(s.attempts), n(s.retried),
+                n(s.counter_keys + s.set_keys + s.register_keys), n(s.counter_keys), n(s.set_keys),
+                n(s.register_keys), n(s.reads), n(s.acked_set_adds), n(s.lost), n(s.double_counted),
+                n(s.failed_applied), n(s.phantoms), n(s.out_of_bounds), n(s.diverged_keys),
+                n(s.nemesis_events), v.valid ? "VALID" : "INVALID");
   std::string out = buf;
   for (const std::string& p : v.violations) out += "  ! " + p + "\n";
   return out;

@@ -426,8 +426,8 @@ Result<api::Response> ClusterClient::call(api::Request request) {
     }
     api::Response r;
     r.id = *result ? (*result)->id : 0;
-    r.status = Status::timeout("indeterminate: an earlier attempt may have applied it (" +
-                               trail + ")");
+    r.status =
+        Status::timeout("indeterminate: an earlier attempt may have applied it (" + trail + ")");
     return r;
   }
   return std::move(*result);

@@ -139,7 +139,7 @@ bool retryable(Code code);
 
 struct RetryPolicy {
   int max_attempts = 3;
-  uint32_t deadline_ms = 30'000;       // all attempts of one call together
+  uint32_t deadline_ms = 30'000;  // all attempts of one call together
   uint32_t connect_timeout_ms = 2'000;
   uint32_t backoff_ms = 50;  // before the k-th attempt: (k - 1) * backoff_ms
 };

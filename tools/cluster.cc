@@ -184,16 +184,16 @@ Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
   if (access(exe.c_str(), X_OK) != 0) {
     return Status::internal("shoald not found at " + exe + " (set SHOAL_SHOALD)");
   }
-  std::vector<std::string> args = {exe,
-                                   "--id=" + node->id,
-                                   "--data-dir=" + node->data_dir,
-                                   "--client=127.0.0.1:" + std::to_string(node->client_port),
-                                   "--peer=127.0.0.1:" + std::to_string(node->peer_port),
-                                   "--resp=127.0.0.1:" + std::to_string(node->resp_port()),
-                                   "--http=127.0.0.1:" + std::to_string(node->http_port()),
-                                   node->seed.empty() ? "--members=" + c.members()
-                                                      : "--seeds=" + node->seed,
-                                   "--vnodes=" + std::to_string(c.vnodes)};
+  std::vector<std::string> args = {
+      exe,
+      "--id=" + node->id,
+      "--data-dir=" + node->data_dir,
+      "--client=127.0.0.1:" + std::to_string(node->client_port),
+      "--peer=127.0.0.1:" + std::to_string(node->peer_port),
+      "--resp=127.0.0.1:" + std::to_string(node->resp_port()),
+      "--http=127.0.0.1:" + std::to_string(node->http_port()),
+      node->seed.empty() ? "--members=" + c.members() : "--seeds=" + node->seed,
+      "--vnodes=" + std::to_string(c.vnodes)};
   if (!c.secret.empty()) args.push_back("--secret=" + c.secret);
   for (const std::string& a : c.extra_args) args.push_back(a);
   const std::string log = c.log_path(*node);
@@ -384,7 +384,8 @@ SettleRound settle_round(LocalCluster& c, uint32_t wait_ms) {
       continue;
     }
     auto cl = Client::connect(n.host, n.client_port, wait_ms);
-    Result<api::Response> r = cl ? (*cl)->call_within(req, wait_ms) : Result<api::Response>(cl.status());
+    Result<api::Response> r =
+        cl ? (*cl)->call_within(req, wait_ms) : Result<api::Response>(cl.status());
     if (!r || !r->status.is_ok()) {
       ns.issues.push_back("not answering");
       round.nodes.push_back(std::move(ns));

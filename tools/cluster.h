@@ -22,9 +22,9 @@ struct LocalNode {
   std::string id;
   int client_port = 0;
   int peer_port = 0;
-  pid_t pid = 0;         // 0: not started by us / stopped
-  std::string data_dir;  // DIR/<id>/data; also how a pid is recognised as this node's
-  std::string seed;      // a node added by join: the seed's peer address ("": a founder)
+  pid_t pid = 0;                   // 0: not started by us / stopped
+  std::string data_dir;            // DIR/<id>/data; also how a pid is recognised as this node's
+  std::string seed;                // a node added by join: the seed's peer address ("": a founder)
   std::string host = "127.0.0.1";  // where its client port listens (shoal check --nodes)
   std::string client_address() const { return "127.0.0.1:" + std::to_string(client_port); }
   int resp_port() const { return client_port + 200; }
@@ -38,7 +38,7 @@ struct LocalCluster {
   std::vector<LocalNode> nodes;
   std::vector<std::string> extra_args;  // passed to every shoald
   bool die_with_parent = false;         // tests: nodes get SIGKILL when we exit
-  bool external = false;  // nodes this tool did not start (--nodes): no pids to check
+  bool external = false;                // nodes this tool did not start (--nodes): no pids to check
 
   std::string log_path(const LocalNode& n) const { return dir + "/" + n.id + "/shoald.log"; }
   LocalNode* find(const std::string& id);
@@ -91,7 +91,7 @@ struct NodeSettle {
 
 struct SettleRound {
   std::vector<NodeSettle> nodes;
-  bool settled = false;  // some node answered, every one that did is settled, same ring
+  bool settled = false;         // some node answered, every one that did is settled, same ring
   std::string summary() const;  // "n1: n3: 37 segments unconfirmed; n2: settled; ..."
 };
 

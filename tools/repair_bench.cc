@@ -92,9 +92,10 @@ Status bench_hints(client::LocalCluster& c, int keys) {
   SHOAL_RETURN_IF_ERROR(client::start_node(c, "n2"));
   Result<double> s = time_until([&] { return hints - held(); }, hints, 600);
   if (!s) return s.status();
-  std::printf("{\"bench\":\"hint_replay\",\"keys\":%d,\"hints\":%lld,\"seconds\":%.2f,"
-              "\"hints_per_s\":%.0f}\n",
-              keys, static_cast<long long>(hints), *s, static_cast<double>(hints) / *s);
+  std::printf(
+      "{\"bench\":\"hint_replay\",\"keys\":%d,\"hints\":%lld,\"seconds\":%.2f,"
+      "\"hints_per_s\":%.0f}\n",
+      keys, static_cast<long long>(hints), *s, static_cast<double>(hints) / *s);
   return Status::ok();
 }
 
@@ -111,9 +112,10 @@ Status bench_wipe(client::LocalCluster& c, int keys) {
   };
   Result<double> s = time_until(repaired, keys, 1200);
   if (!s) return s.status();
-  std::printf("{\"bench\":\"wiped_replica_repair\",\"keys\":%d,\"seconds\":%.2f,"
-              "\"keys_per_s\":%.0f}\n",
-              keys, *s, static_cast<double>(keys) / *s);
+  std::printf(
+      "{\"bench\":\"wiped_replica_repair\",\"keys\":%d,\"seconds\":%.2f,"
+      "\"keys_per_s\":%.0f}\n",
+      keys, *s, static_cast<double>(keys) / *s);
   return Status::ok();
 }
 
@@ -124,7 +126,9 @@ int main(int argc, char** argv) {
   std::string kind;
   int keys = 0, base_port = 7951;
   std::vector<std::string> node_args;
-  app.add_option("kind", kind, "hints or wipe")->required()->check(CLI::IsMember({"hints", "wipe"}));
+  app.add_option("kind", kind, "hints or wipe")
+      ->required()
+      ->check(CLI::IsMember({"hints", "wipe"}));
   app.add_option("--keys", keys, "keys written (default: hints 20000, wipe 100000)");
   app.add_option("--base-port", base_port, "client ports from here, peer ports +100")
       ->capture_default_str();

@@ -12,19 +12,19 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <random>
 #include <thread>
 
+#include "node/api/text.h"
 #include "node/core/options.h"
 #include "tools/bench.h"
 #include "tools/chaos.h"
 #include "tools/check_cli.h"
 #include "tools/client.h"
 #include "tools/cluster.h"
-#include "node/api/text.h"
 
 namespace {
 
@@ -318,7 +318,8 @@ std::string processes_json(client::LocalCluster& c) {
     out += std::string(i ? "," : "") + "{\"id\":" + text::json_string(n.id) +
            ",\"client\":" + text::json_string(n.client_address()) +
            ",\"resp\":" + std::to_string(n.resp_port()) +
-           ",\"http\":" + std::to_string(n.http_port()) + ",\"pid\":" + std::to_string(client::node_running(n) ? n.pid : 0) +
+           ",\"http\":" + std::to_string(n.http_port()) +
+           ",\"pid\":" + std::to_string(client::node_running(n) ? n.pid : 0) +
            ",\"up\":" + (up ? "true" : "false") + "}";
   }
   return out + "]}";
@@ -346,8 +347,7 @@ void print_cluster(const Global& g, client::LocalCluster& c) {
     }
     std::printf("  %-4s %-14s client %-16s peer :%-6d resp :%-6d http :%-6d pid %-7d log %s\n",
                 n.id.c_str(), state.c_str(), n.client_address().c_str(), n.peer_port, n.resp_port(),
-                n.http_port(),
-                client::node_running(n) ? n.pid : 0, c.log_path(n).c_str());
+                n.http_port(), client::node_running(n) ? n.pid : 0, c.log_path(n).c_str());
   }
 }
 
@@ -437,12 +437,12 @@ int cluster_status(const Global& g, client::LocalCluster& c, const ClusterArgs& 
   }
   std::printf("\nmembership as %s sees it (down and phi are %s's own view):\n", asked.c_str(),
               asked.c_str());
-  std::printf("  %-6s %-8s %-5s %8s %7s %8s %10s %9s  %-16s %s\n", "node", "status", "seen",
-              "phi", "owns", "hints", "hints-for", "handoff", "client", "sync");
-  const uint64_t now_ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  std::printf("  %-6s %-8s %-5s %8s %7s %8s %10s %9s  %-16s %s\n", "node", "status", "seen", "phi",
+              "owns", "hints", "hints-for", "handoff", "client", "sync");
+  const uint64_t now_ms =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
   for (const api::MemberInfo& m : view->members) {
     std::printf("  %-6s %-8s %-5s %8.2f %6.1f%% %8llu %10llu %9llu  %-16s %s\n", m.id.c_str(),
                 m.status.c_str(),
@@ -450,27 +450,28 @@ int cluster_status(const Global& g, client::LocalCluster& c, const ClusterArgs& 
                 : m.status == "left" || m.status == "removed" ? "-"
                 : m.down                                      ? "DOWN"
                                                               : "up",
-                m.phi,
-                m.ownership * 100, static_cast<unsigned long long>(m.hints),
+                m.phi, m.ownership * 100, static_cast<unsigned long long>(m.hints),
                 static_cast<unsigned long long>(m.hints_here),
                 static_cast<unsigned long long>(m.handoff_keys), m.client_address.c_str(),
                 client::sync_label(m, now_ms).c_str());
   }
-  std::printf("\n%s: ring of %lld nodes; hints held %lld, replayed %lld; handoff %s: "
-              "%lld keys not owned, %lld sent, %lld dropped, %lld in flight\n",
-              asked.c_str(), static_cast<long long>(stat(*view, "ring_size")),
-              static_cast<long long>(stat(*view, "hints_held")),
-              static_cast<long long>(stat(*view, "hints_replayed")),
-              stat(*view, "handoff_active") ? "running" : "idle",
-              static_cast<long long>(stat(*view, "handoff_not_owned")),
-              static_cast<long long>(stat(*view, "handoff_sent")),
-              static_cast<long long>(stat(*view, "handoff_dropped")),
-              static_cast<long long>(stat(*view, "handoff_inflight")));
+  std::printf(
+      "\n%s: ring of %lld nodes; hints held %lld, replayed %lld; handoff %s: "
+      "%lld keys not owned, %lld sent, %lld dropped, %lld in flight\n",
+      asked.c_str(), static_cast<long long>(stat(*view, "ring_size")),
+      static_cast<long long>(stat(*view, "hints_held")),
+      static_cast<long long>(stat(*view, "hints_replayed")),
+      stat(*view, "handoff_active") ? "running" : "idle",
+      static_cast<long long>(stat(*view, "handoff_not_owned")),
+      static_cast<long long>(stat(*view, "handoff_sent")),
+      static_cast<long long>(stat(*view, "handoff_dropped")),
+      static_cast<long long>(stat(*view, "handoff_inflight")));
   for (const api::MemberInfo& m : view->members) {
     if (m.id == asked && m.status == "joining") {
-      std::printf("%s is joining: it serves only LOCAL requests until it has heard from its "
-                  "seeds, and turns up once the data it now owns was handed to it\n",
-                  asked.c_str());
+      std::printf(
+          "%s is joining: it serves only LOCAL requests until it has heard from its "
+          "seeds, and turns up once the data it now owns was handed to it\n",
+          asked.c_str());
     }
   }
   std::printf("%s: %s\n", asked.c_str(),
@@ -489,11 +490,11 @@ int cluster_ring(const Global& g, client::LocalCluster& c, const ClusterArgs& a)
     std::cout << members_json(*view, asked) << "\n";
     return 0;
   }
-  std::printf("ring as %s sees it: %lld nodes, fingerprint %016llx; share of the hash space "
-              "each node holds a replica of (n = 3):\n",
-              asked.c_str(),
-              static_cast<long long>(stat(*view, "ring_size")),
-              static_cast<unsigned long long>(stat(*view, "ring_fingerprint")));
+  std::printf(
+      "ring as %s sees it: %lld nodes, fingerprint %016llx; share of the hash space "
+      "each node holds a replica of (n = 3):\n",
+      asked.c_str(), static_cast<long long>(stat(*view, "ring_size")),
+      static_cast<unsigned long long>(stat(*view, "ring_fingerprint")));
   for (const api::MemberInfo& m : view->members) {
     if (m.ownership <= 0) continue;
     const int bar = static_cast<int>(m.ownership * 60 + 0.5);
@@ -509,9 +510,10 @@ int cluster_join(const Global& g, client::LocalCluster& c, const ClusterArgs& a)
   Status s = client::start_node(c, added->id);
   if (!s.is_ok()) return print_error(g, s);
   if (!g.json) {
-    std::printf("%s joins through %s (client %s); it turns up once the data it now owns "
-                "was handed to it (see `shoal cluster status`)\n",
-                added->id.c_str(), a.seed.c_str(), added->client_address().c_str());
+    std::printf(
+        "%s joins through %s (client %s); it turns up once the data it now owns "
+        "was handed to it (see `shoal cluster status`)\n",
+        added->id.c_str(), a.seed.c_str(), added->client_address().c_str());
   }
   return 0;
 }
@@ -531,9 +533,9 @@ int cluster_leave(const Global& g, client::LocalCluster& c, const ClusterArgs& a
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(a.wait_ms);
   while (client::node_running(*n)) {
     if (std::chrono::steady_clock::now() > deadline) {
-      return print_error(g, Status::timeout(a.node + " is still handing off after " +
-                                            std::to_string(a.wait_ms) + " ms; it keeps going " +
-                                            "(watch `shoal cluster status`)"));
+      return print_error(
+          g, Status::timeout(a.node + " is still handing off after " + std::to_string(a.wait_ms) +
+                             " ms; it keeps going " + "(watch `shoal cluster status`)"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -555,7 +557,8 @@ int cluster_remove(const Global& g, client::LocalCluster& c, const ClusterArgs& 
       print_error(g, r->status);
       return 1;  // the node's answer (exit 2 is for requests refused before sending)
     }
-    if (!g.json) std::printf("%s removed (via %s); gossip spreads it\n", a.node.c_str(), n.id.c_str());
+    if (!g.json)
+      std::printf("%s removed (via %s); gossip spreads it\n", a.node.c_str(), n.id.c_str());
     return 0;
   }
   return print_error(g, last);
@@ -587,9 +590,8 @@ int cluster_up(const Global& g, const ClusterArgs& a) {
 // hints and no handoff (client::settle). 0 settled, 1 timed out, 2 bad usage.
 int cluster_settle(const Global& g, const ClusterArgs& a) {
   if (a.timeout_s == 0) return print_error(g, Status::invalid_argument("--timeout-s must be >= 1"));
-  Result<client::LocalCluster> c = a.node_spec.empty()
-                                       ? client::load_cluster(a.dir)
-                                       : client::external_cluster(a.node_spec, 0);
+  Result<client::LocalCluster> c =
+      a.node_spec.empty() ? client::load_cluster(a.dir) : client::external_cluster(a.node_spec, 0);
   if (!c) {
     // No cluster there is bad usage, as an unparsable --nodes is.
     return print_error(g, Status::invalid_argument(c.status().message()));
@@ -597,9 +599,10 @@ int cluster_settle(const Global& g, const ClusterArgs& a) {
   std::string names;
   for (const client::LocalNode& n : c->nodes) names += (names.empty() ? "" : ", ") + n.id;
   if (!g.json) {
-    std::printf("waiting until %s report every ring peer in sync, with no hints and no "
-                "handoff (at most %u s)\n",
-                names.c_str(), a.timeout_s);
+    std::printf(
+        "waiting until %s report every ring peer in sync, with no hints and no "
+        "handoff (at most %u s)\n",
+        names.c_str(), a.timeout_s);
     std::fflush(stdout);
   }
   std::string last_summary;
@@ -622,13 +625,14 @@ int cluster_settle(const Global& g, const ClusterArgs& a) {
       const client::NodeSettle& n = last.nodes[i];
       out += std::string(i ? "," : "") + "{\"id\":" + text::json_string(n.id) +
              ",\"answered\":" + (n.answered ? "true" : "false") +
-             ",\"settled\":" + (n.settled ? "true" : "false") + ",\"issues\":" +
-             json_list(n.issues) + "}";
+             ",\"settled\":" + (n.settled ? "true" : "false") +
+             ",\"issues\":" + json_list(n.issues) + "}";
     }
     std::cout << out << "]}\n";
   } else if (settled) {
-    std::printf("settled: every node that answered reports every ring peer in sync, no hints, "
-                "no handoff\n");
+    std::printf(
+        "settled: every node that answered reports every ring peer in sync, no hints, "
+        "no handoff\n");
   } else {
     std::printf("not settled after %u s: %s\n", a.timeout_s, last.summary().c_str());
   }
@@ -667,7 +671,8 @@ int cluster_command(const Global& g, const std::string& what, const ClusterArgs&
     if (s.is_ok()) s = client::wait_connected(*c);
   } else if (what == "pause" || what == "resume") {
     const client::LocalNode* n = c->find(a.node);
-    if (!client::node_running(*n)) return print_error(g, Status::unavailable(a.node + " is not running"));
+    if (!client::node_running(*n))
+      return print_error(g, Status::unavailable(a.node + " is not running"));
     if (::kill(n->pid, what == "pause" ? SIGSTOP : SIGCONT) != 0) {
       return print_error(g, Status::internal(std::string("kill: ") + std::strerror(errno)));
     }
@@ -758,8 +763,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   up->add_option("--secret", ca.secret, "cluster secret (default: random)");
   up->add_option("--vnodes", ca.vnodes, "virtual nodes per node")->capture_default_str();
-  up->add_option("--node-arg", ca.node_args,
-                 "a flag for every shoald (repeatable), e.g. --node-arg=--heartbeat-interval-ms=200");
+  up->add_option(
+      "--node-arg", ca.node_args,
+      "a flag for every shoald (repeatable), e.g. --node-arg=--heartbeat-interval-ms=200");
   CLI::App* st = cl("status", "each process, and the membership as a node sees it", false);
   st->add_option("--node", ca.node, "the node whose view to show (default: the first up)");
   CLI::App* se = cl("settle",

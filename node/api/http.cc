@@ -16,19 +16,32 @@ namespace {
 
 const char* reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 300: return "Multiple Choices";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return status >= 500 ? "Internal Server Error" : "Error";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 300:
+      return "Multiple Choices";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return status >= 500 ? "Internal Server Error" : "Error";
   }
 }
 
@@ -140,8 +153,9 @@ Status options_from(const std::map<std::string, std::string>& q, core::RequestOp
     } else if (k == "durable" || k == "sloppy") {
       SHOAL_RETURN_IF_ERROR(parse_bool(k, v, k == "durable" ? &o->durable : &o->sloppy));
     } else {
-      return Status::invalid_argument("unknown query parameter \"" + k +
-                                      "\" (r w pr pw n timeout_ms durable sloppy consistency type member)");
+      return Status::invalid_argument(
+          "unknown query parameter \"" + k +
+          "\" (r w pr pw n timeout_ms durable sloppy consistency type member)");
     }
   }
   return core::resolve(*o).status();
@@ -175,23 +189,33 @@ std::string json_list(const std::vector<std::string>& items) {
 
 int status_for(Code code) {
   switch (code) {
-    case Code::kOk: return 200;
-    case Code::kNotFound: return 404;
-    case Code::kInvalidArgument: return 400;
-    case Code::kTypeMismatch: return 409;
-    case Code::kUnavailable: return 503;
-    case Code::kTimeout: return 504;
-    case Code::kTooLarge: return 413;
-    case Code::kOverloaded: return 429;
-    case Code::kUnauthorized: return 401;
-    default: return 500;
+    case Code::kOk:
+      return 200;
+    case Code::kNotFound:
+      return 404;
+    case Code::kInvalidArgument:
+      return 400;
+    case Code::kTypeMismatch:
+      return 409;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kTimeout:
+      return 504;
+    case Code::kTooLarge:
+      return 413;
+    case Code::kOverloaded:
+      return 429;
+    case Code::kUnauthorized:
+      return 401;
+    default:
+      return 500;
   }
 }
 
 Reply error_reply(const Status& s) {
-  return json_reply(status_for(s.code()), "{\"code\":" +
-                                              text::json_string(std::string(code_name(s.code()))) +
-                                              ",\"message\":" + text::json_bytes(s.message()) + "}");
+  return json_reply(status_for(s.code()),
+                    "{\"code\":" + text::json_string(std::string(code_name(s.code()))) +
+                        ",\"message\":" + text::json_bytes(s.message()) + "}");
 }
 
 // ---- parsing ----
@@ -273,8 +297,9 @@ bool Session::feed(const char* data, size_t n) {
   if (close_after_output_) return false;
   const size_t parsed = http_parser_execute(&parser_, &settings_, data, n);
   if (too_large_) {
-    finish(output_.reserve(), error_reply(Status::too_large("request body over " +
-                                                      std::to_string(kMaxBodyBytes) + " bytes")),
+    finish(output_.reserve(),
+           error_reply(
+               Status::too_large("request body over " + std::to_string(kMaxBodyBytes) + " bytes")),
            false);
     close_after_output_ = true;
     return false;
@@ -312,21 +337,22 @@ void Session::handle(Message m) {
 void Session::route(const Message& m, std::function<void(Reply)> reply) {
   http_parser_url u;
   http_parser_url_init(&u);
-  if (http_parser_parse_url(m.url.data(), m.url.size(), 0, &u) != 0 || !(u.field_set & (1 << UF_PATH))) {
+  if (http_parser_parse_url(m.url.data(), m.url.size(), 0, &u) != 0 ||
+      !(u.field_set & (1 << UF_PATH))) {
     return reply(error_reply(Status::invalid_argument("malformed URL")));
   }
   const std::string_view path(m.url.data() + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
-  const std::string_view query = (u.field_set & (1 << UF_QUERY))
-                                     ? std::string_view(m.url.data() + u.field_data[UF_QUERY].off,
-                                                        u.field_data[UF_QUERY].len)
-                                     : std::string_view();
+  const std::string_view query =
+      (u.field_set & (1 << UF_QUERY))
+          ? std::string_view(m.url.data() + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len)
+          : std::string_view();
   const std::vector<std::string> seg = split_path(path);
   auto only = [&](std::initializer_list<const char*> methods) {
     for (const char* x : methods) {
       if (m.method == x) return true;
     }
-    Reply r = error_reply(Status::invalid_argument(m.method + " is not allowed on " +
-                                                   std::string(path)));
+    Reply r =
+        error_reply(Status::invalid_argument(m.method + " is not allowed on " + std::string(path)));
     r.status = 405;
     std::string allow;
     for (const char* x : methods) allow += (allow.empty() ? "" : ", ") + std::string(x);
@@ -342,15 +368,18 @@ void Session::route(const Message& m, std::function<void(Reply)> reply) {
   };
   if (seg.empty()) {
     if (!only({"GET"})) return;
-    return reply(text_reply(hooks_.dashboard ? hooks_.dashboard() : "", "text/html; charset=utf-8"));
+    return reply(
+        text_reply(hooks_.dashboard ? hooks_.dashboard() : "", "text/html; charset=utf-8"));
   }
   if (seg.size() == 1 && (seg[0] == "ping" || seg[0] == "status" || seg[0] == "metrics")) {
     if (!only({"GET"})) return;
     if (seg[0] == "ping") {
       return reply(json_reply(200, "{\"status\":\"ok\",\"node\":" +
-                                       text::json_string(hooks_.node_id ? hooks_.node_id() : "") + "}"));
+                                       text::json_string(hooks_.node_id ? hooks_.node_id() : "") +
+                                       "}"));
     }
-    if (seg[0] == "status") return reply(json_reply(200, hooks_.status_json ? hooks_.status_json() : "{}"));
+    if (seg[0] == "status")
+      return reply(json_reply(200, hooks_.status_json ? hooks_.status_json() : "{}"));
     return reply(text_reply(hooks_.metrics_text ? hooks_.metrics_text() : "",
                             "text/plain; version=0.0.4; charset=utf-8"));
   }
@@ -448,12 +477,12 @@ void Session::data(const Message& m, const std::string& kind, Request r,
     if (kind == "counters") {
       const json::Value* d = body->get("delta");
       if (!d) {
-        return reply(error_reply(Status::invalid_argument(
-            "field \"delta\": missing (expected {\"delta\": integer})")));
+        return reply(error_reply(
+            Status::invalid_argument("field \"delta\": missing (expected {\"delta\": integer})")));
       }
       if (d->type != json::Value::Type::kNumber || !d->integral) {
-        return reply(error_reply(Status::invalid_argument(
-            "field \"delta\": expected a signed 64-bit integer")));
+        return reply(error_reply(
+            Status::invalid_argument("field \"delta\": expected a signed 64-bit integer")));
       }
       r.op = Op::kCounterAdd;
       r.delta = d->integer;
@@ -472,12 +501,12 @@ void Session::data(const Message& m, const std::string& kind, Request r,
       }
       if (const json::Value* ctx = body->get("context")) {
         if (add) {
-          return reply(error_reply(Status::invalid_argument(
-              "field \"context\": applies to remove only")));
+          return reply(
+              error_reply(Status::invalid_argument("field \"context\": applies to remove only")));
         }
-        std::optional<std::string> bytes =
-            ctx->type == json::Value::Type::kString ? text::base64_decode(ctx->string)
-                                                    : std::nullopt;
+        std::optional<std::string> bytes = ctx->type == json::Value::Type::kString
+                                               ? text::base64_decode(ctx->string)
+                                               : std::nullopt;
         if (!bytes) {
           return reply(error_reply(Status::invalid_argument(
               "field \"context\": expected a base64 string (a context from a read)")));
@@ -502,7 +531,8 @@ void Session::data(const Message& m, const std::string& kind, Request r,
       e.headers = out.headers;  // a deleted register's context, for a fresh put
       return reply(e);
     }
-    const std::string ctx = a.context ? ",\"context\":" + text::json_string(text::base64_encode(*a.context)) : "";
+    const std::string ctx =
+        a.context ? ",\"context\":" + text::json_string(text::base64_encode(*a.context)) : "";
     if (op == Op::kPut || op == Op::kDelete) {
       out.status = 204;
       return reply(out);

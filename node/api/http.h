@@ -86,8 +86,7 @@ class Session : public std::enable_shared_from_this<Session> {
   };
   void handle(Message m);
   void route(const Message& m, std::function<void(Reply)> reply);
-  void data(const Message& m, const std::string& kind, Request r,
-            std::function<void(Reply)> reply);
+  void data(const Message& m, const std::string& kind, Request r, std::function<void(Reply)> reply);
   void finish(uint64_t seq, Reply reply, bool keep_alive);
 
   Hooks hooks_;

@@ -48,8 +48,9 @@ FrameReader::Next FrameReader::next(std::string_view* payload, size_t* claimed_b
 namespace {
 
 constexpr std::string_view kOpNames[] = {
-    "ping",    "get",         "put",   "del",   "counter_add", "counter_get", "set_add",
-    "set_rm",  "set_get",     "cluster_status", "leave", "remove", "chaos"};
+    "ping",        "get",     "put",    "del",     "counter_add",
+    "counter_get", "set_add", "set_rm", "set_get", "cluster_status",
+    "leave",       "remove",  "chaos"};
 
 Status invalid(std::string_view field, std::string_view what) {
   return Status::invalid_argument("field \"" + std::string(field) + "\": " + std::string(what));
@@ -197,7 +198,8 @@ Status decode_options(const MsgObject& o, core::RequestOptions* out) {
     if (k == "durable") return field_bool(v, name, &out->durable);
     if (k == "sloppy") return field_bool(v, name, &out->sloppy);
     // A misspelt option must not fall back to its default without a word.
-    return invalid(name, "unknown option (known: consistency n r w pr pw durable sloppy timeout_ms)");
+    return invalid(name,
+                   "unknown option (known: consistency n r w pr pw durable sloppy timeout_ms)");
   });
 }
 
@@ -205,8 +207,10 @@ Status decode_options(const MsgObject& o, core::RequestOptions* out) {
 
 Status check_request(const Request& r) {
   if (!r.op_id.empty() && !is_update(r.op)) {
-    return invalid("op_id", "op_id applies to updates only (put, del, counter_add, set_add, "
-                            "set_rm), not " + std::string(op_name(r.op)));
+    return invalid("op_id",
+                   "op_id applies to updates only (put, del, counter_add, set_add, "
+                   "set_rm), not " +
+                       std::string(op_name(r.op)));
   }
   if (r.op_id.size() > core::kMaxOpIdBytes) {
     return invalid("op_id", std::to_string(r.op_id.size()) + " bytes; an operation id is 1.." +
@@ -216,8 +220,7 @@ Status check_request(const Request& r) {
     return invalid("ctx", "does not apply to " + std::string(op_name(r.op)) +
                               " (only put, del and set_rm take a context)");
   }
-  if (!r.elements.empty() && r.op != Op::kSetAdd && r.op != Op::kSetRemove &&
-      r.op != Op::kSetGet) {
+  if (!r.elements.empty() && r.op != Op::kSetAdd && r.op != Op::kSetRemove && r.op != Op::kSetGet) {
     return invalid("elems", "does not apply to " + std::string(op_name(r.op)));
   }
   if (r.op == Op::kPing || r.op == Op::kClusterStatus || r.op == Op::kLeave) return Status::ok();
@@ -226,7 +229,8 @@ Status check_request(const Request& r) {
     return Status::ok();
   }
   if (r.op == Op::kChaos) {
-    if (r.key.empty() || r.key.size() > 4096) return invalid("k", "chaos needs a rule (1..4096 bytes)");
+    if (r.key.empty() || r.key.size() > 4096)
+      return invalid("k", "chaos needs a rule (1..4096 bytes)");
     return Status::ok();
   }
   if (r.bucket.empty()) return invalid("b", "the bucket must not be empty");
@@ -265,8 +269,8 @@ std::string encode_request(const Request& r) {
   fields += r.op == Op::kPut;
   fields += r.context.has_value();
   fields += r.op == Op::kCounterAdd;
-  const bool has_elems = r.op == Op::kSetAdd || r.op == Op::kSetRemove ||
-                         (r.op == Op::kSetGet && !r.elements.empty());
+  const bool has_elems =
+      r.op == Op::kSetAdd || r.op == Op::kSetRemove || (r.op == Op::kSetGet && !r.elements.empty());
   fields += has_elems;
   fields += (r.op == Op::kPut || r.op == Op::kDelete);
   fields += !r.op_id.empty();
@@ -331,28 +335,35 @@ struct FieldName {
   std::string_view name;
 };
 constexpr FieldName kFields[] = {
-    {kFId, "id"},      {kFOp, "op"},     {kFBucket, "b"},     {kFKey, "k"},
-    {kFValue, "v"},    {kFContext, "ctx"}, {kFDelta, "delta"}, {kFElems, "elems"},
-    {kFType, "type"},  {kFOpt, "opt"},   {kFOpId, "op_id"},
+    {kFId, "id"},     {kFOp, "op"},       {kFBucket, "b"},    {kFKey, "k"},
+    {kFValue, "v"},   {kFContext, "ctx"}, {kFDelta, "delta"}, {kFElems, "elems"},
+    {kFType, "type"}, {kFOpt, "opt"},     {kFOpId, "op_id"},
 };
 
 // What an operation takes beyond id, op, b, k and opt (which every request may carry:
 // the client library sends b and k, empty, on ping and admin requests).
 uint32_t optional_fields(Op op) {
   switch (op) {
-    case Op::kPut: return kFValue | kFContext | kFType | kFOpId;
-    case Op::kDelete: return kFContext | kFType | kFOpId;
-    case Op::kCounterAdd: return kFDelta | kFOpId;
-    case Op::kSetAdd: return kFElems | kFOpId;
-    case Op::kSetRemove: return kFElems | kFContext | kFOpId;
-    case Op::kSetGet: return kFElems;
+    case Op::kPut:
+      return kFValue | kFContext | kFType | kFOpId;
+    case Op::kDelete:
+      return kFContext | kFType | kFOpId;
+    case Op::kCounterAdd:
+      return kFDelta | kFOpId;
+    case Op::kSetAdd:
+      return kFElems | kFOpId;
+    case Op::kSetRemove:
+      return kFElems | kFContext | kFOpId;
+    case Op::kSetGet:
+      return kFElems;
     case Op::kChaos:
     case Op::kRemove:
     case Op::kGet:
     case Op::kCounterGet:
     case Op::kPing:
     case Op::kClusterStatus:
-    case Op::kLeave: return 0;
+    case Op::kLeave:
+      return 0;
   }
   return 0;
 }
@@ -360,19 +371,25 @@ uint32_t optional_fields(Op op) {
 // What an operation cannot do without: a missing one is refused, never defaulted.
 uint32_t required_fields(Op op) {
   switch (op) {
-    case Op::kPut: return kFBucket | kFKey | kFValue;
-    case Op::kCounterAdd: return kFBucket | kFKey | kFDelta;
+    case Op::kPut:
+      return kFBucket | kFKey | kFValue;
+    case Op::kCounterAdd:
+      return kFBucket | kFKey | kFDelta;
     case Op::kSetAdd:
-    case Op::kSetRemove: return kFBucket | kFKey | kFElems;
+    case Op::kSetRemove:
+      return kFBucket | kFKey | kFElems;
     case Op::kDelete:
     case Op::kGet:
     case Op::kCounterGet:
-    case Op::kSetGet: return kFBucket | kFKey;
+    case Op::kSetGet:
+      return kFBucket | kFKey;
     case Op::kRemove:
-    case Op::kChaos: return kFKey;
+    case Op::kChaos:
+      return kFKey;
     case Op::kPing:
     case Op::kClusterStatus:
-    case Op::kLeave: return 0;
+    case Op::kLeave:
+      return 0;
   }
   return 0;
 }
@@ -471,8 +488,10 @@ Result<Request> decode_request(std::string_view payload, uint64_t* id) {
   for (const FieldName& f : kFields) {
     if ((seen & f.bit) && !(allowed & f.bit)) {
       if (f.bit == kFOpId) {
-        return invalid(f.name, "op_id applies to updates only (put, del, counter_add, set_add, "
-                               "set_rm), not " + std::string(op_name(r.op)));
+        return invalid(f.name,
+                       "op_id applies to updates only (put, del, counter_add, set_add, "
+                       "set_rm), not " +
+                           std::string(op_name(r.op)));
       }
       return invalid(f.name, "does not apply to " + std::string(op_name(r.op)));
     }
@@ -670,7 +689,8 @@ Result<Response> decode_response(std::string_view payload) {
         codec::Array a;
         if (!codec::array(v, &a).is_ok()) return invalid(k, "expected an array");
         r.members.resize(a.size);
-        for (uint32_t i = 0; i < a.size; ++i) SHOAL_RETURN_IF_ERROR(decode_member(a[i], &r.members[i]));
+        for (uint32_t i = 0; i < a.size; ++i)
+          SHOAL_RETURN_IF_ERROR(decode_member(a[i], &r.members[i]));
         return Status::ok();
       }
       if (k == "stats") {
@@ -712,8 +732,9 @@ Result<Hello> decode_hello(std::string_view payload) {
     std::string tag;
     uint64_t version = 0;
     if (!codec::array(o, &a).is_ok() || (a.size != 4 && a.size != 5) ||
-        !codec::bytes(a[0], &tag).is_ok() || tag != "hello" || !codec::u64(a[1], &version).is_ok() ||
-        !codec::bytes(a[2], &h.node).is_ok() || !codec::bytes(a[3], &h.secret).is_ok() ||
+        !codec::bytes(a[0], &tag).is_ok() || tag != "hello" ||
+        !codec::u64(a[1], &version).is_ok() || !codec::bytes(a[2], &h.node).is_ok() ||
+        !codec::bytes(a[3], &h.secret).is_ok() ||
         (a.size == 5 && !codec::bytes(a[4], &h.peer_address).is_ok())) {
       return Status::invalid_argument("the first peer frame must be a hello");
     }

@@ -21,8 +21,7 @@ void Parser::feed(const char* data, size_t n) {
   buf_.append(data, n);
 }
 
-bool Parser::read_line_int(char prefix, int64_t* value, size_t* at, std::string* error,
-                           bool* bad) {
+bool Parser::read_line_int(char prefix, int64_t* value, size_t* at, std::string* error, bool* bad) {
   const size_t start = *at + 1;
   const size_t cr = buf_.find('\r', start);
   if (cr == std::string::npos || cr + 1 >= buf_.size()) {
@@ -35,8 +34,8 @@ bool Parser::read_line_int(char prefix, int64_t* value, size_t* at, std::string*
   const char* first = buf_.data() + start;
   auto [end, ec] = std::from_chars(first, buf_.data() + cr, *value);
   if (ec != std::errc() || end != buf_.data() + cr || buf_[cr + 1] != '\n') {
-    *error = std::string("Protocol error: invalid ") +
-             (prefix == '*' ? "multibulk" : "bulk") + " length";
+    *error = std::string("Protocol error: invalid ") + (prefix == '*' ? "multibulk" : "bulk") +
+             " length";
     *bad = true;
     return false;
   }
@@ -176,14 +175,30 @@ struct Arity {
   int min, max;  // argument counts including the command; max -1: unbounded
 };
 constexpr Arity kArity[] = {
-    {"PING", 1, 2},     {"ECHO", 2, 2},      {"QUIT", 1, 1},
-    {"INFO", 1, 2},     {"SELECT", 2, 2},    {"GET", 2, 2},
-    {"SET", 3, -1},     {"DEL", 2, -1},      {"EXISTS", 2, -1},
-    {"INCR", 2, 2},     {"DECR", 2, 2},      {"INCRBY", 3, 3},
-    {"DECRBY", 3, 3},   {"SADD", 3, -1},     {"SREM", 3, -1},
-    {"SMEMBERS", 2, 2}, {"SISMEMBER", 3, 3}, {"SCARD", 2, 2},
-    {"COMMAND", 1, -1}, {"CONFIG", 2, -1},   {"CLIENT", 2, -1},
-    {"SHOAL.BUCKET", 2, 2}, {"SHOAL.CONSISTENCY", 1, -1}, {"SHOAL.ONCE", 3, -1},
+    {"PING", 1, 2},
+    {"ECHO", 2, 2},
+    {"QUIT", 1, 1},
+    {"INFO", 1, 2},
+    {"SELECT", 2, 2},
+    {"GET", 2, 2},
+    {"SET", 3, -1},
+    {"DEL", 2, -1},
+    {"EXISTS", 2, -1},
+    {"INCR", 2, 2},
+    {"DECR", 2, 2},
+    {"INCRBY", 3, 3},
+    {"DECRBY", 3, 3},
+    {"SADD", 3, -1},
+    {"SREM", 3, -1},
+    {"SMEMBERS", 2, 2},
+    {"SISMEMBER", 3, 3},
+    {"SCARD", 2, 2},
+    {"COMMAND", 1, -1},
+    {"CONFIG", 2, -1},
+    {"CLIENT", 2, -1},
+    {"SHOAL.BUCKET", 2, 2},
+    {"SHOAL.CONSISTENCY", 1, -1},
+    {"SHOAL.ONCE", 3, -1},
 };
 
 const Arity* find_arity(const std::string& upper_name) {
@@ -255,8 +270,10 @@ void Session::once(std::vector<std::string>& args, Reply reply) {
       std::end(kOnceCommands)) {
     std::string lower = name;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    return reply(error("ERR SHOAL.ONCE runs an update (SET, DEL, INCR, DECR, INCRBY, DECRBY, "
-                       "SADD, SREM), not '" + lower + "'"));
+    return reply(
+        error("ERR SHOAL.ONCE runs an update (SET, DEL, INCR, DECR, INCRBY, DECRBY, "
+              "SADD, SREM), not '" +
+              lower + "'"));
   }
   if (!arity_ok(*arity, inner.size())) return reply(wrong_args(name));
   if (name == "DEL" && inner.size() != 2) {
@@ -274,8 +291,8 @@ void Session::dispatch(const std::string& name, std::vector<std::string>& args, 
     return reply(simple("OK"));
   }
   if (name == "INFO") {
-    return reply(bulk((hooks_.info ? hooks_.info() : std::string()) + "# Connection\r\nbucket:" +
-                      bucket_ + "\r\n"));
+    return reply(bulk((hooks_.info ? hooks_.info() : std::string()) +
+                      "# Connection\r\nbucket:" + bucket_ + "\r\n"));
   }
   if (name == "COMMAND" || (name == "CONFIG" && upper(args[1]) == "GET")) return reply("*0\r\n");
   if (name == "CONFIG") return reply(error("ERR CONFIG " + args[1] + " is not supported"));
@@ -354,16 +371,16 @@ void Session::get(const std::string& key, Reply reply) {
 
 void Session::set(std::vector<std::string>& args, Reply reply, const std::string& op_id) {
   if (args.size() > 3) {
-    return reply(error("ERR SET options (EX, PX, NX, XX, KEEPTTL, GET) are not supported: "
-                       "Shoal has no expiry and no conditional writes"));
+    return reply(
+        error("ERR SET options (EX, PX, NX, XX, KEEPTTL, GET) are not supported: "
+              "Shoal has no expiry and no conditional writes"));
   }
   Request r = make(Op::kPut, args[1]);
   r.type = core::DataType::kLww;
   r.value = std::move(args[2]);
   r.op_id = op_id;
-  run(std::move(r), [reply](Response a) {
-    reply(a.status.is_ok() ? simple("OK") : error_for(a.status));
-  });
+  run(std::move(r),
+      [reply](Response a) { reply(a.status.is_ok() ? simple("OK") : error_for(a.status)); });
 }
 
 // DEL and EXISTS, one key after the other: read it, then (DEL) delete it with the
@@ -374,36 +391,36 @@ void Session::del(std::vector<std::string> keys, size_t i, int64_t count, bool e
   auto self = shared_from_this();
   run(make(Op::kGet, keys[i]),
       [self, keys, i, count, exists_only, reply, op_id](Response r) mutable {
-    if (r.status.code() == Code::kNotFound) {
-      return self->del(std::move(keys), i + 1, count, exists_only, std::move(reply), op_id);
-    }
-    if (!r.status.is_ok()) return reply(error_for(r.status));
-    if (exists_only) {
-      return self->del(std::move(keys), i + 1, count + 1, true, std::move(reply), op_id);
-    }
-    const core::DataType type = r.type.value_or(core::DataType::kLww);
-    if (type != core::DataType::kLww && type != core::DataType::kRegister) {
-      return reply(error("ERR DEL of a counter or a set is not supported (a CRDT value "
-                         "cannot be deleted yet)"));
-    }
-    Request d = self->make(Op::kDelete, keys[i]);
-    d.type = type;
-    d.context = r.context;
-    d.op_id = op_id;
-    self->run(std::move(d), [self, keys, i, count, reply, op_id](Response a) mutable {
-      if (!a.status.is_ok()) return reply(error_for(a.status));
-      self->del(std::move(keys), i + 1, count + 1, false, std::move(reply), op_id);
-    });
-  });
+        if (r.status.code() == Code::kNotFound) {
+          return self->del(std::move(keys), i + 1, count, exists_only, std::move(reply), op_id);
+        }
+        if (!r.status.is_ok()) return reply(error_for(r.status));
+        if (exists_only) {
+          return self->del(std::move(keys), i + 1, count + 1, true, std::move(reply), op_id);
+        }
+        const core::DataType type = r.type.value_or(core::DataType::kLww);
+        if (type != core::DataType::kLww && type != core::DataType::kRegister) {
+          return reply(
+              error("ERR DEL of a counter or a set is not supported (a CRDT value "
+                    "cannot be deleted yet)"));
+        }
+        Request d = self->make(Op::kDelete, keys[i]);
+        d.type = type;
+        d.context = r.context;
+        d.op_id = op_id;
+        self->run(std::move(d), [self, keys, i, count, reply, op_id](Response a) mutable {
+          if (!a.status.is_ok()) return reply(error_for(a.status));
+          self->del(std::move(keys), i + 1, count + 1, false, std::move(reply), op_id);
+        });
+      });
 }
 
 void Session::incr(const std::string& key, int64_t delta, Reply reply, const std::string& op_id) {
   Request r = make(Op::kCounterAdd, key);
   r.delta = delta;
   r.op_id = op_id;
-  run(std::move(r), [reply](Response a) {
-    reply(a.status.is_ok() ? integer(a.counter) : error_for(a.status));
-  });
+  run(std::move(r),
+      [reply](Response a) { reply(a.status.is_ok() ? integer(a.counter) : error_for(a.status)); });
 }
 
 // SADD / SREM answer how many members they added / removed, so they read those members

@@ -62,8 +62,8 @@ class Session : public std::enable_shared_from_this<Session> {
   using Done = std::function<void(Response)>;
   using Submit = std::function<void(Request, Done)>;
   struct Hooks {
-    Submit submit;                     // runs a request; Done may run later, or at once
-    std::function<void()> on_output;   // new in-order output can be taken
+    Submit submit;                      // runs a request; Done may run later, or at once
+    std::function<void()> on_output;    // new in-order output can be taken
     std::function<std::string()> info;  // the INFO text of this node
   };
   static std::shared_ptr<Session> make(Hooks hooks);
@@ -86,11 +86,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Request make(Op op, const std::string& key) const;
   void get(const std::string& key, Reply reply);
   void set(std::vector<std::string>& args, Reply reply, const std::string& op_id);
-  void del(std::vector<std::string> keys, size_t i, int64_t count, bool exists_only,
-           Reply reply, const std::string& op_id);
+  void del(std::vector<std::string> keys, size_t i, int64_t count, bool exists_only, Reply reply,
+           const std::string& op_id);
   void incr(const std::string& key, int64_t delta, Reply reply, const std::string& op_id);
-  void set_change(bool add, std::vector<std::string>& args, Reply reply,
-                  const std::string& op_id);
+  void set_change(bool add, std::vector<std::string>& args, Reply reply, const std::string& op_id);
   void set_read(const std::string& name, std::vector<std::string>& args, Reply reply);
   std::string consistency(const std::vector<std::string>& args);
 

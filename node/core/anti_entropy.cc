@@ -44,9 +44,9 @@ namespace {
 
 constexpr uint32_t kAeSegments = 256;
 constexpr uint32_t kAeLeaves = 64;
-constexpr uint64_t kQuietMs = 1'000;               // a segment changed since: not yet compared
-constexpr uint32_t kSummarySegments = 64;          // segments per summary
-constexpr uint64_t kSummaryTimeoutMs = 5'000;      // an unanswered summary is sent again
+constexpr uint64_t kQuietMs = 1'000;                 // a segment changed since: not yet compared
+constexpr uint32_t kSummarySegments = 64;            // segments per summary
+constexpr uint64_t kSummaryTimeoutMs = 5'000;        // an unanswered summary is sent again
 constexpr uint64_t kSummaryRowsPerSecond = 200'000;  // pacing (both sides scan)
 
 uint32_t leaf_of(uint64_t hash) { return static_cast<uint32_t>((hash >> 50) & (kAeLeaves - 1)); }
@@ -83,9 +83,9 @@ bool Node::co_owned(uint64_t hash, const ring::NodeId& peer) const {
 
 // Visits the keys of `segment` this node and `peer` should both hold. A failed scan is
 // counted here; the exchange that needed it is retried by a later one.
-Status Node::ae_scan(uint32_t segment, const ring::NodeId& peer,
-                     const std::function<void(uint64_t hash, std::string_view key,
-                                              std::string_view value)>& fn) {
+Status Node::ae_scan(
+    uint32_t segment, const ring::NodeId& peer,
+    const std::function<void(uint64_t hash, std::string_view key, std::string_view value)>& fn) {
   Status s = env_.store.scan(data_key_lower_bound(uint64_t{segment} << 56), segment_end(segment),
                              [&](std::string_view k, std::string_view v) {
                                if (k.size() < 9) return true;
@@ -137,8 +137,7 @@ PeerSync Node::sync_with(const ring::NodeId& peer) const {
     }
   }
   auto hints = hint_counts_.find(peer);
-  const bool no_hints =
-      hint_counts_known_ && (hints == hint_counts_.end() || hints->second == 0);
+  const bool no_hints = hint_counts_known_ && (hints == hint_counts_.end() || hints->second == 0);
   const bool handoff_idle = handoff_.not_owned == 0 && transfers_.empty();
   out.in_sync = out.unconfirmed == 0 && no_hints && handoff_idle && !down_.count(peer) &&
                 ring_.has_node(peer) && ring_.has_node(config_.self);
@@ -295,8 +294,8 @@ void Node::ae_step() {
 }
 
 void Node::on_ae_tree(const ring::NodeId& from, const Message& m) {
-  if (m.body.size() != 1 + 8 * kAeLeaves) return;       // malformed: ignored
-  if (m.req_id != ring_fingerprint_) return;          // different rings: wait for gossip
+  if (m.body.size() != 1 + 8 * kAeLeaves) return;  // malformed: ignored
+  if (m.req_id != ring_fingerprint_) return;       // different rings: wait for gossip
   const uint32_t segment = static_cast<uint8_t>(m.body[0]);
   Result<std::vector<uint64_t>> mine = ae_leaves(segment, from);
   if (!mine) return;

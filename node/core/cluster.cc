@@ -90,9 +90,9 @@ void Node::gossip_round() {
   if (!dead.empty() && env_.rng.next() % (live.size() + 1) < dead.size()) send(pick(dead), syn);
   std::vector<std::string> seeds;
   for (const std::string& s : config_.seeds) {
-    const bool is_self = s == config_.self ||
-                         (s.size() == config_.peer_address.size() + 1 && s[0] == '@' &&
-                          s.compare(1, std::string::npos, config_.peer_address) == 0);
+    const bool is_self =
+        s == config_.self || (s.size() == config_.peer_address.size() + 1 && s[0] == '@' &&
+                              s.compare(1, std::string::npos, config_.peer_address) == 0);
     if (!is_self && s != chosen) seeds.push_back(s);
   }
   if (seeds.empty()) return;

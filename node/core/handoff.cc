@@ -91,8 +91,8 @@ Status Node::store_hint(const ring::NodeId& target, const std::string& bucket,
   } else {
     uint64_t& count = hint_counts_[target];
     if (count >= config_.cluster.max_hints_per_target) {
-      return Status::overloaded("this fallback holds the most hints allowed for " + target +
-                                " (" + std::to_string(count) + ")");
+      return Status::overloaded("this fallback holds the most hints allowed for " + target + " (" +
+                                std::to_string(count) + ")");
     }
     ++count;
   }
@@ -152,8 +152,13 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
         continue;
     }
     if (dests.empty()) continue;
-    Transfer t{true, k, v, nullptr, {dests.begin(), dests.end()},
-               now_ms + config_.cluster.transfer_timeout_ms, target};
+    Transfer t{true,
+               k,
+               v,
+               nullptr,
+               {dests.begin(), dests.end()},
+               now_ms + config_.cluster.transfer_timeout_ms,
+               target};
     const uint64_t id = next_id_++;
     Message m = Message::make(Message::Kind::kTransfer, id, dk->bucket, dk->key);
     m.object = std::make_shared<const Object>(std::move(o).value());
@@ -286,35 +291,36 @@ void Node::sweep_step(uint64_t now_ms) {
   std::string last_head;
   const uint64_t wall = env_.clock.wall_ms();
   std::vector<std::string> expired;  // operation rows past the op window
-  Status s = env_.store.scan(sweep_cursor_, data_key_end(), [&](std::string_view k,
-                                                                std::string_view v) {
-    if (examined == config_.cluster.handoff_scan_per_tick ||
-        sent == config_.cluster.handoff_keys_per_tick) {
-      sweep_cursor_ = std::string(k);
-      finished = false;
-      return false;
-    }
-    ++examined;
-    if (is_op_row(k) && op_row_expired(v, wall)) expired.emplace_back(k);
-    bool element = false;
-    auto dk = parse_data_row(k, &element, nullptr);
-    if (!dk || owns(dk->hash)) return true;
-    const std::string head = data_key(dk->hash, dk->bucket, dk->key);
-    if (element && head == last_head) return true;  // a set's element rows follow its head
-    last_head = head;
-    ++sweep_found_;
-    if (transferring_.count(head)) return true;
-    std::vector<ring::NodeId> owners = ring_.preference_list(dk->hash, config_.cluster.replicas);
-    std::erase(owners, config_.self);
-    if (owners.empty() ||
-        std::any_of(owners.begin(), owners.end(), [&](auto& o) { return down_.count(o) > 0; })) {
-      return true;  // kept until every owner can take it
-    }
-    batch.push_back(std::move(*dk));
-    owners_of.push_back(std::move(owners));
-    ++sent;
-    return true;
-  });
+  Status s =
+      env_.store.scan(sweep_cursor_, data_key_end(), [&](std::string_view k, std::string_view v) {
+        if (examined == config_.cluster.handoff_scan_per_tick ||
+            sent == config_.cluster.handoff_keys_per_tick) {
+          sweep_cursor_ = std::string(k);
+          finished = false;
+          return false;
+        }
+        ++examined;
+        if (is_op_row(k) && op_row_expired(v, wall)) expired.emplace_back(k);
+        bool element = false;
+        auto dk = parse_data_row(k, &element, nullptr);
+        if (!dk || owns(dk->hash)) return true;
+        const std::string head = data_key(dk->hash, dk->bucket, dk->key);
+        if (element && head == last_head) return true;  // a set's element rows follow its head
+        last_head = head;
+        ++sweep_found_;
+        if (transferring_.count(head)) return true;
+        std::vector<ring::NodeId> owners =
+            ring_.preference_list(dk->hash, config_.cluster.replicas);
+        std::erase(owners, config_.self);
+        if (owners.empty() || std::any_of(owners.begin(), owners.end(),
+                                          [&](auto& o) { return down_.count(o) > 0; })) {
+          return true;  // kept until every owner can take it
+        }
+        batch.push_back(std::move(*dk));
+        owners_of.push_back(std::move(owners));
+        ++sent;
+        return true;
+      });
   if (!s.is_ok()) {  // try again next tick
     scan_failed(s);
     return;
@@ -333,9 +339,13 @@ void Node::sweep_step(uint64_t now_ms) {
     for (const ring::NodeId& d : owners_of[i]) send(d, m);
     const std::string head = data_key(dk.hash, dk.bucket, dk.key);
     transferring_.insert(head);
-    transfers_.emplace(id, Transfer{false, head, "", *o,
+    transfers_.emplace(id, Transfer{false,
+                                    head,
+                                    "",
+                                    *o,
                                     {owners_of[i].begin(), owners_of[i].end()},
-                                    now_ms + config_.cluster.transfer_timeout_ms, ""});
+                                    now_ms + config_.cluster.transfer_timeout_ms,
+                                    ""});
     ++handoff_.keys_sent;
   }
   handoff_.inflight = transfers_.size();

@@ -49,8 +49,7 @@ bool is_op_row(std::string_view stored);
 // Parses any kind of data row; `is_element` says it is one of a key's own rows (a set
 // element or an operation record) rather than the key's head; `elem` (may be null) gets
 // what follows the key in such a row.
-std::optional<DataKey> parse_data_row(std::string_view stored, bool* is_element,
-                                      std::string* elem);
+std::optional<DataKey> parse_data_row(std::string_view stored, bool* is_element, std::string* elem);
 // The smallest data key whose hash is >= `hash` (a scan bound).
 std::string data_key_lower_bound(uint64_t hash);
 std::string meta_key(std::string_view name);

@@ -1,12 +1,12 @@
 // Membership: what one node knows about every node of the cluster, spread by gossip.
 //
 // Each node owns its own MemberState and is the only one to change it, bumping
-// `version` each time (so one (generation, version) never names two different states); a restart starts a new, higher `generation`. Between two states of
-// one node the higher (generation, version) wins, so merging is a join: commutative,
-// associative, idempotent, and every node that has seen the same states holds the same
-// table. The one exception is `remove NODE`, which another node writes on behalf of a
-// dead one: a kRemoved state with the dead node's generation and a version above any it
-// published; a later restart of that node (a newer generation) brings it back.
+// `version` each time (so one (generation, version) never names two different states); a restart
+// starts a new, higher `generation`. Between two states of one node the higher (generation,
+// version) wins, so merging is a join: commutative, associative, idempotent, and every node that
+// has seen the same states holds the same table. The one exception is `remove NODE`, which another
+// node writes on behalf of a dead one: a kRemoved state with the dead node's generation and a
+// version above any it published; a later restart of that node (a newer generation) brings it back.
 //
 // The ring is a pure function of the table: the members that are joining or up. A
 // joining node owns its arcs at once (the previous owners stream them to it and it turns
@@ -43,9 +43,9 @@ struct MemberState {
   std::string peer_address;    // host:port of its peer listener ("" in the simulator)
   std::string client_address;  // host:port of its client listener
   // Load figures, refreshed now and then by the owner.
-  uint64_t hints = 0;             // hints it holds for others
-  uint64_t handoff_keys = 0;      // keys it holds but no longer owns
-  uint64_t handoff_ring = 0;      // fingerprint of the ring it last finished a handoff under
+  uint64_t hints = 0;         // hints it holds for others
+  uint64_t handoff_keys = 0;  // keys it holds but no longer owns
+  uint64_t handoff_ring = 0;  // fingerprint of the ring it last finished a handoff under
   bool operator==(const MemberState&) const = default;
   // True when this state supersedes `o` (same node, newer generation or version).
   bool newer_than(const MemberState& o) const { return newer_than(o.generation, o.version); }

@@ -27,9 +27,9 @@ struct Message {
     kGossipAck2,  // body: the states wanted
     kTransfer,    // object: a hint replayed to its owner, or a key handed off
     kTransferAck,
-    kAeTree,    // req_id: ring fingerprint; body: segment, leaf hashes
-    kAeDiff,    // req_id: ring fingerprint; body: segment, mask of differing leaves
-    kAeRepair,  // object: a key's state for the other side to join (no reply)
+    kAeTree,          // req_id: ring fingerprint; body: segment, leaf hashes
+    kAeDiff,          // req_id: ring fingerprint; body: segment, mask of differing leaves
+    kAeRepair,        // object: a key's state for the other side to join (no reply)
     kAeSummary,       // req_id: ring fingerprint; body: (segment, segment hash) pairs
     kAeSummaryReply,  // req_id: ring fingerprint; body: mask of the asked segments that differ
   };

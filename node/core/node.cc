@@ -16,7 +16,7 @@ MemberState initial_self(const NodeConfig& c, uint64_t generation, bool leaving)
   // A node given seeds (and no static members beyond itself) joins: it serves only
   // LOCAL requests until a seed answered and its ring holds the cluster (refusal()).
   const bool alone = c.members.empty() || (c.members.size() == 1 && c.members[0] == c.self);
-  s.status = leaving                      ? MemberStatus::kLeaving
+  s.status = leaving                     ? MemberStatus::kLeaving
              : alone && !c.seeds.empty() ? MemberStatus::kJoining
                                          : MemberStatus::kUp;
   s.peer_address = c.peer_address;
@@ -48,9 +48,8 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
       membership_(initial_self(config_, env_.clock.wall_ms(), was_leaving(env.store))),
       detector_(detector_options(config_.cluster)) {
   SHOAL_ASSERT(actor_ != 0);
-  SHOAL_ASSERT(config_.members.empty() ||
-               std::find(config_.members.begin(), config_.members.end(), config_.self) !=
-                   config_.members.end());
+  SHOAL_ASSERT(config_.members.empty() || std::find(config_.members.begin(), config_.members.end(),
+                                                    config_.self) != config_.members.end());
   for (const ring::NodeId& m : config_.members) {
     if (m != config_.self) membership_.add_known(MemberState::of(m, 0, 0));
   }
@@ -175,16 +174,16 @@ Result<crdt::ORSet> Node::load_elements(uint64_t hash, const std::string& bucket
   const std::string prefix = element_prefix(hash, bucket, key);
   std::map<std::string, std::set<crdt::Dot>> entries;
   Status bad = Status::ok();
-  Status s = env_.store.scan(prefix, prefix_end(prefix), [&](std::string_view k,
-                                                             std::string_view v) {
-    Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
-    if (!dots) {
-      bad = dots.status();
-      return false;
-    }
-    entries.emplace_hint(entries.end(), k.substr(prefix.size()), std::move(dots).value());
-    return true;
-  });
+  Status s =
+      env_.store.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view v) {
+        Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
+        if (!dots) {
+          bad = dots.status();
+          return false;
+        }
+        entries.emplace_hint(entries.end(), k.substr(prefix.size()), std::move(dots).value());
+        return true;
+      });
   if (!s.is_ok()) return s;
   if (!bad.is_ok()) return bad;
   return crdt::ORSet::assemble(std::move(head), std::move(entries));
@@ -194,18 +193,18 @@ Status Node::load_ops(uint64_t hash, const std::string& bucket, const std::strin
                       OpLog* out) {
   const std::string prefix = op_prefix(hash, bucket, key);
   Status bad = Status::ok();
-  Status s = env_.store.scan(prefix, prefix_end(prefix), [&](std::string_view k,
-                                                             std::string_view v) {
-    Result<OpRecord> r = OpLog::decode_record(v);
-    if (k.size() != prefix.size() + 8 || !r) {
-      bad = r ? Status::corruption("operation row key") : r.status();
-      return false;
-    }
-    uint64_t op = 0;
-    for (char c : k.substr(prefix.size())) op = (op << 8) | static_cast<uint8_t>(c);
-    bad = out->insert(op, std::move(r).value());
-    return bad.is_ok();
-  });
+  Status s =
+      env_.store.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view v) {
+        Result<OpRecord> r = OpLog::decode_record(v);
+        if (k.size() != prefix.size() + 8 || !r) {
+          bad = r ? Status::corruption("operation row key") : r.status();
+          return false;
+        }
+        uint64_t op = 0;
+        for (char c : k.substr(prefix.size())) op = (op << 8) | static_cast<uint8_t>(c);
+        bad = out->insert(op, std::move(r).value());
+        return bad.is_ok();
+      });
   return s.is_ok() ? bad : s;
 }
 
@@ -281,8 +280,8 @@ Status Node::erase_elements(const std::string& prefix) {
 
 Status Node::erase_object(const DataKey& dk) {
   std::vector<std::string> rows;
-  for (const std::string& p : {element_prefix(dk.hash, dk.bucket, dk.key),
-                               op_prefix(dk.hash, dk.bucket, dk.key)}) {
+  for (const std::string& p :
+       {element_prefix(dk.hash, dk.bucket, dk.key), op_prefix(dk.hash, dk.bucket, dk.key)}) {
     if (Status s = rows_under(env_.store, p, &rows); !s.is_ok()) {
       scan_failed(s);
       return s;
@@ -303,8 +302,7 @@ void Node::scan_failed(const Status& s) {
 
 // The key's object for changing in place: the cached one when nothing else holds it,
 // else a copy (others keep what they saw). Null when the key is absent.
-Result<std::shared_ptr<Object>> Node::writable(const std::string& bucket,
-                                               const std::string& key) {
+Result<std::shared_ptr<Object>> Node::writable(const std::string& bucket, const std::string& key) {
   Result<std::shared_ptr<Object>> got = load_shared(bucket, key);
   if (!got || !*got) return got;
   std::shared_ptr<Object> obj = std::move(got).value();
@@ -968,8 +966,7 @@ bool Node::refuses_gap(const Message& m, bool hint) {
   return mine && misses_history(mine->get(), *m.object, m.base);
 }
 
-void Node::remember_mint(const std::pair<ring::NodeId, uint64_t>& id,
-                         const LocalApplied& applied) {
+void Node::remember_mint(const std::pair<ring::NodeId, uint64_t>& id, const LocalApplied& applied) {
   recent_mints_.emplace(id, applied);
   recent_mint_order_.push_back(id);
   if (recent_mint_order_.size() > kRecentMints) {
@@ -1002,8 +999,7 @@ void Node::peer_went_down(const ring::NodeId& peer) {
 // ---- turns ----
 
 void Node::end_turn() {
-  Status flushed =
-      env_.store.flush(sync_needed_ && !config_.cluster.fault_points.bug_never_fsync);
+  Status flushed = env_.store.flush(sync_needed_ && !config_.cluster.fault_points.bug_never_fsync);
   if (flushed.is_ok() && !turn_failure_.is_ok()) flushed = turn_failure_;
   turn_failure_ = Status::ok();
   sync_needed_ = false;
@@ -1026,7 +1022,8 @@ void Node::end_turn() {
     return;
   }
   if (config_.cluster.fault_points.shuffle_outbox) {
-    for (size_t i = outbox.size(); i > 1; --i) std::swap(outbox[i - 1], outbox[env_.rng.next() % i]);
+    for (size_t i = outbox.size(); i > 1; --i)
+      std::swap(outbox[i - 1], outbox[env_.rng.next() % i]);
   }
   for (const auto& [to, m] : outbox) send_filtered(to, m);
   for (auto& [fn, response] : replies) fn(std::move(response));

@@ -100,21 +100,21 @@ struct FaultPoints {
 
 // Timing and limits of the cluster machinery (docs/operations.md lists them all).
 struct ClusterOptions {
-  uint32_t tick_ms = 100;                // the period of the cluster tick
-  uint32_t gossip_interval_ms = 1000;    // one gossip round
+  uint32_t tick_ms = 100;                 // the period of the cluster tick
+  uint32_t gossip_interval_ms = 1000;     // one gossip round
   uint32_t heartbeat_interval_ms = 1000;  // heartbeats to every peer
   double phi_threshold = 8.0;
   uint32_t phi_window = 1000;
-  uint32_t replicas = 3;                    // n used to decide which keys a node owns
+  uint32_t replicas = 3;                      // n used to decide which keys a node owns
   uint64_t hint_window_ms = 3 * 3600 * 1000;  // older hints are dropped, not replayed
   // How long a key remembers an operation id (op_log.h): retries within it count once.
   // At least the hint window (a hint may deliver a first attempt that late).
   uint64_t op_window_ms = 6 * 3600 * 1000;
-  uint64_t max_hints_per_target = 100'000;   // beyond: a fallback refuses the write
-  uint32_t hints_per_tick = 100;             // replay throttle (per target, per tick)
-  uint32_t handoff_keys_per_tick = 256;      // handoff throttle: keys sent per tick
-  uint32_t handoff_scan_per_tick = 4096;     // keys examined per tick
-  uint32_t transfer_timeout_ms = 10'000;     // an unacknowledged transfer is re-sent later
+  uint64_t max_hints_per_target = 100'000;  // beyond: a fallback refuses the write
+  uint32_t hints_per_tick = 100;            // replay throttle (per target, per tick)
+  uint32_t handoff_keys_per_tick = 256;     // handoff throttle: keys sent per tick
+  uint32_t handoff_scan_per_tick = 4096;    // keys examined per tick
+  uint32_t transfer_timeout_ms = 10'000;    // an unacknowledged transfer is re-sent later
   // A sweep runs after every ring change and whenever a key this node does not own
   // arrives; otherwise only this often (a safety net: a pass reads every key).
   uint32_t handoff_recheck_ms = 600'000;
@@ -150,8 +150,8 @@ struct NodeEnv {
 // held here for the peer, and no handoff under way here.
 struct PeerSync {
   bool in_sync = false;
-  uint64_t since_wall_ms = 0;      // when the last segment was confirmed equal
-  uint32_t unconfirmed = 0;        // segments not (yet) known equal
+  uint64_t since_wall_ms = 0;  // when the last segment was confirmed equal
+  uint32_t unconfirmed = 0;    // segments not (yet) known equal
 };
 
 // What the operator view shows about one member, from this node's point of view.
@@ -159,16 +159,16 @@ struct MemberView {
   MemberState state;
   bool down = false;
   double phi = 0;
-  double ownership = 0;  // share of the hash space it replicates (n = replicas)
+  double ownership = 0;     // share of the hash space it replicates (n = replicas)
   uint64_t hints_here = 0;  // hints this node holds for it
   PeerSync sync;            // peers in the ring: whether co-owned data is known equal
 };
 
 struct AntiEntropyStats {
-  uint64_t exchanges = 0;        // started by this node
+  uint64_t exchanges = 0;         // started by this node
   uint64_t differing_leaves = 0;  // exchanges (answered here) that found a difference
   uint64_t keys_sent = 0;
-  uint64_t keys_repaired = 0;     // objects received that changed what was stored
+  uint64_t keys_repaired = 0;  // objects received that changed what was stored
 };
 
 struct HandoffProgress {
@@ -243,14 +243,14 @@ class Node {
     ClientRequest::Op op = ClientRequest::Op::kGet;
     std::string bucket, key;
     ResolvedOptions options;
-    std::vector<ring::Target> targets;  // hint_for set: a sloppy fallback
+    std::vector<ring::Target> targets;          // hint_for set: a sloppy fallback
     std::map<ring::NodeId, ObjectPtr> replies;  // ok replies (reads); null: not found
     std::set<ring::NodeId> answered_by;
     QuorumGoal goal;
     Tally tally;
-    ObjectPtr merged;  // reads: join of the ok replies
-    ObjectPtr delta;   // updates: what the minter produced
-    ObjectPtr state;   // updates: the minter's new state
+    ObjectPtr merged;                   // reads: join of the ok replies
+    ObjectPtr delta;                    // updates: what the minter produced
+    ObjectPtr state;                    // updates: the minter's new state
     std::vector<std::string> elements;  // reads: the set members asked (empty: all)
     Status first_error;
     ReplyFn reply;
@@ -366,8 +366,8 @@ class Node {
     const std::vector<uint64_t>* ops = nullptr;
     bool all = false;
   };
-  void save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o,
-            Rows rows, bool durable);
+  void save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o, Rows rows,
+            bool durable);
   // Erases every row under `prefix`. On a failed scan erases nothing and says why.
   Status erase_elements(const std::string& prefix);
   // Erases a key's head and rows, or, when a scan fails, nothing.
@@ -414,9 +414,9 @@ class Node {
   // all acknowledge it before the local copy (hint or data) is dropped.
   struct Transfer {
     bool is_hint = false;
-    std::string store_key;     // the hint key or data key to drop
-    std::string sent_bytes;    // hints: what was sent, to check nothing changed since
-    ObjectPtr sent;            // data: the same
+    std::string store_key;   // the hint key or data key to drop
+    std::string sent_bytes;  // hints: what was sent, to check nothing changed since
+    ObjectPtr sent;          // data: the same
     std::set<ring::NodeId> waiting;
     uint64_t deadline_ms = 0;
     ring::NodeId hint_target;
@@ -427,9 +427,9 @@ class Node {
   bool hint_counts_known_ = false;  // false until a scan of the hint rows succeeded
   uint64_t hints_replayed_ = 0;
   HandoffProgress handoff_;
-  std::string sweep_cursor_;      // next data key to examine; empty: no pass running
-  uint64_t sweep_found_ = 0;      // not-owned keys seen this pass
-  uint64_t sweep_ring_ = 0;       // the ring fingerprint the pass started under
+  std::string sweep_cursor_;  // next data key to examine; empty: no pass running
+  uint64_t sweep_found_ = 0;  // not-owned keys seen this pass
+  uint64_t sweep_ring_ = 0;   // the ring fingerprint the pass started under
   // Whether this node minted with its current actor since taking it. A key is dropped
   // only under an actor that minted none of its dots: should the node mint on that key
   // again (a LOCAL write, or owning it again), fresh dots cannot collide with ones the
@@ -452,9 +452,9 @@ class Node {
   struct PeerAe {
     std::vector<uint64_t> equal_seq = std::vector<uint64_t>(kSegments, 0);
     std::vector<uint64_t> equal_wall_ms = std::vector<uint64_t>(kSegments, 0);
-    uint64_t summary_seq = 0;       // the change counter when the outstanding summary left
-    uint64_t summary_sent_ms = 0;   // 0: none outstanding
-    std::vector<uint32_t> asked;    // its segments
+    uint64_t summary_seq = 0;      // the change counter when the outstanding summary left
+    uint64_t summary_sent_ms = 0;  // 0: none outstanding
+    std::vector<uint32_t> asked;   // its segments
   };
   std::map<ring::NodeId, PeerAe> ae_peers_;
   std::deque<std::pair<ring::NodeId, uint32_t>> ae_queue_;  // segments found to differ

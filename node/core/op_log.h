@@ -52,8 +52,8 @@ struct Mint {
 };
 
 struct OpRecord {
-  uint64_t first_ms = 0;             // wall clock of the earliest mint known (expiry)
-  std::map<crdt::Dot, Mint> mints;   // by Mint::id
+  uint64_t first_ms = 0;            // wall clock of the earliest mint known (expiry)
+  std::map<crdt::Dot, Mint> mints;  // by Mint::id
   bool operator==(const OpRecord&) const = default;
   // A mint of the same update (fingerprint), or null.
   const Mint* matching(uint64_t fingerprint) const;

@@ -59,9 +59,9 @@ DataType update_type(const Update& u);
 
 // What apply_once() did besides the delta.
 struct Once {
-  bool duplicate = false;           // u.op_id was applied here before: nothing was minted
-  crdt::ORSet::Touched touched;     // sets: elements whose dots changed
-  std::vector<uint64_t> ops;        // operation records that changed (op_log.h)
+  bool duplicate = false;        // u.op_id was applied here before: nothing was minted
+  crdt::ORSet::Touched touched;  // sets: elements whose dots changed
+  std::vector<uint64_t> ops;     // operation records that changed (op_log.h)
   // Counters: the actor's total (increments + decrements) before this mint. A replica
   // that holds less of the actor must not join the delta alone (Message::base).
   uint64_t base = 0;

@@ -84,8 +84,8 @@ std::string Metrics::render(const core::Node& node, const Gauges& g) const {
   for (const auto& [k, h] : latency_) {
     const std::string base = label("op", k.first) + "," + label("consistency", k.second);
     for (size_t i = 0; i < kBuckets.size(); ++i) {
-      sample(&out, "shoal_request_duration_seconds_bucket", base + "," + label("le", fmt(kBuckets[i])),
-             static_cast<double>(h.buckets[i]));
+      sample(&out, "shoal_request_duration_seconds_bucket",
+             base + "," + label("le", fmt(kBuckets[i])), static_cast<double>(h.buckets[i]));
     }
     sample(&out, "shoal_request_duration_seconds_bucket", base + ",le=\"+Inf\"",
            static_cast<double>(h.count));
@@ -115,7 +115,8 @@ std::string Metrics::render(const core::Node& node, const Gauges& g) const {
           node.anti_entropy().exchanges);
   counter("shoal_anti_entropy_keys_repaired_total", "Keys changed here by anti-entropy.",
           node.anti_entropy().keys_repaired);
-  counter("shoal_handoff_keys_sent_total", "Keys sent to their new owners.", node.handoff().keys_sent);
+  counter("shoal_handoff_keys_sent_total", "Keys sent to their new owners.",
+          node.handoff().keys_sent);
   counter("shoal_handoff_keys_dropped_total", "Keys dropped after every owner acknowledged them.",
           node.handoff().keys_dropped);
   gauge("shoal_store_bytes", "Approximate size of this node's LevelDB.",

@@ -17,9 +17,8 @@ namespace shoal::uvshell {
 class Metrics {
  public:
   // Latency buckets (seconds), as Prometheus histograms want them.
-  static constexpr std::array<double, 15> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                      0.005,  0.01,    0.025,  0.05,  0.1,
-                                                      0.25,   0.5,     1,      2.5,   5};
+  static constexpr std::array<double, 15> kBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
   // "one", "quorum", "all", "local" or "custom".
   static std::string consistency_label(const core::RequestOptions& o);
 
@@ -40,7 +39,7 @@ class Metrics {
     double sum = 0;
   };
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> counts_;  // op, cons, code
-  std::map<std::pair<std::string, std::string>, Histogram> latency_;             // op, cons
+  std::map<std::pair<std::string, std::string>, Histogram> latency_;              // op, cons
   uint64_t requests_ = 0;
   double seconds_ = 0;
 };

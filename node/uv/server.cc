@@ -13,15 +13,15 @@
 
 #include "crdt/prng.h"
 #include "node/api/convert.h"
-#include "node/api/protocol.h"
 #include "node/api/http.h"
+#include "node/api/protocol.h"
 #include "node/api/resp.h"
 #include "node/api/text.h"
-#include "node/uv/dashboard.h"
-#include "node/uv/metrics.h"
 #include "node/core/identity.h"
 #include "node/core/node.h"
 #include "node/store/leveldb_store.h"
+#include "node/uv/dashboard.h"
+#include "node/uv/metrics.h"
 
 namespace shoal::uvshell {
 
@@ -128,7 +128,9 @@ std::string remote_name(uv_tcp_t* tcp) {
 
 struct Conn {
   enum class Kind { kClient, kPeerIn, kPeerOut, kResp, kHttp };
-  bool is_client() const { return kind == Kind::kClient || kind == Kind::kResp || kind == Kind::kHttp; }
+  bool is_client() const {
+    return kind == Kind::kClient || kind == Kind::kResp || kind == Kind::kHttp;
+  }
   Conn(Kind k, uint64_t i, size_t max_frame) : kind(k), id(i), reader(max_frame) {}
 
   uv_tcp_t tcp{};
@@ -162,7 +164,7 @@ struct Peer {
   bool down_logged = false;
   bool overflow_logged = false;
   bool retired = false;  // left or removed: no more dialling
-  std::string queued;  // frames sent while connecting
+  std::string queued;    // frames sent while connecting
   uint32_t backoff_ms = 0;
   uv_timer_t retry{};
 };
@@ -293,8 +295,8 @@ Status Server::Impl::init() {
     nc.seeds.push_back(std::move(seed));
   }
   core_rng = std::make_unique<core::SeededRng>(rng.next());
-  node = std::make_unique<core::Node>(
-      nc, core::NodeEnv{*this, *this, *this, *store, *core_rng}, *actor);
+  node = std::make_unique<core::Node>(nc, core::NodeEnv{*this, *this, *this, *store, *core_rng},
+                                      *actor);
   spdlog::info("node {} actor {:016x}, {} static members, {} seeds, data in {}", config.node_id,
                *actor, nc.members.size(), nc.seeds.size(), config.data_dir);
 
@@ -400,7 +402,8 @@ void Server::Impl::on_accept(uv_stream_t* listener, Conn::Kind kind) {
       if (kind == Conn::Kind::kResp) {
         queue_raw(c, api::resp::error_for(s));
       } else if (kind == Conn::Kind::kHttp) {
-        queue_raw(c, "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        queue_raw(
+            c, "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
       } else {
         api::Response r;
         r.status = s;
@@ -446,8 +449,9 @@ void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
       uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
       c->reading = false;
     }
-    if (c->reading && (c->http->pending() >= config.max_inflight_per_connection ||
-                       c->out.size() + c->writing.size() > config.max_output_bytes_per_connection)) {
+    if (c->reading &&
+        (c->http->pending() >= config.max_inflight_per_connection ||
+         c->out.size() + c->writing.size() > config.max_output_bytes_per_connection)) {
       uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));  // resumed by on_output / a write
       c->reading = false;
     }
@@ -566,15 +570,14 @@ void Server::Impl::submit(api::Request req, std::function<void(api::Response)> d
   head.bucket = std::move(req.bucket);
   head.key = std::move(req.key);
   const uint64_t start_ns = uv_hrtime();
-  node->on_client_request(
-      std::move(creq).value(),
-      [this, head = std::move(head), done = std::move(done), start_ns,
-       cons = Metrics::consistency_label(req.options)](core::ClientResponse a) {
-        api::Response r = api::to_response(head, std::move(a));
-        metrics.observe(head.op, cons, r.status.code(),
-                        static_cast<double>(uv_hrtime() - start_ns) / 1e9);
-        done(std::move(r));
-      });
+  node->on_client_request(std::move(creq).value(),
+                          [this, head = std::move(head), done = std::move(done), start_ns,
+                           cons = Metrics::consistency_label(req.options)](core::ClientResponse a) {
+                            api::Response r = api::to_response(head, std::move(a));
+                            metrics.observe(head.op, cons, r.status.code(),
+                                            static_cast<double>(uv_hrtime() - start_ns) / 1e9);
+                            done(std::move(r));
+                          });
 }
 
 void Server::Impl::start_resp(Conn* c) {
@@ -656,13 +659,13 @@ std::string Server::Impl::status_json() {
   bool first = true;
   for (const core::MemberView& v : node->members_view()) {
     char num[128];
-    std::snprintf(num, sizeof(num), ",\"phi\":%.3f,\"ownership\":%.5f,\"generation\":%llu",
-                  v.phi, v.ownership, static_cast<unsigned long long>(v.state.generation));
+    std::snprintf(num, sizeof(num), ",\"phi\":%.3f,\"ownership\":%.5f,\"generation\":%llu", v.phi,
+                  v.ownership, static_cast<unsigned long long>(v.state.generation));
     out += std::string(first ? "" : ",") + "{\"id\":" + text::json_string(v.state.id) +
            ",\"status\":" + text::json_string(std::string(core::status_name(v.state.status))) +
            ",\"self\":" + (v.state.id == config.node_id ? "true" : "false") +
-           ",\"down\":" + (v.down ? "true" : "false") + num +
-           ",\"hints\":" + std::to_string(v.state.id == config.node_id ? node->hints_held() : v.state.hints) +
+           ",\"down\":" + (v.down ? "true" : "false") + num + ",\"hints\":" +
+           std::to_string(v.state.id == config.node_id ? node->hints_held() : v.state.hints) +
            ",\"hints_here\":" + std::to_string(v.hints_here) +
            ",\"handoff_keys\":" + std::to_string(v.state.handoff_keys) +
            ",\"client\":" + text::json_string(v.state.client_address) +
@@ -676,8 +679,10 @@ std::string Server::Impl::status_json() {
          "},\"hints\":{\"held\":" + std::to_string(node->hints_held()) +
          ",\"replayed\":" + std::to_string(node->hints_replayed()) +
          "},\"handoff\":{\"active\":" + (h.active ? "true" : "false") +
-         ",\"not_owned\":" + std::to_string(h.not_owned) + ",\"sent\":" + std::to_string(h.keys_sent) +
-         ",\"dropped\":" + std::to_string(h.keys_dropped) + ",\"inflight\":" + std::to_string(h.inflight) +
+         ",\"not_owned\":" + std::to_string(h.not_owned) +
+         ",\"sent\":" + std::to_string(h.keys_sent) +
+         ",\"dropped\":" + std::to_string(h.keys_dropped) +
+         ",\"inflight\":" + std::to_string(h.inflight) +
          "},\"anti_entropy\":{\"exchanges\":" + std::to_string(ae.exchanges) +
          ",\"keys_repaired\":" + std::to_string(ae.keys_repaired) +
          "},\"in_sync\":" + (node->in_sync() ? "true" : "false") +
@@ -703,9 +708,8 @@ std::string Server::Impl::info_text() {
   for (const core::MemberView& v : node->members_view()) {
     if (!ring_peer(v)) continue;
     out += "peer_" + v.state.id + ":in_sync=" + (v.sync.in_sync ? "1" : "0") +
-           ",unconfirmed=" + std::to_string(v.sync.unconfirmed) +
-           ",down=" + (v.down ? "1" : "0") + ",hints_here=" + std::to_string(v.hints_here) +
-           "\r\n";
+           ",unconfirmed=" + std::to_string(v.sync.unconfirmed) + ",down=" + (v.down ? "1" : "0") +
+           ",hints_here=" + std::to_string(v.hints_here) + "\r\n";
   }
   out += "actor_renewals:" + std::to_string(node->actor_renewals()) + "\r\n";
   out += "duplicates_answered:" + std::to_string(node->duplicates_answered()) + "\r\n";
@@ -745,7 +749,8 @@ bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
     m.ownership = v.ownership;
     m.hints_here = v.hints_here;
     m.hints = v.state.id == config.node_id ? node->hints_held() : v.state.hints;
-    m.handoff_keys = v.state.id == config.node_id ? node->handoff().not_owned : v.state.handoff_keys;
+    m.handoff_keys =
+        v.state.id == config.node_id ? node->handoff().not_owned : v.state.handoff_keys;
     if (ring_peer(v)) {
       m.sync_known = true;
       m.in_sync = v.sync.in_sync;
@@ -993,10 +998,10 @@ void Server::Impl::connect_peer(Peer* p) {
           return;
         }
         self->start_reading(c);
-        api::Hello hello{api::kProtocolVersion, self->config.node_id, self->config.secret,
-                         (self->config.advertise_peer ? *self->config.advertise_peer
-                                                      : self->config.peer)
-                             .to_string()};
+        api::Hello hello{
+            api::kProtocolVersion, self->config.node_id, self->config.secret,
+            (self->config.advertise_peer ? *self->config.advertise_peer : self->config.peer)
+                .to_string()};
         self->queue(c, api::encode_hello(hello));
       });
   if (rc != 0) {
@@ -1030,8 +1035,8 @@ void Server::Impl::peer_failed(Peer* p, std::string_view why) {
   if (!is_seed_name(p->id)) node->on_peer_status(p->id, false);
   if (draining) return;
   if (const core::MemberState* st = node->membership().find(p->id);
-      st && (st->status == core::MemberStatus::kLeft ||
-             st->status == core::MemberStatus::kRemoved)) {
+      st &&
+      (st->status == core::MemberStatus::kLeft || st->status == core::MemberStatus::kRemoved)) {
     spdlog::info("peer {} is {}; no longer dialling it", p->id, core::status_name(st->status));
     p->retired = true;
     return;
@@ -1110,8 +1115,7 @@ void Server::Impl::begin_drain(const char* signal_name) {
 void Server::Impl::check_drain() {
   bool writes_pending = false;
   for (const auto& [id, c] : conns) {
-    if (c->is_client() && (c->write_busy || !c->out.empty()))
-      writes_pending = true;
+    if (c->is_client() && (c->write_busy || !c->out.empty())) writes_pending = true;
   }
   if ((node->pending_requests() > 0 || writes_pending) && uv_now(&loop) < drain_deadline_ms) {
     return;
@@ -1132,9 +1136,8 @@ void Server::Impl::shutdown() {
   for (auto& [id, p] : peers) uv_close(reinterpret_cast<uv_handle_t*>(&p->retry), nullptr);
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&check), reinterpret_cast<uv_handle_t*>(&wake),
-        reinterpret_cast<uv_handle_t*>(&core_timer),
-        reinterpret_cast<uv_handle_t*>(&drain_timer), reinterpret_cast<uv_handle_t*>(&sigint),
-        reinterpret_cast<uv_handle_t*>(&sigterm)}) {
+        reinterpret_cast<uv_handle_t*>(&core_timer), reinterpret_cast<uv_handle_t*>(&drain_timer),
+        reinterpret_cast<uv_handle_t*>(&sigint), reinterpret_cast<uv_handle_t*>(&sigterm)}) {
     uv_close(h, nullptr);
   }
 }

@@ -55,7 +55,7 @@ struct ServerConfig {
   std::vector<Member> members;
   std::vector<Address> seeds;  // peer addresses of nodes to join through
   core::ClusterOptions cluster;
-  std::string secret;           // cluster secret, checked in the peer handshake
+  std::string secret;  // cluster secret, checked in the peer handshake
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
   size_t max_client_connections = 1024;
   size_t max_inflight_per_connection = 1024;

@@ -13,8 +13,8 @@
 
 #include "crdt/prng.h"
 #include "harness.h"
-#include "tests/request_fields.h"
 #include "node/api/text.h"
+#include "tests/request_fields.h"
 
 namespace shoal::test {
 namespace {
@@ -181,7 +181,8 @@ TEST_CASE("30 s of random bytes and truncated frames on both ports leave data in
   put.op = api::Op::kSetAdd;
   put.elements = {"a", "b"};
   client_frames.push_back(frame_of(api::encode_request(put)));
-  peer_frames.push_back(frame_of(api::encode_hello({api::kProtocolVersion, "n2", "test-secret", ""})));
+  peer_frames.push_back(
+      frame_of(api::encode_hello({api::kProtocolVersion, "n2", "test-secret", ""})));
   core::Message m;
   m.kind = core::Message::Kind::kMerge;
   m.bucket = "keep";
@@ -264,9 +265,10 @@ std::string snapshot(client::Client& c) {
   return out;
 }
 
-TEST_CASE("requests lacking a field or naming an unknown one are refused on every API and "
-          "change nothing",
-          "[cluster][bad][strict]") {
+TEST_CASE(
+    "requests lacking a field or naming an unknown one are refused on every API and "
+    "change nothing",
+    "[cluster][bad][strict]") {
   TestCluster tc(1);
   auto c = tc.connect("n1");
   const core::RequestOptions all = opts("all");
@@ -279,8 +281,7 @@ TEST_CASE("requests lacking a field or naming an unknown one are refused on ever
   REQUIRE(added->status.is_ok());
   const std::string set_ctx = *added->context;
   const std::string before = snapshot(*c);
-  REQUIRE(before ==
-          "register:ok [alice@example.com]; lww:ok [fast]; counter:42; set: green red");
+  REQUIRE(before == "register:ok [alice@example.com]; lww:ok [fast]; counter:42; set: green red");
 
   SECTION("native") {
     struct Case {
@@ -304,28 +305,40 @@ TEST_CASE("requests lacking a field or naming an unknown one are refused on ever
     const std::vector<Case> cases = {
         // a misspelt value with a context would have replaced the real one with ""
         {{num("id", 1), str("op", "put"), users, alice, str("value", "oops"), bin("ctx", ctx)},
-         1, "field \"value\": unknown field"},
-        {{num("id", 2), str("op", "put"), users, alice, bin("ctx", ctx)}, 2, "field \"v\": missing"},
+         1,
+         "field \"value\": unknown field"},
+        {{num("id", 2), str("op", "put"), users, alice, bin("ctx", ctx)},
+         2,
+         "field \"v\": missing"},
         {{num("id", 3), str("op", "counter_add"), stats, visits}, 3, "field \"delta\": missing"},
         {{num("id", 4), str("op", "set_rm"), str("b", "tags"), str("k", "t1"), bin("ctx", set_ctx)},
-         4, "field \"elems\": missing"},
-        {{str("op", "put"), users, alice, bin("v", "no id"), bin("ctx", ctx)}, 0,
+         4,
+         "field \"elems\": missing"},
+        {{str("op", "put"), users, alice, bin("v", "no id"), bin("ctx", ctx)},
+         0,
          "field \"id\": missing"},
         {{num("id", 6), str("op", "put"), users, alice, bin("v", "x"), bin("ctx", ctx), opt_typo},
-         6, "field \"opt.timout_ms\": unknown option"},
+         6,
+         "field \"opt.timout_ms\": unknown option"},
         {{num("id", 7), str("op", "counter_add"), stats, visits, num("delta", 1), num("op_id", 9)},
-         7, "field \"op_id\": expected a byte string"},
+         7,
+         "field \"op_id\": expected a byte string"},
         {{num("id", 8), str("op", "counter_add"), stats, visits, num("delta", 1), str("op_id", "")},
-         8, "field \"op_id\": empty"},
+         8,
+         "field \"op_id\": empty"},
         {{num("id", 9), str("op", "counter_add"), stats, visits, num("delta", 1),
           str("op_id", std::string(65, 'x'))},
-         9, "field \"op_id\": 65 bytes"},
-        {{num("id", 10), str("op", "counter_get"), stats, visits, str("op_id", "a")}, 10,
+         9,
+         "field \"op_id\": 65 bytes"},
+        {{num("id", 10), str("op", "counter_get"), stats, visits, str("op_id", "a")},
+         10,
          "op_id applies to updates only"},
         {{num("id", 11), str("op", "set_rm"), str("b", "tags"), str("k", "t1"), one_elem,
           bin("ctx", set_ctx), num("delta", 3)},
-         11, "field \"delta\": does not apply to set_rm"},
-        {{num("id", 12), str("op", "del"), users, alice, bin("ctx", ctx), str("tpye", "lww")}, 12,
+         11,
+         "field \"delta\": does not apply to set_rm"},
+        {{num("id", 12), str("op", "del"), users, alice, bin("ctx", ctx), str("tpye", "lww")},
+         12,
          "field \"tpye\": unknown field"},
     };
     Raw raw(tc.client_port("n1"));
@@ -344,8 +357,8 @@ TEST_CASE("requests lacking a field or naming an unknown one are refused on ever
       CHECK_THAT(got[i].status.message(), Catch::Contains(cases[i].want));
     }
     // The well-formed update with an op id goes through (to another key).
-    raw.send_bytes(request_frame({num("id", 20), str("op", "counter_add"), stats,
-                                  str("k", "other"), num("delta", 5), str("op_id", "ok-1")}));
+    raw.send_bytes(request_frame({num("id", 20), str("op", "counter_add"), stats, str("k", "other"),
+                                  num("delta", 5), str("op_id", "ok-1")}));
     std::vector<api::Response> fine;
     read_until(raw, [&](const std::string& bytes) {
       fine = responses(bytes);
@@ -367,8 +380,7 @@ TEST_CASE("requests lacking a field or naming an unknown one are refused on ever
         const size_t end = b.find("\r\n\r\n");
         if (end == std::string::npos) return false;
         const size_t cl = b.find("Content-Length: ");
-        return cl != std::string::npos &&
-               b.size() >= end + 4 + std::stoul(b.substr(cl + 16));
+        return cl != std::string::npos && b.size() >= end + 4 + std::stoul(b.substr(cl + 16));
       });
     };
     auto post = [](const std::string& path, const std::string& body,
@@ -383,7 +395,8 @@ TEST_CASE("requests lacking a field or naming an unknown one are refused on ever
     };
     const std::vector<Case> cases = {
         {"PUT /buckets/users/keys/alice HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-         "X-Shoal-Context: " + b64ctx + "\r\n\r\n",
+         "X-Shoal-Context: " +
+             b64ctx + "\r\n\r\n",
          "PUT needs the value"},
         {post("/buckets/stats/counters/visits", "{}"), "field \\\"delta\\\": missing"},
         {post("/buckets/stats/counters/visits", "{\"dleta\": 5}"), "field \\\"dleta\\\": unknown"},
@@ -410,8 +423,8 @@ TEST_CASE("requests lacking a field or naming an unknown one are refused on ever
       CHECK_THAT(out, Catch::Contains("\"code\":\"invalid_argument\""));
       CHECK_THAT(out, Catch::Contains(k.want));
     }
-    const std::string fine =
-        http(post("/buckets/stats/counters/other-http", "{\"delta\": 3}", "Idempotency-Key: h-1\r\n"));
+    const std::string fine = http(
+        post("/buckets/stats/counters/other-http", "{\"delta\": 3}", "Idempotency-Key: h-1\r\n"));
     CHECK(fine.rfind("HTTP/1.1 200 OK", 0) == 0);
     CHECK_THAT(fine, Catch::Contains("\"value\":3"));
   }
@@ -425,7 +438,8 @@ TEST_CASE("requests lacking a field or naming an unknown one are refused on ever
       return out;
     };
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-        {{"SHOAL.ONCE", "", "INCRBY", "visits", "5"}, "-ERR invalid_argument: SHOAL.ONCE op_id of 0 bytes"},
+        {{"SHOAL.ONCE", "", "INCRBY", "visits", "5"},
+         "-ERR invalid_argument: SHOAL.ONCE op_id of 0 bytes"},
         {{"SHOAL.ONCE", std::string(65, 'x'), "INCRBY", "visits", "5"},
          "-ERR invalid_argument: SHOAL.ONCE op_id of 65 bytes"},
         {{"SHOAL.ONCE", "r-1", "GET", "visits"}, "-ERR SHOAL.ONCE runs an update"},

@@ -47,7 +47,7 @@ std::string describe(const Result<api::Response>& r) {
 // ---- what was acknowledged, and what every replica holds ----
 
 struct Expected {
-  std::map<std::string, int64_t> counters;             // bucket "c": sum of acked adds
+  std::map<std::string, int64_t> counters;            // bucket "c": sum of acked adds
   std::map<std::string, std::set<std::string>> sets;  // bucket "s": acked elements
 };
 
@@ -118,8 +118,7 @@ void converge_and_check(TestCluster& tc, const Expected& want, uint32_t timeout_
     }
     return all;
   });
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("  converged: %s after %.1f s (%zu counters, %zu sets)\n", agreed ? "yes" : "NO",
               secs, ckeys.size(), skeys.size());
   for (const std::string& id : kNodes) {
@@ -127,8 +126,7 @@ void converge_and_check(TestCluster& tc, const Expected& want, uint32_t timeout_
     INFO(id << " holds " << summary(r));
     CHECK(r.error.empty());
     for (const auto& [k, v] : want.counters) {
-      INFO(id << " counter " << k << ": holds " << r.counters[k] << ", acknowledged adds "
-              << v);
+      INFO(id << " counter " << k << ": holds " << r.counters[k] << ", acknowledged adds " << v);
       CHECK(r.counters[k] == v);
     }
     for (const auto& [k, v] : want.sets) {
@@ -136,11 +134,10 @@ void converge_and_check(TestCluster& tc, const Expected& want, uint32_t timeout_
       const std::set<std::string>& held = r.sets[k];
       std::set_difference(v.begin(), v.end(), held.begin(), held.end(),
                           std::back_inserter(missing));
-      std::set_difference(held.begin(), held.end(), v.begin(), v.end(),
-                          std::back_inserter(extra));
-      INFO(id << " set " << k << ": " << held.size() << " held, " << v.size()
-              << " acknowledged, " << missing.size() << " missing (first: "
-              << (missing.empty() ? "-" : missing[0]) << "), " << extra.size() << " extra");
+      std::set_difference(held.begin(), held.end(), v.begin(), v.end(), std::back_inserter(extra));
+      INFO(id << " set " << k << ": " << held.size() << " held, " << v.size() << " acknowledged, "
+              << missing.size() << " missing (first: " << (missing.empty() ? "-" : missing[0])
+              << "), " << extra.size() << " extra");
       CHECK(missing.empty());
       CHECK(extra.empty());
     }
@@ -216,9 +213,10 @@ double since(std::chrono::steady_clock::time_point t0) {
 
 // ---- 1. a data directory restored from a backup ----
 
-TEST_CASE("a node restored from a backup of its data directory loses no acknowledged counter "
-          "add or set add, before or after the restore",
-          "[cluster][field]") {
+TEST_CASE(
+    "a node restored from a backup of its data directory loses no acknowledged counter "
+    "add or set add, before or after the restore",
+    "[cluster][field]") {
   const auto t0 = std::chrono::steady_clock::now();
   TestCluster tc(3, "test-secret", true, steady_args());
   Expected want;
@@ -263,9 +261,10 @@ TEST_CASE("a node restored from a backup of its data directory loses no acknowle
 
 // ---- 2. two devices flashed from one image ----
 
-TEST_CASE("two nodes flashed from one node's data directory (one image, three devices) lose "
-          "no acknowledged counter add or set add",
-          "[cluster][field]") {
+TEST_CASE(
+    "two nodes flashed from one node's data directory (one image, three devices) lose "
+    "no acknowledged counter add or set add",
+    "[cluster][field]") {
   const auto t0 = std::chrono::steady_clock::now();
   TestCluster tc(3, "test-secret", true, steady_args());
   Expected want;
@@ -319,9 +318,10 @@ struct RetryShape {
   bool dup_via_n2, dup_via_n3;        // the retries must be answered `duplicate`
 };
 
-TEST_CASE("a counter add retried with its operation id through other nodes after its first "
-          "coordinator died counts once",
-          "[cluster][field]") {
+TEST_CASE(
+    "a counter add retried with its operation id through other nodes after its first "
+    "coordinator died counts once",
+    "[cluster][field]") {
   const auto t0 = std::chrono::steady_clock::now();
   TestCluster tc(3, "test-secret", true, steady_args());
   const std::vector<RetryShape> shapes{
@@ -384,8 +384,7 @@ TEST_CASE("a counter add retried with its operation id through other nodes after
       auto c = tc.connect(via);
       for (const api::Request& r : requests) {
         auto a = c->call(r);
-        INFO("retry of " << r.key << " (" << r.op_id << ") through " << via << ": "
-                         << describe(a));
+        INFO("retry of " << r.key << " (" << r.op_id << ") through " << via << ": " << describe(a));
         REQUIRE(a);
         CHECK(a->status.is_ok());
         ++retries;
@@ -432,11 +431,21 @@ struct Tally {
   int ok = 0, unavailable = 0, timeout = 0, other = 0, none = 0;
   void add(Kind k) {
     switch (k) {
-      case Kind::kOk: ++ok; break;
-      case Kind::kUnavailable: ++unavailable; break;
-      case Kind::kTimeout: ++timeout; break;
-      case Kind::kOther: ++other; break;
-      case Kind::kNoAnswer: ++none; break;
+      case Kind::kOk:
+        ++ok;
+        break;
+      case Kind::kUnavailable:
+        ++unavailable;
+        break;
+      case Kind::kTimeout:
+        ++timeout;
+        break;
+      case Kind::kOther:
+        ++other;
+        break;
+      case Kind::kNoAnswer:
+        ++none;
+        break;
     }
   }
   int total() const { return ok + unavailable + timeout + other + none; }
@@ -449,10 +458,14 @@ struct Tally {
 
 Kind kind_of(Code c) {
   switch (c) {
-    case Code::kOk: return Kind::kOk;
-    case Code::kUnavailable: return Kind::kUnavailable;
-    case Code::kTimeout: return Kind::kTimeout;
-    default: return Kind::kOther;
+    case Code::kOk:
+      return Kind::kOk;
+    case Code::kUnavailable:
+      return Kind::kUnavailable;
+    case Code::kTimeout:
+      return Kind::kTimeout;
+    default:
+      return Kind::kOther;
   }
 }
 
@@ -482,13 +495,14 @@ void run_batch(client::Client& c, std::vector<Attempt*> batch, uint32_t wait_ms)
   }
 }
 
-TEST_CASE("during a partition, QUORUM updates answered unavailable were applied nowhere, ok "
-          "ones everywhere, and timeouts bound the counters",
-          "[cluster][field]") {
+TEST_CASE(
+    "during a partition, QUORUM updates answered unavailable were applied nowhere, ok "
+    "ones everywhere, and timeouts bound the counters",
+    "[cluster][field]") {
   const auto t0 = std::chrono::steady_clock::now();
   TestCluster tc(3, "test-secret", true,
-                 {"--heartbeat-interval-ms=100", "--gossip-interval-ms=100",
-                  "--ae-interval-ms=20", "--phi-threshold=5"});
+                 {"--heartbeat-interval-ms=100", "--gossip-interval-ms=100", "--ae-interval-ms=20",
+                  "--phi-threshold=5"});
   constexpr int kCounterKeys = 4, kSetKeys = 8;
   constexpr int kRoundsN1 = 40, kPerRoundN1 = 25, kPerRoundN2 = 5;  // of each kind
   std::vector<std::string> ckeys, skeys;
@@ -603,8 +617,8 @@ TEST_CASE("during a partition, QUORUM updates answered unavailable were applied 
     }
     if (a.kind == Kind::kOk && present < 3) {
       if (ok_but_missing++ < 10) {
-        WARN("acknowledged but missing on " << 3 - present << " node(s): " << a.request.key
-                                            << " " << e << " via " << a.via);
+        WARN("acknowledged but missing on " << 3 - present << " node(s): " << a.request.key << " "
+                                            << e << " via " << a.via);
       }
     }
     if (a.kind == Kind::kTimeout || a.kind == Kind::kNoAnswer) {

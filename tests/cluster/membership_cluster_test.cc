@@ -99,9 +99,10 @@ std::vector<std::string> key_names(int n) {
   return keys;
 }
 
-TEST_CASE("W=2 writes with a primary down land on fallbacks whose durable hints reach it when "
-          "it returns",
-          "[cluster][membership]") {
+TEST_CASE(
+    "W=2 writes with a primary down land on fallbacks whose durable hints reach it when "
+    "it returns",
+    "[cluster][membership]") {
   TestCluster tc(4, "test-secret", true, fast_args());
   const std::vector<std::string> nodes{"n1", "n2", "n3", "n4"};
   tc.kill9("n2");
@@ -208,9 +209,10 @@ void check_placement(TestCluster& tc, const std::vector<std::string>& nodes,
   }
 }
 
-TEST_CASE("a fourth node joins a 3-node cluster of 10000 keys under a write load and later "
-          "leaves: each node ends with exactly its arcs",
-          "[cluster][membership]") {
+TEST_CASE(
+    "a fourth node joins a 3-node cluster of 10000 keys under a write load and later "
+    "leaves: each node ends with exactly its arcs",
+    "[cluster][membership]") {
   TestCluster tc(3, "test-secret", true, fast_args());
   const std::vector<std::string> keys = key_names(10'000);
   preload(tc, "n1", keys);
@@ -258,9 +260,10 @@ TEST_CASE("a fourth node joins a 3-node cluster of 10000 keys under a write load
   }
 }
 
-TEST_CASE("a wiped replica is rebuilt by anti-entropy without client reads and divergent "
-          "replicas converge",
-          "[cluster][membership]") {
+TEST_CASE(
+    "a wiped replica is rebuilt by anti-entropy without client reads and divergent "
+    "replicas converge",
+    "[cluster][membership]") {
   TestCluster tc(3, "test-secret", true, fast_args());
   const std::vector<std::string> keys = key_names(3'000);
   preload(tc, "n1", keys);
@@ -268,8 +271,7 @@ TEST_CASE("a wiped replica is rebuilt by anti-entropy without client reads and d
   std::filesystem::remove_all(tc.cluster().find("n2")->data_dir);
   tc.start_node("n2");
   // n = 3 on 3 nodes: n2 owns every key.
-  REQUIRE(eventually([&] { return local_counters(tc, "n2", keys).size() == keys.size(); },
-                     60'000));
+  REQUIRE(eventually([&] { return local_counters(tc, "n2", keys).size() == keys.size(); }, 60'000));
   for (const auto& [key, value] : local_counters(tc, "n2", keys)) REQUIRE(value == 1);
   // n2's log names its actor at each start: the wiped directory got a new one.
   std::vector<std::string> actors;

@@ -59,15 +59,16 @@ void first_requests_after_restart(TestCluster& tc, const std::string& restarted,
   std::printf("%s restarted (answering after %.0f ms); its first %d QUORUM writes + reads:\n",
               restarted.c_str(), start_ms, rounds);
   for (const auto& [id, v] : latency) {
-    std::printf("  through %s: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu requests)\n",
-                id.c_str(), percentile(v, 0.5), percentile(v, 0.99),
-                *std::max_element(v.begin(), v.end()), v.size());
+    std::printf("  through %s: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu requests)\n", id.c_str(),
+                percentile(v, 0.5), percentile(v, 0.99), *std::max_element(v.begin(), v.end()),
+                v.size());
   }
 }
 
-TEST_CASE("a node restarted after kill -9 answers its first QUORUM requests at once, and so "
-          "do its peers",
-          "[cluster][reachability]") {
+TEST_CASE(
+    "a node restarted after kill -9 answers its first QUORUM requests at once, and so "
+    "do its peers",
+    "[cluster][reachability]") {
   // Default timing (heartbeats every second): reconnecting must not depend on it.
   TestCluster tc(3);
   auto n1 = tc.connect("n1");
@@ -82,11 +83,13 @@ TEST_CASE("a node restarted after kill -9 answers its first QUORUM requests at o
   }
 }
 
-TEST_CASE("a node whose seed is not up yet is joining: QUORUM is refused naming the seed, "
-          "LOCAL is served, and once the seed starts it joins and serves",
-          "[cluster][reachability][join]") {
-  TestCluster tc(1, "test-secret", /*start=*/false,
-                 {"--heartbeat-interval-ms=100", "--gossip-interval-ms=100", "--ae-interval-ms=10"});
+TEST_CASE(
+    "a node whose seed is not up yet is joining: QUORUM is refused naming the seed, "
+    "LOCAL is served, and once the seed starts it joins and serves",
+    "[cluster][reachability][join]") {
+  TestCluster tc(
+      1, "test-secret", /*start=*/false,
+      {"--heartbeat-interval-ms=100", "--gossip-interval-ms=100", "--ae-interval-ms=10"});
   auto added = client::add_node(tc.cluster(), "n1");
   REQUIRE(added.is_ok());
   const std::string seed = "127.0.0.1:" + std::to_string(tc.peer_port("n1"));

@@ -117,9 +117,10 @@ std::string local_state(client::Client& c, const std::string& bucket, const std:
   return out;
 }
 
-TEST_CASE("shoal cluster settle exits 0 only once LOCAL reads of every replica agree: after a "
-          "partition, a kill -9 and a wiped replica",
-          "[cluster][settle]") {
+TEST_CASE(
+    "shoal cluster settle exits 0 only once LOCAL reads of every replica agree: after a "
+    "partition, a kill -9 and a wiped replica",
+    "[cluster][settle]") {
   TestCluster tc(4, "test-secret", true, fast_args());
   const std::string dir = "--dir " + tc.dir();
   const std::vector<std::string> ring_nodes = {"n1", "n2", "n3", "n4"};
@@ -210,13 +211,12 @@ TEST_CASE("shoal cluster settle exits 0 only once LOCAL reads of every replica a
   all_keys.insert(all_keys.end(), wkeys.begin(), wkeys.end());
   for (const char* bucket : {"c", "s", "r"}) {
     for (const std::string& key : all_keys) {
-      const std::vector<std::string> owners =
-          ring.preference_list(ring::key_hash(bucket, key), 3);
+      const std::vector<std::string> owners = ring.preference_list(ring::key_hash(bucket, key), 3);
       std::map<std::string, std::string> states;
       for (const std::string& id : ring_nodes) states[id] = local_state(*conns[id], bucket, key);
       const std::string& first = states[owners[0]];
-      INFO(bucket << "/" << key << " owners " << owners[0] << "," << owners[1] << ","
-                  << owners[2] << "; " << owners[0] << ": " << first);
+      INFO(bucket << "/" << key << " owners " << owners[0] << "," << owners[1] << "," << owners[2]
+                  << "; " << owners[0] << ": " << first);
       CHECK(first != "not_found");
       for (const std::string& id : ring_nodes) {
         const bool owner = std::find(owners.begin(), owners.end(), id) != owners.end();

@@ -34,9 +34,10 @@ uint64_t hints_everywhere(Sim& sim) {
   return n;
 }
 
-TEST_CASE("with a primary down W=2 writes go to a fallback whose hints reach it when it "
-          "returns and survive the fallback's restart",
-          "[sim][hints]") {
+TEST_CASE(
+    "with a primary down W=2 writes go to a fallback whose hints reach it when it "
+    "returns and survive the fallback's restart",
+    "[sim][hints]") {
   for (uint64_t seed : scenario_seeds(10)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed);
     SimOptions o = cluster_of(5, seed);
@@ -62,8 +63,8 @@ TEST_CASE("with a primary down W=2 writes go to a fallback whose hints reach it 
     // The node holding the most hints restarts before n2 returns: its hints are durable.
     std::string holder;
     for (const std::string& id : sim.node_ids()) {
-      if (sim.running(id) && (holder.empty() ||
-                              sim.node(id).hints_held() > sim.node(holder).hints_held())) {
+      if (sim.running(id) &&
+          (holder.empty() || sim.node(id).hints_held() > sim.node(holder).hints_held())) {
         holder = id;
       }
     }
@@ -81,7 +82,6 @@ TEST_CASE("with a primary down W=2 writes go to a fallback whose hints reach it 
     }
   }
 }
-
 
 struct Load {
   // Per key: acknowledged, and indeterminate (no answer yet, or any error: a timeout,
@@ -144,9 +144,10 @@ void check_placement(Sim& sim, const Load& load, int keys) {
   }
 }
 
-TEST_CASE("a fourth node joins 10000 keys under a write load: every node then holds exactly "
-          "its arcs and no acknowledged write is lost",
-          "[sim][handoff]") {
+TEST_CASE(
+    "a fourth node joins 10000 keys under a write load: every node then holds exactly "
+    "its arcs and no acknowledged write is lost",
+    "[sim][handoff]") {
   for (uint64_t seed : scenario_seeds(5)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed);
     SimOptions o = cluster_of(3, seed);
@@ -249,10 +250,10 @@ TEST_CASE("a leaving node hands everything off before it stops", "[sim][handoff]
   }
 }
 
-
-TEST_CASE("a wiped replica comes back with a new actor and anti-entropy repairs it without "
-          "client reads",
-          "[sim][anti-entropy]") {
+TEST_CASE(
+    "a wiped replica comes back with a new actor and anti-entropy repairs it without "
+    "client reads",
+    "[sim][anti-entropy]") {
   for (uint64_t seed : scenario_seeds(3)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed);
     SimOptions o = cluster_of(5, seed);
@@ -297,9 +298,10 @@ TEST_CASE("two replicas made divergent by LOCAL writes converge by anti-entropy"
   }
 }
 
-TEST_CASE("LOCAL writes on a node that owns none of the keys all reach the owners over many "
-          "handoff rounds",
-          "[sim][handoff]") {
+TEST_CASE(
+    "LOCAL writes on a node that owns none of the keys all reach the owners over many "
+    "handoff rounds",
+    "[sim][handoff]") {
   // Regression: the node took a new actor once per sweep pass, so a key written after the
   // bump and handed off in the same pass was re-minted from scratch under the same actor
   // and the owners, who already held those dots, dropped the new writes.

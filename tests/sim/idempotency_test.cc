@@ -248,8 +248,7 @@ TEST_CASE("a node restarted from a restored disk does not reuse its request ids"
   }
 }
 
-TEST_CASE("op ids: ignored (the injected bug), a retry on the other side counts twice",
-          "[sim]") {
+TEST_CASE("op ids: ignored (the injected bug), a retry on the other side counts twice", "[sim]") {
   SimOptions o = three_nodes(1);
   o.cluster.fault_points.bug_ignore_op_ids = true;
   Sim sim(o);
@@ -263,8 +262,7 @@ TEST_CASE("op ids: ignored (the injected bug), a retry on the other side counts 
   CHECK(counters_converge(sim, "k", 6, 20'000));
 }
 
-TEST_CASE("errors: an update a replica may have applied is never answered unavailable",
-          "[sim]") {
+TEST_CASE("errors: an update a replica may have applied is never answered unavailable", "[sim]") {
   for (bool bug : {false, true}) {
     SimOptions o = three_nodes(3);
     o.cluster.fault_points.bug_unavailable_after_send = bug;

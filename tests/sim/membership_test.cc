@@ -33,9 +33,10 @@ bool all_up(Sim& sim) {
   return true;
 }
 
-TEST_CASE("32 nodes joining through one seed agree on membership and ring within 4 log2(n) "
-          "gossip rounds",
-          "[sim][membership]") {
+TEST_CASE(
+    "32 nodes joining through one seed agree on membership and ring within 4 log2(n) "
+    "gossip rounds",
+    "[sim][membership]") {
   constexpr int kNodes = 32;
   const int bound = 4 * static_cast<int>(std::log2(kNodes));  // 20 rounds
   for (uint64_t seed : scenario_seeds(5)) {
@@ -104,7 +105,7 @@ TEST_CASE("no live node is convicted over 3 simulated hours with 10% loss and ji
     o.vnodes = 16;
     o.loss_pct = 10;
     o.min_delay_ms = 1;
-    o.max_delay_ms = 300;  // jitter larger than a quarter of the heartbeat interval
+    o.max_delay_ms = 300;                // jitter larger than a quarter of the heartbeat interval
     o.cluster = core::ClusterOptions{};  // production timing: 1 s heartbeats, threshold 8
     o.cluster.ae_interval_ms = 0;        // no data here: spare the run 500k empty exchanges
     Sim sim(o);

@@ -55,9 +55,9 @@ void write_some(Sim& sim, int n) {
     }
     const std::string at = live[sim.rng().below(live.size())];
     const std::string key = "k" + std::to_string(sim.rng().below(kKeys));
-    core::ClientRequest r = sim.rng().chance(1, 2)
-                                ? counter_add(key, 1, one())
-                                : set_add(key, "e" + std::to_string(sim.rng().next() % 1000), one());
+    core::ClientRequest r =
+        sim.rng().chance(1, 2) ? counter_add(key, 1, one())
+                               : set_add(key, "e" + std::to_string(sim.rng().next() % 1000), one());
     sim.client(at, std::move(r), [](core::ClientResponse) {});
     sim.run_until(sim.now_ms() + 20);
   }
@@ -107,9 +107,10 @@ size_t hint_rows(Sim& sim, const std::string& id) {
   return n;
 }
 
-TEST_CASE("settle: a node whose store scans fail does not claim sync, and once they work its "
-          "hints drain and every replica agrees",
-          "[sim]") {
+TEST_CASE(
+    "settle: a node whose store scans fail does not claim sync, and once they work its "
+    "hints drain and every replica agrees",
+    "[sim]") {
   for (uint64_t seed : scenario_seeds(4)) {
     INFO("seed " << seed);
     SimOptions o;
@@ -122,9 +123,10 @@ TEST_CASE("settle: a node whose store scans fail does not claim sync, and once t
     sim.kill("n4");
     sim.run_until(sim.now_ms() + 6'000);  // convicted: its writes go to fallbacks as hints
     core::RequestOptions sloppy = one();  // sloppy by default
-    sloppy.durable = true;  // hint rows on disk, in the snapshots below
+    sloppy.durable = true;                // hint rows on disk, in the snapshots below
     for (int k = 0; k < kKeys; ++k) {
-      sim.client("n1", counter_add("k" + std::to_string(k), 1, sloppy), [](core::ClientResponse) {});
+      sim.client("n1", counter_add("k" + std::to_string(k), 1, sloppy),
+                 [](core::ClientResponse) {});
       sim.run_until(sim.now_ms() + 20);
     }
     for (const char* id : {"n1", "n2", "n3"}) {

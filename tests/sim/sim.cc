@@ -146,8 +146,8 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
     config.seeds = seeds;
     config.vnodes_per_node = sim.options_.vnodes;
     config.cluster = sim.options_.cluster;
-    node_ = std::make_unique<core::Node>(
-        config, core::NodeEnv{*this, *this, *this, *disk_, rng_}, actor);
+    node_ = std::make_unique<core::Node>(config, core::NodeEnv{*this, *this, *this, *disk_, rng_},
+                                         actor);
   }
 
   // This node's clock: it started with the simulation's and runs at rate_.
@@ -366,13 +366,14 @@ void Sim::deliver(const std::string& from, const std::string& to, const core::Me
 }
 
 void Sim::client(const std::string& at_node, core::ClientRequest request, core::ReplyFn done) {
-  auto shared = std::make_shared<std::pair<core::ClientRequest, core::ReplyFn>>(
-      std::move(request), std::move(done));
+  auto shared = std::make_shared<std::pair<core::ClientRequest, core::ReplyFn>>(std::move(request),
+                                                                                std::move(done));
   when_awake(at_node, [this, at_node, shared] {
     auto it = nodes_.find(at_node);
     if (it == nodes_.end()) return;  // killed while the request waited
     SimNode& n = *it->second;
-    n.turn([&] { n.node().on_client_request(std::move(shared->first), std::move(shared->second)); });
+    n.turn(
+        [&] { n.node().on_client_request(std::move(shared->first), std::move(shared->second)); });
   });
 }
 

@@ -55,7 +55,8 @@ Swarm choose_swarm(uint64_t seed, bool field_faults) {
   if (rng.chance(1, 3) && field_faults) s.faults.push_back("clone");
   s.victim = "n" + std::to_string(1 + rng.below(static_cast<uint64_t>(o.nodes)));
   if (rng.chance(1, 4)) {
-    const std::string twin = "n" + std::to_string(2 + rng.below(static_cast<uint64_t>(o.nodes - 1)));
+    const std::string twin =
+        "n" + std::to_string(2 + rng.below(static_cast<uint64_t>(o.nodes - 1)));
     if (field_faults) o.start_from[twin] = "n1";
   }
   s.max_attempts = 1 + static_cast<uint32_t>(rng.below(3));
@@ -93,8 +94,8 @@ std::string describe(const Swarm& s) {
   for (size_t i = 0; i < s.consistency.size(); ++i) out += (i ? "," : "") + s.consistency[i];
   const core::FaultPoints& fp = o.cluster.fault_points;
   out += std::string(s.durable ? " durable" : "") + " keys=" + std::to_string(s.keys) +
-         " attempts=1.." + std::to_string(s.max_attempts) + " retry_delay<=" +
-         std::to_string(s.retry_delay_ms) + "ms";
+         " attempts=1.." + std::to_string(s.max_attempts) +
+         " retry_delay<=" + std::to_string(s.retry_delay_ms) + "ms";
   if (replaces_disks(s)) out += " victim=" + s.victim;
   for (const auto& [node, from] : o.start_from) out += " " + node + "_starts_from=" + from;
   out += " points={hint_skip=" + std::to_string(fp.hint_replay_skip_pct) + "%" +

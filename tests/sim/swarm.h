@@ -75,10 +75,10 @@ std::string describe(const Swarm& s);
 //    duplication); its invariant stops the process, naming the seed. Not in the swarm
 //    tests' loop (it aborts the process): tests/sim/invariant_test.sh runs it.
 // Unknown names leave it unchanged.
-inline const std::vector<std::string> kInjectableBugs = {"no-hint-replay", "no-fsync",
-                                                         "reuse-actor",    "unavailable-after-send",
-                                                         "ignore-op-ids",  "counter-gaps",
-                                                         "count-duplicate-replies"};
+inline const std::vector<std::string> kInjectableBugs = {
+    "no-hint-replay",         "no-fsync",      "reuse-actor",
+    "unavailable-after-send", "ignore-op-ids", "counter-gaps",
+    "count-duplicate-replies"};
 Swarm with_bug(Swarm s, const std::string& bug);
 
 struct SwarmRun {

@@ -64,8 +64,7 @@ TEST_CASE("SHOAL_ASSERT holds quietly and stops the process when broken, in ever
   CHECK(broken.output.find(": one reply per target") != std::string::npos);
 }
 
-TEST_CASE("a failed invariant goes to the installed handler, then the process stops",
-          "[assert]") {
+TEST_CASE("a failed invariant goes to the installed handler, then the process stops", "[assert]") {
   const Child c = run_in_child([] {
     shoal::set_invariant_handler([](const char* message) {
       ++g_handled;

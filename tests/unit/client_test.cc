@@ -254,10 +254,10 @@ TEST_CASE("ClusterClient retries the same request on the next node when it may",
 }
 
 TEST_CASE("ClusterClient never retries a definite answer", "[client][retry]") {
-  for (const Status& s : {Status::invalid_argument("bad"), Status::type_mismatch("a set"),
-                          Status::too_large("big"), Status::not_found("nothing"),
-                          Status::unauthorized("who"), Status::corruption("bits"),
-                          Status::internal("disk")}) {
+  for (const Status& s :
+       {Status::invalid_argument("bad"), Status::type_mismatch("a set"), Status::too_large("big"),
+        Status::not_found("nothing"), Status::unauthorized("who"), Status::corruption("bits"),
+        Status::internal("disk")}) {
     FakeNode a(always(s)), b(always(Status::ok()));
     ClusterClient cc({a.address(), b.address()});
     auto r = cc.call(counter_add(1));

@@ -69,7 +69,7 @@ TEST_CASE("watch starts the silence clock without recording an interval", "[fd]"
   fd.watch("n2", 0);
   CHECK(fd.knows("n2"));
   CHECK(fd.phi("n2", 18'000) > 7.0);  // never heard from: convicted in time
-  fd.heartbeat("n2", 50);               // the first heartbeat, just after we learned of it
+  fd.heartbeat("n2", 50);             // the first heartbeat, just after we learned of it
   fd.heartbeat("n2", 1050);
   // Only the real interval (1000 ms) counts, not the 50 ms since watch(): a short silence
   // does not look like an outage.

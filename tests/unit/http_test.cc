@@ -1,10 +1,11 @@
 // The HTTP adapter and its JSON reader: requests split at any byte boundary, pipelined
 // responses in order, bad input answered (never a crash), and JSON parsed or refused.
+#include "node/api/http.h"
+
 #include <catch2/catch.hpp>
 #include <deque>
 
 #include "crdt/prng.h"
-#include "node/api/http.h"
 #include "node/api/json.h"
 
 namespace shoal::api::http {
@@ -79,8 +80,8 @@ std::string one(Fake& f, const std::string& request) {
 
 std::string post(const std::string& path, const std::string& body,
                  const std::string& headers = "") {
-  return "POST " + path + " HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\n" + headers + "\r\n" + body;
+  return "POST " + path + " HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         headers + "\r\n" + body;
 }
 
 // A 400 naming `want`, and nothing submitted to the cluster.
@@ -110,7 +111,8 @@ TEST_CASE("HTTP bodies lacking a field or with an unknown one are refused by nam
               "field \\\"context\\\": applies to remove only");
   bad_request(post("/buckets/b/sets/s", "{\"remove\": [\"a\"], \"context\": 5}"),
               "field \\\"context\\\": expected a base64 string");
-  bad_request(post("/buckets/b/sets/s", "{\"add\": \"a\"}"), "field \\\"add\\\": expected an array");
+  bad_request(post("/buckets/b/sets/s", "{\"add\": \"a\"}"),
+              "field \\\"add\\\": expected an array");
   bad_request(post("/buckets/b/sets/s", "{\"add\": [{\"base64\": \"AA==\", \"x\": 1}]}"),
               "an element is a string or");
   bad_request(post("/buckets/b/sets/s", "{\"remove\": [\"a\"], \"context\": \"AAE=\"}",
@@ -120,16 +122,16 @@ TEST_CASE("HTTP bodies lacking a field or with an unknown one are refused by nam
   bad_request("PUT /buckets/b/keys/k HTTP/1.1\r\nHost: x\r\n\r\n", "PUT needs the value");
   bad_request("DELETE /buckets/b/keys/k HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
               "DELETE takes no body");
-  bad_request("GET /buckets/b/keys/k HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
-              "GET takes no body");
+  bad_request("GET /buckets/b/keys/k HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", "GET takes no body");
   Fake f;
   one(f, "PUT /buckets/b/keys/k HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
   REQUIRE(f.waiting.size() == 1);
   CHECK(f.waiting[0].first.op == Op::kPut);
   CHECK(f.waiting[0].first.value.empty());
   Fake chunked;
-  one(chunked, "PUT /buckets/b/keys/k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-               "3\r\nabc\r\n0\r\n\r\n");
+  one(chunked,
+      "PUT /buckets/b/keys/k HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n");
   REQUIRE(chunked.waiting.size() == 1);
   CHECK(chunked.waiting[0].first.value == "abc");
   // The context header is kept by the operations that take one, not by a counter add.

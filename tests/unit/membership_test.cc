@@ -1,10 +1,11 @@
 // Membership tables: merging gossip is a join (commutative, associative, idempotent, so
 // every node that saw the same states holds the same table), the push-pull exchange
 // converges two tables, and the gossip codec round-trips and rejects garbage.
+#include "node/core/membership.h"
+
 #include <catch2/catch.hpp>
 
 #include "crdt/prng.h"
-#include "node/core/membership.h"
 
 namespace shoal::core {
 namespace {
@@ -43,8 +44,7 @@ TEST_CASE("merging gossip is commutative associative and idempotent", "[membersh
   }
 }
 
-TEST_CASE("a newer generation or version wins and our own state is defended",
-          "[membership]") {
+TEST_CASE("a newer generation or version wins and our own state is defended", "[membership]") {
   Membership m(MemberState::of("n1", 10, 0));
   m.merge({MemberState::of("n2", 5, 3)});
   m.merge({MemberState::of("n2", 5, 2, MemberStatus::kLeaving)});  // older: ignored
@@ -60,8 +60,7 @@ TEST_CASE("a newer generation or version wins and our own state is defended",
   CHECK(m.self().status == MemberStatus::kRemoved);
 }
 
-TEST_CASE("remove writes a state every node adopts and a restart overrides",
-          "[membership]") {
+TEST_CASE("remove writes a state every node adopts and a restart overrides", "[membership]") {
   Membership a(MemberState::of("a", 1, 0)), b(MemberState::of("b", 1, 0));
   a.merge({MemberState::of("dead", 4, 40)});
   b.merge({MemberState::of("dead", 4, 41)});

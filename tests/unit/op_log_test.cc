@@ -222,8 +222,7 @@ Swarm run(uint64_t seed, DataType type, int ops, MakeUpdate make) {
   return s;
 }
 
-TEST_CASE("op ids: counter adds minted on several replicas converge and count once",
-          "[oplog]") {
+TEST_CASE("op ids: counter adds minted on several replicas converge and count once", "[oplog]") {
   for (uint64_t seed = 1; seed <= 200; ++seed) {
     INFO("seed " << seed);
     int64_t want = 0;
@@ -245,9 +244,8 @@ TEST_CASE("op ids: blind register writes minted on several replicas leave one si
           "[oplog]") {
   for (uint64_t seed = 1; seed <= 200; ++seed) {
     INFO("seed " << seed);
-    Swarm s = run(seed, DataType::kRegister, 12, [](int i) {
-      return put("v" + std::to_string(i), "op-" + std::to_string(i));
-    });
+    Swarm s = run(seed, DataType::kRegister, 12,
+                  [](int i) { return put("v" + std::to_string(i), "op-" + std::to_string(i)); });
     std::vector<std::string> values = s.replicas[0].as<crdt::DvvSet>()->values();
     std::sort(values.begin(), values.end());
     std::vector<std::string> want;
@@ -265,8 +263,8 @@ TEST_CASE("op ids: joins with logs stay commutative, associative and idempotent"
     // Three objects that minted overlapping operations.
     std::vector<Object> o(3, Object(DataType::kCounter));
     for (int i = 0; i < 12; ++i) {
-      const Update u = counter_add(1 + static_cast<int64_t>(rng.below(5)),
-                                   "op-" + std::to_string(rng.below(6)));
+      const Update u =
+          counter_add(1 + static_cast<int64_t>(rng.below(5)), "op-" + std::to_string(rng.below(6)));
       Once once;
       // Each object mints under its own actor: one actor never mints on two replicas.
       const size_t r = rng.below(3);

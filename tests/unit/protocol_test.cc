@@ -183,8 +183,7 @@ TEST_CASE("op_id: a byte string of 1..64 bytes, on updates only", "[protocol][st
   const F add = str("op", "counter_add"), delta = num("delta", 5);
   refused({id, add, b, k, delta, num("op_id", 12)}, "field \"op_id\": expected a byte string");
   refused({id, add, b, k, delta, str("op_id", "")}, "field \"op_id\": empty");
-  refused({id, add, b, k, delta, str("op_id", std::string(65, 'x'))},
-          "field \"op_id\": 65 bytes");
+  refused({id, add, b, k, delta, str("op_id", std::string(65, 'x'))}, "field \"op_id\": 65 bytes");
   refused({id, str("op", "get"), b, k, str("op_id", "a1")}, "op_id applies to updates only");
   refused({id, str("op", "set_get"), b, k, str("op_id", "a1")}, "op_id applies to updates only");
   refused({id, str("op", "ping"), str("op_id", "a1")}, "op_id applies to updates only");
@@ -201,13 +200,14 @@ TEST_CASE("op_id: a byte string of 1..64 bytes, on updates only", "[protocol][st
   CHECK(c->update.op_id == longest);
   CHECK(c->update.delta == 5);
   const std::string raw("\0\xff\x01", 3);
-  Result<Request> rb = decode_request(
-      map_of({id, str("op", "set_rm"), b, k, F{"elems", [](Pk& pk) {
+  Result<Request> rb = decode_request(map_of({id, str("op", "set_rm"), b, k,
+                                              F{"elems",
+                                                [](Pk& pk) {
                                                   pk.pack_array(1);
                                                   pk.pack(std::string("e"));
                                                 }},
-              bin("op_id", raw)}),
-      &got);
+                                              bin("op_id", raw)}),
+                                      &got);
   REQUIRE(rb.is_ok());
   CHECK(to_core(*rb)->update.op_id == raw);
 

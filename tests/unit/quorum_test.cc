@@ -100,8 +100,7 @@ TEST_CASE("options: invalid combinations fail with invalid_argument", "[core][op
   REQUIRE(r.w == 5);
 }
 
-TEST_CASE("symbolic quorums count the replicas a small cluster has and counts stay",
-          "[options]") {
+TEST_CASE("symbolic quorums count the replicas a small cluster has and counts stay", "[options]") {
   RequestOptions o;  // QUORUM, n = 3
   auto r = fit_to_replicas(o, resolve(o).value(), 1);
   CHECK(r.r == 1);
@@ -114,7 +113,7 @@ TEST_CASE("symbolic quorums count the replicas a small cluster has and counts st
   RequestOptions counted;
   counted.r = QuorumSpec::of(2);
   CHECK(fit_to_replicas(counted, resolve(counted).value(), 1).r == 2);  // kept: unavailable
-  CHECK(fit_to_replicas(o, resolve(o).value(), 5).r == 2);  // enough nodes: unchanged
+  CHECK(fit_to_replicas(o, resolve(o).value(), 5).r == 2);              // enough nodes: unchanged
 }
 
 }  // namespace

@@ -38,10 +38,13 @@ TEST_CASE("the RESP parser splits commands at every byte boundary", "[resp]") {
 }
 
 TEST_CASE("the RESP parser refuses malformed and oversized input", "[resp]") {
-  const std::vector<std::string> bads = {
-      "*2\r\n$3\r\nGET\r\n:1\r\n", "*x\r\n",           "*99999999\r\n",
-      "*1\r\n$-5\r\n",               "*1\r\n$3\r\nGETX\r\n", "*1\r\n$999999999\r\n",
-      std::string(70'000, 'a')};
+  const std::vector<std::string> bads = {"*2\r\n$3\r\nGET\r\n:1\r\n",
+                                         "*x\r\n",
+                                         "*99999999\r\n",
+                                         "*1\r\n$-5\r\n",
+                                         "*1\r\n$3\r\nGETX\r\n",
+                                         "*1\r\n$999999999\r\n",
+                                         std::string(70'000, 'a')};
   for (const std::string& bad : bads) {
     Parser p;
     p.feed(bad.data(), bad.size());
@@ -205,8 +208,7 @@ TEST_CASE("SHOAL.ONCE runs one update with an operation id", "[resp][op_id]") {
   CHECK(g.out == ":2\r\n:1\r\n");
 }
 
-TEST_CASE("SHOAL.ONCE refuses reads, unknown commands, bad arity and bad op ids",
-          "[resp][op_id]") {
+TEST_CASE("SHOAL.ONCE refuses reads, unknown commands, bad arity and bad op ids", "[resp][op_id]") {
   Fake f;
   f.s->command({"SHOAL.ONCE", "id-1", "GET", "k"});
   f.s->command({"SHOAL.ONCE", "id-1", "SMEMBERS", "s"});
