@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   app.add_option("--cache-mb", cache_mb, "decoded objects kept in memory (0: none)")
       ->capture_default_str();
   app.add_option("--max-clients", max_clients, "client connection limit")->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
   // Bad flags are bad usage: exit 2 (CLI11's own codes are 100+); --help exits 0.
   try {

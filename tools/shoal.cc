@@ -702,6 +702,9 @@ int main(int argc, char** argv) {
                  "along ($SHOAL_HOSTS, $SHOAL_HOST)")
       ->capture_default_str();
   app.add_flag("--json", g.json, "machine-readable output");
+  // --json and --host work before or after the command (`shoal get k --json`): a
+  // subcommand hands options it does not know to this level (inherited by each).
+  app.fallthrough();
 
   DataArgs a;
   api::Op op = api::Op::kPing;

@@ -467,12 +467,30 @@ void Session::set_read(const std::string& name, std::vector<std::string>& args, 
 // SHOAL.CONSISTENCY                      -> this connection's options
 // SHOAL.CONSISTENCY ONE|QUORUM|ALL|LOCAL  -> a preset
 // SHOAL.CONSISTENCY r 2 w 3 [n 3] [pr 1] [pw 1] [durable yes] [sloppy no] [timeout_ms 500]
+namespace {
+// A quorum as SHOAL.CONSISTENCY takes it back: a count, or one / quorum / all.
+std::string spec_text(const core::QuorumSpec& q) {
+  switch (q.kind) {
+    case core::QuorumSpec::Kind::kCount:
+      return std::to_string(q.count);
+    case core::QuorumSpec::Kind::kOne:
+      return "one";
+    case core::QuorumSpec::Kind::kAll:
+      return "all";
+    case core::QuorumSpec::Kind::kQuorum:
+      break;
+  }
+  return "quorum";
+}
+}  // namespace
+
 std::string Session::consistency(const std::vector<std::string>& args) {
   if (args.size() == 1) {
     const core::RequestOptions& o = options_;
-    return bulk(std::string(o.local ? "LOCAL" : "") + "n=" + std::to_string(o.n) +
-                " durable=" + (o.durable ? "yes" : "no") + " sloppy=" + (o.sloppy ? "yes" : "no") +
-                " timeout_ms=" + std::to_string(o.timeout_ms));
+    return bulk(std::string(o.local ? "LOCAL " : "") + "n=" + std::to_string(o.n) +
+                " r=" + spec_text(o.r) + " w=" + spec_text(o.w) + " pr=" + spec_text(o.pr) +
+                " pw=" + spec_text(o.pw) + " durable=" + (o.durable ? "yes" : "no") + " sloppy=" +
+                (o.sloppy ? "yes" : "no") + " timeout_ms=" + std::to_string(o.timeout_ms));
   }
   core::RequestOptions o = options_;
   if (args.size() == 2) {

@@ -1,5 +1,5 @@
-// Peer messages between node cores. The wire codec lives with the shell; the simulator
-// passes these structs directly.
+// Peer messages between node cores. Their wire codec is node/api/protocol.{h,cc}
+// (encode_message / decode_message); the simulator passes these structs directly.
 #pragma once
 
 #include <cstdint>

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -674,8 +675,12 @@ std::string Server::Impl::status_json() {
   }
   const core::HandoffProgress& h = node->handoff();
   const core::AntiEntropyStats& ae = node->anti_entropy();
+  // Hex, as `shoal cluster ring` prints it, so the two can be compared at a glance.
+  char fingerprint[17];
+  std::snprintf(fingerprint, sizeof fingerprint, "%016llx",
+                static_cast<unsigned long long>(node->ring().fingerprint()));
   out += "],\"ring\":{\"size\":" + std::to_string(node->ring().size()) +
-         ",\"fingerprint\":" + text::json_string(std::to_string(node->ring().fingerprint())) +
+         ",\"fingerprint\":" + text::json_string(fingerprint) +
          "},\"hints\":{\"held\":" + std::to_string(node->hints_held()) +
          ",\"replayed\":" + std::to_string(node->hints_replayed()) +
          "},\"handoff\":{\"active\":" + (h.active ? "true" : "false") +

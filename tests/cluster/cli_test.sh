@@ -24,6 +24,8 @@ expect 0 "^alice@example.com" -- "$shoal" get users alice
 expect 0 '"values":\["alice@example.com"\],"context":"' -- "$shoal" --json get users alice
 expect 1 "not_found" -- "$shoal" get users nobody
 expect 1 '"status":"not_found"' -- "$shoal" --json get users nobody
+# global flags also work after the command (they fall through to the top level)
+expect 0 '"values":\["alice@example.com"\],"context":"' -- "$shoal" get users alice --json
 
 # siblings from three coordinators, collapsed by a put with the merged context
 "$shoal" -H "$n1" put carts c1 apple >/dev/null

@@ -134,6 +134,14 @@ TEST_CASE(
   CHECK(local_read->counter == 5);
 
   tc.start_node("n1");  // the seed: a cluster of one until n2 is heard of
+  auto n1 = tc.connect("n1");
+  // Joined: both up in n2's view, and each reaches the other (membership can say up a
+  // moment before the seed's connection back to n2 is made).
+  auto reaches = [](client::Client& c, const std::string& peer) {
+    auto p = c.ping();
+    return p && p->status.is_ok() &&
+           std::find(p->peers.begin(), p->peers.end(), peer) != p->peers.end();
+  };
   REQUIRE(eventually(
       [&] {
         auto s = n2->cluster_status();
@@ -141,14 +149,13 @@ TEST_CASE(
         for (const auto& m : s->members) {
           if (m.status != "up") return false;
         }
-        return true;
+        return reaches(*n2, "n1") && reaches(*n1, "n2");
       },
       30'000));
   auto w = n2->counter_add("c", "k", 1, opts("QUORUM"));
   REQUIRE(w.is_ok());
   INFO(w->status.to_string());
   CHECK(w->status.is_ok());
-  auto n1 = tc.connect("n1");
   auto r = n1->counter_get("c", "k", opts("QUORUM"));
   REQUIRE(r.is_ok());
   CHECK(r->status.is_ok());

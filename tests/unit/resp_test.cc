@@ -132,10 +132,14 @@ TEST_CASE("SHOAL.CONSISTENCY sets this connection's options and refuses bad ones
   CHECK(f.s->options().r == core::QuorumSpec::of(1));
   CHECK(f.s->options().w == core::QuorumSpec::all());
   CHECK(f.s->options().durable);
+  f.out.clear();
+  f.s->command({"SHOAL.CONSISTENCY"});  // shows them all, in the form it takes them
+  CHECK(f.out == "$62\r\nn=3 r=1 w=all pr=0 pw=0 durable=yes sloppy=yes timeout_ms=5000\r\n");
+  f.out.clear();
   f.s->command({"SHOAL.CONSISTENCY", "r", "4"});  // r > n: refused, options unchanged
   f.s->command({"SHOAL.CONSISTENCY", "sometimes"});
   CHECK(f.s->options().r == core::QuorumSpec::of(1));
-  CHECK(f.out.find("+OK\r\n+OK\r\n-ERR invalid_argument: r=4 exceeds n=3\r\n-ERR") == 0);
+  CHECK(f.out.find("-ERR invalid_argument: r=4 exceeds n=3\r\n-ERR") == 0);
   f.s->command({"GET", "k"});
   REQUIRE(f.waiting.size() == 1);
   CHECK(f.waiting[0].first.options.durable);  // requests carry the connection's options

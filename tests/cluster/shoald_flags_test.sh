@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# shoald's flags: every flag `shoald --help` prints is documented in docs/operations.md,
+# and bad usage is refused at start with exit 2 and a line naming the problem.
+# Usage: shoald_flags_test.sh BIN_DIR SOURCE_ROOT
+set -uo pipefail
+shoald="$1/shoald"
+doc="$2/docs/operations.md"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+tmp="$(mktemp -d /tmp/shoald-flags-XXXXXX)"
+trap 'rm -rf "$tmp"' EXIT
+
+help="$("$shoald" --help)" || fail "shoald --help exited $?"
+mapfile -t flags < <(grep -oE -- '(^|[ ,])--[a-z][a-z-]+' <<<"$help" | sed 's/^[ ,]//' | sort -u)
+[ "${#flags[@]}" -ge 20 ] || fail "only ${#flags[@]} flags found in --help: $help"
+for f in "${flags[@]}"; do
+  grep -qF -- "\`$f\`" "$doc" || fail "$f is in shoald --help but not in docs/operations.md"
+done
+
+# refused: exit 2, with a message containing the pattern
+refused() {
+  local pattern="$1" out rc
+  shift
+  out="$(timeout 10 "$shoald" "$@" 2>&1)"
+  rc=$?
+  [ "$rc" -eq 2 ] || { fail "shoald $* exited $rc, wanted 2: $out"; return; }
+  grep -qE -- "$pattern" <<<"$out" || fail "shoald $*: output lacks /$pattern/: $out"
+}
+d=(--id n1 --data-dir "$tmp/data")
+refused "--id is required" --data-dir "$tmp/data"
+refused "not in \{trace" "${d[@]}" --log-level verbose
+refused "no-such-flag" "${d[@]}" --no-such-flag
+refused "not in range 10 to 60000" "${d[@]}" --heartbeat-interval-ms 5
+refused "op-window" "${d[@]}" --op-window-ms 1000
+refused "members.*seeds|seeds.*members" "${d[@]}" --members n1@127.0.0.1:7101 --seeds 127.0.0.1:7102
+refused "address|host:port" "${d[@]}" --client nonsense
+refused "secret" "${d[@]}" --secret-file "$tmp/missing-secret"
+
+if [ "$failures" -gt 0 ]; then
+  echo "$failures shoald flag check(s) failed"
+  exit 1
+fi
+echo "ok: ${#flags[@]} flags documented; bad usage refused with exit 2"
