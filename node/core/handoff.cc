@@ -119,7 +119,7 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
   }
   const MemberState* st = membership_.find(target);
   const bool gone = !st || !in_ring(st->status);
-  if (!gone && (down_.count(target) || target == config_.self)) return;
+  if (!gone && down_.count(target)) return;
   const uint64_t wall = env_.clock.wall_ms();
   uint32_t budget = config_.cluster.hints_per_tick;
   std::vector<std::pair<std::string, std::string>> batch;
@@ -326,6 +326,16 @@ void Node::sweep_step(uint64_t now_ms) {
     return;
   }
   drop_expired_ops(expired);
+  start_transfers(batch, owners_of, now_ms);
+  handoff_.inflight = transfers_.size();
+  if (finished) finish_sweep_pass();
+}
+
+// Sends each key of a sweep batch to the owners it no longer belongs with, and tracks it
+// until every owner acknowledges (on_transfer_ack drops it here then).
+void Node::start_transfers(const std::vector<DataKey>& batch,
+                           const std::vector<std::vector<ring::NodeId>>& owners_of,
+                           uint64_t now_ms) {
   for (size_t i = 0; i < batch.size(); ++i) {
     const DataKey& dk = batch[i];
     Result<ObjectPtr> o = load(dk.bucket, dk.key);
@@ -348,8 +358,6 @@ void Node::sweep_step(uint64_t now_ms) {
                                     ""});
     ++handoff_.keys_sent;
   }
-  handoff_.inflight = transfers_.size();
-  if (finished) finish_sweep_pass();
 }
 
 // An operation record past the op window (op_log.h); unreadable ones are left to the

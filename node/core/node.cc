@@ -826,7 +826,6 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
     ++faults_.dropped;
     return;
   }
-  auto it = pending_.find(m.req_id);
   switch (m.kind) {
     case Message::Kind::kRead:
     case Message::Kind::kMint:
@@ -834,37 +833,9 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
       handle_replica(from, m);
       return;
     case Message::Kind::kReadReply:
-      if (it == pending_.end()) return;
-      if (it->second.op == ClientRequest::Op::kGet) {
-        on_read_reply(from, m, it->second);
-      } else if (it->second.op == ClientRequest::Op::kUpdate && from == it->second.minter) {
-        on_full_state(m.req_id, m, it->second);
-      }
-      return;
     case Message::Kind::kMintReply:
-      if (it == pending_.end() || it->second.delta) return;
-      if (!m.status.is_ok() || !m.object) {
-        respond(it->second,
-                {m.status.is_ok() ? Status::internal("mint without delta") : m.status, nullptr});
-        env_.timers.cancel(m.req_id);
-        pending_.erase(it);
-        return;
-      }
-      it->second.delta = m.object;
-      it->second.state = m.state;
-      it->second.duplicate = m.duplicate;
-      it->second.base = m.base;
-      spread_delta(m.req_id, it->second, from);
-      record(m.req_id, from, true, Status::ok());
-      return;
     case Message::Kind::kMergeAck:
-      if (it == pending_.end() || it->second.op != ClientRequest::Op::kUpdate) return;
-      if (!m.status.is_ok() && m.base != 0 && it->second.delta && target_of(it->second, from) &&
-          !it->second.answered_by.count(from)) {
-        on_gap(m.req_id, it->second, from);
-        return;
-      }
-      record(m.req_id, from, m.status.is_ok(), m.status);
+      on_replica_answer(from, m);
       return;
     case Message::Kind::kHeartbeat:
       detector_.heartbeat(from, env_.clock.now_ms());
@@ -896,6 +867,42 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
     case Message::Kind::kAeSummaryReply:
       on_ae_summary_reply(from, m);
       return;
+  }
+}
+
+// A replica's answer to a request this node coordinates (unknown ids: already finished).
+void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
+  auto it = pending_.find(m.req_id);
+  if (it == pending_.end()) return;
+  Pending& p = it->second;
+  if (m.kind == Message::Kind::kReadReply) {
+    if (p.op == ClientRequest::Op::kGet) {
+      on_read_reply(from, m, p);
+    } else if (p.op == ClientRequest::Op::kUpdate && from == p.minter) {
+      on_full_state(m.req_id, m, p);
+    }
+  } else if (m.kind == Message::Kind::kMintReply) {
+    if (p.delta) return;
+    if (!m.status.is_ok() || !m.object) {
+      respond(p, {m.status.is_ok() ? Status::internal("mint without delta") : m.status, nullptr});
+      env_.timers.cancel(m.req_id);
+      pending_.erase(it);
+      return;
+    }
+    p.delta = m.object;
+    p.state = m.state;
+    p.duplicate = m.duplicate;
+    p.base = m.base;
+    spread_delta(m.req_id, p, from);
+    record(m.req_id, from, true, Status::ok());
+  } else if (m.kind == Message::Kind::kMergeAck) {
+    if (p.op != ClientRequest::Op::kUpdate) return;
+    if (!m.status.is_ok() && m.base != 0 && p.delta && target_of(p, from) &&
+        !p.answered_by.count(from)) {
+      on_gap(m.req_id, p, from);
+      return;
+    }
+    record(m.req_id, from, m.status.is_ok(), m.status);
   }
 }
 

@@ -290,6 +290,7 @@ class Node {
   bool owns(uint64_t hash) const;
   bool joining_alone() const;
   const ring::Target* target_of(const Pending& p, const ring::NodeId& node) const;
+  void on_replica_answer(const ring::NodeId& from, const Message& m);
   void handle_replica(const ring::NodeId& from, const Message& m);
   Status store_hint(const ring::NodeId& target, const std::string& bucket, const std::string& key,
                     const Object& delta, bool durable);
@@ -315,6 +316,8 @@ class Node {
   void replay_hints(uint64_t now_ms);
   void replay_hints_for(const ring::NodeId& target, uint64_t now_ms);
   void sweep_step(uint64_t now_ms);
+  void start_transfers(const std::vector<DataKey>& batch,
+                       const std::vector<std::vector<ring::NodeId>>& owners_of, uint64_t now_ms);
   void start_sweep();
   void finish_sweep_pass();
   void on_transfer(const ring::NodeId& from, const Message& m);
