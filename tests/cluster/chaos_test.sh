@@ -41,6 +41,9 @@ expect 0 "^ok$" -- "$shoal" -H "$(at n5)" set add demo tags right -c one
 expect 0 "no rules" -- "$shoal" chaos heal "${c[@]}"
 eventually "^33$" -- "$shoal" -H "$(at n3)" counter get demo visits -c all
 eventually '"members":\["left","right"\]' -- "$shoal" --json -H "$(at n1)" set get demo tags -c all
+# An update answers with the state on the replica that applied it (counters are not
+# read-repaired), so wait until every replica holds the merged 33 before the next add.
+expect 0 "in sync" -- "$shoal" cluster settle --timeout-s 60 "${c[@]}"
 
 # delay (requests still answered, just later), isolate, one-way, loss, duplication, clients
 expect 0 "n2 +delay 200 50" -- "$shoal" chaos delay n2 200ms --jitter 50ms "${c[@]}"
