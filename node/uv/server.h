@@ -25,20 +25,10 @@
 
 #include "crdt/status.h"
 #include "node/core/node.h"
+#include "node/uv/address.h"
 #include "ring/ring.h"
 
 namespace shoal::uvshell {
-
-struct Address {
-  std::string host = "127.0.0.1";
-  int port = 0;
-  std::string to_string() const { return host + ":" + std::to_string(port); }
-};
-
-struct Member {
-  std::string id;
-  Address peer;  // where its peer listener is
-};
 
 struct ServerConfig {
   std::string node_id;
@@ -65,13 +55,6 @@ struct ServerConfig {
   uint32_t drain_timeout_ms = 5'000;
   size_t object_cache_bytes = 32u << 20;
 };
-
-// "host:port" (host defaults to 127.0.0.1 when only ":port" or "port" is given).
-Result<Address> parse_address(std::string_view text);
-// "n1@127.0.0.1:7101,n2@127.0.0.1:7102,..."
-Result<std::vector<Member>> parse_members(std::string_view text);
-// "127.0.0.1:7101,127.0.0.1:7102,..."
-Result<std::vector<Address>> parse_addresses(std::string_view text);
 
 class Server {
  public:

@@ -1,0 +1,82 @@
+#include "node/uv/address.h"
+
+#include <netdb.h>
+
+#include <cstring>
+#include <set>
+
+namespace shoal::uvshell {
+
+Result<Address> parse_address(std::string_view text) {
+  Address a;
+  std::string_view port = text;
+  if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
+    if (colon > 0) a.host = std::string(text.substr(0, colon));
+    port = text.substr(colon + 1);
+  }
+  int p = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9' || p > 65535) p = -1;
+    if (p < 0) break;
+    p = p * 10 + (c - '0');
+  }
+  if (port.empty() || p <= 0 || p > 65535) {
+    return Status::invalid_argument("bad address \"" + std::string(text) +
+                                    "\": expected host:port with a port in 1..65535");
+  }
+  a.port = p;
+  return a;
+}
+
+Result<std::vector<Member>> parse_members(std::string_view text) {
+  std::vector<Member> out;
+  std::set<std::string> seen;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (item.empty()) continue;
+    size_t at = item.find('@');
+    if (at == std::string_view::npos || at == 0) {
+      return Status::invalid_argument("bad member \"" + std::string(item) +
+                                      "\": expected id@host:port");
+    }
+    Result<Address> addr = parse_address(item.substr(at + 1));
+    if (!addr) return addr.status();
+    Member m{std::string(item.substr(0, at)), *addr};
+    if (!seen.insert(m.id).second) return Status::invalid_argument("member " + m.id + " twice");
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<std::vector<Address>> parse_addresses(std::string_view text) {
+  std::vector<Address> out;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (item.empty()) continue;
+    Result<Address> addr = parse_address(item);
+    if (!addr) return addr.status();
+    out.push_back(*addr);
+  }
+  return out;
+}
+
+Result<sockaddr_storage> resolve(const Address& a) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(a.host.c_str(), std::to_string(a.port).c_str(), &hints, &res);
+  if (rc != 0 || !res) {
+    return Status::invalid_argument("cannot resolve " + a.to_string() + ": " + gai_strerror(rc));
+  }
+  sockaddr_storage out{};
+  std::memcpy(&out, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  return out;
+}
+
+}  // namespace shoal::uvshell

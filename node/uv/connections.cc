@@ -1,0 +1,370 @@
+// Server::Impl: client connections (server_impl.h).
+#include <spdlog/spdlog.h>
+
+#include "node/api/convert.h"
+#include "node/uv/dashboard.h"
+#include "node/uv/server_impl.h"
+
+namespace shoal::uvshell {
+
+namespace {
+
+std::string remote_name(uv_tcp_t* tcp) {
+  sockaddr_storage sa{};
+  int len = sizeof(sa);
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return "?";
+  char ip[64] = "?";
+  int port = 0;
+  if (sa.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&sa);
+    uv_ip4_name(in, ip, sizeof(ip));
+    port = ntohs(in->sin_port);
+  } else if (sa.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&sa);
+    uv_ip6_name(in6, ip, sizeof(ip));
+    port = ntohs(in6->sin6_port);
+  }
+  return std::string(ip) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+// ---- connections ----
+
+void Server::Impl::on_accept(uv_stream_t* listener, Conn::Kind kind) {
+  const size_t max_frame =
+      kind == Conn::Kind::kClient ? api::kMaxClientFrameBytes : api::kMaxPeerFrameBytes;
+  auto* c = new Conn(kind, next_conn_id++, max_frame);
+  uv_tcp_init(&loop, &c->tcp);
+  c->tcp.data = c;
+  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp),
+             [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  c->remote = remote_name(&c->tcp);
+  conns[c->id] = c;
+  if (c->is_client()) {
+    ++client_conns;
+    if (client_conns > config.max_client_connections) {
+      const Status s = Status::overloaded("too many client connections (limit " +
+                                          std::to_string(config.max_client_connections) + ")");
+      if (kind == Conn::Kind::kResp) {
+        queue_raw(c, api::resp::error_for(s));
+      } else if (kind == Conn::Kind::kHttp) {
+        queue_raw(
+            c, "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      } else {
+        api::Response r;
+        r.status = s;
+        reply(c, r);
+      }
+      c->close_after_flush = true;
+      return;
+    }
+  }
+  if (kind == Conn::Kind::kResp) start_resp(c);
+  if (kind == Conn::Kind::kHttp) start_http(c);
+  start_reading(c);
+}
+
+void Server::Impl::start_reading(Conn* c) {
+  if (c->reading || c->closing) return;
+  c->reading = true;
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(&c->tcp),
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        auto* self = static_cast<Impl*>(h->loop->data);
+        *buf = uv_buf_init(self->read_buf, sizeof(self->read_buf));
+      },
+      [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+        auto* c = static_cast<Conn*>(s->data);
+        static_cast<Impl*>(s->loop->data)->on_read(c, n, buf);
+      });
+}
+
+void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
+  if (n < 0) {
+    close_conn(c, n == UV_EOF ? "closed by the other side" : uv_strerror(static_cast<int>(n)));
+    return;
+  }
+  if (n == 0 || c->closing) return;
+  if (c->close_after_flush) {  // refused: what else it sends is not read, or buffered
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+    c->reading = false;
+    return;
+  }
+  if (c->kind == Conn::Kind::kHttp) {
+    if (!c->http->feed(buf->base, static_cast<size_t>(n))) {
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+      c->reading = false;
+    }
+    if (c->reading &&
+        (c->http->pending() >= config.max_inflight_per_connection ||
+         c->out.size() + c->writing.size() > config.max_output_bytes_per_connection)) {
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));  // resumed by on_output / a write
+      c->reading = false;
+    }
+    return;
+  }
+  if (c->kind == Conn::Kind::kResp) {
+    c->resp_parser->feed(buf->base, static_cast<size_t>(n));
+  } else {
+    c->reader.feed(buf->base, static_cast<size_t>(n));
+  }
+  process_frames(c);
+}
+
+void Server::Impl::process_frames(Conn* c) {
+  if (c->kind == Conn::Kind::kResp) {
+    process_resp(c);
+    return;
+  }
+  std::string_view payload;
+  size_t claimed = 0;
+  while (!c->closing && !c->close_after_flush) {
+    if (c->kind == Conn::Kind::kClient &&
+        (c->inflight >= config.max_inflight_per_connection ||
+         c->out.size() + c->writing.size() > config.max_output_bytes_per_connection)) {
+      // Backpressure: stop reading until the core answers some requests, or until a
+      // client that does not read its answers drains them.
+      if (c->reading) uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+      c->reading = false;
+      return;
+    }
+    api::FrameReader::Next next = c->reader.next(&payload, &claimed);
+    if (next == api::FrameReader::Next::kNeedMore) break;
+    if (next == api::FrameReader::Next::kTooLarge) {
+      const size_t limit =
+          c->kind == Conn::Kind::kClient ? api::kMaxClientFrameBytes : api::kMaxPeerFrameBytes;
+      spdlog::warn("{}: frame of {} bytes exceeds the {}-byte limit; closing the connection",
+                   c->remote, claimed, limit);
+      if (c->kind == Conn::Kind::kClient) {
+        api::Response r;
+        r.status = Status::too_large("frame of " + std::to_string(claimed) +
+                                     " bytes exceeds the limit of " + std::to_string(limit) +
+                                     " bytes; closing the connection");
+        reply(c, r);
+        c->close_after_flush = true;
+      } else {
+        close_conn(c, "oversized frame");
+      }
+      return;
+    }
+    bool keep = c->kind == Conn::Kind::kClient   ? handle_client_frame(c, payload)
+                : c->kind == Conn::Kind::kPeerIn ? handle_peer_in_frame(c, payload)
+                                                 : handle_peer_out_frame(c, payload);
+    if (!keep) return;
+  }
+  if (!c->reading && !c->closing && !c->close_after_flush && !draining) start_reading(c);
+}
+
+bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
+  uint64_t id = 0;
+  Result<api::Request> req = api::decode_request(payload, &id);
+  api::Response r;
+  r.id = id;
+  if (!req) {
+    r.status = req.status();
+    reply(c, r);
+    return true;
+  }
+  if (req->op == api::Op::kPing) {
+    r.node = config.node_id;
+    // Reachable: connected, and not convicted by the failure detector (a partition
+    // that drops packets leaves the TCP connection up).
+    for (const auto& [pid, p] : peers) {
+      if (p->ready && !is_seed_name(pid) && !node->is_down(pid)) r.peers.push_back(pid);
+    }
+    reply(c, r);
+    return true;
+  }
+  if (api::is_admin(req->op)) {
+    handle_admin(*req, &r);
+    reply(c, r);
+    return true;
+  }
+  ++c->inflight;
+  submit(std::move(req).value(), [this, conn_id = c->id](api::Response a) {
+    auto it = conns.find(conn_id);
+    if (it == conns.end()) return;  // the client went away
+    Conn* conn = it->second;
+    --conn->inflight;
+    reply(conn, a);
+    if (!conn->reading && !draining) resume.push_back(conn_id);
+  });
+  return true;
+}
+
+void Server::Impl::submit(api::Request req, std::function<void(api::Response)> done) {
+  api::Response r;
+  r.id = req.id;
+  if (draining) {
+    r.status = Status::unavailable("node " + config.node_id + " is shutting down");
+  } else if (node->pending_requests() >= config.max_pending_requests) {
+    r.status = Status::overloaded(
+        "node " + config.node_id + " has " + std::to_string(node->pending_requests()) +
+        " requests in flight (limit " + std::to_string(config.max_pending_requests) + ")");
+  }
+  Result<core::ClientRequest> creq =
+      r.status.is_ok() ? api::to_core(req) : Result<core::ClientRequest>(r.status);
+  if (!creq) {
+    r.status = creq.status();
+    done(std::move(r));
+    return;
+  }
+  // The answer needs only the request's identity; drop the payload.
+  api::Request head;
+  head.id = req.id;
+  head.op = req.op;
+  head.bucket = std::move(req.bucket);
+  head.key = std::move(req.key);
+  const uint64_t start_ns = uv_hrtime();
+  node->on_client_request(std::move(creq).value(),
+                          [this, head = std::move(head), done = std::move(done), start_ns,
+                           cons = Metrics::consistency_label(req.options)](core::ClientResponse a) {
+                            api::Response r = api::to_response(head, std::move(a));
+                            metrics.observe(head.op, cons, r.status.code(),
+                                            static_cast<double>(uv_hrtime() - start_ns) / 1e9);
+                            done(std::move(r));
+                          });
+}
+
+void Server::Impl::start_resp(Conn* c) {
+  c->resp_parser = std::make_unique<api::resp::Parser>();
+  api::resp::Session::Hooks hooks;
+  hooks.submit = [this](api::Request r, api::resp::Session::Done done) {
+    submit(std::move(r), std::move(done));
+  };
+  hooks.on_output = [this, conn_id = c->id] {
+    auto it = conns.find(conn_id);
+    if (it == conns.end()) return;
+    Conn* conn = it->second;
+    queue_raw(conn, conn->resp->take_output());
+    if (conn->resp->wants_close()) conn->close_after_flush = true;
+    if (!conn->reading && !draining) resume.push_back(conn_id);
+  };
+  hooks.info = [this] { return info_text(snapshot()); };
+  c->resp = api::resp::Session::make(std::move(hooks));
+}
+
+void Server::Impl::process_resp(Conn* c) {
+  std::vector<std::string> args;
+  std::string error;
+  while (!c->closing && !c->close_after_flush) {
+    if (c->resp->pending() >= config.max_inflight_per_connection ||
+        c->out.size() + c->writing.size() > config.max_output_bytes_per_connection) {
+      if (c->reading) uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+      c->reading = false;
+      return;
+    }
+    api::resp::Parser::Next next = c->resp_parser->next(&args, &error);
+    if (next == api::resp::Parser::Next::kNeedMore) break;
+    if (next == api::resp::Parser::Next::kError) {
+      spdlog::warn("{}: RESP {}; closing the connection", c->remote, error);
+      queue_raw(c, c->resp->take_output());
+      queue_raw(c, api::resp::error("ERR " + error));
+      c->close_after_flush = true;
+      return;
+    }
+    c->resp->command(std::move(args));
+  }
+  if (!c->reading && !c->closing && !c->close_after_flush && !draining) start_reading(c);
+}
+
+void Server::Impl::start_http(Conn* c) {
+  api::http::Session::Hooks hooks;
+  hooks.submit = [this](api::Request r, api::http::Session::Done done) {
+    submit(std::move(r), std::move(done));
+  };
+  hooks.on_output = [this, conn_id = c->id] {
+    auto it = conns.find(conn_id);
+    if (it == conns.end()) return;
+    Conn* conn = it->second;
+    queue_raw(conn, conn->http->take_output());
+    if (conn->http->wants_close()) conn->close_after_flush = true;
+    if (!conn->reading && !conn->close_after_flush && !draining &&
+        conn->http->pending() < config.max_inflight_per_connection) {
+      start_reading(conn);
+    }
+  };
+  hooks.node_id = [this] { return config.node_id; };
+  hooks.dashboard = [] { return std::string(kDashboardHtml); };
+  hooks.status_json = [this] { return status_json(snapshot()); };
+  hooks.metrics_text = [this] {
+    return metrics.render(*node, {store->approximate_size(), client_conns});
+  };
+  c->http = api::http::Session::make(std::move(hooks));
+}
+
+void Server::Impl::reply(Conn* c, const api::Response& r) { queue(c, api::encode_response(r)); }
+
+void Server::Impl::queue_raw(Conn* c, std::string_view bytes) {
+  c->out.append(bytes);
+  dirty.insert(c);
+}
+
+void Server::Impl::queue(Conn* c, std::string_view payload) {
+  api::append_frame(&c->out, payload);
+  dirty.insert(c);
+}
+
+void Server::Impl::flush(Conn* c) {
+  if (c->closing || c->write_busy) return;
+  if (c->out.empty()) {
+    if (c->close_after_flush) close_conn(c, "after the last reply");
+    return;
+  }
+  c->writing.swap(c->out);
+  c->out.clear();
+  c->write_busy = true;
+  c->write_req.data = c;
+  uv_buf_t b = uv_buf_init(c->writing.data(), static_cast<unsigned>(c->writing.size()));
+  uv_write(&c->write_req, reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1,
+           [](uv_write_t* req, int status) {
+             auto* c = static_cast<Conn*>(req->data);
+             auto* self = static_cast<Impl*>(req->handle->loop->data);
+             c->write_busy = false;
+             c->writing.clear();
+             if (c->closing) return;
+             if (status < 0) {
+               self->close_conn(c, uv_strerror(status));
+               return;
+             }
+             // What queued meanwhile was committed by an earlier end_turn (frames only
+             // reach `out` from end_turn, or are replies needing no storage), so it can
+             // go now; waiting for the check phase could wait for the next event.
+             self->flush(c);
+             if (c->kind == Conn::Kind::kHttp) {
+               if (!c->reading && !c->close_after_flush && !self->draining &&
+                   c->http->pending() < self->config.max_inflight_per_connection &&
+                   c->out.size() < self->config.max_output_bytes_per_connection) {
+                 self->start_reading(c);
+               }
+             } else if (c->is_client() && !c->reading && !self->draining) {
+               // Paused on its output: read again from the next turn (the idle handle
+               // keeps the loop from blocking in poll before that turn's check).
+               self->resume.push_back(c->id);
+               uv_idle_start(&self->wake, [](uv_idle_t* h) { uv_idle_stop(h); });
+             }
+           });
+}
+
+void Server::Impl::close_conn(Conn* c, std::string_view why) {
+  if (c->closing) return;
+  c->closing = true;
+  conns.erase(c->id);
+  dirty.erase(c);
+  if (c->is_client()) --client_conns;
+  if (c->kind == Conn::Kind::kPeerOut) {
+    auto it = peers.find(c->peer);
+    if (it != peers.end() && it->second->conn == c) {
+      peer_failed(it->second.get(), why);
+    }
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp),
+           [](uv_handle_t* h) { delete static_cast<Conn*>(h->data); });
+}
+
+}  // namespace shoal::uvshell

@@ -1,0 +1,229 @@
+// Server::Impl: peer links (server_impl.h).
+#include <spdlog/spdlog.h>
+
+#include "node/uv/server_impl.h"
+
+namespace shoal::uvshell {
+
+// The connection to a peer, created (and dialled) on first use. Its address comes from
+// the static member list, from the seed name itself, or from gossip.
+Peer* Server::Impl::peer_for(const std::string& id) {
+  if (auto it = peers.find(id); it != peers.end()) return it->second.get();
+  if (id == config.node_id || draining) return nullptr;
+  std::optional<Address> address;
+  for (const Member& m : config.members) {
+    if (m.id == id) address = m.peer;
+  }
+  std::string text = is_seed_name(id) ? id.substr(1) : std::string();
+  if (!address && text.empty()) {
+    const core::MemberState* st = node->membership().find(id);
+    if (st) text = st->peer_address;
+  }
+  if (!address && text.empty()) {
+    auto it = hello_addresses.find(id);
+    if (it != hello_addresses.end()) text = it->second;
+  }
+  if (!address && !text.empty()) {
+    Result<Address> parsed = parse_address(text);
+    if (parsed) address = *parsed;
+  }
+  if (!address) return nullptr;
+  Result<sockaddr_storage> sa = resolve(*address);
+  if (!sa) {
+    spdlog::warn("peer {}: cannot resolve {}: {}", id, address->to_string(),
+                 sa.status().to_string());
+    return nullptr;
+  }
+  auto p = std::make_unique<Peer>();
+  p->id = id;
+  p->address = *address;
+  p->sockaddr = *sa;
+  uv_timer_init(&loop, &p->retry);
+  p->retry.data = p.get();
+  Peer* raw = p.get();
+  peers[id] = std::move(p);
+  connect_peer(raw);
+  return raw;
+}
+
+bool Server::Impl::handle_peer_in_frame(Conn* c, std::string_view payload) {
+  if (!c->welcomed) {
+    Result<api::Hello> hello = api::decode_hello(payload);
+    Status refusal;
+    if (!hello) {
+      refusal = hello.status();
+    } else if (hello->version != api::kProtocolVersion) {
+      refusal = Status::invalid_argument("protocol version " + std::to_string(hello->version) +
+                                         " (this node speaks " +
+                                         std::to_string(api::kProtocolVersion) + ")");
+    } else if (hello->secret != config.secret) {
+      refusal = Status::unauthorized("wrong cluster secret");
+    } else if (hello->node == config.node_id || hello->node.empty() ||
+               hello->node.size() > core::kMaxNodeIdBytes || is_seed_name(hello->node)) {
+      refusal = Status::unauthorized("bad node id \"" + hello->node + "\"");
+    }
+    if (!refusal.is_ok()) {
+      spdlog::error("refused peer connection from {} (claims to be {}): {}", c->remote,
+                    hello ? hello->node : "?", refusal.to_string());
+      queue(c, api::encode_welcome(refusal, config.node_id));
+      c->close_after_flush = true;
+      return false;
+    }
+    c->welcomed = true;
+    c->peer = hello->node;
+    if (!hello->peer_address.empty() && hello->peer_address.size() <= core::kMaxAddressBytes &&
+        (hello_addresses.size() < core::kMaxMembers || hello_addresses.count(c->peer))) {
+      hello_addresses[c->peer] = hello->peer_address;
+    }
+    queue(c, api::encode_welcome(Status::ok(), config.node_id));
+    spdlog::debug("peer {} connected from {}", c->peer, c->remote);
+    dial_back(c->peer);
+    return true;
+  }
+  Result<core::Message> m = api::decode_message(payload);
+  if (!m) {
+    spdlog::warn("peer {} ({}): {}; closing the connection", c->peer, c->remote,
+                 m.status().to_string());
+    close_conn(c, "bad peer frame");
+    return false;
+  }
+  node->on_message(c->peer, *m);
+  return true;
+}
+
+bool Server::Impl::handle_peer_out_frame(Conn* c, std::string_view payload) {
+  Peer* p = peers.at(c->peer).get();
+  if (c->welcomed) {  // peers answer on their own connection, never on ours
+    close_conn(c, "unexpected frame");
+    return false;
+  }
+  Result<std::string> welcome = api::decode_welcome(payload);
+  if (!welcome) {
+    spdlog::error("peer {} at {} refused our hello: {}", p->id, p->address.to_string(),
+                  welcome.status().to_string());
+    p->backoff_ms = 1'000;  // a refusal will not fix itself soon
+    close_conn(c, "refused");
+    return false;
+  }
+  c->welcomed = true;
+  p->ready = true;
+  p->connecting = false;
+  p->backoff_ms = 0;
+  if (p->down_logged || !p->queued.empty()) {
+    spdlog::info("peer {} at {} is reachable", p->id, p->address.to_string());
+  }
+  p->down_logged = false;
+  p->overflow_logged = false;
+  c->out.append(p->queued);
+  p->queued.clear();
+  dirty.insert(c);
+  if (!is_seed_name(p->id)) node->on_peer_status(p->id, true);
+  return true;
+}
+
+void Server::Impl::send(const std::string& to, const core::Message& message) {
+  Peer* p = peer_for(to);
+  if (p == nullptr || p->retired) return;  // no address known (yet): like a lost message
+  std::string payload = api::encode_message(message);
+  if (p->ready && p->conn) {
+    // A peer that cannot keep up loses messages beyond the bound instead of growing our
+    // memory; the coordinators waiting on them time out (as on a lossy network).
+    if (p->conn->out.size() + p->conn->writing.size() + payload.size() <=
+        config.max_peer_queue_bytes) {
+      queue(p->conn, payload);
+    } else if (!p->overflow_logged) {
+      spdlog::warn("peer {} is not keeping up: over {} bytes queued; dropping messages", p->id,
+                   config.max_peer_queue_bytes);
+      p->overflow_logged = true;
+    }
+  } else if (p->connecting && p->queued.size() + payload.size() <= config.max_peer_queue_bytes) {
+    api::append_frame(&p->queued, payload);
+  }
+  // Otherwise the peer is unreachable: the core already stopped counting on it.
+}
+
+void Server::Impl::connect_peer(Peer* p) {
+  if (draining) return;
+  auto* c = new Conn(Conn::Kind::kPeerOut, next_conn_id++, api::kMaxClientFrameBytes);
+  c->peer = p->id;
+  c->remote = p->address.to_string();
+  uv_tcp_init(&loop, &c->tcp);
+  c->tcp.data = c;
+  uv_tcp_nodelay(&c->tcp, 1);
+  conns[c->id] = c;
+  p->conn = c;
+  p->connecting = true;
+  auto* req = new uv_connect_t;
+  req->data = c;
+  int rc = uv_tcp_connect(
+      req, &c->tcp, reinterpret_cast<const sockaddr*>(&p->sockaddr),
+      [](uv_connect_t* req, int status) {
+        auto* c = static_cast<Conn*>(req->data);
+        auto* self = static_cast<Impl*>(req->handle->loop->data);
+        delete req;
+        if (c->closing) return;
+        if (status < 0) {
+          self->close_conn(c, uv_strerror(status));
+          return;
+        }
+        self->start_reading(c);
+        api::Hello hello{
+            api::kProtocolVersion, self->config.node_id, self->config.secret,
+            (self->config.advertise_peer ? *self->config.advertise_peer : self->config.peer)
+                .to_string()};
+        self->queue(c, api::encode_hello(hello));
+      });
+  if (rc != 0) {
+    delete req;
+    close_conn(c, uv_strerror(rc));
+  }
+}
+
+// A peer dialled us, so it is up now (a restart, typically). If our own connection to it is
+// down and waiting out its redial backoff (up to 1 s), dial at once: what we send it until
+// then (the answers to its first requests above all) waits in the queue of a connection
+// being made instead of being dropped, which left a restarted node's first requests
+// waiting out their timeout. A peer we stopped dialling because it left or was removed
+// and that comes back (restarted: a new generation) is dialled again too.
+void Server::Impl::dial_back(const std::string& id) {
+  if (draining) return;
+  Peer* p = peer_for(id);  // a peer not known yet is created and dialled here
+  if (p == nullptr || p->ready || p->connecting) return;
+  p->retired = false;
+  uv_timer_stop(&p->retry);
+  p->backoff_ms = 0;
+  connect_peer(p);
+}
+
+void Server::Impl::peer_failed(Peer* p, std::string_view why) {
+  const bool was_ready = p->ready;
+  p->conn = nullptr;
+  p->ready = false;
+  p->connecting = false;
+  p->queued.clear();
+  if (!is_seed_name(p->id)) node->on_peer_status(p->id, false);
+  if (draining) return;
+  if (const core::MemberState* st = node->membership().find(p->id);
+      st &&
+      (st->status == core::MemberStatus::kLeft || st->status == core::MemberStatus::kRemoved)) {
+    spdlog::info("peer {} is {}; no longer dialling it", p->id, core::status_name(st->status));
+    p->retired = true;
+    return;
+  }
+  if (was_ready || !p->down_logged) {
+    spdlog::warn("peer {} at {} unreachable ({}); retrying", p->id, p->address.to_string(), why);
+    p->down_logged = true;
+  }
+  // Exponential backoff 50 ms .. 1 s with jitter, so restarts do not reconnect in step.
+  p->backoff_ms = std::clamp<uint32_t>(p->backoff_ms * 2, 50, 1'000);
+  const uint64_t delay = p->backoff_ms / 2 + rng.below(p->backoff_ms / 2 + 1);
+  uv_timer_start(
+      &p->retry,
+      [](uv_timer_t* t) {
+        auto* p = static_cast<Peer*>(t->data);
+        static_cast<Impl*>(t->loop->data)->connect_peer(p);
+      },
+      delay, 0);
+}
+
+}  // namespace shoal::uvshell

@@ -1,0 +1,184 @@
+#include "node/uv/snapshot.h"
+
+#include <cstdio>
+
+#include "node/api/text.h"
+
+namespace shoal::uvshell {
+
+namespace {
+
+MemberRow row_of(const core::Node& node, const std::string& node_id, core::MemberView v) {
+  MemberRow row;
+  row.self = v.state.id == node_id;
+  row.ring_peer = !row.self && v.state.status != core::MemberStatus::kLeft &&
+                  v.state.status != core::MemberStatus::kRemoved &&
+                  node.ring().has_node(v.state.id);
+  row.hints = row.self ? node.hints_held() : v.state.hints;
+  row.handoff_keys = row.self ? node.handoff().not_owned : v.state.handoff_keys;
+  row.view = std::move(v);
+  return row;
+}
+
+const char* json_bool(bool b) { return b ? "true" : "false"; }
+
+std::string sync_json(const MemberRow& m) {
+  if (!m.ring_peer) return "null";
+  const core::PeerSync& sync = m.view.sync;
+  return std::string("{\"in_sync\":") + json_bool(sync.in_sync) +
+         ",\"since_ms\":" + std::to_string(sync.since_wall_ms) +
+         ",\"unconfirmed\":" + std::to_string(sync.unconfirmed) + "}";
+}
+
+std::string member_json(const MemberRow& m) {
+  const core::MemberView& v = m.view;
+  char num[128];
+  std::snprintf(num, sizeof(num), ",\"phi\":%.3f,\"ownership\":%.5f,\"generation\":%llu", v.phi,
+                v.ownership, static_cast<unsigned long long>(v.state.generation));
+  return "{\"id\":" + text::json_string(v.state.id) +
+         ",\"status\":" + text::json_string(std::string(core::status_name(v.state.status))) +
+         ",\"self\":" + json_bool(m.self) + ",\"down\":" + json_bool(v.down) + num +
+         ",\"hints\":" + std::to_string(m.hints) +
+         ",\"hints_here\":" + std::to_string(v.hints_here) +
+         ",\"handoff_keys\":" + std::to_string(m.handoff_keys) +
+         ",\"client\":" + text::json_string(v.state.client_address) + ",\"sync\":" + sync_json(m) +
+         "}";
+}
+
+}  // namespace
+
+NodeSnapshot take_snapshot(const core::Node& node, const std::string& node_id,
+                           const ShellCounts& shell) {
+  NodeSnapshot s;
+  s.node_id = node_id;
+  s.client_address = shell.client_address;
+  for (core::MemberView& v : node.members_view()) {
+    s.members.push_back(row_of(node, node_id, std::move(v)));
+  }
+  s.members_known = node.membership().states().size();
+  s.ring_size = node.ring().size();
+  s.ring_fingerprint = node.ring().fingerprint();
+  s.hints_held = node.hints_held();
+  s.hints_replayed = node.hints_replayed();
+  s.handoff = node.handoff();
+  s.anti_entropy = node.anti_entropy();
+  s.in_sync = node.in_sync();
+  s.actor_renewals = node.actor_renewals();
+  s.duplicates_answered = node.duplicates_answered();
+  s.pending_requests = node.pending_requests();
+  s.client_connections = shell.client_connections;
+  s.chaos_dropped = node.faults().dropped;
+  s.gossip_rounds = node.gossip_rounds();
+  s.traffic_requests = shell.traffic_requests;
+  s.traffic_seconds = shell.traffic_seconds;
+  return s;
+}
+
+std::string status_json(const NodeSnapshot& s) {
+  std::string out = "{\"node\":" + text::json_string(s.node_id) + ",\"members\":[";
+  for (size_t i = 0; i < s.members.size(); ++i) {
+    if (i > 0) out += ',';
+    out += member_json(s.members[i]);
+  }
+  const core::HandoffProgress& h = s.handoff;
+  // Hex, as `shoal cluster ring` prints it, so the two can be compared at a glance.
+  char fingerprint[17];
+  std::snprintf(fingerprint, sizeof fingerprint, "%016llx",
+                static_cast<unsigned long long>(s.ring_fingerprint));
+  out += "],\"ring\":{\"size\":" + std::to_string(s.ring_size) +
+         ",\"fingerprint\":" + text::json_string(fingerprint) +
+         "},\"hints\":{\"held\":" + std::to_string(s.hints_held) +
+         ",\"replayed\":" + std::to_string(s.hints_replayed) +
+         "},\"handoff\":{\"active\":" + json_bool(h.active) +
+         ",\"not_owned\":" + std::to_string(h.not_owned) +
+         ",\"sent\":" + std::to_string(h.keys_sent) +
+         ",\"dropped\":" + std::to_string(h.keys_dropped) +
+         ",\"inflight\":" + std::to_string(h.inflight) +
+         "},\"anti_entropy\":{\"exchanges\":" + std::to_string(s.anti_entropy.exchanges) +
+         ",\"keys_repaired\":" + std::to_string(s.anti_entropy.keys_repaired) +
+         "},\"in_sync\":" + json_bool(s.in_sync) +
+         ",\"actor_renewals\":" + std::to_string(s.actor_renewals) +
+         ",\"duplicates_answered\":" + std::to_string(s.duplicates_answered) +
+         ",\"pending_requests\":" + std::to_string(s.pending_requests) +
+         ",\"client_connections\":" + std::to_string(s.client_connections) +
+         ",\"traffic\":{\"requests\":" + std::to_string(s.traffic_requests) +
+         ",\"seconds\":" + std::to_string(s.traffic_seconds) + "}}";
+  return out;
+}
+
+std::string info_text(const NodeSnapshot& s) {
+  std::string out = "# Server\r\nredis_version:7.0.0-shoal\r\nshoal_node:" + s.node_id +
+                    "\r\nclient_address:" + s.client_address + "\r\n# Cluster\r\n";
+  out += "ring_size:" + std::to_string(s.ring_size) + "\r\n";
+  out += "members:" + std::to_string(s.members_known) + "\r\n";
+  out += "hints_held:" + std::to_string(s.hints_held) + "\r\n";
+  out += "pending_requests:" + std::to_string(s.pending_requests) + "\r\n";
+  // The convergence signal: 1 when every ring peer's data is known equal here and no
+  // hints or handoff are pending; then each peer's view.
+  out += std::string("in_sync:") + (s.in_sync ? "1" : "0") + "\r\n";
+  for (const MemberRow& m : s.members) {
+    if (!m.ring_peer) continue;
+    const core::MemberView& v = m.view;
+    out += "peer_" + v.state.id + ":in_sync=" + (v.sync.in_sync ? "1" : "0") +
+           ",unconfirmed=" + std::to_string(v.sync.unconfirmed) + ",down=" + (v.down ? "1" : "0") +
+           ",hints_here=" + std::to_string(v.hints_here) + "\r\n";
+  }
+  out += "actor_renewals:" + std::to_string(s.actor_renewals) + "\r\n";
+  out += "duplicates_answered:" + std::to_string(s.duplicates_answered) + "\r\n";
+  return out;
+}
+
+namespace {
+
+api::MemberInfo member_info(const MemberRow& row) {
+  const core::MemberView& v = row.view;
+  api::MemberInfo m;
+  m.id = v.state.id;
+  m.status = std::string(core::status_name(v.state.status));
+  m.peer_address = v.state.peer_address;
+  m.client_address = v.state.client_address;
+  m.generation = v.state.generation;
+  m.down = v.down;
+  m.phi = v.phi;
+  m.ownership = v.ownership;
+  m.hints_here = v.hints_here;
+  m.hints = row.hints;
+  m.handoff_keys = row.handoff_keys;
+  if (row.ring_peer) {
+    m.sync_known = true;
+    m.in_sync = v.sync.in_sync;
+    m.sync_since_ms = v.sync.since_wall_ms;
+    m.unconfirmed = v.sync.unconfirmed;
+  }
+  return m;
+}
+
+int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
+
+}  // namespace
+
+void fill_cluster_status(const NodeSnapshot& s, api::Response* r) {
+  for (const MemberRow& row : s.members) r->members.push_back(member_info(row));
+  const core::HandoffProgress& h = s.handoff;
+  const core::AntiEntropyStats& ae = s.anti_entropy;
+  r->stats = {{"actor_renewals", i64(s.actor_renewals)},
+              {"ae_differences", i64(ae.differing_leaves)},
+              {"ae_exchanges", i64(ae.exchanges)},
+              {"ae_keys_repaired", i64(ae.keys_repaired)},
+              {"ae_keys_sent", i64(ae.keys_sent)},
+              {"chaos_dropped", i64(s.chaos_dropped)},
+              {"duplicates_answered", i64(s.duplicates_answered)},
+              {"gossip_rounds", i64(s.gossip_rounds)},
+              {"handoff_active", h.active ? 1 : 0},
+              {"handoff_dropped", i64(h.keys_dropped)},
+              {"handoff_inflight", i64(h.inflight)},
+              {"handoff_not_owned", i64(h.not_owned)},
+              {"handoff_sent", i64(h.keys_sent)},
+              {"hints_held", i64(s.hints_held)},
+              {"hints_replayed", i64(s.hints_replayed)},
+              {"in_sync", s.in_sync ? 1 : 0},
+              {"ring_fingerprint", i64(s.ring_fingerprint)},
+              {"ring_size", i64(s.ring_size)}};
+}
+
+}  // namespace shoal::uvshell

@@ -1,0 +1,104 @@
+// The shell's pure parts: addresses as flags give them, and the three renderings of one
+// NodeSnapshot (/status JSON, RESP INFO, the cluster_status answer) agreeing.
+#include <catch2/catch.hpp>
+
+#include "node/api/json.h"
+#include "node/uv/address.h"
+#include "node/uv/snapshot.h"
+
+namespace shoal::uvshell {
+namespace {
+
+TEST_CASE("addresses parse with a default host and refuse bad ports", "[address]") {
+  Result<Address> a = parse_address("10.0.0.2:7101");
+  REQUIRE(a);
+  CHECK(a->host == "10.0.0.2");
+  CHECK(a->port == 7101);
+  CHECK(parse_address(":7001")->host == "127.0.0.1");
+  CHECK(parse_address("7001")->port == 7001);
+  for (const char* bad : {"", "host:", "host:0", "host:65536", "host:12a", "host:-1"}) {
+    INFO(bad);
+    Result<Address> r = parse_address(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.status().message().find("expected host:port") != std::string::npos);
+  }
+}
+
+TEST_CASE("member and seed lists parse; a member twice or without an id is refused", "[address]") {
+  Result<std::vector<Member>> m = parse_members("n1@127.0.0.1:7101,,n2@:7102");
+  REQUIRE(m);
+  REQUIRE(m->size() == 2);
+  CHECK((*m)[1].id == "n2");
+  CHECK((*m)[1].peer.port == 7102);
+  CHECK_FALSE(parse_members("n1@:7101,n1@:7102"));
+  CHECK_FALSE(parse_members("@:7101"));
+  CHECK_FALSE(parse_members("n1"));
+  Result<std::vector<Address>> seeds = parse_addresses("127.0.0.1:7101,:7102");
+  REQUIRE(seeds);
+  CHECK(seeds->size() == 2);
+  CHECK_FALSE(parse_addresses("127.0.0.1:x"));
+  CHECK(is_seed_name("@127.0.0.1:7101"));
+  CHECK_FALSE(is_seed_name("n1"));
+}
+
+NodeSnapshot two_members() {
+  NodeSnapshot s;
+  s.node_id = "n1";
+  s.client_address = "127.0.0.1:7001";
+  MemberRow self;
+  self.self = true;
+  self.view.state.id = "n1";
+  self.view.state.status = core::MemberStatus::kUp;
+  self.hints = 4;
+  MemberRow peer;
+  peer.ring_peer = true;
+  peer.view.state.id = "n2";
+  peer.view.state.status = core::MemberStatus::kUp;
+  peer.view.down = true;
+  peer.view.hints_here = 3;
+  peer.view.sync.in_sync = false;
+  peer.view.sync.unconfirmed = 2;
+  s.members = {self, peer};
+  s.members_known = 2;
+  s.ring_size = 2;
+  s.ring_fingerprint = 0xabcdef;
+  s.hints_held = 4;
+  s.in_sync = false;
+  s.pending_requests = 5;
+  return s;
+}
+
+TEST_CASE("/status renders the snapshot as valid JSON", "[snapshot]") {
+  const std::string json = status_json(two_members());
+  Result<json::Value> v = json::parse(json);
+  REQUIRE(v);
+  CHECK(json.find("\"fingerprint\":\"0000000000abcdef\"") != std::string::npos);
+  CHECK(json.find("\"id\":\"n2\",\"status\":\"up\",\"self\":false,\"down\":true") !=
+        std::string::npos);
+  CHECK(json.find("\"sync\":{\"in_sync\":false,\"since_ms\":0,\"unconfirmed\":2}") !=
+        std::string::npos);
+  CHECK(json.find("\"hints\":4,") != std::string::npos);  // the self row's exact count
+}
+
+TEST_CASE("INFO and cluster_status say what /status says", "[snapshot]") {
+  const NodeSnapshot s = two_members();
+  const std::string info = info_text(s);
+  CHECK(info.find("in_sync:0\r\n") != std::string::npos);
+  CHECK(info.find("peer_n2:in_sync=0,unconfirmed=2,down=1,hints_here=3\r\n") != std::string::npos);
+  CHECK(info.find("peer_n1") == std::string::npos);  // this node is not its own peer
+  api::Response r;
+  fill_cluster_status(s, &r);
+  REQUIRE(r.members.size() == 2);
+  CHECK(r.members[0].hints == 4);
+  CHECK_FALSE(r.members[0].sync_known);
+  CHECK(r.members[1].sync_known);
+  CHECK(r.members[1].unconfirmed == 2);
+  bool saw_fingerprint = false;
+  for (const auto& [name, value] : r.stats) {
+    if (name == "ring_fingerprint") saw_fingerprint = value == 0xabcdef;
+  }
+  CHECK(saw_fingerprint);
+}
+
+}  // namespace
+}  // namespace shoal::uvshell

@@ -1,0 +1,93 @@
+// TimerQueue: deadlines on a fake clock, replacement and cancellation, firing order,
+// timers scheduled while firing, and when the shell's single timer is re-armed.
+#include "node/uv/timer_queue.h"
+
+#include <catch2/catch.hpp>
+#include <vector>
+
+namespace shoal::uvshell {
+namespace {
+
+struct FakeClock final : core::Clock {
+  uint64_t now = 1'000;
+  uint64_t now_ms() override { return now; }
+  uint64_t wall_ms() override { return now; }
+};
+
+struct Harness {
+  FakeClock clock;
+  std::vector<uint64_t> armed;  // deadlines the shell was asked to arm
+  TimerQueue queue{clock, [this](uint64_t d) { armed.push_back(d); }};
+  std::vector<uint64_t> fire(uint64_t now) {
+    std::vector<uint64_t> fired;
+    clock.now = now;
+    queue.fire_due(now, [&](uint64_t id) { fired.push_back(id); });
+    return fired;
+  }
+};
+
+TEST_CASE("timers fire once, earliest first, when due", "[timer_queue]") {
+  Harness h;
+  h.queue.schedule(1, 300);
+  h.queue.schedule(2, 100);
+  h.queue.schedule(3, 200);
+  CHECK(h.queue.size() == 3);
+  CHECK(h.queue.first_deadline_ms() == 1'100);
+  CHECK(h.fire(1'050).empty());
+  CHECK(h.fire(1'200) == std::vector<uint64_t>{2, 3});
+  CHECK(h.fire(2'000) == std::vector<uint64_t>{1});
+  CHECK(h.fire(3'000).empty());
+  CHECK(h.queue.size() == 0);
+  CHECK_FALSE(h.queue.first_deadline_ms().has_value());
+}
+
+TEST_CASE("scheduling an id again replaces its deadline; cancel forgets it", "[timer_queue]") {
+  Harness h;
+  h.queue.schedule(7, 100);
+  h.queue.schedule(7, 500);
+  CHECK(h.queue.size() == 1);
+  CHECK(h.fire(1'200).empty());
+  CHECK(h.fire(1'500) == std::vector<uint64_t>{7});
+  h.queue.schedule(8, 10);
+  h.queue.cancel(8);
+  h.queue.cancel(8);   // twice: a no-op
+  h.queue.cancel(99);  // never scheduled: a no-op
+  CHECK(h.fire(5'000).empty());
+}
+
+TEST_CASE("a timer scheduled while firing fires in the same call when already due",
+          "[timer_queue]") {
+  Harness h;
+  h.queue.schedule(1, 0);
+  std::vector<uint64_t> fired;
+  h.queue.fire_due(1'000, [&](uint64_t id) {
+    fired.push_back(id);
+    if (id == 1) h.queue.schedule(2, 0);   // due now
+    if (id == 2) h.queue.schedule(3, 50);  // later
+  });
+  CHECK(fired == std::vector<uint64_t>{1, 2});
+  CHECK(h.queue.first_deadline_ms() == 1'050);
+}
+
+TEST_CASE("the shell's timer is armed only when the earliest deadline changes", "[timer_queue]") {
+  Harness h;
+  h.queue.schedule(1, 100);  // first deadline 1100: armed
+  h.queue.schedule(2, 200);  // later: nothing to do
+  h.queue.schedule(3, 50);   // earlier: armed again
+  CHECK(h.armed == std::vector<uint64_t>{1'100, 1'050});
+  // The earliest is cancelled: its timer stays armed, fires, finds nothing, re-arms.
+  h.queue.cancel(3);
+  CHECK(h.armed.size() == 2);
+  CHECK(h.fire(1'050).empty());
+  CHECK(h.armed.back() == 1'100);
+  // After firing nothing counts as armed, so the same deadline is armed again.
+  CHECK(h.fire(1'100) == std::vector<uint64_t>{1});
+  CHECK(h.armed.back() == 1'200);
+  h.fire(1'200);
+  h.queue.schedule(4, 0);
+  CHECK(h.armed.back() == 1'200);  // now 1200 + 0, a new arming after the fire
+  CHECK(h.armed.size() == 5);
+}
+
+}  // namespace
+}  // namespace shoal::uvshell
