@@ -292,9 +292,7 @@ void Server::Impl::start_http(Conn* c) {
   hooks.node_id = [this] { return config.node_id; };
   hooks.dashboard = [] { return std::string(kDashboardHtml); };
   hooks.status_json = [this] { return status_json(snapshot()); };
-  hooks.metrics_text = [this] {
-    return metrics.render(*node, {store->approximate_size(), client_conns});
-  };
+  hooks.metrics_text = [this] { return metrics.render(snapshot()); };
   c->http = api::http::Session::make(std::move(hooks));
 }
 

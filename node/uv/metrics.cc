@@ -69,7 +69,81 @@ void Metrics::observe(api::Op op, const std::string& consistency, Code code, dou
   seconds_ += seconds;
 }
 
-std::string Metrics::render(const core::Node& node, const Gauges& g) const {
+namespace {
+
+void node_samples(const NodeSnapshot& s, std::string* out) {
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    header(out, name, "counter", help);
+    sample(out, name, "", static_cast<double>(v));
+  };
+  auto gauge = [&](const char* name, const char* help, double v) {
+    header(out, name, "gauge", help);
+    sample(out, name, "", v);
+  };
+  counter("shoal_read_repairs_total", "Stale replicas repaired by reads.", s.read_repairs);
+  counter("shoal_delta_gap_refills_total",
+          "Counter deltas a replica refused for missed adds, sent again as the minter's state.",
+          s.gap_refills);
+  counter("shoal_store_scan_failures_total",
+          "Store scans that failed (read error or corruption); the work waits for a retry.",
+          s.store_scan_failures);
+  gauge("shoal_hints_held", "Hints this node holds for down replicas.",
+        static_cast<double>(s.hints_held));
+  counter("shoal_hints_replayed_total", "Hints delivered to their owners.", s.hints_replayed);
+  counter("shoal_gossip_rounds_total", "Gossip rounds started by this node.", s.gossip_rounds);
+  counter("shoal_anti_entropy_exchanges_total", "Anti-entropy exchanges started by this node.",
+          s.anti_entropy.exchanges);
+  counter("shoal_anti_entropy_keys_repaired_total", "Keys changed here by anti-entropy.",
+          s.anti_entropy.keys_repaired);
+  counter("shoal_handoff_keys_sent_total", "Keys sent to their new owners.", s.handoff.keys_sent);
+  counter("shoal_handoff_keys_dropped_total", "Keys dropped after every owner acknowledged them.",
+          s.handoff.keys_dropped);
+  gauge("shoal_store_bytes", "Approximate size of this node's LevelDB.",
+        static_cast<double>(s.store_bytes));
+  gauge("shoal_pending_requests", "Requests this node coordinates right now.",
+        static_cast<double>(s.pending_requests));
+  gauge("shoal_client_connections", "Open client connections (native, RESP, HTTP).",
+        static_cast<double>(s.client_connections));
+  gauge("shoal_ring_nodes", "Nodes in this node's ring.", static_cast<double>(s.ring_size));
+  counter("shoal_actor_renewals_total",
+          "New actors taken because a peer held more of this node's history than it did.",
+          s.actor_renewals);
+  counter("shoal_duplicates_answered_total",
+          "Updates answered from an earlier attempt of the same operation id.",
+          s.duplicates_answered);
+  gauge("shoal_in_sync",
+        "1 when the data this node shares with every ring peer is known equal and no hints "
+        "or handoff are pending here, else 0.",
+        s.in_sync ? 1 : 0);
+}
+
+void peer_samples(const NodeSnapshot& s, std::string* out) {
+  header(out, "shoal_peer_phi", "gauge", "This node's phi-accrual suspicion of each peer.");
+  std::string up, sync, unconfirmed;
+  for (const MemberRow& m : s.members) {
+    if (m.self) continue;
+    const core::MemberView& v = m.view;
+    sample(out, "shoal_peer_phi", label("peer", v.state.id), v.phi);
+    up += "shoal_peer_up{" + label("peer", v.state.id) + "} " + (v.down ? "0" : "1") + "\n";
+    if (!m.ring_peer) continue;  // only ring peers are compared
+    sync += "shoal_peer_in_sync{" + label("peer", v.state.id) + "} " +
+            (v.sync.in_sync ? "1" : "0") + "\n";
+    unconfirmed += "shoal_peer_unconfirmed_segments{" + label("peer", v.state.id) + "} " +
+                   std::to_string(v.sync.unconfirmed) + "\n";
+  }
+  header(out, "shoal_peer_up", "gauge", "1 when this node holds the peer up, else 0.");
+  *out += up;
+  header(out, "shoal_peer_in_sync", "gauge",
+         "1 when the data this node shares with the ring peer is known equal, else 0.");
+  *out += sync;
+  header(out, "shoal_peer_unconfirmed_segments", "gauge",
+         "Anti-entropy segments (of 256) not yet known equal with the ring peer.");
+  *out += unconfirmed;
+}
+
+}  // namespace
+
+std::string Metrics::render(const NodeSnapshot& s) const {
   std::string out;
   header(&out, "shoal_requests_total", "counter",
          "Client requests answered, by operation, consistency and result code.");
@@ -92,73 +166,8 @@ std::string Metrics::render(const core::Node& node, const Gauges& g) const {
     sample(&out, "shoal_request_duration_seconds_sum", base, h.sum);
     sample(&out, "shoal_request_duration_seconds_count", base, static_cast<double>(h.count));
   }
-  auto counter = [&](const char* name, const char* help, uint64_t v) {
-    header(&out, name, "counter", help);
-    sample(&out, name, "", static_cast<double>(v));
-  };
-  auto gauge = [&](const char* name, const char* help, double v) {
-    header(&out, name, "gauge", help);
-    sample(&out, name, "", v);
-  };
-  counter("shoal_read_repairs_total", "Stale replicas repaired by reads.", node.read_repairs());
-  counter("shoal_delta_gap_refills_total",
-          "Counter deltas a replica refused for missed adds, sent again as the minter's state.",
-          node.gap_refills());
-  counter("shoal_store_scan_failures_total",
-          "Store scans that failed (read error or corruption); the work waits for a retry.",
-          node.store_scan_failures());
-  gauge("shoal_hints_held", "Hints this node holds for down replicas.",
-        static_cast<double>(node.hints_held()));
-  counter("shoal_hints_replayed_total", "Hints delivered to their owners.", node.hints_replayed());
-  counter("shoal_gossip_rounds_total", "Gossip rounds started by this node.", node.gossip_rounds());
-  counter("shoal_anti_entropy_exchanges_total", "Anti-entropy exchanges started by this node.",
-          node.anti_entropy().exchanges);
-  counter("shoal_anti_entropy_keys_repaired_total", "Keys changed here by anti-entropy.",
-          node.anti_entropy().keys_repaired);
-  counter("shoal_handoff_keys_sent_total", "Keys sent to their new owners.",
-          node.handoff().keys_sent);
-  counter("shoal_handoff_keys_dropped_total", "Keys dropped after every owner acknowledged them.",
-          node.handoff().keys_dropped);
-  gauge("shoal_store_bytes", "Approximate size of this node's LevelDB.",
-        static_cast<double>(g.store_bytes));
-  gauge("shoal_pending_requests", "Requests this node coordinates right now.",
-        static_cast<double>(node.pending_requests()));
-  gauge("shoal_client_connections", "Open client connections (native, RESP, HTTP).",
-        static_cast<double>(g.client_connections));
-  gauge("shoal_ring_nodes", "Nodes in this node's ring.", static_cast<double>(node.ring().size()));
-  counter("shoal_actor_renewals_total",
-          "New actors taken because a peer held more of this node's history than it did.",
-          node.actor_renewals());
-  counter("shoal_duplicates_answered_total",
-          "Updates answered from an earlier attempt of the same operation id.",
-          node.duplicates_answered());
-  gauge("shoal_in_sync",
-        "1 when the data this node shares with every ring peer is known equal and no hints "
-        "or handoff are pending here, else 0.",
-        node.in_sync() ? 1 : 0);
-  header(&out, "shoal_peer_phi", "gauge", "This node's phi-accrual suspicion of each peer.");
-  std::string up, sync, unconfirmed;
-  const std::vector<core::MemberView> members = node.members_view();
-  for (const core::MemberView& v : members) {
-    if (v.state.id == node.membership().self_id()) continue;
-    sample(&out, "shoal_peer_phi", label("peer", v.state.id), v.phi);
-    up += "shoal_peer_up{" + label("peer", v.state.id) + "} " + (v.down ? "0" : "1") + "\n";
-    const bool gone = v.state.status == core::MemberStatus::kLeft ||
-                      v.state.status == core::MemberStatus::kRemoved;
-    if (gone || !node.ring().has_node(v.state.id)) continue;  // only ring peers are compared
-    sync += "shoal_peer_in_sync{" + label("peer", v.state.id) + "} " +
-            (v.sync.in_sync ? "1" : "0") + "\n";
-    unconfirmed += "shoal_peer_unconfirmed_segments{" + label("peer", v.state.id) + "} " +
-                   std::to_string(v.sync.unconfirmed) + "\n";
-  }
-  header(&out, "shoal_peer_up", "gauge", "1 when this node holds the peer up, else 0.");
-  out += up;
-  header(&out, "shoal_peer_in_sync", "gauge",
-         "1 when the data this node shares with the ring peer is known equal, else 0.");
-  out += sync;
-  header(&out, "shoal_peer_unconfirmed_segments", "gauge",
-         "Anti-entropy segments (of 256) not yet known equal with the ring peer.");
-  out += unconfirmed;
+  node_samples(s, &out);
+  peer_samples(s, &out);
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Metrics: what a node exposes at GET /metrics, in the Prometheus text format
 // (docs/http.md lists every series). Request counts and latency histograms are recorded
-// by the shell around each client request; the rest is read from the core when rendered.
+// by the shell around each client request; the rest comes from a NodeSnapshot.
 #pragma once
 
 #include <array>
@@ -11,6 +11,7 @@
 
 #include "node/api/protocol.h"
 #include "node/core/node.h"
+#include "node/uv/snapshot.h"
 
 namespace shoal::uvshell {
 
@@ -26,11 +27,8 @@ class Metrics {
   uint64_t requests() const { return requests_; }
   double seconds() const { return seconds_; }
 
-  struct Gauges {
-    uint64_t store_bytes = 0;
-    size_t client_connections = 0;
-  };
-  std::string render(const core::Node& node, const Gauges& g) const;
+  // The request series recorded here, then the node's from `s`.
+  std::string render(const NodeSnapshot& s) const;
 
  private:
   struct Histogram {

@@ -97,9 +97,9 @@ Status Server::Impl::listen(uv_tcp_t* listener, const Address& at, uv_connection
 // ---- what the node reports, admin requests, loop turns ----
 
 NodeSnapshot Server::Impl::snapshot() const {
-  return take_snapshot(
-      *node, config.node_id,
-      {config.client.to_string(), client_conns, metrics.requests(), metrics.seconds()});
+  return take_snapshot(*node, config.node_id,
+                       {config.client.to_string(), client_conns, metrics.requests(),
+                        metrics.seconds(), store->approximate_size()});
 }
 
 bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {

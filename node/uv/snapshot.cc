@@ -71,6 +71,10 @@ NodeSnapshot take_snapshot(const core::Node& node, const std::string& node_id,
   s.gossip_rounds = node.gossip_rounds();
   s.traffic_requests = shell.traffic_requests;
   s.traffic_seconds = shell.traffic_seconds;
+  s.read_repairs = node.read_repairs();
+  s.gap_refills = node.gap_refills();
+  s.store_scan_failures = node.store_scan_failures();
+  s.store_bytes = shell.store_bytes;
   return s;
 }
 

@@ -1,6 +1,7 @@
 // NodeSnapshot: what a node reports about itself and its view of the cluster, read from
-// the core once and rendered three ways: the native `cluster_status` answer (the CLI),
-// HTTP /status (JSON) and RESP INFO. One reading keeps the three in agreement.
+// the core once and rendered four ways: the native `cluster_status` answer (the CLI),
+// HTTP /status (JSON), RESP INFO and /metrics (Metrics::render). One reading keeps them
+// in agreement.
 //
 // take_snapshot() only reads; the renderings are pure functions of the snapshot.
 #pragma once
@@ -44,6 +45,10 @@ struct NodeSnapshot {
   uint64_t gossip_rounds = 0;
   uint64_t traffic_requests = 0;  // client requests answered since start
   double traffic_seconds = 0;     // their summed latency
+  uint64_t read_repairs = 0;
+  uint64_t gap_refills = 0;
+  uint64_t store_scan_failures = 0;
+  uint64_t store_bytes = 0;  // LevelDB's approximate size
 };
 
 struct ShellCounts {
@@ -51,6 +56,7 @@ struct ShellCounts {
   uint64_t client_connections = 0;
   uint64_t traffic_requests = 0;
   double traffic_seconds = 0;
+  uint64_t store_bytes = 0;
 };
 
 NodeSnapshot take_snapshot(const core::Node& node, const std::string& node_id,

@@ -1,9 +1,10 @@
-// The shell's pure parts: addresses as flags give them, and the three renderings of one
-// NodeSnapshot (/status JSON, RESP INFO, the cluster_status answer) agreeing.
+// The shell's pure parts: addresses as flags give them, and the four renderings of one
+// NodeSnapshot (/status JSON, RESP INFO, the cluster_status answer, /metrics) agreeing.
 #include <catch2/catch.hpp>
 
 #include "node/api/json.h"
 #include "node/uv/address.h"
+#include "node/uv/metrics.h"
 #include "node/uv/snapshot.h"
 
 namespace shoal::uvshell {
@@ -80,7 +81,7 @@ TEST_CASE("/status renders the snapshot as valid JSON", "[snapshot]") {
   CHECK(json.find("\"hints\":4,") != std::string::npos);  // the self row's exact count
 }
 
-TEST_CASE("INFO and cluster_status say what /status says", "[snapshot]") {
+TEST_CASE("INFO, cluster_status and /metrics say what /status says", "[snapshot]") {
   const NodeSnapshot s = two_members();
   const std::string info = info_text(s);
   CHECK(info.find("in_sync:0\r\n") != std::string::npos);
@@ -98,6 +99,11 @@ TEST_CASE("INFO and cluster_status say what /status says", "[snapshot]") {
     if (name == "ring_fingerprint") saw_fingerprint = value == 0xabcdef;
   }
   CHECK(saw_fingerprint);
+  const std::string metrics = Metrics().render(s);
+  CHECK(metrics.find("shoal_hints_held 4\n") != std::string::npos);
+  CHECK(metrics.find("shoal_peer_up{peer=\"n2\"} 0\n") != std::string::npos);
+  CHECK(metrics.find("shoal_peer_unconfirmed_segments{peer=\"n2\"} 2\n") != std::string::npos);
+  CHECK(metrics.find("peer=\"n1\"") == std::string::npos);
 }
 
 }  // namespace
