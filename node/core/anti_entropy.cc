@@ -93,7 +93,7 @@ Status Node::ae_scan(
                                if (co_owned(hash, peer)) fn(hash, k, v);
                                return true;
                              });
-  if (!s.is_ok()) scan_failed(s);
+  if (!s.is_ok()) objects_.scan_failed(s);
   return s;
 }
 
@@ -253,7 +253,7 @@ void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& p
   });
   if (!s.is_ok()) return;  // sends nothing: the peer's next exchange asks again
   for (const DataKey& dk : batch) {
-    Result<ObjectPtr> o = load(dk.bucket, dk.key);
+    Result<ObjectPtr> o = objects_.load(dk.bucket, dk.key);
     if (!o || !*o) continue;
     Message m = Message::make(Message::Kind::kAeRepair, 0, dk.bucket, dk.key);
     m.object = *o;
@@ -319,9 +319,9 @@ void Node::on_ae_diff(const ring::NodeId& from, const Message& m) {
 
 void Node::on_ae_repair(const Message& m) {
   if (!m.object) return;
-  Result<ObjectPtr> before = load(m.bucket, m.key);
+  Result<ObjectPtr> before = objects_.load(m.bucket, m.key);
   if (merge_local(m.bucket, m.key, *m.object, false).is_ok()) {
-    Result<ObjectPtr> after = load(m.bucket, m.key);
+    Result<ObjectPtr> after = objects_.load(m.bucket, m.key);
     if (before && after && *after && (!*before || !(**before == **after))) ++ae_.keys_repaired;
   }
 }

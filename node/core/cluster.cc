@@ -196,7 +196,7 @@ Status Node::leave() {
   // Remembered on disk: a node restarted while leaving keeps leaving (its handoff
   // continues where it stopped) instead of rejoining.
   env_.store.put(meta_key("leaving"), "1");
-  sync_needed_ = true;
+  turn_.need_sync();
   membership_.update_self([](MemberState& s) { s.status = MemberStatus::kLeaving; });
   membership_changed();
   return Status::ok();

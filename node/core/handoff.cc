@@ -50,7 +50,7 @@ void Node::load_hint_counts() {
     return true;
   });
   if (!s.is_ok()) {
-    scan_failed(s);
+    objects_.scan_failed(s);
     return;
   }
   hint_counts_ = std::move(counts);
@@ -97,7 +97,7 @@ Status Node::store_hint(const ring::NodeId& target, const std::string& bucket,
     ++count;
   }
   env_.store.put(k, be64(first_ms) + next.encode());
-  sync_needed_ = sync_needed_ || durable;
+  turn_.need_sync(durable);
   return Status::ok();
 }
 
@@ -133,7 +133,7 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
                                return --budget > 0;
                              });
   if (!s.is_ok()) {  // the next tick tries again
-    scan_failed(s);
+    objects_.scan_failed(s);
     return;
   }
   for (auto& [k, v] : batch) {
@@ -180,7 +180,7 @@ void Node::absorb_own_hints() {
                                return --budget > 0;
                              });
   if (!s.is_ok()) {  // the next tick tries again
-    scan_failed(s);
+    objects_.scan_failed(s);
     return;
   }
   for (auto& [k, v] : batch) {
@@ -226,15 +226,15 @@ void Node::on_transfer_ack(const ring::NodeId& from, const Message& m) {
       if (hint_counts_[t.hint_target] > 0) --hint_counts_[t.hint_target];
       ++hints_replayed_;
       env_.store.erase(t.store_key);
-      sync_needed_ = true;
+      turn_.need_sync();
     }
   } else if (auto dk = parse_data_key(t.store_key)) {
-    Result<ObjectPtr> current = load(dk->bucket, dk->key);
+    Result<ObjectPtr> current = objects_.load(dk->bucket, dk->key);
     if (current && *current && (*current == t.sent || **current == *t.sent)) {
       if (minted_since_bump_) bump_actor();
-      if (erase_object(*dk).is_ok()) {  // else kept: the next sweep offers it again
+      if (objects_.erase_object(*dk).is_ok()) {  // else kept: the next sweep offers it again
         ++handoff_.keys_dropped;
-        sync_needed_ = true;
+        turn_.need_sync();
       }
     }
   }
@@ -262,7 +262,7 @@ void Node::expire_transfers(uint64_t now_ms) {
 void Node::bump_actor() {
   actor_ = next_actor(env_.rng, actor_);
   record_actor(env_.store, actor_);
-  sync_needed_ = true;
+  turn_.need_sync();
   minted_since_bump_ = false;
 }
 
@@ -322,10 +322,10 @@ void Node::sweep_step(uint64_t now_ms) {
         return true;
       });
   if (!s.is_ok()) {  // try again next tick
-    scan_failed(s);
+    objects_.scan_failed(s);
     return;
   }
-  drop_expired_ops(expired);
+  objects_.erase_rows(expired);
   start_transfers(batch, owners_of, now_ms);
   handoff_.inflight = transfers_.size();
   if (finished) finish_sweep_pass();
@@ -338,7 +338,7 @@ void Node::start_transfers(const std::vector<DataKey>& batch,
                            uint64_t now_ms) {
   for (size_t i = 0; i < batch.size(); ++i) {
     const DataKey& dk = batch[i];
-    Result<ObjectPtr> o = load(dk.bucket, dk.key);
+    Result<ObjectPtr> o = objects_.load(dk.bucket, dk.key);
     // Corrupt: left alone (anti-entropy or an operator deals with it). Absent: orphan
     // element rows without a head, nothing to send.
     if (!o || !*o) continue;
@@ -366,18 +366,6 @@ bool Node::op_row_expired(std::string_view row, uint64_t wall_ms) const {
   Result<OpRecord> r = OpLog::decode_record(row);
   const uint64_t window = config_.cluster.op_window_ms;
   return r && wall_ms > window && r->first_ms < wall_ms - window;
-}
-
-// Keys that are not written again keep their records until the sweep passes them.
-void Node::drop_expired_ops(const std::vector<std::string>& rows) {
-  for (const std::string& row : rows) {
-    bool sub = false;
-    if (auto dk = parse_data_row(row, &sub, nullptr)) {
-      cache_.erase(data_key(dk->hash, dk->bucket, dk->key));
-      segment_changed(dk->hash);
-    }
-    env_.store.erase(row);
-  }
 }
 
 void Node::finish_sweep_pass() {

@@ -44,7 +44,8 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
     : config_(std::move(config)),
       env_(env),
       actor_(actor),
-      cache_(config_.object_cache_bytes),
+      objects_(env_.store, turn_, config_.object_cache_bytes,
+               [this](uint64_t hash) { segment_changed(hash); }),
       membership_(initial_self(config_, env_.clock.wall_ms(), was_leaving(env.store))),
       detector_(detector_options(config_.cluster)) {
   SHOAL_ASSERT(actor_ != 0);
@@ -71,19 +72,6 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
 // ---- storage helpers ----
 
 namespace {
-
-// The past-the-end bound of every key starting with `prefix`.
-std::string prefix_end(std::string prefix) {
-  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
-  SHOAL_ASSERT(!prefix.empty());
-  prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
-  return prefix;
-}
-
-size_t cached_bytes(const Object& o, size_t stored_bytes) {
-  const auto* set = o.as<crdt::ORSet>();
-  return (set ? set->approx_bytes() : 0) + o.ops().approx_bytes() + stored_bytes;
-}
 
 // What a client (or a coordinator) is answered with: no operation log (it is repair
 // metadata), and for a set update only the elements it touched and the whole context
@@ -130,186 +118,6 @@ ObjectPtr projected(const ObjectPtr& o, const std::vector<std::string>& elements
   return std::make_shared<const Object>(set->project(elements));
 }
 
-Result<ObjectPtr> Node::load(const std::string& bucket, const std::string& key) {
-  Result<std::shared_ptr<Object>> got = load_shared(bucket, key);
-  if (!got) return got.status();
-  return ObjectPtr(std::move(got).value());
-}
-
-Result<std::shared_ptr<Object>> Node::load_shared(const std::string& bucket,
-                                                  const std::string& key) {
-  const uint64_t hash = ring::key_hash(bucket, key);
-  const std::string k = data_key(hash, bucket, key);
-  if (ObjectPtr cached = cache_.find(k)) return std::const_pointer_cast<Object>(cached);
-  auto raw = env_.store.get(k);
-  if (!raw) return raw.status();
-  if (!raw->has_value()) return std::shared_ptr<Object>();
-  auto corrupt = [&](const Status& s) {
-    return Status::corruption("stored object for " + bucket + "/" + key + ": " + s.message());
-  };
-  bool split = false, op_rows = false;
-  Result<Object> o = Object::decode_stored(**raw, &split, &op_rows);
-  if (!o) return corrupt(o.status());
-  if (split) {
-    Result<crdt::ORSet> set = load_elements(hash, bucket, key, std::move(*o->as<crdt::ORSet>()));
-    if (!set) return corrupt(set.status());
-    o = Object(std::move(set).value());
-  }
-  if (op_rows) {
-    Status s = load_ops(hash, bucket, key, &o->ops());
-    if (!s.is_ok()) return corrupt(s);
-  }
-  auto ptr = std::make_shared<Object>(std::move(o).value());
-  if (!split && ptr->type() == DataType::kSet) {
-    // A whole-set row from before element rows.
-    save(bucket, key, ptr, Rows{.all = true}, false);
-  } else {
-    cache_.put(k, ptr, cached_bytes(*ptr, (*raw)->size()));
-  }
-  return ptr;
-}
-
-Result<crdt::ORSet> Node::load_elements(uint64_t hash, const std::string& bucket,
-                                        const std::string& key, crdt::ORSet head) {
-  const std::string prefix = element_prefix(hash, bucket, key);
-  std::map<std::string, std::set<crdt::Dot>> entries;
-  Status bad = Status::ok();
-  Status s =
-      env_.store.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view v) {
-        Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
-        if (!dots) {
-          bad = dots.status();
-          return false;
-        }
-        entries.emplace_hint(entries.end(), k.substr(prefix.size()), std::move(dots).value());
-        return true;
-      });
-  if (!s.is_ok()) return s;
-  if (!bad.is_ok()) return bad;
-  return crdt::ORSet::assemble(std::move(head), std::move(entries));
-}
-
-Status Node::load_ops(uint64_t hash, const std::string& bucket, const std::string& key,
-                      OpLog* out) {
-  const std::string prefix = op_prefix(hash, bucket, key);
-  Status bad = Status::ok();
-  Status s =
-      env_.store.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view v) {
-        Result<OpRecord> r = OpLog::decode_record(v);
-        if (k.size() != prefix.size() + 8 || !r) {
-          bad = r ? Status::corruption("operation row key") : r.status();
-          return false;
-        }
-        uint64_t op = 0;
-        for (char c : k.substr(prefix.size())) op = (op << 8) | static_cast<uint8_t>(c);
-        bad = out->insert(op, std::move(r).value());
-        return bad.is_ok();
-      });
-  return s.is_ok() ? bad : s;
-}
-
-// Writes `o` (and caches it): its head, and the rows `rows` names (a set's elements,
-// its operation records), or all of them.
-void Node::save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o,
-                Rows rows, bool durable) {
-  const uint64_t hash = ring::key_hash(bucket, key);
-  const std::string k = data_key(hash, bucket, key);
-  const std::string bytes = o->encode_stored();
-  env_.store.put(k, bytes);
-  // A whole rewrite first clears the old rows; if that scan fails, rows the object no
-  // longer has could come back on the next load, so the turn acknowledges nothing.
-  auto clear = [&](const std::string& p) {
-    if (Status s = erase_elements(p); !s.is_ok() && turn_failure_.is_ok()) turn_failure_ = s;
-  };
-  if (const auto* set = o->as<crdt::ORSet>()) {
-    const std::string prefix = element_prefix(hash, bucket, key);
-    if (rows.all) clear(prefix);
-    auto put_row = [&](const std::string& elem) {
-      auto it = set->entries().find(elem);
-      if (it != set->entries().end()) {
-        env_.store.put(prefix + elem, crdt::ORSet::encode_dots(it->second));
-      } else {
-        env_.store.erase(prefix + elem);
-      }
-    };
-    if (rows.all) {
-      for (const auto& [elem, dots] : set->entries()) put_row(elem);
-    } else if (rows.elements) {
-      for (const std::string& elem : *rows.elements) put_row(elem);
-    }
-  }
-  const std::string oprefix = op_prefix(hash, bucket, key);
-  auto put_op = [&](uint64_t op) {
-    const OpRecord* r = o->ops().find(op);
-    if (r) {
-      env_.store.put(op_row_key(oprefix, op), OpLog::encode_record(*r));
-    } else {
-      env_.store.erase(op_row_key(oprefix, op));
-    }
-  };
-  if (rows.all) {
-    clear(oprefix);
-    for (const auto& [op, r] : o->ops().records()) put_op(op);
-  } else if (rows.ops) {
-    for (uint64_t op : *rows.ops) put_op(op);
-  }
-  const size_t cost = cached_bytes(*o, bytes.size());
-  cache_.put(k, std::move(o), cost);
-  sync_needed_ = sync_needed_ || durable;
-  segment_changed(hash);
-}
-
-namespace {
-Status rows_under(Store& store, const std::string& prefix, std::vector<std::string>* rows) {
-  return store.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view) {
-    rows->emplace_back(k);
-    return true;
-  });
-}
-}  // namespace
-
-Status Node::erase_elements(const std::string& prefix) {
-  std::vector<std::string> rows;
-  if (Status s = rows_under(env_.store, prefix, &rows); !s.is_ok()) {
-    scan_failed(s);
-    return s;
-  }
-  for (const std::string& r : rows) env_.store.erase(r);
-  return Status::ok();
-}
-
-Status Node::erase_object(const DataKey& dk) {
-  std::vector<std::string> rows;
-  for (const std::string& p :
-       {element_prefix(dk.hash, dk.bucket, dk.key), op_prefix(dk.hash, dk.bucket, dk.key)}) {
-    if (Status s = rows_under(env_.store, p, &rows); !s.is_ok()) {
-      scan_failed(s);
-      return s;
-    }
-  }
-  const std::string k = data_key(dk.hash, dk.bucket, dk.key);
-  cache_.erase(k);
-  env_.store.erase(k);
-  for (const std::string& r : rows) env_.store.erase(r);
-  segment_changed(dk.hash);
-  return Status::ok();
-}
-
-void Node::scan_failed(const Status& s) {
-  SHOAL_ASSERT(!s.is_ok());
-  ++store_scan_failures_;
-}
-
-// The key's object for changing in place: the cached one when nothing else holds it,
-// else a copy (others keep what they saw). Null when the key is absent.
-Result<std::shared_ptr<Object>> Node::writable(const std::string& bucket, const std::string& key) {
-  Result<std::shared_ptr<Object>> got = load_shared(bucket, key);
-  if (!got || !*got) return got;
-  std::shared_ptr<Object> obj = std::move(got).value();
-  if (obj.use_count() <= 2) return obj;  // held by the cache (if cached) and us only
-  return std::make_shared<Object>(*obj);
-}
-
 // Drops the operation records older than the op window; their keys go to `changed`.
 void Node::prune_ops(Object& o, std::vector<uint64_t>* changed) {
   if (o.ops().empty()) return;
@@ -330,14 +138,14 @@ void Node::check_own_history(const Object* mine, const Object& incoming) {
 
 Status Node::merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                          bool durable) {
-  Result<std::shared_ptr<Object>> current = writable(bucket, key);
+  Result<std::shared_ptr<Object>> current = objects_.writable(bucket, key);
   if (!current) return current.status();
   check_own_history(current->get(), delta);
   std::vector<uint64_t> ops;
   if (!*current) {
     auto fresh = std::make_shared<Object>(delta);
     prune_ops(*fresh, nullptr);
-    save(bucket, key, std::move(fresh), Rows{.all = true}, durable);
+    objects_.save(bucket, key, std::move(fresh), ObjectStore::Rows{.all = true}, durable);
     return Status::ok();
   }
   Object& mine = **current;
@@ -350,7 +158,7 @@ Status Node::merge_local(const std::string& bucket, const std::string& key, cons
     prune_ops(mine, &ops);
     const bool changed = !touched.empty() || !(set->context() == ctx_before) ||
                          set->deferred() != deferred_before || !ops.empty();
-    if (changed) save(bucket, key, *current, Rows{&touched, &ops}, durable);
+    if (changed) objects_.save(bucket, key, *current, ObjectStore::Rows{&touched, &ops}, durable);
     return Status::ok();
   }
   // Registers and counters are small: compare the value to skip no-op writes.
@@ -358,14 +166,14 @@ Status Node::merge_local(const std::string& bucket, const std::string& key, cons
   SHOAL_RETURN_IF_ERROR(mine.join(delta, nullptr, &ops));
   prune_ops(mine, &ops);
   if (!mine.same_value(before) || !ops.empty()) {
-    save(bucket, key, *current, Rows{nullptr, &ops}, durable);
+    objects_.save(bucket, key, *current, ObjectStore::Rows{nullptr, &ops}, durable);
   }
   return Status::ok();
 }
 
 Result<Node::LocalApplied> Node::local_update(const Update& update, const std::string& bucket,
                                               const std::string& key, bool durable) {
-  Result<std::shared_ptr<Object>> current = writable(bucket, key);
+  Result<std::shared_ptr<Object>> current = objects_.writable(bucket, key);
   if (!current) return current.status();
   std::shared_ptr<Object> state =
       *current ? std::move(current).value() : std::make_shared<Object>(update_type(update));
@@ -388,7 +196,8 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   prune_ops(*state, &once.ops);
   LocalApplied out{answer_state(state, u), std::make_shared<const Object>(std::move(delta).value()),
                    false, once.base};
-  save(bucket, key, std::move(state), Rows{&once.touched, &once.ops}, durable);
+  objects_.save(bucket, key, std::move(state), ObjectStore::Rows{&once.touched, &once.ops},
+                durable);
   return out;
 }
 
@@ -541,8 +350,8 @@ void Node::start_get(uint64_t id, Pending& p) {
     send(t.node, std::move(m));
   }
   if (const ring::Target* mine = target_of(p, config_.self)) {
-    Result<ObjectPtr> got =
-        mine->hint_for ? load_hint(*mine->hint_for, p.bucket, p.key) : load(p.bucket, p.key);
+    Result<ObjectPtr> got = mine->hint_for ? load_hint(*mine->hint_for, p.bucket, p.key)
+                                           : objects_.load(p.bucket, p.key);
     if (got && *got) {
       *got = p.elements.empty() ? for_reading(*got, config_.cluster.fault_points.bug_counter_gaps)
                                 : projected(*got, p.elements);
@@ -594,7 +403,7 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
     if (t.node == minter) continue;
     if (t.node == config_.self) {
       Result<ObjectPtr> mine =
-          t.hint_for ? load_hint(*t.hint_for, p.bucket, p.key) : load(p.bucket, p.key);
+          t.hint_for ? load_hint(*t.hint_for, p.bucket, p.key) : objects_.load(p.bucket, p.key);
       if (mine && misses_history(mine->get(), *p.delta, p.base)) {
         on_gap(id, p, t.node);
       } else {
@@ -648,7 +457,7 @@ void Node::on_gap(uint64_t id, Pending& p, const ring::NodeId& node) {
     return;
   }
   Message own = Message::make(Message::Kind::kReadReply, id, p.bucket, p.key);
-  Result<ObjectPtr> mine = load(p.bucket, p.key);
+  Result<ObjectPtr> mine = objects_.load(p.bucket, p.key);
   own.status = mine.status();
   if (mine) own.object = *mine;
   on_full_state(id, own, p);
@@ -918,8 +727,8 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
   reply.key = m.key;
   if (m.kind == Message::Kind::kRead) {
     reply.kind = Message::Kind::kReadReply;
-    Result<ObjectPtr> mine =
-        m.hint_for.empty() ? load(m.bucket, m.key) : load_hint(m.hint_for, m.bucket, m.key);
+    Result<ObjectPtr> mine = m.hint_for.empty() ? objects_.load(m.bucket, m.key)
+                                                : load_hint(m.hint_for, m.bucket, m.key);
     reply.status = mine.status();
     if (mine && *mine && !m.full) {
       *mine = m.elements.empty() ? for_reading(*mine, config_.cluster.fault_points.bug_counter_gaps)
@@ -969,7 +778,8 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
 }
 
 bool Node::refuses_gap(const Message& m, bool hint) {
-  Result<ObjectPtr> mine = hint ? load_hint(m.hint_for, m.bucket, m.key) : load(m.bucket, m.key);
+  Result<ObjectPtr> mine =
+      hint ? load_hint(m.hint_for, m.bucket, m.key) : objects_.load(m.bucket, m.key);
   return mine && misses_history(mine->get(), *m.object, m.base);
 }
 
@@ -1006,10 +816,7 @@ void Node::peer_went_down(const ring::NodeId& peer) {
 // ---- turns ----
 
 void Node::end_turn() {
-  Status flushed = env_.store.flush(sync_needed_ && !config_.cluster.fault_points.bug_never_fsync);
-  if (flushed.is_ok() && !turn_failure_.is_ok()) flushed = turn_failure_;
-  turn_failure_ = Status::ok();
-  sync_needed_ = false;
+  Status flushed = turn_.commit(env_.store, !config_.cluster.fault_points.bug_never_fsync);
   auto outbox = std::move(outbox_);
   auto replies = std::move(replies_);
   outbox_.clear();

@@ -36,9 +36,10 @@
 #include "node/core/membership.h"
 #include "node/core/messages.h"
 #include "node/core/object.h"
-#include "node/core/object_cache.h"
+#include "node/core/object_store.h"
 #include "node/core/options.h"
 #include "node/core/quorum.h"
+#include "node/core/turn.h"
 #include "node/core/update.h"
 #include "ring/ring.h"
 
@@ -206,7 +207,6 @@ class Node {
   const ring::Ring& ring() const { return ring_; }
   crdt::Actor actor() const { return actor_; }
   size_t pending_requests() const { return pending_.size(); }
-  const ObjectCache& cache() const { return cache_; }
   const Membership& membership() const { return membership_; }
   bool is_down(const ring::NodeId& peer) const { return down_.count(peer) > 0; }
   bool reachable(const ring::NodeId& peer) const { return !is_down(peer); }
@@ -228,7 +228,7 @@ class Node {
   // Store scans that failed (a read error or corruption): the work that needed them waits
   // for the next turn or tick, and a write that could not clear its old rows answers
   // timeout (`shoal_store_scan_failures_total`).
-  uint64_t store_scan_failures() const { return store_scan_failures_; }
+  uint64_t store_scan_failures() const { return objects_.scan_failures(); }
   // Times this node took a new actor because a peer held more of its current actor's
   // history than it did (its state was rolled back while it ran: identity.h).
   uint64_t actor_renewals() const { return actor_renewals_; }
@@ -325,7 +325,6 @@ class Node {
   void expire_transfers(uint64_t now_ms);
   void bump_actor();
   bool op_row_expired(std::string_view row, uint64_t wall_ms) const;
-  void drop_expired_ops(const std::vector<std::string>& rows);
 
   // anti_entropy.cc
   bool co_owned(uint64_t hash, const ring::NodeId& peer) const;
@@ -353,43 +352,20 @@ class Node {
   void remember_mint(const std::pair<ring::NodeId, uint64_t>& id, const LocalApplied& applied);
   Result<LocalApplied> local_update(const Update& update, const std::string& bucket,
                                     const std::string& key, bool durable);
-  // Object storage (node.cc): one row per object, except sets (keys.h).
-  Result<ObjectPtr> load(const std::string& bucket, const std::string& key);
-  Result<std::shared_ptr<Object>> load_shared(const std::string& bucket, const std::string& key);
-  Result<crdt::ORSet> load_elements(uint64_t hash, const std::string& bucket,
-                                    const std::string& key, crdt::ORSet head);
-  Status load_ops(uint64_t hash, const std::string& bucket, const std::string& key, OpLog* out);
-  Result<std::shared_ptr<Object>> writable(const std::string& bucket, const std::string& key);
   Status merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                      bool durable);
-  // What a save rewrites besides the head: every row (all), or the set elements and
-  // operation records listed.
-  struct Rows {
-    const crdt::ORSet::Touched* elements = nullptr;
-    const std::vector<uint64_t>* ops = nullptr;
-    bool all = false;
-  };
-  void save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o, Rows rows,
-            bool durable);
-  // Erases every row under `prefix`. On a failed scan erases nothing and says why.
-  Status erase_elements(const std::string& prefix);
-  // Erases a key's head and rows, or, when a scan fails, nothing.
-  Status erase_object(const DataKey& dk);
-  // Notes a failed store scan (counted; the caller retries later).
-  void scan_failed(const Status& s);
   void send(const ring::NodeId& to, Message m);
 
   NodeConfig config_;
   NodeEnv env_;
   crdt::Actor actor_;
   ring::Ring ring_;
-  ObjectCache cache_;
+  Turn turn_;  // what this turn's writes ask of its commit (end_turn)
+  ObjectStore objects_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Pending> pending_;
   uint64_t read_repairs_ = 0;
   uint64_t gap_refills_ = 0;
-  uint64_t store_scan_failures_ = 0;
-  Status turn_failure_;  // a write of this turn could not complete: end_turn acks nothing
   uint64_t actor_renewals_ = 0;
   uint64_t duplicates_answered_ = 0;
   // Mints applied for other coordinators, by (coordinator, request id): a duplicated
@@ -471,7 +447,6 @@ class Node {
   // This turn's effects, released by end_turn() after the store commit.
   std::vector<std::pair<ring::NodeId, Message>> outbox_;
   std::vector<std::pair<ReplyFn, ClientResponse>> replies_;
-  bool sync_needed_ = false;
 };
 
 }  // namespace shoal::core

@@ -1,0 +1,221 @@
+#include "node/core/object_store.h"
+
+#include "crdt/assert.h"
+#include "ring/ring.h"
+
+namespace shoal::core {
+
+namespace {
+
+// The past-the-end bound of every key starting with `prefix`.
+std::string prefix_end(std::string prefix) {
+  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+  SHOAL_ASSERT(!prefix.empty());
+  prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
+  return prefix;
+}
+
+size_t cached_bytes(const Object& o, size_t stored_bytes) {
+  const auto* set = o.as<crdt::ORSet>();
+  return (set ? set->approx_bytes() : 0) + o.ops().approx_bytes() + stored_bytes;
+}
+
+Status rows_under(Store& store, const std::string& prefix, std::vector<std::string>* rows) {
+  return store.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view) {
+    rows->emplace_back(k);
+    return true;
+  });
+}
+
+}  // namespace
+
+ObjectStore::ObjectStore(Store& store, Turn& turn, size_t cache_bytes, ChangeFn on_change)
+    : store_(store), turn_(turn), cache_(cache_bytes), on_change_(std::move(on_change)) {
+  SHOAL_ASSERT(on_change_ != nullptr);
+}
+
+Result<ObjectPtr> ObjectStore::load(const std::string& bucket, const std::string& key) {
+  Result<std::shared_ptr<Object>> got = load_shared(bucket, key);
+  if (!got) return got.status();
+  return ObjectPtr(std::move(got).value());
+}
+
+Result<std::shared_ptr<Object>> ObjectStore::load_shared(const std::string& bucket,
+                                                         const std::string& key) {
+  const uint64_t hash = ring::key_hash(bucket, key);
+  const std::string k = data_key(hash, bucket, key);
+  if (ObjectPtr cached = cache_.find(k)) return std::const_pointer_cast<Object>(cached);
+  auto raw = store_.get(k);
+  if (!raw) return raw.status();
+  if (!raw->has_value()) return std::shared_ptr<Object>();
+  auto corrupt = [&](const Status& s) {
+    return Status::corruption("stored object for " + bucket + "/" + key + ": " + s.message());
+  };
+  bool split = false, op_rows = false;
+  Result<Object> o = Object::decode_stored(**raw, &split, &op_rows);
+  if (!o) return corrupt(o.status());
+  if (split) {
+    Result<crdt::ORSet> set = load_elements(hash, bucket, key, std::move(*o->as<crdt::ORSet>()));
+    if (!set) return corrupt(set.status());
+    o = Object(std::move(set).value());
+  }
+  if (op_rows) {
+    Status s = load_ops(hash, bucket, key, &o->ops());
+    if (!s.is_ok()) return corrupt(s);
+  }
+  auto ptr = std::make_shared<Object>(std::move(o).value());
+  if (!split && ptr->type() == DataType::kSet) {
+    // A whole-set row from before element rows.
+    save(bucket, key, ptr, Rows{.all = true}, false);
+  } else {
+    cache_.put(k, ptr, cached_bytes(*ptr, (*raw)->size()));
+  }
+  return ptr;
+}
+
+Result<crdt::ORSet> ObjectStore::load_elements(uint64_t hash, const std::string& bucket,
+                                               const std::string& key, crdt::ORSet head) {
+  const std::string prefix = element_prefix(hash, bucket, key);
+  std::map<std::string, std::set<crdt::Dot>> entries;
+  Status bad = Status::ok();
+  Status s = store_.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view v) {
+    Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
+    if (!dots) {
+      bad = dots.status();
+      return false;
+    }
+    entries.emplace_hint(entries.end(), k.substr(prefix.size()), std::move(dots).value());
+    return true;
+  });
+  if (!s.is_ok()) return s;
+  if (!bad.is_ok()) return bad;
+  return crdt::ORSet::assemble(std::move(head), std::move(entries));
+}
+
+Status ObjectStore::load_ops(uint64_t hash, const std::string& bucket, const std::string& key,
+                             OpLog* out) {
+  const std::string prefix = op_prefix(hash, bucket, key);
+  Status bad = Status::ok();
+  Status s = store_.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view v) {
+    Result<OpRecord> r = OpLog::decode_record(v);
+    if (k.size() != prefix.size() + 8 || !r) {
+      bad = r ? Status::corruption("operation row key") : r.status();
+      return false;
+    }
+    uint64_t op = 0;
+    for (char c : k.substr(prefix.size())) op = (op << 8) | static_cast<uint8_t>(c);
+    bad = out->insert(op, std::move(r).value());
+    return bad.is_ok();
+  });
+  return s.is_ok() ? bad : s;
+}
+
+Result<std::shared_ptr<Object>> ObjectStore::writable(const std::string& bucket,
+                                                      const std::string& key) {
+  Result<std::shared_ptr<Object>> got = load_shared(bucket, key);
+  if (!got || !*got) return got;
+  std::shared_ptr<Object> obj = std::move(got).value();
+  if (obj.use_count() <= 2) return obj;  // held by the cache (if cached) and us only
+  return std::make_shared<Object>(*obj);
+}
+
+void ObjectStore::save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o,
+                       Rows rows, bool durable) {
+  const uint64_t hash = ring::key_hash(bucket, key);
+  const std::string k = data_key(hash, bucket, key);
+  const std::string bytes = o->encode_stored();
+  store_.put(k, bytes);
+  if (const auto* set = o->as<crdt::ORSet>()) save_elements(hash, bucket, key, *set, rows);
+  save_ops(hash, bucket, key, *o, rows);
+  const size_t cost = cached_bytes(*o, bytes.size());
+  cache_.put(k, std::move(o), cost);
+  turn_.need_sync(durable);
+  on_change_(hash);
+}
+
+// A whole rewrite first clears the old rows; if that scan fails, rows the object no
+// longer has could come back on the next load, so the turn acknowledges nothing.
+void ObjectStore::save_elements(uint64_t hash, const std::string& bucket, const std::string& key,
+                                const crdt::ORSet& set, Rows rows) {
+  const std::string prefix = element_prefix(hash, bucket, key);
+  if (rows.all) {
+    if (Status s = erase_prefix(prefix); !s.is_ok()) turn_.fail(s);
+  }
+  auto put_row = [&](const std::string& elem) {
+    auto it = set.entries().find(elem);
+    if (it != set.entries().end()) {
+      store_.put(prefix + elem, crdt::ORSet::encode_dots(it->second));
+    } else {
+      store_.erase(prefix + elem);
+    }
+  };
+  if (rows.all) {
+    for (const auto& [elem, dots] : set.entries()) put_row(elem);
+  } else if (rows.elements) {
+    for (const std::string& elem : *rows.elements) put_row(elem);
+  }
+}
+
+void ObjectStore::save_ops(uint64_t hash, const std::string& bucket, const std::string& key,
+                           const Object& o, Rows rows) {
+  const std::string prefix = op_prefix(hash, bucket, key);
+  auto put_op = [&](uint64_t op) {
+    const OpRecord* r = o.ops().find(op);
+    if (r) {
+      store_.put(op_row_key(prefix, op), OpLog::encode_record(*r));
+    } else {
+      store_.erase(op_row_key(prefix, op));
+    }
+  };
+  if (rows.all) {
+    if (Status s = erase_prefix(prefix); !s.is_ok()) turn_.fail(s);
+    for (const auto& [op, r] : o.ops().records()) put_op(op);
+  } else if (rows.ops) {
+    for (uint64_t op : *rows.ops) put_op(op);
+  }
+}
+
+Status ObjectStore::erase_prefix(const std::string& prefix) {
+  std::vector<std::string> rows;
+  if (Status s = rows_under(store_, prefix, &rows); !s.is_ok()) {
+    scan_failed(s);
+    return s;
+  }
+  for (const std::string& r : rows) store_.erase(r);
+  return Status::ok();
+}
+
+Status ObjectStore::erase_object(const DataKey& dk) {
+  std::vector<std::string> rows;
+  for (const std::string& p :
+       {element_prefix(dk.hash, dk.bucket, dk.key), op_prefix(dk.hash, dk.bucket, dk.key)}) {
+    if (Status s = rows_under(store_, p, &rows); !s.is_ok()) {
+      scan_failed(s);
+      return s;
+    }
+  }
+  const std::string k = data_key(dk.hash, dk.bucket, dk.key);
+  cache_.erase(k);
+  store_.erase(k);
+  for (const std::string& r : rows) store_.erase(r);
+  on_change_(dk.hash);
+  return Status::ok();
+}
+
+void ObjectStore::erase_rows(const std::vector<std::string>& rows) {
+  for (const std::string& row : rows) {
+    bool sub = false;
+    if (auto dk = parse_data_row(row, &sub, nullptr)) {
+      cache_.erase(data_key(dk->hash, dk->bucket, dk->key));
+      on_change_(dk->hash);
+    }
+    store_.erase(row);
+  }
+}
+
+void ObjectStore::scan_failed(const Status& s) {
+  SHOAL_ASSERT(!s.is_ok());
+  ++scan_failures_;
+}
+
+}  // namespace shoal::core

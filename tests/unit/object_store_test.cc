@@ -1,0 +1,148 @@
+// ObjectStore through its public interface, over a real LevelDB in memory: sets as a
+// head row plus member rows, the cache and in-place writes, what a save asks of the
+// turn, and failed scans (which must fail the turn or erase nothing).
+#include "node/core/object_store.h"
+
+#include <leveldb/env.h>
+#include <leveldb/helpers/memenv.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+
+#include "node/store/leveldb_store.h"
+#include "ring/ring.h"
+
+namespace shoal::core {
+namespace {
+
+// A Store that records what the turn asked of its commits and can fail scans.
+struct RecordingStore final : Store {
+  explicit RecordingStore(Store& inner) : inner(inner) {}
+  Result<std::optional<std::string>> get(std::string_view k) override { return inner.get(k); }
+  void put(std::string_view k, std::string_view v) override { inner.put(k, v); }
+  void erase(std::string_view k) override { inner.erase(k); }
+  bool has_staged() const override { return inner.has_staged(); }
+  Status flush(bool sync) override {
+    synced.push_back(sync);
+    return inner.flush(sync);
+  }
+  Status scan(std::string_view from, std::string_view to, const ScanFn& fn) override {
+    if (fail_scans) return Status::internal("injected scan failure");
+    return inner.scan(from, to, fn);
+  }
+  size_t rows_under(const std::string& prefix) {
+    size_t n = 0;
+    REQUIRE(inner
+                .scan(prefix, "",
+                      [&](std::string_view k, std::string_view) {
+                        if (k.substr(0, prefix.size()) != prefix) return false;
+                        ++n;
+                        return true;
+                      })
+                .is_ok());
+    return n;
+  }
+  Store& inner;
+  std::vector<bool> synced;
+  bool fail_scans = false;
+};
+
+struct Fixture {
+  std::unique_ptr<leveldb::Env> mem{leveldb::NewMemEnv(leveldb::Env::Default())};
+  std::unique_ptr<store::LevelDbStore> db = store::LevelDbStore::open("/db", mem.get()).value();
+  RecordingStore store{*db};
+  Turn turn;
+  std::vector<uint64_t> changed;
+  std::unique_ptr<ObjectStore> objects = fresh();
+  std::unique_ptr<ObjectStore> fresh() {  // a cold cache over the same rows
+    return std::make_unique<ObjectStore>(store, turn, 1 << 20,
+                                         [this](uint64_t h) { changed.push_back(h); });
+  }
+};
+
+std::shared_ptr<Object> set_of(std::initializer_list<const char*> elems) {
+  crdt::ORSet s;
+  for (const char* e : elems) s.add(1, e);
+  return std::make_shared<Object>(std::move(s));
+}
+
+std::vector<std::string> members(const ObjectPtr& o) { return o->as<crdt::ORSet>()->read(); }
+
+TEST_CASE("a set is stored as a head row and one row per member", "[object_store]") {
+  Fixture f;
+  f.objects->save("b", "k", set_of({"x", "y", "z"}), ObjectStore::Rows{.all = true}, true);
+  REQUIRE(f.turn.commit(f.store, true).is_ok());
+  CHECK(f.store.synced == std::vector<bool>{true});  // a durable save asks for an fsync
+  CHECK(f.changed == std::vector<uint64_t>{ring::key_hash("b", "k")});
+  const uint64_t hash = ring::key_hash("b", "k");
+  CHECK(f.store.rows_under(element_prefix(hash, "b", "k")) == 3);
+  auto cold = f.fresh();
+  Result<ObjectPtr> back = cold->load("b", "k");
+  REQUIRE(back);
+  REQUIRE(*back);
+  CHECK(members(*back) == std::vector<std::string>{"x", "y", "z"});
+  CHECK(**back == *set_of({"x", "y", "z"}));
+  Result<ObjectPtr> none = cold->load("b", "absent");
+  REQUIRE(none);
+  CHECK(*none == nullptr);
+}
+
+TEST_CASE("a save rewrites only the members it names", "[object_store]") {
+  Fixture f;
+  f.objects->save("b", "k", set_of({"x", "y"}), ObjectStore::Rows{.all = true}, false);
+  std::shared_ptr<Object> o = f.objects->writable("b", "k").value();
+  crdt::ORSet::Touched touched;
+  o->as<crdt::ORSet>()->add(1, "w", &touched);
+  CHECK(touched == crdt::ORSet::Touched{"w"});
+  f.objects->save("b", "k", o, ObjectStore::Rows{.elements = &touched}, false);
+  REQUIRE(f.turn.commit(f.store, true).is_ok());
+  CHECK(f.store.synced == std::vector<bool>{false});  // nothing durable: no fsync
+  CHECK(members(f.fresh()->load("b", "k").value()) == std::vector<std::string>{"w", "x", "y"});
+}
+
+TEST_CASE("writable() changes the cached object in place unless another holds it",
+          "[object_store]") {
+  Fixture f;
+  f.objects->save("b", "k", set_of({"x"}), ObjectStore::Rows{.all = true}, false);
+  std::shared_ptr<Object> a = f.objects->writable("b", "k").value();
+  ObjectPtr cached = f.objects->load("b", "k").value();
+  CHECK(cached.get() == a.get());  // the cache's own object
+  a.reset();
+  ObjectPtr reader = f.objects->load("b", "k").value();  // a reply in flight holds it
+  std::shared_ptr<Object> b = f.objects->writable("b", "k").value();
+  CHECK(b.get() != reader.get());  // so the writer gets a copy
+  CHECK(*b == *reader);
+}
+
+TEST_CASE("a whole rewrite whose old rows cannot be listed fails the turn", "[object_store]") {
+  Fixture f;
+  f.store.fail_scans = true;
+  f.objects->save("b", "k", set_of({"x"}), ObjectStore::Rows{.all = true}, true);
+  Status s = f.turn.commit(f.store, true);
+  CHECK(s.code() == Code::kInternal);
+  CHECK(f.objects->scan_failures() == 2);  // the member rows and the operation rows
+  f.store.fail_scans = false;
+  CHECK(f.turn.commit(f.store, true).is_ok());  // the next turn starts clean
+}
+
+TEST_CASE("erase_object erases every row, or nothing when its scan fails", "[object_store]") {
+  Fixture f;
+  const uint64_t hash = ring::key_hash("b", "k");
+  f.objects->save("b", "k", set_of({"x", "y"}), ObjectStore::Rows{.all = true}, false);
+  REQUIRE(f.turn.commit(f.store, false).is_ok());
+  const DataKey dk{hash, "b", "k"};
+  f.store.fail_scans = true;
+  CHECK_FALSE(f.objects->erase_object(dk).is_ok());
+  f.store.fail_scans = false;
+  REQUIRE(f.turn.commit(f.store, false).is_ok());
+  CHECK(f.objects->load("b", "k").value() != nullptr);
+  CHECK(f.store.rows_under(element_prefix(hash, "b", "k")) == 2);
+  REQUIRE(f.objects->erase_object(dk).is_ok());
+  REQUIRE(f.turn.commit(f.store, false).is_ok());
+  CHECK(f.objects->load("b", "k").value() == nullptr);
+  CHECK(f.store.rows_under(element_prefix(hash, "b", "k")) == 0);
+  CHECK(f.changed.back() == hash);
+}
+
+}  // namespace
+}  // namespace shoal::core
