@@ -136,8 +136,9 @@ PeerSync Node::sync_with(const ring::NodeId& peer) const {
       out.since_wall_ms = std::max(out.since_wall_ms, it->second.equal_wall_ms[s]);
     }
   }
-  auto hints = hint_counts_.find(peer);
-  const bool no_hints = hint_counts_known_ && (hints == hint_counts_.end() || hints->second == 0);
+  auto hints = hints_.by_target().find(peer);
+  const bool no_hints =
+      hints_.counts_known() && (hints == hints_.by_target().end() || hints->second == 0);
   const bool handoff_idle = handoff_.not_owned == 0 && transfers_.empty();
   out.in_sync = out.unconfirmed == 0 && no_hints && handoff_idle && !down_.count(peer) &&
                 ring_.has_node(peer) && ring_.has_node(config_.self);
@@ -145,7 +146,8 @@ PeerSync Node::sync_with(const ring::NodeId& peer) const {
 }
 
 bool Node::in_sync() const {
-  if (!hint_counts_known_ || hints_held() > 0 || handoff_.not_owned > 0 || !transfers_.empty()) {
+  if (!hints_.counts_known() || hints_.held() > 0 || handoff_.not_owned > 0 ||
+      !transfers_.empty()) {
     return false;
   }
   for (const ring::NodeId& peer : ring_.nodes()) {

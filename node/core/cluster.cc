@@ -19,7 +19,7 @@ void Node::tick() {
     next_gossip_ms_ = now + c.gossip_interval_ms;
   }
   sweep_step(now);
-  if (!hint_counts_known_) load_hint_counts();
+  if (!hints_.counts_known()) hints_.count();
   const FaultPoints& fp = c.fault_points;
   const bool skip_replay =
       fp.bug_never_replay_hints ||
@@ -160,8 +160,8 @@ void Node::check_joined() {
 // it owns none) and no hints. It keeps gossiping a little so everyone hears of it.
 void Node::check_left() {
   if (membership_.self().status != MemberStatus::kLeaving) return;
-  if (!hint_counts_known_ || !sweep_cursor_.empty() || handoff_.not_owned > 0 || hints_held() > 0 ||
-      !transfers_.empty()) {
+  if (!hints_.counts_known() || !sweep_cursor_.empty() || handoff_.not_owned > 0 ||
+      hints_.held() > 0 || !transfers_.empty()) {
     return;
   }
   membership_.update_self([](MemberState& s) {
@@ -180,7 +180,7 @@ void Node::check_left() {
 
 void Node::publish_load() {
   const MemberState& s = membership_.self();
-  const uint64_t hints = hints_held();
+  const uint64_t hints = hints_.held();
   if (s.hints == hints && s.handoff_keys == handoff_.not_owned) return;
   membership_.update_self([&](MemberState& m) {
     m.hints = hints;
@@ -235,8 +235,8 @@ std::vector<MemberView> Node::members_view() const {
     v.phi = id == config_.self || gone ? 0.0 : phi(id);
     auto it = share.find(id);
     v.ownership = it == share.end() ? 0.0 : it->second;
-    auto h = hint_counts_.find(id);
-    v.hints_here = h == hint_counts_.end() ? 0 : h->second;
+    auto h = hints_.by_target().find(id);
+    v.hints_here = h == hints_.by_target().end() ? 0 : h->second;
     if (id != config_.self && !gone && ring_.has_node(id)) v.sync = sync_with(id);
     out.push_back(std::move(v));
   }

@@ -13,97 +13,14 @@
 namespace shoal::core {
 
 namespace {
-// A stored hint row: its data key (nullopt when unreadable) and its object.
-std::pair<std::optional<DataKey>, Result<Object>> read_hint_row(std::string_view k,
-                                                                std::string_view v) {
-  auto hk = parse_hint_key(k);
-  return {hk ? parse_data_key(hk->data_key) : std::nullopt,
-          v.size() >= 8 ? Object::decode(v.substr(8))
-                        : Result<Object>(Status::corruption("short hint"))};
-}
-
 constexpr size_t kMaxTransfersInFlight = 1024;
-
-std::string be64(uint64_t v) {
-  std::string out;
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
-  return out;
-}
-
-uint64_t read_be64(std::string_view s) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
-
 }  // namespace
 
 // ---- hints ----
 
-// Counts the hint rows by target. Until a scan succeeds the counts are unknown: the node
-// reports itself out of sync and does not turn left, and every tick tries again.
-void Node::load_hint_counts() {
-  const std::string from(1, kHintPrefix), to(1, kHintPrefix + 1);
-  std::map<ring::NodeId, uint64_t> counts;
-  Status s = env_.store.scan(from, to, [&](std::string_view k, std::string_view) {
-    if (auto h = parse_hint_key(k)) ++counts[h->target];
-    return true;
-  });
-  if (!s.is_ok()) {
-    objects_.scan_failed(s);
-    return;
-  }
-  hint_counts_ = std::move(counts);
-  hint_counts_known_ = true;
-}
-
-uint64_t Node::hints_held() const {
-  uint64_t n = 0;
-  for (const auto& [t, c] : hint_counts_) n += c;
-  return n;
-}
-
-Result<ObjectPtr> Node::load_hint(const ring::NodeId& target, const std::string& bucket,
-                                  const std::string& key) {
-  auto raw = env_.store.get(hint_key(target, data_key(ring::key_hash(bucket, key), bucket, key)));
-  if (!raw) return raw.status();
-  if (!raw->has_value() || (*raw)->size() < 8) return ObjectPtr();
-  Result<Object> o = Object::decode(std::string_view(**raw).substr(8));
-  if (!o) return Status::corruption("stored hint for " + bucket + "/" + key);
-  return ObjectPtr(std::make_shared<const Object>(std::move(o).value()));
-}
-
-// A fallback keeps what a down primary missed: joined into one hint per (target, key),
-// stamped with the time of the first, bounded per target.
-Status Node::store_hint(const ring::NodeId& target, const std::string& bucket,
-                        const std::string& key, const Object& delta, bool durable) {
-  const std::string k = hint_key(target, data_key(ring::key_hash(bucket, key), bucket, key));
-  auto raw = env_.store.get(k);
-  if (!raw) return raw.status();
-  Object next = delta;
-  uint64_t first_ms = env_.clock.wall_ms();
-  if (raw->has_value() && (*raw)->size() >= 8) {
-    first_ms = read_be64(**raw);
-    Result<Object> old = Object::decode(std::string_view(**raw).substr(8));
-    if (!old) return Status::corruption("stored hint for " + bucket + "/" + key);
-    next = std::move(old).value();
-    SHOAL_RETURN_IF_ERROR(next.join(delta));
-  } else {
-    uint64_t& count = hint_counts_[target];
-    if (count >= config_.cluster.max_hints_per_target) {
-      return Status::overloaded("this fallback holds the most hints allowed for " + target + " (" +
-                                std::to_string(count) + ")");
-    }
-    ++count;
-  }
-  env_.store.put(k, be64(first_ms) + next.encode());
-  turn_.need_sync(durable);
-  return Status::ok();
-}
-
 void Node::replay_hints(uint64_t now_ms) {
   std::vector<ring::NodeId> targets;
-  for (const auto& [t, c] : hint_counts_) {
+  for (const auto& [t, c] : hints_.by_target()) {
     if (c > 0) targets.push_back(t);
   }
   for (const ring::NodeId& t : targets) replay_hints_for(t, now_ms);
@@ -123,25 +40,19 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
   const uint64_t wall = env_.clock.wall_ms();
   uint32_t budget = config_.cluster.hints_per_tick;
   std::vector<std::pair<std::string, std::string>> batch;
-  Status s = env_.store.scan(hint_prefix(target), hint_prefix_end(target),
-                             [&](std::string_view k, std::string_view v) {
-                               if (transfers_.size() + batch.size() >= kMaxTransfersInFlight) {
-                                 return false;
-                               }
-                               if (transferring_.count(std::string(k))) return true;
-                               batch.emplace_back(k, v);
-                               return --budget > 0;
-                             });
-  if (!s.is_ok()) {  // the next tick tries again
-    objects_.scan_failed(s);
-    return;
-  }
+  Status s = hints_.scan(target, [&](std::string_view k, std::string_view v) {
+    if (transfers_.size() + batch.size() >= kMaxTransfersInFlight) return false;
+    if (transferring_.count(std::string(k))) return true;
+    batch.emplace_back(k, v);
+    return --budget > 0;
+  });
+  if (!s.is_ok()) return;  // the next tick tries again
   for (auto& [k, v] : batch) {
-    auto [dk, o] = read_hint_row(k, v);
-    const bool expired = v.size() >= 8 && wall > read_be64(v) &&
-                         wall - read_be64(v) > config_.cluster.hint_window_ms;
+    auto [dk, o, first_ms] = Hints::read_row(k, v);
+    const bool expired =
+        first_ms && wall > *first_ms && wall - *first_ms > config_.cluster.hint_window_ms;
     if (!dk || !o || expired) {  // unreadable or too old: drop it
-      drop_hint(k, target);
+      hints_.drop(k, target);
       continue;
     }
     std::vector<ring::NodeId> dests{target};
@@ -174,25 +85,16 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
 void Node::absorb_own_hints() {
   uint32_t budget = config_.cluster.hints_per_tick;
   std::vector<std::pair<std::string, std::string>> batch;
-  Status s = env_.store.scan(hint_prefix(config_.self), hint_prefix_end(config_.self),
-                             [&](std::string_view k, std::string_view v) {
-                               batch.emplace_back(k, v);
-                               return --budget > 0;
-                             });
-  if (!s.is_ok()) {  // the next tick tries again
-    objects_.scan_failed(s);
-    return;
-  }
+  Status s = hints_.scan(config_.self, [&](std::string_view k, std::string_view v) {
+    batch.emplace_back(k, v);
+    return --budget > 0;
+  });
+  if (!s.is_ok()) return;  // the next tick tries again
   for (auto& [k, v] : batch) {
-    auto [dk, o] = read_hint_row(k, v);
+    auto [dk, o, first_ms] = Hints::read_row(k, v);
     if (dk && o && !merge_local(dk->bucket, dk->key, *o, /*durable=*/true).is_ok()) continue;
-    drop_hint(k, config_.self);
+    hints_.drop(k, config_.self);
   }
-}
-
-void Node::drop_hint(const std::string& stored_key, const ring::NodeId& target) {
-  env_.store.erase(stored_key);
-  if (hint_counts_[target] > 0) --hint_counts_[target];
 }
 
 // ---- transfers (both kinds) ----
@@ -221,13 +123,7 @@ void Node::on_transfer_ack(const ring::NodeId& from, const Message& m) {
   // Dropped only if nothing changed since it was sent; otherwise the next round sends
   // the newer copy.
   if (t.is_hint) {
-    auto current = env_.store.get(t.store_key);
-    if (current && current->has_value() && **current == t.sent_bytes) {
-      if (hint_counts_[t.hint_target] > 0) --hint_counts_[t.hint_target];
-      ++hints_replayed_;
-      env_.store.erase(t.store_key);
-      turn_.need_sync();
-    }
+    hints_.delivered(t.store_key, t.sent_bytes, t.hint_target);
   } else if (auto dk = parse_data_key(t.store_key)) {
     Result<ObjectPtr> current = objects_.load(dk->bucket, dk->key);
     if (current && *current && (*current == t.sent || **current == *t.sent)) {

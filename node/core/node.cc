@@ -46,6 +46,7 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
       actor_(actor),
       objects_(env_.store, turn_, config_.object_cache_bytes,
                [this](uint64_t hash) { segment_changed(hash); }),
+      hints_(env_.store, turn_, objects_, config_.cluster.max_hints_per_target),
       membership_(initial_self(config_, env_.clock.wall_ms(), was_leaving(env.store))),
       detector_(detector_options(config_.cluster)) {
   SHOAL_ASSERT(actor_ != 0);
@@ -64,7 +65,7 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
   ring_fingerprint_ = ring_.fingerprint();
   const uint64_t now = env_.clock.now_ms();
   for (const ring::NodeId& peer : membership_.peers()) detector_.watch(peer, now);
-  load_hint_counts();
+  hints_.count();
   start_sweep();
   env_.timers.schedule(kTickTimer, config_.cluster.tick_ms);
 }
@@ -350,7 +351,7 @@ void Node::start_get(uint64_t id, Pending& p) {
     send(t.node, std::move(m));
   }
   if (const ring::Target* mine = target_of(p, config_.self)) {
-    Result<ObjectPtr> got = mine->hint_for ? load_hint(*mine->hint_for, p.bucket, p.key)
+    Result<ObjectPtr> got = mine->hint_for ? hints_.load(*mine->hint_for, p.bucket, p.key)
                                            : objects_.load(p.bucket, p.key);
     if (got && *got) {
       *got = p.elements.empty() ? for_reading(*got, config_.cluster.fault_points.bug_counter_gaps)
@@ -403,13 +404,13 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
     if (t.node == minter) continue;
     if (t.node == config_.self) {
       Result<ObjectPtr> mine =
-          t.hint_for ? load_hint(*t.hint_for, p.bucket, p.key) : objects_.load(p.bucket, p.key);
+          t.hint_for ? hints_.load(*t.hint_for, p.bucket, p.key) : objects_.load(p.bucket, p.key);
       if (mine && misses_history(mine->get(), *p.delta, p.base)) {
         on_gap(id, p, t.node);
       } else {
-        Status s = t.hint_for
-                       ? store_hint(*t.hint_for, p.bucket, p.key, *p.delta, p.options.durable)
-                       : merge_local(p.bucket, p.key, *p.delta, p.options.durable);
+        Status s = t.hint_for ? hints_.store(*t.hint_for, p.bucket, p.key, *p.delta,
+                                             p.options.durable, env_.clock.wall_ms())
+                              : merge_local(p.bucket, p.key, *p.delta, p.options.durable);
         record(id, t.node, s.is_ok(), s);
       }
       if (!pending_.count(id)) return;
@@ -503,7 +504,8 @@ void Node::send_full(uint64_t id, Pending& p, const ring::NodeId& node) {
   const ring::Target* t = target_of(p, node);
   if (!t) return;
   if (node == config_.self) {
-    Status s = t->hint_for ? store_hint(*t->hint_for, p.bucket, p.key, *p.full, p.options.durable)
+    Status s = t->hint_for ? hints_.store(*t->hint_for, p.bucket, p.key, *p.full, p.options.durable,
+                                          env_.clock.wall_ms())
                            : merge_local(p.bucket, p.key, *p.full, p.options.durable);
     record(id, node, s.is_ok(), s);
     return;
@@ -728,7 +730,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
   if (m.kind == Message::Kind::kRead) {
     reply.kind = Message::Kind::kReadReply;
     Result<ObjectPtr> mine = m.hint_for.empty() ? objects_.load(m.bucket, m.key)
-                                                : load_hint(m.hint_for, m.bucket, m.key);
+                                                : hints_.load(m.hint_for, m.bucket, m.key);
     reply.status = mine.status();
     if (mine && *mine && !m.full) {
       *mine = m.elements.empty() ? for_reading(*mine, config_.cluster.fault_points.bug_counter_gaps)
@@ -768,7 +770,8 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
       reply.status = Status::unavailable("this replica missed earlier updates of the counter");
       reply.base = m.base;
     } else if (hint) {
-      reply.status = store_hint(m.hint_for, m.bucket, m.key, *m.object, m.durable);
+      reply.status =
+          hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable, env_.clock.wall_ms());
     } else {
       reply.status = merge_local(m.bucket, m.key, *m.object, m.durable);
     }
@@ -779,7 +782,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
 
 bool Node::refuses_gap(const Message& m, bool hint) {
   Result<ObjectPtr> mine =
-      hint ? load_hint(m.hint_for, m.bucket, m.key) : objects_.load(m.bucket, m.key);
+      hint ? hints_.load(m.hint_for, m.bucket, m.key) : objects_.load(m.bucket, m.key);
   return mine && misses_history(mine->get(), *m.object, m.base);
 }
 

@@ -32,6 +32,7 @@
 #include "node/core/env.h"
 #include "node/core/failure_detector.h"
 #include "node/core/fault_filter.h"
+#include "node/core/hints.h"
 #include "node/core/keys.h"
 #include "node/core/membership.h"
 #include "node/core/messages.h"
@@ -212,15 +213,15 @@ class Node {
   bool reachable(const ring::NodeId& peer) const { return !is_down(peer); }
   double phi(const ring::NodeId& peer) const;
   std::vector<MemberView> members_view() const;
-  uint64_t hints_held() const;
-  const std::map<ring::NodeId, uint64_t>& hints_by_target() const { return hint_counts_; }
+  uint64_t hints_held() const { return hints_.held(); }
+  const std::map<ring::NodeId, uint64_t>& hints_by_target() const { return hints_.by_target(); }
   const HandoffProgress& handoff() const { return handoff_; }
   const AntiEntropyStats& anti_entropy() const { return ae_; }
   // Per ring peer: is the data both hold known equal (the convergence signal)?
   PeerSync sync_with(const ring::NodeId& peer) const;
   // Every ring peer is in sync, no hints held, no handoff pending.
   bool in_sync() const;
-  uint64_t hints_replayed() const { return hints_replayed_; }
+  uint64_t hints_replayed() const { return hints_.replayed(); }
   uint64_t gossip_rounds() const { return gossip_rounds_; }
   uint64_t read_repairs() const { return read_repairs_; }  // replicas repaired by reads
   // Counter deltas a replica refused for a gap and got as the minter's whole state instead.
@@ -292,13 +293,6 @@ class Node {
   const ring::Target* target_of(const Pending& p, const ring::NodeId& node) const;
   void on_replica_answer(const ring::NodeId& from, const Message& m);
   void handle_replica(const ring::NodeId& from, const Message& m);
-  Status store_hint(const ring::NodeId& target, const std::string& bucket, const std::string& key,
-                    const Object& delta, bool durable);
-  void absorb_own_hints();
-  void drop_hint(const std::string& stored_key, const ring::NodeId& target);
-  Result<ObjectPtr> load_hint(const ring::NodeId& target, const std::string& bucket,
-                              const std::string& key);
-
   // cluster.cc
   void tick();
   void send_heartbeats(uint64_t now_ms);
@@ -312,9 +306,9 @@ class Node {
   void publish_load();
 
   // handoff.cc
-  void load_hint_counts();
   void replay_hints(uint64_t now_ms);
   void replay_hints_for(const ring::NodeId& target, uint64_t now_ms);
+  void absorb_own_hints();
   void sweep_step(uint64_t now_ms);
   void start_transfers(const std::vector<DataKey>& batch,
                        const std::vector<std::vector<ring::NodeId>>& owners_of, uint64_t now_ms);
@@ -362,6 +356,7 @@ class Node {
   ring::Ring ring_;
   Turn turn_;  // what this turn's writes ask of its commit (end_turn)
   ObjectStore objects_;
+  Hints hints_;  // kept here as a fallback for down replicas
   uint64_t next_id_ = 1;
   std::map<uint64_t, Pending> pending_;
   uint64_t read_repairs_ = 0;
@@ -402,9 +397,6 @@ class Node {
   };
   std::map<uint64_t, Transfer> transfers_;
   std::set<std::string> transferring_;  // store keys with a transfer in flight
-  std::map<ring::NodeId, uint64_t> hint_counts_;
-  bool hint_counts_known_ = false;  // false until a scan of the hint rows succeeded
-  uint64_t hints_replayed_ = 0;
   HandoffProgress handoff_;
   std::string sweep_cursor_;  // next data key to examine; empty: no pass running
   uint64_t sweep_found_ = 0;  // not-owned keys seen this pass
