@@ -4,7 +4,8 @@
 #pragma once
 
 #include "crdt/status.h"
-#include "node/api/protocol.h"
+#include "node/api/client_request.h"
+#include "node/api/client_response.h"
 #include "node/core/node.h"
 
 namespace shoal::api {

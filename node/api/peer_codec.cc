@@ -1,0 +1,228 @@
+#include "node/api/peer_codec.h"
+
+#include <memory>
+
+#include "node/api/msgpack_fields.h"
+
+namespace shoal::api {
+
+namespace codec = crdt::codec;
+using wire::field_string_list;
+using wire::MsgObject;
+using wire::pack_str;
+using wire::Packer;
+using wire::unpack_payload;
+
+std::string encode_hello(const Hello& h) {
+  msgpack::sbuffer buf(256);
+  Packer pk(buf);
+  pk.pack_array(5);
+  pack_str(pk, "hello");
+  pk.pack_uint32(h.version);
+  codec::pack_bytes(pk, h.node);
+  codec::pack_bytes(pk, h.secret);
+  codec::pack_bytes(pk, h.peer_address);
+  return std::string(buf.data(), buf.size());
+}
+
+Result<Hello> decode_hello(std::string_view payload) {
+  Hello h;
+  Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
+    codec::Array a;
+    std::string tag;
+    uint64_t version = 0;
+    if (!codec::array(o, &a).is_ok() || (a.size != 4 && a.size != 5) ||
+        !codec::bytes(a[0], &tag).is_ok() || tag != "hello" ||
+        !codec::u64(a[1], &version).is_ok() || !codec::bytes(a[2], &h.node).is_ok() ||
+        !codec::bytes(a[3], &h.secret).is_ok() ||
+        (a.size == 5 && !codec::bytes(a[4], &h.peer_address).is_ok())) {
+      return Status::invalid_argument("the first peer frame must be a hello");
+    }
+    h.version = static_cast<uint32_t>(version);
+    return Status::ok();
+  });
+  if (s.code() == Code::kCorruption) {
+    return Status::invalid_argument("the first peer frame must be a hello (" + s.message() + ")");
+  }
+  if (!s.is_ok()) return s;
+  return h;
+}
+
+std::string encode_welcome(const Status& status, const std::string& node) {
+  msgpack::sbuffer buf(256);
+  Packer pk(buf);
+  pk.pack_array(4);
+  pack_str(pk, "welcome");
+  pack_str(pk, code_name(status.code()));
+  pack_str(pk, status.message());
+  codec::pack_bytes(pk, node);
+  return std::string(buf.data(), buf.size());
+}
+
+Result<std::string> decode_welcome(std::string_view payload) {
+  std::string code, msg, node;
+  Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
+    codec::Array a;
+    std::string tag;
+    if (!codec::array(o, &a).is_ok() || a.size != 4 || !codec::bytes(a[0], &tag).is_ok() ||
+        tag != "welcome" || !codec::bytes(a[1], &code).is_ok() ||
+        !codec::bytes(a[2], &msg).is_ok() || !codec::bytes(a[3], &node).is_ok()) {
+      return Status::corruption("expected a welcome frame");
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return s;
+  std::optional<Code> c = code_from_name(code);
+  if (!c) return Status::corruption("unknown status in welcome");
+  if (*c != Code::kOk) return Status(*c, msg);
+  return node;
+}
+
+namespace {
+
+void pack_optional_object(Packer& pk, const core::ObjectPtr& o) {
+  if (o) {
+    codec::pack_bytes(pk, o->encode());
+  } else {
+    pk.pack_nil();
+  }
+}
+
+Status decode_optional_object(const MsgObject& o, core::ObjectPtr* out) {
+  if (o.type == msgpack::type::NIL) return Status::ok();
+  std::string bytes;
+  SHOAL_RETURN_IF_ERROR(codec::bytes(o, &bytes));
+  Result<core::Object> obj = core::Object::decode(bytes);
+  if (!obj) return obj.status();
+  *out = std::make_shared<const core::Object>(std::move(obj).value());
+  return Status::ok();
+}
+
+// [kind, type, value, ctx|nil, delta, [elements], timestamp_ms, op_id]; op_id only when
+// there is one (the 7-field form is what nodes before operation ids send and accept).
+void pack_update(Packer& pk, const core::Update& u) {
+  pk.pack_array(u.op_id.empty() ? 7 : 8);
+  pk.pack_uint8(static_cast<uint8_t>(u.kind));
+  pk.pack_uint8(static_cast<uint8_t>(u.type));
+  codec::pack_bytes(pk, u.value);
+  if (u.context) {
+    codec::pack_bytes(pk, u.context->encode());
+  } else {
+    pk.pack_nil();
+  }
+  pk.pack_int64(u.delta);
+  pk.pack_array(static_cast<uint32_t>(u.elements.size()));
+  for (const auto& e : u.elements) codec::pack_bytes(pk, e);
+  pk.pack_uint64(u.timestamp_ms);
+  if (!u.op_id.empty()) codec::pack_bytes(pk, u.op_id);
+}
+
+Status decode_update(const MsgObject& o, core::Update* u) {
+  codec::Array a;
+  SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
+  if (a.size != 7 && a.size != 8) return codec::bad("update: wrong field count");
+  uint64_t kind = 0, type = 0;
+  SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &kind));
+  SHOAL_RETURN_IF_ERROR(codec::u64(a[1], &type));
+  if (kind > static_cast<uint64_t>(core::Update::Kind::kSetRemove))
+    return codec::bad("update kind");
+  if (type < 1 || type > 4) return codec::bad("update type");
+  u->kind = static_cast<core::Update::Kind>(kind);
+  u->type = static_cast<core::DataType>(type);
+  SHOAL_RETURN_IF_ERROR(codec::bytes(a[2], &u->value));
+  if (a[3].type != msgpack::type::NIL) {
+    std::string ctx;
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[3], &ctx));
+    Result<crdt::DotContext> c = crdt::DotContext::decode(ctx);
+    if (!c) return c.status();
+    u->context = std::move(c).value();
+  }
+  SHOAL_RETURN_IF_ERROR(codec::i64(a[4], &u->delta));
+  SHOAL_RETURN_IF_ERROR(field_string_list(a[5], "elements", &u->elements));
+  SHOAL_RETURN_IF_ERROR(codec::u64(a[6], &u->timestamp_ms));
+  if (a.size == 8) {
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[7], &u->op_id));
+    if (u->op_id.size() > core::kMaxOpIdBytes) return codec::bad("update: op_id too long");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string encode_message(const core::Message& m) {
+  msgpack::sbuffer buf(256);
+  Packer pk(buf);
+  // The 14th field (duplicate) only when set, the 15th and 16th (base, full) only when
+  // either is: the 13-field form is what nodes before operation ids send and accept.
+  const bool gap_fields = m.base != 0 || m.full;
+  pk.pack_array(gap_fields ? 16 : m.duplicate ? 14 : 13);
+  pk.pack_uint8(static_cast<uint8_t>(m.kind));
+  pk.pack_uint64(m.req_id);
+  codec::pack_bytes(pk, m.bucket);
+  codec::pack_bytes(pk, m.key);
+  pk.pack_uint8(static_cast<uint8_t>(m.status.code()));
+  pack_str(pk, m.status.message());
+  pack_optional_object(pk, m.object);
+  pack_optional_object(pk, m.state);
+  if (m.update) {
+    pack_update(pk, *m.update);
+  } else {
+    pk.pack_nil();
+  }
+  pk.pack(m.durable);
+  codec::pack_bytes(pk, m.hint_for);
+  codec::pack_bytes(pk, m.body);
+  pk.pack_array(static_cast<uint32_t>(m.elements.size()));
+  for (const std::string& e : m.elements) codec::pack_bytes(pk, e);
+  if (m.duplicate || gap_fields) pk.pack(m.duplicate);
+  if (gap_fields) {
+    pk.pack_uint64(m.base);
+    pk.pack(m.full);
+  }
+  return std::string(buf.data(), buf.size());
+}
+
+Result<core::Message> decode_message(std::string_view payload) {
+  core::Message m;
+  Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
+    codec::Array a;
+    SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
+    if (a.size != 13 && a.size != 14 && a.size != 16) {
+      return codec::bad("peer message: wrong field count");
+    }
+    uint64_t kind = 0, code = 0;
+    SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &kind));
+    if (kind < 1 || kind > static_cast<uint64_t>(core::Message::kLastKind)) {
+      return codec::bad("peer message: unknown kind");
+    }
+    m.kind = static_cast<core::Message::Kind>(kind);
+    SHOAL_RETURN_IF_ERROR(codec::u64(a[1], &m.req_id));
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[2], &m.bucket));
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[3], &m.key));
+    SHOAL_RETURN_IF_ERROR(codec::u64(a[4], &code));
+    if (code > static_cast<uint64_t>(Code::kInternal)) return codec::bad("peer message: code");
+    std::string msg;
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[5], &msg));
+    if (code != 0) m.status = Status(static_cast<Code>(code), std::move(msg));
+    SHOAL_RETURN_IF_ERROR(decode_optional_object(a[6], &m.object));
+    SHOAL_RETURN_IF_ERROR(decode_optional_object(a[7], &m.state));
+    if (a[8].type != msgpack::type::NIL) {
+      m.update.emplace();
+      SHOAL_RETURN_IF_ERROR(decode_update(a[8], &*m.update));
+    }
+    SHOAL_RETURN_IF_ERROR(codec::boolean(a[9], &m.durable));
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[10], &m.hint_for));
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[11], &m.body));
+    SHOAL_RETURN_IF_ERROR(field_string_list(a[12], "elements", &m.elements));
+    if (a.size >= 14) SHOAL_RETURN_IF_ERROR(codec::boolean(a[13], &m.duplicate));
+    if (a.size == 16) {
+      SHOAL_RETURN_IF_ERROR(codec::u64(a[14], &m.base));
+      SHOAL_RETURN_IF_ERROR(codec::boolean(a[15], &m.full));
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return Status::corruption("peer message: " + s.message());
+  return m;
+}
+
+}  // namespace shoal::api
