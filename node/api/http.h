@@ -15,19 +15,22 @@
 // body lacking its field or with an unknown one, a bad header, an unknown parameter are
 // 400 naming what is wrong. Errors are JSON {"code", "message"} with the matching
 // status. Responses leave in request order (pipelining); keep-alive as HTTP/1.1 says.
+//
+// This file owns the connection: feeding bytes to the parser, its limits, and putting
+// replies out in order. http_routes.h owns what each request means, http_query.h the
+// URL, http_reply.h the replies and the error table.
 #pragma once
 
 #include <http_parser.h>
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
+#include "node/api/http_reply.h"
+#include "node/api/http_routes.h"
 #include "node/api/ordered_output.h"
-#include "node/api/protocol.h"
 
 namespace shoal::api::http {
 
@@ -35,30 +38,10 @@ constexpr size_t kMaxBodyBytes = 2u << 20;  // request bodies (values are <= 1 M
 constexpr size_t kMaxUrlBytes = 16u << 10;
 constexpr size_t kMaxHeaderBytes = 64u << 10;
 
-struct Reply {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
-
-// The HTTP status for an error code (not_found 404, invalid_argument 400, type_mismatch
-// 409, unavailable 503, timeout 504, too_large 413, overloaded 429, unauthorized 401,
-// corruption and internal 500) and its JSON body.
-int status_for(Code code);
-Reply error_reply(const Status& s);
-
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  using Done = std::function<void(Response)>;
-  struct Hooks {
-    std::function<void(Request, Done)> submit;
-    std::function<void()> on_output;
-    std::function<std::string()> node_id;
-    std::function<std::string()> status_json;   // GET /status
-    std::function<std::string()> metrics_text;  // GET /metrics
-    std::function<std::string()> dashboard;     // GET /
-  };
+  using Done = http::Done;
+  using Hooks = http::Hooks;
   static std::shared_ptr<Session> make(Hooks hooks);
   Session(const Session&) = delete;
 
@@ -78,15 +61,7 @@ class Session : public std::enable_shared_from_this<Session> {
   static int on_body(http_parser* p, const char* at, size_t n);
   static int on_message_complete(http_parser* p);
 
-  struct Message {
-    std::string method, url, body;
-    std::map<std::string, std::string> headers;  // lower-cased names
-    bool keep_alive = true;
-    bool body_declared = false;  // Content-Length or chunked: a body was sent (maybe empty)
-  };
   void handle(Message m);
-  void route(const Message& m, std::function<void(Reply)> reply);
-  void data(const Message& m, const std::string& kind, Request r, std::function<void(Reply)> reply);
   void finish(uint64_t seq, Reply reply, bool keep_alive);
 
   Hooks hooks_;

@@ -1,0 +1,90 @@
+#include "node/api/http_reply.h"
+
+#include "node/api/text.h"
+
+namespace shoal::api::http {
+
+namespace {
+
+const char* reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 300:
+      return "Multiple Choices";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return status >= 500 ? "Internal Server Error" : "Error";
+  }
+}
+
+}  // namespace
+
+int status_for(Code code) {
+  switch (code) {
+    case Code::kOk:
+      return 200;
+    case Code::kNotFound:
+      return 404;
+    case Code::kInvalidArgument:
+      return 400;
+    case Code::kTypeMismatch:
+      return 409;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kTimeout:
+      return 504;
+    case Code::kTooLarge:
+      return 413;
+    case Code::kOverloaded:
+      return 429;
+    case Code::kUnauthorized:
+      return 401;
+    default:
+      return 500;
+  }
+}
+
+Reply error_reply(const Status& s) {
+  return json_reply(status_for(s.code()),
+                    "{\"code\":" + text::json_string(std::string(code_name(s.code()))) +
+                        ",\"message\":" + text::json_bytes(s.message()) + "}");
+}
+
+Reply json_reply(int status, std::string body) {
+  Reply r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+std::string encode_reply(const Reply& r, bool keep_alive) {
+  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason(r.status) + "\r\n";
+  out += "Content-Type: " + r.content_type + "\r\n";
+  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  if (!keep_alive) out += "Connection: close\r\n";
+  for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
+  out += "\r\n";
+  return out + r.body;
+}
+
+}  // namespace shoal::api::http
