@@ -1,4 +1,4 @@
-// Peer messages between node cores. Their wire codec is node/api/protocol.{h,cc}
+// Peer messages between node cores. Their wire codec is node/api/peer_codec.{h,cc}
 // (encode_message / decode_message); the simulator passes these structs directly.
 #pragma once
 
