@@ -5,6 +5,10 @@
 // heals everything, waits for the replicas to settle, reads every replica of every key
 // with LOCAL, and checks the history (tools/checker.h). Writes history.jsonl and
 // timeline.html to --out. docs/testing.md explains how to read them.
+//
+// This file owns the flags and the run's order; the parts live beside it:
+// tools/check_workload.h (the clients, settling, the final reads), tools/check_nemesis.h
+// (the faults), tools/check_recorder.h (the history as it is recorded).
 #pragma once
 
 #include <cstdint>
