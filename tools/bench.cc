@@ -182,6 +182,86 @@ Status preload(const std::string& host, const BenchOptions& o, const core::Reque
   return Status::ok();
 }
 
+std::vector<std::string> split_hosts(const std::string& list) {
+  std::vector<std::string> hosts;
+  for (size_t pos = 0; pos <= list.size();) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string::npos) comma = list.size();
+    if (comma > pos) hosts.push_back(list.substr(pos, comma - pos));
+    pos = comma + 1;
+  }
+  return hosts;
+}
+
+// Every worker's counts and latencies in one; the first failure, if any.
+WorkerResult merge(std::vector<WorkerResult>& results) {
+  WorkerResult all;
+  for (auto& r : results) {
+    if (!r.failure.is_ok() && all.failure.is_ok()) all.failure = r.failure;
+    all.ops += r.ops;
+    for (auto& [op, v] : r.latency_us) {
+      all.latency_us[op].insert(all.latency_us[op].end(), v.begin(), v.end());
+    }
+    for (auto& [code, n] : r.errors) all.errors[code] += n;
+  }
+  return all;
+}
+
+void print_latency(bool json, const char* name, const std::vector<uint32_t>& v) {
+  if (json) {
+    std::printf(
+        "%s{\"op\":\"%s\",\"count\":%zu,\"p50_us\":%u,\"p99_us\":%u,\"p999_us\":%u,"
+        "\"max_us\":%u}",
+        std::strcmp(name, "all") == 0 ? "" : ",", name, v.size(), percentile(v, 0.5),
+        percentile(v, 0.99), percentile(v, 0.999), v.empty() ? 0 : v.back());
+  } else {
+    std::printf("  %-8s %10zu ops   p50 %7.3f ms   p99 %7.3f ms   p99.9 %7.3f ms   max %7.3f ms\n",
+                name, v.size(), percentile(v, 0.5) / 1e3, percentile(v, 0.99) / 1e3,
+                percentile(v, 0.999) / 1e3, (v.empty() ? 0 : v.back()) / 1e3);
+  }
+}
+
+// The throughput line, latency percentiles (all ops, then each op) and error counts.
+void report(const BenchOptions& o, uint32_t replicas, size_t host_count, WorkerResult& all,
+            double secs, bool json) {
+  std::vector<uint32_t> every;
+  for (auto& [op, v] : all.latency_us) {
+    std::sort(v.begin(), v.end());
+    every.insert(every.end(), v.begin(), v.end());
+  }
+  std::sort(every.begin(), every.end());
+  if (json) {
+    std::printf(
+        "{\"ops_per_s\":%.0f,\"seconds\":%.2f,\"connections\":%u,\"pipeline\":%u,"
+        "\"consistency\":\"%s\",\"n\":%u,\"latency\":[",
+        static_cast<double>(all.ops) / secs, secs, o.connections, o.pipeline, o.consistency.c_str(),
+        replicas);
+  } else {
+    std::printf(
+        "%llu ops in %.2f s = %.0f ops/s  (%u connections x %u pipelined, %s n=%u, %u keys, "
+        "%u-byte values, mix %s, %zu node(s))\n",
+        static_cast<unsigned long long>(all.ops), secs, static_cast<double>(all.ops) / secs,
+        o.connections, o.pipeline, o.consistency.c_str(), replicas, o.keys, o.value_size,
+        o.mix.c_str(), host_count);
+  }
+  print_latency(json, "all", every);
+  for (auto& [op, v] : all.latency_us) print_latency(json, kOpNames[op], v);
+  if (json) {
+    std::printf("],\"errors\":{");
+    bool first = true;
+    for (auto& [code, n] : all.errors) {
+      std::printf("%s\"%s\":%llu", first ? "" : ",", code.c_str(),
+                  static_cast<unsigned long long>(n));
+      first = false;
+    }
+    std::printf("}}\n");
+  } else {
+    for (auto& [code, n] : all.errors) {
+      std::printf("  errors: %s x %llu\n", code.c_str(), static_cast<unsigned long long>(n));
+    }
+  }
+}
+
 }  // namespace
 
 void add_flags(CLI::App* cmd, BenchOptions* o) {
@@ -218,14 +298,7 @@ int run(const std::string& default_host, const BenchOptions& o, bool json) {
                          : "connections, pipeline and keys must be > 0");
     return 2;
   }
-  std::vector<std::string> hosts;
-  std::string list = o.hosts.empty() ? default_host : o.hosts;
-  for (size_t pos = 0; pos <= list.size();) {
-    size_t comma = list.find(',', pos);
-    if (comma == std::string::npos) comma = list.size();
-    if (comma > pos) hosts.push_back(list.substr(pos, comma - pos));
-    pos = comma + 1;
-  }
+  const std::vector<std::string> hosts = split_hosts(o.hosts.empty() ? default_host : o.hosts);
   if (o.preload) {
     Status s = preload(hosts[0], o, *opts);
     if (!s.is_ok()) {
@@ -243,67 +316,10 @@ int run(const std::string& default_host, const BenchOptions& o, bool json) {
   }
   for (auto& t : threads) t.join();
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  WorkerResult all;
-  for (auto& r : results) {
-    if (!r.failure.is_ok() && all.failure.is_ok()) all.failure = r.failure;
-    all.ops += r.ops;
-    for (auto& [op, v] : r.latency_us) {
-      all.latency_us[op].insert(all.latency_us[op].end(), v.begin(), v.end());
-    }
-    for (auto& [code, n] : r.errors) all.errors[code] += n;
-  }
+  WorkerResult all = merge(results);
   if (!all.failure.is_ok())
     std::fprintf(stderr, "worker failed: %s\n", all.failure.to_string().c_str());
-  std::vector<uint32_t> every;
-  for (auto& [op, v] : all.latency_us) {
-    std::sort(v.begin(), v.end());
-    every.insert(every.end(), v.begin(), v.end());
-  }
-  std::sort(every.begin(), every.end());
-  auto line = [&](const char* name, const std::vector<uint32_t>& v) {
-    if (json) {
-      std::printf(
-          "%s{\"op\":\"%s\",\"count\":%zu,\"p50_us\":%u,\"p99_us\":%u,\"p999_us\":%u,"
-          "\"max_us\":%u}",
-          std::strcmp(name, "all") == 0 ? "" : ",", name, v.size(), percentile(v, 0.5),
-          percentile(v, 0.99), percentile(v, 0.999), v.empty() ? 0 : v.back());
-    } else {
-      std::printf(
-          "  %-8s %10zu ops   p50 %7.3f ms   p99 %7.3f ms   p99.9 %7.3f ms   max %7.3f ms\n", name,
-          v.size(), percentile(v, 0.5) / 1e3, percentile(v, 0.99) / 1e3, percentile(v, 0.999) / 1e3,
-          (v.empty() ? 0 : v.back()) / 1e3);
-    }
-  };
-  if (json) {
-    std::printf(
-        "{\"ops_per_s\":%.0f,\"seconds\":%.2f,\"connections\":%u,\"pipeline\":%u,"
-        "\"consistency\":\"%s\",\"n\":%u,\"latency\":[",
-        static_cast<double>(all.ops) / secs, secs, o.connections, o.pipeline, o.consistency.c_str(),
-        opts->n);
-  } else {
-    std::printf(
-        "%llu ops in %.2f s = %.0f ops/s  (%u connections x %u pipelined, %s n=%u, %u keys, "
-        "%u-byte values, mix %s, %zu node(s))\n",
-        static_cast<unsigned long long>(all.ops), secs, static_cast<double>(all.ops) / secs,
-        o.connections, o.pipeline, o.consistency.c_str(), opts->n, o.keys, o.value_size,
-        o.mix.c_str(), hosts.size());
-  }
-  line("all", every);
-  for (auto& [op, v] : all.latency_us) line(kOpNames[op], v);
-  if (json) {
-    std::printf("],\"errors\":{");
-    bool first = true;
-    for (auto& [code, n] : all.errors) {
-      std::printf("%s\"%s\":%llu", first ? "" : ",", code.c_str(),
-                  static_cast<unsigned long long>(n));
-      first = false;
-    }
-    std::printf("}}\n");
-  } else {
-    for (auto& [code, n] : all.errors) {
-      std::printf("  errors: %s x %llu\n", code.c_str(), static_cast<unsigned long long>(n));
-    }
-  }
+  report(o, opts->n, hosts.size(), all, secs, json);
   return all.failure.is_ok() ? 0 : 1;
 }
 

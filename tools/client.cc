@@ -349,6 +349,30 @@ ClusterClient::ClusterClient(std::vector<std::string> addresses, RetryPolicy pol
   if (policy_.max_attempts < 1) policy_.max_attempts = 1;
 }
 
+namespace {
+
+// Errors a client gives before anything is sent: every node would give them too.
+bool refused_before_sending(Code code) {
+  return code == Code::kInvalidArgument || code == Code::kTooLarge;
+}
+
+// The answer when the last attempt definitely failed but an earlier one may have applied
+// the update: timeout, naming every attempt's outcome.
+api::Response indeterminate(const Result<api::Response>& last,
+                            const std::vector<ClusterClient::Attempt>& attempts) {
+  std::string trail;
+  for (const ClusterClient::Attempt& a : attempts) {
+    trail += (trail.empty() ? "" : "; ") + a.address + ": " + a.outcome.to_string();
+  }
+  api::Response r;
+  r.id = last ? last->id : 0;
+  r.status =
+      Status::timeout("indeterminate: an earlier attempt may have applied it (" + trail + ")");
+  return r;
+}
+
+}  // namespace
+
 Result<api::Response> ClusterClient::call(api::Request request) {
   last_ = Last();
   if (nodes_.empty()) return Status::invalid_argument("no node address to send to");
@@ -376,28 +400,12 @@ Result<api::Response> ClusterClient::call(api::Request request) {
     const auto left = static_cast<uint32_t>(deadline - now);
     Node& node = nodes_[at];
     bool sent = false;
-    Result<api::Response> r = Status::internal("no attempt");
-    if (!node.conn) {
-      Result<std::unique_ptr<Client>> c =
-          Client::connect_address(node.address, std::min(policy_.connect_timeout_ms, left));
-      if (c) {
-        node.conn = std::move(c).value();
-      } else {
-        r = c.status();  // nothing left: definite
-      }
-    }
-    if (node.conn) {
-      sent = true;
-      r = node.conn->call_within(request, std::min(natural_wait, left));
-      if (!r) {
-        const Code code = r.status().code();
-        // Refused before sending: the same everywhere, final.
-        if (code == Code::kInvalidArgument || code == Code::kTooLarge) {
-          last_.attempts.push_back({node.address, r.status()});
-          return r;
-        }
-        node.conn.reset();  // the stream may be out of step: start afresh next time
-      }
+    Result<api::Response> r = try_node(node, request, std::min(natural_wait, left),
+                                       std::min(policy_.connect_timeout_ms, left), &sent);
+    // Refused before sending: the same everywhere, final.
+    if (sent && !r && refused_before_sending(r.status().code())) {
+      last_.attempts.push_back({node.address, r.status()});
+      return r;
     }
     const Status outcome = r ? r->status : r.status();
     last_.attempts.push_back({node.address, outcome});
@@ -420,17 +428,30 @@ Result<api::Response> ClusterClient::call(api::Request request) {
   if (maybe_applied &&
       (final_status.code() == Code::kUnavailable || final_status.code() == Code::kOverloaded)) {
     // The last attempt's "not applied" speaks for itself only: an earlier one may have.
-    std::string trail;
-    for (const Attempt& a : last_.attempts) {
-      trail += (trail.empty() ? "" : "; ") + a.address + ": " + a.outcome.to_string();
-    }
-    api::Response r;
-    r.id = *result ? (*result)->id : 0;
-    r.status =
-        Status::timeout("indeterminate: an earlier attempt may have applied it (" + trail + ")");
-    return r;
+    return indeterminate(*result, last_.attempts);
   }
   return std::move(*result);
+}
+
+Result<api::Response> ClusterClient::try_node(Node& node, const api::Request& request,
+                                              uint32_t wait_ms, uint32_t connect_ms, bool* sent) {
+  Result<api::Response> r = Status::internal("no attempt");
+  if (!node.conn) {
+    Result<std::unique_ptr<Client>> c = Client::connect_address(node.address, connect_ms);
+    if (c) {
+      node.conn = std::move(c).value();
+    } else {
+      r = c.status();  // nothing left: definite
+    }
+  }
+  if (node.conn) {
+    *sent = true;
+    r = node.conn->call_within(request, wait_ms);
+    if (!r && !refused_before_sending(r.status().code())) {
+      node.conn.reset();  // the stream may be out of step: start afresh next time
+    }
+  }
+  return r;
 }
 
 }  // namespace shoal::client

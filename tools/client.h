@@ -173,6 +173,12 @@ class ClusterClient {
     std::string address;
     std::unique_ptr<Client> conn;
   };
+  // One attempt through `node`, connecting first if it has no connection. *sent tells
+  // whether the request left (then no answer is indeterminate). The connection is
+  // dropped after a failure, unless the request was refused before sending.
+  Result<api::Response> try_node(Node& node, const api::Request& request, uint32_t wait_ms,
+                                 uint32_t connect_ms, bool* sent);
+
   std::vector<Node> nodes_;
   std::vector<std::string> addresses_;
   RetryPolicy policy_;

@@ -52,37 +52,44 @@ const char* band(const std::string& f) {
 
 constexpr int kWidth = 1200, kLeft = 90, kLane = 14, kTop = 50;
 
-}  // namespace
-
-std::string timeline_html(const std::vector<Event>& h, const Verdict& v, const std::string& title) {
+// The drawing's geometry: the time axis, one lane per client, the height.
+struct Frame {
   uint64_t end_ms = 1;
-  std::map<uint32_t, int> lanes;
+  std::map<uint32_t, int> lanes;  // client -> lane
+  int height = 0;
+  double x(uint64_t t) const {
+    return kLeft + static_cast<double>(std::min(t, end_ms)) * (kWidth - kLeft - 60) / end_ms;
+  }
+};
+
+Frame frame_of(const std::vector<Event>& h) {
+  Frame fr;
   // The axis spans the operations and faults; the quiet wait and the final reads after
   // them are drawn at its right edge.
   for (const Event& e : h) {
     if (e.type != EventType::kRead && e.f != "settled" && e.f != "not settled") {
-      end_ms = std::max(end_ms, e.time_ms);
+      fr.end_ms = std::max(fr.end_ms, e.time_ms);
     }
-    if (e.type == EventType::kInvoke) lanes.emplace(e.process, 0);
+    if (e.type == EventType::kInvoke) fr.lanes.emplace(e.process, 0);
   }
   int i = 0;
-  for (auto& [p, lane] : lanes) lane = i++;
-  const int height = kTop + static_cast<int>(lanes.size()) * kLane + 40;
-  auto x = [&](uint64_t t) {
-    return kLeft + static_cast<double>(std::min(t, end_ms)) * (kWidth - kLeft - 60) / end_ms;
-  };
-  std::string svg = "<svg xmlns='http://www.w3.org/2000/svg' width='" + std::to_string(kWidth) +
-                    "' height='" + std::to_string(height) +
-                    "' font-family='sans-serif' font-size='10'>";
-  // Faults: a band from each event to the next, labelled.
+  for (auto& [p, lane] : fr.lanes) lane = i++;
+  fr.height = kTop + static_cast<int>(fr.lanes.size()) * kLane + 40;
+  return fr;
+}
+
+// Faults: a band from each event to the next, labelled.
+std::string fault_bands(const std::vector<Event>& h, const Frame& fr) {
+  std::string svg;
+  const int height = fr.height;
   std::vector<const Event*> faults;
   for (const Event& e : h) {
     if (e.type == EventType::kNemesis) faults.push_back(&e);
   }
   for (size_t k = 0; k < faults.size(); ++k) {
     const Event& f = *faults[k];
-    const uint64_t until = k + 1 < faults.size() ? faults[k + 1]->time_ms : end_ms;
-    const double x0 = x(f.time_ms), x1 = std::max(x(until), x0 + 1);
+    const uint64_t until = k + 1 < faults.size() ? faults[k + 1]->time_ms : fr.end_ms;
+    const double x0 = fr.x(f.time_ms), x1 = std::max(fr.x(until), x0 + 1);
     if (const char* c = band(f.f)) {
       svg += "<rect x='" + std::to_string(x0) + "' y='" + std::to_string(kTop - 4) + "' width='" +
              std::to_string(x1 - x0) + "' height='" + std::to_string(height - kTop - 30) +
@@ -99,7 +106,12 @@ std::string timeline_html(const std::vector<Event>& h, const Verdict& v, const s
                 : "") +
            "<title>" + escape(f.f + " " + f.detail) + "</title></text>";
   }
-  // Operations: a bar from invoke to completion on the client's lane.
+  return svg;
+}
+
+// Operations: a bar from invoke to completion on the client's lane.
+std::string operation_bars(const std::vector<Event>& h, Frame& fr) {
+  std::string svg;
   std::map<uint64_t, const Event*> invokes;
   for (const Event& e : h) {
     if (e.type == EventType::kInvoke) {
@@ -111,11 +123,11 @@ std::string timeline_html(const std::vector<Event>& h, const Verdict& v, const s
     auto it = invokes.find(e.op);
     if (it == invokes.end()) continue;
     const Event& in = *it->second;
-    const double x0 = x(in.time_ms), x1 = std::max(x(e.time_ms), x0 + 1.5);
+    const double x0 = fr.x(in.time_ms), x1 = std::max(fr.x(e.time_ms), x0 + 1.5);
     // Failed and indeterminate operations are thin bars at the bottom of the lane, so
     // the ones that overlap them (concurrent clients sharing a lane) stay visible.
     const bool ok = e.type == EventType::kOk;
-    const int y = kTop + lanes[in.process] * kLane + (ok ? 0 : kLane - 7);
+    const int y = kTop + fr.lanes[in.process] * kLane + (ok ? 0 : kLane - 7);
     svg += "<rect x='" + std::to_string(x0) + "' y='" + std::to_string(y) + "' width='" +
            std::to_string(x1 - x0) + "' height='" + std::to_string(ok ? kLane - 4 : 3) +
            "' fill='" + colour(e.type) + "'><title>" +
@@ -124,15 +136,34 @@ std::string timeline_html(const std::vector<Event>& h, const Verdict& v, const s
                   in.node + ": " + std::string(event_type_name(e.type)) + " " + e.detail) +
            "</title></rect>";
   }
-  for (const auto& [p, lane] : lanes) {
+  return svg;
+}
+
+// The lane labels and the time axis ticks.
+std::string axes(const Frame& fr) {
+  std::string svg;
+  for (const auto& [p, lane] : fr.lanes) {
     svg += "<text x='4' y='" + std::to_string(kTop + lane * kLane + 9) + "'>client " +
            std::to_string(p) + "</text>";
   }
   for (int s = 0; s <= 10; ++s) {
-    const uint64_t t = end_ms * s / 10;
-    svg += "<text x='" + std::to_string(x(t) - 10) + "' y='" + std::to_string(height - 12) + "'>" +
-           std::to_string(t / 1000.0).substr(0, 5) + "s</text>";
+    const uint64_t t = fr.end_ms * s / 10;
+    svg += "<text x='" + std::to_string(fr.x(t) - 10) + "' y='" + std::to_string(fr.height - 12) +
+           "'>" + std::to_string(t / 1000.0).substr(0, 5) + "s</text>";
   }
+  return svg;
+}
+
+}  // namespace
+
+std::string timeline_html(const std::vector<Event>& h, const Verdict& v, const std::string& title) {
+  Frame fr = frame_of(h);
+  std::string svg = "<svg xmlns='http://www.w3.org/2000/svg' width='" + std::to_string(kWidth) +
+                    "' height='" + std::to_string(fr.height) +
+                    "' font-family='sans-serif' font-size='10'>";
+  svg += fault_bands(h, fr);
+  svg += operation_bars(h, fr);
+  svg += axes(fr);
   svg += "</svg>";
   std::string out =
       "<!doctype html><html><head><meta charset='utf-8'><title>" + escape(title) +
