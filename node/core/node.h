@@ -18,6 +18,11 @@
 // target, and replayed when the target is back (handoff.cc). After a ring change the
 // handoff sweep streams every key this node no longer owns to its owners and drops it
 // once all of them acknowledged.
+//
+// Files: node.cc (events, dispatch, turns), coordinator.cc (requests, tally, read
+// repair), replica.cc (minting and merging), cluster.cc, handoff.cc, anti_entropy.cc.
+// Parts that own their state: ObjectStore (objects and their rows), Hints, Turn,
+// Membership, PhiAccrualDetector, FaultFilter (docs/architecture.md).
 #pragma once
 
 #include <cstdint>

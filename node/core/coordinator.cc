@@ -1,0 +1,429 @@
+// Node: the coordinator (node.h): a client request's targets and refusal, its reads and
+// updates sent to replicas, the quorum tally, read repair, and the answer.
+#include <algorithm>
+
+#include "crdt/assert.h"
+#include "node/core/node.h"
+#include "node/core/replies.h"
+
+namespace shoal::core {
+
+void Node::on_client_request(ClientRequest request, ReplyFn reply) {
+  Result<ResolvedOptions> opts = resolve(request.options);
+  Status invalid = opts.status();
+  if (invalid.is_ok() && faults_.refuses_clients()) {
+    invalid = Status::unavailable("this node refuses clients (shoal chaos: clients refuse)");
+  }
+  if (invalid.is_ok() && request.op == ClientRequest::Op::kUpdate) {
+    invalid = validate(request.update);
+  }
+  if (invalid.is_ok() && request.elements.size() > kMaxSetElementsPerOp) {
+    invalid = Status::too_large("at most " + std::to_string(kMaxSetElementsPerOp) +
+                                " set members per read");
+  }
+  if (!invalid.is_ok()) {
+    replies_.emplace_back(std::move(reply), ClientResponse{invalid, nullptr});
+    return;
+  }
+  const uint64_t id = next_id_++;
+  Pending& p = pending_[id];
+  p.op = request.op;
+  p.bucket = std::move(request.bucket);
+  p.key = std::move(request.key);
+  p.elements = std::move(request.elements);
+  p.options = fit_to_replicas(request.options, *opts, static_cast<uint32_t>(ring_.size()));
+  p.reply = std::move(reply);
+  const bool is_read = p.op == ClientRequest::Op::kGet;
+  const size_t replicas = choose_targets(p, ring::key_hash(p.bucket, p.key));
+  const Status refused = refusal(p, replicas);
+  if (!refused.is_ok()) {
+    respond(p, {refused, nullptr});
+    pending_.erase(id);
+    return;
+  }
+  if (request.op == ClientRequest::Op::kUpdate && request.update.type == DataType::kLww &&
+      request.update.timestamp_ms == 0) {
+    request.update.timestamp_ms = env_.clock.wall_ms();
+  }
+  env_.timers.schedule(id, p.options.timeout_ms);
+  if (is_read) {
+    start_get(id, p);
+  } else {
+    start_update(id, p, request.update);
+  }
+}
+
+// Picks the replicas: primaries, with fallbacks standing in for down ones when sloppy.
+// Returns how many replicas the key has (for messages).
+size_t Node::choose_targets(Pending& p, uint64_t hash) {
+  const bool is_read = p.op == ClientRequest::Op::kGet;
+  if (p.options.local) {
+    p.targets = {ring::Target{config_.self, std::nullopt}};
+    if (!is_read && !owns(hash)) {
+      // A LOCAL write on a node that is not a replica: the handoff sweep takes it to the
+      // owners when they are reachable.
+      next_sweep_ms_ = std::min(next_sweep_ms_, env_.clock.now_ms() + 1000);
+    }
+  } else if (down_.empty()) {
+    for (ring::NodeId& t : ring_.preference_list(hash, p.options.n)) {
+      p.targets.push_back(ring::Target{std::move(t), std::nullopt});
+    }
+  } else if (p.options.sloppy) {
+    p.targets = ring_.sloppy_targets(hash, p.options.n, down_);
+  } else {
+    for (ring::NodeId& t : ring_.preference_list(hash, p.options.n)) {
+      if (!down_.count(t)) p.targets.push_back(ring::Target{std::move(t), std::nullopt});
+    }
+  }
+  const auto primaries = static_cast<uint32_t>(std::count_if(
+      p.targets.begin(), p.targets.end(), [](const ring::Target& t) { return !t.hint_for; }));
+  p.goal.required =
+      is_read ? std::max(p.options.r, p.options.pr) : std::max(p.options.w, p.options.pw);
+  // A read counts primaries only: a fallback holds just what a down primary missed, never
+  // the whole value, so ALL means every primary answered. Fallbacks are still asked and
+  // their hints merged into the answer.
+  p.goal.required_primaries = is_read ? p.goal.required : p.options.pw;
+  p.goal.targets = static_cast<uint32_t>(p.targets.size());
+  p.goal.primary_targets = primaries;
+  return p.options.local ? 1 : std::min<size_t>(p.options.n, ring_.size());
+}
+
+// Why the request cannot even be tried (ok: it can).
+Status Node::refusal(const Pending& p, size_t replicas) const {
+  const bool is_read = p.op == ClientRequest::Op::kGet;
+  if (!p.options.local && joining_alone()) {
+    std::string seeds;
+    for (const std::string& sd : config_.seeds) {
+      seeds += (seeds.empty() ? "" : ", ") + (sd.starts_with("@") ? sd.substr(1) : sd);
+    }
+    return Status::unavailable("this node is joining and has not heard from its seeds (" + seeds +
+                               ") yet; only LOCAL requests are served until it has");
+  }
+  const uint32_t primaries = p.goal.primary_targets;
+  if (p.targets.size() < p.goal.required || primaries < p.goal.required_primaries) {
+    std::string why = std::to_string(is_read ? primaries : p.targets.size()) + " of " +
+                      std::to_string(replicas) + " replicas reachable; ";
+    why += is_read ? "the read needs " : "the write needs ";
+    why += std::to_string(p.goal.required);
+    if (p.goal.required_primaries > 0) {
+      why += " with " + std::to_string(p.goal.required_primaries) + " primaries (" +
+             std::to_string(primaries) + " reachable)";
+    }
+    return Status::unavailable(why);
+  }
+  if (!is_read && primaries == 0) {
+    return Status::unavailable("no primary replica of " + p.bucket + "/" + p.key +
+                               " is reachable to apply the update");
+  }
+  return Status::ok();
+}
+
+bool Node::owns(uint64_t hash) const {
+  thread_local std::vector<uint32_t> owners;
+  ring_.preference_indexes(hash, config_.cluster.replicas, &owners);
+  for (uint32_t i : owners) {
+    if (ring_.nodes()[i] == config_.self) return true;
+  }
+  return false;
+}
+
+bool Node::joining_alone() const {
+  return membership_.self().status == MemberStatus::kJoining && ring_.size() <= 1;
+}
+
+const ring::Target* Node::target_of(const Pending& p, const ring::NodeId& node) const {
+  for (const ring::Target& t : p.targets) {
+    if (t.node == node) return &t;
+  }
+  return nullptr;
+}
+
+void Node::start_get(uint64_t id, Pending& p) {
+  for (const ring::Target& t : p.targets) {
+    if (t.node == config_.self) continue;
+    Message m = Message::make(Message::Kind::kRead, id, p.bucket, p.key);
+    m.hint_for = t.hint_for.value_or("");
+    m.elements = p.elements;
+    send(t.node, std::move(m));
+  }
+  if (const ring::Target* mine = target_of(p, config_.self)) {
+    Result<ObjectPtr> got = mine->hint_for ? hints_.load(*mine->hint_for, p.bucket, p.key)
+                                           : objects_.load(p.bucket, p.key);
+    if (got && *got) {
+      *got = p.elements.empty() ? for_reading(*got, config_.cluster.fault_points.bug_counter_gaps)
+                                : projected(*got, p.elements);
+    }
+    if (got) {
+      p.replies[config_.self] = *got;
+      p.merged = *got;
+    }
+    record(id, config_.self, got.is_ok(), got.status());
+  }
+}
+
+void Node::start_update(uint64_t id, Pending& p, const Update& update) {
+  // A primary mints the dot (refusal() made sure one is reachable): this node when it is
+  // one, else the first reachable primary in preference order.
+  const ring::Target* minter = nullptr;
+  for (const ring::Target& t : p.targets) {
+    if (!t.hint_for && (t.node == config_.self || !minter)) minter = &t;
+    if (minter && minter->node == config_.self) break;
+  }
+  p.minter = minter->node;
+  if (minter->node != config_.self) {
+    Message m = Message::make(Message::Kind::kMint, id, p.bucket, p.key);
+    m.update = update;
+    m.durable = p.options.durable;
+    send(minter->node, std::move(m));
+    p.may_have_applied = true;
+    return;
+  }
+  Result<LocalApplied> applied = local_update(update, p.bucket, p.key, p.options.durable);
+  if (!applied) {
+    respond(p, {applied.status(), nullptr});
+    env_.timers.cancel(id);
+    pending_.erase(id);
+    return;
+  }
+  p.may_have_applied = true;
+  p.delta = std::move(applied->delta);
+  p.state = std::move(applied->state);
+  p.duplicate = applied->duplicate;
+  p.base = applied->base;
+  spread_delta(id, p, config_.self);
+  record(id, config_.self, true, Status::ok());
+}
+
+void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
+  const std::vector<ring::Target> targets = p.targets;  // record() may erase p
+  for (const ring::Target& t : targets) {
+    if (t.node == minter) continue;
+    if (t.node == config_.self) {
+      Result<ObjectPtr> mine =
+          t.hint_for ? hints_.load(*t.hint_for, p.bucket, p.key) : objects_.load(p.bucket, p.key);
+      if (mine && misses_history(mine->get(), *p.delta, p.base)) {
+        on_gap(id, p, t.node);
+      } else {
+        Status s = t.hint_for ? hints_.store(*t.hint_for, p.bucket, p.key, *p.delta,
+                                             p.options.durable, env_.clock.wall_ms())
+                              : merge_local(p.bucket, p.key, *p.delta, p.options.durable);
+        record(id, t.node, s.is_ok(), s);
+      }
+      if (!pending_.count(id)) return;
+      continue;
+    }
+    Message m = Message::make(Message::Kind::kMerge, id, p.bucket, p.key);
+    m.object = p.delta;
+    m.durable = p.options.durable;
+    m.hint_for = t.hint_for.value_or("");
+    m.base = p.base;
+    send(t.node, std::move(m));
+  }
+}
+
+// `node` refused the delta: it missed some of the minter's history. It gets the minter's
+// whole state (with its log) instead, fetched once per request.
+void Node::on_gap(uint64_t id, Pending& p, const ring::NodeId& node) {
+  ++gap_refills_;
+  if (p.full) {
+    send_full(id, p, node);
+    return;
+  }
+  p.gapped.push_back(node);
+  if (p.full_asked) return;
+  p.full_asked = true;
+  if (p.minter != config_.self) {
+    Message m = Message::make(Message::Kind::kRead, id, p.bucket, p.key);
+    m.full = true;
+    send(p.minter, std::move(m));
+    return;
+  }
+  Message own = Message::make(Message::Kind::kReadReply, id, p.bucket, p.key);
+  Result<ObjectPtr> mine = objects_.load(p.bucket, p.key);
+  own.status = mine.status();
+  if (mine) own.object = *mine;
+  on_full_state(id, own, p);
+}
+
+namespace {
+// Whether `full` holds everything `delta` does for the delta's counter entries (a minter
+// that restarted from an older disk since minting answers with less).
+bool covers(const Object& full, const Object& delta) {
+  const auto* d = delta.as<crdt::PNCounter>();
+  const auto* f = full.as<crdt::PNCounter>();
+  if (!d || !f) return false;
+  for (const auto& [actor, n] : d->increments().entries()) {
+    if (f->increments().get(actor) < n) return false;
+  }
+  for (const auto& [actor, n] : d->decrements().entries()) {
+    if (f->decrements().get(actor) < n) return false;
+  }
+  return true;
+}
+}  // namespace
+
+void Node::on_full_state(uint64_t id, const Message& m, Pending& p) {
+  if (!p.full_asked || p.full) return;
+  const std::vector<ring::NodeId> waiting = std::move(p.gapped);
+  p.gapped.clear();
+  if (m.status.is_ok() && m.object && covers(*m.object, *p.delta)) {
+    p.full = m.object;
+    for (const ring::NodeId& node : waiting) {
+      send_full(id, p, node);
+      if (!pending_.count(id)) return;
+    }
+    return;
+  }
+  const Status lost = Status::unavailable("the minter no longer holds this update");
+  for (const ring::NodeId& node : waiting) {
+    record(id, node, false, lost);
+    if (!pending_.count(id)) return;
+  }
+}
+
+void Node::send_full(uint64_t id, Pending& p, const ring::NodeId& node) {
+  const ring::Target* t = target_of(p, node);
+  if (!t) return;
+  if (node == config_.self) {
+    Status s = t->hint_for ? hints_.store(*t->hint_for, p.bucket, p.key, *p.full, p.options.durable,
+                                          env_.clock.wall_ms())
+                           : merge_local(p.bucket, p.key, *p.full, p.options.durable);
+    record(id, node, s.is_ok(), s);
+    return;
+  }
+  Message m = Message::make(Message::Kind::kMerge, id, p.bucket, p.key);
+  m.object = p.full;
+  m.durable = p.options.durable;
+  m.hint_for = t->hint_for.value_or("");
+  send(node, std::move(m));
+}
+
+void Node::record(uint64_t id, const ring::NodeId& from, bool ok, const Status& error) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  Pending& p = it->second;
+  const ring::Target* t = target_of(p, from);
+  if (!t) return;  // a stranger
+  if (!p.answered_by.insert(from).second &&
+      !config_.cluster.fault_points.bug_count_duplicate_replies) {
+    return;  // a duplicate
+  }
+  p.tally.record(ok, /*primary=*/!t->hint_for);
+  SHOAL_ASSERT(p.answered_by.size() == p.tally.ok + p.tally.failed);
+  if (!ok && p.first_error.is_ok()) p.first_error = error;
+  finish_if_done(id);
+}
+
+void Node::finish_if_done(uint64_t id) {
+  Pending& p = pending_.at(id);
+  const Outcome outcome = evaluate(p.goal, p.tally);
+  if (outcome == Outcome::kSucceeded) {
+    if (p.op == ClientRequest::Op::kGet) {
+      respond(p, {p.merged ? Status::ok() : Status::not_found(p.bucket + "/" + p.key),
+                  for_client(p.merged)});
+    } else {
+      respond(p, {Status::ok(), p.state, p.duplicate});
+    }
+  } else if (outcome == Outcome::kFailed) {
+    respond(p, {failure(p), nullptr});
+  }
+  if (p.answered_by.size() == p.targets.size()) {
+    if (p.op == ClientRequest::Op::kGet) read_repair(p);
+    env_.timers.cancel(id);
+    pending_.erase(id);
+  }
+}
+
+// Why a request failed, as the client may rely on it (docs/semantics.md): once a
+// replica may have applied an update, the outcome is indeterminate whatever the cause.
+Status Node::failure(const Pending& p) const {
+  if (p.op != ClientRequest::Op::kUpdate || !p.may_have_applied ||
+      config_.cluster.fault_points.bug_unavailable_after_send) {
+    return p.first_error;
+  }
+  return Status::timeout("the write may have been applied (" + p.first_error.to_string() +
+                         "): retry it with the same operation id");
+}
+
+void Node::read_repair(Pending& p) {
+  // A projection must never be joined into a whole state (crdt/orset.h): reads of a
+  // few members repair nothing; anti-entropy does.
+  if (!p.merged || !p.elements.empty()) return;
+  // Read replies carry no operation log, and a counter's totals include every mint an
+  // actor made: repairing a counter from them would hand a replica mints without their
+  // records, so a retry could count one twice. Anti-entropy repairs counters whole.
+  if (p.merged->type() == DataType::kCounter && !config_.cluster.fault_points.bug_counter_gaps) {
+    return;
+  }
+  for (const auto& [node, reply] : p.replies) {
+    if (reply && (reply == p.merged || *reply == *p.merged)) continue;
+    const ring::Target* t = target_of(p, node);
+    if (!t || t->hint_for) continue;  // a fallback's hint is delivered by replay
+    ++read_repairs_;
+    if (node == config_.self) {
+      (void)merge_local(p.bucket, p.key, *p.merged, false);
+    } else {
+      Message m = Message::make(Message::Kind::kMerge, 0, p.bucket, p.key);
+      m.object = p.merged;
+      send(node, std::move(m));
+    }
+  }
+}
+
+void Node::on_read_reply(const ring::NodeId& from, const Message& m, Pending& p) {
+  if (m.status.is_ok()) {
+    if (p.answered_by.count(from)) return;
+    p.replies[from] = m.object;
+    if (m.object) {
+      if (!p.merged) {
+        p.merged = m.object;
+      } else if (p.merged != m.object && !(*p.merged == *m.object)) {  // differ: join a copy
+        Object joined = *p.merged;
+        if (joined.join(*m.object).is_ok()) {
+          p.merged = std::make_shared<const Object>(std::move(joined));
+        } else if (p.first_error.is_ok()) {
+          p.first_error = Status::type_mismatch("replicas disagree on the key's type");
+        }
+      }
+    }
+  }
+  record(m.req_id, from, m.status.is_ok(), m.status);
+}
+
+// A replica's answer to a request this node coordinates (unknown ids: already finished).
+void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
+  auto it = pending_.find(m.req_id);
+  if (it == pending_.end()) return;
+  Pending& p = it->second;
+  if (m.kind == Message::Kind::kReadReply) {
+    if (p.op == ClientRequest::Op::kGet) {
+      on_read_reply(from, m, p);
+    } else if (p.op == ClientRequest::Op::kUpdate && from == p.minter) {
+      on_full_state(m.req_id, m, p);
+    }
+  } else if (m.kind == Message::Kind::kMintReply) {
+    if (p.delta) return;
+    if (!m.status.is_ok() || !m.object) {
+      respond(p, {m.status.is_ok() ? Status::internal("mint without delta") : m.status, nullptr});
+      env_.timers.cancel(m.req_id);
+      pending_.erase(it);
+      return;
+    }
+    p.delta = m.object;
+    p.state = m.state;
+    p.duplicate = m.duplicate;
+    p.base = m.base;
+    spread_delta(m.req_id, p, from);
+    record(m.req_id, from, true, Status::ok());
+  } else if (m.kind == Message::Kind::kMergeAck) {
+    if (p.op != ClientRequest::Op::kUpdate) return;
+    if (!m.status.is_ok() && m.base != 0 && p.delta && target_of(p, from) &&
+        !p.answered_by.count(from)) {
+      on_gap(m.req_id, p, from);
+      return;
+    }
+    record(m.req_id, from, m.status.is_ok(), m.status);
+  }
+}
+
+}  // namespace shoal::core

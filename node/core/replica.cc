@@ -1,0 +1,232 @@
+// Node: the replica side (node.h): applying an update as the minter, merging what
+// coordinators, peers and repairs send, and what a replica answers with.
+#include "crdt/assert.h"
+#include "node/core/node.h"
+#include "node/core/replies.h"
+
+namespace shoal::core {
+
+namespace {
+
+// What a client (or a coordinator) is answered with: no operation log (it is repair
+// metadata), and for a set update only the elements it touched and the whole context
+// (the whole membership would make every add O(set size) on the wire and in the reply).
+ObjectPtr answer_state(const std::shared_ptr<Object>& state, const Update& u) {
+  if (const auto* set = state->as<crdt::ORSet>()) {
+    return std::make_shared<const Object>(set->project(u.elements));
+  }
+  if (state->ops().empty()) return state;
+  return std::make_shared<const Object>(state->without_ops());
+}
+
+}  // namespace
+
+ObjectPtr for_client(ObjectPtr o) {
+  if (!o || o->ops().empty()) return o;
+  return std::make_shared<const Object>(o->without_ops());
+}
+
+// What a replica's read reply carries: no operation log (a counter's can be large, so
+// counters are never read-repaired), except a register's records of the siblings it
+// holds, so a read repair never hands a replica a sibling without the record that makes
+// a retry of its write count once. Cost: a scan of the register's log per read.
+ObjectPtr for_reading(ObjectPtr o, bool bug_no_records) {
+  if (!o || o->ops().empty()) return o;
+  const auto* reg = o->as<crdt::DvvSet>();
+  if (!reg || bug_no_records) return for_client(o);
+  Object out = o->without_ops();
+  for (const auto& [key, record] : o->ops().records()) {
+    const bool live = std::any_of(record.mints.begin(), record.mints.end(), [&](const auto& m) {
+      return std::any_of(m.second.dots.begin(), m.second.dots.end(),
+                         [&](const crdt::Dot& d) { return reg->siblings().count(d) > 0; });
+    });
+    if (live) (void)out.ops().insert(key, record);
+  }
+  return std::make_shared<const Object>(std::move(out));
+}
+
+// A set restricted to `elements` (other types are answered whole: the API reports the
+// type mismatch).
+ObjectPtr projected(const ObjectPtr& o, const std::vector<std::string>& elements) {
+  const auto* set = o->as<crdt::ORSet>();
+  if (!set) return o;
+  return std::make_shared<const Object>(set->project(elements));
+}
+
+// Drops the operation records older than the op window; their keys go to `changed`.
+void Node::prune_ops(Object& o, std::vector<uint64_t>* changed) {
+  if (o.ops().empty()) return;
+  const uint64_t wall = env_.clock.wall_ms();
+  const uint64_t window = config_.cluster.op_window_ms;
+  o.ops().prune(wall > window ? wall - window : 0, changed);
+}
+
+// A peer holds more of this node's current actor than this node does: its state was
+// rolled back while it ran (a VM snapshot restored with its memory). Minting on under
+// the same actor would reuse dots the peer holds, so take a new one (identity.h).
+void Node::check_own_history(const Object* mine, const Object& incoming) {
+  const uint64_t theirs = incoming.seen_of(actor_);
+  if (theirs == 0 || (mine && mine->seen_of(actor_) >= theirs)) return;
+  ++actor_renewals_;
+  bump_actor();
+}
+
+Status Node::merge_local(const std::string& bucket, const std::string& key, const Object& delta,
+                         bool durable) {
+  Result<std::shared_ptr<Object>> current = objects_.writable(bucket, key);
+  if (!current) return current.status();
+  check_own_history(current->get(), delta);
+  std::vector<uint64_t> ops;
+  if (!*current) {
+    auto fresh = std::make_shared<Object>(delta);
+    prune_ops(*fresh, nullptr);
+    objects_.save(bucket, key, std::move(fresh), ObjectStore::Rows{.all = true}, durable);
+    return Status::ok();
+  }
+  Object& mine = **current;
+  if (auto* set = mine.as<crdt::ORSet>()) {
+    SHOAL_RETURN_IF_ERROR(check_type(delta.type(), DataType::kSet));
+    const crdt::DotContext ctx_before = set->context();
+    const auto deferred_before = set->deferred();  // almost always empty
+    crdt::ORSet::Touched touched;
+    SHOAL_RETURN_IF_ERROR(mine.join(delta, &touched, &ops));
+    prune_ops(mine, &ops);
+    const bool changed = !touched.empty() || !(set->context() == ctx_before) ||
+                         set->deferred() != deferred_before || !ops.empty();
+    if (changed) objects_.save(bucket, key, *current, ObjectStore::Rows{&touched, &ops}, durable);
+    return Status::ok();
+  }
+  // Registers and counters are small: compare the value to skip no-op writes.
+  const Object before = mine.without_ops();
+  SHOAL_RETURN_IF_ERROR(mine.join(delta, nullptr, &ops));
+  prune_ops(mine, &ops);
+  if (!mine.same_value(before) || !ops.empty()) {
+    objects_.save(bucket, key, *current, ObjectStore::Rows{nullptr, &ops}, durable);
+  }
+  return Status::ok();
+}
+
+Result<Node::LocalApplied> Node::local_update(const Update& update, const std::string& bucket,
+                                              const std::string& key, bool durable) {
+  Result<std::shared_ptr<Object>> current = objects_.writable(bucket, key);
+  if (!current) return current.status();
+  std::shared_ptr<Object> state =
+      *current ? std::move(current).value() : std::make_shared<Object>(update_type(update));
+  Update u = update;
+  if (config_.cluster.fault_points.bug_ignore_op_ids) u.op_id.clear();
+  Once once;
+  Result<Object> delta = apply_once(state.get(), actor_, u, env_.clock.wall_ms(), &once);
+  if (!delta) {
+    if (delta.status().code() == Code::kInvalidArgument && once.duplicate) {
+      return Status::invalid_argument(delta.status().message() + " (" + bucket + "/" + key + ")");
+    }
+    return delta.status();
+  }
+  if (once.duplicate) {
+    ++duplicates_answered_;
+    return LocalApplied{answer_state(state, u),
+                        std::make_shared<const Object>(std::move(delta).value()), true};
+  }
+  minted_since_bump_ = true;
+  prune_ops(*state, &once.ops);
+  LocalApplied out{answer_state(state, u), std::make_shared<const Object>(std::move(delta).value()),
+                   false, once.base};
+  objects_.save(bucket, key, std::move(state), ObjectStore::Rows{&once.touched, &once.ops},
+                durable);
+  return out;
+}
+
+bool Node::misses_history(const Object* mine, const Object& delta, uint64_t base) const {
+  if (config_.cluster.fault_points.bug_counter_gaps) return false;
+  const auto* d = delta.as<crdt::PNCounter>();
+  if (base == 0 || !d) return false;
+  // A minter's counter delta holds one entry: its actor's new totals.
+  const auto& inc = d->increments().entries();
+  const auto& dec = d->decrements().entries();
+  if (inc.empty() && dec.empty()) return false;
+  const crdt::Actor actor = inc.empty() ? dec.begin()->first : inc.begin()->first;
+  const auto* held = mine ? mine->as<crdt::PNCounter>() : nullptr;
+  if (mine && !held) return false;  // another type: the join reports the mismatch
+  const uint64_t total = held ? held->increments().get(actor) + held->decrements().get(actor) : 0;
+  return total < base;
+}
+
+void Node::handle_replica(const ring::NodeId& from, const Message& m) {
+  if (m.kind != Message::Kind::kRead && m.hint_for.empty() &&
+      !owns(ring::key_hash(m.bucket, m.key))) {
+    // A coordinator with another ring sent us a key we do not own: hand it off soon.
+    next_sweep_ms_ = std::min(next_sweep_ms_, env_.clock.now_ms() + 1000);
+  }
+  Message reply;
+  reply.req_id = m.req_id;
+  reply.bucket = m.bucket;
+  reply.key = m.key;
+  if (m.kind == Message::Kind::kRead) {
+    reply.kind = Message::Kind::kReadReply;
+    Result<ObjectPtr> mine = m.hint_for.empty() ? objects_.load(m.bucket, m.key)
+                                                : hints_.load(m.hint_for, m.bucket, m.key);
+    reply.status = mine.status();
+    if (mine && *mine && !m.full) {
+      *mine = m.elements.empty() ? for_reading(*mine, config_.cluster.fault_points.bug_counter_gaps)
+                                 : projected(*mine, m.elements);
+    }
+    if (mine) reply.object = *mine;
+  } else if (m.kind == Message::Kind::kMint) {
+    reply.kind = Message::Kind::kMintReply;
+    // A mint is not idempotent (a counter would count twice): a duplicate of one already
+    // applied gets the same answer again.
+    const auto mint_id = std::make_pair(from, m.req_id);
+    if (auto seen = recent_mints_.find(mint_id); seen != recent_mints_.end()) {
+      reply.object = seen->second.delta;
+      reply.state = seen->second.state;
+      reply.duplicate = seen->second.duplicate;
+      reply.base = seen->second.base;
+      send(from, std::move(reply));
+      return;
+    }
+    Result<LocalApplied> applied =
+        m.update ? local_update(*m.update, m.bucket, m.key, m.durable)
+                 : Result<LocalApplied>(Status::invalid_argument("mint without an update"));
+    reply.status = applied.status();
+    if (applied) {
+      remember_mint(mint_id, *applied);
+      reply.object = std::move(applied->delta);
+      reply.state = std::move(applied->state);
+      reply.duplicate = applied->duplicate;
+      reply.base = applied->base;
+    }
+  } else {
+    reply.kind = Message::Kind::kMergeAck;
+    const bool hint = !m.hint_for.empty() && m.hint_for != config_.self;
+    if (!m.object) {
+      reply.status = Status::invalid_argument("merge without an object");
+    } else if (m.base != 0 && refuses_gap(m, hint)) {
+      reply.status = Status::unavailable("this replica missed earlier updates of the counter");
+      reply.base = m.base;
+    } else if (hint) {
+      reply.status =
+          hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable, env_.clock.wall_ms());
+    } else {
+      reply.status = merge_local(m.bucket, m.key, *m.object, m.durable);
+    }
+    if (m.req_id == 0) return;  // read repair: nobody waits for an ack
+  }
+  send(from, std::move(reply));
+}
+
+bool Node::refuses_gap(const Message& m, bool hint) {
+  Result<ObjectPtr> mine =
+      hint ? hints_.load(m.hint_for, m.bucket, m.key) : objects_.load(m.bucket, m.key);
+  return mine && misses_history(mine->get(), *m.object, m.base);
+}
+
+void Node::remember_mint(const std::pair<ring::NodeId, uint64_t>& id, const LocalApplied& applied) {
+  recent_mints_.emplace(id, applied);
+  recent_mint_order_.push_back(id);
+  if (recent_mint_order_.size() > kRecentMints) {
+    recent_mints_.erase(recent_mint_order_.front());
+    recent_mint_order_.pop_front();
+  }
+}
+
+}  // namespace shoal::core
