@@ -5,14 +5,11 @@
 #include <algorithm>
 
 #include "crdt/assert.h"
+#include "crdt/coding.h"
 
 namespace shoal::ring {
 
-namespace {
-void put_u32_be(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
-}
-}  // namespace
+using coding::put_be32;
 
 uint64_t key_hash(std::string_view bucket, std::string_view key) {
   // One contiguous buffer: stack for typical keys, heap for long ones.
@@ -33,7 +30,7 @@ uint64_t key_hash(std::string_view bucket, std::string_view key) {
 
 uint64_t vnode_token(std::string_view node, uint32_t vnode_index) {
   std::string buf(node);
-  put_u32_be(&buf, vnode_index);
+  put_be32(&buf, vnode_index);
   return XXH3_64bits(buf.data(), buf.size());
 }
 
@@ -139,9 +136,9 @@ std::map<NodeId, double> Ring::ownership(size_t n) const {
 
 uint64_t Ring::fingerprint() const {
   std::string buf;
-  put_u32_be(&buf, vnodes_);
+  put_be32(&buf, vnodes_);
   for (const NodeId& node : nodes_) {
-    put_u32_be(&buf, static_cast<uint32_t>(node.size()));
+    put_be32(&buf, static_cast<uint32_t>(node.size()));
     buf += node;
   }
   return XXH3_64bits(buf.data(), buf.size());

@@ -1,12 +1,11 @@
 #include "node/api/frames.h"
 
+#include "crdt/coding.h"
+
 namespace shoal::api {
 
 void append_frame(std::string* out, std::string_view payload) {
-  const auto n = static_cast<uint32_t>(payload.size());
-  const char header[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                          static_cast<char>(n >> 8), static_cast<char>(n)};
-  out->append(header, 4);
+  coding::put_be32(out, static_cast<uint32_t>(payload.size()));
   out->append(payload);
 }
 
@@ -20,8 +19,7 @@ void FrameReader::feed(const char* data, size_t n) {
 
 FrameReader::Next FrameReader::next(std::string_view* payload, size_t* claimed_bytes) {
   if (buf_.size() - off_ < kFrameHeaderBytes) return Next::kNeedMore;
-  const auto* p = reinterpret_cast<const unsigned char*>(buf_.data() + off_);
-  const size_t n = (size_t{p[0]} << 24) | (size_t{p[1]} << 16) | (size_t{p[2]} << 8) | p[3];
+  const size_t n = coding::get_be32(std::string_view(buf_).substr(off_));
   if (n > max_) {
     if (claimed_bytes) *claimed_bytes = n;
     return Next::kTooLarge;

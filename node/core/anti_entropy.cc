@@ -35,6 +35,7 @@
 
 #include <algorithm>
 
+#include "crdt/coding.h"
 #include "node/core/keys.h"
 #include "node/core/node.h"
 
@@ -56,17 +57,8 @@ std::string segment_end(uint32_t segment) {
                                     : data_key_lower_bound(uint64_t{segment + 1} << 56);
 }
 
-void put64(std::string* out, uint64_t v) {
-  char b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * (7 - i)));
-  out->append(b, 8);
-}
-
-uint64_t get64(std::string_view s) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
+using coding::get_be64;
+using coding::put_be64;
 
 }  // namespace
 
@@ -89,7 +81,7 @@ Status Node::ae_scan(
   Status s = env_.store.scan(data_key_lower_bound(uint64_t{segment} << 56), segment_end(segment),
                              [&](std::string_view k, std::string_view v) {
                                if (k.size() < 9) return true;
-                               const uint64_t hash = get64(k.substr(1));
+                               const uint64_t hash = get_be64(k.substr(1));
                                if (co_owned(hash, peer)) fn(hash, k, v);
                                return true;
                              });
@@ -114,7 +106,7 @@ Result<uint64_t> Node::ae_segment_hash(uint32_t segment, const ring::NodeId& pee
   Result<std::vector<uint64_t>> leaves = ae_leaves(segment, peer);
   if (!leaves) return leaves.status();
   std::string bytes;
-  for (uint64_t h : *leaves) put64(&bytes, h);
+  for (uint64_t h : *leaves) put_be64(&bytes, h);
   return XXH3_64bits(bytes.data(), bytes.size());
 }
 
@@ -179,7 +171,7 @@ bool Node::ae_send_summary() {
       Result<uint64_t> h = ae_segment_hash(s, peer);
       if (!h) return false;  // the store failed: try again later
       m.body.push_back(static_cast<char>(s));
-      put64(&m.body, *h);
+      put_be64(&m.body, *h);
     }
     pa.summary_seq = change_seq_;
     pa.summary_sent_ms = now;
@@ -206,7 +198,7 @@ void Node::on_ae_summary(const ring::NodeId& from, const Message& m) {
     const uint32_t segment = static_cast<uint8_t>(m.body[at]);
     Result<uint64_t> mine = ae_segment_hash(segment, from);
     if (!mine) return;
-    if (*mine != get64(std::string_view(m.body).substr(at + 1))) {
+    if (*mine != get_be64(std::string_view(m.body).substr(at + 1))) {
       mask[segment / 8] = static_cast<char>(mask[segment / 8] | (1 << (segment % 8)));
       pa.equal_seq[segment] = 0;
     } else {
@@ -270,7 +262,7 @@ void Node::ae_send_tree(uint32_t segment, const ring::NodeId& peer) {
   Message m = Message::make(Message::Kind::kAeTree, ring_fingerprint_);
   m.body.reserve(1 + 8 * kAeLeaves);
   m.body.push_back(static_cast<char>(segment));
-  for (uint64_t h : *leaves) put64(&m.body, h);
+  for (uint64_t h : *leaves) put_be64(&m.body, h);
   send(peer, std::move(m));
   ++ae_.exchanges;
 }
@@ -303,20 +295,22 @@ void Node::on_ae_tree(const ring::NodeId& from, const Message& m) {
   if (!mine) return;
   uint64_t mask = 0;
   for (uint32_t i = 0; i < kAeLeaves; ++i) {
-    if ((*mine)[i] != get64(std::string_view(m.body).substr(1 + 8 * i))) mask |= uint64_t{1} << i;
+    if ((*mine)[i] != get_be64(std::string_view(m.body).substr(1 + 8 * i)))
+      mask |= uint64_t{1} << i;
   }
   if (mask == 0) return;
   ++ae_.differing_leaves;
   ae_send_leaves(segment, mask, from);
   Message diff = Message::make(Message::Kind::kAeDiff, m.req_id);
   diff.body.push_back(static_cast<char>(segment));
-  put64(&diff.body, mask);
+  put_be64(&diff.body, mask);
   send(from, std::move(diff));
 }
 
 void Node::on_ae_diff(const ring::NodeId& from, const Message& m) {
   if (m.body.size() != 9 || m.req_id != ring_fingerprint_) return;
-  ae_send_leaves(static_cast<uint8_t>(m.body[0]), get64(std::string_view(m.body).substr(1)), from);
+  ae_send_leaves(static_cast<uint8_t>(m.body[0]), get_be64(std::string_view(m.body).substr(1)),
+                 from);
 }
 
 void Node::on_ae_repair(const Message& m) {

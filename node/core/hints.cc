@@ -1,23 +1,14 @@
 #include "node/core/hints.h"
 
 #include "crdt/assert.h"
+#include "crdt/coding.h"
 
 namespace shoal::core {
 
 namespace {
 
-std::string be64(uint64_t v) {
-  std::string out;
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
-  return out;
-}
-
-uint64_t read_be64(std::string_view s) {
-  SHOAL_ASSERT(s.size() >= 8);
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
+using coding::be64;
+uint64_t read_be64(std::string_view s) { return coding::get_be64(s); }
 
 }  // namespace
 

@@ -1,16 +1,13 @@
 #include "node/core/identity.h"
 
+#include "crdt/coding.h"
 #include "node/core/keys.h"
 
 namespace shoal::core {
 
 namespace {
 
-std::string be64(uint64_t v) {
-  std::string out;
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
-  return out;
-}
+using coding::be64;
 
 Result<std::optional<uint64_t>> read_u64(Store& store, const std::string& key) {
   Result<std::optional<std::string>> got = store.get(key);
@@ -18,9 +15,7 @@ Result<std::optional<uint64_t>> read_u64(Store& store, const std::string& key) {
   if (!got->has_value()) return std::optional<uint64_t>();
   const std::string& v = **got;
   if (v.size() != 8) return Status::corruption("stored " + key.substr(1) + " is not 8 bytes");
-  uint64_t x = 0;
-  for (char c : v) x = (x << 8) | static_cast<uint8_t>(c);
-  return std::optional<uint64_t>(x);
+  return std::optional<uint64_t>(coding::get_be64(v));
 }
 
 }  // namespace

@@ -1,17 +1,11 @@
 #include "node/core/keys.h"
 
+#include "crdt/coding.h"
+
 namespace shoal::core {
 
-namespace {
-void put_be(std::string* out, uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-uint64_t get_be(std::string_view s, int bytes) {
-  uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
-}  // namespace
+using coding::get_be;
+using coding::put_be;
 
 std::string data_key(uint64_t hash, std::string_view bucket, std::string_view key) {
   std::string out;

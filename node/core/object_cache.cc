@@ -1,5 +1,7 @@
 #include "node/core/object_cache.h"
 
+#include "crdt/coding.h"
+
 namespace shoal::core {
 
 // Per-entry overhead beyond the encoded bytes (list node, index slot, key), so a cache of
@@ -9,8 +11,7 @@ constexpr size_t kEntryOverheadBytes = 128;
 uint64_t ObjectCache::slot(std::string_view key) {
   uint64_t h = 0;
   if (key.size() >= 9 && key[0] == 'd') {
-    for (size_t i = 1; i < 9; ++i) h = (h << 8) | static_cast<uint8_t>(key[i]);
-    return h;
+    return coding::get_be64(key.substr(1));
   }
   h = 0xcbf29ce484222325ULL;
   for (char c : key) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;

@@ -1,6 +1,7 @@
 #include "node/core/object_store.h"
 
 #include "crdt/assert.h"
+#include "crdt/coding.h"
 #include "ring/ring.h"
 
 namespace shoal::core {
@@ -102,8 +103,7 @@ Status ObjectStore::load_ops(uint64_t hash, const std::string& bucket, const std
       bad = r ? Status::corruption("operation row key") : r.status();
       return false;
     }
-    uint64_t op = 0;
-    for (char c : k.substr(prefix.size())) op = (op << 8) | static_cast<uint8_t>(c);
+    const uint64_t op = coding::get_be64(k.substr(prefix.size()));
     bad = out->insert(op, std::move(r).value());
     return bad.is_ok();
   });

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <msgpack.hpp>
 
+#include "crdt/coding.h"
+#include "crdt/prng.h"
 #include "crdt/status.h"
 #include "crdt_gen.h"
 
@@ -154,3 +156,32 @@ TEST_CASE("status codes have stable wire names", "[status]") {
 
 }  // namespace
 }  // namespace shoal::crdt
+
+namespace shoal {
+namespace {
+
+TEST_CASE("big-endian fixed-width integers round-trip and sort by number", "[coding]") {
+  Prng rng(7);
+  std::string prev;
+  for (uint64_t v : {uint64_t{0}, uint64_t{1}, uint64_t{255}, uint64_t{256}, uint64_t{1} << 32,
+                     ~uint64_t{0} - 1, ~uint64_t{0}}) {
+    const std::string b = coding::be64(v);
+    REQUIRE(b.size() == 8);
+    CHECK(coding::get_be64(b) == v);
+    CHECK(prev < b);  // byte order is numeric order: store keys sort by hash
+    prev = b;
+  }
+  for (int i = 0; i < 1000; ++i) {
+    const auto v = static_cast<uint32_t>(rng.next());
+    std::string b;
+    coding::put_be32(&b, v);
+    CHECK(coding::get_be32(b) == v);
+    std::string three;
+    coding::put_be(&three, v, 3);
+    CHECK(coding::get_be(three, 3) == (v & 0xffffff));
+  }
+  CHECK(coding::be64(0x0102030405060708) == std::string("\x01\x02\x03\x04\x05\x06\x07\x08", 8));
+}
+
+}  // namespace
+}  // namespace shoal
