@@ -77,21 +77,4 @@ class Ring {
   std::vector<uint32_t> prefix_;
 };
 
-// An arc (start, end] of the hash space (wrapping when start >= end) whose owner set
-// differs between two rings.
-struct ArcChange {
-  uint64_t start = 0;
-  uint64_t end = 0;
-  std::vector<NodeId> before;  // preference order
-  std::vector<NodeId> after;
-  bool operator==(const ArcChange&) const = default;
-};
-
-// True when `hash` lies in the arc (start, end]. start == end means the whole ring.
-bool arc_contains(uint64_t start, uint64_t end, uint64_t hash);
-
-// The arcs whose set of n owners changes from `before` to `after`, adjacent arcs with
-// the same change merged, in token order.
-std::vector<ArcChange> diff(const Ring& before, const Ring& after, size_t n);
-
 }  // namespace shoal::ring
