@@ -43,7 +43,7 @@ namespace shoal::core {
 
 namespace {
 
-constexpr uint32_t kAeSegments = 256;
+constexpr uint32_t kAeSegments = SegmentSync::kSegments;
 constexpr uint32_t kAeLeaves = 64;
 constexpr uint64_t kQuietMs = 1'000;                 // a segment changed since: not yet compared
 constexpr uint32_t kSummarySegments = 64;            // segments per summary
@@ -111,23 +111,14 @@ Result<uint64_t> Node::ae_segment_hash(uint32_t segment, const ring::NodeId& pee
 }
 
 void Node::segment_changed(uint64_t key_hash) {
-  const auto segment = static_cast<uint32_t>(key_hash >> 56);
-  segment_changed_[segment] = ++change_seq_;
-  segment_changed_ms_[segment] = env_.clock.now_ms();
+  segments_.changed(SegmentSync::segment_of(key_hash), env_.clock.now_ms());
 }
 
 PeerSync Node::sync_with(const ring::NodeId& peer) const {
   PeerSync out;
-  auto it = ae_peers_.find(peer);
-  for (uint32_t s = 0; s < kAeSegments; ++s) {
-    const bool known = it != ae_peers_.end() && it->second.equal_seq[s] != 0 &&
-                       it->second.equal_seq[s] >= segment_changed_[s];
-    if (!known) {
-      ++out.unconfirmed;
-    } else {
-      out.since_wall_ms = std::max(out.since_wall_ms, it->second.equal_wall_ms[s]);
-    }
-  }
+  const SegmentSync::View v = segments_.view(peer);
+  out.unconfirmed = v.unconfirmed;
+  out.since_wall_ms = v.since_wall_ms;
   auto hints = hints_.by_target().find(peer);
   const bool no_hints =
       hints_.counts_known() && (hints == hints_.by_target().end() || hints->second == 0);
@@ -157,13 +148,8 @@ bool Node::ae_send_summary() {
   for (size_t i = 0; i < nodes.size(); ++i) {
     const ring::NodeId& peer = nodes[(ae_summary_peer_ + i) % nodes.size()];
     if (peer == config_.self || down_.count(peer)) continue;
-    PeerAe& pa = ae_peers_[peer];
-    if (pa.summary_sent_ms != 0 && now < pa.summary_sent_ms + kSummaryTimeoutMs) continue;
-    std::vector<uint32_t> due;
-    for (uint32_t s = 0; s < kAeSegments && due.size() < kSummarySegments; ++s) {
-      const bool known = pa.equal_seq[s] != 0 && pa.equal_seq[s] >= segment_changed_[s];
-      if (!known && now >= segment_changed_ms_[s] + kQuietMs) due.push_back(s);
-    }
+    if (segments_.summary_pending(peer, now, kSummaryTimeoutMs)) continue;
+    std::vector<uint32_t> due = segments_.due(peer, now, kQuietMs, kSummarySegments);
     if (due.empty()) continue;
     Message m = Message::make(Message::Kind::kAeSummary, ring_fingerprint_);
     const uint64_t rows_before = ae_rows_scanned_;
@@ -173,9 +159,7 @@ bool Node::ae_send_summary() {
       m.body.push_back(static_cast<char>(s));
       put_be64(&m.body, *h);
     }
-    pa.summary_seq = change_seq_;
-    pa.summary_sent_ms = now;
-    pa.asked = std::move(due);
+    segments_.summary_sent(peer, std::move(due), now);
     send(peer, std::move(m));
     ae_summary_peer_ = (ae_summary_peer_ + i + 1) % nodes.size();
     const uint64_t rows = ae_rows_scanned_ - rows_before;
@@ -192,19 +176,14 @@ void Node::on_ae_summary(const ring::NodeId& from, const Message& m) {
     return;  // another ring (gossip will settle it) or malformed: the sender asks again
   }
   std::string mask(kAeSegments / 8, '\0');
-  PeerAe& pa = ae_peers_[from];
   const uint64_t wall = env_.clock.wall_ms();
   for (size_t at = 0; at < m.body.size(); at += 9) {
     const uint32_t segment = static_cast<uint8_t>(m.body[at]);
     Result<uint64_t> mine = ae_segment_hash(segment, from);
     if (!mine) return;
-    if (*mine != get_be64(std::string_view(m.body).substr(at + 1))) {
-      mask[segment / 8] = static_cast<char>(mask[segment / 8] | (1 << (segment % 8)));
-      pa.equal_seq[segment] = 0;
-    } else {
-      pa.equal_seq[segment] = change_seq_;
-      pa.equal_wall_ms[segment] = wall;
-    }
+    const bool equal = *mine == get_be64(std::string_view(m.body).substr(at + 1));
+    if (!equal) mask[segment / 8] = static_cast<char>(mask[segment / 8] | (1 << (segment % 8)));
+    segments_.compared(from, segment, equal, wall);
   }
   Message reply = Message::make(Message::Kind::kAeSummaryReply, m.req_id);
   reply.body = std::move(mask);
@@ -212,22 +191,13 @@ void Node::on_ae_summary(const ring::NodeId& from, const Message& m) {
 }
 
 void Node::on_ae_summary_reply(const ring::NodeId& from, const Message& m) {
-  auto it = ae_peers_.find(from);
-  if (it == ae_peers_.end() || it->second.summary_sent_ms == 0) return;
   if (m.req_id != ring_fingerprint_ || m.body.size() != kAeSegments / 8) return;
-  PeerAe& pa = it->second;
-  const uint64_t wall = env_.clock.wall_ms();
-  for (uint32_t segment : pa.asked) {
-    if (static_cast<uint8_t>(m.body[segment / 8]) >> (segment % 8) & 1) {
-      pa.equal_seq[segment] = 0;
-      ae_queue_.emplace_back(from, segment);
-    } else {
-      pa.equal_seq[segment] = pa.summary_seq;
-      pa.equal_wall_ms[segment] = wall;
-    }
+  auto differs = [&](uint32_t segment) {
+    return (static_cast<uint8_t>(m.body[segment / 8]) >> (segment % 8) & 1) != 0;
+  };
+  for (uint32_t segment : segments_.summary_answered(from, differs, env_.clock.wall_ms())) {
+    ae_queue_.emplace_back(from, segment);
   }
-  pa.summary_sent_ms = 0;
-  pa.asked.clear();
 }
 
 void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& peer) {

@@ -125,7 +125,7 @@ void Node::membership_changed() {
     ring_ = ring::Ring(ring_members_, config_.vnodes_per_node);
     ring_fingerprint_ = ring_.fingerprint();
     start_sweep();
-    ae_peers_.clear();  // who co-owns what changed: nothing is known equal any more
+    segments_.forget_all();  // who co-owns what changed: nothing is known equal any more
     ae_queue_.clear();
   }
   for (const auto& [id, s] : membership_.states()) {

@@ -22,7 +22,7 @@
 // Files: node.cc (events, dispatch, turns), coordinator.cc (requests, tally, read
 // repair), replica.cc (minting and merging), cluster.cc, handoff.cc, anti_entropy.cc.
 // Parts that own their state: ObjectStore (objects and their rows), Hints, Turn,
-// Membership, PhiAccrualDetector, FaultFilter (docs/architecture.md).
+// SegmentSync, Membership, PhiAccrualDetector, FaultFilter (docs/architecture.md).
 #pragma once
 
 #include <cstdint>
@@ -45,6 +45,7 @@
 #include "node/core/object_store.h"
 #include "node/core/options.h"
 #include "node/core/quorum.h"
+#include "node/core/segment_sync.h"
 #include "node/core/turn.h"
 #include "node/core/update.h"
 #include "ring/ring.h"
@@ -418,21 +419,7 @@ class Node {
   uint64_t ae_peer_ = 0;
   uint64_t next_ae_ms_ = 0;
   AntiEntropyStats ae_;
-  // The convergence signal. A change counter bumped by every write to a data row, the
-  // value it had when each segment last changed, and per peer when each segment was
-  // last found equal (the counter then; 0: never, or it differed).
-  static constexpr uint32_t kSegments = 256;
-  uint64_t change_seq_ = 1;
-  std::vector<uint64_t> segment_changed_ = std::vector<uint64_t>(kSegments, 1);
-  std::vector<uint64_t> segment_changed_ms_ = std::vector<uint64_t>(kSegments, 0);
-  struct PeerAe {
-    std::vector<uint64_t> equal_seq = std::vector<uint64_t>(kSegments, 0);
-    std::vector<uint64_t> equal_wall_ms = std::vector<uint64_t>(kSegments, 0);
-    uint64_t summary_seq = 0;      // the change counter when the outstanding summary left
-    uint64_t summary_sent_ms = 0;  // 0: none outstanding
-    std::vector<uint32_t> asked;   // its segments
-  };
-  std::map<ring::NodeId, PeerAe> ae_peers_;
+  SegmentSync segments_;  // the convergence signal: what is known equal with each peer
   std::deque<std::pair<ring::NodeId, uint32_t>> ae_queue_;  // segments found to differ
   uint64_t ae_summary_peer_ = 0;
   uint64_t next_summary_ms_ = 0;
