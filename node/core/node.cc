@@ -212,6 +212,10 @@ void Node::send_filtered(const ring::NodeId& to, const Message& m) {
       env_.transport.send(to, m);
       continue;
     }
+    if (delayed_.size() >= kMaxDelayedMessages) {  // a delay rule on a busy link: lossy
+      ++faults_.dropped;
+      continue;
+    }
     const uint64_t id = next_id_++;
     delayed_.emplace(id, std::make_pair(to, m));
     env_.timers.schedule(id, v.delay_ms);

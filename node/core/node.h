@@ -420,12 +420,17 @@ class Node {
   uint64_t next_ae_ms_ = 0;
   AntiEntropyStats ae_;
   SegmentSync segments_;  // the convergence signal: what is known equal with each peer
-  std::deque<std::pair<ring::NodeId, uint32_t>> ae_queue_;  // segments found to differ
+  // Segments a summary found to differ, compared first. Bounded; one left out stays
+  // unconfirmed, so a later summary finds it again.
+  static constexpr size_t kMaxAeQueue = kMaxMembers * SegmentSync::kSegments;
+  std::deque<std::pair<ring::NodeId, uint32_t>> ae_queue_;
   uint64_t ae_summary_peer_ = 0;
   uint64_t next_summary_ms_ = 0;
   uint64_t ae_rows_scanned_ = 0;
   // The fault filter, and the outgoing messages it holds back (by timer id).
   FaultFilter faults_;
+  // Bounded: beyond it a delayed message is dropped (counted in faults_.dropped).
+  static constexpr size_t kMaxDelayedMessages = 100'000;
   std::map<uint64_t, std::pair<ring::NodeId, Message>> delayed_;
   void send_filtered(const ring::NodeId& to, const Message& m);
   // This turn's effects, released by end_turn() after the store commit.
