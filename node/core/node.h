@@ -37,6 +37,7 @@
 #include "node/core/env.h"
 #include "node/core/failure_detector.h"
 #include "node/core/fault_filter.h"
+#include "node/core/fifo_map.h"
 #include "node/core/hints.h"
 #include "node/core/keys.h"
 #include "node/core/membership.h"
@@ -349,7 +350,6 @@ class Node {
   };
   void prune_ops(Object& o, std::vector<uint64_t>* changed);
   void check_own_history(const Object* mine, const Object& incoming);
-  void remember_mint(const std::pair<ring::NodeId, uint64_t>& id, const LocalApplied& applied);
   Result<LocalApplied> local_update(const Update& update, const std::string& bucket,
                                     const std::string& key, bool durable);
   Status merge_local(const std::string& bucket, const std::string& key, const Object& delta,
@@ -372,8 +372,7 @@ class Node {
   // Mints applied for other coordinators, by (coordinator, request id): a duplicated
   // kMint is answered from here instead of minting twice. Bounded (FIFO).
   static constexpr size_t kRecentMints = 4096;
-  std::map<std::pair<ring::NodeId, uint64_t>, LocalApplied> recent_mints_;
-  std::deque<std::pair<ring::NodeId, uint64_t>> recent_mint_order_;
+  FifoMap<std::pair<ring::NodeId, uint64_t>, LocalApplied> recent_mints_{kRecentMints};
 
   // Cluster state (cluster.cc).
   Membership membership_;

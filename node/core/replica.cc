@@ -176,11 +176,11 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
     // A mint is not idempotent (a counter would count twice): a duplicate of one already
     // applied gets the same answer again.
     const auto mint_id = std::make_pair(from, m.req_id);
-    if (auto seen = recent_mints_.find(mint_id); seen != recent_mints_.end()) {
-      reply.object = seen->second.delta;
-      reply.state = seen->second.state;
-      reply.duplicate = seen->second.duplicate;
-      reply.base = seen->second.base;
+    if (const LocalApplied* seen = recent_mints_.find(mint_id)) {
+      reply.object = seen->delta;
+      reply.state = seen->state;
+      reply.duplicate = seen->duplicate;
+      reply.base = seen->base;
       send(from, std::move(reply));
       return;
     }
@@ -189,7 +189,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
                  : Result<LocalApplied>(Status::invalid_argument("mint without an update"));
     reply.status = applied.status();
     if (applied) {
-      remember_mint(mint_id, *applied);
+      recent_mints_.insert(mint_id, *applied);
       reply.object = std::move(applied->delta);
       reply.state = std::move(applied->state);
       reply.duplicate = applied->duplicate;
@@ -218,15 +218,6 @@ bool Node::refuses_gap(const Message& m, bool hint) {
   Result<ObjectPtr> mine =
       hint ? hints_.load(m.hint_for, m.bucket, m.key) : objects_.load(m.bucket, m.key);
   return mine && misses_history(mine->get(), *m.object, m.base);
-}
-
-void Node::remember_mint(const std::pair<ring::NodeId, uint64_t>& id, const LocalApplied& applied) {
-  recent_mints_.emplace(id, applied);
-  recent_mint_order_.push_back(id);
-  if (recent_mint_order_.size() > kRecentMints) {
-    recent_mints_.erase(recent_mint_order_.front());
-    recent_mint_order_.pop_front();
-  }
 }
 
 }  // namespace shoal::core

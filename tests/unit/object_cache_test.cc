@@ -1,7 +1,10 @@
-// ObjectCache: LRU order, byte bound, replacement, and that oversized objects bypass it.
+// ObjectCache: LRU order, byte bound, replacement, and that oversized objects bypass it;
+// FifoMap, the bounded memory of recent mints.
 #include "node/core/object_cache.h"
 
 #include <catch2/catch.hpp>
+
+#include "node/core/fifo_map.h"
 
 namespace shoal::core {
 namespace {
@@ -74,6 +77,25 @@ TEST_CASE("keys that share a hash slot never read each other's objects", "[cache
   cache.erase(b);
   CHECK(cache.entries() == 0);
   CHECK(cache.bytes() == 0);
+}
+
+}  // namespace
+}  // namespace shoal::core
+
+namespace shoal::core {
+namespace {
+
+TEST_CASE("a FifoMap forgets its oldest insert beyond its capacity", "[fifo_map]") {
+  FifoMap<int, std::string> m(3);
+  for (int i = 1; i <= 3; ++i) m.insert(i, "v" + std::to_string(i));
+  m.insert(2, "again");  // present: kept as it was, and as old as it was
+  CHECK(*m.find(2) == "v2");
+  m.insert(4, "v4");
+  CHECK(m.find(1) == nullptr);  // the oldest went
+  CHECK(*m.find(4) == "v4");
+  m.insert(5, "v5");
+  CHECK(m.find(2) == nullptr);
+  CHECK(m.size() == 3);
 }
 
 }  // namespace
