@@ -32,7 +32,7 @@ void Node::tick() {
     ae_step();
     next_ae_ms_ += c.ae_interval_ms;
   }
-  expire_transfers(now);
+  transfers_.expire(now);
   check_joined();
   check_left();
   if (now >= next_publish_ms_) {

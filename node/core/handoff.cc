@@ -12,10 +12,6 @@
 
 namespace shoal::core {
 
-namespace {
-constexpr size_t kMaxTransfersInFlight = 1024;
-}  // namespace
-
 // ---- hints ----
 
 void Node::replay_hints(uint64_t now_ms) {
@@ -41,8 +37,8 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
   uint32_t budget = config_.cluster.hints_per_tick;
   std::vector<std::pair<std::string, std::string>> batch;
   Status s = hints_.scan(target, [&](std::string_view k, std::string_view v) {
-    if (transfers_.size() + batch.size() >= kMaxTransfersInFlight) return false;
-    if (transferring_.count(std::string(k))) return true;
+    if (transfers_.size() + batch.size() >= Transfers::kMaxInFlight) return false;
+    if (transfers_.carries(std::string(k))) return true;
     batch.emplace_back(k, v);
     return --budget > 0;
   });
@@ -63,20 +59,19 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
         continue;
     }
     if (dests.empty()) continue;
-    Transfer t{true,
-               k,
-               v,
-               nullptr,
-               {dests.begin(), dests.end()},
-               now_ms + config_.cluster.transfer_timeout_ms,
-               target};
+    Transfers::Transfer t{true,
+                          k,
+                          v,
+                          nullptr,
+                          {dests.begin(), dests.end()},
+                          now_ms + config_.cluster.transfer_timeout_ms,
+                          target};
     const uint64_t id = next_id_++;
     Message m = Message::make(Message::Kind::kTransfer, id, dk->bucket, dk->key);
     m.object = std::make_shared<const Object>(std::move(o).value());
     m.durable = true;
     for (const ring::NodeId& d : dests) send(d, m);
-    transferring_.insert(k);
-    transfers_.emplace(id, std::move(t));
+    transfers_.start(id, std::move(t));
   }
 }
 
@@ -110,16 +105,10 @@ void Node::on_transfer(const ring::NodeId& from, const Message& m) {
 }
 
 void Node::on_transfer_ack(const ring::NodeId& from, const Message& m) {
-  auto it = transfers_.find(m.req_id);
-  if (it == transfers_.end()) return;
-  Transfer& t = it->second;
-  if (!m.status.is_ok()) {  // retried later
-    transferring_.erase(t.store_key);
-    transfers_.erase(it);
-    return;
-  }
-  t.waiting.erase(from);
-  if (!t.waiting.empty()) return;
+  // A refusal forgets the transfer: the next replay or sweep sends it again.
+  std::optional<Transfers::Transfer> done = transfers_.answered(m.req_id, from, m.status.is_ok());
+  if (!done) return;
+  const Transfers::Transfer& t = *done;
   // Dropped only if nothing changed since it was sent; otherwise the next round sends
   // the newer copy.
   if (t.is_hint) {
@@ -132,19 +121,6 @@ void Node::on_transfer_ack(const ring::NodeId& from, const Message& m) {
         ++handoff_.keys_dropped;
         turn_.need_sync();
       }
-    }
-  }
-  transferring_.erase(t.store_key);
-  transfers_.erase(it);
-}
-
-void Node::expire_transfers(uint64_t now_ms) {
-  for (auto it = transfers_.begin(); it != transfers_.end();) {
-    if (it->second.deadline_ms <= now_ms) {
-      transferring_.erase(it->second.store_key);
-      it = transfers_.erase(it);
-    } else {
-      ++it;
     }
   }
 }
@@ -179,7 +155,7 @@ void Node::sweep_step(uint64_t now_ms) {
     if (now_ms < next_sweep_ms_) return;
     start_sweep();
   }
-  if (transfers_.size() >= kMaxTransfersInFlight) return;
+  if (transfers_.size() >= Transfers::kMaxInFlight) return;
   uint32_t examined = 0, sent = 0;
   bool finished = true;
   std::vector<DataKey> batch;
@@ -204,7 +180,7 @@ void Node::sweep_step(uint64_t now_ms) {
         if (element && head == last_head) return true;  // a set's element rows follow its head
         last_head = head;
         ++sweep_found_;
-        if (transferring_.count(head)) return true;
+        if (transfers_.carries(head)) return true;
         std::vector<ring::NodeId> owners =
             ring_.preference_list(dk->hash, config_.cluster.replicas);
         std::erase(owners, config_.self);
@@ -244,14 +220,13 @@ void Node::start_transfers(const std::vector<DataKey>& batch,
     m.durable = true;
     for (const ring::NodeId& d : owners_of[i]) send(d, m);
     const std::string head = data_key(dk.hash, dk.bucket, dk.key);
-    transferring_.insert(head);
-    transfers_.emplace(id, Transfer{false,
-                                    head,
-                                    "",
-                                    *o,
-                                    {owners_of[i].begin(), owners_of[i].end()},
-                                    now_ms + config_.cluster.transfer_timeout_ms,
-                                    ""});
+    transfers_.start(id, Transfers::Transfer{false,
+                                             head,
+                                             "",
+                                             *o,
+                                             {owners_of[i].begin(), owners_of[i].end()},
+                                             now_ms + config_.cluster.transfer_timeout_ms,
+                                             ""});
     ++handoff_.keys_sent;
   }
 }

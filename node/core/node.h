@@ -21,8 +21,8 @@
 //
 // Files: node.cc (events, dispatch, turns), coordinator.cc (requests, tally, read
 // repair), replica.cc (minting and merging), cluster.cc, handoff.cc, anti_entropy.cc.
-// Parts that own their state: ObjectStore (objects and their rows), Hints, Turn,
-// SegmentSync, Membership, PhiAccrualDetector, FaultFilter (docs/architecture.md).
+// Parts that own their state: ObjectStore (objects and their rows), Hints, Transfers,
+// Turn, SegmentSync, Membership, PhiAccrualDetector, FaultFilter (docs/architecture.md).
 #pragma once
 
 #include <cstdint>
@@ -47,6 +47,7 @@
 #include "node/core/options.h"
 #include "node/core/quorum.h"
 #include "node/core/segment_sync.h"
+#include "node/core/transfers.h"
 #include "node/core/turn.h"
 #include "node/core/update.h"
 #include "ring/ring.h"
@@ -323,7 +324,6 @@ class Node {
   void finish_sweep_pass();
   void on_transfer(const ring::NodeId& from, const Message& m);
   void on_transfer_ack(const ring::NodeId& from, const Message& m);
-  void expire_transfers(uint64_t now_ms);
   void bump_actor();
   bool op_row_expired(std::string_view row, uint64_t wall_ms) const;
 
@@ -389,19 +389,8 @@ class Node {
   uint64_t gossip_rounds_ = 0;
   uint64_t stop_at_ms_ = 0;
 
-  // Hints and handoff (handoff.cc). A transfer is one object sent to peers that must
-  // all acknowledge it before the local copy (hint or data) is dropped.
-  struct Transfer {
-    bool is_hint = false;
-    std::string store_key;   // the hint key or data key to drop
-    std::string sent_bytes;  // hints: what was sent, to check nothing changed since
-    ObjectPtr sent;          // data: the same
-    std::set<ring::NodeId> waiting;
-    uint64_t deadline_ms = 0;
-    ring::NodeId hint_target;
-  };
-  std::map<uint64_t, Transfer> transfers_;
-  std::set<std::string> transferring_;  // store keys with a transfer in flight
+  // Hint replay and handoff (handoff.cc).
+  Transfers transfers_;
   HandoffProgress handoff_;
   std::string sweep_cursor_;  // next data key to examine; empty: no pass running
   uint64_t sweep_found_ = 0;  // not-owned keys seen this pass
