@@ -25,7 +25,8 @@ TEST_CASE("addresses parse with a default host and refuse bad ports", "[address]
   }
 }
 
-TEST_CASE("member and seed lists parse; a member twice or without an id is refused", "[address]") {
+TEST_CASE("member and seed lists parse, and a member twice or without an id is refused",
+          "[address]") {
   Result<std::vector<Member>> m = parse_members("n1@127.0.0.1:7101,,n2@:7102");
   REQUIRE(m);
   REQUIRE(m->size() == 2);

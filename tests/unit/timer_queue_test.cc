@@ -41,7 +41,7 @@ TEST_CASE("timers fire once, earliest first, when due", "[timer_queue]") {
   CHECK_FALSE(h.queue.first_deadline_ms().has_value());
 }
 
-TEST_CASE("scheduling an id again replaces its deadline; cancel forgets it", "[timer_queue]") {
+TEST_CASE("scheduling an id again replaces its deadline, and cancel forgets it", "[timer_queue]") {
   Harness h;
   h.queue.schedule(7, 100);
   h.queue.schedule(7, 500);

@@ -29,7 +29,8 @@ TEST_CASE("a transfer is done when every destination acknowledged it", "[transfe
   CHECK_FALSE(t.answered(1, "n3", true));  // already done: unknown
 }
 
-TEST_CASE("a refusal or the deadline forgets a transfer; it is sent again later", "[transfers]") {
+TEST_CASE("a refusal or the deadline forgets a transfer, so it is sent again later",
+          "[transfers]") {
   Transfers t;
   t.start(1, to({"n2"}, "a", 1'000));
   t.start(2, to({"n2"}, "b", 2'000));
