@@ -10,29 +10,17 @@
 #include <memory>
 
 #include "node/store/leveldb_store.h"
+#include "recording_store.h"
 
 namespace shoal::core {
 namespace {
 
-struct FailingScans final : Store {
-  explicit FailingScans(Store& inner) : inner(inner) {}
-  Result<std::optional<std::string>> get(std::string_view k) override { return inner.get(k); }
-  void put(std::string_view k, std::string_view v) override { inner.put(k, v); }
-  void erase(std::string_view k) override { inner.erase(k); }
-  bool has_staged() const override { return inner.has_staged(); }
-  Status flush(bool sync) override { return inner.flush(sync); }
-  Status scan(std::string_view from, std::string_view to, const ScanFn& fn) override {
-    if (fail) return Status::internal("injected scan failure");
-    return inner.scan(from, to, fn);
-  }
-  Store& inner;
-  bool fail = false;
-};
+using testing::RecordingStore;
 
 struct Fixture {
   std::unique_ptr<leveldb::Env> mem{leveldb::NewMemEnv(leveldb::Env::Default())};
   std::unique_ptr<store::LevelDbStore> db = store::LevelDbStore::open("/db", mem.get()).value();
-  FailingScans store{*db};
+  RecordingStore store{*db};
   Turn turn;
   ObjectStore objects{store, turn, 1 << 20, [](uint64_t) {}};
   Hints hints{store, turn, objects, /*max_per_target=*/2};
@@ -102,11 +90,11 @@ TEST_CASE("counts come from the rows, and stay unknown while the scan fails", "[
   REQUIRE(f.turn.commit(f.store, true).is_ok());
   Hints restarted{f.store, f.turn, f.objects, 2};
   CHECK_FALSE(restarted.counts_known());
-  f.store.fail = true;
+  f.store.fail_scans = true;
   restarted.count();
   CHECK_FALSE(restarted.counts_known());
   CHECK(f.objects.scan_failures() == 1);
-  f.store.fail = false;
+  f.store.fail_scans = false;
   restarted.count();
   REQUIRE(restarted.counts_known());
   CHECK(restarted.by_target() == std::map<ring::NodeId, uint64_t>{{"n3", 1}, {"n4", 1}});

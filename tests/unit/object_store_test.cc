@@ -10,42 +10,13 @@
 #include <memory>
 
 #include "node/store/leveldb_store.h"
+#include "recording_store.h"
 #include "ring/ring.h"
 
 namespace shoal::core {
 namespace {
 
-// A Store that records what the turn asked of its commits and can fail scans.
-struct RecordingStore final : Store {
-  explicit RecordingStore(Store& inner) : inner(inner) {}
-  Result<std::optional<std::string>> get(std::string_view k) override { return inner.get(k); }
-  void put(std::string_view k, std::string_view v) override { inner.put(k, v); }
-  void erase(std::string_view k) override { inner.erase(k); }
-  bool has_staged() const override { return inner.has_staged(); }
-  Status flush(bool sync) override {
-    synced.push_back(sync);
-    return inner.flush(sync);
-  }
-  Status scan(std::string_view from, std::string_view to, const ScanFn& fn) override {
-    if (fail_scans) return Status::internal("injected scan failure");
-    return inner.scan(from, to, fn);
-  }
-  size_t rows_under(const std::string& prefix) {
-    size_t n = 0;
-    REQUIRE(inner
-                .scan(prefix, "",
-                      [&](std::string_view k, std::string_view) {
-                        if (k.substr(0, prefix.size()) != prefix) return false;
-                        ++n;
-                        return true;
-                      })
-                .is_ok());
-    return n;
-  }
-  Store& inner;
-  std::vector<bool> synced;
-  bool fail_scans = false;
-};
+using testing::RecordingStore;
 
 struct Fixture {
   std::unique_ptr<leveldb::Env> mem{leveldb::NewMemEnv(leveldb::Env::Default())};

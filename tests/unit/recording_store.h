@@ -1,0 +1,44 @@
+// A core::Store over a real one (LevelDB in memory in the unit tests) that records what
+// each commit was asked (fsync or not) and fails every scan while `fail_scans` is set.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/core/env.h"
+
+namespace shoal::core::testing {
+
+struct RecordingStore final : Store {
+  explicit RecordingStore(Store& inner) : inner(inner) {}
+  Result<std::optional<std::string>> get(std::string_view k) override { return inner.get(k); }
+  void put(std::string_view k, std::string_view v) override { inner.put(k, v); }
+  void erase(std::string_view k) override { inner.erase(k); }
+  bool has_staged() const override { return inner.has_staged(); }
+  Status flush(bool sync) override {
+    synced.push_back(sync);
+    return inner.flush(sync);
+  }
+  Status scan(std::string_view from, std::string_view to, const ScanFn& fn) override {
+    if (fail_scans) return Status::internal("injected scan failure");
+    return inner.scan(from, to, fn);
+  }
+  // How many committed rows start with `prefix` (read around the scan failures).
+  size_t rows_under(const std::string& prefix) {
+    size_t n = 0;
+    Status s = inner.scan(prefix, "", [&](std::string_view k, std::string_view) {
+      if (k.substr(0, prefix.size()) != prefix) return false;
+      ++n;
+      return true;
+    });
+    return s.is_ok() ? n : SIZE_MAX;
+  }
+
+  Store& inner;
+  std::vector<bool> synced;  // each flush's sync argument, in order
+  bool fail_scans = false;
+};
+
+}  // namespace shoal::core::testing
