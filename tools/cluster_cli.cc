@@ -120,8 +120,15 @@ std::string members_json(const api::Response& r, const std::string& asked) {
   }
   out += "],\"stats\":{";
   for (size_t i = 0; i < r.stats.size(); ++i) {
-    out += std::string(i ? "," : "") + text::json_string(r.stats[i].first) + ":" +
-           std::to_string(r.stats[i].second);
+    const auto& [name, value] = r.stats[i];
+    std::string shown = std::to_string(value);
+    if (name == "ring_fingerprint") {  // hex, as the text output and /status show it
+      char hex[17];
+      std::snprintf(hex, sizeof hex, "%016llx",
+                    static_cast<unsigned long long>(static_cast<uint64_t>(value)));
+      shown = text::json_string(hex);
+    }
+    out += std::string(i ? "," : "") + text::json_string(name) + ":" + shown;
   }
   return out + "}}";
 }

@@ -103,6 +103,9 @@ for _ in $(seq 1 120); do
   sleep 0.25
 done
 expect 0 "ring as n1 sees it: 4 nodes" -- "$shoal" cluster ring --dir "$dir"
+# the fingerprint in hex in --json too, the same as the text shows
+fp="$("$shoal" cluster ring --dir "$dir" | sed -nE 's/.*fingerprint ([0-9a-f]{16}).*/\1/p')"
+expect 0 "\"ring_fingerprint\":\"${fp:-none}\"" -- "$shoal" --json cluster ring --dir "$dir"
 expect 0 "n4 +up +up" -- "$shoal" cluster status --dir "$dir"
 expect 0 '"id":"n4","status":"up"' -- "$shoal" --json cluster status --dir "$dir" --node n2
 expect 0 "^ok" -- "$shoal" -H "127.0.0.1:$((base + 3))" put users dave d
