@@ -94,7 +94,16 @@ int run(const CheckOptions& opts) {
     std::cerr << s.to_string() << "\n";
     return 2;
   }
-  Workload w{o, *c, rec, "check-" + std::to_string(o.seed % 1'000'000'007), {}};
+  // A bucket of its own per run: a second run with the same seed on the same cluster
+  // must not read the first run's writes as phantoms or its own as lost.
+  const auto run_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  Workload w{o,
+             *c,
+             rec,
+             "check-" + std::to_string(o.seed % 1'000'000'007) + "-" + std::to_string(run_ms),
+             {}};
   std::printf(
       "shoal check: %u clients, %s, up to %u attempts, faults {%s} every %u ms for %u s, "
       "seed %llu\n",
