@@ -120,11 +120,22 @@ void Nemesis::undo() {
   if (!o_.nemesis_cmd.empty()) {
     shell((signalled_ == "kill" ? "start " : "resume ") + signalled_node_);
   } else if (signalled_ == "kill") {
-    (void)client::start_node(cluster_, signalled_node_);
+    restart(signalled_node_);
   } else if (const client::LocalNode* n = cluster_.find(signalled_node_)) {
     ::kill(n->pid, SIGCONT);
   }
   signalled_.clear();
+}
+
+// A node that stays down would make the final read fail for a reason that is not the
+// store's, so a failed restart is retried and, if it still fails, said on stderr.
+void Nemesis::restart(const std::string& node) {
+  Status s;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    s = client::start_node(cluster_, node);
+    if (s.is_ok()) return;
+  }
+  std::fprintf(stderr, "nemesis could not restart %s: %s\n", node.c_str(), s.to_string().c_str());
 }
 
 void Nemesis::shell(const std::string& args) {

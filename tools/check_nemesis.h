@@ -5,7 +5,7 @@
 // network namespaces; docs/testing.md).
 //
 // REQUIRES: validate() is ok before step(). Faults that fail are not errors: the run
-// goes on, and a failed --nemesis-cmd is reported on stderr.
+// goes on, and a failed --nemesis-cmd or restart is reported on stderr.
 #pragma once
 
 #include <string>
@@ -39,6 +39,7 @@ class Nemesis {
   void apply_cut(const std::string& kind, const chaos::Cut& c);
   void signal(const std::string& kind, const std::string& node);
   void undo();
+  void restart(const std::string& node);
   void shell(const std::string& args);
 
   const CheckOptions& o_;

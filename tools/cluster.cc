@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -54,6 +55,46 @@ bool process_alive(pid_t pid) {
   return kill(pid, 0) == 0;
 }
 
+// True once the process holds nothing any more (its ports, its data directory's lock):
+// reaped, gone, or a zombie whose threads have all exited. A killed process loses its
+// command line (the kernel frees its memory first) before it closes its files, so a
+// restart that only waits for node_running to turn false can find the port and the
+// LevelDB lock still held; under ASan, whose mappings take long to free, that window is
+// wide enough to lose a restart.
+bool process_exited(pid_t pid) {
+  if (!process_alive(pid)) return true;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  if (!in) return true;  // gone between the two looks (or no /proc: trust kill)
+  char state = '?';
+  int threads = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("State:", 0) == 0 && line.size() > 7) {
+      state = line[line.find_first_not_of(" \t", 6)];
+    } else if (line.rfind("Threads:", 0) == 0) {
+      threads = std::atoi(line.c_str() + 8);
+    }
+  }
+  return (state == 'Z' || state == 'X') && threads <= 1;
+}
+
+// Empty for a process that is exiting (or a zombie) and for one we may not read.
+std::string command_line(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Waits until a node's old process, if one is still on its way out, has let go of its
+// ports and files. A pid taken over by another program (a non-empty, other command line)
+// is not waited for.
+bool wait_exited(pid_t pid, uint32_t wait_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  while (!process_exited(pid) && command_line(pid).empty()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
 // Absolute and normalised, so the same cluster is recognised from any working directory.
 std::string absolute_dir(const std::string& dir) {
   std::error_code ec;
@@ -64,9 +105,8 @@ std::string absolute_dir(const std::string& dir) {
 
 bool node_running(const LocalNode& node) {
   if (!process_alive(node.pid)) return false;
-  std::ifstream in("/proc/" + std::to_string(node.pid) + "/cmdline", std::ios::binary);
-  if (!in) return true;  // no /proc: trust the pid
-  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!fs::exists("/proc/self/cmdline")) return true;  // no /proc: trust the pid
+  const std::string cmdline = command_line(node.pid);
   return cmdline.find("--data-dir=" + node.data_dir + '\0') != std::string::npos;
 }
 
@@ -180,6 +220,10 @@ Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
   LocalNode* node = c.find(id);
   if (!node) return Status::invalid_argument("no node " + id + " in " + c.dir);
   if (node_running(*node)) return Status::ok();
+  if (node->pid > 0 && !wait_exited(node->pid, wait_ms)) {
+    return Status::timeout("the old process of " + id + " (pid " + std::to_string(node->pid) +
+                           ") is still exiting");
+  }
   const std::string exe = shoald_path();
   if (access(exe.c_str(), X_OK) != 0) {
     return Status::internal("shoald not found at " + exe + " (set SHOAL_SHOALD)");
@@ -248,21 +292,31 @@ Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
 Status stop_node(LocalCluster& c, const std::string& id, int sig, uint32_t wait_ms) {
   LocalNode* node = c.find(id);
   if (!node) return Status::invalid_argument("no node " + id + " in " + c.dir);
-  if (!node_running(*node)) {
+  if (!node_running(*node)) {  // (it may still be on its way out: wait for that)
+    if (node->pid > 0 && !wait_exited(node->pid, wait_ms)) {
+      return Status::timeout("node " + id + " (pid " + std::to_string(node->pid) +
+                             ") did not finish exiting");
+    }
     node->pid = 0;
     return save_cluster(c);
   }
   kill(node->pid, sig);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-  while (node_running(*node)) {
-    if (std::chrono::steady_clock::now() >= deadline) {
+  // Past wait_ms the node gets SIGKILL, and 2 s more to let go of its ports and files.
+  const auto start = std::chrono::steady_clock::now();
+  bool killed = sig == SIGKILL;
+  while (!process_exited(node->pid)) {
+    const auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+    if (!killed && waited_ms >= wait_ms) {
       kill(node->pid, SIGKILL);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (!node_running(*node)) break;
+      killed = true;
+    }
+    if (waited_ms >= wait_ms + 2'000) {
       return Status::timeout("node " + id + " (pid " + std::to_string(node->pid) +
                              ") did not stop");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   node->pid = 0;
   return save_cluster(c);

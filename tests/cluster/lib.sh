@@ -39,6 +39,9 @@ start_cluster() {
 finish() {
   if [ "$failures" -gt 0 ]; then
     echo "$failures check(s) failed"
+    for log in "$dir"/n*/shoald.log; do  # the nodes' side of it
+      [ -f "$log" ] && { echo "--- last lines of $log"; tail -n 15 "$log"; }
+    done
     exit 1
   fi
   echo "all $1 checks passed"
