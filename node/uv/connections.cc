@@ -292,7 +292,7 @@ void Server::Impl::start_http(Conn* c) {
   hooks.node_id = [this] { return config.node_id; };
   hooks.dashboard = [] { return std::string(kDashboardHtml); };
   hooks.status_json = [this] { return status_json(snapshot()); };
-  hooks.metrics_text = [this] { return metrics.render(snapshot()); };
+  hooks.metrics_text = [this] { return metrics.render(snapshot(true)); };
   c->http = api::http::Session::make(std::move(hooks));
 }
 

@@ -96,10 +96,11 @@ Status Server::Impl::listen(uv_tcp_t* listener, const Address& at, uv_connection
 
 // ---- what the node reports, admin requests, loop turns ----
 
-NodeSnapshot Server::Impl::snapshot() const {
+NodeSnapshot Server::Impl::snapshot(bool with_store_bytes) const {
+  // LevelDB's size estimate walks every table's index: only /metrics shows it.
   return take_snapshot(*node, config.node_id,
                        {config.client.to_string(), client_conns, metrics.requests(),
-                        metrics.seconds(), store->approximate_size()});
+                        metrics.seconds(), with_store_bytes ? store->approximate_size() : 0});
 }
 
 bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {

@@ -131,7 +131,8 @@ struct Server::Impl final : core::Clock, core::Transport {
   void start_resp(Conn* c);
   void process_resp(Conn* c);
   void start_http(Conn* c);
-  NodeSnapshot snapshot() const;
+  // with_store_bytes: also LevelDB's approximate size (costly; /metrics only).
+  NodeSnapshot snapshot(bool with_store_bytes = false) const;
   void connect_peer(Peer* p);
   void dial_back(const std::string& id);
   void peer_failed(Peer* p, std::string_view why);

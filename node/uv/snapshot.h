@@ -48,7 +48,7 @@ struct NodeSnapshot {
   uint64_t read_repairs = 0;
   uint64_t gap_refills = 0;
   uint64_t store_scan_failures = 0;
-  uint64_t store_bytes = 0;  // LevelDB's approximate size
+  uint64_t store_bytes = 0;  // LevelDB's approximate size (0 unless taken for /metrics)
 };
 
 struct ShellCounts {
