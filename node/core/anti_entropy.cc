@@ -196,8 +196,8 @@ void Node::on_ae_summary_reply(const ring::NodeId& from, const Message& m) {
     return (static_cast<uint8_t>(m.body[segment / 8]) >> (segment % 8) & 1) != 0;
   };
   for (uint32_t segment : segments_.summary_answered(from, differs, env_.clock.wall_ms())) {
-    // Bounded: a segment left out stays unconfirmed, so a later summary finds it again.
-    if (ae_queue_.size() < kMaxAeQueue) ae_queue_.emplace_back(from, segment);
+    SHOAL_ASSERT(ae_queue_.size() < kMaxAeQueue);  // (node.h: why it holds)
+    ae_queue_.emplace_back(from, segment);
   }
 }
 

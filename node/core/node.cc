@@ -212,7 +212,7 @@ void Node::send_filtered(const ring::NodeId& to, const Message& m) {
       env_.transport.send(to, m);
       continue;
     }
-    if (delayed_.size() >= kMaxDelayedMessages) {  // a delay rule on a busy link: lossy
+    if (delayed_.size() >= config_.cluster.max_delayed_messages) {  // a busy link: lossy
       ++faults_.dropped;
       continue;
     }

@@ -130,7 +130,9 @@ struct ClusterOptions {
   uint32_t handoff_recheck_ms = 600'000;
   uint32_t ae_interval_ms = 100;             // one anti-entropy exchange (0: none)
   uint32_t ae_max_keys_per_exchange = 1024;  // objects each side sends per exchange
-  FaultPoints fault_points;                  // simulator only
+  // Messages a chaos delay rule holds back at once; beyond, they are dropped (counted).
+  uint32_t max_delayed_messages = 100'000;
+  FaultPoints fault_points;  // simulator only
 };
 
 struct NodeConfig {
@@ -212,6 +214,7 @@ class Node {
   // rules in force afterwards. Rules naming a node this node never heard of fail.
   Result<std::string> chaos(std::string_view rule);
   const FaultFilter& faults() const { return faults_; }
+  size_t delayed_messages() const { return delayed_.size(); }  // held by delay rules
 
   const ring::Ring& ring() const { return ring_; }
   crdt::Actor actor() const { return actor_; }
@@ -408,8 +411,9 @@ class Node {
   uint64_t next_ae_ms_ = 0;
   AntiEntropyStats ae_;
   SegmentSync segments_;  // the convergence signal: what is known equal with each peer
-  // Segments a summary found to differ, compared first. Bounded; one left out stays
-  // unconfirmed, so a later summary finds it again.
+  // Segments a summary found to differ, compared first. Bounded by construction: a
+  // summary leaves only while the queue is empty and each peer has at most one
+  // outstanding, so the answers can add at most (members - 1) x segments (asserted).
   static constexpr size_t kMaxAeQueue = kMaxMembers * SegmentSync::kSegments;
   std::deque<std::pair<ring::NodeId, uint32_t>> ae_queue_;
   uint64_t ae_summary_peer_ = 0;
@@ -417,8 +421,8 @@ class Node {
   uint64_t ae_rows_scanned_ = 0;
   // The fault filter, and the outgoing messages it holds back (by timer id).
   FaultFilter faults_;
-  // Bounded: beyond it a delayed message is dropped (counted in faults_.dropped).
-  static constexpr size_t kMaxDelayedMessages = 100'000;
+  // Bounded by ClusterOptions::max_delayed_messages: beyond, a delayed message is
+  // dropped (counted in faults_.dropped).
   std::map<uint64_t, std::pair<ring::NodeId, Message>> delayed_;
   void send_filtered(const ring::NodeId& to, const Message& m);
   // This turn's effects, released by end_turn() after the store commit.
