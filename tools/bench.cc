@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -11,6 +12,7 @@
 #include <unordered_map>
 
 #include "crdt/prng.h"
+#include "node/api/json.h"
 #include "tools/client.h"
 
 namespace shoal::bench {
@@ -207,18 +209,36 @@ WorkerResult merge(std::vector<WorkerResult>& results) {
   return all;
 }
 
-void print_latency(bool json, const char* name, const std::vector<uint32_t>& v) {
-  if (json) {
-    std::printf(
-        "%s{\"op\":\"%s\",\"count\":%zu,\"p50_us\":%u,\"p99_us\":%u,\"p999_us\":%u,"
-        "\"max_us\":%u}",
-        std::strcmp(name, "all") == 0 ? "" : ",", name, v.size(), percentile(v, 0.5),
-        percentile(v, 0.99), percentile(v, 0.999), v.empty() ? 0 : v.back());
-  } else {
-    std::printf("  %-8s %10zu ops   p50 %7.3f ms   p99 %7.3f ms   p99.9 %7.3f ms   max %7.3f ms\n",
-                name, v.size(), percentile(v, 0.5) / 1e3, percentile(v, 0.99) / 1e3,
-                percentile(v, 0.999) / 1e3, (v.empty() ? 0 : v.back()) / 1e3);
-  }
+json::Json latency_json(const char* name, const std::vector<uint32_t>& v) {
+  return {{"op", name},
+          {"count", v.size()},
+          {"p50_us", percentile(v, 0.5)},
+          {"p99_us", percentile(v, 0.99)},
+          {"p999_us", percentile(v, 0.999)},
+          {"max_us", v.empty() ? 0 : v.back()}};
+}
+
+void print_latency(const char* name, const std::vector<uint32_t>& v) {
+  std::printf("  %-8s %10zu ops   p50 %7.3f ms   p99 %7.3f ms   p99.9 %7.3f ms   max %7.3f ms\n",
+              name, v.size(), percentile(v, 0.5) / 1e3, percentile(v, 0.99) / 1e3,
+              percentile(v, 0.999) / 1e3, (v.empty() ? 0 : v.back()) / 1e3);
+}
+
+void report_json(const BenchOptions& o, uint32_t replicas, const WorkerResult& all, double secs,
+                 const std::vector<uint32_t>& every) {
+  json::Json latency = json::Json::array({latency_json("all", every)});
+  for (const auto& [op, v] : all.latency_us) latency.push_back(latency_json(kOpNames[op], v));
+  json::Json errors = json::Json::object();
+  for (const auto& [code, n] : all.errors) errors[code] = n;
+  const json::Json out = {{"ops_per_s", std::llround(static_cast<double>(all.ops) / secs)},
+                          {"seconds", json::rounded(secs, 2)},
+                          {"connections", o.connections},
+                          {"pipeline", o.pipeline},
+                          {"consistency", o.consistency},
+                          {"n", replicas},
+                          {"latency", std::move(latency)},
+                          {"errors", std::move(errors)}};
+  std::printf("%s\n", json::dump(out).c_str());
 }
 
 // The throughput line, latency percentiles (all ops, then each op) and error counts.
@@ -230,35 +250,17 @@ void report(const BenchOptions& o, uint32_t replicas, size_t host_count, WorkerR
     every.insert(every.end(), v.begin(), v.end());
   }
   std::sort(every.begin(), every.end());
-  if (json) {
-    std::printf(
-        "{\"ops_per_s\":%.0f,\"seconds\":%.2f,\"connections\":%u,\"pipeline\":%u,"
-        "\"consistency\":\"%s\",\"n\":%u,\"latency\":[",
-        static_cast<double>(all.ops) / secs, secs, o.connections, o.pipeline, o.consistency.c_str(),
-        replicas);
-  } else {
-    std::printf(
-        "%llu ops in %.2f s = %.0f ops/s  (%u connections x %u pipelined, %s n=%u, %u keys, "
-        "%u-byte values, mix %s, %zu node(s))\n",
-        static_cast<unsigned long long>(all.ops), secs, static_cast<double>(all.ops) / secs,
-        o.connections, o.pipeline, o.consistency.c_str(), replicas, o.keys, o.value_size,
-        o.mix.c_str(), host_count);
-  }
-  print_latency(json, "all", every);
-  for (auto& [op, v] : all.latency_us) print_latency(json, kOpNames[op], v);
-  if (json) {
-    std::printf("],\"errors\":{");
-    bool first = true;
-    for (auto& [code, n] : all.errors) {
-      std::printf("%s\"%s\":%llu", first ? "" : ",", code.c_str(),
-                  static_cast<unsigned long long>(n));
-      first = false;
-    }
-    std::printf("}}\n");
-  } else {
-    for (auto& [code, n] : all.errors) {
-      std::printf("  errors: %s x %llu\n", code.c_str(), static_cast<unsigned long long>(n));
-    }
+  if (json) return report_json(o, replicas, all, secs, every);
+  std::printf(
+      "%llu ops in %.2f s = %.0f ops/s  (%u connections x %u pipelined, %s n=%u, %u keys, "
+      "%u-byte values, mix %s, %zu node(s))\n",
+      static_cast<unsigned long long>(all.ops), secs, static_cast<double>(all.ops) / secs,
+      o.connections, o.pipeline, o.consistency.c_str(), replicas, o.keys, o.value_size,
+      o.mix.c_str(), host_count);
+  print_latency("all", every);
+  for (auto& [op, v] : all.latency_us) print_latency(kOpNames[op], v);
+  for (auto& [code, n] : all.errors) {
+    std::printf("  errors: %s x %llu\n", code.c_str(), static_cast<unsigned long long>(n));
   }
 }
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "node/api/text.h"
+#include "node/api/json.h"
 #include "tools/client.h"
 
 namespace shoal::chaos {
@@ -245,8 +245,9 @@ int run(const ChaosArgs& a, bool json) {
       a.nodes.empty() ? client::load_cluster(a.dir) : client::external_cluster(a.nodes, 0);
   auto fail = [&](const Status& s) {
     if (json) {
-      std::cout << "{\"status\":" << text::json_string(code_name(s.code()))
-                << ",\"message\":" << text::json_string(s.message()) << "}\n";
+      std::cout << json::dump({{"status", std::string(code_name(s.code()))},
+                               {"message", json::bytes(s.message())}})
+                << "\n";
     } else {
       std::cerr << s.to_string() << "\n";
     }
@@ -256,14 +257,14 @@ int run(const ChaosArgs& a, bool json) {
   Result<std::vector<NodeRules>> rules = rules_for(a, node_ids(*c));
   if (!rules) return fail(rules.status());
   int rc = 0;
-  std::string out = "[";
+  json::Json out = json::Json::array();
   for (const Applied& r : apply_rules(*c, *rules)) {
     const bool down = r.status.code() == Code::kUnavailable;
     if (!r.status.is_ok() && !down) rc = 1;  // a running node refused its rule
     if (json) {
-      out += std::string(out.size() > 1 ? "," : "") + "{\"node\":" + text::json_string(r.node) +
-             ",\"status\":" + text::json_string(code_name(r.status.code())) +
-             ",\"rules\":" + text::json_string(r.rules) + "}";
+      out.push_back({{"node", json::bytes(r.node)},
+                     {"status", std::string(code_name(r.status.code()))},
+                     {"rules", json::bytes(r.rules)}});
     } else if (!r.status.is_ok()) {
       std::printf("%-4s %s\n", r.node.c_str(), r.status.to_string().c_str());
     } else {
@@ -273,7 +274,7 @@ int run(const ChaosArgs& a, bool json) {
       std::printf("%-4s %s\n", r.node.c_str(), rules_text.c_str());
     }
   }
-  if (json) std::cout << out << "]\n";
+  if (json) std::cout << json::dump(out) << "\n";
   return rc;
 }
 

@@ -3,7 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
-#include "node/api/text.h"
+#include "node/api/json.h"
 
 namespace shoal::cli {
 
@@ -60,21 +60,13 @@ std::string ConsistencyFlags::describe() const {
 
 int print_error(const Global& g, const Status& s) {
   if (g.json) {
-    std::cout << "{\"status\":" << text::json_string(code_name(s.code()))
-              << ",\"message\":" << text::json_string(s.message()) << "}\n";
+    std::cout << json::dump({{"status", std::string(code_name(s.code()))},
+                             {"message", json::bytes(s.message())}})
+              << "\n";
   } else {
     std::cerr << s.to_string() << "\n";
   }
   return s.code() == Code::kInvalidArgument || s.code() == Code::kTooLarge ? 2 : 1;
-}
-
-std::string json_list(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ",";
-    out += text::json_bytes(items[i]);
-  }
-  return out + "]";
 }
 
 }  // namespace shoal::cli

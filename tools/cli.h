@@ -40,7 +40,4 @@ struct ConsistencyFlags {
 // Prints `s` (as JSON with --json, else on stderr); returns the exit code it means.
 int print_error(const Global& g, const Status& s);
 
-// A JSON array of byte strings.
-std::string json_list(const std::vector<std::string>& items);
-
 }  // namespace shoal::cli

@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "node/api/text.h"
+#include "node/api/json.h"
 #include "tools/client.h"
 #include "tools/cluster.h"
 
@@ -26,28 +26,27 @@ std::string random_secret() {
   return buf;
 }
 
-std::string processes_json(client::LocalCluster& c) {
-  std::string out = "{\"dir\":" + text::json_string(c.dir) + ",\"nodes\":[";
-  for (size_t i = 0; i < c.nodes.size(); ++i) {
-    const client::LocalNode& n = c.nodes[i];
+json::Json processes_json(client::LocalCluster& c) {
+  json::Json nodes = json::Json::array();
+  for (const client::LocalNode& n : c.nodes) {
     bool up = false;
     if (client::node_running(n)) {
       auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
       up = cl && (*cl)->ping().is_ok();
     }
-    out += std::string(i ? "," : "") + "{\"id\":" + text::json_string(n.id) +
-           ",\"client\":" + text::json_string(n.client_address()) +
-           ",\"resp\":" + std::to_string(n.resp_port()) +
-           ",\"http\":" + std::to_string(n.http_port()) +
-           ",\"pid\":" + std::to_string(client::node_running(n) ? n.pid : 0) +
-           ",\"up\":" + (up ? "true" : "false") + "}";
+    nodes.push_back({{"id", json::bytes(n.id)},
+                     {"client", n.client_address()},
+                     {"resp", n.resp_port()},
+                     {"http", n.http_port()},
+                     {"pid", client::node_running(n) ? n.pid : 0},
+                     {"up", up}});
   }
-  return out + "]}";
+  return {{"dir", json::bytes(c.dir)}, {"nodes", std::move(nodes)}};
 }
 
 void print_cluster(const Global& g, client::LocalCluster& c) {
   if (g.json) {
-    std::cout << processes_json(c) << "\n";
+    std::cout << json::dump(processes_json(c)) << "\n";
     return;
   }
   for (const client::LocalNode& n : c.nodes) {
@@ -99,38 +98,37 @@ int64_t stat(const api::Response& r, const std::string& name) {
   return 0;
 }
 
-std::string members_json(const api::Response& r, const std::string& asked) {
-  std::string out = "{\"asked\":" + text::json_string(asked) + ",\"members\":[";
-  for (size_t i = 0; i < r.members.size(); ++i) {
-    const api::MemberInfo& m = r.members[i];
-    char num[96];
-    std::snprintf(num, sizeof(num), ",\"phi\":%.3f,\"ownership\":%.5f", m.phi, m.ownership);
-    out += std::string(i ? "," : "") + "{\"id\":" + text::json_string(m.id) +
-           ",\"status\":" + text::json_string(m.status) +
-           ",\"down\":" + (m.down ? "true" : "false") + num +
-           ",\"hints\":" + std::to_string(m.hints) +
-           ",\"hints_for_it\":" + std::to_string(m.hints_here) +
-           ",\"handoff_keys\":" + std::to_string(m.handoff_keys) +
-           ",\"client\":" + text::json_string(m.client_address) + ",\"sync\":" +
-           (m.sync_known ? std::string("{\"in_sync\":") + (m.in_sync ? "true" : "false") +
-                               ",\"since_ms\":" + std::to_string(m.sync_since_ms) +
-                               ",\"unconfirmed\":" + std::to_string(m.unconfirmed) + "}"
-                         : std::string("null")) +
-           "}";
+json::Json members_json(const api::Response& r, const std::string& asked) {
+  json::Json members = json::Json::array();
+  for (const api::MemberInfo& m : r.members) {
+    json::Json sync = nullptr;
+    if (m.sync_known) {
+      sync = {
+          {"in_sync", m.in_sync}, {"since_ms", m.sync_since_ms}, {"unconfirmed", m.unconfirmed}};
+    }
+    members.push_back({{"id", json::bytes(m.id)},
+                       {"status", json::bytes(m.status)},
+                       {"down", m.down},
+                       {"phi", json::rounded(m.phi, 3)},
+                       {"ownership", json::rounded(m.ownership, 5)},
+                       {"hints", m.hints},
+                       {"hints_for_it", m.hints_here},
+                       {"handoff_keys", m.handoff_keys},
+                       {"client", json::bytes(m.client_address)},
+                       {"sync", std::move(sync)}});
   }
-  out += "],\"stats\":{";
-  for (size_t i = 0; i < r.stats.size(); ++i) {
-    const auto& [name, value] = r.stats[i];
-    std::string shown = std::to_string(value);
+  json::Json stats = json::Json::object();
+  for (const auto& [name, value] : r.stats) {
+    stats[name] = value;
     if (name == "ring_fingerprint") {  // hex, as the text output and /status show it
       char hex[17];
       std::snprintf(hex, sizeof hex, "%016llx",
                     static_cast<unsigned long long>(static_cast<uint64_t>(value)));
-      shown = text::json_string(hex);
+      stats[name] = hex;
     }
-    out += std::string(i ? "," : "") + text::json_string(name) + ":" + shown;
   }
-  return out + "}}";
+  return {
+      {"asked", json::bytes(asked)}, {"members", std::move(members)}, {"stats", std::move(stats)}};
 }
 
 // `cluster status`: the processes, then the membership as one node sees it.
@@ -138,8 +136,9 @@ int cluster_status(const Global& g, client::LocalCluster& c, const ClusterArgs& 
   std::string asked;
   Result<api::Response> view = cluster_view(c, a.node, &asked);
   if (g.json) {
-    std::cout << "{\"processes\":" << processes_json(c)
-              << ",\"view\":" << (view ? members_json(*view, asked) : "null") << "}\n";
+    std::cout << json::dump({{"processes", processes_json(c)},
+                             {"view", view ? members_json(*view, asked) : json::Json()}})
+              << "\n";
     return 0;
   }
   std::printf("processes:\n");
@@ -333,15 +332,14 @@ int cluster_settle(const Global& g, const ClusterArgs& a) {
         }
       });
   if (g.json) {
-    std::string out = std::string("{\"settled\":") + (settled ? "true" : "false") + ",\"nodes\":[";
-    for (size_t i = 0; i < last.nodes.size(); ++i) {
-      const client::NodeSettle& n = last.nodes[i];
-      out += std::string(i ? "," : "") + "{\"id\":" + text::json_string(n.id) +
-             ",\"answered\":" + (n.answered ? "true" : "false") +
-             ",\"settled\":" + (n.settled ? "true" : "false") +
-             ",\"issues\":" + json_list(n.issues) + "}";
+    json::Json nodes = json::Json::array();
+    for (const client::NodeSettle& n : last.nodes) {
+      nodes.push_back({{"id", json::bytes(n.id)},
+                       {"answered", n.answered},
+                       {"settled", n.settled},
+                       {"issues", json::bytes_array(n.issues)}});
     }
-    std::cout << out << "]}\n";
+    std::cout << json::dump({{"settled", settled}, {"nodes", std::move(nodes)}}) << "\n";
   } else if (settled) {
     std::printf(
         "settled: every node that answered reports every ring peer in sync, no hints, "

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <optional>
 
+#include "node/api/json.h"
 #include "node/api/text.h"
 #include "node/core/options.h"
 #include "tools/client.h"
@@ -20,30 +21,31 @@ bool DataArgs::op_id_given() const {
 namespace {
 
 void print_json(const api::Response& r, const std::string& op_id) {
-  std::string out = "{\"status\":" + text::json_string(code_name(r.status.code()));
-  if (!r.status.is_ok()) out += ",\"message\":" + text::json_string(r.status.message());
-  if (!op_id.empty()) out += ",\"op_id\":" + text::json_bytes(op_id);
-  if (r.duplicate) out += ",\"duplicate\":true";
+  json::Json out = {{"status", std::string(code_name(r.status.code()))}};
+  if (!r.status.is_ok()) out["message"] = json::bytes(r.status.message());
+  if (!op_id.empty()) out["op_id"] = json::bytes(op_id);
+  if (r.duplicate) out["duplicate"] = true;
   if (r.type) {
-    out += ",\"type\":" + text::json_string(core::type_name(*r.type));
+    out["type"] = std::string(core::type_name(*r.type));
     switch (*r.type) {
       case core::DataType::kRegister:
       case core::DataType::kLww:
-        out += ",\"values\":" + json_list(r.values);
+        out["values"] = json::bytes_array(r.values);
         break;
       case core::DataType::kCounter:
-        out += ",\"value\":" + std::to_string(r.counter);
+        out["value"] = r.counter;
         break;
       case core::DataType::kSet:
-        out += ",\"members\":" + json_list(r.elements);
+        out["members"] = json::bytes_array(r.elements);
         break;
     }
   }
-  if (r.context) out += ",\"context\":" + text::json_string(text::base64_encode(*r.context));
+  if (r.context) out["context"] = text::base64_encode(*r.context);
   if (!r.node.empty()) {
-    out += ",\"node\":" + text::json_string(r.node) + ",\"peers\":" + json_list(r.peers);
+    out["node"] = json::bytes(r.node);
+    out["peers"] = json::bytes_array(r.peers);
   }
-  std::cout << out << "}\n";
+  std::cout << json::dump(out) << "\n";
 }
 
 void print_human(const api::Response& r, bool is_write) {
@@ -112,9 +114,10 @@ int run_request(const Global& g, api::Request req, bool is_write) {
   }
   if (!r) {
     if (g.json && update) {
-      std::cout << "{\"status\":" << text::json_string(code_name(r.status().code()))
-                << ",\"message\":" << text::json_string(r.status().message())
-                << ",\"op_id\":" << text::json_bytes(op_id) << "}\n";
+      std::cout << json::dump({{"status", std::string(code_name(r.status().code()))},
+                               {"message", json::bytes(r.status().message())},
+                               {"op_id", json::bytes(op_id)}})
+                << "\n";
       return r.status().code() == Code::kInvalidArgument || r.status().code() == Code::kTooLarge
                  ? 2
                  : 1;

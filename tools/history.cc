@@ -11,41 +11,27 @@ namespace {
 
 constexpr std::string_view kTypeNames[] = {"invoke", "ok", "fail", "info", "read", "nemesis"};
 
-std::string json_list(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + text::json_bytes(v[i]);
-  return out + "]";
-}
+using json::Json;
 
-Status bytes_of(const json::Value& v, std::string* out) {
-  if (v.type == json::Value::Type::kString) {
-    *out = v.string;
-    return Status::ok();
-  }
-  const json::Value* b = v.get("base64");
-  if (v.type == json::Value::Type::kObject && b && b->type == json::Value::Type::kString) {
-    std::optional<std::string> d = text::base64_decode(b->string);
-    if (d) {
-      *out = std::move(*d);
-      return Status::ok();
-    }
-  }
-  return Status::invalid_argument("expected a string or {\"base64\": ...}");
-}
-
-Status int_of(const json::Value& v, int64_t* out) {
-  if (v.type != json::Value::Type::kNumber || !v.integral) {
-    return Status::invalid_argument("expected an integer");
-  }
-  *out = v.integer;
+Status bytes_of(const Json& v, std::string* out) {
+  std::optional<std::string> b = json::bytes_of(v);
+  if (!b) return Status::invalid_argument("expected a string or {\"base64\": ...}");
+  *out = std::move(*b);
   return Status::ok();
 }
 
-Status event_field(const std::string& k, const json::Value& v, Event* e) {
+Status int_of(const Json& v, int64_t* out) {
+  std::optional<int64_t> n = json::int64_of(v);
+  if (!n) return Status::invalid_argument("expected an integer");
+  *out = *n;
+  return Status::ok();
+}
+
+Status event_field(const std::string& k, const Json& v, Event* e) {
   int64_t n = 0;
   if (k == "type") {
     for (size_t i = 0; i < std::size(kTypeNames); ++i) {
-      if (v.type == json::Value::Type::kString && v.string == kTypeNames[i]) {
+      if (v.is_string() && v.get<std::string>() == kTypeNames[i]) {
         e->type = static_cast<EventType>(i);
         return Status::ok();
       }
@@ -69,17 +55,16 @@ Status event_field(const std::string& k, const json::Value& v, Event* e) {
   if (k == "op_id") return bytes_of(v, &e->op_id);
   if (k == "detail") return bytes_of(v, &e->detail);
   if (k == "found") {
-    if (v.type != json::Value::Type::kBool) return Status::invalid_argument("expected a bool");
-    e->found = v.boolean;
+    if (!v.is_boolean()) return Status::invalid_argument("expected a bool");
+    e->found = v.get<bool>();
     return Status::ok();
   }
   if (k == "dot") {
-    int64_t a = 0, c = 0;
-    if (v.type != json::Value::Type::kArray || v.array.size() != 2 ||
-        !int_of(v.array[0], &a).is_ok() || !int_of(v.array[1], &c).is_ok() || c <= 0) {
-      return Status::invalid_argument("expected [actor, counter]");
-    }
-    e->dot = crdt::Dot{static_cast<uint64_t>(a), static_cast<uint64_t>(c)};
+    // Actors use all 64 bits: not int_of.
+    std::optional<uint64_t> a, c;
+    if (v.is_array() && v.size() == 2) a = json::uint64_of(v[0]), c = json::uint64_of(v[1]);
+    if (!a || !c || *c == 0) return Status::invalid_argument("expected [actor, counter]");
+    e->dot = crdt::Dot{*a, *c};
     return Status::ok();
   }
   if (k == "ctx") {
@@ -93,8 +78,8 @@ Status event_field(const std::string& k, const json::Value& v, Event* e) {
     return Status::ok();
   }
   if (k == "values") {
-    if (v.type != json::Value::Type::kArray) return Status::invalid_argument("expected an array");
-    for (const json::Value& x : v.array) {
+    if (!v.is_array()) return Status::invalid_argument("expected an array");
+    for (const Json& x : v) {
       e->values.emplace_back();
       SHOAL_RETURN_IF_ERROR(bytes_of(x, &e->values.back()));
     }
@@ -108,38 +93,38 @@ Status event_field(const std::string& k, const json::Value& v, Event* e) {
 std::string_view event_type_name(EventType t) { return kTypeNames[static_cast<size_t>(t)]; }
 
 std::string to_json_line(const Event& e) {
-  std::string out = "{\"type\":\"" + std::string(event_type_name(e.type)) +
-                    "\",\"t\":" + std::to_string(e.time_ms) +
-                    ",\"process\":" + std::to_string(e.process) +
-                    ",\"op\":" + std::to_string(e.op) + ",\"f\":" + text::json_bytes(e.f);
-  if (!e.op_id.empty()) out += ",\"op_id\":" + text::json_bytes(e.op_id);
-  if (!e.key.empty()) out += ",\"key\":" + text::json_bytes(e.key);
-  if (e.f == "counter_add") out += ",\"delta\":" + std::to_string(e.delta);
-  if (!e.element.empty()) out += ",\"element\":" + text::json_bytes(e.element);
-  if (e.dot) {
-    out += ",\"dot\":[" + std::to_string(e.dot->actor) + "," + std::to_string(e.dot->counter) + "]";
-  }
-  if (e.ctx) out += ",\"ctx\":" + text::json_string(text::base64_encode(e.ctx->encode()));
-  if (!e.node.empty()) out += ",\"node\":" + text::json_bytes(e.node);
-  if (!e.detail.empty()) out += ",\"detail\":" + text::json_bytes(e.detail);
+  Json out = {{"type", std::string(event_type_name(e.type))},
+              {"t", e.time_ms},
+              {"process", e.process},
+              {"op", e.op},
+              {"f", json::bytes(e.f)}};
+  if (!e.op_id.empty()) out["op_id"] = json::bytes(e.op_id);
+  if (!e.key.empty()) out["key"] = json::bytes(e.key);
+  if (e.f == "counter_add") out["delta"] = e.delta;
+  if (!e.element.empty()) out["element"] = json::bytes(e.element);
+  if (e.dot) out["dot"] = {e.dot->actor, e.dot->counter};
+  if (e.ctx) out["ctx"] = text::base64_encode(e.ctx->encode());
+  if (!e.node.empty()) out["node"] = json::bytes(e.node);
+  if (!e.detail.empty()) out["detail"] = json::bytes(e.detail);
   if (e.type == EventType::kRead) {
-    out += std::string(",\"found\":") + (e.found ? "true" : "false");
-    if (e.f == "counter") out += ",\"counter\":" + std::to_string(e.counter);
-    if (e.f != "counter") out += ",\"values\":" + json_list(e.values);
+    out["found"] = e.found;
+    if (e.f == "counter") out["counter"] = e.counter;
+    if (e.f != "counter") out["values"] = json::bytes_array(e.values);
   }
-  return out + "}";
+  return json::dump(out);
 }
 
 Result<Event> parse_json_line(std::string_view line) {
-  Result<json::Value> v = json::parse(line);
+  Result<Json> v = json::parse(line);
   if (!v) return v.status();
-  if (v->type != json::Value::Type::kObject) return Status::invalid_argument("not an object");
+  if (!v->is_object()) return Status::invalid_argument("not an object");
   Event e;
-  for (const auto& [k, x] : v->object) {
+  for (const auto& [k, x] : v->items()) {
     Status s = event_field(k, x, &e);
     if (!s.is_ok()) return Status::invalid_argument("field \"" + k + "\": " + s.message());
   }
-  if (!v->get("type") || !v->get("f")) return Status::invalid_argument("needs type and f");
+  if (!v->contains("type") || !v->contains("f"))
+    return Status::invalid_argument("needs type and f");
   return e;
 }
 

@@ -1,5 +1,6 @@
 #include "node/api/http_reply.h"
 
+#include "node/api/json.h"
 #include "node/api/text.h"
 
 namespace shoal::api::http {
@@ -65,9 +66,8 @@ int status_for(Code code) {
 }
 
 Reply error_reply(const Status& s) {
-  return json_reply(status_for(s.code()),
-                    "{\"code\":" + text::json_string(std::string(code_name(s.code()))) +
-                        ",\"message\":" + text::json_bytes(s.message()) + "}");
+  return json_reply(status_for(s.code()), json::dump({{"code", std::string(code_name(s.code()))},
+                                                      {"message", json::bytes(s.message())}}));
 }
 
 Reply json_reply(int status, std::string body) {

@@ -17,33 +17,17 @@ namespace shoal::api::http {
 
 namespace {
 
+using json::Json;
+
 // Elements in JSON: strings, or {"base64": "..."} for bytes that are not UTF-8.
-Status elements_from(const json::Value& v, std::vector<std::string>* out) {
-  if (v.type != json::Value::Type::kArray) return Status::invalid_argument("expected an array");
-  for (const json::Value& e : v.array) {
-    if (e.type == json::Value::Type::kString) {
-      out->push_back(e.string);
-      continue;
-    }
-    const json::Value* b =
-        e.type == json::Value::Type::kObject && e.object.size() == 1 ? e.get("base64") : nullptr;
-    std::optional<std::string> bytes =
-        b && b->type == json::Value::Type::kString ? text::base64_decode(b->string) : std::nullopt;
+Status elements_from(const Json& v, std::vector<std::string>* out) {
+  if (!v.is_array()) return Status::invalid_argument("expected an array");
+  for (const Json& e : v) {
+    std::optional<std::string> bytes = json::bytes_of(e);
     if (!bytes) return Status::invalid_argument("an element is a string or {\"base64\": ...}");
     out->push_back(std::move(*bytes));
   }
   return Status::ok();
-}
-
-std::string json_list(const std::vector<std::string>& items) {
-  std::string out = "[";
-  // Appended piece by piece: GCC 12 warns on `"," + std::string` in this file
-  // (-Wrestrict, a false positive, PR 105329).
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += text::json_bytes(items[i]);
-  }
-  return out + "]";
 }
 
 Reply text_reply(std::string body, const char* type) {
@@ -81,8 +65,9 @@ std::optional<Reply> page(const Message& m, const std::vector<std::string>& seg,
     return text_reply(hooks.dashboard ? hooks.dashboard() : "", "text/html; charset=utf-8");
   }
   if (seg[0] == "ping") {
-    return json_reply(200, "{\"status\":\"ok\",\"node\":" +
-                               text::json_string(hooks.node_id ? hooks.node_id() : "") + "}");
+    return json_reply(
+        200, json::dump(
+                 {{"status", "ok"}, {"node", json::bytes(hooks.node_id ? hooks.node_id() : "")}}));
   }
   if (seg[0] == "status") return json_reply(200, hooks.status_json ? hooks.status_json() : "{}");
   return text_reply(hooks.metrics_text ? hooks.metrics_text() : "",
@@ -141,10 +126,10 @@ Status common_fields(const Message& m, const std::vector<std::string>& seg, std:
 }
 
 // A POST body for counters or sets: a JSON object with only the fields the kind takes.
-Result<json::Value> json_body(const std::string& kind, const std::string& text) {
-  Result<json::Value> body = json::parse(text);
+Result<Json> json_body(const std::string& kind, const std::string& text) {
+  Result<Json> body = json::parse(text);
   if (!body) return body.status();
-  if (body->type != json::Value::Type::kObject) {
+  if (!body->is_object()) {
     return Status::invalid_argument(kind == "counters"
                                         ? "the body must be a JSON object: {\"delta\": integer}"
                                         : "the body must be a JSON object: {\"add\": [...]} or "
@@ -154,7 +139,7 @@ Result<json::Value> json_body(const std::string& kind, const std::string& text) 
   const std::set<std::string> known = kind == "counters"
                                           ? std::set<std::string>{"delta"}
                                           : std::set<std::string>{"add", "remove", "context"};
-  for (const auto& [name, value] : body->object) {
+  for (const auto& [name, value] : body->items()) {
     if (!known.count(name)) {
       return Status::invalid_argument("field \"" + name + "\": unknown field (" +
                                       (kind == "counters"
@@ -168,24 +153,23 @@ Result<json::Value> json_body(const std::string& kind, const std::string& text) 
 }
 
 // POST /buckets/{b}/counters/{k}: {"delta": n}.
-Status counter_request(const json::Value& body, Request* r) {
-  const json::Value* d = body.get("delta");
-  if (!d) {
+Status counter_request(const Json& body, Request* r) {
+  auto d = body.find("delta");
+  if (d == body.end()) {
     return Status::invalid_argument("field \"delta\": missing (expected {\"delta\": integer})");
   }
-  if (d->type != json::Value::Type::kNumber || !d->integral) {
-    return Status::invalid_argument("field \"delta\": expected a signed 64-bit integer");
-  }
+  std::optional<int64_t> delta = json::int64_of(*d);
+  if (!delta) return Status::invalid_argument("field \"delta\": expected a signed 64-bit integer");
   r->op = Op::kCounterAdd;
-  r->delta = d->integer;
+  r->delta = *delta;
   return Status::ok();
 }
 
 // POST /buckets/{b}/sets/{k}: {"add": [...]} or {"remove": [...], "context": ...}; a
 // remove's context comes from the body or the header, and both must agree.
-Status set_request(const json::Value& body, std::optional<std::string> header_context, Request* r) {
-  const json::Value* add = body.get("add");
-  const json::Value* rm = body.get("remove");
+Status set_request(const Json& body, std::optional<std::string> header_context, Request* r) {
+  const Json* add = body.contains("add") ? &body["add"] : nullptr;
+  const Json* rm = body.contains("remove") ? &body["remove"] : nullptr;
   if ((add == nullptr) == (rm == nullptr)) {
     return Status::invalid_argument(
         "expected {\"add\": [...]} or {\"remove\": [...]}: exactly one of field \"add\" "
@@ -196,10 +180,10 @@ Status set_request(const json::Value& body, std::optional<std::string> header_co
     return Status::invalid_argument("field \"" + std::string(add ? "add" : "remove") +
                                     "\": " + s.message());
   }
-  if (const json::Value* ctx = body.get("context")) {
+  if (auto ctx = body.find("context"); ctx != body.end()) {
     if (add) return Status::invalid_argument("field \"context\": applies to remove only");
     std::optional<std::string> bytes =
-        ctx->type == json::Value::Type::kString ? text::base64_decode(ctx->string) : std::nullopt;
+        ctx->is_string() ? text::base64_decode(ctx->get<std::string>()) : std::nullopt;
     if (!bytes) {
       return Status::invalid_argument(
           "field \"context\": expected a base64 string (a context from a read)");
@@ -237,7 +221,7 @@ Status data_request(const Message& m, const std::string& kind, Request* r) {
     r->op = kind == "counters" ? Op::kCounterGet : Op::kSetGet;
     return Status::ok();
   }
-  Result<json::Value> body = json_body(kind, m.body);
+  Result<Json> body = json_body(kind, m.body);
   if (!body) return body.status();
   if (kind == "counters") return counter_request(*body, r);
   return set_request(*body, std::move(header_context), r);
@@ -253,28 +237,33 @@ Reply answer_reply(Op op, const Response& a) {
     e.headers = out.headers;  // a deleted register's context, for a fresh put
     return e;
   }
-  const std::string ctx =
-      a.context ? ",\"context\":" + text::json_string(text::base64_encode(*a.context)) : "";
   if (op == Op::kPut || op == Op::kDelete) {
     out.status = 204;
     return out;
   }
   const core::DataType type = a.type.value_or(core::DataType::kRegister);
+  const bool value_kind = type != core::DataType::kCounter && type != core::DataType::kSet;
+  if (value_kind && a.values.size() == 1) {  // a register (or lww) without siblings
+    out.content_type = "application/octet-stream";
+    out.body = a.values[0];
+    return out;
+  }
+  Json body;
   if (type == core::DataType::kCounter) {
-    out.body = "{\"type\":\"counter\",\"value\":" + std::to_string(a.counter) + "}";
+    body = {{"type", "counter"}, {"value", a.counter}};
   } else if (type == core::DataType::kSet) {
     // A write answers with the elements it named that are members now (not the whole
     // set: that would make every add O(set size)); a read with the members.
     const bool write = op == Op::kSetAdd || op == Op::kSetRemove;
-    out.body = std::string("{\"type\":\"set\",\"") + (write ? "present" : "members") +
-               "\":" + json_list(a.elements) + ctx + "}";
-  } else if (a.values.size() == 1) {
-    out.content_type = "application/octet-stream";
-    out.body = a.values[0];
+    body = {{"type", "set"}, {write ? "present" : "members", json::bytes_array(a.elements)}};
   } else {
     out.status = 300;
-    out.body = "{\"type\":\"register\",\"siblings\":" + json_list(a.values) + ctx + "}";
+    body = {{"type", "register"}, {"siblings", json::bytes_array(a.values)}};
   }
+  if (a.context && type != core::DataType::kCounter) {
+    body["context"] = text::base64_encode(*a.context);
+  }
+  out.body = json::dump(body);
   return out;
 }
 

@@ -1,227 +1,79 @@
 #include "node/api/json.h"
 
-#include <cctype>
-#include <cerrno>
-#include <charconv>
-#include <cstdlib>
-#include <tuple>
+#include <cmath>
+#include <limits>
+
+#include "node/api/text.h"
 
 namespace shoal::json {
 
 namespace {
-
-class Reader {
- public:
-  explicit Reader(std::string_view s) : s_(s) {}
-
-  Status value(Value* out, int depth) {
-    if (depth > kMaxDepth) return fail("nested too deeply");
-    skip();
-    if (i_ >= s_.size()) return fail("unexpected end");
-    const char c = s_[i_];
-    if (c == '{') return object(out, depth);
-    if (c == '[') return array(out, depth);
-    if (c == '"') {
-      out->type = Value::Type::kString;
-      return string(&out->string);
-    }
-    if (c == 't' || c == 'f' || c == 'n') return literal(out);
-    return number(out);
-  }
-
-  Status end() {
-    skip();
-    return i_ == s_.size() ? Status::ok() : fail("trailing characters");
-  }
-
- private:
-  Status fail(const std::string& what) const {
-    return Status::invalid_argument("malformed JSON at byte " + std::to_string(i_) + ": " + what);
-  }
-  void skip() {
-    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
-      ++i_;
-  }
-  bool eat(char c) {
-    skip();
-    if (i_ < s_.size() && s_[i_] == c) {
-      ++i_;
-      return true;
-    }
-    return false;
-  }
-
-  Status object(Value* out, int depth) {
-    out->type = Value::Type::kObject;
-    ++i_;
-    if (eat('}')) return Status::ok();
-    do {
-      skip();
-      std::string key;
-      if (i_ >= s_.size() || s_[i_] != '"') return fail("expected a key");
-      SHOAL_RETURN_IF_ERROR(string(&key));
-      if (!eat(':')) return fail("expected ':'");
-      SHOAL_RETURN_IF_ERROR(value(&out->object[key], depth + 1));
-    } while (eat(','));
-    return eat('}') ? Status::ok() : fail("expected '}'");
-  }
-
-  Status array(Value* out, int depth) {
-    out->type = Value::Type::kArray;
-    ++i_;
-    if (eat(']')) return Status::ok();
-    do {
-      out->array.emplace_back();
-      SHOAL_RETURN_IF_ERROR(value(&out->array.back(), depth + 1));
-    } while (eat(','));
-    return eat(']') ? Status::ok() : fail("expected ']'");
-  }
-
-  Status literal(Value* out) {
-    for (auto [word, type, b] : {std::tuple{"true", Value::Type::kBool, true},
-                                 std::tuple{"false", Value::Type::kBool, false},
-                                 std::tuple{"null", Value::Type::kNull, false}}) {
-      const std::string_view w(word);
-      if (s_.substr(i_, w.size()) == w) {
-        i_ += w.size();
-        out->type = type;
-        out->boolean = b;
-        return Status::ok();
-      }
-    }
-    return fail("unknown literal");
-  }
-
-  Status number(Value* out) {
-    const size_t start = i_;
-    if (i_ < s_.size() && s_[i_] == '-') ++i_;
-    bool integral = true;
-    while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.' ||
-                              s_[i_] == 'e' || s_[i_] == 'E' || s_[i_] == '+' || s_[i_] == '-')) {
-      if (!std::isdigit(static_cast<unsigned char>(s_[i_]))) integral = false;
-      ++i_;
-    }
-    const std::string text(s_.substr(start, i_ - start));
-    if (text.empty() || text == "-") return fail("expected a value");
-    char* end = nullptr;
-    errno = 0;
-    out->number = std::strtod(text.c_str(), &end);
-    if (end != text.c_str() + text.size()) return fail("bad number");
-    out->type = Value::Type::kNumber;
-    if (integral) {
-      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out->integer);
-      out->integral = ec == std::errc() && p == text.data() + text.size();
-    }
-    return Status::ok();
-  }
-
-  static int hex(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  }
-
-  void utf8(uint32_t cp, std::string* out) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
-  Status unicode(std::string* out) {
-    auto read4 = [&](uint32_t* cp) {
-      if (s_.size() - i_ < 4) return false;
-      *cp = 0;
-      for (int k = 0; k < 4; ++k) {
-        const int h = hex(s_[i_ + k]);
-        if (h < 0) return false;
-        *cp = *cp * 16 + static_cast<uint32_t>(h);
-      }
-      i_ += 4;
-      return true;
-    };
-    uint32_t cp = 0;
-    if (!read4(&cp)) return fail("bad \\u escape");
-    if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair
-      uint32_t low = 0;
-      if (s_.substr(i_, 2) != "\\u") return fail("lone surrogate");
-      i_ += 2;
-      if (!read4(&low) || low < 0xDC00 || low > 0xDFFF) return fail("bad surrogate pair");
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-    } else if (cp >= 0xDC00 && cp < 0xE000) {
-      return fail("lone surrogate");
-    }
-    utf8(cp, out);
-    return Status::ok();
-  }
-
-  Status string(std::string* out) {
-    ++i_;  // the opening quote
-    while (i_ < s_.size()) {
-      const char c = s_[i_++];
-      if (c == '"') return Status::ok();
-      if (static_cast<unsigned char>(c) < 0x20) return fail("control character in a string");
-      if (c != '\\') {
-        out->push_back(c);
-        continue;
-      }
-      if (i_ >= s_.size()) break;
-      const char e = s_[i_++];
-      switch (e) {
-        case '"':
-        case '\\':
-        case '/':
-          out->push_back(e);
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'u':
-          SHOAL_RETURN_IF_ERROR(unicode(out));
-          break;
-        default:
-          return fail("bad escape");
-      }
-    }
-    return fail("unterminated string");
-  }
-
-  std::string_view s_;
-  size_t i_ = 0;
-};
-
+struct TooDeep {};
 }  // namespace
 
-Result<Value> parse(std::string_view text) {
-  Reader r(text);
-  Value v;
-  SHOAL_RETURN_IF_ERROR(r.value(&v, 0));
-  SHOAL_RETURN_IF_ERROR(r.end());
-  return v;
+Result<Json> parse(std::string_view text) {
+  // The callback sees each value's depth as the parser enters it: past the limit the
+  // parse stops at once rather than build the rest.
+  auto bounded = [](int depth, Json::parse_event_t, Json&) {
+    if (depth > kMaxDepth) throw TooDeep{};
+    return true;
+  };
+  try {
+    return Json::parse(text.begin(), text.end(), bounded);
+  } catch (const Json::parse_error& e) {
+    // e.what(): "[json.exception.parse_error.101] parse error at line 1, column 9: ..."
+    const std::string what = e.what();
+    const size_t colon = what.find(": ");
+    const std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
+    return Status::invalid_argument("malformed JSON at byte " + std::to_string(e.byte) + ": " +
+                                    detail);
+  } catch (const TooDeep&) {
+    return Status::invalid_argument("malformed JSON: nested deeper than " +
+                                    std::to_string(kMaxDepth) + " levels");
+  } catch (const Json::exception& e) {
+    return Status::invalid_argument(std::string("malformed JSON: ") + e.what());
+  }
+}
+
+std::string dump(const Json& v) { return v.dump(-1, ' ', false, Json::error_handler_t::replace); }
+
+Json bytes(std::string_view b) {
+  if (text::valid_utf8(b)) return std::string(b);
+  return Json{{"base64", text::base64_encode(b)}};
+}
+
+double rounded(double x, int places) {
+  const double scale = std::pow(10.0, places);
+  return std::isfinite(x) ? std::round(x * scale) / scale : x;  // (not finite: dumped as null)
+}
+
+Json bytes_array(const std::vector<std::string>& items) {
+  Json out = Json::array();
+  for (const std::string& i : items) out.push_back(bytes(i));
+  return out;
+}
+
+std::optional<std::string> bytes_of(const Json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (!v.is_object() || v.size() != 1) return std::nullopt;
+  auto b = v.find("base64");
+  if (b == v.end() || !b->is_string()) return std::nullopt;
+  return text::base64_decode(b->get<std::string>());
+}
+
+std::optional<int64_t> int64_of(const Json& v) {
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  if (v.is_number_integer()) return v.get<int64_t>();
+  return std::nullopt;
+}
+
+std::optional<uint64_t> uint64_of(const Json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  return std::nullopt;
 }
 
 }  // namespace shoal::json

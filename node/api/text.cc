@@ -1,7 +1,6 @@
 #include "node/api/text.h"
 
 #include <cstdint>
-#include <cstdio>
 
 namespace shoal::text {
 
@@ -59,60 +58,35 @@ std::optional<std::string> base64_decode(std::string_view in) {
   return out;
 }
 
+// RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF (what JSON
+// libraries accept as UTF-8, so a string that passes here is never altered on output).
 bool valid_utf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const auto c = static_cast<uint8_t>(s[i]);
-    size_t len = c < 0x80           ? 1
-                 : (c >> 5) == 0x6  ? 2
-                 : (c >> 4) == 0xe  ? 3
-                 : (c >> 3) == 0x1e ? 4
-                                    : 0;
+    size_t len = 0;
+    uint8_t lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
+    if (c < 0x80) {
+      len = 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;  // overlong
+      if (c == 0xed) hi = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;  // overlong
+      if (c == 0xf4) hi = 0x8f;  // past U+10FFFF
+    }
     if (len == 0 || i + len > s.size()) return false;
     for (size_t j = 1; j < len; ++j) {
-      if ((static_cast<uint8_t>(s[i + j]) >> 6) != 0x2) return false;
+      const auto b = static_cast<uint8_t>(s[i + j]);
+      if (j == 1 ? (b < lo || b > hi) : (b >> 6) != 0x2) return false;
     }
     i += len;
   }
   return true;
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<uint8_t>(ch);
-    switch (ch) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string json_bytes(std::string_view s) {
-  if (valid_utf8(s)) return json_string(s);
-  return "{\"base64\":" + json_string(base64_encode(s)) + "}";
 }
 
 }  // namespace shoal::text

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "node/api/text.h"
+#include "node/api/json.h"
 
 namespace shoal::uvshell {
 
@@ -20,29 +20,30 @@ MemberRow row_of(const core::Node& node, const std::string& node_id, core::Membe
   return row;
 }
 
-const char* json_bool(bool b) { return b ? "true" : "false"; }
+using json::Json;
 
-std::string sync_json(const MemberRow& m) {
-  if (!m.ring_peer) return "null";
+Json sync_json(const MemberRow& m) {
+  if (!m.ring_peer) return nullptr;
   const core::PeerSync& sync = m.view.sync;
-  return std::string("{\"in_sync\":") + json_bool(sync.in_sync) +
-         ",\"since_ms\":" + std::to_string(sync.since_wall_ms) +
-         ",\"unconfirmed\":" + std::to_string(sync.unconfirmed) + "}";
+  return {{"in_sync", sync.in_sync},
+          {"since_ms", sync.since_wall_ms},
+          {"unconfirmed", sync.unconfirmed}};
 }
 
-std::string member_json(const MemberRow& m) {
+Json member_json(const MemberRow& m) {
   const core::MemberView& v = m.view;
-  char num[128];
-  std::snprintf(num, sizeof(num), ",\"phi\":%.3f,\"ownership\":%.5f,\"generation\":%llu", v.phi,
-                v.ownership, static_cast<unsigned long long>(v.state.generation));
-  return "{\"id\":" + text::json_string(v.state.id) +
-         ",\"status\":" + text::json_string(std::string(core::status_name(v.state.status))) +
-         ",\"self\":" + json_bool(m.self) + ",\"down\":" + json_bool(v.down) + num +
-         ",\"hints\":" + std::to_string(m.hints) +
-         ",\"hints_here\":" + std::to_string(v.hints_here) +
-         ",\"handoff_keys\":" + std::to_string(m.handoff_keys) +
-         ",\"client\":" + text::json_string(v.state.client_address) + ",\"sync\":" + sync_json(m) +
-         "}";
+  return {{"id", json::bytes(v.state.id)},
+          {"status", std::string(core::status_name(v.state.status))},
+          {"self", m.self},
+          {"down", v.down},
+          {"phi", json::rounded(v.phi, 3)},
+          {"ownership", json::rounded(v.ownership, 5)},
+          {"generation", v.state.generation},
+          {"hints", m.hints},
+          {"hints_here", v.hints_here},
+          {"handoff_keys", m.handoff_keys},
+          {"client", json::bytes(v.state.client_address)},
+          {"sync", sync_json(m)}};
 }
 
 }  // namespace
@@ -79,35 +80,33 @@ NodeSnapshot take_snapshot(const core::Node& node, const std::string& node_id,
 }
 
 std::string status_json(const NodeSnapshot& s) {
-  std::string out = "{\"node\":" + text::json_string(s.node_id) + ",\"members\":[";
-  for (size_t i = 0; i < s.members.size(); ++i) {
-    if (i > 0) out += ',';
-    out += member_json(s.members[i]);
-  }
+  Json members = Json::array();
+  for (const MemberRow& m : s.members) members.push_back(member_json(m));
   const core::HandoffProgress& h = s.handoff;
   // Hex, as `shoal cluster ring` prints it, so the two can be compared at a glance.
   char fingerprint[17];
   std::snprintf(fingerprint, sizeof fingerprint, "%016llx",
                 static_cast<unsigned long long>(s.ring_fingerprint));
-  out += "],\"ring\":{\"size\":" + std::to_string(s.ring_size) +
-         ",\"fingerprint\":" + text::json_string(fingerprint) +
-         "},\"hints\":{\"held\":" + std::to_string(s.hints_held) +
-         ",\"replayed\":" + std::to_string(s.hints_replayed) +
-         "},\"handoff\":{\"active\":" + json_bool(h.active) +
-         ",\"not_owned\":" + std::to_string(h.not_owned) +
-         ",\"sent\":" + std::to_string(h.keys_sent) +
-         ",\"dropped\":" + std::to_string(h.keys_dropped) +
-         ",\"inflight\":" + std::to_string(h.inflight) +
-         "},\"anti_entropy\":{\"exchanges\":" + std::to_string(s.anti_entropy.exchanges) +
-         ",\"keys_repaired\":" + std::to_string(s.anti_entropy.keys_repaired) +
-         "},\"in_sync\":" + json_bool(s.in_sync) +
-         ",\"actor_renewals\":" + std::to_string(s.actor_renewals) +
-         ",\"duplicates_answered\":" + std::to_string(s.duplicates_answered) +
-         ",\"pending_requests\":" + std::to_string(s.pending_requests) +
-         ",\"client_connections\":" + std::to_string(s.client_connections) +
-         ",\"traffic\":{\"requests\":" + std::to_string(s.traffic_requests) +
-         ",\"seconds\":" + std::to_string(s.traffic_seconds) + "}}";
-  return out;
+  const Json out = {
+      {"node", json::bytes(s.node_id)},
+      {"members", std::move(members)},
+      {"ring", {{"size", s.ring_size}, {"fingerprint", fingerprint}}},
+      {"hints", {{"held", s.hints_held}, {"replayed", s.hints_replayed}}},
+      {"handoff",
+       {{"active", h.active},
+        {"not_owned", h.not_owned},
+        {"sent", h.keys_sent},
+        {"dropped", h.keys_dropped},
+        {"inflight", h.inflight}}},
+      {"anti_entropy",
+       {{"exchanges", s.anti_entropy.exchanges}, {"keys_repaired", s.anti_entropy.keys_repaired}}},
+      {"in_sync", s.in_sync},
+      {"actor_renewals", s.actor_renewals},
+      {"duplicates_answered", s.duplicates_answered},
+      {"pending_requests", s.pending_requests},
+      {"client_connections", s.client_connections},
+      {"traffic", {{"requests", s.traffic_requests}, {"seconds", s.traffic_seconds}}}};
+  return json::dump(out);
 }
 
 std::string info_text(const NodeSnapshot& s) {

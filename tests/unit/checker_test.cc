@@ -375,9 +375,11 @@ TEST_CASE("checker: a register write that took effect twice is a double-counted 
 
 TEST_CASE("checker: histories round-trip through JSON lines", "[checker]") {
   Builder b;
-  b.op("set_add", "s\x01", EventType::kOk, 0, "\xff\xfe").dot = crdt::Dot{3, 9};
+  // An actor uses all 64 bits (past int64: JSON readers must take it as unsigned).
+  constexpr uint64_t kActor = 0xfedcba9876543210ULL;
+  b.op("set_add", "s\x01", EventType::kOk, 0, "\xff\xfe").dot = crdt::Dot{kActor, 9};
   crdt::DotContext c;
-  c.add(crdt::Dot{3, 9});
+  c.add(crdt::Dot{kActor, 9});
   b.h.back().ctx = c;
   b.op("counter_add", "c", EventType::kInfo, -7).detail = "timeout: \"late\"";
   b.attempt("id\x02", "counter_add", "c", EventType::kOk, 3);

@@ -191,21 +191,42 @@ TEST_CASE("the JSON reader parses what the API takes and refuses garbage", "[htt
   auto v = json::parse(R"( {"delta": -42, "add": ["a", "\u00e9\ud83d\ude00", {"base64": "AA=="}],
                            "ok": true, "none": null, "x": 1.5e3} )");
   REQUIRE(v.is_ok());
-  CHECK(v->get("delta")->integer == -42);
-  CHECK(v->get("delta")->integral);
-  CHECK(v->get("add")->array[1].string == "\xc3\xa9\xf0\x9f\x98\x80");
-  CHECK(v->get("ok")->boolean);
-  CHECK_FALSE(v->get("x")->integral);
+  CHECK(json::int64_of((*v)["delta"]) == -42);
+  CHECK(json::bytes_of((*v)["add"][1]) == "\xc3\xa9\xf0\x9f\x98\x80");
+  CHECK(json::bytes_of((*v)["add"][2]) == std::string(1, '\0'));
+  CHECK((*v)["ok"].get<bool>());
+  CHECK_FALSE(json::int64_of((*v)["x"]));  // 1.5e3: not written as an integer
   for (const char* bad : {"{", "{\"a\" 1}", "[1,]", "\"\\x\"", "tru", "{\"a\":1} x", "\"\\ud800\"",
-                          "99999999999999999999999"}) {
+                          "\"\xff\"", "99999999999999999999999"}) {
     auto r = json::parse(bad);
     if (std::string(bad) == "99999999999999999999999") {
       REQUIRE(r.is_ok());
-      CHECK_FALSE(r->integral);  // out of int64: not usable as a delta
+      CHECK_FALSE(json::int64_of(*r));  // out of int64: not usable as a delta
       continue;
     }
     CHECK_FALSE(r.is_ok());
+    CHECK(r.status().message().find("malformed JSON at byte") == 0);
   }
+  CHECK(json::int64_of(*json::parse("9223372036854775807")) == INT64_MAX);
+  CHECK_FALSE(json::int64_of(*json::parse("9223372036854775808")));
+  CHECK(json::uint64_of(*json::parse("18446744073709551615")) == UINT64_MAX);
+  // Bytes that are not UTF-8 go out as base64 and come back as the same bytes.
+  const std::string raw(
+      "a\xff\0"
+      "b",
+      4);
+  CHECK(json::dump(json::bytes(raw)) == R"({"base64":"Yf8AYg=="})");
+  CHECK(json::bytes_of(*json::parse(json::dump(json::bytes(raw)))) == raw);
+  // Overlong, surrogate and past-U+10FFFF forms are not UTF-8: base64, so never altered.
+  for (const char* odd : {"\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\x9f\xbf"}) {
+    CHECK(json::bytes(odd).is_object());
+    CHECK(json::bytes_of(*json::parse(json::dump(json::bytes(odd)))) == odd);
+  }
+  CHECK(json::bytes("\xf4\x8f\xbf\xbf\xe2\x82\xac").is_string());  // U+10FFFF, euro sign
+  std::string at_limit(json::kMaxDepth + 1, '[');
+  at_limit += std::string(json::kMaxDepth + 1, ']');
+  CHECK(json::parse(at_limit).is_ok());
+  CHECK_FALSE(json::parse("[" + at_limit + "]").is_ok());
   std::string deep(100, '[');
   CHECK_FALSE(json::parse(deep).is_ok());
   Prng rng(2);

@@ -58,6 +58,8 @@ NodeSnapshot two_members() {
   peer.view.state.status = core::MemberStatus::kUp;
   peer.view.down = true;
   peer.view.hints_here = 3;
+  peer.view.phi = 12.34567;
+  peer.view.ownership = 1.0 / 3;
   peer.view.sync.in_sync = false;
   peer.view.sync.unconfirmed = 2;
   s.members = {self, peer};
@@ -72,8 +74,9 @@ NodeSnapshot two_members() {
 
 TEST_CASE("/status renders the snapshot as valid JSON", "[snapshot]") {
   const std::string json = status_json(two_members());
-  Result<json::Value> v = json::parse(json);
+  Result<json::Json> v = json::parse(json);
   REQUIRE(v);
+  CHECK(json.find("\"phi\":12.346,\"ownership\":0.33333,") != std::string::npos);
   CHECK(json.find("\"fingerprint\":\"0000000000abcdef\"") != std::string::npos);
   CHECK(json.find("\"id\":\"n2\",\"status\":\"up\",\"self\":false,\"down\":true") !=
         std::string::npos);
