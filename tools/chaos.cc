@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "node/api/fault_rule.h"
 #include "node/api/json.h"
 #include "tools/client.h"
 
@@ -256,6 +257,12 @@ int run(const ChaosArgs& a, bool json) {
   if (!c) return fail(c.status());
   Result<std::vector<NodeRules>> rules = rules_for(a, node_ids(*c));
   if (!rules) return fail(rules.status());
+  // Bad usage is refused here, before any node has changed.
+  for (const NodeRules& nr : *rules) {
+    for (const std::string& rule : nr.rules) {
+      if (Result<core::FaultRule> r = api::parse_fault_rule(rule); !r) return fail(r.status());
+    }
+  }
   int rc = 0;
   json::Json out = json::Json::array();
   for (const Applied& r : apply_rules(*c, *rules)) {

@@ -238,14 +238,14 @@ Result<api::Response> Client::leave() {
 Result<api::Response> Client::remove(const std::string& node) {
   api::Request r;
   r.op = api::Op::kRemove;
-  r.key = node;
+  r.node = node;
   return call(std::move(r));
 }
 
 Result<api::Response> Client::chaos(const std::string& rule) {
   api::Request r;
   r.op = api::Op::kChaos;
-  r.key = rule;
+  r.rule = rule;
   return call(std::move(r));
 }
 

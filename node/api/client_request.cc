@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "node/api/fault_rule.h"
 #include "node/api/msgpack_fields.h"
 #include "node/api/options_codec.h"
 #include "node/core/update.h"
@@ -49,14 +50,16 @@ Status check_request(const Request& r) {
     return invalid("elems", "does not apply to " + std::string(op_name(r.op)));
   }
   if (r.op == Op::kPing || r.op == Op::kClusterStatus || r.op == Op::kLeave) return Status::ok();
-  if (r.op == Op::kRemove) {
-    if (r.key.empty()) return invalid("k", "remove needs the node to remove");
-    return Status::ok();
-  }
-  if (r.op == Op::kChaos) {
-    if (r.key.empty() || r.key.size() > 4096)
-      return invalid("k", "chaos needs a rule (1..4096 bytes)");
-    return Status::ok();
+  if (r.op == Op::kRemove || r.op == Op::kChaos) {
+    const bool remove = r.op == Op::kRemove;
+    if (!r.key.empty()) {
+      return invalid("k", remove ? "remove names its node in field \"node\", not k"
+                                 : "chaos takes its rule in field \"rule\", not k");
+    }
+    if (remove && r.node.empty()) return invalid("node", "remove needs the node to remove");
+    if (remove) return Status::ok();
+    Result<core::FaultRule> rule = parse_fault_rule(r.rule);
+    return rule ? Status::ok() : invalid("rule", rule.status().message());
   }
   if (r.bucket.empty()) return invalid("b", "the bucket must not be empty");
   if (r.key.empty()) return invalid("k", "the key must not be empty");
@@ -91,6 +94,7 @@ std::string encode_request(const Request& r) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
   uint32_t fields = 4;  // id, op, b, k
+  fields += r.op == Op::kRemove || r.op == Op::kChaos;
   fields += r.op == Op::kPut;
   fields += r.context.has_value();
   fields += r.op == Op::kCounterAdd;
@@ -134,6 +138,10 @@ std::string encode_request(const Request& r) {
     pack_str(pk, "op_id");
     codec::pack_bytes(pk, r.op_id);
   }
+  if (r.op == Op::kRemove || r.op == Op::kChaos) {
+    pack_str(pk, r.op == Op::kRemove ? "node" : "rule");
+    codec::pack_bytes(pk, r.op == Op::kRemove ? r.node : r.rule);
+  }
   pack_str(pk, "opt");
   pack_options(pk, r.options);
   return std::string(buf.data(), buf.size());
@@ -154,15 +162,17 @@ enum Field : uint32_t {
   kFType = 1u << 8,
   kFOpt = 1u << 9,
   kFOpId = 1u << 10,
+  kFNode = 1u << 11,
+  kFRule = 1u << 12,
 };
 struct FieldName {
   Field bit;
   std::string_view name;
 };
 constexpr FieldName kFields[] = {
-    {kFId, "id"},     {kFOp, "op"},       {kFBucket, "b"},    {kFKey, "k"},
-    {kFValue, "v"},   {kFContext, "ctx"}, {kFDelta, "delta"}, {kFElems, "elems"},
-    {kFType, "type"}, {kFOpt, "opt"},     {kFOpId, "op_id"},
+    {kFId, "id"},       {kFOp, "op"},       {kFBucket, "b"},    {kFKey, "k"},     {kFValue, "v"},
+    {kFContext, "ctx"}, {kFDelta, "delta"}, {kFElems, "elems"}, {kFType, "type"}, {kFOpt, "opt"},
+    {kFOpId, "op_id"},  {kFNode, "node"},   {kFRule, "rule"},
 };
 
 // What an operation takes beyond id, op, b, k and opt (which every request may carry:
@@ -182,7 +192,9 @@ uint32_t optional_fields(Op op) {
     case Op::kSetGet:
       return kFElems;
     case Op::kChaos:
+      return kFRule;
     case Op::kRemove:
+      return kFNode;
     case Op::kGet:
     case Op::kCounterGet:
     case Op::kPing:
@@ -209,8 +221,9 @@ uint32_t required_fields(Op op) {
     case Op::kSetGet:
       return kFBucket | kFKey;
     case Op::kRemove:
+      return kFNode;
     case Op::kChaos:
-      return kFKey;
+      return kFRule;
     case Op::kPing:
     case Op::kClusterStatus:
     case Op::kLeave:
@@ -219,7 +232,7 @@ uint32_t required_fields(Op op) {
   return 0;
 }
 
-constexpr std::string_view kKnownFields = "id op b k v ctx delta elems type op_id opt";
+constexpr std::string_view kKnownFields = "id op b k v ctx delta elems type op_id opt node rule";
 
 Status decode_request_field(std::string_view k, const MsgObject& v, Request* r, uint32_t* seen) {
   Field bit{};
@@ -267,6 +280,10 @@ Status decode_request_field(std::string_view k, const MsgObject& v, Request* r, 
     }
     case kFOpt:
       return decode_options(v, &r->options);
+    case kFNode:
+      return field_bytes(v, k, &r->node);
+    case kFRule:
+      return field_bytes(v, k, &r->rule);
     case kFOpId: {
       const std::string limit = "1.." + std::to_string(core::kMaxOpIdBytes) + " bytes";
       if (v.type != msgpack::type::STR && v.type != msgpack::type::BIN) {

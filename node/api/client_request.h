@@ -35,8 +35,8 @@ enum class Op : uint8_t {
   kSetGet,
   kClusterStatus,  // the node's view of the cluster (members, phi, ownership, hints, handoff)
   kLeave,          // the node hands off its data, turns left and stops
-  kRemove,         // k: a down node to forget for good
-  kChaos,          // k: one fault-filter rule for this node (node/core/fault_filter.h)
+  kRemove,         // node: a down node to forget for good
+  kChaos,          // rule: one fault-filter rule for this node (fault_rule.h)
 };
 // "ping", "get", "put", "del", "counter_add", "counter_get", "set_add", "set_rm", "set_get",
 // "cluster_status", "leave", "remove", "chaos"
@@ -67,12 +67,15 @@ struct Request {
   // Updates: the client's operation id ("op_id", 1..64 bytes; empty: none). Every
   // attempt of one operation carries the same id and it takes effect once.
   std::string op_id;
+  std::string node;  // remove: the node to forget ("node" on the wire)
+  std::string rule;  // chaos: one fault-filter rule, as text ("rule"; fault_rule.h)
 };
 
 // The checks decode_request applies after parsing, on the fields of the struct: a
 // bucket and key (1..1024 and 1..8192 bytes), put/del types, set elements present, an
-// op_id (at most 64 bytes) only on updates, a context only on put/del/set_rm. Every API
-// runs it before submitting.
+// op_id (at most 64 bytes) only on updates, a context only on put/del/set_rm; a node on
+// remove and a rule that parses on chaos (and no key on either). Every API runs it
+// before submitting.
 Status check_request(const Request& request);
 
 std::string encode_request(const Request& request);

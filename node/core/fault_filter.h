@@ -5,7 +5,7 @@
 // and real processes run the same code. Rules live in memory only: `heal` or a restart
 // clears them. Client traffic is never touched unless `clients refuse` asks for it.
 //
-// Rules (one per call, whitespace-separated words; NODES is a comma-separated list):
+// Rules arrive typed (FaultRule); their text form is parsed in node/api (fault_rule.h):
 //   block-in NODES            drop every message arriving from these peers (a partition
 //                             or one-way cut, enforced on the receiving side)
 //   unblock-in NODES          undo block-in for these peers
@@ -21,16 +21,44 @@
 #include <map>
 #include <set>
 #include <string>
-#include <string_view>
 
 #include "crdt/status.h"
 #include "node/core/env.h"
 
 namespace shoal::core {
 
+constexpr uint32_t kMaxFaultDelayMs = 60'000;
+
+struct FaultRule {
+  enum class Kind { kBlockIn, kUnblockIn, kDelay, kDrop, kDup, kClients, kHeal, kShow };
+  Kind kind = Kind::kShow;
+  // block-in, unblock-in: the peers (not empty). delay, drop, dup: `to` (empty: all).
+  std::set<std::string> nodes;
+  uint32_t value = 0;      // delay: ms (<= kMaxFaultDelayMs); drop, dup: percent (<= 100)
+  uint32_t jitter_ms = 0;  // delay only (<= kMaxFaultDelayMs)
+  bool refuse = false;     // clients: refuse (true) or serve
+
+  static FaultRule of(Kind kind, std::set<std::string> nodes = {}) {
+    FaultRule r;
+    r.kind = kind;
+    r.nodes = std::move(nodes);
+    return r;
+  }
+  static FaultRule heal() { return of(Kind::kHeal); }
+  static FaultRule block_in(std::set<std::string> peers) {
+    return of(Kind::kBlockIn, std::move(peers));
+  }
+  static FaultRule delay(uint32_t ms, uint32_t jitter_ms, std::set<std::string> to = {}) {
+    FaultRule r = of(Kind::kDelay, std::move(to));
+    r.value = ms;
+    r.jitter_ms = jitter_ms;
+    return r;
+  }
+};
+
 class FaultFilter {
  public:
-  static constexpr uint32_t kMaxDelayMs = 60'000;
+  static constexpr uint32_t kMaxDelayMs = kMaxFaultDelayMs;
 
   struct Verdict {
     bool drop = false;
@@ -38,9 +66,10 @@ class FaultFilter {
     uint64_t delay_ms = 0;
   };
 
-  // Applies one rule. `known`: the node ids a rule may name (others are an error, and
-  // nothing changes). REQUIRES: nothing.
-  Status apply(std::string_view rule, const std::set<std::string>& known);
+  // Applies one rule. `known`: the node ids a rule may name; naming another is
+  // not_found, and nothing changes. REQUIRES: the rule's values are in range and
+  // block-in/unblock-in name a peer (as api::parse_fault_rule guarantees).
+  Status apply(const FaultRule& rule, const std::set<std::string>& known);
   void clear();
 
   bool blocks_from(const std::string& from) const { return blocked_in_.count(from) > 0; }

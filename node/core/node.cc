@@ -222,7 +222,7 @@ void Node::send_filtered(const ring::NodeId& to, const Message& m) {
   }
 }
 
-Result<std::string> Node::chaos(std::string_view rule) {
+Result<std::string> Node::chaos(const FaultRule& rule) {
   std::set<std::string> known;
   for (const auto& [id, s] : membership_.states()) known.insert(id);
   SHOAL_RETURN_IF_ERROR(faults_.apply(rule, known));

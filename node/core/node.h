@@ -211,8 +211,9 @@ class Node {
   // Forgets a dead node for good. Fails unless it is known, not self, and down here.
   Status remove(const ring::NodeId& node);
   // Applies one fault-filter rule (fault_filter.h) to this node's peer traffic; the
-  // rules in force afterwards. Rules naming a node this node never heard of fail.
-  Result<std::string> chaos(std::string_view rule);
+  // rules in force afterwards. Rules naming a node this node never heard of fail
+  // (not_found). REQUIRES: as FaultFilter::apply.
+  Result<std::string> chaos(const FaultRule& rule);
   const FaultFilter& faults() const { return faults_; }
   size_t delayed_messages() const { return delayed_.size(); }  // held by delay rules
 

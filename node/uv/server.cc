@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "node/api/fault_rule.h"
 #include "node/core/identity.h"
 #include "node/uv/server_impl.h"
 
@@ -111,16 +112,17 @@ bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
     return true;
   }
   if (req.op == api::Op::kRemove) {
-    r->status = node->remove(req.key);
-    if (r->status.is_ok()) spdlog::info("removed {} from the cluster", req.key);
+    r->status = node->remove(req.node);
+    if (r->status.is_ok()) spdlog::info("removed {} from the cluster", req.node);
     return true;
   }
   if (req.op == api::Op::kChaos) {
-    Result<std::string> rules = node->chaos(req.key);
+    Result<core::FaultRule> rule = api::parse_fault_rule(req.rule);  // (checked at decode)
+    Result<std::string> rules = rule ? node->chaos(*rule) : Result<std::string>(rule.status());
     r->status = rules.status();
     if (rules) {
       r->chaos = *rules;
-      spdlog::warn("chaos: '{}'; rules now: {}", req.key, rules->empty() ? "none" : *rules);
+      spdlog::warn("chaos: '{}'; rules now: {}", req.rule, rules->empty() ? "none" : *rules);
     }
     return true;
   }

@@ -62,8 +62,8 @@ expect 2 'unknown node "n9"' -- "$shoal" chaos partition "n1,n9|n2" "${c[@]}"
 expect 2 "give two or more groups" -- "$shoal" chaos partition "n1,n2" "${c[@]}"
 expect 2 "n1 named twice" -- "$shoal" chaos partition "n1|n1,n2" "${c[@]}"
 expect 2 'unknown node "n7"' -- "$shoal" chaos isolate n7 "${c[@]}"
-expect 1 "percent must be a whole number from 0 to 100" -- "$shoal" chaos drop n2 200% "${c[@]}"
-expect 1 "delay must be a whole number" -- "$shoal" chaos delay n2 soon "${c[@]}"
+expect 2 "percent must be a whole number from 0 to 100" -- "$shoal" chaos drop n2 200% "${c[@]}"
+expect 2 "delay must be a whole number" -- "$shoal" chaos delay n2 soon "${c[@]}"
 expect 0 "n2 +no rules" -- "$shoal" chaos status "${c[@]}"
 
 # a restart clears a node's rules; pause and resume

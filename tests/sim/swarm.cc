@@ -396,7 +396,7 @@ class Runner {
   // ---- the nemesis ----
 
   void undo() {
-    for (const std::string& id : running()) (void)sim_.node(id).chaos("heal");
+    for (const std::string& id : running()) (void)sim_.node(id).chaos(core::FaultRule::heal());
     for (const std::string& id : sim_.node_ids()) {
       if (!sim_.running(id)) {
         sim_.restart(id);
@@ -411,7 +411,7 @@ class Runner {
       if (peers.empty() || !sim_.running(node)) continue;
       std::string list;
       for (const std::string& p : peers) list += (list.empty() ? "" : ",") + p;
-      (void)sim_.node(node).chaos("block-in " + list);
+      (void)sim_.node(node).chaos(core::FaultRule::block_in(peers));
       detail += node + "<-x-" + list + " ";
     }
     nemesis(kind, detail);
@@ -426,7 +426,8 @@ class Runner {
     for (size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[sim_.rng().below(i)]);
     if (std::optional<chaos::Cut> cut = chaos::partition_cut(kind, ids)) return block(*cut, kind);
     if (kind == "clog") {
-      if (sim_.running(ids[0])) (void)sim_.node(ids[0]).chaos("delay 800 400 to " + ids[1]);
+      if (sim_.running(ids[0]))
+        (void)sim_.node(ids[0]).chaos(core::FaultRule::delay(800, 400, {ids[1]}));
       return nemesis("clog", ids[0] + "->" + ids[1]);
     }
     if (kind == "rollback" || kind == "clone") return replace_disk(kind == "rollback");

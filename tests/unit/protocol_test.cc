@@ -137,7 +137,14 @@ TEST_CASE("required fields missing are refused, never defaulted", "[protocol][st
   refused({id, str("op", "set_rm"), b, k}, "field \"elems\": missing");
   refused({id, str("op", "get"), k}, "field \"b\": missing");
   refused({id, str("op", "del"), b}, "field \"k\": missing");
-  refused({id, str("op", "remove")}, "field \"k\": missing");
+  refused({id, str("op", "remove")}, "field \"node\": missing");
+  refused({id, str("op", "chaos")}, "field \"rule\": missing");
+  // Admin operations take typed fields, not the key: an old client is told where to go.
+  refused({id, str("op", "remove"), str("k", "n7"), str("node", "n7")},
+          "field \"k\": remove names its node in field \"node\"");
+  refused({id, str("op", "chaos"), str("rule", "drop 200%")},
+          "field \"rule\": chaos rule: percent must be a whole number from 0 to 100");
+  refused({id, str("op", "get"), b, k, str("node", "n1")}, "field \"node\": does not apply to get");
   refused({id, b, k}, "field \"op\": missing");
   // No id: answered with id 0, and the message says so exactly.
   uint64_t got = 99;
@@ -476,15 +483,24 @@ TEST_CASE("admin requests and the cluster status answer round-trip", "[protocol]
   Request rm;
   rm.id = 3;
   rm.op = Op::kRemove;
-  rm.key = "n7";
+  rm.node = "n7";
   CHECK(check_request(rm).is_ok());
   uint64_t id = 0;
   auto back = decode_request(encode_request(rm), &id);
   REQUIRE(back.is_ok());
   CHECK(back->op == Op::kRemove);
-  CHECK(back->key == "n7");
-  rm.key.clear();
+  CHECK(back->node == "n7");
+  CHECK(back->key.empty());
+  rm.node.clear();
   CHECK(check_request(rm).code() == Code::kInvalidArgument);  // remove names a node
+  Request ch;
+  ch.op = Op::kChaos;
+  ch.rule = "delay 200ms 50 to n2,n3";
+  back = decode_request(encode_request(ch), &id);
+  REQUIRE(back.is_ok());
+  CHECK(back->rule == ch.rule);
+  ch.rule = "delay 200ms 50 to";
+  CHECK(check_request(ch).code() == Code::kInvalidArgument);
   Request st;
   st.op = Op::kClusterStatus;
   CHECK(check_request(st).is_ok());  // no bucket or key needed
