@@ -21,7 +21,7 @@ inline void put_be(std::string* out, uint64_t v, int bytes) {
 inline uint64_t get_be(std::string_view s, int bytes) {
   SHOAL_ASSERT(bytes >= 1 && bytes <= 8 && s.size() >= static_cast<size_t>(bytes));
   uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  for (size_t i = 0; i < static_cast<size_t>(bytes); ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
   return v;
 }
 

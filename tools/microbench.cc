@@ -139,7 +139,7 @@ void bench_counter_and_dvv() {
   constexpr int kPuts = 200'000;
   const double put_ns = best_ns(3, [&] {
     for (int i = 0; i < kPuts; ++i)
-      g_sink += d.put(1 + i % 3, d.context(), "value").values().size();
+      g_sink += d.put(1u + static_cast<unsigned>(i % 3), d.context(), "value").values().size();
   });
   report("dvvset: put with the read context (3 actors)", put_ns / kPuts, "ns/put");
 }

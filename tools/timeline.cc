@@ -147,7 +147,7 @@ std::string axes(const Frame& fr) {
            std::to_string(p) + "</text>";
   }
   for (int s = 0; s <= 10; ++s) {
-    const uint64_t t = fr.end_ms * s / 10;
+    const uint64_t t = fr.end_ms * static_cast<uint64_t>(s) / 10;
     svg += "<text x='" + std::to_string(fr.x(t) - 10) + "' y='" + std::to_string(fr.height - 12) +
            "'>" + std::to_string(t / 1000.0).substr(0, 5) + "s</text>";
   }

@@ -122,13 +122,13 @@ std::string encode_response(const Response& r) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
   const bool ok = r.status.is_ok();
-  uint32_t fields = 2 + !ok + r.type.has_value() + r.context.has_value() + !r.node.empty() * 2 +
+  uint32_t fields = 2u + !ok + r.type.has_value() + r.context.has_value() + !r.node.empty() * 2u +
                     !r.members.empty() + !r.stats.empty() + r.chaos.has_value() + r.duplicate;
   const bool has_values =
       r.type && (*r.type == core::DataType::kRegister || *r.type == core::DataType::kLww);
   const bool has_counter = r.type && *r.type == core::DataType::kCounter;
   const bool has_elements = r.type && *r.type == core::DataType::kSet;
-  fields += has_values + has_counter + has_elements;
+  fields += static_cast<uint32_t>(has_values + has_counter + has_elements);
   pk.pack_map(fields);
   pack_str(pk, "id");
   pk.pack_uint64(r.id);

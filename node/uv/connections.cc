@@ -79,8 +79,8 @@ void Server::Impl::start_reading(Conn* c) {
         *buf = uv_buf_init(self->read_buf, sizeof(self->read_buf));
       },
       [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
-        auto* c = static_cast<Conn*>(s->data);
-        static_cast<Impl*>(s->loop->data)->on_read(c, n, buf);
+        auto* conn = static_cast<Conn*>(s->data);
+        static_cast<Impl*>(s->loop->data)->on_read(conn, n, buf);
       });
 }
 
@@ -198,20 +198,20 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
 }
 
 void Server::Impl::submit(api::Request req, std::function<void(api::Response)> done) {
-  api::Response r;
-  r.id = req.id;
+  api::Response refusal;
+  refusal.id = req.id;
   if (draining) {
-    r.status = Status::unavailable("node " + config.node_id + " is shutting down");
+    refusal.status = Status::unavailable("node " + config.node_id + " is shutting down");
   } else if (node->pending_requests() >= config.max_pending_requests) {
-    r.status = Status::overloaded(
+    refusal.status = Status::overloaded(
         "node " + config.node_id + " has " + std::to_string(node->pending_requests()) +
         " requests in flight (limit " + std::to_string(config.max_pending_requests) + ")");
   }
   Result<core::ClientRequest> creq =
-      r.status.is_ok() ? api::to_core(req) : Result<core::ClientRequest>(r.status);
+      refusal.status.is_ok() ? api::to_core(req) : Result<core::ClientRequest>(refusal.status);
   if (!creq) {
-    r.status = creq.status();
-    done(std::move(r));
+    refusal.status = creq.status();
+    done(std::move(refusal));
     return;
   }
   // The answer needs only the request's identity; drop the payload.
@@ -321,32 +321,35 @@ void Server::Impl::flush(Conn* c) {
   uv_buf_t b = uv_buf_init(c->writing.data(), static_cast<unsigned>(c->writing.size()));
   uv_write(&c->write_req, reinterpret_cast<uv_stream_t*>(&c->tcp), &b, 1,
            [](uv_write_t* req, int status) {
-             auto* c = static_cast<Conn*>(req->data);
-             auto* self = static_cast<Impl*>(req->handle->loop->data);
-             c->write_busy = false;
-             c->writing.clear();
-             if (c->closing) return;
-             if (status < 0) {
-               self->close_conn(c, uv_strerror(status));
-               return;
-             }
-             // What queued meanwhile was committed by an earlier end_turn (frames only
-             // reach `out` from end_turn, or are replies needing no storage), so it can
-             // go now; waiting for the check phase could wait for the next event.
-             self->flush(c);
-             if (c->kind == Conn::Kind::kHttp) {
-               if (!c->reading && !c->close_after_flush && !self->draining &&
-                   c->http->pending() < self->config.max_inflight_per_connection &&
-                   c->out.size() < self->config.max_output_bytes_per_connection) {
-                 self->start_reading(c);
-               }
-             } else if (c->is_client() && !c->reading && !self->draining) {
-               // Paused on its output: read again from the next turn (the idle handle
-               // keeps the loop from blocking in poll before that turn's check).
-               self->resume.push_back(c->id);
-               uv_idle_start(&self->wake, [](uv_idle_t* h) { uv_idle_stop(h); });
-             }
+             static_cast<Impl*>(req->handle->loop->data)
+                 ->on_written(static_cast<Conn*>(req->data), status);
            });
+}
+
+void Server::Impl::on_written(Conn* c, int status) {
+  c->write_busy = false;
+  c->writing.clear();
+  if (c->closing) return;
+  if (status < 0) {
+    close_conn(c, uv_strerror(status));
+    return;
+  }
+  // What queued meanwhile was committed by an earlier end_turn (frames only reach `out`
+  // from end_turn, or are replies needing no storage), so it can go now; waiting for the
+  // check phase could wait for the next event.
+  flush(c);
+  if (c->kind == Conn::Kind::kHttp) {
+    if (!c->reading && !c->close_after_flush && !draining &&
+        c->http->pending() < config.max_inflight_per_connection &&
+        c->out.size() < config.max_output_bytes_per_connection) {
+      start_reading(c);
+    }
+  } else if (c->is_client() && !c->reading && !draining) {
+    // Paused on its output: read again from the next turn (the idle handle keeps the loop
+    // from blocking in poll before that turn's check).
+    resume.push_back(c->id);
+    uv_idle_start(&wake, [](uv_idle_t* h) { uv_idle_stop(h); });
+  }
 }
 
 void Server::Impl::close_conn(Conn* c, std::string_view why) {

@@ -153,30 +153,31 @@ void Server::Impl::connect_peer(Peer* p) {
   conns[c->id] = c;
   p->conn = c;
   p->connecting = true;
-  auto* req = new uv_connect_t;
-  req->data = c;
-  int rc = uv_tcp_connect(
-      req, &c->tcp, reinterpret_cast<const sockaddr*>(&p->sockaddr),
-      [](uv_connect_t* req, int status) {
-        auto* c = static_cast<Conn*>(req->data);
-        auto* self = static_cast<Impl*>(req->handle->loop->data);
-        delete req;
-        if (c->closing) return;
-        if (status < 0) {
-          self->close_conn(c, uv_strerror(status));
-          return;
-        }
-        self->start_reading(c);
-        api::Hello hello{
-            api::kProtocolVersion, self->config.node_id, self->config.secret,
-            (self->config.advertise_peer ? *self->config.advertise_peer : self->config.peer)
-                .to_string()};
-        self->queue(c, api::encode_hello(hello));
-      });
+  auto* dial = new uv_connect_t;
+  dial->data = c;
+  int rc = uv_tcp_connect(dial, &c->tcp, reinterpret_cast<const sockaddr*>(&p->sockaddr),
+                          [](uv_connect_t* req, int status) {
+                            auto* conn = static_cast<Conn*>(req->data);
+                            auto* self = static_cast<Impl*>(req->handle->loop->data);
+                            delete req;
+                            self->on_dialled(conn, status);
+                          });
   if (rc != 0) {
-    delete req;
+    delete dial;
     close_conn(c, uv_strerror(rc));
   }
+}
+
+void Server::Impl::on_dialled(Conn* c, int status) {
+  if (c->closing) return;
+  if (status < 0) {
+    close_conn(c, uv_strerror(status));
+    return;
+  }
+  start_reading(c);
+  api::Hello hello{api::kProtocolVersion, config.node_id, config.secret,
+                   (config.advertise_peer ? *config.advertise_peer : config.peer).to_string()};
+  queue(c, api::encode_hello(hello));
 }
 
 // A peer dialled us, so it is up now (a restart, typically). If our own connection to it is
@@ -220,8 +221,7 @@ void Server::Impl::peer_failed(Peer* p, std::string_view why) {
   uv_timer_start(
       &p->retry,
       [](uv_timer_t* t) {
-        auto* p = static_cast<Peer*>(t->data);
-        static_cast<Impl*>(t->loop->data)->connect_peer(p);
+        static_cast<Impl*>(t->loop->data)->connect_peer(static_cast<Peer*>(t->data));
       },
       delay, 0);
 }

@@ -121,6 +121,8 @@ struct Server::Impl final : core::Clock, core::Transport {
   void queue(Conn* c, std::string_view payload);
   void queue_raw(Conn* c, std::string_view bytes);
   void flush(Conn* c);
+  // A write finished: resume reading if the connection was paused on its output.
+  void on_written(Conn* c, int status);
   void end_turn();
   void close_conn(Conn* c, std::string_view why);
   Peer* peer_for(const std::string& id);
@@ -134,6 +136,8 @@ struct Server::Impl final : core::Clock, core::Transport {
   // with_store_bytes: also LevelDB's approximate size (costly; /metrics only).
   NodeSnapshot snapshot(bool with_store_bytes = false) const;
   void connect_peer(Peer* p);
+  // An outgoing peer connection finished dialling: say hello, or close it on an error.
+  void on_dialled(Conn* c, int status);
   void dial_back(const std::string& id);
   void peer_failed(Peer* p, std::string_view why);
   void arm_core_timer(uint64_t deadline_ms);

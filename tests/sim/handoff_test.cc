@@ -100,7 +100,7 @@ void run_load(Sim& sim, Load& load, int keys, uint64_t every_ms, uint64_t for_ms
         if (sim.running(id)) live.push_back(id);
       }
       const std::string at = live[sim.rng().below(live.size())];
-      const std::string key = "k" + std::to_string(sim.rng().below(keys));
+      const std::string key = "k" + std::to_string(sim.rng().below(static_cast<uint64_t>(keys)));
       const int64_t delta = 1 + static_cast<int64_t>(sim.rng().below(5));
       load.maybe[key] += delta;  // until it is answered (a killed coordinator never does)
       sim.client(at, counter_add(key, delta), [&load, key, delta](core::ClientResponse r) {

@@ -470,7 +470,8 @@ class Runner {
       node = others[sim_.rng().below(others.size())];
     }
     if (!sim_.running(node)) return;
-    if (images_.size() >= kMaxImages) images_.erase(images_.begin() + sim_.rng().below(kMaxImages));
+    if (images_.size() >= kMaxImages)
+      images_.erase(images_.begin() + static_cast<ptrdiff_t>(sim_.rng().below(kMaxImages)));
     images_.push_back(Image{node, sim_.now_ms() - t0_, sim_.snapshot(node)});
   }
 

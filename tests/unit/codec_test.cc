@@ -56,10 +56,11 @@ std::string mutate_bytes(Prng& rng, std::string s) {
         if (!s.empty()) s[rng.below(s.size())] = static_cast<char>(rng.next());
         break;
       case 2:  // insert a byte
-        s.insert(s.begin() + rng.below(s.size() + 1), static_cast<char>(rng.next()));
+        s.insert(s.begin() + static_cast<ptrdiff_t>(rng.below(s.size() + 1)),
+                 static_cast<char>(rng.next()));
         break;
       case 3:  // delete a byte
-        if (!s.empty()) s.erase(s.begin() + rng.below(s.size()));
+        if (!s.empty()) s.erase(s.begin() + static_cast<ptrdiff_t>(rng.below(s.size())));
         break;
       default:  // a msgpack header that claims a huge container
         s.insert(rng.below(s.size() + 1), std::string("\xdd\x7f\xff\xff\xff", 5));

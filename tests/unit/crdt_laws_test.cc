@@ -39,7 +39,8 @@ void check_convergence() {
     T expected;
     for (const T& r : h.replicas) expected.join(r);
     std::vector<T> messages = h.deltas;
-    messages.insert(messages.end(), h.pool.begin(), h.pool.begin() + h.pool.size() / 4);
+    messages.insert(messages.end(), h.pool.begin(),
+                    h.pool.begin() + static_cast<ptrdiff_t>(h.pool.size() / 4));
     Prng rng(seed ^ 0xfeed);
     std::vector<T> receivers(3);
     for (T& recv : receivers) {

@@ -95,7 +95,7 @@ TEST_CASE("dvvset: 7 concurrent writers keep 7 siblings and the merged context c
   // Three replicas (actors 1..3); 7 clients write with the same stale (empty) context.
   std::vector<DvvSet> replicas(3);
   for (int w = 0; w < 7; ++w) {
-    const size_t r = w % 3;
+    const auto r = static_cast<size_t>(w % 3);
     replicas[r].put(r + 1, DotContext{}, "w" + std::to_string(w));
   }
   DvvSet merged;
@@ -104,7 +104,7 @@ TEST_CASE("dvvset: 7 concurrent writers keep 7 siblings and the merged context c
   // Many more writes, each from a client that read first: siblings never grow.
   DvvSet s = merged;
   for (int w = 0; w < 50; ++w) {
-    s.put(1 + w % 3, s.context(), "seq" + std::to_string(w));
+    s.put(1u + static_cast<unsigned>(w % 3), s.context(), "seq" + std::to_string(w));
     REQUIRE(s.values().size() == 1);
   }
   // Back to the 7-sibling state: one write with the merged context collapses them.

@@ -32,10 +32,10 @@ TEST_CASE("jittered heartbeats with 10% loss are never convicted over simulated 
     PhiAccrualDetector fd(DetectorOptions{});
     uint64_t t = 0;
     double worst = 0;
-    for (int beat = 0; beat < 10'800; ++beat) {  // 3 hours of 1 s heartbeats
-      t += 1000 + rng.range(-300, 300);          // jitter
-      if (rng.chance(1, 10)) continue;           // lost
-      worst = std::max(worst, fd.phi("n2", t));  // just before it arrives
+    for (int beat = 0; beat < 10'800; ++beat) {                 // 3 hours of 1 s heartbeats
+      t += static_cast<uint64_t>(1000 + rng.range(-300, 300));  // jitter
+      if (rng.chance(1, 10)) continue;                          // lost
+      worst = std::max(worst, fd.phi("n2", t));                 // just before it arrives
       fd.heartbeat("n2", t);
     }
     INFO("seed " << seed << " worst phi " << worst);

@@ -197,7 +197,8 @@ Swarm run(uint64_t seed, DataType type, int ops, MakeUpdate make) {
     for (int c = 0; c < copies; ++c) {
       const auto r = static_cast<size_t>(rng.below(3));
       Once once;
-      Result<Object> d = apply_once(&s.replicas[r], 100 + r, u, 1'000 + i, &once);
+      Result<Object> d =
+          apply_once(&s.replicas[r], 100 + r, u, 1'000u + static_cast<uint64_t>(i), &once);
       REQUIRE(d.is_ok());
       s.messages.push_back(std::move(d).value());
     }

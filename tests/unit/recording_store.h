@@ -12,7 +12,7 @@
 namespace shoal::core::testing {
 
 struct RecordingStore final : Store {
-  explicit RecordingStore(Store& inner) : inner(inner) {}
+  explicit RecordingStore(Store& wrapped) : inner(wrapped) {}
   Result<std::optional<std::string>> get(std::string_view k) override { return inner.get(k); }
   void put(std::string_view k, std::string_view v) override { inner.put(k, v); }
   void erase(std::string_view k) override { inner.erase(k); }

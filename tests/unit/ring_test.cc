@@ -40,7 +40,7 @@ TEST_CASE("ring: ownership max/mean <= 1.10 for 3..64 nodes at the default V", "
 
 TEST_CASE("ring: ownership shares sum to the replication factor", "[ring]") {
   Ring r(ids(7), 64);
-  for (size_t n : {1, 3}) {
+  for (size_t n : {size_t{1}, size_t{3}}) {
     double sum = 0;
     for (const auto& [node, share] : r.ownership(n)) sum += share;
     REQUIRE(sum == Approx(static_cast<double>(n)).epsilon(1e-9));
@@ -69,7 +69,7 @@ TEST_CASE("ring: a join or leave moves at most 1.15/(n+1) of keys", "[ring]") {
     // Leave: the node that goes is not always the newest.
     std::vector<NodeId> left = big;
     left.erase(left.begin() + n / 2);
-    INFO("leave of " << big[n / 2]);
+    INFO("leave of " << big[static_cast<size_t>(n / 2)]);
     REQUIRE(moved(after, Ring(left)) <= 1.15 / (n + 1));
   }
 }
@@ -80,9 +80,9 @@ TEST_CASE("ring: preference lists hold N distinct nodes when N exist", "[ring]")
     Ring r(ids(nodes), 128);
     for (int i = 0; i < 2000; ++i) {
       const uint64_t h = rng.next();
-      for (size_t n : {1, 2, 3, 5}) {
+      for (size_t n : {size_t{1}, size_t{2}, size_t{3}, size_t{5}}) {
         auto p = r.preference_list(h, n);
-        REQUIRE(p.size() == std::min<size_t>(n, nodes));
+        REQUIRE(p.size() == std::min(n, static_cast<size_t>(nodes)));
         REQUIRE(std::set<NodeId>(p.begin(), p.end()).size() == p.size());
       }
     }
