@@ -40,6 +40,8 @@ if [ "${1:-}" = "nemesis" ]; then
 fi
 
 bin="$1"
+helpers_only=1
+source "$(dirname "$0")/../cluster/lib.sh"  # fail, wait_until, eventually
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, iptables); run as root to include it"
 command -v iptables >/dev/null || skip "iptables missing (apt install iptables)"
@@ -60,8 +62,6 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # The network: a bridge in the hub, a veth from it into each node's namespace.
 ip netns add "$hub"
@@ -102,21 +102,17 @@ for i in $(seq 1 $nodes); do "$dir/start.sh" "n$i"; done
 
 nodes_arg=""
 for i in $(seq 1 $nodes); do nodes_arg+="${nodes_arg:+,}n$i=$net.$i:7001"; done
-for _ in $(seq 1 100); do
-  ip netns exec "$hub" "$bin/shoal" -H "$net.1:7001" ping 2>/dev/null | grep -q "reaches 4 peer" && break
-  sleep 0.2
-done
-ip netns exec "$hub" "$bin/shoal" -H "$net.1:7001" ping || fail "the cluster did not form"
+ping_n1() { ip netns exec "$hub" "$bin/shoal" -H "$net.1:7001" ping 2>&1; }
+eventually "reaches 4 peer" -- ping_n1
+ping_n1 || fail "the cluster did not form"
 
 # A partition made by iptables really cuts the nodes apart: {n1,n2} | {n3,n4,n5}.
 for a in n1 n2; do "$0" nemesis "$dir/state" block $a n3,n4,n5; done
 for b in n3 n4 n5; do "$0" nemesis "$dir/state" block $b n1,n2; done
-ping_n1() { ip netns exec "$hub" "$bin/shoal" -H "$net.1:7001" ping 2>&1; }
-for _ in $(seq 1 50); do ping_n1 | grep -q "reaches 1 peer(s) n2$" && break; sleep 0.2; done
-ping_n1 | grep -q "reaches 1 peer(s) n2$" || fail "iptables partition: n1 still reaches $(ping_n1)"
+# n1 sees only n2 once the rules are in, and all four again after heal
+eventually "reaches 1 peer\(s\) n2$" -- ping_n1
 "$0" nemesis "$dir/state" heal
-for _ in $(seq 1 50); do ping_n1 | grep -q "reaches 4 peer" && break; sleep 0.2; done
-ping_n1 | grep -q "reaches 4 peer" || fail "after heal n1 reaches only: $(ping_n1)"
+eventually "reaches 4 peer" -- ping_n1
 
 run_check() {
   local name="$1"

@@ -11,17 +11,6 @@ nodes=5
 source "$(dirname "$0")/lib.sh"
 
 expect() { expect_exit "$@"; }
-# eventually PATTERN -- command...: retries for up to 30 s.
-eventually() {
-  local pattern="$1" out=""
-  shift 2
-  for _ in $(seq 1 150); do
-    out="$("$@" 2>&1)"
-    grep -qE -- "$pattern" <<<"$out" && return 0
-    sleep 0.2
-  done
-  fail "$*: never matched /$pattern/; last: $out"
-}
 
 start_cluster --node-arg=--heartbeat-interval-ms=100 --node-arg=--gossip-interval-ms=200 \
   --node-arg=--ae-interval-ms=10

@@ -97,11 +97,8 @@ expect 0 '"up":true.*"up":true.*"up":true' -- "$shoal" --json cluster status --d
 
 # membership: a node joins, the ring has four, it leaves; a dead node is removed
 expect 0 "n4 joins through n2" -- "$shoal" cluster join n2 --dir "$dir"
-# n4 is joining until every up peer has handed it its arcs (docs/cluster.md); bounded wait.
-for _ in $(seq 1 120); do
-  "$shoal" cluster status --dir "$dir" 2>/dev/null | grep -Eq "n4 +up +up" && break
-  sleep 0.25
-done
+# n4 is joining until every up peer has handed it its arcs (docs/cluster.md)
+eventually 60 "n4 +up +up" -- "$shoal" cluster status --dir "$dir"
 expect 0 "ring as n1 sees it: 4 nodes" -- "$shoal" cluster ring --dir "$dir"
 # the fingerprint in hex in --json too, the same as the text shows
 fp="$("$shoal" cluster ring --dir "$dir" | sed -nE 's/.*fingerprint ([0-9a-f]{16}).*/\1/p')"
@@ -114,7 +111,8 @@ expect 0 "n4 +left +-" -- "$shoal" cluster status --dir "$dir"
 expect 0 "^d$" -- "$shoal" get users dave -c all
 expect 1 "only a down node can be removed" -- "$shoal" cluster remove n2 --dir "$dir"
 expect 0 "n3: kill" -- "$shoal" cluster kill n3 --dir "$dir"
-sleep 0.5
+# remove asks n1, which refuses until its failure detector has convicted n3
+eventually "n3 +up +DOWN" -- "$shoal" cluster status --node n1 --dir "$dir"
 expect 0 "n3 removed" -- "$shoal" cluster remove n3 --dir "$dir"
 expect 0 "n3 +removed" -- "$shoal" cluster status --dir "$dir"
 expect 0 "ring as n1 sees it: 2 nodes" -- "$shoal" cluster ring --dir "$dir"

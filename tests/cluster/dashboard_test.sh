@@ -27,13 +27,7 @@ grep -q 'data-node="n3" data-seen="up"' <<<"$out" || fail "n3 is not up: $out"
 for i in $(seq 1 30); do curl -s -X POST -d '{"delta":1}' "${url}buckets/b/counters/c" >/dev/null; done
 
 "$shoal" cluster stop n3 --dir "$dir" >/dev/null  # SIGTERM: peers notice the silence
-down=""
-for i in $(seq 1 20); do
-  out="$(rows)"
-  if grep -q 'data-node="n3" data-seen="down"' <<<"$out"; then down=yes; break; fi
-  sleep 0.5
-done
-[ -n "$down" ] || fail "n3 never shows as down: $out"
+eventually 60 'data-node="n3" data-seen="down"' -- rows
 mkdir -p "$artifacts"
 chrome --hide-scrollbars --window-size=1280,800 --screenshot="$artifacts/dashboard.png" "$url" >/dev/null
 [ -s "$artifacts/dashboard.png" ] || fail "no screenshot"

@@ -1,12 +1,12 @@
 # Shared by the shell tests in tests/cluster: a temporary local cluster ($nodes nodes,
-# default 3) on random free ports (removed on exit), and failure counting. Source it
-# after setting `bin`.
+# default 3) on random free ports (removed on exit), failure counting, and waits that poll
+# instead of sleeping. Source it after setting `bin` (with helpers_only=1 set it defines
+# only fail, expect_exit, wait_until and eventually: tests/chaos/netns_test.sh).
 #   start_cluster [extra `shoal cluster up` flags]   sets $dir and $base
 #   fail MESSAGE;  finish NAME                        prints the verdict and exits
-shoal="$bin/shoal"
+#   wait_until SECONDS WHAT -- command...             polls until the command exits 0
+#   eventually [SECONDS] PATTERN -- command...        polls until its output matches
 failures=0
-dir="$(mktemp -d /tmp/shoal-test-XXXXXX)"
-trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
@@ -20,6 +20,51 @@ expect_exit() {
   if [ "$rc" != "$code" ]; then fail "$* exited $rc (wanted $code): $out"; return; fi
   if ! grep -qE -- "$pattern" <<<"$out"; then fail "$*: output lacks /$pattern/: $out"; fi
 }
+
+# wait_until SECONDS WHAT -- command...: runs the command every 0.2 s until it exits 0, for
+# at most SECONDS (whole seconds, wall clock; it runs at least once). On timeout it fails
+# naming WHAT, with the command's last output and exit code, and returns 1.
+wait_until() {
+  local seconds="$1" what="$2"
+  shift 3
+  poll_ "$seconds" "$what ($*)" "" "$@"
+}
+
+# eventually [SECONDS] PATTERN -- command...: the same, until the command's stdout+stderr
+# matches the extended regex PATTERN; for at most SECONDS, 30 unless given.
+eventually() {
+  local seconds=30
+  if [ "$2" != "--" ]; then seconds="$1"; shift; fi
+  local pattern="$1"
+  shift 2
+  poll_ "$seconds" "$* to print /$pattern/" "$pattern" "$@"
+}
+
+# poll_ SECONDS WHAT PATTERN command...: the loop behind both (an empty PATTERN: exit 0).
+poll_() {
+  local seconds="$1" what="$2" pattern="$3" out rc deadline
+  shift 3
+  deadline=$((${EPOCHREALTIME//[.,]/} + seconds * 1000000))  # in microseconds
+  while true; do
+    out="$("$@" 2>&1)"
+    rc=$?
+    if [ -n "$pattern" ]; then
+      grep -qE -- "$pattern" <<<"$out" && return 0
+    elif [ "$rc" = 0 ]; then
+      return 0
+    fi
+    [ "${EPOCHREALTIME//[.,]/}" -lt "$deadline" ] || break
+    sleep 0.2
+  done
+  fail "timed out after $seconds s waiting for $what; last output (exit $rc): $out"
+  return 1
+}
+
+if [ -n "${helpers_only:-}" ]; then return 0; fi
+
+shoal="$bin/shoal"
+dir="$(mktemp -d /tmp/shoal-test-XXXXXX)"
+trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 
 start_cluster() {
   for attempt in 1 2 3; do

@@ -69,8 +69,7 @@ expect "^5$" -- "${r3[@]}" get once
 
 # per-connection consistency: with n3 down ALL is unavailable, LOCAL still writes
 expect "n3: kill" -- "$shoal" cluster kill n3 --dir "$dir"
-sleep 0.3
-expect "^UNAVAILABLE" -- bash -c "printf 'SHOAL.CONSISTENCY ALL\nGET tags\n' | ${r1[*]}"
+eventually "^UNAVAILABLE" -- bash -c "printf 'SHOAL.CONSISTENCY ALL\nGET tags\n' | ${r1[*]}"
 expect 'OK\^1\^OK' -- bash -c "printf 'SHOAL.CONSISTENCY LOCAL\nINCR offline\nSELECT 2\n' | ${r1[*]} | tr '\n' '^'"
 expect "^OK$" -- "${r1[@]}" set after-kill 1
 
@@ -90,21 +89,18 @@ after_runs="$after_runs, after the second $("${r1[@]}" scard myset) and $("${r2[
 # holds the same members
 expect "n3: start" -- "$shoal" cluster start n3 --dir "$dir"
 scard_as() { printf 'SHOAL.CONSISTENCY %s\nSCARD myset\n' "$2" | redis-cli -p "$1" | tail -1; }
-for _ in $(seq 1 100); do
-  [[ "$(scard_as $((base + 200)) ALL)" =~ ^[0-9]+$ ]] && break
-  sleep 0.2
-done
+eventually "^[0-9]+$" -- scard_as $((base + 200)) ALL
 local_scard() { scard_as "$1" LOCAL; }
-cards=""
-for _ in $(seq 1 150); do
+# prints the LOCAL SCARD on n1 n2 n3; true once they are equal and above 5000
+replicas_agree() {
+  local cards c1 c2 c3
   cards="$(local_scard $((base + 200))) $(local_scard $((base + 201))) $(local_scard $((base + 202)))"
+  echo "$cards"
   read -r c1 c2 c3 <<<"$cards"
-  [ "$c1" -gt 5000 ] && [ "$c1" = "$c2" ] && [ "$c2" = "$c3" ] && break
-  sleep 0.2
-done
-read -r c1 c2 c3 <<<"$cards"
-{ [ "$c1" -gt 5000 ] && [ "$c1" = "$c2" ] && [ "$c2" = "$c3" ]; } ||
-  fail "myset's replicas (LOCAL SCARD on n1 n2 n3) differ or are small: $cards ($after_runs)"
-echo "myset: $cards members on n1 n2 n3"
+  [ "$c1" -gt 5000 ] && [ "$c1" = "$c2" ] && [ "$c2" = "$c3" ]
+}
+wait_until 40 "myset's replicas (LOCAL SCARD on n1 n2 n3) to agree on over 5000 members ($after_runs)" \
+  -- replicas_agree
+echo "myset: $(replicas_agree) members on n1 n2 n3"
 
 finish RESP
