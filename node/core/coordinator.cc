@@ -25,8 +25,12 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
     replies_.emplace_back(std::move(reply), ClientResponse{invalid, nullptr});
     return;
   }
+  if (requests_.full()) {
+    replies_.emplace_back(std::move(reply), ClientResponse{overload(), nullptr});
+    return;
+  }
   const uint64_t id = next_id_++;
-  Pending& p = pending_[id];
+  Pending& p = requests_.open(id);
   p.op = request.op;
   p.bucket = std::move(request.bucket);
   p.key = std::move(request.key);
@@ -38,7 +42,7 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   const Status refused = refusal(p, replicas);
   if (!refused.is_ok()) {
     respond(p, {refused, nullptr});
-    pending_.erase(id);
+    requests_.close(id);
     return;
   }
   if (request.op == ClientRequest::Op::kUpdate && request.update.type == DataType::kLww &&
@@ -56,36 +60,33 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
 // Picks the replicas: primaries, with fallbacks standing in for down ones when sloppy.
 // Returns how many replicas the key has (for messages).
 size_t Node::choose_targets(Pending& p, uint64_t hash) {
-  const bool is_read = p.op == ClientRequest::Op::kGet;
+  std::vector<ring::Target> targets;
   if (p.options.local) {
-    p.targets = {ring::Target{config_.self, std::nullopt}};
-    if (!is_read && !owns(hash)) {
+    targets = {ring::Target{config_.self, std::nullopt}};
+    if (!p.is_read() && !owns(hash)) {
       // A LOCAL write on a node that is not a replica: the handoff sweep takes it to the
       // owners when they are reachable.
       next_sweep_ms_ = std::min(next_sweep_ms_, env_.clock.now_ms() + 1000);
     }
   } else if (down_.empty()) {
     for (ring::NodeId& t : ring_.preference_list(hash, p.options.n)) {
-      p.targets.push_back(ring::Target{std::move(t), std::nullopt});
+      targets.push_back(ring::Target{std::move(t), std::nullopt});
     }
   } else if (p.options.sloppy) {
-    p.targets = ring_.sloppy_targets(hash, p.options.n, down_);
+    targets = ring_.sloppy_targets(hash, p.options.n, down_);
   } else {
     for (ring::NodeId& t : ring_.preference_list(hash, p.options.n)) {
-      if (!down_.count(t)) p.targets.push_back(ring::Target{std::move(t), std::nullopt});
+      if (!down_.count(t)) targets.push_back(ring::Target{std::move(t), std::nullopt});
     }
   }
-  const auto primaries = static_cast<uint32_t>(std::count_if(
-      p.targets.begin(), p.targets.end(), [](const ring::Target& t) { return !t.hint_for; }));
-  p.goal.required =
-      is_read ? std::max(p.options.r, p.options.pr) : std::max(p.options.w, p.options.pw);
-  // A read counts primaries only: a fallback holds just what a down primary missed, never
-  // the whole value, so ALL means every primary answered. Fallbacks are still asked and
-  // their hints merged into the answer.
-  p.goal.required_primaries = is_read ? p.goal.required : p.options.pw;
-  p.goal.targets = static_cast<uint32_t>(p.targets.size());
-  p.goal.primary_targets = primaries;
+  p.set_targets(std::move(targets));
   return p.options.local ? 1 : std::min<size_t>(p.options.n, ring_.size());
+}
+
+Status Node::overload() const {
+  return Status::overloaded("node " + config_.self + " has " + std::to_string(requests_.size()) +
+                            " requests in flight (limit " + std::to_string(requests_.capacity()) +
+                            ")");
 }
 
 // Why the request cannot even be tried (ok: it can).
@@ -131,13 +132,6 @@ bool Node::joining_alone() const {
   return membership_.self().status == MemberStatus::kJoining && ring_.size() <= 1;
 }
 
-const ring::Target* Node::target_of(const Pending& p, const ring::NodeId& node) const {
-  for (const ring::Target& t : p.targets) {
-    if (t.node == node) return &t;
-  }
-  return nullptr;
-}
-
 void Node::start_get(uint64_t id, Pending& p) {
   for (const ring::Target& t : p.targets) {
     if (t.node == config_.self) continue;
@@ -146,7 +140,7 @@ void Node::start_get(uint64_t id, Pending& p) {
     m.elements = p.elements;
     send(t.node, std::move(m));
   }
-  if (const ring::Target* mine = target_of(p, config_.self)) {
+  if (const ring::Target* mine = p.target(config_.self)) {
     Result<ObjectPtr> got = mine->hint_for ? hints_.load(*mine->hint_for, p.bucket, p.key)
                                            : objects_.load(p.bucket, p.key);
     if (got && *got) {
@@ -181,8 +175,7 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
   Result<LocalApplied> applied = local_update(update, p.bucket, p.key, p.options.durable);
   if (!applied) {
     respond(p, {applied.status(), nullptr});
-    env_.timers.cancel(id);
-    pending_.erase(id);
+    close_request(id);
     return;
   }
   p.may_have_applied = true;
@@ -209,7 +202,7 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
                               : merge_local(p.bucket, p.key, *p.delta, p.options.durable);
         record(id, t.node, s.is_ok(), s);
       }
-      if (!pending_.count(id)) return;
+      if (!requests_.find(id)) return;
       continue;
     }
     Message m = Message::make(Message::Kind::kMerge, id, p.bucket, p.key);
@@ -270,19 +263,19 @@ void Node::on_full_state(uint64_t id, const Message& m, Pending& p) {
     p.full = m.object;
     for (const ring::NodeId& node : waiting) {
       send_full(id, p, node);
-      if (!pending_.count(id)) return;
+      if (!requests_.find(id)) return;
     }
     return;
   }
   const Status lost = Status::unavailable("the minter no longer holds this update");
   for (const ring::NodeId& node : waiting) {
     record(id, node, false, lost);
-    if (!pending_.count(id)) return;
+    if (!requests_.find(id)) return;
   }
 }
 
 void Node::send_full(uint64_t id, Pending& p, const ring::NodeId& node) {
-  const ring::Target* t = target_of(p, node);
+  const ring::Target* t = p.target(node);
   if (!t) return;
   if (node == config_.self) {
     Status s = t->hint_for ? hints_.store(*t->hint_for, p.bucket, p.key, *p.full, p.options.durable,
@@ -299,26 +292,13 @@ void Node::send_full(uint64_t id, Pending& p, const ring::NodeId& node) {
 }
 
 void Node::record(uint64_t id, const ring::NodeId& from, bool ok, const Status& error) {
-  auto it = pending_.find(id);
-  if (it == pending_.end()) return;
-  Pending& p = it->second;
-  const ring::Target* t = target_of(p, from);
-  if (!t) return;  // a stranger
-  if (!p.answered_by.insert(from).second &&
-      !config_.cluster.fault_points.bug_count_duplicate_replies) {
-    return;  // a duplicate
-  }
-  p.tally.record(ok, /*primary=*/!t->hint_for);
-  SHOAL_ASSERT(p.answered_by.size() == p.tally.ok + p.tally.failed);
-  if (!ok && p.first_error.is_ok()) p.first_error = error;
-  finish_if_done(id);
+  if (Pending* p = requests_.record(id, from, ok, error)) finish_if_done(id, *p);
 }
 
-void Node::finish_if_done(uint64_t id) {
-  Pending& p = pending_.at(id);
-  const Outcome outcome = evaluate(p.goal, p.tally);
+void Node::finish_if_done(uint64_t id, Pending& p) {
+  const Outcome outcome = p.outcome();
   if (outcome == Outcome::kSucceeded) {
-    if (p.op == ClientRequest::Op::kGet) {
+    if (p.is_read()) {
       respond(p, {p.merged ? Status::ok() : Status::not_found(p.bucket + "/" + p.key),
                   for_client(p.merged)});
     } else {
@@ -327,22 +307,19 @@ void Node::finish_if_done(uint64_t id) {
   } else if (outcome == Outcome::kFailed) {
     respond(p, {failure(p), nullptr});
   }
-  if (p.answered_by.size() == p.targets.size()) {
-    if (p.op == ClientRequest::Op::kGet) read_repair(p);
-    env_.timers.cancel(id);
-    pending_.erase(id);
+  if (p.all_answered()) {
+    if (p.is_read()) read_repair(p);
+    close_request(id);
   }
 }
 
-// Why a request failed, as the client may rely on it (docs/semantics.md): once a
-// replica may have applied an update, the outcome is indeterminate whatever the cause.
+void Node::close_request(uint64_t id) {
+  env_.timers.cancel(id);
+  requests_.close(id);
+}
+
 Status Node::failure(const Pending& p) const {
-  if (p.op != ClientRequest::Op::kUpdate || !p.may_have_applied ||
-      config_.cluster.fault_points.bug_unavailable_after_send) {
-    return p.first_error;
-  }
-  return Status::timeout("the write may have been applied (" + p.first_error.to_string() +
-                         "): retry it with the same operation id");
+  return config_.cluster.fault_points.bug_unavailable_after_send ? p.first_error : p.failure();
 }
 
 void Node::read_repair(Pending& p) {
@@ -357,7 +334,7 @@ void Node::read_repair(Pending& p) {
   }
   for (const auto& [node, reply] : p.replies) {
     if (reply && (reply == p.merged || *reply == *p.merged)) continue;
-    const ring::Target* t = target_of(p, node);
+    const ring::Target* t = p.target(node);
     if (!t || t->hint_for) continue;  // a fallback's hint is delivered by replay
     ++read_repairs_;
     if (node == config_.self) {
@@ -392,9 +369,9 @@ void Node::on_read_reply(const ring::NodeId& from, const Message& m, Pending& p)
 
 // A replica's answer to a request this node coordinates (unknown ids: already finished).
 void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
-  auto it = pending_.find(m.req_id);
-  if (it == pending_.end()) return;
-  Pending& p = it->second;
+  Pending* found = requests_.find(m.req_id);
+  if (found == nullptr) return;
+  Pending& p = *found;
   if (m.kind == Message::Kind::kReadReply) {
     if (p.op == ClientRequest::Op::kGet) {
       on_read_reply(from, m, p);
@@ -405,8 +382,7 @@ void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
     if (p.delta) return;
     if (!m.status.is_ok() || !m.object) {
       respond(p, {m.status.is_ok() ? Status::internal("mint without delta") : m.status, nullptr});
-      env_.timers.cancel(m.req_id);
-      pending_.erase(it);
+      close_request(m.req_id);
       return;
     }
     p.delta = m.object;
@@ -417,7 +393,7 @@ void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
     record(m.req_id, from, true, Status::ok());
   } else if (m.kind == Message::Kind::kMergeAck) {
     if (p.op != ClientRequest::Op::kUpdate) return;
-    if (!m.status.is_ok() && m.base != 0 && p.delta && target_of(p, from) &&
+    if (!m.status.is_ok() && m.base != 0 && p.delta && p.target(from) &&
         !p.answered_by.count(from)) {
       on_gap(m.req_id, p, from);
       return;

@@ -47,6 +47,8 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
       objects_(env_.store, turn_, config_.object_cache_bytes,
                [this](uint64_t hash) { segment_changed(hash); }),
       hints_(env_.store, turn_, objects_, config_.cluster.max_hints_per_target),
+      requests_(config_.max_pending_requests,
+                config_.cluster.fault_points.bug_count_duplicate_replies),
       membership_(initial_self(config_, env_.clock.wall_ms(), was_leaving(env.store))),
       detector_(detector_options(config_.cluster)) {
   SHOAL_ASSERT(actor_ != 0);
@@ -90,15 +92,15 @@ void Node::on_timer(uint64_t timer_id) {
     delayed_.erase(d);
     return;
   }
-  auto it = pending_.find(timer_id);
-  if (it == pending_.end()) return;
-  Pending& p = it->second;
+  Pending* found = requests_.find(timer_id);
+  if (found == nullptr) return;
+  Pending& p = *found;
   respond(p, {Status::timeout("only " + std::to_string(p.tally.ok) + " of " +
                               std::to_string(p.goal.required) +
                               " replicas answered in time; a write may have landed on some"),
               nullptr});
-  if (p.op == ClientRequest::Op::kGet) read_repair(p);
-  pending_.erase(it);
+  if (p.is_read()) read_repair(p);
+  requests_.close(timer_id);
 }
 
 void Node::on_message(const ring::NodeId& from, const Message& m) {
@@ -162,11 +164,7 @@ void Node::on_peer_status(const ring::NodeId& peer, bool reachable) {
 
 // Requests waiting on a peer that went down stop waiting: it counts as a failed reply.
 void Node::peer_went_down(const ring::NodeId& peer) {
-  std::vector<uint64_t> waiting;
-  for (const auto& [id, p] : pending_) {
-    if (target_of(p, peer) && !p.answered_by.count(peer)) waiting.push_back(id);
-  }
-  for (uint64_t id : waiting) {
+  for (uint64_t id : requests_.waiting_on(peer)) {
     record(id, peer, false, Status::unavailable("replica " + peer + " became unreachable"));
   }
 }

@@ -22,7 +22,8 @@
 // Files: node.cc (events, dispatch, turns), coordinator.cc (requests, tally, read
 // repair), replica.cc (minting and merging), cluster.cc, handoff.cc, anti_entropy.cc.
 // Parts that own their state: ObjectStore (objects and their rows), Hints, Transfers,
-// Turn, SegmentSync, Membership, PhiAccrualDetector, FaultFilter (docs/architecture.md).
+// Turn, SegmentSync, Requests, Membership, PhiAccrualDetector, FaultFilter
+// (docs/architecture.md).
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,7 @@
 #include "node/core/object_store.h"
 #include "node/core/options.h"
 #include "node/core/quorum.h"
+#include "node/core/requests.h"
 #include "node/core/segment_sync.h"
 #include "node/core/transfers.h"
 #include "node/core/turn.h"
@@ -53,30 +55,6 @@
 #include "ring/ring.h"
 
 namespace shoal::core {
-
-struct ClientRequest {
-  enum class Op : uint8_t { kGet, kUpdate };
-  Op op = Op::kGet;
-  std::string bucket;
-  std::string key;
-  Update update;  // kUpdate
-  RequestOptions options;
-  // kGet on a set: only these members are read (the context stays whole), so testing a
-  // few members of a large set costs O(members asked). Empty: the whole object.
-  std::vector<std::string> elements;
-};
-
-struct ClientResponse {
-  Status status;
-  // kGet: the merged value (null: not_found). kUpdate: the minting replica's new
-  // state when known.
-  ObjectPtr object;
-  // kUpdate: the operation id had been applied before (a retry): nothing new was
-  // minted, and `object` is the state that includes the earlier attempt.
-  bool duplicate = false;
-};
-
-using ReplyFn = std::function<void(ClientResponse)>;
 
 // A set restricted to `elements` (crdt::ORSet::project); other types unchanged.
 ObjectPtr projected(const ObjectPtr& o, const std::vector<std::string>& elements);
@@ -146,6 +124,8 @@ struct NodeConfig {
   std::string peer_address, client_address;  // published in gossip
   uint32_t vnodes_per_node = ring::Ring::kDefaultVnodes;
   size_t object_cache_bytes = 32u << 20;  // decoded objects kept in memory (0: none)
+  // Client requests coordinated at once; beyond, a request is refused with overloaded.
+  size_t max_pending_requests = 100'000;
   ClusterOptions cluster;
 };
 
@@ -219,7 +199,7 @@ class Node {
 
   const ring::Ring& ring() const { return ring_; }
   crdt::Actor actor() const { return actor_; }
-  size_t pending_requests() const { return pending_.size(); }
+  size_t pending_requests() const { return requests_.size(); }
   const Membership& membership() const { return membership_; }
   bool is_down(const ring::NodeId& peer) const { return down_.count(peer) > 0; }
   bool reachable(const ring::NodeId& peer) const { return !is_down(peer); }
@@ -252,35 +232,6 @@ class Node {
   static constexpr uint64_t kTickTimer = ~0ULL;
 
  private:
-  struct Pending {
-    ClientRequest::Op op = ClientRequest::Op::kGet;
-    std::string bucket, key;
-    ResolvedOptions options;
-    std::vector<ring::Target> targets;          // hint_for set: a sloppy fallback
-    std::map<ring::NodeId, ObjectPtr> replies;  // ok replies (reads); null: not found
-    std::set<ring::NodeId> answered_by;
-    QuorumGoal goal;
-    Tally tally;
-    ObjectPtr merged;                   // reads: join of the ok replies
-    ObjectPtr delta;                    // updates: what the minter produced
-    ObjectPtr state;                    // updates: the minter's new state
-    std::vector<std::string> elements;  // reads: the set members asked (empty: all)
-    Status first_error;
-    ReplyFn reply;
-    bool replied = false;
-    // Updates: a replica may have applied it (minted here, or a mint was sent), so a
-    // failure is indeterminate: timeout, never unavailable (docs/semantics.md).
-    bool may_have_applied = false;
-    bool duplicate = false;  // the minter answered from an earlier attempt (op id)
-    // Counter updates whose delta a replica refused for a gap (Message::base): the
-    // minter's whole state is fetched once and sent to each of them instead.
-    ring::NodeId minter;
-    uint64_t base = 0;
-    ObjectPtr full;  // the minter's state with its log, once fetched
-    bool full_asked = false;
-    std::vector<ring::NodeId> gapped;  // waiting for `full`
-  };
-
   void start_get(uint64_t id, Pending& p);
   void start_update(uint64_t id, Pending& p, const Update& update);
   void spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter);
@@ -292,17 +243,18 @@ class Node {
   bool misses_history(const Object* mine, const Object& delta, uint64_t base) const;
   bool refuses_gap(const Message& m, bool hint);
   void record(uint64_t id, const ring::NodeId& from, bool ok, const Status& error);
-  void finish_if_done(uint64_t id);
+  void finish_if_done(uint64_t id, Pending& p);
   void read_repair(Pending& p);
   Status failure(const Pending& p) const;
+  void close_request(uint64_t id);  // forgets the request and cancels its timer
   void on_read_reply(const ring::NodeId& from, const Message& m, Pending& p);
   void respond(Pending& p, ClientResponse response);
 
   size_t choose_targets(Pending& p, uint64_t hash);
+  Status overload() const;  // why a request is refused while requests_ is full
   Status refusal(const Pending& p, size_t replicas) const;
   bool owns(uint64_t hash) const;
   bool joining_alone() const;
-  const ring::Target* target_of(const Pending& p, const ring::NodeId& node) const;
   void on_replica_answer(const ring::NodeId& from, const Message& m);
   void handle_replica(const ring::NodeId& from, const Message& m);
   // cluster.cc
@@ -368,7 +320,7 @@ class Node {
   ObjectStore objects_;
   Hints hints_;  // kept here as a fallback for down replicas
   uint64_t next_id_ = 1;
-  std::map<uint64_t, Pending> pending_;
+  Requests requests_;  // the client requests this node coordinates
   uint64_t read_repairs_ = 0;
   uint64_t gap_refills_ = 0;
   uint64_t actor_renewals_ = 0;

@@ -202,10 +202,6 @@ void Server::Impl::submit(api::Request req, std::function<void(api::Response)> d
   refusal.id = req.id;
   if (draining) {
     refusal.status = Status::unavailable("node " + config.node_id + " is shutting down");
-  } else if (node->pending_requests() >= config.max_pending_requests) {
-    refusal.status = Status::overloaded(
-        "node " + config.node_id + " has " + std::to_string(node->pending_requests()) +
-        " requests in flight (limit " + std::to_string(config.max_pending_requests) + ")");
   }
   Result<core::ClientRequest> creq =
       refusal.status.is_ok() ? api::to_core(req) : Result<core::ClientRequest>(refusal.status);

@@ -43,6 +43,7 @@ Status Server::Impl::init() {
   nc.self = config.node_id;
   nc.vnodes_per_node = config.vnodes;
   nc.object_cache_bytes = config.object_cache_bytes;
+  nc.max_pending_requests = config.max_pending_requests;
   nc.cluster = config.cluster;
   nc.peer_address = (config.advertise_peer ? *config.advertise_peer : config.peer).to_string();
   nc.client_address = config.client.to_string();

@@ -11,9 +11,9 @@
 //
 // Limits (docs/protocol.md): client frames <= api::kMaxClientFrameBytes, peer frames <=
 // api::kMaxPeerFrameBytes, max_client_connections, max_inflight_per_connection and
-// max_output_bytes_per_connection (reading pauses beyond either), max_pending_requests (overloaded
-// beyond it), max_peer_queue_bytes (frames queued for a peer, while it connects or while it is
-// slow; dropped beyond it).
+// max_output_bytes_per_connection (reading pauses beyond either), max_pending_requests (handed to
+// the core, which answers overloaded beyond it), max_peer_queue_bytes (frames queued for a peer,
+// while it connects or while it is slow; dropped beyond it).
 #pragma once
 
 #include <cstdint>

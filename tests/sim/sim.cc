@@ -146,6 +146,7 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
     config.seeds = seeds;
     config.vnodes_per_node = sim.options_.vnodes;
     config.cluster = sim.options_.cluster;
+    config.max_pending_requests = sim.options_.max_pending_requests;
     node_ = std::make_unique<core::Node>(config, core::NodeEnv{*this, *this, *this, *disk_, rng_},
                                          actor);
   }

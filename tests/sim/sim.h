@@ -48,6 +48,8 @@ struct SimOptions {
   // source must come earlier (n1 before n3); the copy is its disk right after its first
   // turn, so it holds the source's identity (stored actor) and nothing else.
   std::map<std::string, std::string> start_from = {};
+  // Client requests each node coordinates at once (NodeConfig::max_pending_requests).
+  size_t max_pending_requests = 100'000;
 
   // Intervals scaled for simulation (the defaults, but heartbeats and gossip every
   // 200 ms, so a dead node is convicted in about 4 s of simulated time).

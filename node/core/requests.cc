@@ -1,0 +1,75 @@
+#include "node/core/requests.h"
+
+#include <algorithm>
+
+#include "crdt/assert.h"
+
+namespace shoal::core {
+
+const ring::Target* Pending::target(const ring::NodeId& node) const {
+  for (const ring::Target& t : targets) {
+    if (t.node == node) return &t;
+  }
+  return nullptr;
+}
+
+void Pending::set_targets(std::vector<ring::Target> chosen) {
+  SHOAL_ASSERT(answered_by.empty() && tally.ok + tally.failed == 0, "targets set once, first");
+  targets = std::move(chosen);
+  const auto primaries = static_cast<uint32_t>(std::count_if(
+      targets.begin(), targets.end(), [](const ring::Target& t) { return !t.hint_for; }));
+  goal.required = is_read() ? std::max(options.r, options.pr) : std::max(options.w, options.pw);
+  goal.required_primaries = is_read() ? goal.required : options.pw;
+  goal.targets = static_cast<uint32_t>(targets.size());
+  goal.primary_targets = primaries;
+}
+
+Status Pending::failure() const {
+  if (is_read() || !may_have_applied) return first_error;
+  return Status::timeout("the write may have been applied (" + first_error.to_string() +
+                         "): retry it with the same operation id");
+}
+
+Requests::Requests(size_t capacity, bool count_duplicates)
+    : capacity_(capacity), count_duplicates_(count_duplicates) {
+  SHOAL_ASSERT(capacity_ >= 1);
+}
+
+Pending& Requests::open(uint64_t id) {
+  SHOAL_ASSERT(!full(), "the Node refuses requests beyond capacity");
+  auto [it, fresh] = open_.try_emplace(id);
+  SHOAL_ASSERT(fresh, "request ids are never reused");
+  return it->second;
+}
+
+Pending* Requests::find(uint64_t id) {
+  auto it = open_.find(id);
+  return it == open_.end() ? nullptr : &it->second;
+}
+
+void Requests::close(uint64_t id) {
+  const size_t erased = open_.erase(id);
+  SHOAL_ASSERT(erased == 1, "only an open request is closed");
+}
+
+Pending* Requests::record(uint64_t id, const ring::NodeId& from, bool ok, const Status& error) {
+  Pending* p = find(id);
+  if (p == nullptr) return nullptr;
+  const ring::Target* t = p->target(from);
+  if (t == nullptr) return nullptr;  // a stranger
+  if (!p->answered_by.insert(from).second && !count_duplicates_) return nullptr;
+  p->tally.record(ok, /*primary=*/!t->hint_for);
+  SHOAL_ASSERT(p->answered_by.size() == p->tally.ok + p->tally.failed);
+  if (!ok && p->first_error.is_ok()) p->first_error = error;
+  return p;
+}
+
+std::vector<uint64_t> Requests::waiting_on(const ring::NodeId& node) const {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, p] : open_) {
+    if (p.target(node) && !p.answered_by.count(node)) ids.push_back(id);
+  }
+  return ids;
+}
+
+}  // namespace shoal::core

@@ -1,0 +1,128 @@
+// Requests: the client requests a node coordinates, from their first send to the last
+// replica's answer or their timeout (the Node drives them: coordinator.cc).
+//
+// Owns, per request id: what was asked, the replicas it went to (a fallback names the
+// primary it stands in for), the quorum goal those targets imply, the answers counted so
+// far and whether the client has been answered. Pure bookkeeping: sending, minting,
+// merging and read repair stay with the Node; time and ids come in as arguments.
+//
+// Bounded: at most capacity() requests at once; the Node refuses a request beyond that
+// with `overloaded` before anything is sent.
+//
+// record() counts one replica's answer once: an unknown id (finished or timed out), a node
+// that is not a target of the request, and a second answer from one target are ignored.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "node/core/object.h"
+#include "node/core/options.h"
+#include "node/core/quorum.h"
+#include "node/core/update.h"
+#include "ring/ring.h"
+
+namespace shoal::core {
+
+struct ClientRequest {
+  enum class Op : uint8_t { kGet, kUpdate };
+  Op op = Op::kGet;
+  std::string bucket;
+  std::string key;
+  Update update;  // kUpdate
+  RequestOptions options;
+  // kGet on a set: only these members are read (the context stays whole), so testing a
+  // few members of a large set costs O(members asked). Empty: the whole object.
+  std::vector<std::string> elements;
+};
+
+struct ClientResponse {
+  Status status;
+  // kGet: the merged value (null: not_found). kUpdate: the minting replica's new
+  // state when known.
+  ObjectPtr object;
+  // kUpdate: the operation id had been applied before (a retry): nothing new was
+  // minted, and `object` is the state that includes the earlier attempt.
+  bool duplicate = false;
+};
+
+using ReplyFn = std::function<void(ClientResponse)>;
+
+// One request in flight.
+struct Pending {
+  ClientRequest::Op op = ClientRequest::Op::kGet;
+  std::string bucket, key;
+  ResolvedOptions options;
+  std::vector<ring::Target> targets;          // hint_for set: a sloppy fallback
+  std::map<ring::NodeId, ObjectPtr> replies;  // ok replies (reads); null: not found
+  std::set<ring::NodeId> answered_by;
+  QuorumGoal goal;
+  Tally tally;
+  ObjectPtr merged;                   // reads: join of the ok replies
+  ObjectPtr delta;                    // updates: what the minter produced
+  ObjectPtr state;                    // updates: the minter's new state
+  std::vector<std::string> elements;  // reads: the set members asked (empty: all)
+  Status first_error;
+  ReplyFn reply;
+  bool replied = false;
+  // Updates: a replica may have applied it (minted here, or a mint was sent), so a
+  // failure is indeterminate: timeout, never unavailable (docs/semantics.md).
+  bool may_have_applied = false;
+  bool duplicate = false;  // the minter answered from an earlier attempt (op id)
+  // Counter updates whose delta a replica refused for a gap (Message::base): the
+  // minter's whole state is fetched once and sent to each of them instead.
+  ring::NodeId minter;
+  uint64_t base = 0;
+  ObjectPtr full;  // the minter's state with its log, once fetched
+  bool full_asked = false;
+  std::vector<ring::NodeId> gapped;  // waiting for `full`
+
+  bool is_read() const { return op == ClientRequest::Op::kGet; }
+  // The target entry of `node` (null: the request did not go to it).
+  const ring::Target* target(const ring::NodeId& node) const;
+  // Sets the replicas the request goes to and the quorum goal they imply: r/w with pr/pw
+  // for updates; a read counts primaries only (a fallback holds just what a down primary
+  // missed, never the whole value, so ALL means every primary answered).
+  void set_targets(std::vector<ring::Target> chosen);
+  // What the answers so far decide (kPending: wait).
+  Outcome outcome() const { return evaluate(goal, tally); }
+  // Every target answered: nothing more will come.
+  bool all_answered() const { return answered_by.size() == targets.size(); }
+  // Why the request failed as the client is told: an update a replica may have applied
+  // answers timeout (retry with the same operation id), never the definite first error.
+  Status failure() const;
+};
+
+class Requests {
+ public:
+  // REQUIRES: capacity >= 1. count_duplicates: the deliberate bug of FaultPoints (a second
+  // answer from one target is counted; the tally's invariant stops the node).
+  explicit Requests(size_t capacity, bool count_duplicates = false);
+
+  size_t size() const { return open_.size(); }
+  size_t capacity() const { return capacity_; }
+  bool full() const { return open_.size() >= capacity_; }
+
+  // REQUIRES: !full(); `id` not open.
+  Pending& open(uint64_t id);
+  Pending* find(uint64_t id);
+  // REQUIRES: `id` is open.
+  void close(uint64_t id);
+
+  // Counts `from`'s answer to request `id` (ok, or failed with `error`; the first error
+  // is kept). Returns the request when the answer counted, null when it was ignored.
+  Pending* record(uint64_t id, const ring::NodeId& from, bool ok, const Status& error);
+  // The open requests sent to `node` that it has not answered yet, by id.
+  std::vector<uint64_t> waiting_on(const ring::NodeId& node) const;
+
+ private:
+  size_t capacity_;
+  bool count_duplicates_;
+  std::map<uint64_t, Pending> open_;
+};
+
+}  // namespace shoal::core
