@@ -216,6 +216,78 @@ Result<LocalNode> add_node(LocalCluster& c, const std::string& seed_id) {
   return node;
 }
 
+namespace {
+
+std::vector<std::string> shoald_args(const LocalCluster& c, const LocalNode& node,
+                                     const std::string& exe) {
+  std::vector<std::string> args = {
+      exe,
+      "--id=" + node.id,
+      "--data-dir=" + node.data_dir,
+      "--client=127.0.0.1:" + std::to_string(node.client_port),
+      "--peer=127.0.0.1:" + std::to_string(node.peer_port),
+      "--resp=127.0.0.1:" + std::to_string(node.resp_port()),
+      "--http=127.0.0.1:" + std::to_string(node.http_port()),
+      node.seed.empty() ? "--members=" + c.members() : "--seeds=" + node.seed,
+      "--vnodes=" + std::to_string(c.vnodes)};
+  if (!c.secret.empty()) args.push_back("--secret=" + c.secret);
+  for (const std::string& a : c.extra_args) args.push_back(a);
+  return args;
+}
+
+// Forks and execs args[0] with its output appended to `log`; the child's pid (-1: fork
+// failed). die_with_parent: killed when this process dies (tests), else its own session.
+pid_t spawn(std::vector<std::string> args, const std::string& log, bool die_with_parent) {
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  if (die_with_parent) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+  } else {
+    setsid();  // survives the terminal that ran `shoal cluster up`
+  }
+  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+  }
+  if (null >= 0) dup2(null, STDIN_FILENO);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  execv(argv[0], argv.data());
+  _exit(127);
+}
+
+// Waits until the node's process answers a ping on its client port.
+Status wait_answering(const LocalNode& node, const std::string& log, uint32_t wait_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  Status last;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!process_alive(node.pid)) {  // (node_running: not before the exec)
+      return Status::internal("shoald " + node.id + " exited at start; see " + log);
+    }
+    auto client = Client::connect("127.0.0.1", node.client_port, 500);
+    if (client) {
+      auto pong = (*client)->ping();
+      if (pong && pong->status.is_ok()) {
+        // Another process on the port would answer too: ours must still be alive.
+        if (process_alive(node.pid)) return Status::ok();
+        return Status::internal("shoald " + node.id + " exited at start (is port " +
+                                std::to_string(node.client_port) + " taken?); see " + log);
+      }
+    }
+    last = client.status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status::timeout("shoald " + node.id + " did not answer within " + std::to_string(wait_ms) +
+                         " ms (" + last.message() + "); see " + log);
+}
+
+}  // namespace
+
 Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
   LocalNode* node = c.find(id);
   if (!node) return Status::invalid_argument("no node " + id + " in " + c.dir);
@@ -228,65 +300,12 @@ Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
   if (access(exe.c_str(), X_OK) != 0) {
     return Status::internal("shoald not found at " + exe + " (set SHOAL_SHOALD)");
   }
-  std::vector<std::string> args = {
-      exe,
-      "--id=" + node->id,
-      "--data-dir=" + node->data_dir,
-      "--client=127.0.0.1:" + std::to_string(node->client_port),
-      "--peer=127.0.0.1:" + std::to_string(node->peer_port),
-      "--resp=127.0.0.1:" + std::to_string(node->resp_port()),
-      "--http=127.0.0.1:" + std::to_string(node->http_port()),
-      node->seed.empty() ? "--members=" + c.members() : "--seeds=" + node->seed,
-      "--vnodes=" + std::to_string(c.vnodes)};
-  if (!c.secret.empty()) args.push_back("--secret=" + c.secret);
-  for (const std::string& a : c.extra_args) args.push_back(a);
   const std::string log = c.log_path(*node);
-  const pid_t parent = getpid();
-  pid_t pid = fork();
+  const pid_t pid = spawn(shoald_args(c, *node, exe), log, c.die_with_parent);
   if (pid < 0) return Status::internal("fork failed");
-  if (pid == 0) {
-    if (c.die_with_parent) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(1);
-    } else {
-      setsid();  // survives the terminal that ran `shoal cluster up`
-    }
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      dup2(fd, STDOUT_FILENO);
-      dup2(fd, STDERR_FILENO);
-    }
-    if (null >= 0) dup2(null, STDIN_FILENO);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(exe.c_str(), argv.data());
-    _exit(127);
-  }
   node->pid = pid;
   SHOAL_RETURN_IF_ERROR(save_cluster(c));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-  Status last;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!process_alive(node->pid)) {  // (node_running: not before the exec)
-      return Status::internal("shoald " + id + " exited at start; see " + log);
-    }
-    auto client = Client::connect("127.0.0.1", node->client_port, 500);
-    if (client) {
-      auto pong = (*client)->ping();
-      if (pong && pong->status.is_ok()) {
-        // Another process on the port would answer too: ours must still be alive.
-        if (process_alive(node->pid)) return Status::ok();
-        return Status::internal("shoald " + id + " exited at start (is port " +
-                                std::to_string(node->client_port) + " taken?); see " + log);
-      }
-    }
-    last = client.status();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return Status::timeout("shoald " + id + " did not answer within " + std::to_string(wait_ms) +
-                         " ms (" + last.message() + "); see " + log);
+  return wait_answering(*node, log, wait_ms);
 }
 
 Status stop_node(LocalCluster& c, const std::string& id, int sig, uint32_t wait_ms) {
@@ -367,148 +386,6 @@ int pick_free_base_port(int span) {
     if (ok) return base;
   }
   return 0;
-}
-
-// ---- settling ----
-
-namespace {
-
-int64_t stat_of(const api::Response& r, std::string_view name, int64_t missing) {
-  for (const auto& [k, v] : r.stats) {
-    if (k == name) return v;
-  }
-  return missing;
-}
-
-std::string age(uint64_t ms) {
-  const uint64_t s = ms / 1000;
-  if (s < 120) return std::to_string(s) + "s";
-  if (s < 7200) return std::to_string(s / 60) + "m";
-  return std::to_string(s / 3600) + "h";
-}
-
-// Why a ring peer is not in sync, as the answering node sees it.
-std::string not_in_sync_reason(const api::MemberInfo& m) {
-  std::string why;
-  auto add = [&why](const std::string& part) { why += (why.empty() ? "" : ", ") + part; };
-  if (m.down) add("down");
-  if (m.hints_here > 0) add(std::to_string(m.hints_here) + " hints for it");
-  if (m.unconfirmed > 0) add(std::to_string(m.unconfirmed) + " segments unconfirmed");
-  if (why.empty()) add("handoff pending");
-  return why;
-}
-
-}  // namespace
-
-std::string sync_label(const api::MemberInfo& m, uint64_t now_wall_ms) {
-  if (!m.sync_known) return "-";
-  if (m.in_sync) {
-    return m.sync_since_ms > 0 && now_wall_ms >= m.sync_since_ms
-               ? "yes since " + age(now_wall_ms - m.sync_since_ms)
-               : "yes";
-  }
-  return "no (" + not_in_sync_reason(m) + ")";
-}
-
-std::string SettleRound::summary() const {
-  std::string out;
-  for (const NodeSettle& n : nodes) {
-    if (!out.empty()) out += "; ";
-    out += n.id + ": ";
-    if (n.settled) {
-      out += "in sync";
-      continue;
-    }
-    for (size_t i = 0; i < n.issues.size() && i < 4; ++i) out += (i ? ", " : "") + n.issues[i];
-    if (n.issues.size() > 4) out += ", ...";
-  }
-  return out;
-}
-
-SettleRound settle_round(LocalCluster& c, uint32_t wait_ms) {
-  SettleRound round;
-  api::Request req;
-  req.op = api::Op::kClusterStatus;
-  for (const LocalNode& n : c.nodes) {
-    NodeSettle ns;
-    ns.id = n.id;
-    if (!c.external && !node_running(n)) {
-      ns.issues.push_back("not running");
-      round.nodes.push_back(std::move(ns));
-      continue;
-    }
-    auto cl = Client::connect(n.host, n.client_port, wait_ms);
-    Result<api::Response> r =
-        cl ? (*cl)->call_within(req, wait_ms) : Result<api::Response>(cl.status());
-    if (!r || !r->status.is_ok()) {
-      ns.issues.push_back("not answering");
-      round.nodes.push_back(std::move(ns));
-      continue;
-    }
-    ns.answered = true;
-    const api::Response& v = *r;
-    const std::string self = v.node.empty() ? n.id : v.node;
-    ns.ring = static_cast<uint64_t>(stat_of(v, "ring_fingerprint", 0));
-    for (const api::MemberInfo& m : v.members) {
-      if (m.id == self) {
-        if (m.status != "up") ns.issues.push_back(m.status);
-      } else if (m.sync_known && !m.in_sync) {
-        ns.issues.push_back(m.id + " " + not_in_sync_reason(m));
-      }
-    }
-    const int64_t in_sync = stat_of(v, "in_sync", -1);
-    if (in_sync < 0) ns.issues.push_back("reports no sync (an older shoald?)");
-    if (int64_t h = stat_of(v, "hints_held", 0); h > 0) {
-      ns.issues.push_back("hints held " + std::to_string(h));
-    }
-    if (stat_of(v, "handoff_active", 0) > 0) ns.issues.push_back("handoff running");
-    if (int64_t k = stat_of(v, "handoff_not_owned", 0); k > 0) {
-      ns.issues.push_back(std::to_string(k) + " keys to hand off");
-    }
-    if (int64_t t = stat_of(v, "handoff_inflight", 0); t > 0) {
-      ns.issues.push_back(std::to_string(t) + " transfers in flight");
-    }
-    if (in_sync == 0 && ns.issues.empty()) ns.issues.push_back("not in sync");
-    round.nodes.push_back(std::move(ns));
-  }
-  // Every node that answered must be on the same ring (else they compare nothing yet).
-  const NodeSettle* first = nullptr;
-  for (NodeSettle& n : round.nodes) {
-    if (!n.answered) continue;
-    if (!first) {
-      first = &n;
-    } else if (n.ring != first->ring) {
-      n.issues.push_back("ring differs from " + first->id + "'s");
-    }
-  }
-  round.settled = first != nullptr;
-  for (NodeSettle& n : round.nodes) {
-    n.settled = n.answered && n.issues.empty();
-    if (n.answered && !n.settled) round.settled = false;
-  }
-  return round;
-}
-
-bool settle(LocalCluster& c, uint32_t timeout_ms, uint32_t poll_ms,
-            const std::function<void(const SettleRound&, uint64_t elapsed_ms)>& progress) {
-  const auto start = std::chrono::steady_clock::now();
-  auto elapsed = [&start] {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::steady_clock::now() - start)
-                                     .count());
-  };
-  int streak = 0;  // settled rounds in a row: two, so a message in flight between two
-                   // polls cannot make one round look settled
-  for (;;) {
-    SettleRound round = settle_round(c);
-    const uint64_t t = elapsed();
-    if (progress) progress(round, t);
-    streak = round.settled ? streak + 1 : 0;
-    if (streak >= 2) return true;
-    if (t >= timeout_ms) return false;
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::min<uint64_t>(poll_ms, timeout_ms - t)));
-  }
 }
 
 Result<LocalCluster> external_cluster(const std::string& spec, uint32_t vnodes) {

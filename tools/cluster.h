@@ -76,7 +76,7 @@ Result<LocalCluster> external_cluster(const std::string& spec, uint32_t vnodes);
 // A base port with 2*span free consecutive ports around it (tests).
 int pick_free_base_port(int span);
 
-// ---- settling: the convergence signal of every node (`shoal cluster settle`) ----
+// ---- settling: the convergence signal of every node (`shoal cluster settle`, settle.cc) ----
 
 // One node's answer to cluster_status, judged. Settled: its own status is up, it reports
 // every ring peer in sync (anti-entropy found every segment equal since it last changed,
