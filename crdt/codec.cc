@@ -101,4 +101,9 @@ void pack_bytes(Packer& pk, std::string_view b) {
   pk.pack_bin_body(b.data(), static_cast<uint32_t>(b.size()));
 }
 
+void pack_bytes_array(Packer& pk, const std::vector<std::string>& items) {
+  pk.pack_array(static_cast<uint32_t>(items.size()));
+  for (const std::string& item : items) pack_bytes(pk, item);
+}
+
 }  // namespace shoal::crdt::codec

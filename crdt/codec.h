@@ -11,6 +11,7 @@
 #include <msgpack.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crdt/status.h"
 
@@ -53,6 +54,8 @@ Status boolean(const Object& o, bool* out);
 Status bytes(const Object& o, std::string* out);
 
 void pack_bytes(Packer& pk, std::string_view b);
+// An array of byte strings (set members, sibling values).
+void pack_bytes_array(Packer& pk, const std::vector<std::string>& items);
 
 inline Status bad(std::string what) { return Status::corruption(std::move(what)); }
 

@@ -127,8 +127,7 @@ std::string encode_request(const Request& r) {
   }
   if (has_elems) {
     pack_str(pk, "elems");
-    pk.pack_array(static_cast<uint32_t>(r.elements.size()));
-    for (const auto& e : r.elements) codec::pack_bytes(pk, e);
+    codec::pack_bytes_array(pk, r.elements);
   }
   if (r.op == Op::kPut || r.op == Op::kDelete) {
     pack_str(pk, "type");

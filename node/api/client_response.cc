@@ -148,8 +148,7 @@ std::string encode_response(const Response& r) {
   }
   if (has_values) {
     pack_str(pk, "values");
-    pk.pack_array(static_cast<uint32_t>(r.values.size()));
-    for (const auto& v : r.values) codec::pack_bytes(pk, v);
+    codec::pack_bytes_array(pk, r.values);
   }
   if (has_counter) {
     pack_str(pk, "value");
@@ -157,8 +156,7 @@ std::string encode_response(const Response& r) {
   }
   if (has_elements) {
     pack_str(pk, "elems");
-    pk.pack_array(static_cast<uint32_t>(r.elements.size()));
-    for (const auto& e : r.elements) codec::pack_bytes(pk, e);
+    codec::pack_bytes_array(pk, r.elements);
   }
   if (r.context) {
     pack_str(pk, "ctx");

@@ -111,8 +111,7 @@ void pack_update(Packer& pk, const core::Update& u) {
     pk.pack_nil();
   }
   pk.pack_int64(u.delta);
-  pk.pack_array(static_cast<uint32_t>(u.elements.size()));
-  for (const auto& e : u.elements) codec::pack_bytes(pk, e);
+  codec::pack_bytes_array(pk, u.elements);
   pk.pack_uint64(u.timestamp_ms);
   if (!u.op_id.empty()) codec::pack_bytes(pk, u.op_id);
 }
@@ -172,8 +171,7 @@ std::string encode_message(const core::Message& m) {
   pk.pack(m.durable);
   codec::pack_bytes(pk, m.hint_for);
   codec::pack_bytes(pk, m.body);
-  pk.pack_array(static_cast<uint32_t>(m.elements.size()));
-  for (const std::string& e : m.elements) codec::pack_bytes(pk, e);
+  codec::pack_bytes_array(pk, m.elements);
   if (m.duplicate || gap_fields) pk.pack(m.duplicate);
   if (gap_fields) {
     pk.pack_uint64(m.base);

@@ -75,6 +75,7 @@ Status Hints::store(const ring::NodeId& target, const std::string& bucket, const
                                 std::to_string(count) + ")");
     }
     ++count;
+    SHOAL_ASSERT(count <= max_per_target_, "a fallback's hints per target stay bounded");
   }
   store_.put(k, be64(first_ms) + next.encode());
   turn_.need_sync(durable);
