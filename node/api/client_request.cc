@@ -29,6 +29,14 @@ constexpr std::string_view kOpNames[] = {
     "counter_get", "set_add", "set_rm", "set_get", "cluster_status",
     "leave",       "remove",  "chaos"};
 
+// An admin operation naming its node or rule in k (the wire before typed fields) is told
+// which field to use, also when that field is missing (an old client sends only k).
+Status admin_key_refused(const Request& r) {
+  if (r.key.empty() || (r.op != Op::kRemove && r.op != Op::kChaos)) return Status::ok();
+  return invalid("k", r.op == Op::kRemove ? "remove names its node in field \"node\", not k"
+                                          : "chaos takes its rule in field \"rule\", not k");
+}
+
 }  // namespace
 
 Status check_request(const Request& r) {
@@ -52,10 +60,7 @@ Status check_request(const Request& r) {
   if (r.op == Op::kPing || r.op == Op::kClusterStatus || r.op == Op::kLeave) return Status::ok();
   if (r.op == Op::kRemove || r.op == Op::kChaos) {
     const bool remove = r.op == Op::kRemove;
-    if (!r.key.empty()) {
-      return invalid("k", remove ? "remove names its node in field \"node\", not k"
-                                 : "chaos takes its rule in field \"rule\", not k");
-    }
+    SHOAL_RETURN_IF_ERROR(admin_key_refused(r));
     if (remove && r.node.empty()) return invalid("node", "remove needs the node to remove");
     if (remove) return Status::ok();
     Result<core::FaultRule> rule = parse_fault_rule(r.rule);
@@ -337,6 +342,7 @@ Result<Request> decode_request(std::string_view payload, uint64_t* id) {
       return invalid(f.name, "does not apply to " + std::string(op_name(r.op)));
     }
   }
+  SHOAL_RETURN_IF_ERROR(admin_key_refused(r));
   for (const FieldName& f : kFields) {
     if ((required_fields(r.op) & f.bit) && !(seen & f.bit)) {
       return invalid(f.name, "missing (" + std::string(op_name(r.op)) + " needs it)");

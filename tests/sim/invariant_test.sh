@@ -18,7 +18,7 @@ rc=$?
 printf '%s\n' "$out" | tail -n 4
 [ "$rc" -eq 134 ] || fail "expected the run to abort (exit 134), got $rc"
 printf '%s\n' "$out" | grep -q \
-  "^invariant failed: p.answered_by.size() == p.tally.ok + p.tally.failed at node/core/coordinator.cc:" ||
+  "^invariant failed: p->answered_by.size() == p->tally.ok + p->tally.failed at node/core/requests.cc:" ||
   fail "no message naming the broken invariant and where it is"
 printf '%s\n' "$out" | grep -Eq "^  in simulated node n[0-9]+ at [0-9]+ ms of seed $seed\$" ||
   fail "the message does not name the node and the seed"

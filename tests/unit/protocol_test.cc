@@ -142,6 +142,10 @@ TEST_CASE("required fields missing are refused, never defaulted", "[protocol][st
   // Admin operations take typed fields, not the key: an old client is told where to go.
   refused({id, str("op", "remove"), str("k", "n7"), str("node", "n7")},
           "field \"k\": remove names its node in field \"node\"");
+  refused({id, str("op", "remove"), str("k", "n7")},
+          "field \"k\": remove names its node in field \"node\", not k");
+  refused({id, str("op", "chaos"), str("k", "drop n2 5%")},
+          "field \"k\": chaos takes its rule in field \"rule\", not k");
   refused({id, str("op", "chaos"), str("rule", "drop 200%")},
           "field \"rule\": chaos rule: percent must be a whole number from 0 to 100");
   refused({id, str("op", "get"), b, k, str("node", "n1")}, "field \"node\": does not apply to get");
