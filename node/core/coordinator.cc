@@ -37,7 +37,6 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   p.elements = std::move(request.elements);
   p.options = fit_to_replicas(request.options, *opts, static_cast<uint32_t>(ring_.size()));
   p.reply = std::move(reply);
-  const bool is_read = p.op == ClientRequest::Op::kGet;
   const size_t replicas = choose_targets(p, ring::key_hash(p.bucket, p.key));
   const Status refused = refusal(p, replicas);
   if (!refused.is_ok()) {
@@ -50,7 +49,7 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
     request.update.timestamp_ms = env_.clock.wall_ms();
   }
   env_.timers.schedule(id, p.options.timeout_ms);
-  if (is_read) {
+  if (p.is_read()) {
     start_get(id, p);
   } else {
     start_update(id, p, request.update);
@@ -91,7 +90,7 @@ Status Node::overload() const {
 
 // Why the request cannot even be tried (ok: it can).
 Status Node::refusal(const Pending& p, size_t replicas) const {
-  const bool is_read = p.op == ClientRequest::Op::kGet;
+  const bool is_read = p.is_read();
   if (!p.options.local && joining_alone()) {
     std::string seeds;
     for (const std::string& sd : config_.seeds) {
@@ -318,6 +317,7 @@ void Node::close_request(uint64_t id) {
   requests_.close(id);
 }
 
+// Why a request failed, as the client may rely on it (docs/semantics.md; Pending::failure).
 Status Node::failure(const Pending& p) const {
   return config_.cluster.fault_points.bug_unavailable_after_send ? p.first_error : p.failure();
 }
@@ -373,7 +373,7 @@ void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
   if (found == nullptr) return;
   Pending& p = *found;
   if (m.kind == Message::Kind::kReadReply) {
-    if (p.op == ClientRequest::Op::kGet) {
+    if (p.is_read()) {
       on_read_reply(from, m, p);
     } else if (p.op == ClientRequest::Op::kUpdate && from == p.minter) {
       on_full_state(m.req_id, m, p);
