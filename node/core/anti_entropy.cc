@@ -31,6 +31,9 @@
 // is known equal and no hints or handoff are pending here (sync_with()); `shoal cluster
 // settle` waits until every node says so of every peer. Summaries are paced by the rows
 // they scan (kSummaryRowsPerSecond), so a large store is never scanned in a burst.
+//
+// What to do next and when (the queue, summary pacing, the round robin) is AeSchedule's
+// (ae_schedule.h); what is known equal is SegmentSync's (segment_sync.h).
 #include <xxhash.h>
 
 #include <algorithm>
@@ -62,17 +65,6 @@ using coding::put_be64;
 
 }  // namespace
 
-bool Node::co_owned(uint64_t hash, const ring::NodeId& peer) const {
-  thread_local std::vector<uint32_t> owners;
-  ring_.preference_indexes(hash, config_.cluster.replicas, &owners);
-  bool self = false, other = false;
-  for (uint32_t i : owners) {
-    self = self || ring_.nodes()[i] == config_.self;
-    other = other || ring_.nodes()[i] == peer;
-  }
-  return self && other;
-}
-
 // Visits the keys of `segment` this node and `peer` should both hold. A failed scan is
 // counted here; the exchange that needed it is retried by a later one.
 Status Node::ae_scan(
@@ -82,7 +74,7 @@ Status Node::ae_scan(
                              [&](std::string_view k, std::string_view v) {
                                if (k.size() < 9) return true;
                                const uint64_t hash = get_be64(k.substr(1));
-                               if (co_owned(hash, peer)) fn(hash, k, v);
+                               if (ring_.co_owned(hash, peer)) fn(hash, k, v);
                                return true;
                              });
   if (!s.is_ok()) objects_.scan_failed(s);
@@ -96,7 +88,7 @@ Result<std::vector<uint64_t>> Node::ae_leaves(uint32_t segment, const ring::Node
     buf.assign(k);
     buf.append(v);
     leaves[leaf_of(hash)] ^= XXH3_64bits(buf.data(), buf.size());
-    ++ae_rows_scanned_;
+    ae_.scanned_row();
   });
   if (!s.is_ok()) return s;
   return leaves;
@@ -122,18 +114,18 @@ PeerSync Node::sync_with(const ring::NodeId& peer) const {
   auto hints = hints_.by_target().find(peer);
   const bool no_hints =
       hints_.counts_known() && (hints == hints_.by_target().end() || hints->second == 0);
-  const bool handoff_idle = handoff_.not_owned == 0 && transfers_.empty();
-  out.in_sync = out.unconfirmed == 0 && no_hints && handoff_idle && !down_.count(peer) &&
-                ring_.has_node(peer) && ring_.has_node(config_.self);
+  const bool handoff_idle = sweep_.progress().not_owned == 0 && transfers_.empty();
+  out.in_sync = out.unconfirmed == 0 && no_hints && handoff_idle && !health_.is_down(peer) &&
+                ring_.ring().has_node(peer) && ring_.holds_self();
   return out;
 }
 
 bool Node::in_sync() const {
-  if (!hints_.counts_known() || hints_.held() > 0 || handoff_.not_owned > 0 ||
+  if (!hints_.counts_known() || hints_.held() > 0 || sweep_.progress().not_owned > 0 ||
       !transfers_.empty()) {
     return false;
   }
-  for (const ring::NodeId& peer : ring_.nodes()) {
+  for (const ring::NodeId& peer : ring_.ring().nodes()) {
     if (peer != config_.self && !sync_with(peer).in_sync) return false;
   }
   return true;
@@ -143,16 +135,17 @@ bool Node::in_sync() const {
 // (quiet ones only). False when there was none to send.
 bool Node::ae_send_summary() {
   const uint64_t now = env_.clock.now_ms();
-  if (now < next_summary_ms_) return false;
-  const std::vector<ring::NodeId>& nodes = ring_.nodes();
+  if (!ae_.summary_due(now)) return false;
+  const std::vector<ring::NodeId>& nodes = ring_.ring().nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
-    const ring::NodeId& peer = nodes[(ae_summary_peer_ + i) % nodes.size()];
-    if (peer == config_.self || down_.count(peer)) continue;
+    const size_t index = (ae_.summary_cursor() + i) % nodes.size();
+    const ring::NodeId& peer = nodes[index];
+    if (peer == config_.self || health_.is_down(peer)) continue;
     if (segments_.summary_pending(peer, now, kSummaryTimeoutMs)) continue;
     std::vector<uint32_t> due = segments_.due(peer, now, kQuietMs, kSummarySegments);
     if (due.empty()) continue;
-    Message m = Message::make(Message::Kind::kAeSummary, ring_fingerprint_);
-    const uint64_t rows_before = ae_rows_scanned_;
+    Message m = Message::make(Message::Kind::kAeSummary, ring_.fingerprint());
+    const uint64_t rows_before = ae_.rows_scanned();
     for (uint32_t s : due) {
       Result<uint64_t> h = ae_segment_hash(s, peer);
       if (!h) return false;  // the store failed: try again later
@@ -161,17 +154,15 @@ bool Node::ae_send_summary() {
     }
     segments_.summary_sent(peer, std::move(due), now);
     send(peer, std::move(m));
-    ae_summary_peer_ = (ae_summary_peer_ + i + 1) % nodes.size();
-    const uint64_t rows = ae_rows_scanned_ - rows_before;
-    next_summary_ms_ = now + std::max<uint64_t>(2ull * config_.cluster.ae_interval_ms,
-                                                rows * 1000 / kSummaryRowsPerSecond);
+    ae_.summary_sent(index, nodes.size(), now, ae_.rows_scanned() - rows_before,
+                     config_.cluster.ae_interval_ms, kSummaryRowsPerSecond);
     return true;
   }
   return false;
 }
 
 void Node::on_ae_summary(const ring::NodeId& from, const Message& m) {
-  if (m.req_id != ring_fingerprint_ || m.body.empty() || m.body.size() % 9 != 0 ||
+  if (m.req_id != ring_.fingerprint() || m.body.empty() || m.body.size() % 9 != 0 ||
       m.body.size() / 9 > kAeSegments) {
     return;  // another ring (gossip will settle it) or malformed: the sender asks again
   }
@@ -191,13 +182,12 @@ void Node::on_ae_summary(const ring::NodeId& from, const Message& m) {
 }
 
 void Node::on_ae_summary_reply(const ring::NodeId& from, const Message& m) {
-  if (m.req_id != ring_fingerprint_ || m.body.size() != kAeSegments / 8) return;
+  if (m.req_id != ring_.fingerprint() || m.body.size() != kAeSegments / 8) return;
   auto differs = [&](uint32_t segment) {
     return (static_cast<uint8_t>(m.body[segment / 8]) >> (segment % 8) & 1) != 0;
   };
   for (uint32_t segment : segments_.summary_answered(from, differs, env_.clock.wall_ms())) {
-    SHOAL_ASSERT(ae_queue_.size() < kMaxAeQueue);  // (node.h: why it holds)
-    ae_queue_.emplace_back(from, segment);
+    ae_.queue(from, segment);
   }
 }
 
@@ -223,44 +213,40 @@ void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& p
     Message m = Message::make(Message::Kind::kAeRepair, 0, dk.bucket, dk.key);
     m.object = *o;
     send(peer, std::move(m));
-    ++ae_.keys_sent;
+    ++ae_.stats().keys_sent;
   }
 }
 
 void Node::ae_send_tree(uint32_t segment, const ring::NodeId& peer) {
   Result<std::vector<uint64_t>> leaves = ae_leaves(segment, peer);
   if (!leaves) return;
-  Message m = Message::make(Message::Kind::kAeTree, ring_fingerprint_);
+  Message m = Message::make(Message::Kind::kAeTree, ring_.fingerprint());
   m.body.reserve(1 + 8 * kAeLeaves);
   m.body.push_back(static_cast<char>(segment));
   for (uint64_t h : *leaves) put_be64(&m.body, h);
   send(peer, std::move(m));
-  ++ae_.exchanges;
+  ++ae_.stats().exchanges;
 }
 
 void Node::ae_step() {
-  if (ring_.size() < 2 || !ring_.has_node(config_.self)) return;
+  if (ring_.ring().size() < 2 || !ring_.holds_self()) return;
   // Segments a summary found to differ go first, then summaries of the segments not
   // known equal, then the round robin (which also finds what changed on peers only).
-  while (!ae_queue_.empty()) {
-    auto [peer, segment] = ae_queue_.front();
-    ae_queue_.pop_front();
-    if (!down_.count(peer) && ring_.has_node(peer)) return ae_send_tree(segment, peer);
+  while (auto queued = ae_.next_queued()) {
+    const auto& [peer, segment] = *queued;
+    if (!health_.is_down(peer) && ring_.ring().has_node(peer)) {
+      return ae_send_tree(segment, peer);
+    }
   }
   if (ae_send_summary()) return;
-  const std::vector<ring::NodeId>& nodes = ring_.nodes();
-  // The next (segment, peer) pair; peers are the ring's other nodes in order.
-  ae_segment_ = (ae_segment_ + 1) % kAeSegments;
-  if (ae_segment_ == 0) ++ae_peer_;
-  if (nodes[ae_peer_ % nodes.size()] == config_.self) ++ae_peer_;
-  const ring::NodeId& peer = nodes[ae_peer_ % nodes.size()];
-  if (down_.count(peer)) return;
-  ae_send_tree(ae_segment_, peer);
+  const auto [segment, peer] = ae_.next_pair(ring_.ring().nodes(), config_.self);
+  if (health_.is_down(*peer)) return;
+  ae_send_tree(segment, *peer);
 }
 
 void Node::on_ae_tree(const ring::NodeId& from, const Message& m) {
   if (m.body.size() != 1 + 8 * kAeLeaves) return;  // malformed: ignored
-  if (m.req_id != ring_fingerprint_) return;       // different rings: wait for gossip
+  if (m.req_id != ring_.fingerprint()) return;     // different rings: wait for gossip
   const uint32_t segment = static_cast<uint8_t>(m.body[0]);
   Result<std::vector<uint64_t>> mine = ae_leaves(segment, from);
   if (!mine) return;
@@ -270,7 +256,7 @@ void Node::on_ae_tree(const ring::NodeId& from, const Message& m) {
       mask |= uint64_t{1} << i;
   }
   if (mask == 0) return;
-  ++ae_.differing_leaves;
+  ++ae_.stats().differing_leaves;
   ae_send_leaves(segment, mask, from);
   Message diff = Message::make(Message::Kind::kAeDiff, m.req_id);
   diff.body.push_back(static_cast<char>(segment));
@@ -279,7 +265,7 @@ void Node::on_ae_tree(const ring::NodeId& from, const Message& m) {
 }
 
 void Node::on_ae_diff(const ring::NodeId& from, const Message& m) {
-  if (m.body.size() != 9 || m.req_id != ring_fingerprint_) return;
+  if (m.body.size() != 9 || m.req_id != ring_.fingerprint()) return;
   ae_send_leaves(static_cast<uint8_t>(m.body[0]), get_be64(std::string_view(m.body).substr(1)),
                  from);
 }
@@ -289,7 +275,9 @@ void Node::on_ae_repair(const Message& m) {
   Result<ObjectPtr> before = objects_.load(m.bucket, m.key);
   if (merge_local(m.bucket, m.key, *m.object, false).is_ok()) {
     Result<ObjectPtr> after = objects_.load(m.bucket, m.key);
-    if (before && after && *after && (!*before || !(**before == **after))) ++ae_.keys_repaired;
+    if (before && after && *after && (!*before || !(**before == **after))) {
+      ++ae_.stats().keys_repaired;
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // Node: membership, gossip, failure detection and the operator actions (node.h).
 #include <algorithm>
 
+#include "crdt/assert.h"
 #include "node/core/keys.h"
 #include "node/core/node.h"
 
@@ -9,15 +10,9 @@ namespace shoal::core {
 void Node::tick() {
   const uint64_t now = env_.clock.now_ms();
   const ClusterOptions& c = config_.cluster;
-  if (now >= next_heartbeat_ms_) {
-    send_heartbeats(now);
-    next_heartbeat_ms_ = now + c.heartbeat_interval_ms;
-  }
+  if (heartbeat_.due(now, c.heartbeat_interval_ms)) send_heartbeats(now);
   for (const ring::NodeId& peer : membership_.peers()) update_down(peer);
-  if (now >= next_gossip_ms_) {
-    gossip_round();
-    next_gossip_ms_ = now + c.gossip_interval_ms;
-  }
+  if (gossip_.due(now, c.gossip_interval_ms)) gossip_round();
   sweep_step(now);
   if (!hints_.counts_known()) hints_.count();
   const FaultPoints& fp = c.fault_points;
@@ -26,19 +21,12 @@ void Node::tick() {
       (fp.hint_replay_skip_pct > 0 && env_.rng.next() % 100 < fp.hint_replay_skip_pct);
   if (!skip_replay) replay_hints(now);
   // Anti-entropy exchanges due since the last tick (an interval shorter than the tick
-  // runs several per tick), at most 64 at once.
-  if (c.ae_interval_ms > 0 && now > next_ae_ms_ + 64ull * c.ae_interval_ms) next_ae_ms_ = now;
-  for (int i = 0; c.ae_interval_ms > 0 && now >= next_ae_ms_ && i < 64; ++i) {
-    ae_step();
-    next_ae_ms_ += c.ae_interval_ms;
-  }
+  // runs several per tick).
+  for (uint32_t due = ae_.exchanges_due(now, c.ae_interval_ms); due > 0; --due) ae_step();
   transfers_.expire(now);
   check_joined();
   check_left();
-  if (now >= next_publish_ms_) {
-    publish_load();
-    next_publish_ms_ = now + c.gossip_interval_ms;
-  }
+  if (publish_.due(now, c.gossip_interval_ms)) publish_load();
   env_.timers.schedule(kTickTimer, c.tick_ms);
 }
 
@@ -51,31 +39,20 @@ void Node::send_heartbeats(uint64_t /*now_ms*/) {
 // The failure detector's verdict and the shell's connection state, combined.
 void Node::update_down(const ring::NodeId& peer) {
   if (peer == config_.self) return;
-  const bool convicted = detector_.convicted(peer, env_.clock.now_ms());
-  if (convicted) {
-    convicted_.insert(peer);
-  } else {
-    convicted_.erase(peer);
-  }
-  const bool down = convicted || unreachable_.count(peer) > 0;
-  if (!down) {
-    down_.erase(peer);
-  } else if (down_.insert(peer).second) {
-    peer_went_down(peer);
-  }
+  if (health_.refresh(peer, env_.clock.now_ms())) peer_went_down(peer);
 }
 
-double Node::phi(const ring::NodeId& peer) const {
-  return detector_.phi(peer, env_.clock.now_ms());
-}
+double Node::phi(const ring::NodeId& peer) const { return health_.phi(peer, env_.clock.now_ms()); }
 
 // One round: SYN to a random live peer; sometimes to a down one (to notice it is back)
 // and to a seed (so separate groups that share a seed merge, and joiners find the
 // cluster).
 void Node::gossip_round() {
-  ++gossip_rounds_;
+  ++counters_.gossip_rounds;
   std::vector<ring::NodeId> live, dead;
-  for (const ring::NodeId& p : membership_.peers()) (down_.count(p) ? dead : live).push_back(p);
+  for (const ring::NodeId& p : membership_.peers()) {
+    (health_.is_down(p) ? dead : live).push_back(p);
+  }
   Message syn = Message::make(Message::Kind::kGossipSyn);
   syn.body = encode_gossip(GossipBody{membership_.digests(), {membership_.self()}});
   auto pick = [&](const std::vector<std::string>& from) -> const std::string& {
@@ -119,24 +96,18 @@ void Node::on_gossip(const ring::NodeId& from, const Message& m) {
 
 void Node::membership_changed() {
   const uint64_t now = env_.clock.now_ms();
-  std::vector<ring::NodeId> members = membership_.ring_members();
-  if (members != ring_members_) {
-    ring_members_ = std::move(members);
-    ring_ = ring::Ring(ring_members_, config_.vnodes_per_node);
-    ring_fingerprint_ = ring_.fingerprint();
+  if (ring_.update(membership_.ring_members())) {
+    SHOAL_ASSERT(ring_.ring().size() <= kMaxMembers);
     start_sweep();
     segments_.forget_all();  // who co-owns what changed: nothing is known equal any more
-    ae_queue_.clear();
+    ae_.ring_changed();
   }
   for (const auto& [id, s] : membership_.states()) {
     if (id == config_.self) continue;
     if (s.status == MemberStatus::kLeft || s.status == MemberStatus::kRemoved) {
-      detector_.forget(id);
-      convicted_.erase(id);
-      unreachable_.erase(id);
-      down_.erase(id);
-    } else if (!detector_.knows(id)) {
-      detector_.watch(id, now);  // its silence counts from when we learned of it
+      health_.forget(id);
+    } else {
+      health_.watch(id, now);  // its silence counts from when we learned of it
     }
   }
   if (membership_.self().status == MemberStatus::kRemoved && stop_at_ms_ == 0) {
@@ -147,10 +118,10 @@ void Node::membership_changed() {
 // A joining node turns up once every up peer it can reach has finished handing off
 // under the current ring (their handoff_ring says so): it then holds its arcs.
 void Node::check_joined() {
-  if (membership_.self().status != MemberStatus::kJoining || ring_.size() <= 1) return;
-  const uint64_t fingerprint = ring_fingerprint_;
+  if (membership_.self().status != MemberStatus::kJoining || ring_.ring().size() <= 1) return;
+  const uint64_t fingerprint = ring_.fingerprint();
   for (const auto& [id, s] : membership_.states()) {
-    if (id == config_.self || s.status != MemberStatus::kUp || down_.count(id)) continue;
+    if (id == config_.self || s.status != MemberStatus::kUp || health_.is_down(id)) continue;
     if (s.handoff_ring != fingerprint) return;
   }
   membership_.update_self([](MemberState& s) { s.status = MemberStatus::kUp; });
@@ -160,7 +131,7 @@ void Node::check_joined() {
 // it owns none) and no hints. It keeps gossiping a little so everyone hears of it.
 void Node::check_left() {
   if (membership_.self().status != MemberStatus::kLeaving) return;
-  if (!hints_.counts_known() || !sweep_cursor_.empty() || handoff_.not_owned > 0 ||
+  if (!hints_.counts_known() || sweep_.running() || sweep_.progress().not_owned > 0 ||
       hints_.held() > 0 || !transfers_.empty()) {
     return;
   }
@@ -169,22 +140,24 @@ void Node::check_left() {
     s.hints = 0;
     s.handoff_keys = 0;
   });
-  ++gossip_rounds_;
+  ++counters_.gossip_rounds;
   for (const ring::NodeId& peer : membership_.peers()) {
     Message syn = Message::make(Message::Kind::kGossipSyn);
     syn.body = encode_gossip(GossipBody{membership_.digests(), {membership_.self()}});
     send(peer, std::move(syn));
   }
   stop_at_ms_ = env_.clock.now_ms() + 3ull * config_.cluster.gossip_interval_ms;
+  SHOAL_ASSERT(hints_.held() == 0 && transfers_.empty());  // left holding nothing
 }
 
 void Node::publish_load() {
   const MemberState& s = membership_.self();
   const uint64_t hints = hints_.held();
-  if (s.hints == hints && s.handoff_keys == handoff_.not_owned) return;
+  const uint64_t not_owned = sweep_.progress().not_owned;
+  if (s.hints == hints && s.handoff_keys == not_owned) return;
   membership_.update_self([&](MemberState& m) {
     m.hints = hints;
-    m.handoff_keys = handoff_.not_owned;
+    m.handoff_keys = not_owned;
   });
 }
 
@@ -211,7 +184,7 @@ Status Node::remove(const ring::NodeId& node) {
   if (s->status == MemberStatus::kRemoved || s->status == MemberStatus::kLeft) {
     return Status::invalid_argument(node + " is already " + std::string(status_name(s->status)));
   }
-  if (!down_.count(node)) {
+  if (!health_.is_down(node)) {
     return Status::invalid_argument(node + " is up; only a down node can be removed (stop it, " +
                                     "or let it leave)");
   }
@@ -222,22 +195,18 @@ Status Node::remove(const ring::NodeId& node) {
 
 std::vector<MemberView> Node::members_view() const {
   std::vector<MemberView> out;
-  if (ownership_ring_ != ring_fingerprint_ || ownership_.empty()) {
-    ownership_ = ring_.ownership(config_.cluster.replicas);  // a walk of every token
-    ownership_ring_ = ring_fingerprint_;
-  }
-  const std::map<ring::NodeId, double>& share = ownership_;
+  const std::map<ring::NodeId, double>& share = ring_.ownership();
   for (const auto& [id, s] : membership_.states()) {
     MemberView v;
     v.state = s;
     const bool gone = s.status == MemberStatus::kLeft || s.status == MemberStatus::kRemoved;
-    v.down = !gone && down_.count(id) > 0;
+    v.down = !gone && health_.is_down(id);
     v.phi = id == config_.self || gone ? 0.0 : phi(id);
     auto it = share.find(id);
     v.ownership = it == share.end() ? 0.0 : it->second;
     auto h = hints_.by_target().find(id);
     v.hints_here = h == hints_.by_target().end() ? 0 : h->second;
-    if (id != config_.self && !gone && ring_.has_node(id)) v.sync = sync_with(id);
+    if (id != config_.self && !gone && ring_.ring().has_node(id)) v.sync = sync_with(id);
     out.push_back(std::move(v));
   }
   return out;

@@ -35,7 +35,7 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   p.bucket = std::move(request.bucket);
   p.key = std::move(request.key);
   p.elements = std::move(request.elements);
-  p.options = fit_to_replicas(request.options, *opts, static_cast<uint32_t>(ring_.size()));
+  p.options = fit_to_replicas(request.options, *opts, static_cast<uint32_t>(ring_.ring().size()));
   p.reply = std::move(reply);
   const size_t replicas = choose_targets(p, ring::key_hash(p.bucket, p.key));
   const Status refused = refusal(p, replicas);
@@ -62,24 +62,28 @@ size_t Node::choose_targets(Pending& p, uint64_t hash) {
   std::vector<ring::Target> targets;
   if (p.options.local) {
     targets = {ring::Target{config_.self, std::nullopt}};
-    if (!p.is_read() && !owns(hash)) {
+    if (!p.is_read() && !ring_.owns(hash)) {
       // A LOCAL write on a node that is not a replica: the handoff sweep takes it to the
       // owners when they are reachable.
-      next_sweep_ms_ = std::min(next_sweep_ms_, env_.clock.now_ms() + 1000);
+      sweep_.soon(env_.clock.now_ms());
     }
-  } else if (down_.empty()) {
-    for (ring::NodeId& t : ring_.preference_list(hash, p.options.n)) {
+  } else if (health_.down().empty()) {
+    for (ring::NodeId& t : ring_.ring().preference_list(hash, p.options.n)) {
       targets.push_back(ring::Target{std::move(t), std::nullopt});
     }
   } else if (p.options.sloppy) {
-    targets = ring_.sloppy_targets(hash, p.options.n, down_);
+    targets = ring_.ring().sloppy_targets(hash, p.options.n, health_.down());
   } else {
-    for (ring::NodeId& t : ring_.preference_list(hash, p.options.n)) {
-      if (!down_.count(t)) targets.push_back(ring::Target{std::move(t), std::nullopt});
+    for (ring::NodeId& t : ring_.ring().preference_list(hash, p.options.n)) {
+      if (!health_.is_down(t)) targets.push_back(ring::Target{std::move(t), std::nullopt});
     }
   }
+  // Never more targets than replicas, and a primary that is down is never one of them.
+  SHOAL_ASSERT(targets.size() <= std::max<size_t>(p.options.n, 1));
+  for (const ring::Target& t : targets)
+    SHOAL_ASSERT(t.node == config_.self || !health_.is_down(t.node));
   p.set_targets(std::move(targets));
-  return p.options.local ? 1 : std::min<size_t>(p.options.n, ring_.size());
+  return p.options.local ? 1 : std::min<size_t>(p.options.n, ring_.ring().size());
 }
 
 Status Node::overload() const {
@@ -118,17 +122,8 @@ Status Node::refusal(const Pending& p, size_t replicas) const {
   return Status::ok();
 }
 
-bool Node::owns(uint64_t hash) const {
-  thread_local std::vector<uint32_t> owners;
-  ring_.preference_indexes(hash, config_.cluster.replicas, &owners);
-  for (uint32_t i : owners) {
-    if (ring_.nodes()[i] == config_.self) return true;
-  }
-  return false;
-}
-
 bool Node::joining_alone() const {
-  return membership_.self().status == MemberStatus::kJoining && ring_.size() <= 1;
+  return membership_.self().status == MemberStatus::kJoining && ring_.ring().size() <= 1;
 }
 
 void Node::start_get(uint64_t id, Pending& p) {
@@ -216,7 +211,7 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
 // `node` refused the delta: it missed some of the minter's history. It gets the minter's
 // whole state (with its log) instead, fetched once per request.
 void Node::on_gap(uint64_t id, Pending& p, const ring::NodeId& node) {
-  ++gap_refills_;
+  ++counters_.gap_refills;
   if (p.full) {
     send_full(id, p, node);
     return;
@@ -336,8 +331,10 @@ void Node::read_repair(Pending& p) {
     if (reply && (reply == p.merged || *reply == *p.merged)) continue;
     const ring::Target* t = p.target(node);
     if (!t || t->hint_for) continue;  // a fallback's hint is delivered by replay
-    ++read_repairs_;
+    ++counters_.read_repairs;
     if (node == config_.self) {
+      // A failed local repair (the store failed) is left to the next read or to
+      // anti-entropy: the client already has its answer.
       (void)merge_local(p.bucket, p.key, *p.merged, false);
     } else {
       Message m = Message::make(Message::Kind::kMerge, 0, p.bucket, p.key);

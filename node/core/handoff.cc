@@ -6,6 +6,7 @@
 // repeated or duplicated transfer is harmless.
 #include <algorithm>
 
+#include "crdt/assert.h"
 #include "node/core/identity.h"
 #include "node/core/keys.h"
 #include "node/core/node.h"
@@ -32,7 +33,7 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
   }
   const MemberState* st = membership_.find(target);
   const bool gone = !st || !in_ring(st->status);
-  if (!gone && down_.count(target)) return;
+  if (!gone && health_.is_down(target)) return;
   const uint64_t wall = env_.clock.wall_ms();
   uint32_t budget = config_.cluster.hints_per_tick;
   std::vector<std::pair<std::string, std::string>> batch;
@@ -53,9 +54,9 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
     }
     std::vector<ring::NodeId> dests{target};
     if (gone) {
-      dests = ring_.preference_list(dk->hash, config_.cluster.replicas);
+      dests = ring_.owners(dk->hash);
       std::erase(dests, config_.self);
-      if (std::any_of(dests.begin(), dests.end(), [&](auto& d) { return down_.count(d) > 0; }))
+      if (std::any_of(dests.begin(), dests.end(), [&](auto& d) { return health_.is_down(d); }))
         continue;
     }
     if (dests.empty()) continue;
@@ -98,8 +99,8 @@ void Node::on_transfer(const ring::NodeId& from, const Message& m) {
   Message ack = Message::make(Message::Kind::kTransferAck, m.req_id, m.bucket, m.key);
   ack.status = m.object ? merge_local(m.bucket, m.key, *m.object, /*durable=*/true)
                         : Status::invalid_argument("transfer without an object");
-  if (ack.status.is_ok() && !owns(ring::key_hash(m.bucket, m.key))) {
-    next_sweep_ms_ = std::min(next_sweep_ms_, env_.clock.now_ms() + 1000);
+  if (ack.status.is_ok() && !ring_.owns(ring::key_hash(m.bucket, m.key))) {
+    sweep_.soon(env_.clock.now_ms());
   }
   send(from, std::move(ack));
 }
@@ -118,7 +119,7 @@ void Node::on_transfer_ack(const ring::NodeId& from, const Message& m) {
     if (current && *current && (*current == t.sent || **current == *t.sent)) {
       if (minted_since_bump_) bump_actor();
       if (objects_.erase_object(*dk).is_ok()) {  // else kept: the next sweep offers it again
-        ++handoff_.keys_dropped;
+        sweep_.dropped();
         turn_.need_sync();
       }
     }
@@ -140,21 +141,13 @@ void Node::bump_actor() {
 
 // ---- the ownership handoff sweep ----
 
-void Node::start_sweep() {
-  sweep_cursor_ = data_key_lower_bound(0);
-  sweep_found_ = 0;
-  sweep_ring_ = ring_fingerprint_;
-  handoff_.active = true;
-}
+void Node::start_sweep() { sweep_.start(ring_.fingerprint(), data_key_lower_bound(0)); }
 
 // One throttled step: examines up to handoff_scan_per_tick keys from the cursor and
 // sends up to handoff_keys_per_tick of those this node does not own to their owners (all
 // of them must be reachable: a key is dropped only once every owner has it).
 void Node::sweep_step(uint64_t now_ms) {
-  if (sweep_cursor_.empty()) {
-    if (now_ms < next_sweep_ms_) return;
-    start_sweep();
-  }
+  if (!sweep_.step_due(now_ms, ring_.fingerprint(), data_key_lower_bound(0))) return;
   if (transfers_.size() >= Transfers::kMaxInFlight) return;
   uint32_t examined = 0, sent = 0;
   bool finished = true;
@@ -164,10 +157,10 @@ void Node::sweep_step(uint64_t now_ms) {
   const uint64_t wall = env_.clock.wall_ms();
   std::vector<std::string> expired;  // operation rows past the op window
   Status s =
-      env_.store.scan(sweep_cursor_, data_key_end(), [&](std::string_view k, std::string_view v) {
+      env_.store.scan(sweep_.cursor(), data_key_end(), [&](std::string_view k, std::string_view v) {
         if (examined == config_.cluster.handoff_scan_per_tick ||
             sent == config_.cluster.handoff_keys_per_tick) {
-          sweep_cursor_ = std::string(k);
+          sweep_.pause_at(std::string(k));
           finished = false;
           return false;
         }
@@ -175,17 +168,16 @@ void Node::sweep_step(uint64_t now_ms) {
         if (is_op_row(k) && op_row_expired(v, wall)) expired.emplace_back(k);
         bool element = false;
         auto dk = parse_data_row(k, &element, nullptr);
-        if (!dk || owns(dk->hash)) return true;
+        if (!dk || ring_.owns(dk->hash)) return true;
         const std::string head = data_key(dk->hash, dk->bucket, dk->key);
         if (element && head == last_head) return true;  // a set's element rows follow its head
         last_head = head;
-        ++sweep_found_;
+        sweep_.found_not_owned();
         if (transfers_.carries(head)) return true;
-        std::vector<ring::NodeId> owners =
-            ring_.preference_list(dk->hash, config_.cluster.replicas);
+        std::vector<ring::NodeId> owners = ring_.owners(dk->hash);
         std::erase(owners, config_.self);
         if (owners.empty() || std::any_of(owners.begin(), owners.end(),
-                                          [&](auto& o) { return down_.count(o) > 0; })) {
+                                          [&](auto& o) { return health_.is_down(o); })) {
           return true;  // kept until every owner can take it
         }
         batch.push_back(std::move(*dk));
@@ -199,8 +191,8 @@ void Node::sweep_step(uint64_t now_ms) {
   }
   objects_.erase_rows(expired);
   start_transfers(batch, owners_of, now_ms);
-  handoff_.inflight = transfers_.size();
-  if (finished) finish_sweep_pass();
+  sweep_.in_flight(transfers_.size());
+  if (finished) finish_sweep_pass(now_ms);
 }
 
 // Sends each key of a sweep batch to the owners it no longer belongs with, and tracks it
@@ -214,6 +206,10 @@ void Node::start_transfers(const std::vector<DataKey>& batch,
     // Corrupt: left alone (anti-entropy or an operator deals with it). Absent: orphan
     // element rows without a head, nothing to send.
     if (!o || !*o) continue;
+    // Handed off only to reachable owners other than this node (sweep_step chose them).
+    SHOAL_ASSERT(!owners_of[i].empty());
+    for (const ring::NodeId& d : owners_of[i])
+      SHOAL_ASSERT(d != config_.self && !health_.is_down(d));
     const uint64_t id = next_id_++;
     Message m = Message::make(Message::Kind::kTransfer, id, dk.bucket, dk.key);
     m.object = *o;
@@ -227,8 +223,21 @@ void Node::start_transfers(const std::vector<DataKey>& batch,
                                              {owners_of[i].begin(), owners_of[i].end()},
                                              now_ms + config_.cluster.transfer_timeout_ms,
                                              ""});
-    ++handoff_.keys_sent;
+    sweep_.sent();
   }
+}
+
+// A pass that found nothing to hand off under the ring it started with says so in gossip
+// (handoff_ring): joiners wait for it (check_joined).
+void Node::finish_sweep_pass(uint64_t now_ms) {
+  const uint64_t pass_ring = sweep_.pass_ring();
+  if (!sweep_.finish(now_ms, ring_.fingerprint(), config_.cluster.handoff_recheck_ms)) return;
+  const MemberState& self = membership_.self();
+  if (self.handoff_ring == pass_ring && self.handoff_keys == 0) return;
+  membership_.update_self([&](MemberState& s) {
+    s.handoff_ring = pass_ring;
+    s.handoff_keys = 0;
+  });
 }
 
 // An operation record past the op window (op_log.h); unreadable ones are left to the
@@ -237,25 +246,6 @@ bool Node::op_row_expired(std::string_view row, uint64_t wall_ms) const {
   Result<OpRecord> r = OpLog::decode_record(row);
   const uint64_t window = config_.cluster.op_window_ms;
   return r && wall_ms > window && r->first_ms < wall_ms - window;
-}
-
-void Node::finish_sweep_pass() {
-  const uint64_t now = env_.clock.now_ms();
-  handoff_.not_owned = sweep_found_;
-  sweep_cursor_.clear();
-  handoff_.active = false;
-  if (sweep_found_ == 0 && sweep_ring_ == ring_fingerprint_) {
-    next_sweep_ms_ = now + config_.cluster.handoff_recheck_ms;
-    if (membership_.self().handoff_ring != sweep_ring_ || membership_.self().handoff_keys != 0) {
-      const uint64_t fp = sweep_ring_;
-      membership_.update_self([&](MemberState& s) {
-        s.handoff_ring = fp;
-        s.handoff_keys = 0;
-      });
-    }
-  } else {
-    next_sweep_ms_ = now + std::min<uint64_t>(1000, config_.cluster.handoff_recheck_ms);
-  }
 }
 
 }  // namespace shoal::core

@@ -46,11 +46,13 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
       actor_(actor),
       objects_(env_.store, turn_, config_.object_cache_bytes,
                [this](uint64_t hash) { segment_changed(hash); }),
-      hints_(env_.store, turn_, objects_, config_.cluster.max_hints_per_target),
       requests_(config_.max_pending_requests,
                 config_.cluster.fault_points.bug_count_duplicate_replies),
       membership_(initial_self(config_, env_.clock.wall_ms(), was_leaving(env.store))),
-      detector_(detector_options(config_.cluster)) {
+      ring_(config_.self, config_.vnodes_per_node, config_.cluster.replicas, {}),
+      health_(detector_options(config_.cluster)),
+      hints_(env_.store, turn_, objects_, config_.cluster.max_hints_per_target),
+      held_(config_.cluster.max_delayed_messages) {
   SHOAL_ASSERT(actor_ != 0);
   SHOAL_ASSERT(config_.members.empty() || std::find(config_.members.begin(), config_.members.end(),
                                                     config_.self) != config_.members.end());
@@ -62,11 +64,9 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
   // a point drawn from its fresh actor. Not the generation: a restored or cloned data
   // directory brings back an old generation, and with it ids of a previous process.
   next_id_ = ((actor_ & ((uint64_t{1} << 40) - 1)) << 24) + 1;
-  ring_members_ = membership_.ring_members();
-  ring_ = ring::Ring(ring_members_, config_.vnodes_per_node);
-  ring_fingerprint_ = ring_.fingerprint();
+  ring_.update(membership_.ring_members());
   const uint64_t now = env_.clock.now_ms();
-  for (const ring::NodeId& peer : membership_.peers()) detector_.watch(peer, now);
+  for (const ring::NodeId& peer : membership_.peers()) health_.watch(peer, now);
   hints_.count();
   start_sweep();
   env_.timers.schedule(kTickTimer, config_.cluster.tick_ms);
@@ -87,9 +87,8 @@ void Node::on_timer(uint64_t timer_id) {
     tick();
     return;
   }
-  if (auto d = delayed_.find(timer_id); d != delayed_.end()) {
-    env_.transport.send(d->second.first, d->second.second);  // released at an earlier turn
-    delayed_.erase(d);
+  if (auto held = held_.release(timer_id)) {
+    env_.transport.send(held->first, held->second);  // released at an earlier turn
     return;
   }
   Pending* found = requests_.find(timer_id);
@@ -120,8 +119,7 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
       on_replica_answer(from, m);
       return;
     case Message::Kind::kHeartbeat:
-      detector_.heartbeat(from, env_.clock.now_ms());
-      if (convicted_.count(from)) update_down(from);
+      health_.heartbeat(from, env_.clock.now_ms());
       return;
     case Message::Kind::kGossipSyn:
     case Message::Kind::kGossipAck:
@@ -154,11 +152,7 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
 
 void Node::on_peer_status(const ring::NodeId& peer, bool reachable) {
   if (peer == config_.self) return;
-  if (reachable) {
-    unreachable_.erase(peer);
-  } else {
-    unreachable_.insert(peer);
-  }
+  health_.set_reachable(peer, reachable);
   update_down(peer);
 }
 
@@ -210,12 +204,12 @@ void Node::send_filtered(const ring::NodeId& to, const Message& m) {
       env_.transport.send(to, m);
       continue;
     }
-    if (delayed_.size() >= config_.cluster.max_delayed_messages) {  // a busy link: lossy
+    const uint64_t id = next_id_;
+    if (!held_.hold(id, to, m)) {  // a busy link: lossy
       ++faults_.dropped;
       continue;
     }
-    const uint64_t id = next_id_++;
-    delayed_.emplace(id, std::make_pair(to, m));
+    ++next_id_;
     env_.timers.schedule(id, v.delay_ms);
   }
 }

@@ -21,13 +21,17 @@
 //
 // Files: node.cc (events, dispatch, turns), coordinator.cc (requests, tally, read
 // repair), replica.cc (minting and merging), cluster.cc, handoff.cc, anti_entropy.cc.
-// Parts that own their state: ObjectStore (objects and their rows), Hints, Transfers,
-// Turn, SegmentSync, Requests, Membership, PhiAccrualDetector, FaultFilter
-// (docs/architecture.md).
+// Node holds little state of its own: its actor (and whether it minted since taking it),
+// the next request id, the turn's outbox and replies, the recent mints it answered for
+// other coordinators (bounded), when it stops, and a few counters. The parts below own
+// the rest, each behind a header that states its contract
+// (docs/architecture.md). ObjectStore (objects and their rows), Requests (requests in
+// flight), Turn, Membership, RingView (the ring and what it says of keys), PeerHealth
+// (who is down), Hints, Transfers, Sweep (the ownership handoff pass), AeSchedule and
+// SegmentSync (anti-entropy), FaultFilter and HeldMessages (chaos).
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -35,10 +39,11 @@
 #include <string>
 #include <vector>
 
+#include "node/core/ae_schedule.h"
 #include "node/core/env.h"
-#include "node/core/failure_detector.h"
 #include "node/core/fault_filter.h"
 #include "node/core/fifo_map.h"
+#include "node/core/held_messages.h"
 #include "node/core/hints.h"
 #include "node/core/keys.h"
 #include "node/core/membership.h"
@@ -46,9 +51,13 @@
 #include "node/core/object.h"
 #include "node/core/object_store.h"
 #include "node/core/options.h"
+#include "node/core/peer_health.h"
+#include "node/core/periodic.h"
 #include "node/core/quorum.h"
 #include "node/core/requests.h"
+#include "node/core/ring_view.h"
 #include "node/core/segment_sync.h"
+#include "node/core/sweep.h"
 #include "node/core/transfers.h"
 #include "node/core/turn.h"
 #include "node/core/update.h"
@@ -156,18 +165,17 @@ struct MemberView {
   PeerSync sync;            // peers in the ring: whether co-owned data is known equal
 };
 
-struct AntiEntropyStats {
-  uint64_t exchanges = 0;         // started by this node
-  uint64_t differing_leaves = 0;  // exchanges (answered here) that found a difference
-  uint64_t keys_sent = 0;
-  uint64_t keys_repaired = 0;  // objects received that changed what was stored
-};
-
-struct HandoffProgress {
-  uint64_t keys_sent = 0, keys_dropped = 0;  // since start
-  uint64_t inflight = 0;
-  uint64_t not_owned = 0;  // found by the last full pass
-  bool active = false;
+// Counters the operator sees that no part owns.
+struct NodeCounters {
+  uint64_t read_repairs = 0;  // replicas repaired by reads
+  // Counter deltas a replica refused for a gap and got as the minter's whole state instead.
+  uint64_t gap_refills = 0;
+  // Times this node took a new actor because a peer held more of its current actor's
+  // history than it did (its state was rolled back while it ran: identity.h).
+  uint64_t actor_renewals = 0;
+  // Updates answered from an earlier attempt of the same operation id (not applied again).
+  uint64_t duplicates_answered = 0;
+  uint64_t gossip_rounds = 0;
 };
 
 class Node {
@@ -195,37 +203,30 @@ class Node {
   // (not_found). REQUIRES: as FaultFilter::apply.
   Result<std::string> chaos(const FaultRule& rule);
   const FaultFilter& faults() const { return faults_; }
-  size_t delayed_messages() const { return delayed_.size(); }  // held by delay rules
+  size_t delayed_messages() const { return held_.size(); }  // held by delay rules
 
-  const ring::Ring& ring() const { return ring_; }
+  const ring::Ring& ring() const { return ring_.ring(); }
   crdt::Actor actor() const { return actor_; }
   size_t pending_requests() const { return requests_.size(); }
   const Membership& membership() const { return membership_; }
-  bool is_down(const ring::NodeId& peer) const { return down_.count(peer) > 0; }
+  bool is_down(const ring::NodeId& peer) const { return health_.is_down(peer); }
   bool reachable(const ring::NodeId& peer) const { return !is_down(peer); }
   double phi(const ring::NodeId& peer) const;
   std::vector<MemberView> members_view() const;
   uint64_t hints_held() const { return hints_.held(); }
   const std::map<ring::NodeId, uint64_t>& hints_by_target() const { return hints_.by_target(); }
-  const HandoffProgress& handoff() const { return handoff_; }
-  const AntiEntropyStats& anti_entropy() const { return ae_; }
+  const HandoffProgress& handoff() const { return sweep_.progress(); }
+  const AntiEntropyStats& anti_entropy() const { return ae_.stats(); }
   // Per ring peer: is the data both hold known equal (the convergence signal)?
   PeerSync sync_with(const ring::NodeId& peer) const;
   // Every ring peer is in sync, no hints held, no handoff pending.
   bool in_sync() const;
   uint64_t hints_replayed() const { return hints_.replayed(); }
-  uint64_t gossip_rounds() const { return gossip_rounds_; }
-  uint64_t read_repairs() const { return read_repairs_; }  // replicas repaired by reads
-  // Counter deltas a replica refused for a gap and got as the minter's whole state instead.
-  uint64_t gap_refills() const { return gap_refills_; }
+  const NodeCounters& counters() const { return counters_; }
   // Store scans that failed (a read error or corruption): the work that needed them waits
   // for the next turn or tick, and a write that could not clear its old rows answers
   // timeout (`shoal_store_scan_failures_total`).
   uint64_t store_scan_failures() const { return objects_.scan_failures(); }
-  // Times this node took a new actor because a peer held more of its current actor's
-  // history than it did (its state was rolled back while it ran: identity.h).
-  uint64_t actor_renewals() const { return actor_renewals_; }
-  uint64_t duplicates_answered() const { return duplicates_answered_; }
   // True once this node has left the cluster and told its peers: the shell stops.
   bool wants_stop() const { return stop_at_ms_ != 0 && env_.clock.now_ms() >= stop_at_ms_; }
 
@@ -253,7 +254,6 @@ class Node {
   size_t choose_targets(Pending& p, uint64_t hash);
   Status overload() const;  // why a request is refused while requests_ is full
   Status refusal(const Pending& p, size_t replicas) const;
-  bool owns(uint64_t hash) const;
   bool joining_alone() const;
   void on_replica_answer(const ring::NodeId& from, const Message& m);
   void handle_replica(const ring::NodeId& from, const Message& m);
@@ -277,14 +277,13 @@ class Node {
   void start_transfers(const std::vector<DataKey>& batch,
                        const std::vector<std::vector<ring::NodeId>>& owners_of, uint64_t now_ms);
   void start_sweep();
-  void finish_sweep_pass();
+  void finish_sweep_pass(uint64_t now_ms);
   void on_transfer(const ring::NodeId& from, const Message& m);
   void on_transfer_ack(const ring::NodeId& from, const Message& m);
   void bump_actor();
   bool op_row_expired(std::string_view row, uint64_t wall_ms) const;
 
   // anti_entropy.cc
-  bool co_owned(uint64_t hash, const ring::NodeId& peer) const;
   Status ae_scan(uint32_t segment, const ring::NodeId& peer,
                  const std::function<void(uint64_t, std::string_view, std::string_view)>& fn);
   Result<std::vector<uint64_t>> ae_leaves(uint32_t segment, const ring::NodeId& peer);
@@ -315,68 +314,41 @@ class Node {
   NodeConfig config_;
   NodeEnv env_;
   crdt::Actor actor_;
-  ring::Ring ring_;
-  Turn turn_;  // what this turn's writes ask of its commit (end_turn)
-  ObjectStore objects_;
-  Hints hints_;  // kept here as a fallback for down replicas
-  uint64_t next_id_ = 1;
-  Requests requests_;  // the client requests this node coordinates
-  uint64_t read_repairs_ = 0;
-  uint64_t gap_refills_ = 0;
-  uint64_t actor_renewals_ = 0;
-  uint64_t duplicates_answered_ = 0;
-  // Mints applied for other coordinators, by (coordinator, request id): a duplicated
-  // kMint is answered from here instead of minting twice. Bounded (FIFO).
-  static constexpr size_t kRecentMints = 4096;
-  FifoMap<std::pair<ring::NodeId, uint64_t>, LocalApplied> recent_mints_{kRecentMints};
-
-  // Cluster state (cluster.cc).
-  Membership membership_;
-  PhiAccrualDetector detector_;
-  std::set<ring::NodeId> unreachable_;  // the shell's view: no connection
-  std::set<ring::NodeId> convicted_;    // the failure detector's view
-  std::set<ring::NodeId> down_;         // either
-  std::vector<ring::NodeId> ring_members_;
-  uint64_t ring_fingerprint_ = 0;
-  // members_view()'s ownership shares, for the ring they were computed under.
-  mutable std::map<ring::NodeId, double> ownership_;
-  mutable uint64_t ownership_ring_ = 0;
-  uint64_t next_gossip_ms_ = 0, next_heartbeat_ms_ = 0, next_publish_ms_ = 0;
-  uint64_t gossip_rounds_ = 0;
-  uint64_t stop_at_ms_ = 0;
-
-  // Hint replay and handoff (handoff.cc).
-  Transfers transfers_;
-  HandoffProgress handoff_;
-  std::string sweep_cursor_;  // next data key to examine; empty: no pass running
-  uint64_t sweep_found_ = 0;  // not-owned keys seen this pass
-  uint64_t sweep_ring_ = 0;   // the ring fingerprint the pass started under
   // Whether this node minted with its current actor since taking it. A key is dropped
   // only under an actor that minted none of its dots: should the node mint on that key
   // again (a LOCAL write, or owning it again), fresh dots cannot collide with ones the
   // owners already hold. False at start: every process takes a fresh actor (identity.h).
   bool minted_since_bump_ = false;
-  uint64_t next_sweep_ms_ = 0;
+  uint64_t next_id_ = 1;  // request, transfer and held-message ids (timers share them)
+  NodeCounters counters_;
+  Turn turn_;  // what this turn's writes ask of its commit (end_turn)
+  ObjectStore objects_;
+  Requests requests_;  // the client requests this node coordinates
+  // Mints applied for other coordinators, by (coordinator, request id): a duplicated
+  // kMint is answered from here instead of minting twice. Bounded (FIFO).
+  static constexpr size_t kRecentMints = 4096;
+  FifoMap<std::pair<ring::NodeId, uint64_t>, LocalApplied> recent_mints_{kRecentMints};
 
-  // Anti-entropy (anti_entropy.cc): the next (segment, peer) pair to compare.
-  uint32_t ae_segment_ = 0;
-  uint64_t ae_peer_ = 0;
-  uint64_t next_ae_ms_ = 0;
-  AntiEntropyStats ae_;
+  // Cluster (cluster.cc).
+  Membership membership_;
+  RingView ring_;
+  PeerHealth health_;
+  Periodic gossip_, heartbeat_, publish_;
+  uint64_t stop_at_ms_ = 0;  // wants_stop() from then on
+
+  // Hint replay and handoff (handoff.cc).
+  Hints hints_;  // kept here as a fallback for down replicas
+  Transfers transfers_;
+  Sweep sweep_;
+
+  // Anti-entropy (anti_entropy.cc).
+  AeSchedule ae_;
   SegmentSync segments_;  // the convergence signal: what is known equal with each peer
-  // Segments a summary found to differ, compared first. Bounded by construction: a
-  // summary leaves only while the queue is empty and each peer has at most one
-  // outstanding, so the answers can add at most (members - 1) x segments (asserted).
-  static constexpr size_t kMaxAeQueue = kMaxMembers * SegmentSync::kSegments;
-  std::deque<std::pair<ring::NodeId, uint32_t>> ae_queue_;
-  uint64_t ae_summary_peer_ = 0;
-  uint64_t next_summary_ms_ = 0;
-  uint64_t ae_rows_scanned_ = 0;
-  // The fault filter, and the outgoing messages it holds back (by timer id).
+
+  // Chaos: the fault filter, and the outgoing messages its delay rules hold back (by
+  // timer id, at most ClusterOptions::max_delayed_messages).
   FaultFilter faults_;
-  // Bounded by ClusterOptions::max_delayed_messages: beyond, a delayed message is
-  // dropped (counted in faults_.dropped).
-  std::map<uint64_t, std::pair<ring::NodeId, Message>> delayed_;
+  HeldMessages held_;
   void send_filtered(const ring::NodeId& to, const Message& m);
   // This turn's effects, released by end_turn() after the store commit.
   std::vector<std::pair<ring::NodeId, Message>> outbox_;

@@ -67,7 +67,7 @@ void Node::prune_ops(Object& o, std::vector<uint64_t>* changed) {
 void Node::check_own_history(const Object* mine, const Object& incoming) {
   const uint64_t theirs = incoming.seen_of(actor_);
   if (theirs == 0 || (mine && mine->seen_of(actor_) >= theirs)) return;
-  ++actor_renewals_;
+  ++counters_.actor_renewals;
   bump_actor();
 }
 
@@ -123,7 +123,7 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
     return delta.status();
   }
   if (once.duplicate) {
-    ++duplicates_answered_;
+    ++counters_.duplicates_answered;
     return LocalApplied{answer_state(state, u),
                         std::make_shared<const Object>(std::move(delta).value()), true};
   }
@@ -153,9 +153,9 @@ bool Node::misses_history(const Object* mine, const Object& delta, uint64_t base
 
 void Node::handle_replica(const ring::NodeId& from, const Message& m) {
   if (m.kind != Message::Kind::kRead && m.hint_for.empty() &&
-      !owns(ring::key_hash(m.bucket, m.key))) {
+      !ring_.owns(ring::key_hash(m.bucket, m.key))) {
     // A coordinator with another ring sent us a key we do not own: hand it off soon.
-    next_sweep_ms_ = std::min(next_sweep_ms_, env_.clock.now_ms() + 1000);
+    sweep_.soon(env_.clock.now_ms());
   }
   Message reply;
   reply.req_id = m.req_id;

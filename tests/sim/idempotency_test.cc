@@ -145,7 +145,7 @@ std::optional<core::ClientResponse> retry_after_gap(uint64_t seed, bool bug) {
   sim.run_until(sim.now_ms() + 10'000);
   auto later = call(sim, "n1", counter_add("k", 1, quorum()));
   if (!later || !later->status.is_ok()) return std::nullopt;
-  if (!bug && sim.node("n1").gap_refills() == 0) return std::nullopt;
+  if (!bug && sim.node("n1").counters().gap_refills == 0) return std::nullopt;
   sim.run_until(sim.now_ms() + 1'000);
   roll_back(sim, "n1", before);
   return call(sim, "n2", with_id(counter_add("k", 5, quorum()), "add-5"));
