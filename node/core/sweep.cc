@@ -10,6 +10,7 @@ void Sweep::start(uint64_t ring_fingerprint, const std::string& first_key) {
   SHOAL_ASSERT(!first_key.empty());  // an empty cursor means "no pass"
   cursor_ = first_key;
   found_ = 0;
+  missed_ = false;
   pass_ring_ = ring_fingerprint;
   progress_.active = true;
 }
@@ -21,7 +22,11 @@ bool Sweep::step_due(uint64_t now_ms, uint64_t ring_fingerprint, const std::stri
   return true;
 }
 
-void Sweep::soon(uint64_t now_ms) { next_pass_ms_ = std::min(next_pass_ms_, now_ms + 1000); }
+void Sweep::soon(uint64_t now_ms) {
+  // During a pass the key may sort behind the cursor, unseen: the pass cannot end clean.
+  missed_ = missed_ || running();
+  next_pass_ms_ = std::min(next_pass_ms_, now_ms + 1000);
+}
 
 const std::string& Sweep::cursor() const {
   SHOAL_ASSERT(running());
@@ -38,7 +43,7 @@ bool Sweep::finish(uint64_t now_ms, uint64_t ring_fingerprint, uint64_t recheck_
   progress_.not_owned = found_;
   cursor_.clear();
   progress_.active = false;
-  const bool clean = found_ == 0 && pass_ring_ == ring_fingerprint;
+  const bool clean = found_ == 0 && !missed_ && pass_ring_ == ring_fingerprint;
   next_pass_ms_ = now_ms + (clean ? recheck_ms : std::min<uint64_t>(1000, recheck_ms));
   return clean;
 }

@@ -29,7 +29,8 @@ class Sweep {
   void start(uint64_t ring_fingerprint, const std::string& first_key);
   // Whether a pass runs at now_ms: starts one if none runs and the next is due.
   bool step_due(uint64_t now_ms, uint64_t ring_fingerprint, const std::string& first_key);
-  // A key this node does not own arrived: the next pass within a second.
+  // A key this node does not own arrived: the next pass within a second. During a pass
+  // the key may sort behind the cursor, so that pass does not end clean either.
   void soon(uint64_t now_ms);
 
   bool running() const { return !cursor_.empty(); }
@@ -43,8 +44,9 @@ class Sweep {
   void in_flight(uint64_t transfers) { progress_.inflight = transfers; }
 
   // The pass reached the last key at now_ms, under the ring `ring_fingerprint`. True when
-  // the ring is clean here: nothing left to hand off and the ring did not change since the
-  // pass started (the next pass only after recheck_ms). Otherwise the next within 1 s.
+  // the ring is clean here: nothing left to hand off, no foreign key arrived during the
+  // pass, and the ring did not change since it started (the next pass only after
+  // recheck_ms). Otherwise the next within 1 s.
   // REQUIRES: running().
   bool finish(uint64_t now_ms, uint64_t ring_fingerprint, uint64_t recheck_ms);
   // The ring the current (or last) pass started under.
@@ -52,8 +54,9 @@ class Sweep {
   const HandoffProgress& progress() const { return progress_; }
 
  private:
-  std::string cursor_;  // next data key to examine; empty: no pass running
-  uint64_t found_ = 0;  // not-owned keys seen this pass
+  std::string cursor_;   // next data key to examine; empty: no pass running
+  uint64_t found_ = 0;   // not-owned keys seen this pass
+  bool missed_ = false;  // a not-owned key arrived during this pass (maybe behind it)
   uint64_t pass_ring_ = 0;
   uint64_t next_pass_ms_ = 0;
   HandoffProgress progress_;

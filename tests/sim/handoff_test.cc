@@ -343,5 +343,40 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "a LOCAL write that lands behind a running sweep's cursor is handed off by the next "
+    "pass, not 10 minutes later",
+    "[sim][handoff]") {
+  // Regression: a foreign key arriving during a running pass, behind its cursor, was not
+  // seen by that pass; a pass that found nothing else ended clean and the next came only
+  // after handoff_recheck_ms, so the owners missed the write (and the node announced its
+  // ring handed off while holding the key).
+  for (uint64_t seed : scenario_seeds(5)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed);
+    SimOptions o = cluster_of(4, seed);
+    o.cluster.handoff_scan_per_tick = 8;  // a pass over n1's keys spans many ticks
+    o.cluster.handoff_recheck_ms = 600'000;
+    Sim sim(o);
+    Load load;
+    run_load(sim, load, 600, 1, 2'000);
+    sim.run_until(sim.now_ms() + 3'000);
+    std::vector<std::string> written;
+    for (int i = 0; written.size() < 12; ++i) {
+      const std::string key = "f" + std::to_string(i);
+      if (has_replica(sim, "n1", "c", key)) continue;  // only keys n1 must hand off
+      REQUIRE(call(sim, "n1", counter_add(key, 1, local()))->status.is_ok());
+      written.push_back(key);
+      sim.run_until(sim.now_ms() + 5'500 + sim.rng().below(5'000));
+    }
+    sim.run_until(sim.now_ms() + 15'000);
+    for (const std::string& key : written) {
+      for (const char* id : {"n2", "n3", "n4"}) {
+        INFO(key << " at " << id);
+        if (has_replica(sim, id, "c", key)) REQUIRE(local_counter(sim, id, key) == 1);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace shoal::sim
