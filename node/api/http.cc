@@ -76,12 +76,35 @@ int Session::on_message_complete(http_parser* p) {
   s->in_value_ = false;
   s->header_bytes_ = 0;
   s->handle(std::move(m));
+  if (s->hooks_.may_continue && !s->hooks_.may_continue()) http_parser_pause(p, 1);
   return 0;
 }
 
 bool Session::feed(const char* data, size_t n) {
   if (close_after_output_) return false;
+  if (holding_) {  // behind what is held, in order, until parse_held()
+    held_.append(data, n);
+    return true;
+  }
+  return execute(data, n);
+}
+
+bool Session::parse_held() {
+  if (close_after_output_) return false;
+  std::string input = std::move(held_);
+  held_.clear();
+  holding_ = false;
+  return execute(input.data(), input.size());
+}
+
+bool Session::execute(const char* data, size_t n) {
   const size_t parsed = http_parser_execute(&parser_, &settings_, data, n);
+  if (!too_large_ && HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED) {  // may_continue() said no
+    http_parser_pause(&parser_, 0);
+    held_.assign(data + parsed, n - parsed);  // maybe nothing: the pause hit the last byte
+    holding_ = true;
+    return true;
+  }
   if (too_large_) {
     finish(output_.reserve(),
            error_reply(

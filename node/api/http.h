@@ -46,8 +46,14 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(const Session&) = delete;
 
   // Parses what arrived; false when the stream is unusable (a 400 or 413 was queued and
-  // the connection closes once it is written).
+  // the connection closes once it is written). Once hooks.may_continue() says no, the
+  // rest of the input, and what is fed while some is held, is held instead of parsed: a
+  // pipelining client that does not read its answers cannot queue unbounded work (the
+  // caller stops reading while holds_input(), which bounds what is held).
   bool feed(const char* data, size_t n);
+  // Parses input held back earlier, until may_continue() says no again. False as feed.
+  bool parse_held();
+  bool holds_input() const { return holding_; }
   std::string take_output();
   size_t pending() const { return output_.pending(); }
   bool wants_close() const { return close_after_output_ && pending() == 0; }
@@ -61,6 +67,7 @@ class Session : public std::enable_shared_from_this<Session> {
   static int on_body(http_parser* p, const char* at, size_t n);
   static int on_message_complete(http_parser* p);
 
+  bool execute(const char* data, size_t n);  // feed's parse; keeps what a pause left
   void handle(Message m);
   void finish(uint64_t seq, Reply reply, bool keep_alive);
 
@@ -72,6 +79,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool in_value_ = false;
   size_t header_bytes_ = 0;
   bool too_large_ = false;
+  std::string held_;      // input not parsed yet: may_continue() said no
+  bool holding_ = false;  // since then (held_ may still be empty)
   OrderedOutput output_;
   bool close_after_output_ = false;
 };

@@ -31,6 +31,9 @@ struct Hooks {
   std::function<std::string()> status_json;   // GET /status
   std::function<std::string()> metrics_text;  // GET /metrics
   std::function<std::string()> dashboard;     // GET /
+  // Asked after each request is dispatched: false holds the rest of the input back
+  // (Session::parse_held) until the client read its answers. Absent: always true.
+  std::function<bool()> may_continue;
 };
 
 // Answers `m` through `reply`: once, now or from the Done of hooks.submit. Every

@@ -96,14 +96,9 @@ void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
     return;
   }
   if (c->kind == Conn::Kind::kHttp) {
-    if (!c->http->feed(buf->base, static_cast<size_t>(n))) {
-      uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
-      c->reading = false;
-    }
-    if (c->reading &&
-        (c->http->pending() >= config.max_inflight_per_connection ||
-         c->out.size() + c->writing.size() > config.max_output_bytes_per_connection)) {
-      uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));  // resumed by on_output / a write
+    const bool usable = c->http->feed(buf->base, static_cast<size_t>(n));
+    if (!usable || c->http->holds_input() || !http_may_continue(c)) {
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));  // resumed by process_http
       c->reading = false;
     }
     return;
@@ -119,6 +114,10 @@ void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
 void Server::Impl::process_frames(Conn* c) {
   if (c->kind == Conn::Kind::kResp) {
     process_resp(c);
+    return;
+  }
+  if (c->kind == Conn::Kind::kHttp) {
+    process_http(c);
     return;
   }
   std::string_view payload;
@@ -280,16 +279,31 @@ void Server::Impl::start_http(Conn* c) {
     Conn* conn = it->second;
     queue_raw(conn, conn->http->take_output());
     if (conn->http->wants_close()) conn->close_after_flush = true;
-    if (!conn->reading && !conn->close_after_flush && !draining &&
-        conn->http->pending() < config.max_inflight_per_connection) {
-      start_reading(conn);
-    }
+    // Not parsed here: this may run inside the parser (an answer without the core).
+    if (!conn->reading && !draining) resume.push_back(conn_id);
+  };
+  hooks.may_continue = [this, conn_id = c->id] {
+    auto it = conns.find(conn_id);
+    return it != conns.end() && http_may_continue(it->second);
   };
   hooks.node_id = [this] { return config.node_id; };
   hooks.dashboard = [] { return std::string(kDashboardHtml); };
   hooks.status_json = [this] { return status_json(snapshot()); };
   hooks.metrics_text = [this] { return metrics.render(snapshot(true)); };
   c->http = api::http::Session::make(std::move(hooks));
+}
+
+void Server::Impl::process_http(Conn* c) {
+  if (c->closing || c->close_after_flush || !http_may_continue(c)) return;
+  if (c->http->holds_input() && !c->http->parse_held()) return;  // a 400 is queued
+  if (!c->reading && !c->http->holds_input() && http_may_continue(c) && !draining) {
+    start_reading(c);
+  }
+}
+
+bool Server::Impl::http_may_continue(const Conn* c) const {
+  return c->http->pending() < config.max_inflight_per_connection &&
+         c->out.size() + c->writing.size() <= config.max_output_bytes_per_connection;
 }
 
 void Server::Impl::reply(Conn* c, const api::Response& r) { queue(c, api::encode_response(r)); }
@@ -334,13 +348,7 @@ void Server::Impl::on_written(Conn* c, int status) {
   // from end_turn, or are replies needing no storage), so it can go now; waiting for the
   // check phase could wait for the next event.
   flush(c);
-  if (c->kind == Conn::Kind::kHttp) {
-    if (!c->reading && !c->close_after_flush && !draining &&
-        c->http->pending() < config.max_inflight_per_connection &&
-        c->out.size() < config.max_output_bytes_per_connection) {
-      start_reading(c);
-    }
-  } else if (c->is_client() && !c->reading && !draining) {
+  if (c->is_client() && !c->reading && !draining) {
     // Paused on its output: read again from the next turn (the idle handle keeps the loop
     // from blocking in poll before that turn's check).
     resume.push_back(c->id);

@@ -133,6 +133,10 @@ struct Server::Impl final : core::Clock, core::Transport {
   void start_resp(Conn* c);
   void process_resp(Conn* c);
   void start_http(Conn* c);
+  // HTTP input held back (Session::holds_input) is parsed once the client read enough of
+  // its answers; then reading resumes.
+  void process_http(Conn* c);
+  bool http_may_continue(const Conn* c) const;
   // with_store_bytes: also LevelDB's approximate size (costly; /metrics only).
   NodeSnapshot snapshot(bool with_store_bytes = false) const;
   void connect_peer(Peer* p);
