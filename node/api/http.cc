@@ -75,8 +75,11 @@ int Session::on_message_complete(http_parser* p) {
   s->field_.clear();
   s->in_value_ = false;
   s->header_bytes_ = 0;
+  s->last_seen_ = !m.keep_alive;  // what a client pipelines after "close" is not served
   s->handle(std::move(m));
-  if (s->hooks_.may_continue && !s->hooks_.may_continue()) http_parser_pause(p, 1);
+  if (s->last_seen_ || (s->hooks_.may_continue && !s->hooks_.may_continue())) {
+    http_parser_pause(p, 1);
+  }
   return 0;
 }
 
@@ -90,7 +93,7 @@ bool Session::feed(const char* data, size_t n) {
 }
 
 bool Session::parse_held() {
-  if (close_after_output_) return false;
+  if (closing()) return false;
   std::string input = std::move(held_);
   held_.clear();
   holding_ = false;
@@ -99,7 +102,9 @@ bool Session::parse_held() {
 
 bool Session::execute(const char* data, size_t n) {
   const size_t parsed = http_parser_execute(&parser_, &settings_, data, n);
-  if (!too_large_ && HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED) {  // may_continue() said no
+  // Paused by on_message_complete: may_continue() said no, or the request was the last.
+  // (An upgrade request stops the parser early: refused below, as without a pause.)
+  if (!too_large_ && !parser_.upgrade && HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED) {
     http_parser_pause(&parser_, 0);
     held_.assign(data + parsed, n - parsed);  // maybe nothing: the pause hit the last byte
     holding_ = true;

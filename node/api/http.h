@@ -54,6 +54,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Parses input held back earlier, until may_continue() says no again. False as feed.
   bool parse_held();
   bool holds_input() const { return holding_; }
+  // The last request arrived (Connection: close), or the stream was refused: nothing
+  // more is parsed.
+  bool closing() const { return close_after_output_ || last_seen_; }
   std::string take_output();
   size_t pending() const { return output_.pending(); }
   bool wants_close() const { return close_after_output_ && pending() == 0; }
@@ -79,8 +82,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool in_value_ = false;
   size_t header_bytes_ = 0;
   bool too_large_ = false;
-  std::string held_;      // input not parsed yet: may_continue() said no
-  bool holding_ = false;  // since then (held_ may still be empty)
+  std::string held_;        // input not parsed yet: may_continue() said no
+  bool holding_ = false;    // since then (held_ may still be empty)
+  bool last_seen_ = false;  // a request without keep-alive was dispatched
   OrderedOutput output_;
   bool close_after_output_ = false;
 };

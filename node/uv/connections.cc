@@ -294,8 +294,8 @@ void Server::Impl::start_http(Conn* c) {
 }
 
 void Server::Impl::process_http(Conn* c) {
-  if (c->closing || c->close_after_flush || !http_may_continue(c)) return;
-  if (c->http->holds_input() && !c->http->parse_held()) return;  // a 400 is queued
+  if (c->closing || c->close_after_flush || c->http->closing() || !http_may_continue(c)) return;
+  if (c->http->holds_input() && !c->http->parse_held()) return;  // a 400 or 413 is queued
   if (!c->reading && !c->http->holds_input() && http_may_continue(c) && !draining) {
     start_reading(c);
   }

@@ -133,8 +133,8 @@ struct Server::Impl final : core::Clock, core::Transport {
   void start_resp(Conn* c);
   void process_resp(Conn* c);
   void start_http(Conn* c);
-  // HTTP input held back (Session::holds_input) is parsed once the client read enough of
-  // its answers; then reading resumes.
+  // HTTP input held back (Session::holds_input) is parsed once answers drained (the
+  // node answered, the client read); then reading resumes.
   void process_http(Conn* c);
   bool http_may_continue(const Conn* c) const;
   // with_store_bytes: also LevelDB's approximate size (costly; /metrics only).

@@ -35,6 +35,8 @@ class Raw {
   ~Raw() { close(fd_); }
   bool ok() const { return ok_; }
   void send_bytes(const std::string& b) { (void)::send(fd_, b.data(), b.size(), MSG_NOSIGNAL); }
+  // Ends both directions: a send blocked on a node that stopped reading returns.
+  void shutdown_both() { ::shutdown(fd_, SHUT_RDWR); }
   // Appends what arrives within the receive timeout to *out; false on EOF or an error.
   bool recv_into(std::string* out) {
     const size_t had = out->size();
@@ -524,19 +526,33 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
+// One node whose RSS tracks what it holds, holding big/v, a 50 KB value. Under ASan,
+// freed memory sits in a 256 MiB quarantine and inflates RSS; keep it small for this node.
+struct BigValueNode {
+  BigValueNode() {
+    const std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
+    setenv("ASAN_OPTIONS", (asan + ":quarantine_size_mb=8").c_str(), 1);
+    tc = std::make_unique<TestCluster>(1);
+    setenv("ASAN_OPTIONS", asan.c_str(), 1);
+    REQUIRE(tc->connect("n1")
+                ->put("big", "v", std::string(kValueBytes, 'x'), std::nullopt, opts("one"))
+                ->status.is_ok());
+    pid = tc->cluster().find("n1")->pid;
+    rss_before_kib = rss_kib(pid);
+  }
+  long grown_mib() const { return (rss_kib(pid) - rss_before_kib) / 1024; }
+
+  static constexpr size_t kValueBytes = 50'000;
+  std::unique_ptr<TestCluster> tc;
+  pid_t pid = 0;
+  long rss_before_kib = 0;
+};
+
 TEST_CASE("a client that does not read its answers cannot make the node buffer them all",
           "[cluster][bad]") {
-  // Under ASan, freed memory sits in a 256 MiB quarantine and inflates RSS; keep it
-  // small for this node so RSS tracks what the node holds.
-  std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
-  setenv("ASAN_OPTIONS", (asan + ":quarantine_size_mb=8").c_str(), 1);
-  TestCluster tc(1);
-  setenv("ASAN_OPTIONS", asan.c_str(), 1);
-  auto writer = tc.connect("n1");
-  core::RequestOptions one = opts("one");
-  REQUIRE(writer->put("big", "v", std::string(50'000, 'x'), std::nullopt, one)->status.is_ok());
-  const pid_t pid = tc.cluster().find("n1")->pid;
-  const long before = rss_kib(pid);
+  BigValueNode node;
+  TestCluster& tc = *node.tc;
+  const core::RequestOptions one = opts("one");
 
   // 20,000 reads of a 50 KB value (1 GB of answers), and no reading for a while.
   auto slow = tc.connect("n1");
@@ -555,7 +571,7 @@ TEST_CASE("a client that does not read its answers cannot make the node buffer t
     return pong.is_ok() && pong->status.is_ok();
   }));
   usleep(1'000'000);
-  const long grown_mib = (rss_kib(pid) - before) / 1024;
+  const long grown_mib = node.grown_mib();
   INFO("node RSS grew by " << grown_mib << " MiB while its answers went unread");
   // Measured: 35 MiB bounded (46-60 under ASan); 480 (413 under ASan) after 1 s unbounded.
   CHECK(grown_mib < 200);
@@ -573,15 +589,8 @@ TEST_CASE("an HTTP client that pipelines reads and does not read its answers is 
           "[cluster][bad]") {
   // Regression: HTTP dispatched every request of a read at once and resumed reading while
   // its answers sat unread: RSS grew without bound (1.9 GB in 85 s measured).
-  std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
-  setenv("ASAN_OPTIONS", (asan + ":quarantine_size_mb=8").c_str(), 1);
-  TestCluster tc(1);
-  setenv("ASAN_OPTIONS", asan.c_str(), 1);
-  auto writer = tc.connect("n1");
-  REQUIRE(
-      writer->put("big", "v", std::string(50'000, 'x'), std::nullopt, opts("one"))->status.is_ok());
-  const pid_t pid = tc.cluster().find("n1")->pid;
-  const long before = rss_kib(pid);
+  BigValueNode node;
+  TestCluster& tc = *node.tc;
 
   constexpr int kRequests = 20'000;  // 1 GB of answers
   std::string requests;
@@ -589,12 +598,20 @@ TEST_CASE("an HTTP client that pipelines reads and does not read its answers is 
   Raw slow(tc.cluster().find("n1")->http_port());
   REQUIRE(slow.ok());
   std::thread sender([&] { slow.send_bytes(requests); });  // blocks once the node stops reading
-  REQUIRE(eventually([&] {                                 // others are served meanwhile
+  struct JoinAtExit {  // also when a REQUIRE throws: never destroy a running thread
+    Raw& raw;
+    std::thread& thread;
+    ~JoinAtExit() {
+      raw.shutdown_both();
+      thread.join();
+    }
+  } join_at_exit{slow, sender};
+  REQUIRE(eventually([&] {  // others are served meanwhile
     auto pong = tc.connect("n1")->ping();
     return pong.is_ok() && pong->status.is_ok();
   }));
   usleep(1'500'000);
-  const long grown_mib = (rss_kib(pid) - before) / 1024;
+  const long grown_mib = node.grown_mib();
   INFO("node RSS grew by " << grown_mib << " MiB while its HTTP answers went unread");
   CHECK(grown_mib < 200);
 
@@ -619,7 +636,6 @@ TEST_CASE("an HTTP client that pipelines reads and does not read its answers is 
       at = 0;
     }
   }
-  sender.join();
   CHECK(answers == kRequests);
 }
 

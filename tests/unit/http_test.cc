@@ -87,6 +87,21 @@ TEST_CASE("input is held while the client has too many answers pending, then par
   }
 }
 
+TEST_CASE("requests pipelined after Connection: close are not dispatched", "[http]") {
+  const std::string two =
+      "GET /buckets/b/keys/k HTTP/1.1\r\nConnection: close\r\n\r\n"
+      "POST /buckets/b/counters/c HTTP/1.1\r\nContent-Length: 12\r\n\r\n{\"delta\": 3}";
+  for (size_t cut = 0; cut <= two.size(); ++cut) {
+    Fake f;
+    REQUIRE(f.s->feed(two.data(), cut));
+    (void)f.s->feed(two.data() + cut, two.size() - cut);
+    CHECK(f.s->closing());
+    CHECK_FALSE(f.s->parse_held());
+    REQUIRE(f.waiting.size() == 1);  // the read only: the add after "close" never runs
+    CHECK(f.waiting[0].first.op == Op::kGet);
+  }
+}
+
 TEST_CASE("bad HTTP input gets an answer and never a crash", "[http][fuzz]") {
   Fake f;
   CHECK_FALSE(f.s->feed("BLAH / HTTP/1.1\r\n\r\n", 19));
