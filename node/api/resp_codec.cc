@@ -11,51 +11,142 @@ namespace shoal::api::resp {
 void Parser::feed(const char* data, size_t n) {
   if (off_ == buf_.size()) {
     buf_.clear();
-    off_ = 0;
+    off_ = scan_ = 0;
   } else if (off_ > (64u << 10) && off_ * 2 > buf_.size()) {
+    // Only once the consumed prefix outweighs the rest: each byte moved is paid for by a
+    // consumed byte dropped, so compaction stays linear (per feed it would be quadratic).
+    bytes_scanned_ += buf_.size() - off_;
     buf_.erase(0, off_);
+    scan_ = scan_ > off_ ? scan_ - off_ : 0;
     off_ = 0;
   }
   buf_.append(data, n);
+  bytes_scanned_ += n;
 }
 
-bool Parser::read_line_int(char prefix, int64_t* value, size_t* at, std::string* error, bool* bad) {
-  const size_t start = *at + 1;
-  const size_t cr = buf_.find('\r', start);
+size_t Parser::find_from_scan(char c) {
+  const size_t from = std::max(scan_, off_);
+  const size_t at = buf_.find(c, from);
+  scan_ = at == std::string::npos ? buf_.size() : at;
+  bytes_scanned_ += scan_ - from + (at == std::string::npos ? 0 : 1);
+  return at;
+}
+
+Parser::Step Parser::read_line_int(char prefix, int64_t* value, std::string* error) {
+  const size_t cr = find_from_scan('\r');
   if (cr == std::string::npos || cr + 1 >= buf_.size()) {
-    if (buf_.size() - start > 32) {
+    if (buf_.size() - off_ > 33) {  // no integer is that long
       *error = std::string("Protocol error: no line end after '") + prefix + "'";
-      *bad = true;
+      return Step::kError;
     }
-    return false;
+    return Step::kNeedMore;
   }
-  const char* first = buf_.data() + start;
-  auto [end, ec] = std::from_chars(first, buf_.data() + cr, *value);
+  auto [end, ec] = std::from_chars(buf_.data() + off_ + 1, buf_.data() + cr, *value);
   if (ec != std::errc() || end != buf_.data() + cr || buf_[cr + 1] != '\n') {
     *error = std::string("Protocol error: invalid ") + (prefix == '*' ? "multibulk" : "bulk") +
              " length";
-    *bad = true;
-    return false;
+    return Step::kError;
   }
-  *at = cr + 2;
-  return true;
+  off_ = cr + 2;
+  return Step::kProgress;
 }
 
-Parser::Next Parser::inline_command(std::vector<std::string>* args, std::string* error) {
-  const size_t nl = buf_.find('\n', off_);
-  if (nl == std::string::npos) {
-    if (buf_.size() - off_ > kMaxInlineBytes) {
-      *error = "Protocol error: too big inline request";
-      return Next::kError;
-    }
-    return Next::kNeedMore;
+Parser::Step Parser::start_multibulk(std::string* error) {
+  const size_t start = off_;
+  int64_t count = 0;
+  const Step step = read_line_int('*', &count, error);
+  if (step != Step::kProgress) return step;
+  if (count < 0 || count > static_cast<int64_t>(kMaxArgs)) {
+    *error = "Protocol error: invalid multibulk length";
+    return Step::kError;
   }
-  if (nl - off_ > kMaxInlineBytes) {
+  argc_ = static_cast<size_t>(count);
+  command_bytes_ = off_ - start;
+  args_.clear();
+  if (argc_ > 0) state_ = State::kArgHeader;  // "*0": an empty command, skipped as Redis does
+  return Step::kProgress;
+}
+
+Parser::Step Parser::arg_header(std::string* error) {
+  if (buf_[off_] != '$') {
+    *error = std::string("Protocol error: expected '$', got '") + buf_[off_] + "'";
+    return Step::kError;
+  }
+  const size_t start = off_;
+  int64_t len = 0;
+  const Step step = read_line_int('$', &len, error);
+  if (step != Step::kProgress) return step;
+  if (len < 0 || len > static_cast<int64_t>(kMaxBulkBytes)) {
+    *error = "Protocol error: invalid bulk length";
+    return Step::kError;
+  }
+  // Refused on the declared length, so the bytes of an oversized command are never held.
+  command_bytes_ += off_ - start + static_cast<size_t>(len) + 2;
+  if (command_bytes_ > kMaxCommandBytes) {
+    *error = "Protocol error: command larger than " + std::to_string(kMaxCommandBytes) + " bytes";
+    return Step::kError;
+  }
+  args_.emplace_back();
+  bulk_left_ = static_cast<size_t>(len);
+  state_ = State::kArgData;
+  return Step::kProgress;
+}
+
+namespace {
+
+// Makes room in `arg` for `take` more of its `declared` bytes; returns the bytes it moved.
+// Doubling keeps the moves linear; once it gets within half of the declared length it goes
+// straight there, so an argument never holds more than it will use, nor is moved again for
+// its last few bytes. A fresh string: reserve() on `arg` itself may round up to twice its
+// capacity, past the declared length.
+size_t grow(std::string* arg, size_t take, size_t declared) {
+  if (arg->capacity() >= arg->size() + take) return 0;
+  size_t want = std::max(2 * arg->capacity(), arg->size() + take);
+  if (want >= declared / 2) want = declared;
+  std::string grown;
+  grown.reserve(want);
+  grown.append(*arg);
+  arg->swap(grown);
+  return grown.size();
+}
+
+}  // namespace
+
+// Data goes into the argument as it arrives (not once it is all there), so a big argument
+// is copied once and the buffer holds little more than one read.
+Parser::Step Parser::arg_data(std::string* error) {
+  const size_t take = std::min(bulk_left_, buf_.size() - off_);
+  std::string& arg = args_.back();
+  bytes_scanned_ += grow(&arg, take, arg.size() + bulk_left_);
+  arg.append(buf_, off_, take);
+  bytes_scanned_ += take;
+  off_ += take;
+  bulk_left_ -= take;
+  if (bulk_left_ > 0 || buf_.size() - off_ < 2) return Step::kNeedMore;
+  if (buf_[off_] != '\r' || buf_[off_ + 1] != '\n') {
+    *error = "Protocol error: bulk string not followed by CRLF";
+    return Step::kError;
+  }
+  off_ += 2;
+  if (args_.size() < argc_) {
+    state_ = State::kArgHeader;
+    return Step::kProgress;
+  }
+  state_ = State::kStart;
+  return Step::kCommand;
+}
+
+Parser::Step Parser::inline_command(std::vector<std::string>* args, std::string* error) {
+  const size_t nl = find_from_scan('\n');
+  if (nl == std::string::npos ? buf_.size() - off_ > kMaxInlineBytes
+                              : nl - off_ > kMaxInlineBytes) {
     *error = "Protocol error: too big inline request";
-    return Next::kError;
+    return Step::kError;
   }
+  if (nl == std::string::npos) return Step::kNeedMore;
   std::string_view line(buf_.data() + off_, nl - off_);
   off_ = nl + 1;
+  bytes_scanned_ += line.size();
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   args->clear();
   size_t i = 0;
@@ -68,46 +159,32 @@ Parser::Next Parser::inline_command(std::vector<std::string>* args, std::string*
   }
   if (args->size() > kMaxArgs) {
     *error = "Protocol error: too many arguments";
-    return Next::kError;
+    return Step::kError;
   }
-  return args->empty() ? next(args, error) : Next::kCommand;
+  return args->empty() ? Step::kProgress : Step::kCommand;  // an empty line is skipped
 }
 
 Parser::Next Parser::next(std::vector<std::string>* args, std::string* error) {
   while (off_ < buf_.size()) {
-    if (buf_[off_] != '*') return inline_command(args, error);
-    size_t at = off_;
-    int64_t count = 0;
-    bool bad = false;
-    if (!read_line_int('*', &count, &at, error, &bad)) return bad ? Next::kError : Next::kNeedMore;
-    if (count < 0 || count > static_cast<int64_t>(kMaxArgs)) {
-      *error = "Protocol error: invalid multibulk length";
-      return Next::kError;
+    Step step = Step::kError;
+    switch (state_) {
+      case State::kStart:
+        step = buf_[off_] == '*' ? start_multibulk(error) : inline_command(args, error);
+        break;
+      case State::kArgHeader:
+        step = arg_header(error);
+        break;
+      case State::kArgData:
+        step = arg_data(error);
+        if (step == Step::kCommand) {  // an inline command is already in *args
+          args->swap(args_);
+          args_.clear();
+        }
+        break;
     }
-    args->clear();
-    for (int64_t i = 0; i < count; ++i) {
-      if (at >= buf_.size()) return Next::kNeedMore;
-      if (buf_[at] != '$') {
-        *error = std::string("Protocol error: expected '$', got '") + buf_[at] + "'";
-        return Next::kError;
-      }
-      int64_t len = 0;
-      if (!read_line_int('$', &len, &at, error, &bad)) return bad ? Next::kError : Next::kNeedMore;
-      if (len < 0 || len > static_cast<int64_t>(kMaxBulkBytes)) {
-        *error = "Protocol error: invalid bulk length";
-        return Next::kError;
-      }
-      const auto n = static_cast<size_t>(len);
-      if (buf_.size() - at < n + 2) return Next::kNeedMore;
-      if (buf_[at + n] != '\r' || buf_[at + n + 1] != '\n') {
-        *error = "Protocol error: bulk string not followed by CRLF";
-        return Next::kError;
-      }
-      args->emplace_back(buf_, at, n);
-      at += n + 2;
-    }
-    off_ = at;
-    if (!args->empty()) return Next::kCommand;
+    if (step == Step::kNeedMore) return Next::kNeedMore;
+    if (step == Step::kError) return Next::kError;
+    if (step == Step::kCommand) return Next::kCommand;
   }
   return Next::kNeedMore;
 }
