@@ -5,9 +5,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "crdt/assert.h"
+#include "node/store/leveldb_store.h"
 #include "node/uv/server.h"
 
 namespace shoal {
@@ -21,11 +23,14 @@ struct Flags {
   uint32_t drain_timeout_ms = 5000;
   size_t max_clients = 1024;
   size_t cache_mb = 32;
+  uint64_t min_free_mb = 100;
+  bool repair = false;
+  uvshell::ServerConfig limits;  // the connection limits' flags write here
 };
 
 // Identity and addresses.
 void add_network_flags(CLI::App& app, Flags& f) {
-  app.add_option("--id", f.id, "this node's id (unique in the cluster)")->required();
+  app.add_option("--id", f.id, "this node's id (unique in the cluster; required unless --repair)");
   app.add_option("--data-dir", f.data_dir, "directory of this node's LevelDB")->required();
   app.add_option("--client", f.client, "client listener host:port")->capture_default_str();
   app.add_option("--peer", f.peer, "peer listener host:port")->capture_default_str();
@@ -106,9 +111,57 @@ void add_node_flags(CLI::App& app, Flags& f) {
   app.add_option("--cache-mb", f.cache_mb, "decoded objects kept in memory (0: none)")
       ->capture_default_str();
   app.add_option("--max-clients", f.max_clients, "client connection limit")->capture_default_str();
+  app.add_option("--min-free-mb", f.min_free_mb,
+                 "refuse writes (unavailable, reads go on) while the data dir's disk has less "
+                 "free space than this; 0: no floor")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+  app.add_flag("--repair", f.repair,
+               "repair the stopped node's --data-dir with LevelDB's RepairDB and exit (damaged "
+               "tables move to DIR/lost; docs/operations.md, \"When data is corrupted\")");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error, critical, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
+}
+
+// Connection limits (docs/limits.md).
+void add_limit_flags(CLI::App& app, uvshell::ServerConfig& l) {
+  app.add_option("--max-clients-per-address", l.max_client_connections_per_address,
+                 "client connections from one remote IP (loopback is one address)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20));
+  app.add_option("--client-reap-idle-ms", l.client_reap_idle_ms,
+                 "when client slots are full, a newcomer takes the slot of the idlest client "
+                 "idle at least this long")
+      ->capture_default_str();
+  app.add_option("--client-idle-timeout-ms", l.client_idle_timeout_ms,
+                 "close a client silent this long with nothing in flight, or not reading its "
+                 "answers this long (0: never)")
+      ->capture_default_str();
+  app.add_option("--http-header-timeout-ms", l.http_header_timeout_ms,
+                 "an HTTP request's headers must arrive within this of its first byte (408)")
+      ->capture_default_str()
+      ->check(CLI::Range(100u, 3'600'000u));
+  app.add_option("--http-body-timeout-ms", l.http_body_timeout_ms,
+                 "an HTTP body must arrive within this of the headers, plus 1 s per "
+                 "--http-body-min-rate bytes received (408)")
+      ->capture_default_str()
+      ->check(CLI::Range(100u, 3'600'000u));
+  app.add_option("--http-body-min-rate", l.http_body_min_bytes_per_s,
+                 "bytes per second that extend the body deadline (0: none)")
+      ->capture_default_str();
+  app.add_option("--peer-handshake-timeout-ms", l.peer_handshake_timeout_ms,
+                 "a peer connection's hello must arrive within this")
+      ->capture_default_str()
+      ->check(CLI::Range(100u, 600'000u));
+  app.add_option("--max-peer-strangers", l.max_peer_strangers,
+                 "peer connections waiting for their hello; beyond, the oldest is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 16));
+  app.add_option("--max-peer-strangers-per-address", l.max_peer_strangers_per_address,
+                 "the same, per remote IP")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 16));
 }
 
 void start_logging(const std::string& id, const std::string& level) {
@@ -167,13 +220,14 @@ Result<core::ClusterOptions> cluster_options(const Flags& f, const CLI::App& app
 }
 
 Result<uvshell::ServerConfig> server_config(const Flags& f, const CLI::App& app) {
-  uvshell::ServerConfig config;
+  uvshell::ServerConfig config = f.limits;
   config.node_id = f.id;
   config.data_dir = f.data_dir;
   config.vnodes = f.vnodes;
   config.drain_timeout_ms = f.drain_timeout_ms;
   config.max_client_connections = f.max_clients;
   config.object_cache_bytes = f.cache_mb << 20;
+  config.min_free_bytes = f.min_free_mb << 20;
   SHOAL_RETURN_IF_ERROR(set_addresses(f, &config));
   Result<core::ClusterOptions> cluster = cluster_options(f, app);
   if (!cluster) return cluster.status();
@@ -191,6 +245,27 @@ Result<uvshell::ServerConfig> server_config(const Flags& f, const CLI::App& app)
   return config;
 }
 
+// `shoald --repair`: the offline repair of a stopped node's data directory. Exit 0 when
+// the directory opens afterwards, 1 when it still does not.
+int repair(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) {
+    spdlog::critical("--repair: {} is not a directory", dir);
+    return 2;
+  }
+  spdlog::info("repairing {} (LevelDB RepairDB; damaged tables move to {}/lost)", dir, dir);
+  Status s = store::LevelDbStore::repair_dir(dir);
+  if (s.is_ok()) s = store::LevelDbStore::open(dir).status();
+  if (!s.is_ok()) {
+    spdlog::critical("repair of {} failed: {}", dir, s.to_string());
+    return 1;
+  }
+  spdlog::info(
+      "repaired {}: it opens; start the node and anti-entropy restores what the "
+      "damaged blocks held from the other replicas",
+      dir);
+  return 0;
+}
+
 }  // namespace
 }  // namespace shoal
 
@@ -202,17 +277,23 @@ int main(int argc, char** argv) {
   add_network_flags(app, flags);
   add_cluster_flags(app, flags);
   add_node_flags(app, flags);
+  add_limit_flags(app, flags.limits);
   // Bad flags are bad usage: exit 2 (CLI11's own codes are 100+); --help exits 0.
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (flags.id.empty() && !flags.repair) {
+    std::fprintf(stderr, "--id is required\nRun with --help for more information.\n");
+    return 2;
+  }
   start_logging(flags.id, flags.log_level);
   auto fail = [](const Status& s) {
     spdlog::critical("{}", s.to_string());
     return 2;
   };
+  if (flags.repair) return repair(flags.data_dir);
   Result<uvshell::ServerConfig> config = server_config(flags, app);
   if (!config) return fail(config.status());
   Result<std::unique_ptr<uvshell::Server>> server = uvshell::Server::open(std::move(*config));

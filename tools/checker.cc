@@ -70,6 +70,9 @@ class Checker {
       check_convergence(key, reads);
       for (const Event* r : reads) check_read(key, *r);
     }
+    for (const auto& [key, reads] : client_reads_) {
+      for (const Event* r : reads) check_client_read(key, *r);
+    }
     if (reads_.empty()) violation("the history has no final reads: nothing was checked");
     v_.valid = v_.violations.empty() && total_violations_ == 0;
     return v_;
@@ -86,7 +89,7 @@ class Checker {
     for (const Event& e : history_) {
       if (e.type == EventType::kNemesis) ++v_.summary.nemesis_events;
       if (e.type == EventType::kRead) {
-        reads_[e.key].push_back(&e);
+        (e.op == 0 ? reads_ : client_reads_)[e.key].push_back(&e);
         continue;
       }
       if (e.type == EventType::kNemesis) continue;
@@ -163,6 +166,42 @@ class Checker {
     if (r.f == "set") return check_set(key, r, ops);
     if (r.f == "register") return check_register(key, r, ops);
     violation("read of " + key + " has unknown kind " + r.f);
+  }
+
+  // A client's read during the run: only what no attempt that may have applied wrote is
+  // wrong (a phantom), or what only definitely failed attempts wrote.
+  void check_client_read(const std::string& key, const Event& r) {
+    ++v_.summary.client_reads;
+    const std::vector<Op>& ops = by_key_[key];
+    const std::string where =
+        r.f + " " + key + " read through " + r.node + " at " + std::to_string(r.time_ms) + " ms";
+    int64_t lo = 0, hi = 0;
+    for (const Op& op : ops) {
+      if (!op.failed()) (op.first().delta < 0 ? lo : hi) += op.first().delta;
+    }
+    if (r.f == "counter" && (r.counter < lo || r.counter > hi)) {
+      ++v_.summary.phantoms;
+      violation(where + " returned " + std::to_string(r.counter) + ", outside " + range(lo, hi) +
+                ": counts nobody made");
+    }
+    for (const std::string& value : r.values) {
+      const Op* written = nullptr;
+      bool applied = false;
+      for (const Op& op : ops) {
+        const std::string& f = op.first().f;
+        if (op.first().element != value || (f != "set_add" && f != "put")) continue;
+        written = &op;
+        applied = applied || !op.failed();
+      }
+      if (!written) {
+        ++v_.summary.phantoms;
+        violation(where + " returned " + value + ", which nobody wrote");
+      } else if (!applied) {
+        ++v_.summary.failed_applied;
+        violation(where + " returned " + value + ", written only by " + written->name + " (" +
+                  written->errors() + ")" + tag(kFailedButApplied));
+      }
+    }
   }
 
   void count_key(std::set<std::string>& seen, const std::string& key, uint64_t& n) {
@@ -380,7 +419,7 @@ class Checker {
   const std::vector<Event>& history_;
   Verdict v_;
   uint64_t total_violations_ = 0;
-  std::map<std::string, std::vector<const Event*>> reads_;
+  std::map<std::string, std::vector<const Event*>> reads_, client_reads_;
   std::map<std::string, std::vector<Op>> by_key_;
   std::set<std::string> counter_keys_, set_keys_, register_keys_;
 };
@@ -392,12 +431,14 @@ Verdict check_history(const std::vector<Event>& history) { return Checker(histor
 std::string summary_table(const Verdict& v) {
   const Summary& s = v.summary;
   auto n = [](uint64_t x) { return static_cast<unsigned long long>(x); };
+  const std::string client_reads =
+      s.client_reads ? "   client reads during the run " + std::to_string(s.client_reads) : "";
   char buf[1536];
   std::snprintf(buf, sizeof buf,
                 "  operations         %8llu   ok %llu, failed %llu, indeterminate %llu\n"
                 "  attempts           %8llu   retried operations %llu\n"
                 "  keys               %8llu   counters %llu, sets %llu, registers %llu\n"
-                "  final reads        %8llu\n"
+                "  final reads        %8llu%s\n"
                 "  acked set adds     %8llu\n"
                 "  lost acked writes  %8llu\n"
                 "  double counts      %8llu   (retries that took effect twice)\n"
@@ -409,9 +450,10 @@ std::string summary_table(const Verdict& v) {
                 "  verdict            %s\n",
                 n(s.ops), n(s.ok), n(s.failed), n(s.indeterminate), n(s.attempts), n(s.retried),
                 n(s.counter_keys + s.set_keys + s.register_keys), n(s.counter_keys), n(s.set_keys),
-                n(s.register_keys), n(s.reads), n(s.acked_set_adds), n(s.lost), n(s.double_counted),
-                n(s.failed_applied), n(s.phantoms), n(s.out_of_bounds), n(s.diverged_keys),
-                n(s.nemesis_events), v.valid ? "VALID" : "INVALID");
+                n(s.register_keys), n(s.reads), client_reads.c_str(), n(s.acked_set_adds),
+                n(s.lost), n(s.double_counted), n(s.failed_applied), n(s.phantoms),
+                n(s.out_of_bounds), n(s.diverged_keys), n(s.nemesis_events),
+                v.valid ? "VALID" : "INVALID");
   std::string out = buf;
   for (const std::string& p : v.violations) out += "  ! " + p + "\n";
   return out;

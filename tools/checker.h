@@ -22,7 +22,12 @@
 //    indeterminate) whose context holds the dot of one of its attempts superseded it; no
 //    sibling was never written, or written only by definitely failed attempts; no value
 //    is a sibling twice (a retried write took effect twice);
-//  - convergence: every node read the same state of every key.
+//  - convergence: every node read the same state of every key;
+//  - client reads: a `read` event with an op number (not 0) is a client's read during
+//    the run (the simulator records them; final reads have op 0). Any consistency may
+//    return stale or partial state, so it is checked for phantoms only: every value it
+//    returned was written by an attempt that was not a definite failure, a counter within
+//    the deltas of such attempts. A damaged disk's bytes served as a value break this.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +47,7 @@ inline constexpr std::string_view kFailedButApplied = "unavailable-but-applied";
 struct Summary {
   uint64_t ops = 0, ok = 0, failed = 0, indeterminate = 0;  // logical operations
   uint64_t attempts = 0, retried = 0;  // attempts; operations with more than one
-  uint64_t counter_keys = 0, set_keys = 0, register_keys = 0, reads = 0;
+  uint64_t counter_keys = 0, set_keys = 0, register_keys = 0, reads = 0, client_reads = 0;
   uint64_t acked_set_adds = 0, acked_writes = 0;
   // Violations by promise: lost acknowledged writes (set adds, and removes whose element
   // is back; register writes; counters below their bound), retries that took effect

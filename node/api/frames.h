@@ -11,9 +11,13 @@
 
 namespace shoal::api {
 
-constexpr size_t kFrameHeaderBytes = 4;                // u32 big-endian payload length
-constexpr size_t kMaxClientFrameBytes = 4u << 20;      // what a node accepts from a client
-constexpr size_t kMaxPeerFrameBytes = 64u << 20;       // what a node accepts from a peer
+constexpr size_t kFrameHeaderBytes = 4;            // u32 big-endian payload length
+constexpr size_t kMaxClientFrameBytes = 4u << 20;  // what a node accepts from a client
+constexpr size_t kMaxPeerFrameBytes = 64u << 20;   // what a node accepts from a peer
+// Before a peer connection's hello is accepted (and on a dialled one, the welcome): a
+// stranger must not make the node buffer a 64 MiB frame. A hello is ~40 bytes plus the
+// node id (<= 128), its address (<= 256) and the cluster secret.
+constexpr size_t kMaxHandshakeFrameBytes = 4u << 10;
 constexpr size_t kMaxResponseFrameBytes = 256u << 20;  // what the client library accepts
 
 // Appends a frame header and `payload` to `out`.
@@ -33,6 +37,9 @@ class FrameReader {
   // be trusted after it.
   Next next(std::string_view* payload, size_t* claimed_bytes = nullptr);
   size_t buffered() const { return buf_.size() - off_; }
+  size_t max_payload_bytes() const { return max_; }
+  // A peer connection's limit grows once its hello is accepted.
+  void set_max_payload_bytes(size_t max_payload_bytes) { max_ = max_payload_bytes; }
 
  private:
   size_t max_;

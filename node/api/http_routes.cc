@@ -65,9 +65,16 @@ std::optional<Reply> page(const Message& m, const std::vector<std::string>& seg,
     return text_reply(hooks.dashboard ? hooks.dashboard() : "", "text/html; charset=utf-8");
   }
   if (seg[0] == "ping") {
-    return json_reply(
-        200, json::dump(
-                 {{"status", "ok"}, {"node", json::bytes(hooks.node_id ? hooks.node_id() : "")}}));
+    // A load balancer's health check: 503 while the store is failing (the node repairs
+    // or reopens it by itself, docs/operations.md), so traffic goes elsewhere.
+    const Status health = hooks.health ? hooks.health() : Status::ok();
+    const std::string node = hooks.node_id ? hooks.node_id() : "";
+    if (!health.is_ok()) {
+      return json_reply(503, json::dump({{"status", "store_failing"},
+                                         {"node", json::bytes(node)},
+                                         {"error", json::bytes(health.to_string())}}));
+    }
+    return json_reply(200, json::dump({{"status", "ok"}, {"node", json::bytes(node)}}));
   }
   if (seg[0] == "status") return json_reply(200, hooks.status_json ? hooks.status_json() : "{}");
   return text_reply(hooks.metrics_text ? hooks.metrics_text() : "",

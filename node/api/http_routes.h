@@ -34,6 +34,8 @@ struct Hooks {
   // Asked after each request is dispatched: false holds the rest of the input back
   // (Session::parse_held) until the client read its answers. Absent: always true.
   std::function<bool()> may_continue;
+  // GET /ping: ok, or why the node cannot serve (its store is failing). Absent: ok.
+  std::function<Status()> health;
 };
 
 // Answers `m` through `reply`: once, now or from the Done of hooks.submit. Every

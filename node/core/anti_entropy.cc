@@ -271,7 +271,8 @@ void Node::on_ae_diff(const ring::NodeId& from, const Message& m) {
 }
 
 void Node::on_ae_repair(const Message& m) {
-  if (!m.object) return;
+  // A store that refuses writes would fail the whole turn; the next exchange repairs it.
+  if (!m.object || !env_.store.health().is_ok()) return;
   Result<ObjectPtr> before = objects_.load(m.bucket, m.key);
   if (merge_local(m.bucket, m.key, *m.object, false).is_ok()) {
     Result<ObjectPtr> after = objects_.load(m.bucket, m.key);

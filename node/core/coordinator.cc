@@ -16,6 +16,7 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   }
   if (invalid.is_ok() && request.op == ClientRequest::Op::kUpdate) {
     invalid = validate(request.update);
+    if (invalid.is_ok()) invalid = store_refuses_writes();
   }
   if (invalid.is_ok() && request.elements.size() > kMaxSetElementsPerOp) {
     invalid = Status::too_large("at most " + std::to_string(kMaxSetElementsPerOp) +
@@ -84,6 +85,14 @@ size_t Node::choose_targets(Pending& p, uint64_t hash) {
     SHOAL_ASSERT(t.node == config_.self || !health_.is_down(t.node));
   p.set_targets(std::move(targets));
   return p.options.local ? 1 : std::min<size_t>(p.options.n, ring_.ring().size());
+}
+
+// Writes are refused while the store cannot take them (a fault being treated, a disk
+// below its floor): `unavailable`, nothing was applied; reads go on.
+Status Node::store_refuses_writes() const {
+  const Status health = env_.store.health();
+  if (health.is_ok()) return health;
+  return Status::unavailable("node " + config_.self + " refuses writes: " + health.message());
 }
 
 Status Node::overload() const {
@@ -334,8 +343,9 @@ void Node::read_repair(Pending& p) {
     ++counters_.read_repairs;
     if (node == config_.self) {
       // A failed local repair (the store failed) is left to the next read or to
-      // anti-entropy: the client already has its answer.
-      (void)merge_local(p.bucket, p.key, *p.merged, false);
+      // anti-entropy: the client already has its answer. Not tried while the store
+      // refuses writes: its failed commit would fail this turn's answers too.
+      if (env_.store.health().is_ok()) (void)merge_local(p.bucket, p.key, *p.merged, false);
     } else {
       Message m = Message::make(Message::Kind::kMerge, 0, p.bucket, p.key);
       m.object = p.merged;

@@ -58,6 +58,12 @@ class Store {
   // Commits the staged writes as one batch. sync: fsync before returning (durable).
   // On failure the staged writes stay staged.
   virtual Status flush(bool sync) = 0;
+  // Drops the staged writes (a turn whose commit failed: nothing of it is kept, so a
+  // store that keeps failing does not accumulate refused writes).
+  virtual void discard_staged() = 0;
+  // Ok, or why a write would fail now: a fault being treated (corruption, an I/O error),
+  // or a disk below its free-space floor. Reads may still work.
+  virtual Status health() const { return Status::ok(); }
   // Flushes, then visits keys in [from, to) in order until `fn` returns false.
   // An empty `to` means no upper bound.
   virtual Status scan(std::string_view from, std::string_view to, const ScanFn& fn) = 0;

@@ -21,14 +21,23 @@ class FifoMap {
     return it == map_.end() ? nullptr : &it->second;
   }
   // Inserts `key` unless present (an existing entry keeps its value and its age).
-  void insert(const K& key, V value) {
-    if (!map_.emplace(key, std::move(value)).second) return;
+  // Returns whether it was inserted.
+  bool insert(const K& key, V value) {
+    if (!map_.emplace(key, std::move(value)).second) return false;
     order_.push_back(key);
     if (order_.size() > capacity_) {
       map_.erase(order_.front());
       order_.pop_front();
     }
     SHOAL_ASSERT(map_.size() == order_.size() && map_.size() <= capacity_);
+    return true;
+  }
+  // Forgets the `n` newest inserts (or all, when there are fewer).
+  void drop_newest(size_t n) {
+    for (; n > 0 && !order_.empty(); --n) {
+      map_.erase(order_.back());
+      order_.pop_back();
+    }
   }
   size_t size() const { return map_.size(); }
 

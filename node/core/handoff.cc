@@ -97,8 +97,9 @@ void Node::absorb_own_hints() {
 
 void Node::on_transfer(const ring::NodeId& from, const Message& m) {
   Message ack = Message::make(Message::Kind::kTransferAck, m.req_id, m.bucket, m.key);
-  ack.status = m.object ? merge_local(m.bucket, m.key, *m.object, /*durable=*/true)
-                        : Status::invalid_argument("transfer without an object");
+  ack.status = !m.object ? Status::invalid_argument("transfer without an object")
+                         : store_refuses_writes();  // refused: sent again later
+  if (ack.status.is_ok()) ack.status = merge_local(m.bucket, m.key, *m.object, /*durable=*/true);
   if (ack.status.is_ok() && !ring_.owns(ring::key_hash(m.bucket, m.key))) {
     sweep_.soon(env_.clock.now_ms());
   }
@@ -132,6 +133,14 @@ void Node::on_transfer_ack(const ring::NodeId& from, const Message& m) {
 // owners hold (Riak's per-key epochs, at node granularity). Bumping once per sweep pass
 // was not enough: a key written after the bump and dropped in the same pass lost the
 // writes that followed (found by `shoal check` with LOCAL writes under isolation).
+void Node::on_store_reset() {
+  objects_.forget_cache();
+  segments_.forget_all();
+  hints_.recount();
+  bump_actor();
+  ++counters_.store_resets;
+}
+
 void Node::bump_actor() {
   actor_ = next_actor(env_.rng, actor_);
   record_actor(env_.store, actor_);

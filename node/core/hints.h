@@ -47,6 +47,8 @@ class Hints {
   // tries again later.
   void count();
   bool counts_known() const { return counts_known_; }
+  // The rows may have changed behind this object's back (a repaired store): count again.
+  void recount() { counts_known_ = false; }
   uint64_t held() const;
   const std::map<ring::NodeId, uint64_t>& by_target() const { return counts_; }
   uint64_t replayed() const { return replayed_; }

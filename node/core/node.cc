@@ -171,15 +171,26 @@ void Node::end_turn() {
   auto replies = std::move(replies_);
   outbox_.clear();
   replies_.clear();
+  const size_t mints = mints_this_turn_;
+  mints_this_turn_ = 0;
   if (!flushed.is_ok()) {
-    // Nothing of this turn is stored: acknowledge nothing. Peers time out; clients
-    // learn why. The changes stay in the object cache and may still be committed with
-    // a later write of the same key, so an update's outcome is indeterminate.
+    // Acknowledge nothing of this turn; peers time out, clients learn why. An update's
+    // outcome is indeterminate: an earlier turn may have sent it to other replicas. When
+    // the store discarded the turn's writes, forget what was derived from them, so
+    // nothing refused is kept or retried. (Known gap: a scan inside the turn flushes, so
+    // part of a discarded turn may be committed; its mint records are dropped all the
+    // same, and a duplicate of such a mint would mint again.)
+    if (turn_.discarded()) {
+      objects_.forget_cache();
+      hints_.recount();
+      recent_mints_.drop_newest(mints);
+    }
     for (auto& [fn, response] : replies) {
       if (response.status.is_ok()) {
-        response = {Status::timeout("the store failed (" + flushed.message() +
-                                    "); the write may still be committed later"),
-                    nullptr};
+        response = {
+            Status::timeout("the store of " + config_.self + " failed (" + flushed.message() +
+                            "); the update may have reached other replicas"),
+            nullptr};
       }
       fn(std::move(response));
     }

@@ -176,6 +176,7 @@ struct NodeCounters {
   // Updates answered from an earlier attempt of the same operation id (not applied again).
   uint64_t duplicates_answered = 0;
   uint64_t gossip_rounds = 0;
+  uint64_t store_resets = 0;  // on_store_reset() calls
 };
 
 class Node {
@@ -193,6 +194,12 @@ class Node {
   // phi-accrual failure detector of #4 feeds the same event.)
   void on_peer_status(const ring::NodeId& peer, bool reachable);
   void end_turn();
+  // The Store was repaired or reopened after a fault (node/store/store_doctor.h) and may
+  // hold less than before: a repair drops unreadable rows, this node's own history
+  // perhaps among them. The node forgets what it cached of the store, compares every
+  // segment with its peers again (anti-entropy brings the lost rows back), recounts its
+  // hints and mints under a new actor, so no dot it may have lost is ever reused.
+  void on_store_reset();
 
   // Operator actions. leave(): hand everything off, then turn `left` (wants_stop()).
   Status leave();
@@ -253,6 +260,8 @@ class Node {
 
   size_t choose_targets(Pending& p, uint64_t hash);
   Status overload() const;  // why a request is refused while requests_ is full
+  Status store_refuses_writes() const;
+  bool refuse_write(const ring::NodeId& from, const Message& m, Message& reply);
   Status refusal(const Pending& p, size_t replicas) const;
   bool joining_alone() const;
   void on_replica_answer(const ring::NodeId& from, const Message& m);
@@ -328,6 +337,8 @@ class Node {
   // kMint is answered from here instead of minting twice. Bounded (FIFO).
   static constexpr size_t kRecentMints = 4096;
   FifoMap<std::pair<ring::NodeId, uint64_t>, LocalApplied> recent_mints_{kRecentMints};
+  size_t mints_this_turn_ = 0;  // recent_mints_ entries a failed commit must forget
+  FifoMap<std::pair<ring::NodeId, uint64_t>, bool> refused_mints_{kRecentMints};
 
   // Cluster (cluster.cc).
   Membership membership_;

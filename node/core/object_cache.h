@@ -33,6 +33,12 @@ class ObjectCache {
   // an estimate of its memory.
   void put(std::string_view key, std::shared_ptr<Object> object, size_t bytes);
   void erase(std::string_view key);
+  // Forgets every entry (the store under it changed behind the node's back).
+  void clear() {
+    lru_.clear();
+    index_.clear();
+    bytes_ = 0;
+  }
 
   size_t bytes() const { return bytes_; }
   size_t entries() const { return lru_.size(); }

@@ -58,6 +58,10 @@ class ObjectStore {
   // keys leave the cache, so the next load reads what is left.
   void erase_rows(const std::vector<std::string>& rows);
 
+  // The store was repaired or reopened (store_doctor.h): what the cache holds may no
+  // longer be what the store holds.
+  void forget_cache() { cache_.clear(); }
+
   // Notes a failed Store scan (here or by another part): counted, the caller retries.
   void scan_failed(const Status& s);
   uint64_t scan_failures() const { return scan_failures_; }

@@ -161,6 +161,10 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
   reply.req_id = m.req_id;
   reply.bucket = m.bucket;
   reply.key = m.key;
+  // A duplicate of a mint already applied is answered from recent_mints_ below, even
+  // while the store refuses writes: refusing it would say `unavailable` of a write that
+  // was applied.
+  if (m.kind == Message::Kind::kMerge && refuse_write(from, m, reply)) return;
   if (m.kind == Message::Kind::kRead) {
     reply.kind = Message::Kind::kReadReply;
     Result<ObjectPtr> mine = m.hint_for.empty() ? objects_.load(m.bucket, m.key)
@@ -184,12 +188,13 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
       send(from, std::move(reply));
       return;
     }
+    if (refuse_write(from, m, reply)) return;
     Result<LocalApplied> applied =
         m.update ? local_update(*m.update, m.bucket, m.key, m.durable)
                  : Result<LocalApplied>(Status::invalid_argument("mint without an update"));
     reply.status = applied.status();
     if (applied) {
-      recent_mints_.insert(mint_id, *applied);
+      if (recent_mints_.insert(mint_id, *applied)) ++mints_this_turn_;
       reply.object = std::move(applied->delta);
       reply.state = std::move(applied->state);
       reply.duplicate = applied->duplicate;
@@ -212,6 +217,28 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
     if (m.req_id == 0) return;  // read repair: nobody waits for an ack
   }
   send(from, std::move(reply));
+}
+
+// A mint or merge while the store cannot take writes: refused (`unavailable`, nothing
+// applied), so the coordinator counts this replica as failed instead of waiting.
+bool Node::refuse_write(const ring::NodeId& from, const Message& m, Message& reply) {
+  Status refused = store_refuses_writes();
+  // A refused mint stays refused: a duplicate of it arriving once the store recovered
+  // must not apply what the client was told never happened.
+  const auto mint_id = std::make_pair(from, m.req_id);
+  if (m.kind == Message::Kind::kMint) {
+    if (refused.is_ok() && refused_mints_.find(mint_id)) {
+      refused = Status::unavailable("node " + config_.self + " refused this write earlier");
+    }
+    if (!refused.is_ok()) refused_mints_.insert(mint_id, true);
+  }
+  if (refused.is_ok()) return false;
+  if (m.req_id == 0) return true;  // read repair: nobody waits for an ack
+  reply.kind =
+      m.kind == Message::Kind::kMint ? Message::Kind::kMintReply : Message::Kind::kMergeAck;
+  reply.status = std::move(refused);
+  send(from, std::move(reply));
+  return true;
 }
 
 bool Node::refuses_gap(const Message& m, bool hint) {

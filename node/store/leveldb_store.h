@@ -2,6 +2,12 @@
 //
 // Staged writes live in an ordered map (so reads see them) and are committed by flush()
 // as one leveldb::WriteBatch. Tests pass a memenv Env to run without touching disk.
+//
+// Every read verifies LevelDB's block checksums, so a damaged block is an error, never
+// a value. The store remembers the first fault LevelDB reported (fault()): a corruption
+// (a checksum mismatch, or a compaction that hit a damaged table, after which LevelDB
+// refuses every write) or an I/O error (disk full, EIO). What to do about it is the
+// StoreDoctor's (store_doctor.h): repair() or reopen() clear it.
 #pragma once
 
 #include <map>
@@ -27,31 +33,67 @@ class LevelDbStore final : public core::Store {
 
   // Opens (creating if missing) the database in `dir`. `env` may be null (the real
   // filesystem) or, in tests, leveldb::NewMemEnv(). REQUIRES: env outlives the store.
+  // Errors: internal naming the LOCK when another process holds the directory,
+  // corruption (with how to repair) when LevelDB finds it damaged.
   static Result<std::unique_ptr<LevelDbStore>> open(const std::string& dir,
                                                     leveldb::Env* env = nullptr);
+  // LevelDB's RepairDB over a closed directory: damaged tables are rewritten without
+  // their unreadable blocks, the originals moved to dir/lost/ (docs/operations.md).
+  static Status repair_dir(const std::string& dir, leveldb::Env* env = nullptr);
   ~LevelDbStore() override;
 
   Result<std::optional<std::string>> get(std::string_view key) override;
   void put(std::string_view key, std::string_view value) override;
   void erase(std::string_view key) override;
   bool has_staged() const override { return !staged_.empty(); }
+  void discard_staged() override { staged_.clear(); }
+  // fault(), else a free-space floor not met (set_space_low).
+  Status health() const override;
   Status flush(bool sync) override;
   Status scan(std::string_view from, std::string_view to, const ScanFn& fn) override;
 
   // Approximate bytes on disk (for /metrics and status).
   uint64_t approximate_size() const;
 
+  // The first corruption or I/O error LevelDB reported since the store was (re)opened;
+  // ok when none. Not-found is not a fault.
+  const Status& fault() const { return fault_; }
+  // Closes the database, runs repair_dir and opens it again; staged writes stay staged.
+  // On failure the store stays closed (every call answers the error) until a later
+  // repair() or reopen() succeeds.
+  Status repair();
+  // Closes and opens the database again (LevelDB keeps a write error until then), once a
+  // probe write of kProbeBytes succeeds: while the disk still refuses writes the open
+  // database stays open, so reads keep working.
+  Status reopen();
+  static constexpr size_t kProbeBytes = 64u << 10;
+  // The shell's free-space check: not ok while the disk is below its floor, so writes
+  // are refused (health()) before LevelDB fails on them.
+  void set_space(Status low) { space_ = std::move(low); }
+  const std::string& dir() const { return dir_; }
+  // Test hook (tests/sim, the injected bug "no-checksums"): false makes reads skip the
+  // block checksums, as before issue #14, to show the simulator catches it. Never in shoald.
+  void set_verify_checksums(bool on) { verify_checksums_ = on; }
+
  private:
-  explicit LevelDbStore(leveldb::DB* db);
+  LevelDbStore(std::string dir, leveldb::Env* env);
+  Status open_db();
+  Status note(const Status& s);  // remembers a fault, returns s
+  Status probe_writable();
 
   // Declared before db_ so they outlive it.
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
   std::unique_ptr<leveldb::Cache> cache_;
-  std::unique_ptr<leveldb::DB> db_;
+  std::unique_ptr<leveldb::DB> db_;  // null while closed (a failed repair or reopen)
+  std::string dir_;
+  leveldb::Env* env_;
+  Status fault_;
+  Status space_;
   std::map<std::string, std::optional<std::string>, std::less<>> staged_;  // nullopt: erase
   // A scan flushed staged writes without fsync: the next flush(true) must sync even if
   // nothing is staged by then, or a durable write of that turn would not be on disk.
   bool unsynced_ = false;
+  bool verify_checksums_ = true;
 };
 
 }  // namespace shoal::store

@@ -9,10 +9,12 @@ namespace shoal::uvshell {
 
 namespace {
 
-std::string remote_name(uv_tcp_t* tcp) {
+// "ip:port" in *name, the ip alone in *address ("?" when unknown).
+void remote_name(uv_tcp_t* tcp, std::string* name, std::string* address) {
   sockaddr_storage sa{};
   int len = sizeof(sa);
-  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return "?";
+  *name = *address = "?";
+  if (uv_tcp_getpeername(tcp, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return;
   char ip[64] = "?";
   int port = 0;
   if (sa.ss_family == AF_INET) {
@@ -24,7 +26,8 @@ std::string remote_name(uv_tcp_t* tcp) {
     uv_ip6_name(in6, ip, sizeof(ip));
     port = ntohs(in6->sin6_port);
   }
-  return std::string(ip) + ":" + std::to_string(port);
+  *address = ip;
+  *name = *address + ":" + std::to_string(port);
 }
 
 }  // namespace
@@ -32,8 +35,9 @@ std::string remote_name(uv_tcp_t* tcp) {
 // ---- connections ----
 
 void Server::Impl::on_accept(uv_stream_t* listener, Conn::Kind kind) {
+  // A peer-in connection is a stranger until its hello is accepted (peers.cc).
   const size_t max_frame =
-      kind == Conn::Kind::kClient ? api::kMaxClientFrameBytes : api::kMaxPeerFrameBytes;
+      kind == Conn::Kind::kClient ? api::kMaxClientFrameBytes : api::kMaxHandshakeFrameBytes;
   auto* c = new Conn(kind, next_conn_id++, max_frame);
   uv_tcp_init(&loop, &c->tcp);
   c->tcp.data = c;
@@ -43,26 +47,22 @@ void Server::Impl::on_accept(uv_stream_t* listener, Conn::Kind kind) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
-  c->remote = remote_name(&c->tcp);
+  remote_name(&c->tcp, &c->remote, &c->address);
+  c->accepted_ms = c->active_ms = uv_now(&loop);
   conns[c->id] = c;
-  if (c->is_client()) {
-    ++client_conns;
-    if (client_conns > config.max_client_connections) {
-      const Status s = Status::overloaded("too many client connections (limit " +
-                                          std::to_string(config.max_client_connections) + ")");
-      if (kind == Conn::Kind::kResp) {
-        queue_raw(c, api::resp::error_for(s));
-      } else if (kind == Conn::Kind::kHttp) {
-        queue_raw(
-            c, "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-      } else {
-        api::Response r;
-        r.status = s;
-        reply(c, r);
-      }
-      c->close_after_flush = true;
-      return;
+  if (const Status s = admit(c); !s.is_ok()) {  // a client over a cap (a stranger makes room)
+    if (kind == Conn::Kind::kResp) {
+      queue_raw(c, api::resp::error_for(s));
+    } else if (kind == Conn::Kind::kHttp) {
+      queue_raw(c,
+                "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    } else {
+      api::Response r;
+      r.status = s;
+      reply(c, r);
     }
+    c->close_after_flush = true;
+    return;
   }
   if (kind == Conn::Kind::kResp) start_resp(c);
   if (kind == Conn::Kind::kHttp) start_http(c);
@@ -90,12 +90,14 @@ void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
     return;
   }
   if (n == 0 || c->closing) return;
+  c->active_ms = uv_now(&loop);
   if (c->close_after_flush) {  // refused: what else it sends is not read, or buffered
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
     c->reading = false;
     return;
   }
   if (c->kind == Conn::Kind::kHttp) {
+    watch_http(c, buf->base, static_cast<size_t>(n));
     const bool usable = c->http->feed(buf->base, static_cast<size_t>(n));
     if (!usable || c->http->holds_input() || !http_may_continue(c)) {
       uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));  // resumed by process_http
@@ -135,10 +137,12 @@ void Server::Impl::process_frames(Conn* c) {
     api::FrameReader::Next next = c->reader.next(&payload, &claimed);
     if (next == api::FrameReader::Next::kNeedMore) break;
     if (next == api::FrameReader::Next::kTooLarge) {
-      const size_t limit =
-          c->kind == Conn::Kind::kClient ? api::kMaxClientFrameBytes : api::kMaxPeerFrameBytes;
-      spdlog::warn("{}: frame of {} bytes exceeds the {}-byte limit; closing the connection",
-                   c->remote, claimed, limit);
+      const size_t limit = c->reader.max_payload_bytes();
+      log_limit(
+          "frame",
+          fmt::format("{}: frame of {} bytes exceeds the {}-byte limit{}; closing the connection",
+                      c->remote, claimed, limit,
+                      c->kind == Conn::Kind::kPeerIn && !c->welcomed ? " before a hello" : ""));
       if (c->kind == Conn::Kind::kClient) {
         api::Response r;
         r.status = Status::too_large("frame of " + std::to_string(claimed) +
@@ -287,6 +291,7 @@ void Server::Impl::start_http(Conn* c) {
     return it != conns.end() && http_may_continue(it->second);
   };
   hooks.node_id = [this] { return config.node_id; };
+  hooks.health = [this] { return doctor->health(); };
   hooks.dashboard = [] { return std::string(kDashboardHtml); };
   hooks.status_json = [this] { return status_json(snapshot()); };
   hooks.metrics_text = [this] { return metrics.render(snapshot(true)); };
@@ -340,6 +345,7 @@ void Server::Impl::on_written(Conn* c, int status) {
   c->write_busy = false;
   c->writing.clear();
   if (c->closing) return;
+  c->active_ms = uv_now(&loop);
   if (status < 0) {
     close_conn(c, uv_strerror(status));
     return;
@@ -361,7 +367,7 @@ void Server::Impl::close_conn(Conn* c, std::string_view why) {
   c->closing = true;
   conns.erase(c->id);
   dirty.erase(c);
-  if (c->is_client()) --client_conns;
+  release_limits(c);
   if (c->kind == Conn::Kind::kPeerOut) {
     auto it = peers.find(c->peer);
     if (it != peers.end() && it->second->conn == c) {

@@ -100,6 +100,17 @@ void node_samples(const NodeSnapshot& s, std::string* out) {
           s.handoff.keys_dropped);
   gauge("shoal_store_bytes", "Approximate size of this node's LevelDB.",
         static_cast<double>(s.store_bytes));
+  gauge("shoal_store_healthy",
+        "1 when the store works; 0 while a fault (corruption, I/O error) is being treated.",
+        s.store.fault.empty() ? 1 : 0);
+  counter("shoal_store_faults_total", "Store faults found (corruption or I/O error).",
+          s.store.faults);
+  counter("shoal_store_repairs_total",
+          "LevelDB repairs run after a corruption (damaged tables moved to lost/).",
+          s.store.repairs);
+  counter("shoal_store_reopens_total", "Database reopens after an I/O error.", s.store.reopens);
+  counter("shoal_store_treatments_failed_total",
+          "Repairs or reopens that failed (retried with back-off).", s.store.treatments_failed);
   gauge("shoal_pending_requests", "Requests this node coordinates right now.",
         static_cast<double>(s.pending_requests));
   gauge("shoal_client_connections", "Open client connections (native, RESP, HTTP).",

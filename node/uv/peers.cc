@@ -63,14 +63,19 @@ bool Server::Impl::handle_peer_in_frame(Conn* c, std::string_view payload) {
       refusal = Status::unauthorized("bad node id \"" + hello->node + "\"");
     }
     if (!refusal.is_ok()) {
-      spdlog::error("refused peer connection from {} (claims to be {}): {}", c->remote,
-                    hello ? hello->node : "?", refusal.to_string());
+      // Rate limited: anyone who can reach the peer port can send hellos in a loop.
+      log_limit("hello",
+                fmt::format("refused peer connection from {} (claims to be {}): {}", c->remote,
+                            hello ? hello->node : "?", refusal.to_string()),
+                /*error=*/true);
       queue(c, api::encode_welcome(refusal, config.node_id));
       c->close_after_flush = true;
       return false;
     }
     c->welcomed = true;
     c->peer = hello->node;
+    welcomed_stranger(c);
+    c->reader.set_max_payload_bytes(api::kMaxPeerFrameBytes);
     if (!hello->peer_address.empty() && hello->peer_address.size() <= core::kMaxAddressBytes &&
         (hello_addresses.size() < core::kMaxMembers || hello_addresses.count(c->peer))) {
       hello_addresses[c->peer] = hello->peer_address;
@@ -144,7 +149,8 @@ void Server::Impl::send(const std::string& to, const core::Message& message) {
 
 void Server::Impl::connect_peer(Peer* p) {
   if (draining) return;
-  auto* c = new Conn(Conn::Kind::kPeerOut, next_conn_id++, api::kMaxClientFrameBytes);
+  // All a peer sends on our connection is its welcome.
+  auto* c = new Conn(Conn::Kind::kPeerOut, next_conn_id++, api::kMaxHandshakeFrameBytes);
   c->peer = p->id;
   c->remote = p->address.to_string();
   uv_tcp_init(&loop, &c->tcp);

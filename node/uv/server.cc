@@ -19,11 +19,10 @@ Status Server::Impl::init() {
     return Status::internal("cannot create data dir " + config.data_dir + ": " + ec.message());
   auto opened = store::LevelDbStore::open(config.data_dir);
   if (!opened) {
-    return Status(opened.status().code(),
-                  "cannot open data dir " + config.data_dir +
-                      " (is another shoald using it?): " + opened.status().message());
+    return opened.status();  // says whether the directory is damaged or locked
   }
   store = std::move(opened).value();
+  doctor = std::make_unique<store::StoreDoctor>(*store, config.min_free_bytes);
   core::SeededRng seeded(rng.next());
   Result<crdt::Actor> actor = core::new_incarnation(*store, seeded);
   if (!actor) return actor.status();
@@ -80,6 +79,7 @@ Status Server::Impl::init() {
     if (!resolve(m.peer)) return resolve(m.peer).status();
     peer_for(m.id);
   }
+  start_conn_limits();
   return Status::ok();
 }
 
@@ -100,9 +100,14 @@ Status Server::Impl::listen(uv_tcp_t* listener, const Address& at, uv_connection
 
 NodeSnapshot Server::Impl::snapshot(bool with_store_bytes) const {
   // LevelDB's size estimate walks every table's index: only /metrics shows it.
-  return take_snapshot(*node, config.node_id,
-                       {config.client.to_string(), client_conns, metrics.requests(),
-                        metrics.seconds(), with_store_bytes ? store->approximate_size() : 0});
+  const store::StoreDoctor::Counters& d = doctor->counters();
+  const Status now = doctor->health();
+  const StoreHealth health{now.is_ok() ? "" : now.to_string(), d.faults, d.repairs, d.reopens,
+                           d.failed};
+  return take_snapshot(
+      *node, config.node_id,
+      {config.client.to_string(), client_conns, metrics.requests(), metrics.seconds(),
+       with_store_bytes ? store->approximate_size() : 0, health});
 }
 
 bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
@@ -134,6 +139,7 @@ bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
 // One loop turn ends: commit the turn's writes, then send what the turn produced.
 void Server::Impl::end_turn() {
   node->end_turn();
+  check_store();
   // Connections paused at their in-flight limit read their buffered frames now; their
   // requests form one more core turn.
   while (!resume.empty()) {
@@ -153,6 +159,48 @@ void Server::Impl::end_turn() {
                     ? "left the cluster"
                     : "removed from the cluster");
   }
+}
+
+// Logged once per fault: when it is found, when its first treatment fails (retries are
+// counted by the metrics, not logged), and when it is treated.
+void Server::Impl::check_store() {
+  const store::StoreDoctor::Space space = doctor->check_space(uv_now(&loop));
+  if (space == store::StoreDoctor::Space::kLow) {
+    spdlog::error("{}; writes are refused until space returns, reads go on",
+                  doctor->health().message());
+  } else if (space == store::StoreDoctor::Space::kRecovered) {
+    spdlog::warn("disk space is back ({} MiB free): writes are accepted again",
+                 doctor->free_bytes() >> 20);
+  }
+  if (doctor->healthy()) return;
+  if (!store_fault_logged) {
+    const bool corrupt = doctor->fault().code() == Code::kCorruption;
+    spdlog::error("store fault: {}; {}; writes fail until then, reads go to other replicas",
+                  doctor->fault().to_string(),
+                  corrupt
+                      ? "repairing the database (damaged tables go to " + store->dir() + "/lost)"
+                      : std::string("reopening the database"));
+    store_fault_logged = true;
+  }
+  const uint64_t start_ms = uv_now(&loop);
+  const store::StoreDoctor::Outcome out = doctor->tick(start_ms);
+  if (out.action == store::StoreDoctor::Action::kNone) return;
+  uv_update_time(&loop);
+  const uint64_t took_ms = uv_now(&loop) - start_ms;
+  if (out.action == store::StoreDoctor::Action::kFailed) {
+    if (!store_failure_logged) {
+      spdlog::error("store treatment failed after {} ms: {}; retrying with back-off up to {} s",
+                    took_ms, out.result.to_string(), store::StoreDoctor::kMaxRetryMs / 1000);
+      store_failure_logged = true;
+    }
+    return;
+  }
+  spdlog::warn("store {} in {} ms after: {}; anti-entropy restores what was lost",
+               out.action == store::StoreDoctor::Action::kRepaired ? "repaired" : "reopened",
+               took_ms, out.fault.to_string());
+  store_fault_logged = store_failure_logged = false;
+  node->on_store_reset();
+  node->end_turn();
 }
 
 // ---- core timers: one uv timer armed for the earliest deadline ----
@@ -208,6 +256,7 @@ void Server::Impl::shutdown() {
   for (auto& [id, c] : conns) all.push_back(c);
   for (Conn* c : all) close_conn(c, "shutdown");
   for (auto& [id, p] : peers) uv_close(reinterpret_cast<uv_handle_t*>(&p->retry), nullptr);
+  stop_conn_limits();
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&check), reinterpret_cast<uv_handle_t*>(&wake),
         reinterpret_cast<uv_handle_t*>(&core_timer), reinterpret_cast<uv_handle_t*>(&drain_timer),

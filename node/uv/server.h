@@ -9,11 +9,12 @@
 // connection fails, which the core hears about at once. SIGINT/SIGTERM stop accepting,
 // let in-flight requests finish (bounded by drain_timeout_ms) and close the DB cleanly.
 //
-// Limits (docs/protocol.md): client frames <= api::kMaxClientFrameBytes, peer frames <=
-// api::kMaxPeerFrameBytes, max_client_connections, max_inflight_per_connection and
-// max_output_bytes_per_connection (reading pauses beyond either), max_pending_requests (handed to
-// the core, which answers overloaded beyond it), max_peer_queue_bytes (frames queued for a peer,
-// while it connects or while it is slow; dropped beyond it).
+// Limits (docs/limits.md has them all): client frames <= api::kMaxClientFrameBytes, peer
+// frames <= api::kMaxPeerFrameBytes (api::kMaxHandshakeFrameBytes before the hello),
+// max_inflight_per_connection and max_output_bytes_per_connection (reading pauses beyond
+// either), max_pending_requests (handed to the core, which answers overloaded beyond it),
+// max_peer_queue_bytes (frames queued for a peer, while it connects or while it is slow;
+// dropped beyond it), and the connection limits below.
 #pragma once
 
 #include <cstdint>
@@ -47,13 +48,35 @@ struct ServerConfig {
   core::ClusterOptions cluster;
   std::string secret;  // cluster secret, checked in the peer handshake
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
+  // Client connections (native, RESP and HTTP together) and per remote address. A newcomer
+  // over either cap takes the slot of the longest-idle client in that scope idle for at
+  // least client_reap_idle_ms (that client is closed); without one it is refused.
   size_t max_client_connections = 1024;
+  size_t max_client_connections_per_address = 256;
+  uint32_t client_reap_idle_ms = 10'000;
+  // A client with nothing in flight and nothing unread is closed after this long without a
+  // byte from it; so is one that has not read its answers for this long (0: never).
+  uint32_t client_idle_timeout_ms = 300'000;
+  // An HTTP request's headers must arrive within http_header_timeout_ms of its first byte;
+  // its body within http_body_timeout_ms of the headers' end plus 1 s per
+  // http_body_min_bytes_per_s bytes received (a minimum pace; 0: no extension).
+  uint32_t http_header_timeout_ms = 10'000;
+  uint32_t http_body_timeout_ms = 10'000;
+  uint32_t http_body_min_bytes_per_s = 1024;
+  // Peer-in connections whose hello is not accepted yet ("strangers"): the hello must come
+  // within peer_handshake_timeout_ms; over a cap, the oldest stranger in that scope is closed
+  // (a real peer says hello within a round trip, so it is never the oldest for long).
+  uint32_t peer_handshake_timeout_ms = 5'000;
+  size_t max_peer_strangers = 64;
+  size_t max_peer_strangers_per_address = 16;
   size_t max_inflight_per_connection = 1024;
   size_t max_output_bytes_per_connection = 16u << 20;  // unread answers before pausing
   size_t max_pending_requests = 100'000;
   size_t max_peer_queue_bytes = 64u << 20;
   uint32_t drain_timeout_ms = 5'000;
   size_t object_cache_bytes = 32u << 20;
+  // Writes are refused below this much free disk (0: no floor; store_doctor.h).
+  uint64_t min_free_bytes = 100u << 20;
 };
 
 class Server {

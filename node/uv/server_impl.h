@@ -20,6 +20,7 @@
 #include "node/api/resp.h"
 #include "node/core/node.h"
 #include "node/store/leveldb_store.h"
+#include "node/store/store_doctor.h"
 #include "node/uv/address.h"
 #include "node/uv/metrics.h"
 #include "node/uv/server.h"
@@ -49,6 +50,22 @@ struct Conn {
   bool welcomed = false;  // peer-in: hello accepted; peer-out: welcome received
   std::string peer;       // peer id (peer-in after hello; peer-out: the target)
   std::string remote;
+  // Connection limits (conn_limits.cc).
+  std::string address;       // the remote IP, without the port: per-address caps
+  uint64_t accepted_ms = 0;  // peer-in: the hello deadline counts from here
+  uint64_t active_ms = 0;    // the last byte read or write finished: idle clients are closed
+  bool slot = false;         // holds a client slot (a refused newcomer holds none)
+  bool stranger = false;     // peer-in counted as waiting for its hello
+  // kHttp: a second parser that only watches where requests begin and end (the session's
+  // is private), for the header and body deadlines; 0: not in that part of a request.
+  struct HttpPace {
+    http_parser watch{};
+    bool broken = false;      // the session refuses such input itself
+    uint64_t now_ms = 0;      // for the parser's callbacks
+    uint64_t request_ms = 0;  // the first byte of the request being received
+    uint64_t body_ms = 0;     // its headers ended
+    uint64_t body_bytes = 0;
+  } http_pace;
   size_t inflight = 0;  // client requests awaiting the core
   // kResp: the Redis-protocol parser and session (replies in command order).
   std::unique_ptr<api::resp::Parser> resp_parser;
@@ -80,6 +97,9 @@ struct Server::Impl final : core::Clock, core::Transport {
   uv_timer_t core_timer{}, drain_timer{};
   uv_signal_t sigint{}, sigterm{};
   std::unique_ptr<store::LevelDbStore> store;
+  std::unique_ptr<store::StoreDoctor> doctor;  // treats the store's faults after each turn
+  bool store_fault_logged = false;             // the current fault was logged
+  bool store_failure_logged = false;           // a failed treatment of it was logged
   std::unique_ptr<core::Node> node;
   std::unique_ptr<core::SeededRng> core_rng;
   Metrics metrics;
@@ -124,6 +144,37 @@ struct Server::Impl final : core::Clock, core::Transport {
   // A write finished: resume reading if the connection was paused on its output.
   void on_written(Conn* c, int status);
   void end_turn();
+  // After a turn: lets the doctor treat a store fault, logs what it did (once per fault),
+  // and tells the node when the store was repaired or reopened.
+  void check_store();
+  // Connection limits (conn_limits.cc, docs/limits.md): started by init(), stopped by
+  // shutdown(). A timer sweeps every connection each second for deadlines.
+  void start_conn_limits();
+  void stop_conn_limits();
+  // At accept: counts `c` against the caps of its kind, closing the longest-idle client or
+  // the oldest stranger to make room; a status to refuse `c` with when nothing could be.
+  Status admit(Conn* c);
+  void admit_stranger(Conn* c);
+  Status admit_client(Conn* c);
+  // The peer-in connection's hello was accepted: it is no longer a stranger.
+  void welcomed_stranger(Conn* c);
+  // Gives back what `c` was counted against (close_conn).
+  void release_limits(Conn* c);
+  void sweep_conns();
+  // A client with nothing in flight and nothing unread for its client to read.
+  bool client_quiet(const Conn* c) const;
+  Conn* idlest_client(const std::string* address, uint64_t now);
+  Conn* oldest_stranger(const std::string* address);
+  bool http_too_slow(Conn* c, uint64_t now);
+  // Feeds what an HTTP connection received to its watcher (Conn::http_pace).
+  void watch_http(Conn* c, const char* data, size_t n);
+  // Logs a limit being hit, at most once per 10 s for each kind (strangers can hit them in
+  // a loop), saying how many were not logged since.
+  void log_limit(const std::string& kind, std::string_view line, bool error = false);
+  uv_timer_t limits_timer{};
+  size_t strangers = 0;  // peer-in connections whose hello is not accepted yet
+  std::map<std::string, size_t, std::less<>> clients_by_address, strangers_by_address;
+  std::map<std::string, std::pair<uint64_t, size_t>> limit_logs;  // kind: next log, not logged
   void close_conn(Conn* c, std::string_view why);
   Peer* peer_for(const std::string& id);
   bool handle_admin(const api::Request& req, api::Response* r);

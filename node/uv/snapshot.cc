@@ -76,6 +76,8 @@ NodeSnapshot take_snapshot(const core::Node& node, const std::string& node_id,
   s.gap_refills = node.counters().gap_refills;
   s.store_scan_failures = node.store_scan_failures();
   s.store_bytes = shell.store_bytes;
+  s.store = shell.store;
+  s.store_resets = node.counters().store_resets;
   return s;
 }
 
@@ -101,6 +103,13 @@ std::string status_json(const NodeSnapshot& s) {
       {"anti_entropy",
        {{"exchanges", s.anti_entropy.exchanges}, {"keys_repaired", s.anti_entropy.keys_repaired}}},
       {"in_sync", s.in_sync},
+      {"store",
+       {{"healthy", s.store.fault.empty()},
+        {"fault", json::bytes(s.store.fault)},
+        {"faults", s.store.faults},
+        {"repairs", s.store.repairs},
+        {"reopens", s.store.reopens},
+        {"treatments_failed", s.store.treatments_failed}}},
       {"actor_renewals", s.actor_renewals},
       {"duplicates_answered", s.duplicates_answered},
       {"pending_requests", s.pending_requests},
@@ -127,6 +136,8 @@ std::string info_text(const NodeSnapshot& s) {
            ",hints_here=" + std::to_string(v.hints_here) + "\r\n";
   }
   out += "actor_renewals:" + std::to_string(s.actor_renewals) + "\r\n";
+  out += std::string("store_healthy:") + (s.store.fault.empty() ? "1" : "0") + "\r\n";
+  out += "store_repairs:" + std::to_string(s.store.repairs) + "\r\n";
   out += "duplicates_answered:" + std::to_string(s.duplicates_answered) + "\r\n";
   return out;
 }
@@ -181,7 +192,10 @@ void fill_cluster_status(const NodeSnapshot& s, api::Response* r) {
               {"hints_replayed", i64(s.hints_replayed)},
               {"in_sync", s.in_sync ? 1 : 0},
               {"ring_fingerprint", i64(s.ring_fingerprint)},
-              {"ring_size", i64(s.ring_size)}};
+              {"ring_size", i64(s.ring_size)},
+              {"store_healthy", s.store.fault.empty() ? 1 : 0},
+              {"store_repairs", i64(s.store.repairs)},
+              {"store_reopens", i64(s.store.reopens)}};
 }
 
 }  // namespace shoal::uvshell

@@ -25,6 +25,12 @@ struct MemberRow {
   uint64_t handoff_keys = 0;  // keys it holds but does not own (this node: exact)
 };
 
+// The store's health as the StoreDoctor sees it (node/store/store_doctor.h).
+struct StoreHealth {
+  std::string fault;  // empty: healthy
+  uint64_t faults = 0, repairs = 0, reopens = 0, treatments_failed = 0;
+};
+
 struct NodeSnapshot {
   std::string node_id;
   std::string client_address;
@@ -49,6 +55,8 @@ struct NodeSnapshot {
   uint64_t gap_refills = 0;
   uint64_t store_scan_failures = 0;
   uint64_t store_bytes = 0;  // LevelDB's approximate size (0 unless taken for /metrics)
+  StoreHealth store;
+  uint64_t store_resets = 0;  // times the node forgot its caches after a treatment
 };
 
 struct ShellCounts {
@@ -57,6 +65,7 @@ struct ShellCounts {
   uint64_t traffic_requests = 0;
   double traffic_seconds = 0;
   uint64_t store_bytes = 0;
+  StoreHealth store;
 };
 
 NodeSnapshot take_snapshot(const core::Node& node, const std::string& node_id,

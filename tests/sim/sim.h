@@ -12,12 +12,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "crdt/prng.h"
+#include "disk_faults.h"
 #include "node/core/node.h"
 #include "node/store/leveldb_store.h"
 
@@ -50,6 +52,9 @@ struct SimOptions {
   std::map<std::string, std::string> start_from = {};
   // Client requests each node coordinates at once (NodeConfig::max_pending_requests).
   size_t max_pending_requests = 100'000;
+  // The injected bug "no-checksums" (swarm.h): stores read without verifying LevelDB's
+  // block checksums (LevelDbStore::set_verify_checksums), as before issue #14.
+  bool bug_skip_read_checksums = false;
 
   // Intervals scaled for simulation (the defaults, but heartbeats and gossip every
   // 200 ms, so a dead node is convicted in about 4 s of simulated time).
@@ -86,7 +91,13 @@ class Sim {
   // Stops a node's process: messages to it and its timers are dropped. Its store stays.
   void kill(const std::string& id);
   // Starts a killed node again over its store (a new process: new generation).
+  // REQUIRES: it boots (try_restart).
   void restart(const std::string& id);
+  // The same; a store that will not open as it is (LevelDB reports it damaged) is first
+  // repaired the way an operator would (`shoald --repair`, store_stats().offline_repairs).
+  // Not ok: the node could not boot (its store does not open, or it could not record its
+  // identity) and stays down.
+  Status try_restart(const std::string& id);
   // Starts a new node that joins through `seeds`; returns its id.
   std::string add_node(const std::vector<std::string>& seeds);
   // Wipes a killed node's data directory (it comes back with a new actor).
@@ -95,6 +106,9 @@ class Sim {
   void power_fail(const std::string& id);
   // A copy of a node's disk, taken now (between events). Running or killed.
   DiskImage snapshot(const std::string& id);
+  // The same; nullopt when the copy met a read error (a damaged table: the copy fails, as
+  // a backup that meets a bad sector does, rather than silently lack rows).
+  std::optional<DiskImage> try_snapshot(const std::string& id);
   // Replaces a killed node's disk with `image`: its own older copy (a rollback, a
   // restored backup) or another node's (a clone). The new disk holds no unsynced writes.
   // restart() then starts the node over it.
@@ -112,6 +126,30 @@ class Sim {
     }
   }
   bool paused(const std::string& id) const;
+
+  // Storage faults (disk_faults.h), on the node's directory whether it runs or not.
+  // Damages 1..4 bytes of a random table of the node's store (for good: a repair moves
+  // the table away); "" if it has none yet, else what was damaged.
+  std::string corrupt(const std::string& id) { return env_->damage_table(dir(id), rng_); }
+  // Disk full: every write of the node's store fails until called again with false. The
+  // node's StoreDoctor sees its free space as 0 meanwhile (below the floor).
+  void disk_full(const std::string& id, bool full) { env_->set_full(dir(id), full); }
+  // Slow disk: each commit of the node that wrote stalls it (its loop waits for the
+  // disk; messages and replies of that turn leave when the write is done) for commit_ms
+  // when it fsynced, a tenth of it otherwise. 0: a normal disk again.
+  void slow_disk(const std::string& id, uint64_t commit_ms) { slow_ms_[id] = commit_ms; }
+  // Ok when the node runs and its store has no fault and is above its space floor.
+  Status store_health(const std::string& id) const;
+  struct StoreStats {
+    uint64_t repairs = 0, reopens = 0, failed = 0;  // StoreDoctor treatments, all nodes
+    // A node that could not boot on a damaged store was repaired (shoald --repair): its
+    // identity read met a damaged table, or LevelDB would not open the store at all
+    // (damaged_at_open: its log or manifest is damaged, which the simulator never does).
+    uint64_t offline_repairs = 0, damaged_at_open = 0;
+    uint64_t boot_failures = 0;  // a node that still could not boot
+  };
+  const StoreStats& store_stats() const { return store_stats_; }
+  DiskFaults& disk() { return *env_; }
   // Request timers scheduled and cancelled so far, over all nodes (not the cluster tick).
   uint64_t timers_scheduled() const { return timers_scheduled_; }
   uint64_t timers_cancelled() const { return timers_cancelled_; }
@@ -152,8 +190,13 @@ class Sim {
   uint64_t link_delay_ms();
   // Runs fn now, or when the node wakes if it is paused.
   void when_awake(const std::string& id, std::function<void()> fn);
-  void start(const std::string& id, std::vector<std::string> members,
-             std::vector<std::string> seeds);
+  Status start(const std::string& id, std::vector<std::string> members,
+               std::vector<std::string> seeds);
+  static std::string dir(const std::string& id) { return "/sim/" + id; }
+  // A node's turn wrote to a slow disk: it waits (like a pause) for the write.
+  void stall(const std::string& id, uint64_t ms);
+  uint64_t stalled_for(const std::string& id) const;  // 0: not stalled now
+  void send_now(const std::string& from, const std::string& to, const core::Message& m);
   void drain(uint64_t until_ms);  // runs every event due at or before until_ms
   void deliver(const std::string& from, const std::string& to, const core::Message& m);
   void trace(uint64_t a, uint64_t b);
@@ -166,7 +209,7 @@ class Sim {
   uint64_t seq_ = 0;
   uint64_t digest_ = 0;
   uint64_t delivered_ = 0;
-  std::unique_ptr<leveldb::Env> env_;
+  std::unique_ptr<DiskFaults> env_;
   std::vector<std::string> ids_;
   std::map<std::string, std::unique_ptr<SimNode>> nodes_;  // running ones
   std::map<std::string, uint64_t> incarnation_;
@@ -174,6 +217,8 @@ class Sim {
   std::map<std::string, std::vector<std::string>> seeds_of_, members_of_;
   std::set<std::string> partition_side_;
   std::set<std::string> failing_scans_;
+  std::map<std::string, uint64_t> slow_ms_;
+  StoreStats store_stats_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
 };
 

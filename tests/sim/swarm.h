@@ -3,7 +3,8 @@
 // occur (random halves, isolate one, majorities ring, bridge, one-way), link clogging,
 // kill and restart, power loss (unsynced writes lost), process pauses, a node restarted
 // from an older copy of its own disk (rollback) or from another node's (clone), nodes
-// started from one disk image, clock drift and wall-clock skew, the core's own fault
+// started from one disk image, storage faults (a damaged table, a full disk, a slow
+// disk: disk_faults.h), clock drift and wall-clock skew, the core's own fault
 // points (late hint replay, one-target gossip, shuffled outgoing messages), the
 // workload's consistency mix, and client retries: an operation whose answer was
 // indeterminate or unavailable is sent again, with the same operation id, through
@@ -32,7 +33,8 @@ struct Swarm {
   // nodes, latency, loss, dup, drift, core fault points, start_from (nodes flashed from
   // one image: a node boots from a copy of n1's disk)
   SimOptions sim;
-  // halves isolate ring bridge one-way clog kill power pause rollback clone
+  // halves isolate ring bridge one-way clog kill power pause rollback clone corrupt
+  // diskfull slowdisk
   std::vector<std::string> faults;
   uint64_t fault_interval_ms = 500;
   std::vector<std::string> consistency;  // drawn per request: ONE QUORUM ALL LOCAL W1
@@ -42,18 +44,21 @@ struct Swarm {
   // 0..retry_delay_ms and goes to another running node with the same operation id.
   uint32_t max_attempts = 1;
   uint32_t retry_delay_ms = 0;
-  // rollback and clone: the one node whose disk is replaced, by an older copy of its own
-  // (rollback) or by another node's (clone). Only this node ever loses synced writes, and
-  // such runs write at QUORUM or ALL only (docs/testing.md, "Rollback and clone").
+  // rollback, clone and corrupt: the one node whose disk is replaced, by an older copy of
+  // its own (rollback) or by another node's (clone), or damaged (corrupt). Only this node
+  // ever loses synced writes, and such runs write at QUORUM or ALL only (docs/testing.md,
+  // "Rollback and clone").
   std::string victim;
 };
 
-// Whether the run's faults replace a disk (rollback, clone): then every write must reach
-// two nodes before it is acknowledged.
-bool replaces_disks(const Swarm& s);
+// Whether the run's faults may take writes from the victim's disk (rollback, clone, and
+// corrupt: a repair drops the damaged blocks' rows): then every write must reach two
+// nodes before it is acknowledged.
+bool loses_victim_data(const Swarm& s);
 
 // field_faults: also restored, cloned and twin-started disks and client retries with
-// operation ids (issue #12). The CI swarm and `shoal-sim` draw them; without, a seed keeps
+// operation ids (issue #12), and storage faults: damaged tables, full and slow disks
+// (issue #14). The CI swarm and `shoal-sim` draw them; without, a seed keeps
 // its other choices (the injected-bug tests start from that and add what each bug needs).
 Swarm choose_swarm(uint64_t seed, bool field_faults = false);
 std::string describe(const Swarm& s);
@@ -74,26 +79,34 @@ std::string describe(const Swarm& s);
 //  - "count-duplicate-replies": a coordinator counts duplicated replies (QUORUM/ALL, 10%
 //    duplication); its invariant stops the process, naming the seed. Not in the swarm
 //    tests' loop (it aborts the process): tests/sim/invariant_test.sh runs it.
+//  - "no-checksums": stores read without verifying LevelDB's block checksums (QUORUM,
+//    corrupt, kills), so a damaged block that still decodes is served as data.
 // Unknown names leave it unchanged.
 inline const std::vector<std::string> kInjectableBugs = {
-    "no-hint-replay",         "no-fsync",      "reuse-actor",
-    "unavailable-after-send", "ignore-op-ids", "counter-gaps",
-    "count-duplicate-replies"};
+    "no-hint-replay",          "no-fsync",      "reuse-actor",
+    "unavailable-after-send",  "ignore-op-ids", "counter-gaps",
+    "count-duplicate-replies", "no-checksums"};
 Swarm with_bug(Swarm s, const std::string& bug);
 
 struct SwarmRun {
   check::Verdict verdict;
   bool converged = false;
-  uint64_t converge_ms = 0;  // after the heal
-  uint64_t digest = 0;       // the simulation's trace: equal for equal runs
-  std::string unsettled;     // not converged: what the last check found
+  uint64_t converge_ms = 0;   // after the heal
+  uint64_t digest = 0;        // the simulation's trace: equal for equal runs
+  std::string unsettled;      // not converged: what the last check found
+  Sim::StoreStats store;      // store treatments over the run (storage faults)
+  uint64_t damaged_gone = 0;  // damaged tables a repair took out of a store
   std::vector<check::Event> history;
-  bool ok() const { return verdict.valid && converged; }
+  // A store LevelDB would not open: the simulator only ever damages tables, which an open
+  // does not read, so the node damaged its log or manifest itself.
+  bool ok() const { return verdict.valid && converged && store.damaged_at_open == 0; }
 };
 
 SwarmRun run_swarm(const Swarm& s);
 
 // A failure report: the seed, how to replay it, the options and the violations.
 std::string report(const Swarm& s, const SwarmRun& r);
+// The run's store treatments ("2 repairs, 1 reopens, ...").
+std::string storage(const SwarmRun& r);
 
 }  // namespace shoal::sim

@@ -18,7 +18,7 @@ struct Fake {
       {[this](Request r, Session::Done d) { waiting.emplace_back(std::move(r), std::move(d)); },
        [this] { out += s->take_output(); }, [] { return std::string("n1"); },
        [] { return std::string("{}"); }, [] { return std::string("m 1\n"); },
-       [] { return std::string("<html>"); }, nullptr});
+       [] { return std::string("<html>"); }, nullptr, nullptr});
 };
 
 TEST_CASE("HTTP requests split anywhere are parsed and answered in order", "[http]") {

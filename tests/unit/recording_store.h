@@ -1,5 +1,6 @@
 // A core::Store over a real one (LevelDB in memory in the unit tests) that records what
-// each commit was asked (fsync or not) and fails every scan while `fail_scans` is set.
+// each commit was asked (fsync or not), fails every scan while `fail_scans` is set and
+// every flush while `fail_flushes` is, and reports `health` as the store's.
 #pragma once
 
 #include <cstdint>
@@ -19,8 +20,14 @@ struct RecordingStore final : Store {
   bool has_staged() const override { return inner.has_staged(); }
   Status flush(bool sync) override {
     synced.push_back(sync);
+    if (fail_flushes) return Status::internal("injected flush failure");
     return inner.flush(sync);
   }
+  void discard_staged() override {
+    ++discards;
+    inner.discard_staged();
+  }
+  Status health() const override { return health_status; }
   Status scan(std::string_view from, std::string_view to, const ScanFn& fn) override {
     if (fail_scans) return Status::internal("injected scan failure");
     return inner.scan(from, to, fn);
@@ -39,6 +46,9 @@ struct RecordingStore final : Store {
   Store& inner;
   std::vector<bool> synced;  // each flush's sync argument, in order
   bool fail_scans = false;
+  bool fail_flushes = false;
+  int discards = 0;
+  Status health_status;
 };
 
 }  // namespace shoal::core::testing

@@ -153,6 +153,7 @@ class CountingStore final : public core::Store {
   void erase(std::string_view k) override { inner_.erase(k); }
   bool has_staged() const override { return inner_.has_staged(); }
   Status flush(bool sync) override { return inner_.flush(sync); }
+  void discard_staged() override { inner_.discard_staged(); }
   Status scan(std::string_view from, std::string_view to, const ScanFn& fn) override {
     return inner_.scan(from, to, fn);
   }

@@ -48,5 +48,21 @@ TEST_CASE("a failed write fails its turn's commit, the first failure wins, the n
   CHECK(f.turn.commit(f.store, true).is_ok());
 }
 
+TEST_CASE("a commit the store refuses discards the turn's writes instead of keeping them",
+          "[turn]") {
+  Fixture f;
+  f.store.put("kept", "1");
+  CHECK(f.turn.commit(f.store, true).is_ok());
+  f.store.put("refused", "2");
+  f.store.fail_flushes = true;
+  CHECK_FALSE(f.turn.commit(f.store, true).is_ok());
+  CHECK(f.store.discards == 1);
+  CHECK_FALSE(f.store.has_staged());  // nothing refused stays in memory to be retried
+  f.store.fail_flushes = false;
+  CHECK(f.turn.commit(f.store, true).is_ok());
+  CHECK(f.store.get("kept").value() == std::optional<std::string>("1"));
+  CHECK_FALSE(f.store.get("refused").value().has_value());
+}
+
 }  // namespace
 }  // namespace shoal::core

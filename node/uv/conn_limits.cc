@@ -1,0 +1,286 @@
+// Server::Impl: connection limits (server_impl.h; docs/limits.md has the table). Whoever
+// can reach a port must not be able to exhaust the node's memory or its client slots:
+// - peer port: a connection is a stranger until its hello is accepted. Its frames are at
+//   most api::kMaxHandshakeFrameBytes, the hello must come within
+//   peer_handshake_timeout_ms, and strangers are capped per node and per address; over a
+//   cap the oldest stranger in that scope makes room (a real peer says hello within a
+//   round trip, so it is the newest, not the oldest).
+// - client ports (native, RESP, HTTP): slots are capped per node and per address; over a
+//   cap, a newcomer takes the slot of the longest-idle client in that scope (idle for at
+//   least client_reap_idle_ms), else it is refused with overloaded. Quiet clients are
+//   closed after client_idle_timeout_ms, and an HTTP request must arrive at a minimum
+//   pace (slow-loris).
+// One timer sweeps every connection each second for the deadlines.
+#include <spdlog/spdlog.h>
+
+#include "node/uv/server_impl.h"
+
+namespace shoal::uvshell {
+
+namespace {
+
+constexpr uint64_t kSweepMs = 1'000;
+constexpr uint64_t kLogEveryMs = 10'000;
+
+// The HTTP watcher's callbacks (Conn::HttpPace): where requests begin and end.
+const http_parser_settings& pace_settings() {
+  static const http_parser_settings settings = [] {
+    http_parser_settings s;
+    http_parser_settings_init(&s);
+    s.on_message_begin = [](http_parser* p) {
+      auto* pace = static_cast<Conn::HttpPace*>(p->data);
+      pace->request_ms = pace->now_ms;
+      pace->body_ms = 0;
+      pace->body_bytes = 0;
+      return 0;
+    };
+    s.on_headers_complete = [](http_parser* p) {
+      auto* pace = static_cast<Conn::HttpPace*>(p->data);
+      pace->body_ms = pace->now_ms;
+      return 0;
+    };
+    s.on_body = [](http_parser* p, const char*, size_t n) {
+      static_cast<Conn::HttpPace*>(p->data)->body_bytes += n;
+      return 0;
+    };
+    s.on_message_complete = [](http_parser* p) {
+      auto* pace = static_cast<Conn::HttpPace*>(p->data);
+      pace->request_ms = pace->body_ms = 0;
+      return 0;
+    };
+    return s;
+  }();
+  return settings;
+}
+
+void count_down(std::map<std::string, size_t, std::less<>>* counts, const std::string& key) {
+  auto it = counts->find(key);
+  if (it != counts->end() && --it->second == 0) counts->erase(it);
+}
+
+size_t count_of(const std::map<std::string, size_t, std::less<>>& counts, const std::string& key) {
+  auto it = counts.find(key);
+  return it == counts.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+void Server::Impl::start_conn_limits() {
+  uv_timer_init(&loop, &limits_timer);
+  limits_timer.data = this;
+  uv_timer_start(
+      &limits_timer, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->sweep_conns(); }, kSweepMs,
+      kSweepMs);
+  // The listeners keep the loop running; the sweep alone must not (a drained node exits).
+  uv_unref(reinterpret_cast<uv_handle_t*>(&limits_timer));
+}
+
+void Server::Impl::stop_conn_limits() {
+  auto* h = reinterpret_cast<uv_handle_t*>(&limits_timer);
+  if (limits_timer.loop != nullptr && !uv_is_closing(h)) uv_close(h, nullptr);
+}
+
+Status Server::Impl::admit(Conn* c) {
+  if (c->kind == Conn::Kind::kPeerIn) {
+    admit_stranger(c);
+    return Status::ok();
+  }
+  return c->is_client() ? admit_client(c) : Status::ok();
+}
+
+void Server::Impl::admit_stranger(Conn* c) {
+  if (count_of(strangers_by_address, c->address) >= config.max_peer_strangers_per_address) {
+    if (Conn* old = oldest_stranger(&c->address)) {
+      log_limit("strangers", fmt::format("peer port: too many connections without a hello "
+                                         "from {} (limit {} per address); closed the oldest",
+                                         c->address, config.max_peer_strangers_per_address));
+      close_conn(old, "too many connections without a hello from its address");
+    }
+  }
+  if (strangers >= config.max_peer_strangers) {
+    if (Conn* old = oldest_stranger(nullptr)) {
+      log_limit("strangers",
+                fmt::format("peer port: {} connections without a hello (limit {} "
+                            "per node); closed the oldest ({}) for {}",
+                            strangers, config.max_peer_strangers, old->remote, c->remote));
+      close_conn(old, "too many connections without a hello");
+    }
+  }
+  c->stranger = true;
+  ++strangers;
+  ++strangers_by_address[c->address];
+}
+
+Status Server::Impl::admit_client(Conn* c) {
+  const uint64_t now = uv_now(&loop);
+  // The per-address cap first: an address over its share gives up its own idle slot, not
+  // someone else's.
+  const std::string* scopes[] = {&c->address, nullptr};  // nullptr: the whole node
+  for (const std::string* scope : scopes) {
+    const size_t used = scope ? count_of(clients_by_address, *scope) : client_conns;
+    const size_t limit =
+        scope ? config.max_client_connections_per_address : config.max_client_connections;
+    if (used < limit) continue;
+    const std::string what = scope ? fmt::format("from {} (limit {} per address)", *scope, limit)
+                                   : fmt::format("(limit {})", limit);
+    Conn* idle = idlest_client(scope, now);
+    if (idle == nullptr) {
+      log_limit("clients refused",
+                fmt::format("too many client connections {}; refused {}", what, c->remote));
+      return Status::overloaded("too many client connections " + what);
+    }
+    log_limit("clients reaped",
+              fmt::format("too many client connections {}; closed {}, idle for {} s, for {}", what,
+                          idle->remote, (now - idle->active_ms) / 1000, c->remote));
+    close_conn(idle, "idle, its slot taken by a new connection");
+  }
+  c->slot = true;
+  ++client_conns;
+  ++clients_by_address[c->address];
+  return Status::ok();
+}
+
+void Server::Impl::welcomed_stranger(Conn* c) {
+  if (!c->stranger) return;
+  c->stranger = false;
+  --strangers;
+  count_down(&strangers_by_address, c->address);
+}
+
+void Server::Impl::release_limits(Conn* c) {
+  welcomed_stranger(c);
+  if (!c->slot) return;
+  c->slot = false;
+  --client_conns;
+  count_down(&clients_by_address, c->address);
+}
+
+bool Server::Impl::client_quiet(const Conn* c) const {
+  if (!c->slot || c->closing || c->close_after_flush || c->write_busy || !c->out.empty()) {
+    return false;
+  }
+  switch (c->kind) {
+    case Conn::Kind::kClient:
+      return c->inflight == 0;
+    case Conn::Kind::kResp:
+      return c->resp->pending() == 0;
+    case Conn::Kind::kHttp:
+      return c->http->pending() == 0 && !c->http->holds_input();
+    default:
+      return false;
+  }
+}
+
+Conn* Server::Impl::idlest_client(const std::string* address, uint64_t now) {
+  Conn* idlest = nullptr;
+  for (const auto& [id, c] : conns) {
+    if (!client_quiet(c) || (address && c->address != *address) ||
+        now - c->active_ms < config.client_reap_idle_ms) {
+      continue;
+    }
+    if (idlest == nullptr || c->active_ms < idlest->active_ms) idlest = c;
+  }
+  return idlest;
+}
+
+Conn* Server::Impl::oldest_stranger(const std::string* address) {
+  Conn* oldest = nullptr;
+  for (const auto& [id, c] : conns) {
+    if (!c->stranger || c->closing || (address && c->address != *address)) continue;
+    if (oldest == nullptr || c->accepted_ms < oldest->accepted_ms) oldest = c;
+  }
+  return oldest;
+}
+
+void Server::Impl::watch_http(Conn* c, const char* data, size_t n) {
+  Conn::HttpPace& pace = c->http_pace;
+  if (pace.broken) return;
+  if (pace.watch.data == nullptr) {
+    http_parser_init(&pace.watch, HTTP_REQUEST);
+    pace.watch.data = &pace;
+  }
+  pace.now_ms = uv_now(&loop);
+  const size_t parsed = http_parser_execute(&pace.watch, &pace_settings(), data, n);
+  // Malformed input, an upgrade, bytes after a last request: the session refuses or ignores
+  // them and closes the connection itself.
+  if (parsed != n || HTTP_PARSER_ERRNO(&pace.watch) != HPE_OK || pace.watch.upgrade) {
+    pace.broken = true;
+  }
+}
+
+// Only while the node waits on the client alone: while it holds the client's input back or
+// owes it answers, the clock starts again (a pipelining client is not slow).
+bool Server::Impl::http_too_slow(Conn* c, uint64_t now) {
+  Conn::HttpPace& pace = c->http_pace;
+  if (pace.request_ms == 0 || pace.broken) return false;
+  if (!c->reading || !client_quiet(c)) {
+    pace.request_ms = now;
+    if (pace.body_ms != 0) {
+      pace.body_ms = now;
+      pace.body_bytes = 0;
+    }
+    return false;
+  }
+  if (pace.body_ms == 0) return now - pace.request_ms >= config.http_header_timeout_ms;
+  uint64_t allowed = config.http_body_timeout_ms;
+  if (config.http_body_min_bytes_per_s > 0) {
+    allowed += pace.body_bytes * 1000 / config.http_body_min_bytes_per_s;
+  }
+  return now - pace.body_ms >= allowed;
+}
+
+void Server::Impl::sweep_conns() {
+  const uint64_t now = uv_now(&loop);
+  std::vector<Conn*> late, idle, slow;
+  for (const auto& [id, c] : conns) {
+    if (c->closing) continue;
+    if (c->stranger && now - c->accepted_ms >= config.peer_handshake_timeout_ms) {
+      late.push_back(c);
+    } else if (c->slot && config.client_idle_timeout_ms > 0 &&
+               now - c->active_ms >= config.client_idle_timeout_ms &&
+               (client_quiet(c) || c->write_busy)) {
+      idle.push_back(c);  // quiet, or not reading its answers
+    } else if (c->slot && c->kind == Conn::Kind::kHttp && http_too_slow(c, now)) {
+      slow.push_back(c);
+    }
+  }
+  for (Conn* c : late) {
+    log_limit("no hello", fmt::format("peer port: {} sent no hello within {} ms; closed", c->remote,
+                                      config.peer_handshake_timeout_ms));
+    close_conn(c, "no hello in time");
+  }
+  for (Conn* c : idle) {
+    spdlog::debug("client {}: idle for {} s; closed", c->remote, (now - c->active_ms) / 1000);
+    close_conn(c, "idle");
+  }
+  for (Conn* c : slow) {
+    const bool in_body = c->http_pace.body_ms != 0;
+    log_limit("slow http", fmt::format("HTTP client {}: request {} too slowly; closed", c->remote,
+                                       in_body ? "body arriving" : "headers arriving"));
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
+    c->reading = false;
+    queue_raw(c, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    c->close_after_flush = true;
+  }
+  // The 408s go out at the end of this loop turn, not after the next poll.
+  if (!slow.empty()) uv_idle_start(&wake, [](uv_idle_t* h) { uv_idle_stop(h); });
+}
+
+void Server::Impl::log_limit(const std::string& kind, std::string_view line, bool error) {
+  auto& [next_ms, unlogged] = limit_logs[kind];
+  const uint64_t now = uv_now(&loop);
+  if (now < next_ms) {
+    ++unlogged;
+    return;
+  }
+  const auto level = error ? spdlog::level::err : spdlog::level::warn;
+  if (unlogged > 0) {
+    spdlog::log(level, "{} ({} more like it not logged since the last)", line, unlogged);
+  } else {
+    spdlog::log(level, "{}", line);
+  }
+  next_ms = now + kLogEveryMs;
+  unlogged = 0;
+}
+
+}  // namespace shoal::uvshell
