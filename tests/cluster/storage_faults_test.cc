@@ -187,7 +187,7 @@ TEST_CASE(
 namespace shoal::test {
 
 TEST_CASE(
-    "a damaged write-ahead log stops the node with a message naming --repair; shoald "
+    "a damaged write-ahead log stops the node with a message naming --repair, shoald "
     "--repair fixes the directory and anti-entropy restores what it lost",
     "[cluster][storage]") {
   constexpr int kKeys = 300;

@@ -34,7 +34,7 @@ void write_file(leveldb::Env& env, const std::string& path, const std::string& d
 }
 
 TEST_CASE(
-    "storage: damage follows its file until a repair moves it away; a full disk "
+    "storage: damage follows its file until a repair moves it away, a full disk "
     "refuses writes after its last bytes",
     "[sim][storage]") {
   DiskFaults disk;
@@ -100,7 +100,7 @@ std::string value_of(const core::ClientResponse& r) {
 }
 
 TEST_CASE(
-    "storage: a damaged table is never served; the store is repaired and anti-entropy "
+    "storage: a damaged table is never served, the store is repaired and anti-entropy "
     "restores its rows",
     "[sim][storage]") {
   for (uint64_t seed : scenario_seeds(3)) {
