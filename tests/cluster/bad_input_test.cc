@@ -517,15 +517,6 @@ TEST_CASE("a node with the wrong cluster secret is refused with a clear log line
 namespace shoal::test {
 namespace {
 
-long rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 // One node whose RSS tracks what it holds, holding big/v, a 50 KB value. Under ASan,
 // freed memory sits in a 256 MiB quarantine and inflates RSS; keep it small for this node.
 struct BigValueNode {

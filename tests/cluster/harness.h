@@ -100,6 +100,16 @@ bool eventually(Fn fn, uint32_t timeout_ms = 5'000) {
   return fn();
 }
 
+// A process's resident memory (/proc/PID/status VmRSS), in KiB; -1 when unknown.
+inline long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
 inline core::RequestOptions opts(const char* preset_name) {
   auto p = core::preset(preset_name);
   REQUIRE(p.is_ok());

@@ -126,13 +126,9 @@ bool resp_ok(Sock& s) {
 }
 
 size_t rss_mib(TestCluster& tc, const std::string& id) {
-  std::ifstream in("/proc/" + std::to_string(tc.cluster().find(id)->pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) / 1024;
-  }
-  FAIL("no VmRSS for " << id);
-  return 0;
+  const long kib = rss_kib(tc.cluster().find(id)->pid);
+  REQUIRE(kib >= 0);
+  return static_cast<size_t>(kib) / 1024;
 }
 
 size_t count_closed(std::vector<std::unique_ptr<Sock>>& socks) {

@@ -113,6 +113,27 @@ Status read_local(TestCluster& tc, const std::string& node, const std::string& k
   return got->status;
 }
 
+// Writes k0..k(keys-1) at ALL through n1.
+void write_all(TestCluster& tc, int keys) {
+  auto c = tc.connect("n1");
+  for (int i = 0; i < keys; ++i) {
+    auto put = c->put("disk", "k" + std::to_string(i), value_of(i), std::nullopt, opts("ALL"));
+    REQUIRE(put.is_ok());
+    REQUIRE(put->status.is_ok());
+  }
+}
+
+// Reads every key LOCAL on `node` until all are right (anti-entropy restored them), a
+// wrong value shows, or 60 s pass; what the last read found.
+Reads healed(TestCluster& tc, const std::string& node, int keys) {
+  Reads r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  do {
+    r = read_all(tc, node, "LOCAL", keys);
+  } while (r.ok < keys && r.wrong == 0 && std::chrono::steady_clock::now() < deadline);
+  return r;
+}
+
 int64_t stat(TestCluster& tc, const std::string& node, const std::string& name) {
   auto c = tc.connect(node);
   auto st = c->cluster_status();
@@ -133,14 +154,7 @@ TEST_CASE(
   // the damage before the reads do.
   constexpr int kKeys = 1'500;
   TestCluster tc(3, "test-secret", true, fast_ae_args());
-  {
-    auto c = tc.connect("n1");
-    for (int i = 0; i < kKeys; ++i) {
-      auto put = c->put("disk", "k" + std::to_string(i), value_of(i), std::nullopt, opts("ALL"));
-      REQUIRE(put.is_ok());
-      REQUIRE(put->status.is_ok());
-    }
-  }
+  write_all(tc, kKeys);
   // Two restarts leave every row in a table (a reopened log is written out as one).
   tc.stop("n3");
   tc.start_node("n3");
@@ -173,13 +187,9 @@ TEST_CASE(
   CHECK(log.find("store repaired in") != std::string::npos);
 
   // Anti-entropy brings back what the damaged blocks held.
-  Reads healed;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  do {
-    healed = read_all(tc, "n3", "LOCAL", kKeys);
-  } while (healed.ok < kKeys && healed.wrong == 0 && std::chrono::steady_clock::now() < deadline);
-  CHECK(healed.wrong == 0);
-  CHECK(healed.ok == kKeys);
+  const Reads restored = healed(tc, "n3", kKeys);
+  CHECK(restored.wrong == 0);
+  CHECK(restored.ok == kKeys);
 }
 
 }  // namespace shoal::test
@@ -192,14 +202,7 @@ TEST_CASE(
     "[cluster][storage]") {
   constexpr int kKeys = 300;
   TestCluster tc(3, "test-secret", true, fast_ae_args());
-  {
-    auto c = tc.connect("n1");
-    for (int i = 0; i < kKeys; ++i) {
-      auto put = c->put("disk", "k" + std::to_string(i), value_of(i), std::nullopt, opts("ALL"));
-      REQUIRE(put.is_ok());
-      REQUIRE(put->status.is_ok());
-    }
-  }
+  write_all(tc, kKeys);
   tc.stop("n3");
   const std::string dir = tc.cluster().find("n3")->data_dir;
   fs::path wal;
@@ -222,13 +225,9 @@ TEST_CASE(
   CHECK(std::system(cmd.c_str()) == 0);
   tc.start_node("n3");
   tc.wait_connected();
-  Reads healed;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  do {
-    healed = read_all(tc, "n3", "LOCAL", kKeys);
-  } while (healed.ok < kKeys && healed.wrong == 0 && std::chrono::steady_clock::now() < deadline);
-  CHECK(healed.wrong == 0);
-  CHECK(healed.ok == kKeys);
+  const Reads restored = healed(tc, "n3", kKeys);
+  CHECK(restored.wrong == 0);
+  CHECK(restored.ok == kKeys);
 }
 
 }  // namespace shoal::test
@@ -237,15 +236,6 @@ TEST_CASE(
 
 namespace shoal::test {
 namespace {
-
-long rss_mib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6)) / 1024;
-  }
-  return -1;
-}
 
 // A small tmpfs mounted over a stopped node's data directory (its files copied in), so
 // the node's disk can be filled for real. Unmounted (lazily: the node may still hold its
@@ -359,7 +349,7 @@ TEST_CASE(
   tc.wait_connected();
   disk.fill(0);
   const pid_t pid = tc.cluster().find("n3")->pid;
-  const long rss_before = rss_mib(pid);
+  const long rss_before = rss_kib(pid) / 1024;
   int timeouts = 0, unavailable = 0, other = 0;
   for (int i = 0; i < 1'000; ++i) {  // 10 MB of refused values
     const Status s = write_via(tc, "n3", "LOCAL", "refused-" + std::to_string(i));
@@ -367,7 +357,7 @@ TEST_CASE(
     if (s.code() == Code::kUnavailable) ++unavailable;
     if (s.code() != Code::kTimeout && s.code() != Code::kUnavailable) ++other;
   }
-  const long rss_after = rss_mib(pid);
+  const long rss_after = rss_kib(pid) / 1024;
   std::printf("full disk: %d timeout, %d unavailable, %d other; RSS %ld -> %ld MiB\n", timeouts,
               unavailable, other, rss_before, rss_after);
   CHECK(other == 0);
