@@ -253,16 +253,17 @@ int repair(const std::string& dir) {
     return 2;
   }
   spdlog::info("repairing {} (LevelDB RepairDB; damaged tables move to {}/lost)", dir, dir);
-  Status s = store::LevelDbStore::repair_dir(dir);
+  Result<store::RepairReport> report = store::LevelDbStore::repair_dir(dir);
+  Status s = report.status();
   if (s.is_ok()) s = store::LevelDbStore::open(dir).status();
   if (!s.is_ok()) {
     spdlog::critical("repair of {} failed: {}", dir, s.to_string());
     return 1;
   }
   spdlog::info(
-      "repaired {}: it opens; start the node and anti-entropy restores what the "
-      "damaged blocks held from the other replicas",
-      dir);
+      "repaired {}: {}. It opens; start the node and anti-entropy restores what was lost "
+      "from the other replicas",
+      dir, store::describe(*report));
   return 0;
 }
 

@@ -6,9 +6,15 @@
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
 #include <vector>
 
 #include "crdt/assert.h"
+#include "node/store/damage.h"
 
 namespace shoal::store {
 
@@ -43,17 +49,107 @@ Status explain_open_failure(const std::string& dir, const leveldb::Status& s) {
   return Status::internal("cannot open data dir " + dir + ": " + what);
 }
 
-// Moves every write-ahead log of `dir` to dir/lost/.
-Status quarantine_logs(const std::string& dir, leveldb::Env* env) {
-  std::vector<std::string> names;
-  leveldb::Status s = env->GetChildren(dir, &names);
-  if (!s.ok()) return Status::internal("cannot list " + dir + ": " + s.ToString());
-  (void)env->CreateDir(dir + "/lost");  // may exist
+bool ends_with(const std::string& name, const char* suffix) {
+  const std::string_view sfx(suffix);
+  return name.size() > sfx.size() && name.compare(name.size() - sfx.size(), sfx.size(), sfx) == 0;
+}
+
+// The highest number of a LevelDB file in `names` (000123.ldb, MANIFEST-000004, ...).
+uint64_t max_file_number(const std::vector<std::string>& names) {
+  uint64_t max = 0;
   for (const std::string& name : names) {
-    if (name.size() < 4 || name.compare(name.size() - 4, 4, ".log") != 0) continue;
-    s = env->RenameFile(dir + "/" + name, dir + "/lost/" + name);
-    if (!s.ok()) return Status::internal("cannot move " + name + " to lost/: " + s.ToString());
+    const size_t from = name.rfind('-') == std::string::npos ? 0 : name.rfind('-') + 1;
+    uint64_t n = 0;
+    size_t i = from;
+    for (; i < name.size() && name[i] >= '0' && name[i] <= '9' && i - from < 18; ++i) {
+      n = n * 10 + static_cast<uint64_t>(name[i] - '0');
+    }
+    if (i > from) max = std::max(max, n);
   }
+  return max;
+}
+
+std::string table_name(uint64_t number) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%06llu.ldb", static_cast<unsigned long long>(number));
+  return buf;
+}
+
+// Notes the log records a recovery dropped: LevelDB logs "... dropping N bytes; ...".
+class DropWatcher final : public leveldb::Logger {
+ public:
+  void Logv(const char* format, std::va_list ap) override {
+    char line[512];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::lock_guard<std::mutex> hold(mu_);
+    if (first_.empty() && std::strstr(line, "dropping") != nullptr) first_ = line;
+  }
+  std::string first() {
+    std::lock_guard<std::mutex> hold(mu_);
+    return first_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string first_;
+};
+
+Status list(leveldb::Env* env, const std::string& dir, std::vector<std::string>* names) {
+  leveldb::Status s = env->GetChildren(dir, names);
+  if (!s.ok()) return Status::internal("cannot list " + dir + ": " + s.ToString());
+  std::sort(names->begin(), names->end());
+  return Status::ok();
+}
+
+// Opens the logs moved to `wal` as a database of their own, checking every record; one
+// left there by an interrupted repair is opened again (or repaired, if it was cut short
+// while its tables moved out).
+Status recover_apart(const std::string& wal, leveldb::Env* env, Damage* damage) {
+  DropWatcher watcher;
+  leveldb::Options lenient = options_for(env);
+  lenient.paranoid_checks = false;
+  lenient.create_if_missing = true;
+  lenient.info_log = &watcher;
+  leveldb::DB* db = nullptr;
+  leveldb::Status s = leveldb::DB::Open(lenient, wal, &db);
+  if (!s.ok() && leveldb::RepairDB(wal, lenient).ok()) s = leveldb::DB::Open(lenient, wal, &db);
+  delete db;
+  if (!s.ok()) {
+    return Status::internal("cannot recover the write-ahead logs kept in " + wal + ": " +
+                            s.ToString());
+  }
+  if (!watcher.first().empty()) {
+    damage->unbounded = true;
+    damage->found.push_back("write-ahead log: " + watcher.first());
+  }
+  return Status::ok();
+}
+
+// Step 2 of repair_dir.
+Status recover_logs(const std::string& dir, leveldb::Env* env, Damage* damage) {
+  const std::string wal = dir + "/wal-recovery";
+  std::vector<std::string> names;
+  SHOAL_RETURN_IF_ERROR(list(env, dir, &names));
+  (void)env->CreateDir(wal);  // may exist
+  for (const std::string& name : names) {
+    if (!ends_with(name, ".log")) continue;
+    leveldb::Status s = env->RenameFile(dir + "/" + name, wal + "/" + name);
+    if (!s.ok())
+      return Status::internal("cannot move " + name + " to " + wal + ": " + s.ToString());
+  }
+  SHOAL_RETURN_IF_ERROR(recover_apart(wal, env, damage));
+  std::vector<std::string> recovered;
+  SHOAL_RETURN_IF_ERROR(list(env, wal, &recovered));
+  uint64_t next = max_file_number(names) + 1;
+  for (const std::string& name : recovered) {
+    if (name == "." || name == "..") continue;
+    const std::string from = wal + "/" + name;
+    leveldb::Status s = ends_with(name, ".ldb") || ends_with(name, ".sst")
+                            ? env->RenameFile(from, dir + "/" + table_name(next++))
+                            : env->RemoveFile(from);
+    if (!s.ok()) return Status::internal("cannot move " + from + ": " + s.ToString());
+  }
+  (void)env->RemoveDir(wal);
   return Status::ok();
 }
 
@@ -71,34 +167,62 @@ Result<std::unique_ptr<LevelDbStore>> LevelDbStore::open(const std::string& dir,
   return store;
 }
 
-// RepairDB reads write-ahead logs without checking their records' checksums, so a
-// damaged record would come back as data. The logs are first recovered the way an open
-// does, checking every record (an open that is not paranoid drops a damaged one and
-// keeps the rest) and writing what they hold to a table. Logs that cannot be recovered
-// that way go to lost/ unread. Then RepairDB, which does verify tables' checksums,
-// rewrites the damaged tables and the manifest.
-Status LevelDbStore::repair_dir(const std::string& dir, leveldb::Env* env) {
-  leveldb::Options lenient = options_for(env);
-  lenient.paranoid_checks = false;
+// A repair in four steps (docs/operations.md, "When data is corrupted"):
+//  1. Every table is read with checksums verified, to find what its damaged blocks held
+//     (damage.h): RepairDB drops those rows silently.
+//  2. The write-ahead logs are recovered apart, in dir/wal-recovery: RepairDB reads logs
+//     without checking their records' checksums, so a damaged record would come back as
+//     data. An open that is not paranoid checks every record and drops a damaged one (a
+//     drop is noted); apart, it opens even when the main manifest is damaged, and no
+//     compaction there can read a damaged table unchecked. The table it writes joins dir
+//     numbered after every file there (the newest).
+//  3. RepairDB rewrites the damaged tables without their unreadable blocks (the
+//     originals go to lost/) and a new manifest.
+//  4. The objects the damage may have left with some rows only are erased whole (damage.h)
+//     and the database is compacted: RepairDB puts every table in level 0, where a read
+//     takes the highest-numbered table that holds a key, which need not hold its newest
+//     version (a compaction numbers its output after younger level-0 tables).
+Result<RepairReport> LevelDbStore::repair_dir(const std::string& dir, leveldb::Env* env,
+                                              bool erase_damaged) {
+  leveldb::Env* e = env != nullptr ? env : leveldb::Env::Default();
   // RepairDB takes no lock: refuse to repair a directory a running node holds.
   leveldb::FileLock* lock = nullptr;
-  if (!lenient.env->LockFile(dir + "/LOCK", &lock).ok()) {
+  if (!e->LockFile(dir + "/LOCK", &lock).ok()) {
     return Status::internal("data dir " + dir +
                             " is locked by another process: is a shoald using it? Stop it first");
   }
-  (void)lenient.env->UnlockFile(lock);
-  leveldb::DB* db = nullptr;
-  const leveldb::Status recovered = leveldb::DB::Open(lenient, dir, &db);
-  delete db;
-  // A damaged log record does not fail this open (it is dropped); a damaged manifest or
-  // a missing table does, and then the logs cannot be checked here: they go to lost/
-  // unread rather than come back unchecked. Their writes come back from the other
-  // replicas; a LOCAL or W=1 write only they held is lost (known gap: recovering them
-  // in a directory of their own would keep it).
-  if (!recovered.ok()) SHOAL_RETURN_IF_ERROR(quarantine_logs(dir, lenient.env));
+  (void)e->UnlockFile(lock);
+  Damage damage;
+  SHOAL_RETURN_IF_ERROR(find_table_damage(dir, e, &damage));
+  SHOAL_RETURN_IF_ERROR(recover_logs(dir, e, &damage));
   leveldb::Status s = leveldb::RepairDB(dir, options_for(env));
   if (!s.ok()) return Status::internal("repair of " + dir + " failed: " + s.ToString());
-  return Status::ok();
+  RepairReport report;
+  report.found = damage.found;
+  report.unbounded = damage.unbounded;
+  leveldb::DB* raw = nullptr;
+  s = leveldb::DB::Open(options_for(env), dir, &raw);
+  if (!s.ok()) return Status::internal("repaired " + dir + " does not open: " + s.ToString());
+  std::unique_ptr<leveldb::DB> db(raw);
+  if (!damage.empty() && erase_damaged) {
+    Result<Erased> erased = erase_damaged_objects(db.get(), damage);
+    if (!erased) return erased.status();
+    report.erased = *erased;
+  }
+  db->CompactRange(nullptr, nullptr);
+  return report;
+}
+
+std::string describe(const RepairReport& report) {
+  if (report.found.empty()) return "no damaged table or log record found";
+  std::string out = std::to_string(report.found.size()) + " damaged place(s)";
+  for (size_t i = 0; i < report.found.size() && i < 3; ++i) out += "; " + report.found[i];
+  if (report.found.size() > 3) out += "; ...";
+  out += report.unbounded ? "; not all bounded to key ranges, so every object stored in "
+                            "several rows was erased"
+                          : "";
+  return out + "; erased " + std::to_string(report.erased.objects) + " object(s) (" +
+         std::to_string(report.erased.rows) + " rows) whole";
 }
 
 LevelDbStore::LevelDbStore(std::string dir, leveldb::Env* env) : dir_(std::move(dir)), env_(env) {}
@@ -127,15 +251,16 @@ Status LevelDbStore::open_db() {
 
 Status LevelDbStore::repair() {
   db_.reset();
-  Status repaired = repair_dir(dir_, env_);
+  Result<RepairReport> repaired = repair_dir(dir_, env_, repair_erases_);
   if (!repaired.is_ok()) {
     // Open what is there again so reads of the blocks that are intact go on; the fault
     // stays, and the doctor tries the repair again later.
     const Status kept = fault_;
     (void)open_db();
     fault_ = kept;
-    return repaired;
+    return repaired.status();
   }
+  last_repair_ = std::move(*repaired);
   return note(open_db());
 }
 

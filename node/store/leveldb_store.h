@@ -14,8 +14,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "node/core/env.h"
+#include "node/store/damage.h"
 
 namespace leveldb {
 class Cache;
@@ -25,6 +27,16 @@ class FilterPolicy;
 }  // namespace leveldb
 
 namespace shoal::store {
+
+// What a repair found and did.
+struct RepairReport {
+  std::vector<std::string> found;  // the damage found, one line each (damage.h)
+  bool unbounded = false;          // some of it could not be bounded to key ranges
+  Erased erased;                   // the objects erased whole for it
+};
+// One line for the log: "no damage found", or what was found (the first few places) and
+// how many objects were erased.
+std::string describe(const RepairReport& report);
 
 class LevelDbStore final : public core::Store {
  public:
@@ -37,9 +49,16 @@ class LevelDbStore final : public core::Store {
   // corruption (with how to repair) when LevelDB finds it damaged.
   static Result<std::unique_ptr<LevelDbStore>> open(const std::string& dir,
                                                     leveldb::Env* env = nullptr);
-  // LevelDB's RepairDB over a closed directory: damaged tables are rewritten without
-  // their unreadable blocks, the originals moved to dir/lost/ (docs/operations.md).
-  static Status repair_dir(const std::string& dir, leveldb::Env* env = nullptr);
+  // Repairs a closed directory (leveldb_store.cc has the steps; docs/operations.md):
+  // LevelDB's RepairDB rewrites damaged tables without their unreadable blocks (the
+  // originals go to dir/lost/), and every object the damage may have left with some of
+  // its rows only is erased whole, for anti-entropy to bring back from the replicas.
+  // Errors: internal when another process holds `dir`, or a step failed (`dir` may then
+  // be left partly repaired; a later repair_dir goes on from there).
+  // `erase_damaged` false is the injected bug "partial-repair" (tests/sim): the objects
+  // are left as RepairDB leaves them, as before. Never in shoald.
+  static Result<RepairReport> repair_dir(const std::string& dir, leveldb::Env* env = nullptr,
+                                         bool erase_damaged = true);
   ~LevelDbStore() override;
 
   Result<std::optional<std::string>> get(std::string_view key) override;
@@ -62,6 +81,8 @@ class LevelDbStore final : public core::Store {
   // On failure the store stays closed (every call answers the error) until a later
   // repair() or reopen() succeeds.
   Status repair();
+  // What the last repair() that succeeded found and did.
+  const RepairReport& last_repair() const { return last_repair_; }
   // Closes and opens the database again (LevelDB keeps a write error until then), once a
   // probe write of kProbeBytes succeeds: while the disk still refuses writes the open
   // database stays open, so reads keep working.
@@ -74,6 +95,8 @@ class LevelDbStore final : public core::Store {
   // Test hook (tests/sim, the injected bug "no-checksums"): false makes reads skip the
   // block checksums, as before issue #14, to show the simulator catches it. Never in shoald.
   void set_verify_checksums(bool on) { verify_checksums_ = on; }
+  // Test hook (the injected bug "partial-repair"): repair() leaves partial objects.
+  void set_repair_erases(bool on) { repair_erases_ = on; }
 
  private:
   LevelDbStore(std::string dir, leveldb::Env* env);
@@ -94,6 +117,8 @@ class LevelDbStore final : public core::Store {
   // nothing is staged by then, or a durable write of that turn would not be on disk.
   bool unsynced_ = false;
   bool verify_checksums_ = true;
+  bool repair_erases_ = true;
+  RepairReport last_repair_;
 };
 
 }  // namespace shoal::store

@@ -195,9 +195,12 @@ void Server::Impl::check_store() {
     }
     return;
   }
-  spdlog::warn("store {} in {} ms after: {}; anti-entropy restores what was lost",
-               out.action == store::StoreDoctor::Action::kRepaired ? "repaired" : "reopened",
-               took_ms, out.fault.to_string());
+  if (out.action == store::StoreDoctor::Action::kRepaired) {
+    spdlog::warn("store repaired in {} ms after: {}; {}; anti-entropy restores what was lost",
+                 took_ms, out.fault.to_string(), store::describe(store->last_repair()));
+  } else {
+    spdlog::warn("store reopened in {} ms after: {}", took_ms, out.fault.to_string());
+  }
   store_fault_logged = store_failure_logged = false;
   node->on_store_reset();
   node->end_turn();

@@ -256,6 +256,7 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
     }
     store_ = std::move(opened).value();
     store_->set_verify_checksums(!sim_.options_.bug_skip_read_checksums);
+    store_->set_repair_erases(!sim_.options_.bug_partial_repair);
     DiskFaults* env = sim_.env_.get();
     doctor_ = std::make_unique<store::StoreDoctor>(
         *store_, kMinFreeBytes,
@@ -346,7 +347,7 @@ Status Sim::start(const std::string& id, std::vector<std::string> members,
     n.reset();
     ++store_stats_.offline_repairs;
     trace(6, inc);
-    (void)store::LevelDbStore::repair_dir(dir(id), env_.get());
+    (void)store::LevelDbStore::repair_dir(dir(id), env_.get(), !options_.bug_partial_repair);
     env_->quiesce();
     n = std::make_unique<SimNode>(*this, id, inc, members, seeds);
   }

@@ -55,6 +55,9 @@ struct SimOptions {
   // The injected bug "no-checksums" (swarm.h): stores read without verifying LevelDB's
   // block checksums (LevelDbStore::set_verify_checksums), as before issue #14.
   bool bug_skip_read_checksums = false;
+  // The injected bug "partial-repair" (swarm.h): a repair (the doctor's or the offline
+  // one) leaves objects with part of their rows, as before (LevelDbStore::repair_dir).
+  bool bug_partial_repair = false;
 
   // Intervals scaled for simulation (the defaults, but heartbeats and gossip every
   // 200 ms, so a dead node is convicted in about 4 s of simulated time).

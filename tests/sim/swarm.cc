@@ -65,10 +65,7 @@ Swarm choose_swarm(uint64_t seed, bool field_faults) {
   s.retry_delay_ms = static_cast<uint32_t>(rng.below(400));
   // Storage faults (issue #14), drawn after everything above so a seed keeps those
   // choices; like the disk faults above, only with field faults.
-  // corrupt is drawn only with SHOAL_SIM_CORRUPT=1 until a repair that drops part of an
-  // object's rows is handled (docs/testing.md, "Storage faults": ~4% of seeds fail).
-  const bool corrupt_enabled = std::getenv("SHOAL_SIM_CORRUPT") != nullptr;
-  if (rng.chance(1, 3) && field_faults && corrupt_enabled) s.faults.push_back("corrupt");
+  if (rng.chance(1, 3) && field_faults) s.faults.push_back("corrupt");
   if (rng.chance(1, 3) && field_faults) s.faults.push_back("diskfull");
   if (rng.chance(1, 3) && field_faults) s.faults.push_back("slowdisk");
   if (loses_victim_data(s)) {
@@ -117,7 +114,8 @@ std::string describe(const Swarm& s) {
          (fp.bug_ignore_op_ids ? " BUG:ignore_op_ids" : "") +
          (fp.bug_counter_gaps ? " BUG:counter_gaps" : "") +
          (fp.bug_count_duplicate_replies ? " BUG:count_duplicate_replies" : "") +
-         (o.bug_skip_read_checksums ? " BUG:skip_read_checksums" : "") + "}";
+         (o.bug_skip_read_checksums ? " BUG:skip_read_checksums" : "") +
+         (o.bug_partial_repair ? " BUG:partial_repair" : "") + "}";
   return out;
 }
 
@@ -160,6 +158,12 @@ Swarm with_bug(Swarm s, const std::string& bug) {
     // Reads skip the block checksums: a damaged table block that still decodes is served
     // as data. Restarts empty the block cache and give the victim tables to damage.
     s.sim.bug_skip_read_checksums = true;
+    s.consistency = {"QUORUM"};
+    s.faults = {"corrupt", "corrupt", "kill"};
+  } else if (bug == "partial-repair") {
+    // A repair keeps what it can read of each object: a set's head without some of its
+    // element rows removes those members, and anti-entropy spreads the removal.
+    s.sim.bug_partial_repair = true;
     s.consistency = {"QUORUM"};
     s.faults = {"corrupt", "corrupt", "kill"};
   } else if (bug == "count-duplicate-replies") {

@@ -81,11 +81,13 @@ std::string describe(const Swarm& s);
 //    tests' loop (it aborts the process): tests/sim/invariant_test.sh runs it.
 //  - "no-checksums": stores read without verifying LevelDB's block checksums (QUORUM,
 //    corrupt, kills), so a damaged block that still decodes is served as data.
+//  - "partial-repair": a repair leaves objects with part of their rows (QUORUM, corrupt,
+//    kills), so a set's head may outlive some of its element rows.
 // Unknown names leave it unchanged.
 inline const std::vector<std::string> kInjectableBugs = {
     "no-hint-replay",          "no-fsync",      "reuse-actor",
     "unavailable-after-send",  "ignore-op-ids", "counter-gaps",
-    "count-duplicate-replies", "no-checksums"};
+    "count-duplicate-replies", "no-checksums",  "partial-repair"};
 Swarm with_bug(Swarm s, const std::string& bug);
 
 struct SwarmRun {

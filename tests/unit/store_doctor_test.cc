@@ -266,7 +266,7 @@ TEST_CASE("store: repair_dir refuses a directory an open store holds", "[store][
   std::filesystem::remove_all(dir);
   {
     auto s = LevelDbStore::open(dir).value();  // real files: LevelDB's lock is fcntl
-    const Status refused = LevelDbStore::repair_dir(dir);
+    const Status refused = LevelDbStore::repair_dir(dir).status();
     CHECK_FALSE(refused.is_ok());
     CHECK(refused.message().find("locked") != std::string::npos);
     s->put("still", "here");
