@@ -64,8 +64,9 @@ class Store {
   // Ok, or why a write would fail now: a fault being treated (corruption, an I/O error),
   // or a disk below its free-space floor. Reads may still work.
   virtual Status health() const { return Status::ok(); }
-  // Flushes, then visits keys in [from, to) in order until `fn` returns false.
-  // An empty `to` means no upper bound.
+  // Visits keys in [from, to) in order until `fn` returns false, the staged writes over
+  // the committed rows (staged ones `fn` adds are not visited); commits nothing, so a
+  // turn's writes commit together or not at all. An empty `to` means no upper bound.
   virtual Status scan(std::string_view from, std::string_view to, const ScanFn& fn) = 0;
 };
 

@@ -334,14 +334,36 @@ Status LevelDbStore::flush(bool sync) {
   return Status::ok();
 }
 
+// The staged writes are read over the database, not committed first: a turn commits as
+// one batch or not at all (a scan that committed the first half of a turn whose commit
+// then failed left a set's head without its element rows). They are copied first, so
+// writes `fn` stages are not visited, as a database iterator does not see them either.
 Status LevelDbStore::scan(std::string_view from, std::string_view to, const ScanFn& fn) {
-  SHOAL_RETURN_IF_ERROR(flush(false));
   if (!db_) return fault_;
+  std::vector<std::pair<std::string, std::optional<std::string>>> staged;
+  for (auto st = staged_.lower_bound(from); st != staged_.end(); ++st) {
+    if (!to.empty() && st->first >= to) break;
+    staged.emplace_back(st->first, st->second);
+  }
+  auto st = staged.begin();
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(verified(verify_checksums_)));
-  for (it->Seek(slice(from)); it->Valid(); it->Next()) {
-    const std::string_view key(it->key().data(), it->key().size());
-    if (!to.empty() && key >= to) break;
-    if (!fn(key, std::string_view(it->value().data(), it->value().size()))) break;
+  it->Seek(slice(from));
+  while (true) {
+    const bool in_db =
+        it->Valid() && (to.empty() || std::string_view(it->key().data(), it->key().size()) < to);
+    if (!in_db && st == staged.end()) break;
+    const std::string_view key =
+        in_db ? std::string_view(it->key().data(), it->key().size()) : std::string_view();
+    const int order = !in_db ? 1 : (st == staged.end() ? -1 : key.compare(st->first));
+    if (order < 0) {
+      if (!fn(key, std::string_view(it->value().data(), it->value().size()))) break;
+      it->Next();
+      continue;
+    }
+    if (order == 0) it->Next();  // the staged write replaces the committed row
+    const bool go_on = !st->second || fn(st->first, *st->second);
+    ++st;
+    if (!go_on) break;
   }
   return note(from_leveldb(it->status()));
 }

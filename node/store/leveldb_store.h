@@ -113,8 +113,8 @@ class LevelDbStore final : public core::Store {
   Status fault_;
   Status space_;
   std::map<std::string, std::optional<std::string>, std::less<>> staged_;  // nullopt: erase
-  // A scan flushed staged writes without fsync: the next flush(true) must sync even if
-  // nothing is staged by then, or a durable write of that turn would not be on disk.
+  // The last commit was not fsynced: the next flush(true) syncs even if nothing is staged
+  // by then, so a durable commit makes every earlier write durable.
   bool unsynced_ = false;
   bool verify_checksums_ = true;
   bool repair_erases_ = true;

@@ -95,7 +95,6 @@ class SimStore final : public core::Store {
     return Status::ok();
   }
   Status scan(std::string_view from, std::string_view to, const ScanFn& fn) override {
-    SHOAL_RETURN_IF_ERROR(flush(false));
     if (failing_()) return Status::corruption("simulated read error");
     disk_.quiesce();
     return inner_.scan(from, to, fn);

@@ -261,6 +261,44 @@ TEST_CASE(
   CHECK(kept < 100);
 }
 
+TEST_CASE(
+    "store: a scan sees staged writes without committing them, so a turn commits whole or not at "
+    "all",
+    "[store][doctor]") {
+  World w;
+  auto s = LevelDbStore::open("/db", &w.env).value();
+  s->put("a1", "old");
+  s->put("a3", "gone");
+  REQUIRE(s->flush(true).is_ok());
+  // One turn: stages rows, scans them (as a set's load does), stages more, and fails.
+  s->put("a0", "new");
+  s->put("a1", "new");
+  s->erase("a3");
+  std::vector<std::string> seen;
+  REQUIRE(s->scan("a", "b", [&](std::string_view k, std::string_view v) {
+             seen.push_back(std::string(k) + "=" + std::string(v));
+             if (k == "a0") s->put("a2", "staged-during-scan");  // not visited
+             return true;
+           }).is_ok());
+  CHECK(seen == std::vector<std::string>{"a0=new", "a1=new"});
+  w.env.full = true;
+  s->put("a4", "last");
+  CHECK_FALSE(s->flush(true).is_ok());
+  s->discard_staged();
+  w.env.full = false;
+  REQUIRE(s->reopen().is_ok());
+  // Nothing of the failed turn is on disk: the scan committed none of it.
+  CHECK(s->get("a0").value() == std::nullopt);
+  CHECK(s->get("a1").value() == "old");
+  CHECK(s->get("a3").value() == "gone");
+  seen.clear();
+  REQUIRE(s->scan("a", "", [&](std::string_view k, std::string_view) {
+             seen.emplace_back(k);
+             return k != "a1";  // stops early
+           }).is_ok());
+  CHECK(seen == std::vector<std::string>{"a1"});
+}
+
 TEST_CASE("store: repair_dir refuses a directory an open store holds", "[store][doctor]") {
   const std::string dir = std::filesystem::temp_directory_path() / "shoal-repair-lock-test";
   std::filesystem::remove_all(dir);
