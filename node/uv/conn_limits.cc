@@ -283,4 +283,49 @@ void Server::Impl::log_limit(const std::string& kind, std::string_view line, boo
   unlogged = 0;
 }
 
+// ---- a client's unread answers (docs/limits.md) ----
+
+bool Server::Impl::client_backlogged(const Conn* c) const {
+  const size_t pending = c->kind == Conn::Kind::kResp   ? c->resp->pending()
+                         : c->kind == Conn::Kind::kHttp ? c->http->pending()
+                                                        : c->inflight;
+  if (pending >= config.max_inflight_per_connection) return true;
+  if (c->reads_turn == core_turns && c->reads_in_turn >= config.max_reads_per_turn_per_connection) {
+    return true;
+  }
+  const size_t unread = c->out.size() + c->writing.size();
+  const size_t bound = config.max_output_bytes_per_connection;
+  if (unread > bound) return true;
+  // One more request is always let through when none is in flight (an answer bigger than
+  // the bound still gets sent); beyond that the answers to come are counted too.
+  return pending > 0 && unread + (pending + 1) * c->answer_bytes > bound;
+}
+
+void Server::Impl::note_dispatch(uint64_t conn_id, api::Op op) {
+  if (op != api::Op::kGet && op != api::Op::kSetGet && op != api::Op::kCounterGet) return;
+  auto it = conns.find(conn_id);
+  if (it == conns.end()) return;
+  Conn* c = it->second;
+  if (c->reads_turn != core_turns) {
+    c->reads_turn = core_turns;
+    c->reads_in_turn = 0;
+  }
+  ++c->reads_in_turn;
+}
+
+void Server::Impl::note_answer(Conn* c, size_t bytes) {
+  c->answer_bytes = std::max(bytes, c->answer_bytes - c->answer_bytes / 8);
+  const size_t unread = c->out.size() + c->writing.size();
+  // One big answer (a register with many siblings) to a client that reads is no abuse:
+  // only answers piling onto a backlog already past the soft bound count.
+  if (unread <= config.max_unread_bytes_hard || c->closing ||
+      unread - bytes <= config.max_output_bytes_per_connection) {
+    return;
+  }
+  log_limit("unread", fmt::format("{}: {} bytes of answers unread, over the {}-byte limit "
+                                  "(max_unread_bytes_hard); closing the connection",
+                                  c->remote, unread, config.max_unread_bytes_hard));
+  close_conn(c, "unread answers over the limit");
+}
+
 }  // namespace shoal::uvshell

@@ -125,9 +125,7 @@ void Server::Impl::process_frames(Conn* c) {
   std::string_view payload;
   size_t claimed = 0;
   while (!c->closing && !c->close_after_flush) {
-    if (c->kind == Conn::Kind::kClient &&
-        (c->inflight >= config.max_inflight_per_connection ||
-         c->out.size() + c->writing.size() > config.max_output_bytes_per_connection)) {
+    if (c->kind == Conn::Kind::kClient && client_backlogged(c)) {
       // Backpressure: stop reading until the core answers some requests, or until a
       // client that does not read its answers drains them.
       if (c->reading) uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
@@ -189,6 +187,7 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
     return true;
   }
   ++c->inflight;
+  note_dispatch(c->id, req->op);
   submit(std::move(req).value(), [this, conn_id = c->id](api::Response a) {
     auto it = conns.find(conn_id);
     if (it == conns.end()) return;  // the client went away
@@ -233,7 +232,8 @@ void Server::Impl::submit(api::Request req, std::function<void(api::Response)> d
 void Server::Impl::start_resp(Conn* c) {
   c->resp_parser = std::make_unique<api::resp::Parser>();
   api::resp::Session::Hooks hooks;
-  hooks.submit = [this](api::Request r, api::resp::Session::Done done) {
+  hooks.submit = [this, conn_id = c->id](api::Request r, api::resp::Session::Done done) {
+    note_dispatch(conn_id, r.op);
     submit(std::move(r), std::move(done));
   };
   hooks.on_output = [this, conn_id = c->id] {
@@ -252,8 +252,7 @@ void Server::Impl::process_resp(Conn* c) {
   std::vector<std::string> args;
   std::string error;
   while (!c->closing && !c->close_after_flush) {
-    if (c->resp->pending() >= config.max_inflight_per_connection ||
-        c->out.size() + c->writing.size() > config.max_output_bytes_per_connection) {
+    if (client_backlogged(c)) {
       if (c->reading) uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
       c->reading = false;
       return;
@@ -274,7 +273,8 @@ void Server::Impl::process_resp(Conn* c) {
 
 void Server::Impl::start_http(Conn* c) {
   api::http::Session::Hooks hooks;
-  hooks.submit = [this](api::Request r, api::http::Session::Done done) {
+  hooks.submit = [this, conn_id = c->id](api::Request r, api::http::Session::Done done) {
+    note_dispatch(conn_id, r.op);
     submit(std::move(r), std::move(done));
   };
   hooks.on_output = [this, conn_id = c->id] {
@@ -306,21 +306,21 @@ void Server::Impl::process_http(Conn* c) {
   }
 }
 
-bool Server::Impl::http_may_continue(const Conn* c) const {
-  return c->http->pending() < config.max_inflight_per_connection &&
-         c->out.size() + c->writing.size() <= config.max_output_bytes_per_connection;
-}
+bool Server::Impl::http_may_continue(const Conn* c) const { return !client_backlogged(c); }
 
 void Server::Impl::reply(Conn* c, const api::Response& r) { queue(c, api::encode_response(r)); }
 
 void Server::Impl::queue_raw(Conn* c, std::string_view bytes) {
   c->out.append(bytes);
   dirty.insert(c);
+  if (c->is_client()) note_answer(c, bytes.size());
 }
 
 void Server::Impl::queue(Conn* c, std::string_view payload) {
+  const size_t before = c->out.size();
   api::append_frame(&c->out, payload);
   dirty.insert(c);
+  if (c->is_client()) note_answer(c, c->out.size() - before);
 }
 
 void Server::Impl::flush(Conn* c) {

@@ -520,7 +520,7 @@ namespace {
 // One node whose RSS tracks what it holds, holding big/v, a 50 KB value. Under ASan,
 // freed memory sits in a 256 MiB quarantine and inflates RSS; keep it small for this node.
 struct BigValueNode {
-  BigValueNode() {
+  explicit BigValueNode(size_t value_bytes = 50'000) : kValueBytes(value_bytes) {
     const std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
     setenv("ASAN_OPTIONS", (asan + ":quarantine_size_mb=8").c_str(), 1);
     tc = std::make_unique<TestCluster>(1);
@@ -533,7 +533,7 @@ struct BigValueNode {
   }
   long grown_mib() const { return (rss_kib(pid) - rss_before_kib) / 1024; }
 
-  static constexpr size_t kValueBytes = 50'000;
+  const size_t kValueBytes;
   std::unique_ptr<TestCluster> tc;
   pid_t pid = 0;
   long rss_before_kib = 0;
@@ -628,6 +628,77 @@ TEST_CASE("an HTTP client that pipelines reads and does not read its answers is 
     }
   }
   CHECK(answers == kRequests);
+}
+
+TEST_CASE("pipelined reads of 1 MB values are bounded by their answers' size, not their count",
+          "[cluster][bad]") {
+  // Issue #14 case 3: up to 1024 requests in flight per connection, each answered with a
+  // 1 MB value, made 1 GB of answers before the 16 MiB unread bound could stop reading.
+  // The requests in flight are now counted at the size of the connection's recent answers.
+  BigValueNode node(1'000'000);
+  TestCluster& tc = *node.tc;
+  constexpr int kRequests = 500;  // 500 MB of answers
+  auto slow = tc.connect("n1");
+  api::Request get;
+  get.op = api::Op::kGet;
+  get.bucket = "big";
+  get.key = "v";
+  get.options = opts("one");
+  for (int i = 0; i < kRequests; ++i) REQUIRE(slow->send(get).is_ok());
+  REQUIRE(slow->flush().is_ok());
+  REQUIRE(eventually([&] {
+    auto pong = tc.connect("n1")->ping();
+    return pong.is_ok() && pong->status.is_ok();
+  }));
+  usleep(1'000'000);
+  const long grown_mib = node.grown_mib();
+  INFO("node RSS grew by " << grown_mib << " MiB while 500 MB of answers went unread");
+  std::printf("1 MB values, 500 pipelined reads unread: RSS +%ld MiB\n", grown_mib);
+  CHECK(grown_mib < 150);
+  for (int i = 0; i < kRequests; ++i) {  // a client that reads late loses nothing
+    auto r = slow->recv(30'000);
+    REQUIRE(r.is_ok());
+    REQUIRE(r->status.is_ok());
+    REQUIRE(r->values.size() == 1);
+    REQUIRE(r->values[0].size() == 1'000'000);
+  }
+}
+
+TEST_CASE("a client whose unread answers pile past max_unread_bytes_hard is disconnected",
+          "[cluster][bad]") {
+  // A connection starts at most 64 reads per core turn, counted at the size of its recent
+  // answers while they stay under 16 MiB unread. Answers bigger than its recent ones (a
+  // register with two 1 MB siblings after small reads) can still pile past that: past
+  // 64 MiB unread the client is closed, as Redis closes a client over its output buffer's
+  // hard limit. Other clients are not affected.
+  BigValueNode node(1'000'000);
+  TestCluster& tc = *node.tc;
+  auto c = tc.connect("n1");
+  const std::string mb(1'000'000, 'y');
+  REQUIRE(c->put("big", "two", mb, std::nullopt, opts("one"))->status.is_ok());
+  REQUIRE(c->put("big", "two", mb, std::nullopt, opts("one"))->status.is_ok());  // a sibling
+  REQUIRE(c->get("big", "two", opts("one"))->values.size() == 2);
+  REQUIRE(c->put("big", "small", "x", std::nullopt, opts("one"))->status.is_ok());
+  for (int i = 0; i < 200; ++i) REQUIRE(c->get("big", "small", opts("one"))->status.is_ok());
+  api::Request get;
+  get.op = api::Op::kGet;
+  get.bucket = "big";
+  get.key = "two";
+  get.options = opts("one");
+  for (int i = 0; i < 1'000; ++i) REQUIRE(c->send(get).is_ok());  // 2 GB of answers
+  REQUIRE(c->flush().is_ok());
+  REQUIRE(
+      eventually([&] { return tc.log("n1").find("max_unread_bytes_hard") != std::string::npos; }));
+  int answered = 0;
+  for (; answered < 1'000; ++answered) {
+    auto r = c->recv(10'000);
+    if (!r.is_ok()) break;  // the connection was closed
+  }
+  std::printf("1,000 pipelined 2 MB reads after small ones: closed after %d answers\n", answered);
+  CHECK(answered < 1'000);
+  auto pong = tc.connect("n1")->ping();
+  REQUIRE(pong.is_ok());
+  CHECK(pong->status.is_ok());
 }
 
 }  // namespace
