@@ -177,6 +177,8 @@ struct NodeCounters {
   uint64_t duplicates_answered = 0;
   uint64_t gossip_rounds = 0;
   uint64_t store_resets = 0;  // on_store_reset() calls
+  // Register writes minted here that left kWarnSiblings or more siblings (update.h).
+  uint64_t sibling_warnings = 0;
 };
 
 class Node {

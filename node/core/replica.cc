@@ -128,6 +128,9 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
                         std::make_shared<const Object>(std::move(delta).value()), true};
   }
   minted_since_bump_ = true;
+  if (const auto* reg = state->as<crdt::DvvSet>(); reg && reg->siblings().size() >= kWarnSiblings) {
+    ++counters_.sibling_warnings;
+  }
   prune_ops(*state, &once.ops);
   LocalApplied out{answer_state(state, u), std::make_shared<const Object>(std::move(delta).value()),
                    false, once.base};

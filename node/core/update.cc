@@ -23,9 +23,18 @@ Status too_large(const char* what, size_t size) {
                            " bytes exceeds the limit of " + std::to_string(kMaxValueBytes));
 }
 
-Object apply_register(crdt::DvvSet& state, crdt::Actor actor, const Update& u) {
+Result<Object> apply_register(crdt::DvvSet& state, crdt::Actor actor, const Update& u) {
   const crdt::DotContext seen =
       u.context.value_or(u.kind == Update::Kind::kDelete ? state.context() : crdt::DotContext{});
+  size_t kept = 0;  // the siblings the write does not supersede
+  for (const auto& [dot, sibling] : state.siblings()) kept += seen.contains(dot) ? 0u : 1u;
+  if (kept + 1 > kMaxSiblings) {
+    return Status::too_large("the key has " + std::to_string(kept) +
+                             " siblings this write does not supersede; the limit is " +
+                             std::to_string(kMaxSiblings) +
+                             ": read it and write with the context the read returned, which "
+                             "resolves them");
+  }
   return Object(u.kind == Update::Kind::kDelete ? state.remove(actor, seen)
                                                 : state.put(actor, seen, u.value));
 }

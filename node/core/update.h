@@ -17,6 +17,12 @@ namespace shoal::core {
 constexpr size_t kMaxValueBytes = 1 << 20;     // one register value, lww value, set element
 constexpr size_t kMaxSetElementsPerOp = 1024;  // elements in one set_add / set_remove
 constexpr size_t kMaxOpIdBytes = 64;           // a client's operation id (idempotency key)
+// A register write a replica mints must leave at most kMaxSiblings siblings (too_large
+// otherwise: a write with the context of a read resolves them, and is never refused); one
+// that leaves kWarnSiblings or more is counted (Riak: warns at 25, refuses at 100).
+// Joins of other replicas' writes are never refused, so a key may hold more.
+constexpr size_t kMaxSiblings = 100;
+constexpr size_t kWarnSiblings = 25;
 
 struct Update {
   enum class Kind : uint8_t { kPut, kDelete, kCounterAdd, kSetAdd, kSetRemove };
@@ -44,7 +50,7 @@ Status validate(const Update& u);
 //  - type_mismatch when the key already holds another type;
 //  - register put without a context becomes a sibling; with one it supersedes what the
 //    context saw; delete writes a tombstone (without a context: superseding everything
-//    this replica has seen);
+//    this replica has seen); too_large when that would leave over kMaxSiblings;
 //  - set remove without a context removes what this replica has seen of each element;
 //  - counter overflow is invalid_argument (crdt/counter.h).
 Result<Applied> apply_update(std::optional<Object> current, crdt::Actor actor, const Update& u);

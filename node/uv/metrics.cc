@@ -122,6 +122,9 @@ void node_samples(const NodeSnapshot& s, std::string* out) {
   counter("shoal_duplicates_answered_total",
           "Updates answered from an earlier attempt of the same operation id.",
           s.duplicates_answered);
+  counter("shoal_sibling_warnings_total",
+          "Register writes minted here that left 25 or more siblings (refused past 100).",
+          s.sibling_warnings);
   gauge("shoal_in_sync",
         "1 when the data this node shares with every ring peer is known equal and no hints "
         "or handoff are pending here, else 0.",

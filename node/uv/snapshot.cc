@@ -66,6 +66,7 @@ NodeSnapshot take_snapshot(const core::Node& node, const std::string& node_id,
   s.in_sync = node.in_sync();
   s.actor_renewals = node.counters().actor_renewals;
   s.duplicates_answered = node.counters().duplicates_answered;
+  s.sibling_warnings = node.counters().sibling_warnings;
   s.pending_requests = node.pending_requests();
   s.client_connections = shell.client_connections;
   s.chaos_dropped = node.faults().dropped;
@@ -112,6 +113,7 @@ std::string status_json(const NodeSnapshot& s) {
         {"treatments_failed", s.store.treatments_failed}}},
       {"actor_renewals", s.actor_renewals},
       {"duplicates_answered", s.duplicates_answered},
+      {"sibling_warnings", s.sibling_warnings},
       {"pending_requests", s.pending_requests},
       {"client_connections", s.client_connections},
       {"traffic", {{"requests", s.traffic_requests}, {"seconds", s.traffic_seconds}}}};
@@ -182,6 +184,7 @@ void fill_cluster_status(const NodeSnapshot& s, api::Response* r) {
               {"ae_keys_sent", i64(ae.keys_sent)},
               {"chaos_dropped", i64(s.chaos_dropped)},
               {"duplicates_answered", i64(s.duplicates_answered)},
+              {"sibling_warnings", i64(s.sibling_warnings)},
               {"gossip_rounds", i64(s.gossip_rounds)},
               {"handoff_active", h.active ? 1 : 0},
               {"handoff_dropped", i64(h.keys_dropped)},

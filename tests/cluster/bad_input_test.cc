@@ -701,5 +701,37 @@ TEST_CASE("a client whose unread answers pile past max_unread_bytes_hard is disc
   CHECK(pong->status.is_ok());
 }
 
+TEST_CASE(
+    "a key with 100 siblings refuses another blind write with too_large and a write with "
+    "the read's context resolves them",
+    "[cluster][bad]") {
+  TestCluster tc(1);
+  auto c = tc.connect("n1");
+  for (int i = 0; i < 100; ++i) {
+    auto put = c->put("sib", "k", "v" + std::to_string(i), std::nullopt, opts("one"));
+    REQUIRE(put.is_ok());
+    REQUIRE(put->status.is_ok());
+  }
+  auto refused = c->put("sib", "k", "one too many", std::nullopt, opts("one"));
+  REQUIRE(refused.is_ok());
+  CHECK(refused->status.code() == Code::kTooLarge);
+  INFO(refused->status.to_string());
+  CHECK(refused->status.message().find("siblings") != std::string::npos);
+  auto read = c->get("sib", "k", opts("one"));
+  REQUIRE(read.is_ok());
+  CHECK(read->values.size() == 100);
+  auto resolved = c->put("sib", "k", "resolved", read->context, opts("one"));
+  REQUIRE(resolved.is_ok());
+  CHECK(resolved->status.is_ok());
+  CHECK(c->get("sib", "k", opts("one"))->values == std::vector<std::string>{"resolved"});
+  auto st = c->cluster_status();
+  REQUIRE(st.is_ok());
+  int64_t warnings = -1;
+  for (const auto& [name, value] : st->stats) {
+    if (name == "sibling_warnings") warnings = value;
+  }
+  CHECK(warnings == 76);  // the writes that left 25..100 siblings
+}
+
 }  // namespace
 }  // namespace shoal::test

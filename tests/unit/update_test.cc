@@ -65,6 +65,20 @@ TEST_CASE("update: register puts with and without a context", "[core][update]") 
   REQUIRE(s->as<crdt::DvvSet>()->is_deleted());
 }
 
+TEST_CASE("update: a register write that would leave over kMaxSiblings siblings is refused",
+          "[core][update]") {
+  std::optional<Object> s;
+  for (size_t i = 0; i < kMaxSiblings; ++i) apply(s, 1 + i % 3, put("v" + std::to_string(i)));
+  REQUIRE(s->as<crdt::DvvSet>()->siblings().size() == kMaxSiblings);
+  Result<Applied> refused = apply_update(s, 1, put("one too many"));
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK(refused.status().code() == Code::kTooLarge);
+  CHECK(refused.status().message().find("context") != std::string::npos);
+  // A write with the context of a read resolves them, and is never refused.
+  apply(s, 2, put("resolved", s->as<crdt::DvvSet>()->context()));
+  CHECK(s->as<crdt::DvvSet>()->values() == Strings{"resolved"});
+}
+
 TEST_CASE("update: set add and remove with and without a context", "[core][update]") {
   std::optional<Object> s;
   apply(s, 1, set_op(Update::Kind::kSetAdd, {"x", "y"}));
