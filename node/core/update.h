@@ -18,9 +18,11 @@ constexpr size_t kMaxValueBytes = 1 << 20;     // one register value, lww value,
 constexpr size_t kMaxSetElementsPerOp = 1024;  // elements in one set_add / set_remove
 constexpr size_t kMaxOpIdBytes = 64;           // a client's operation id (idempotency key)
 // A register write a replica mints must leave at most kMaxSiblings siblings (too_large
-// otherwise: a write with the context of a read resolves them, and is never refused); one
-// that leaves kWarnSiblings or more is counted (Riak: warns at 25, refuses at 100).
-// Joins of other replicas' writes are never refused, so a key may hold more.
+// otherwise: a write with the context of a read that saw them resolves them); one that
+// leaves kWarnSiblings or more is counted (Riak: warns at 25, refuses at 100). Joins of
+// other replicas' writes are never refused, so a key may hold more. The refusal answers
+// this attempt: an earlier attempt of the same operation id that timed out may have been
+// applied elsewhere (docs/semantics.md).
 constexpr size_t kMaxSiblings = 100;
 constexpr size_t kWarnSiblings = 25;
 

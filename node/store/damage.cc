@@ -8,6 +8,7 @@
 #include <leveldb/table.h>
 #include <leveldb/write_batch.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 
@@ -53,6 +54,7 @@ class InternalOrder final : public leveldb::Comparator {
 };
 
 bool is_table(const std::string& name) {
+  if (name.find('/') != std::string::npos) return false;  // memenv lists lost/ tables too
   auto ends = [&](const char* suffix) {
     const std::string s(suffix);
     return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
@@ -249,6 +251,57 @@ Status erase_objects(leveldb::DB* db, const std::set<std::string>& objects, Eras
 }
 
 }  // namespace
+
+namespace {
+std::string hex(const std::optional<std::string>& key) {
+  if (!key) return "-";
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (const char ch : *key) {
+    const auto c = static_cast<unsigned char>(ch);
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> unhex(std::string_view h) {
+  if (h == "-") return std::nullopt;
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) {
+    out.push_back(static_cast<char>(nibble(h[i]) * 16 + nibble(h[i + 1])));
+  }
+  return out;
+}
+}  // namespace
+
+std::string encode(const Damage& damage) {
+  std::string out = damage.unbounded ? "unbounded\n" : "";
+  for (const Damage::Range& r : damage.ranges)
+    out += "range " + hex(r.first) + " " + hex(r.last) + "\n";
+  for (std::string line : damage.found) {
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    out += "found " + line + "\n";
+  }
+  return out;
+}
+
+void decode(std::string_view text, Damage* out) {
+  while (!text.empty()) {
+    const size_t end = std::min(text.find('\n'), text.size());
+    const std::string_view line = text.substr(0, end);
+    text.remove_prefix(std::min(end + 1, text.size()));
+    if (line == "unbounded") out->unbounded = true;
+    if (line.substr(0, 6) == "found ") out->found.emplace_back(line.substr(6));
+    if (line.substr(0, 6) != "range ") continue;
+    const std::string_view rest = line.substr(6);
+    const size_t space = rest.find(' ');
+    if (space == std::string_view::npos) continue;
+    out->ranges.push_back(
+        Damage::Range{unhex(rest.substr(0, space)), unhex(rest.substr(space + 1))});
+  }
+}
 
 Status find_table_damage(const std::string& dir, leveldb::Env* env, Damage* out) {
   if (env == nullptr) env = leveldb::Env::Default();

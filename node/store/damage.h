@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crdt/status.h"
@@ -44,6 +45,12 @@ struct Damage {
 
   bool empty() const { return ranges.empty() && !unbounded; }
 };
+
+// The damage as text (a repair's marker file keeps it, so a repair cut short and run
+// again still erases what the first run found), and back; `decode` adds to `out` and
+// skips lines it does not know.
+std::string encode(const Damage& damage);
+void decode(std::string_view text, Damage* out);
 
 // Reads every table (*.ldb, *.sst) of `dir` through `env` (null: the real filesystem) with
 // checksums verified, and appends the damaged blocks' ranges to `out`.

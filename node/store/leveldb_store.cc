@@ -97,13 +97,15 @@ class DropWatcher final : public leveldb::Logger {
 Status list(leveldb::Env* env, const std::string& dir, std::vector<std::string>* names) {
   leveldb::Status s = env->GetChildren(dir, names);
   if (!s.ok()) return Status::internal("cannot list " + dir + ": " + s.ToString());
+  // The files of `dir` itself: not "." and "..", nor (memenv lists them) nested paths.
+  std::erase_if(*names, [](const std::string& n) {
+    return n == "." || n == ".." || n.find('/') != std::string::npos;
+  });
   std::sort(names->begin(), names->end());
   return Status::ok();
 }
 
-// Opens the logs moved to `wal` as a database of their own, checking every record; one
-// left there by an interrupted repair is opened again (or repaired, if it was cut short
-// while its tables moved out).
+// Opens the logs in `wal` as a fresh database of its own, checking every record.
 Status recover_apart(const std::string& wal, leveldb::Env* env, Damage* damage) {
   DropWatcher watcher;
   leveldb::Options lenient = options_for(env);
@@ -111,8 +113,7 @@ Status recover_apart(const std::string& wal, leveldb::Env* env, Damage* damage) 
   lenient.create_if_missing = true;
   lenient.info_log = &watcher;
   leveldb::DB* db = nullptr;
-  leveldb::Status s = leveldb::DB::Open(lenient, wal, &db);
-  if (!s.ok() && leveldb::RepairDB(wal, lenient).ok()) s = leveldb::DB::Open(lenient, wal, &db);
+  const leveldb::Status s = leveldb::DB::Open(lenient, wal, &db);
   delete db;
   if (!s.ok()) {
     return Status::internal("cannot recover the write-ahead logs kept in " + wal + ": " +
@@ -125,31 +126,51 @@ Status recover_apart(const std::string& wal, leveldb::Env* env, Damage* damage) 
   return Status::ok();
 }
 
-// Step 2 of repair_dir.
-Status recover_logs(const std::string& dir, leveldb::Env* env, Damage* damage) {
-  const std::string wal = dir + "/wal-recovery";
-  std::vector<std::string> names;
-  SHOAL_RETURN_IF_ERROR(list(env, dir, &names));
-  (void)env->CreateDir(wal);  // may exist
+// Moves the tables of `wal` into `dir`, numbered after every file there (they hold the
+// newest rows), and removes every other file of `wal` but its logs (`keep_logs`) or all.
+Status drain_apart(const std::string& dir, const std::string& wal, leveldb::Env* env,
+                   bool keep_logs) {
+  std::vector<std::string> names, here;
+  SHOAL_RETURN_IF_ERROR(list(env, dir, &here));
+  SHOAL_RETURN_IF_ERROR(list(env, wal, &names));
+  uint64_t next = std::max(max_file_number(here), max_file_number(names)) + 1;
   for (const std::string& name : names) {
-    if (!ends_with(name, ".log")) continue;
-    leveldb::Status s = env->RenameFile(dir + "/" + name, wal + "/" + name);
-    if (!s.ok())
-      return Status::internal("cannot move " + name + " to " + wal + ": " + s.ToString());
-  }
-  SHOAL_RETURN_IF_ERROR(recover_apart(wal, env, damage));
-  std::vector<std::string> recovered;
-  SHOAL_RETURN_IF_ERROR(list(env, wal, &recovered));
-  uint64_t next = max_file_number(names) + 1;
-  for (const std::string& name : recovered) {
-    if (name == "." || name == "..") continue;
+    if (keep_logs && ends_with(name, ".log")) continue;
     const std::string from = wal + "/" + name;
     leveldb::Status s = ends_with(name, ".ldb") || ends_with(name, ".sst")
                             ? env->RenameFile(from, dir + "/" + table_name(next++))
                             : env->RemoveFile(from);
     if (!s.ok()) return Status::internal("cannot move " + from + ": " + s.ToString());
   }
-  (void)env->RemoveDir(wal);
+  return Status::ok();
+}
+
+Status keep(leveldb::Env* env, const std::string& marker, const Damage& damage) {
+  const leveldb::Status s = leveldb::WriteStringToFile(env, encode(damage), marker);
+  if (!s.ok()) return Status::internal("cannot write " + marker + ": " + s.ToString());
+  return Status::ok();
+}
+
+// Step 2 of repair_dir. Crash-safe: at every point each row is in a table of `dir`, a
+// log in `wal`, or a table in `wal`, and while `wal` exists the node does not open (open
+// says to run the repair again), which goes on from there: tables a cut-short run left
+// in `wal` go in first, its database files (a manifest that may name tables already
+// moved) are dropped, and the logs left are recovered afresh.
+Status recover_logs(const std::string& dir, leveldb::Env* env, Damage* damage) {
+  const std::string wal = dir + "/" + LevelDbStore::kWalRecoveryDir;
+  std::vector<std::string> names;
+  SHOAL_RETURN_IF_ERROR(list(env, dir, &names));
+  (void)env->CreateDir(wal);  // may exist
+  for (const std::string& name : names) {
+    if (!ends_with(name, ".log")) continue;
+    leveldb::Status s = env->RenameFile(dir + "/" + name, wal + "/" + name);
+    if (!s.ok()) {
+      return Status::internal("cannot move " + name + " to " + wal + ": " + s.ToString());
+    }
+  }
+  SHOAL_RETURN_IF_ERROR(drain_apart(dir, wal, env, /*keep_logs=*/true));
+  SHOAL_RETURN_IF_ERROR(recover_apart(wal, env, damage));
+  SHOAL_RETURN_IF_ERROR(drain_apart(dir, wal, env, /*keep_logs=*/false));
   return Status::ok();
 }
 
@@ -192,16 +213,30 @@ Result<RepairReport> LevelDbStore::repair_dir(const std::string& dir, leveldb::E
                             " is locked by another process: is a shoald using it? Stop it first");
   }
   (void)e->UnlockFile(lock);
+  // The marker says a repair is under way (the store does not open meanwhile) and keeps
+  // what an earlier run cut short found: its tables are rewritten by now.
+  const std::string marker = dir + "/" + kRepairMarker;
   Damage damage;
+  std::string earlier;
+  if (e->FileExists(marker) && leveldb::ReadFileToString(e, marker, &earlier).ok()) {
+    decode(earlier, &damage);
+  }
   SHOAL_RETURN_IF_ERROR(find_table_damage(dir, e, &damage));
+  SHOAL_RETURN_IF_ERROR(keep(e, marker, damage));
   SHOAL_RETURN_IF_ERROR(recover_logs(dir, e, &damage));
+  SHOAL_RETURN_IF_ERROR(keep(e, marker, damage));
   leveldb::Status s = leveldb::RepairDB(dir, options_for(env));
   if (!s.ok()) return Status::internal("repair of " + dir + " failed: " + s.ToString());
+  (void)e->RemoveDir(dir + "/" + kWalRecoveryDir);
   RepairReport report;
   report.found = damage.found;
   report.unbounded = damage.unbounded;
+  std::unique_ptr<const leveldb::FilterPolicy> filter(
+      leveldb::NewBloomFilterPolicy(kBloomBitsPerKey));
+  leveldb::Options options = options_for(env);
+  options.filter_policy = filter.get();  // the compaction below rewrites every table
   leveldb::DB* raw = nullptr;
-  s = leveldb::DB::Open(options_for(env), dir, &raw);
+  s = leveldb::DB::Open(options, dir, &raw);
   if (!s.ok()) return Status::internal("repaired " + dir + " does not open: " + s.ToString());
   std::unique_ptr<leveldb::DB> db(raw);
   if (!damage.empty() && erase_damaged) {
@@ -210,6 +245,14 @@ Result<RepairReport> LevelDbStore::repair_dir(const std::string& dir, leveldb::E
     report.erased = *erased;
   }
   db->CompactRange(nullptr, nullptr);
+  std::string level0;
+  if (!db->GetProperty("leveldb.num-files-at-level0", &level0) || level0 != "0") {
+    return Status::internal("the compaction after repairing " + dir + " did not finish (" + level0 +
+                            " tables left in level 0; is the disk full?)");
+  }
+  db.reset();
+  s = e->RemoveFile(marker);
+  if (!s.ok()) return Status::internal("cannot finish the repair of " + dir + ": " + s.ToString());
   return report;
 }
 
@@ -241,6 +284,13 @@ Status LevelDbStore::open_db() {
   options.create_if_missing = true;
   options.filter_policy = filter_.get();
   options.block_cache = cache_.get();
+  leveldb::Env* env = env_ != nullptr ? env_ : leveldb::Env::Default();
+  if (env->FileExists(dir_ + "/" + kRepairMarker)) {
+    // Opening now would drop the tables recovered from the logs (the old manifest does
+    // not name them): only finishing the repair is safe.
+    return Status::corruption("a repair of " + dir_ + " was cut short; run `shoald --repair " +
+                              "--data-dir " + dir_ + "` to finish it");
+  }
   leveldb::DB* db = nullptr;
   leveldb::Status s = leveldb::DB::Open(options, dir_, &db);
   if (!s.ok()) return explain_open_failure(dir_, s);
@@ -253,8 +303,9 @@ Status LevelDbStore::repair() {
   db_.reset();
   Result<RepairReport> repaired = repair_dir(dir_, env_, repair_erases_);
   if (!repaired.is_ok()) {
-    // Open what is there again so reads of the blocks that are intact go on; the fault
-    // stays, and the doctor tries the repair again later.
+    // Open what is there again so reads of the blocks that are intact go on (unless the
+    // repair got as far as moving the logs: open_db refuses then, and the store stays
+    // closed); the fault stays, and the doctor tries the repair again later.
     const Status kept = fault_;
     (void)open_db();
     fault_ = kept;

@@ -88,6 +88,10 @@ class LevelDbStore final : public core::Store {
   // database stays open, so reads keep working.
   Status reopen();
   static constexpr size_t kProbeBytes = 64u << 10;
+  // Where a repair recovers the logs, and the file that says a repair is under way (the
+  // store does not open while it exists: repair_dir goes on from where it stopped).
+  static constexpr const char* kWalRecoveryDir = "wal-recovery";
+  static constexpr const char* kRepairMarker = "REPAIRING";
   // The shell's free-space check: not ok while the disk is below its floor, so writes
   // are refused (health()) before LevelDB fails on them.
   void set_space(Status low) { space_ = std::move(low); }

@@ -290,9 +290,7 @@ bool Server::Impl::client_backlogged(const Conn* c) const {
                          : c->kind == Conn::Kind::kHttp ? c->http->pending()
                                                         : c->inflight;
   if (pending >= config.max_inflight_per_connection) return true;
-  if (c->reads_turn == core_turns && c->reads_in_turn >= config.max_reads_per_turn_per_connection) {
-    return true;
-  }
+  if (c->reads_in_flight >= config.max_reads_in_flight_per_connection) return true;
   const size_t unread = c->out.size() + c->writing.size();
   const size_t bound = config.max_output_bytes_per_connection;
   if (unread > bound) return true;
@@ -301,31 +299,20 @@ bool Server::Impl::client_backlogged(const Conn* c) const {
   return pending > 0 && unread + (pending + 1) * c->answer_bytes > bound;
 }
 
-void Server::Impl::note_dispatch(uint64_t conn_id, api::Op op) {
-  if (op != api::Op::kGet && op != api::Op::kSetGet && op != api::Op::kCounterGet) return;
+std::function<void(api::Response)> Server::Impl::count_read(
+    uint64_t conn_id, api::Op op, std::function<void(api::Response)> done) {
+  if (op != api::Op::kGet && op != api::Op::kSetGet && op != api::Op::kCounterGet) return done;
   auto it = conns.find(conn_id);
-  if (it == conns.end()) return;
-  Conn* c = it->second;
-  if (c->reads_turn != core_turns) {
-    c->reads_turn = core_turns;
-    c->reads_in_turn = 0;
-  }
-  ++c->reads_in_turn;
+  if (it == conns.end()) return done;
+  ++it->second->reads_in_flight;
+  return [this, conn_id, done = std::move(done)](api::Response r) {
+    if (auto found = conns.find(conn_id); found != conns.end()) --found->second->reads_in_flight;
+    done(std::move(r));
+  };
 }
 
 void Server::Impl::note_answer(Conn* c, size_t bytes) {
   c->answer_bytes = std::max(bytes, c->answer_bytes - c->answer_bytes / 8);
-  const size_t unread = c->out.size() + c->writing.size();
-  // One big answer (a register with many siblings) to a client that reads is no abuse:
-  // only answers piling onto a backlog already past the soft bound count.
-  if (unread <= config.max_unread_bytes_hard || c->closing ||
-      unread - bytes <= config.max_output_bytes_per_connection) {
-    return;
-  }
-  log_limit("unread", fmt::format("{}: {} bytes of answers unread, over the {}-byte limit "
-                                  "(max_unread_bytes_hard); closing the connection",
-                                  c->remote, unread, config.max_unread_bytes_hard));
-  close_conn(c, "unread answers over the limit");
 }
 
 }  // namespace shoal::uvshell

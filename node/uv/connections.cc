@@ -187,15 +187,15 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
     return true;
   }
   ++c->inflight;
-  note_dispatch(c->id, req->op);
-  submit(std::move(req).value(), [this, conn_id = c->id](api::Response a) {
-    auto it = conns.find(conn_id);
-    if (it == conns.end()) return;  // the client went away
-    Conn* conn = it->second;
-    --conn->inflight;
-    reply(conn, a);
-    if (!conn->reading && !draining) resume.push_back(conn_id);
-  });
+  const api::Op op = req->op;
+  submit(std::move(req).value(), count_read(c->id, op, [this, conn_id = c->id](api::Response a) {
+           auto it = conns.find(conn_id);
+           if (it == conns.end()) return;  // the client went away
+           Conn* conn = it->second;
+           --conn->inflight;
+           reply(conn, a);
+           if (!conn->reading && !draining) resume.push_back(conn_id);
+         }));
   return true;
 }
 
@@ -233,8 +233,8 @@ void Server::Impl::start_resp(Conn* c) {
   c->resp_parser = std::make_unique<api::resp::Parser>();
   api::resp::Session::Hooks hooks;
   hooks.submit = [this, conn_id = c->id](api::Request r, api::resp::Session::Done done) {
-    note_dispatch(conn_id, r.op);
-    submit(std::move(r), std::move(done));
+    const api::Op op = r.op;
+    submit(std::move(r), count_read(conn_id, op, std::move(done)));
   };
   hooks.on_output = [this, conn_id = c->id] {
     auto it = conns.find(conn_id);
@@ -274,8 +274,8 @@ void Server::Impl::process_resp(Conn* c) {
 void Server::Impl::start_http(Conn* c) {
   api::http::Session::Hooks hooks;
   hooks.submit = [this, conn_id = c->id](api::Request r, api::http::Session::Done done) {
-    note_dispatch(conn_id, r.op);
-    submit(std::move(r), std::move(done));
+    const api::Op op = r.op;
+    submit(std::move(r), count_read(conn_id, op, std::move(done)));
   };
   hooks.on_output = [this, conn_id = c->id] {
     auto it = conns.find(conn_id);

@@ -139,7 +139,6 @@ bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
 // One loop turn ends: commit the turn's writes, then send what the turn produced.
 void Server::Impl::end_turn() {
   node->end_turn();
-  ++core_turns;
   check_store();
   // Connections paused at their in-flight limit read their buffered frames now; their
   // requests form one more core turn.
@@ -151,7 +150,6 @@ void Server::Impl::end_turn() {
       if (it != conns.end() && !it->second->reading) process_frames(it->second);
     }
     node->end_turn();
-    ++core_turns;
   }
   auto batch = std::move(dirty);
   dirty.clear();

@@ -72,16 +72,12 @@ struct ServerConfig {
   size_t max_inflight_per_connection = 1024;
   // Unread answers: past max_output_bytes_per_connection the node stops reading the
   // connection, and also stops while its requests in flight, counted at the size of its
-  // recent answers, would take it past (a burst of reads of big values). Past
-  // max_unread_bytes_hard (answers to requests already in flight that turned out bigger
-  // than that guess, piling onto a backlog past the first bound) the connection is closed,
-  // as Redis's client-output-buffer-limit does.
+  // recent answers, would take it past (a burst of reads of big values). Reads in flight
+  // are capped apart, so the answers to come are bounded whatever that guess (a client
+  // that read small values, then pipelines reads of big ones): unread answers stay
+  // within max_output_bytes_per_connection + max_reads_in_flight_per_connection answers.
   size_t max_output_bytes_per_connection = 16u << 20;
-  size_t max_unread_bytes_hard = 64u << 20;
-  // Reads one connection may start in one core turn: the turn holds their answers until
-  // it ends, so this bounds them whatever the guess (a client that read small values and
-  // then pipelines reads of big ones).
-  uint32_t max_reads_per_turn_per_connection = 64;
+  size_t max_reads_in_flight_per_connection = 64;
   size_t max_pending_requests = 100'000;
   size_t max_peer_queue_bytes = 64u << 20;
   uint32_t drain_timeout_ms = 5'000;

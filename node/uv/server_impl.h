@@ -70,8 +70,7 @@ struct Conn {
   // A running guess of one answer's size (the largest lately, decaying by 1/8 per answer;
   // the first ones are assumed biggish): what a request in flight will add to `out`.
   size_t answer_bytes = 512u << 10;
-  uint64_t reads_turn = 0;     // the core turn reads_in_turn counts in
-  uint32_t reads_in_turn = 0;  // reads started in that turn
+  size_t reads_in_flight = 0;  // get, set_get, counter_get awaiting the core
   // kResp: the Redis-protocol parser and session (replies in command order).
   std::unique_ptr<api::resp::Parser> resp_parser;
   std::shared_ptr<api::resp::Session> resp;
@@ -111,7 +110,6 @@ struct Server::Impl final : core::Clock, core::Transport {
   std::map<uint64_t, Conn*> conns;
   std::set<Conn*> dirty;
   std::vector<uint64_t> resume;  // paused client connections the core answered
-  uint64_t core_turns = 0;       // turns Impl::end_turn ended (per-turn read caps)
   std::map<std::string, std::unique_ptr<Peer>> peers;
   // Peer listener addresses announced in hellos (bounded): how to answer a node that
   // dialled us before gossip told us about it.
@@ -197,11 +195,12 @@ struct Server::Impl final : core::Clock, core::Transport {
   // A client's backlog (conn_limits.cc): true while the node should not read more of its
   // requests (too many in flight, or their answers would pass the unread bound).
   bool client_backlogged(const Conn* c) const;
-  // After answers were queued to a client: updates its answer-size guess, and closes it
-  // past max_unread_bytes_hard.
+  // After answers were queued to a client: updates its answer-size guess.
   void note_answer(Conn* c, size_t bytes);
-  // A request of `op` goes to the core for connection `conn_id` (counts its reads).
-  void note_dispatch(uint64_t conn_id, api::Op op);
+  // A request of `op` goes to the core for connection `conn_id`: a read is counted in its
+  // reads_in_flight until the returned callback (which then calls `done`) runs.
+  std::function<void(api::Response)> count_read(uint64_t conn_id, api::Op op,
+                                                std::function<void(api::Response)> done);
   // with_store_bytes: also LevelDB's approximate size (costly; /metrics only).
   NodeSnapshot snapshot(bool with_store_bytes = false) const;
   void connect_peer(Peer* p);

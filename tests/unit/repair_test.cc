@@ -1,6 +1,7 @@
 // LevelDbStore::repair_dir over a real LevelDB in memory (memenv): a repair never leaves
 // an object with part of its rows (damage.h). The objects are stored as the node stores
 // them (node/core/keys.h): a set is a head row and element rows sharing its key's hash.
+#include <leveldb/db.h>
 #include <leveldb/env.h>
 #include <leveldb/helpers/memenv.h>
 
@@ -12,6 +13,7 @@
 #include "node/core/keys.h"
 #include "node/core/object.h"
 #include "node/store/leveldb_store.h"
+#include "noise.h"
 
 namespace shoal::store {
 namespace {
@@ -28,17 +30,7 @@ std::string member_key(int i, int m) {
 }
 bool is_set(int i) { return i % 2 == 0; }  // odd ones are single-row registers
 
-std::string noise(int i, size_t n) {
-  std::string v;
-  uint64_t x = 0x9E3779B97F4A7C15 * (static_cast<uint64_t>(i) + 1);
-  while (v.size() < n) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    v.push_back(static_cast<char>(x & 0xff));
-  }
-  return v;
-}
+using test::noise;
 
 std::string head_value(int i) {
   // A set head says it has element rows; a register is one row (Object::encode_stored).
@@ -185,6 +177,44 @@ TEST_CASE("repair: a table that does not open at all is unbounded damage", "[sto
   INFO(describe(*r));
   CHECK(r->unbounded);
   CHECK(census(w).partial == 0);
+}
+
+// Moves /db's log into /db/wal-recovery with the marker, as a repair does before it is
+// cut short; `opened_apart` also recovers it there (a cut after that step).
+void cut_short_repair(World& w, bool opened_apart) {
+  const std::string log = only_file(w, ".log");
+  const std::string wal = "/db/" + std::string(LevelDbStore::kWalRecoveryDir);
+  REQUIRE(w.mem->CreateDir(wal).ok());
+  REQUIRE(
+      leveldb::WriteStringToFile(w.mem.get(), "", "/db/" + std::string(LevelDbStore::kRepairMarker))
+          .ok());
+  REQUIRE(w.mem->RenameFile(log, wal + log.substr(log.rfind('/'))).ok());
+  if (!opened_apart) return;
+  leveldb::Options o;
+  o.env = w.mem.get();
+  o.create_if_missing = true;
+  leveldb::DB* db = nullptr;
+  REQUIRE(leveldb::DB::Open(o, wal, &db).ok());
+  delete db;
+}
+
+TEST_CASE(
+    "repair: a repair cut short keeps the store closed until a repair finishes it, and "
+    "nothing is lost",
+    "[store][repair]") {
+  for (const bool opened_apart : {false, true}) {
+    World w;
+    fill(w);  // every row is in the log only
+    cut_short_repair(w, opened_apart);
+    auto opened = LevelDbStore::open("/db", w.mem.get());
+    REQUIRE_FALSE(opened.is_ok());
+    CHECK(opened.status().code() == Code::kCorruption);
+    CHECK(opened.status().message().find("cut short") != std::string::npos);
+    Result<RepairReport> r = LevelDbStore::repair_dir("/db", w.mem.get());
+    INFO("opened apart: " << opened_apart);
+    REQUIRE(r.is_ok());
+    CHECK(census(w).whole == kObjects);
+  }
 }
 
 }  // namespace

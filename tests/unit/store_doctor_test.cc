@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "node/store/leveldb_store.h"
+#include "noise.h"
 
 namespace shoal::store {
 namespace {
@@ -56,19 +57,7 @@ struct World {
   FullDiskEnv env{mem.get()};
 };
 
-// Incompressible, so LevelDB stores its blocks raw and only the checksum can tell.
-std::string noise(int i, size_t n) {
-  std::string v;
-  uint64_t x = 0x9E3779B97F4A7C15;
-  x *= static_cast<uint64_t>(i) + 1;
-  while (v.size() < n) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    v.push_back(static_cast<char>(x & 0xff));
-  }
-  return v;
-}
+using test::noise;
 
 // Keys k0..k(n-1) in a table: written, then the store reopened (the log becomes a table).
 void fill_table(World& w, int n) {
