@@ -145,7 +145,7 @@ void Node::start_get(uint64_t id, Pending& p) {
   }
   if (const ring::Target* mine = p.target(config_.self)) {
     Result<ObjectPtr> got = mine->hint_for ? hints_.load(*mine->hint_for, p.bucket, p.key)
-                                           : objects_.load(p.bucket, p.key);
+                                           : load_members(p.bucket, p.key, p.elements);
     if (got && *got) {
       *got = p.elements.empty() ? for_reading(*got, config_.cluster.fault_points.bug_counter_gaps)
                                 : projected(*got, p.elements);
@@ -167,6 +167,9 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
     if (minter && minter->node == config_.self) break;
   }
   p.minter = minter->node;
+  if (update.kind == Update::Kind::kSetAdd || update.kind == Update::Kind::kSetRemove) {
+    p.delta_elements = update.elements;
+  }
   if (minter->node != config_.self) {
     Message m = Message::make(Message::Kind::kMint, id, p.bucket, p.key);
     m.update = update;
@@ -195,14 +198,17 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
   for (const ring::Target& t : targets) {
     if (t.node == minter) continue;
     if (t.node == config_.self) {
-      Result<ObjectPtr> mine =
-          t.hint_for ? hints_.load(*t.hint_for, p.bucket, p.key) : objects_.load(p.bucket, p.key);
+      // Only a counter delta (base set) can miss history: no load for the others.
+      Result<ObjectPtr> mine = p.base == 0  ? Result<ObjectPtr>(ObjectPtr())
+                               : t.hint_for ? hints_.load(*t.hint_for, p.bucket, p.key)
+                                            : objects_.load(p.bucket, p.key);
       if (mine && misses_history(mine->get(), *p.delta, p.base)) {
         on_gap(id, p, t.node);
       } else {
         Status s = t.hint_for ? hints_.store(*t.hint_for, p.bucket, p.key, *p.delta,
                                              p.options.durable, env_.clock.wall_ms())
-                              : merge_local(p.bucket, p.key, *p.delta, p.options.durable);
+                              : merge_local(p.bucket, p.key, *p.delta, p.options.durable,
+                                            p.delta_elements);
         record(id, t.node, s.is_ok(), s);
       }
       if (!requests_.find(id)) return;
@@ -213,6 +219,7 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
     m.durable = p.options.durable;
     m.hint_for = t.hint_for.value_or("");
     m.base = p.base;
+    m.elements = p.delta_elements;
     send(t.node, std::move(m));
   }
 }

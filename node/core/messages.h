@@ -46,7 +46,10 @@ struct Message {
   bool duplicate = false;        // kMintReply: the op id was applied before; nothing new minted
   std::string hint_for;          // kRead, kMerge to a sloppy fallback: the down primary
   std::string body;              // gossip: encode_gossip()
-  std::vector<std::string> elements;  // kRead: only these set members (empty: all)
+  // kRead: only these set members (empty: all). kMerge of a minted set delta: the
+  // members it touches (every dot its context holds is one of theirs), so a big set's
+  // replica reads only those; empty: the replica loads the whole object.
+  std::vector<std::string> elements;
   // kMintReply, kMerge of a counter delta: the minter's total for its actor before this
   // mint. A replica holding less missed some of that actor's history, and joining the
   // delta would take in those mints without their operation records (a retry could then

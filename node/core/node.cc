@@ -44,7 +44,7 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
     : config_(std::move(config)),
       env_(env),
       actor_(actor),
-      objects_(env_.store, turn_, config_.object_cache_bytes,
+      objects_(env_.store, turn_, config_.object_cache_bytes, config_.whole_set_max_members,
                [this](uint64_t hash) { segment_changed(hash); }),
       requests_(config_.max_pending_requests,
                 config_.cluster.fault_points.bug_count_duplicate_replies),
@@ -177,9 +177,7 @@ void Node::end_turn() {
     // Acknowledge nothing of this turn; peers time out, clients learn why. An update's
     // outcome is indeterminate: an earlier turn may have sent it to other replicas. When
     // the store discarded the turn's writes, forget what was derived from them, so
-    // nothing refused is kept or retried. (Known gap: a scan inside the turn flushes, so
-    // part of a discarded turn may be committed; its mint records are dropped all the
-    // same, and a duplicate of such a mint would mint again.)
+    // nothing refused is kept or retried.
     if (turn_.discarded()) {
       objects_.forget_cache();
       hints_.recount();

@@ -93,6 +93,10 @@ struct FaultPoints {
   // A coordinator counts a duplicated reply again (one replica makes a quorum twice); the
   // coordinator's invariant (one reply per target) stops the node at the first one.
   bool bug_count_duplicate_replies = false;
+  // A replica of a big set merging a minted delta reads only the members the delta holds
+  // entries for, not every member its update named (object_store.h): a remove's member
+  // is not read, so its dots survive there.
+  bool bug_partial_by_entries = false;
 };
 
 // Timing and limits of the cluster machinery (docs/operations.md lists them all).
@@ -133,6 +137,9 @@ struct NodeConfig {
   std::string peer_address, client_address;  // published in gossip
   uint32_t vnodes_per_node = ring::Ring::kDefaultVnodes;
   size_t object_cache_bytes = 32u << 20;  // decoded objects kept in memory (0: none)
+  // A set with more members is never loaded whole to change or test some of them
+  // (object_store.h): its head and the members named are read instead.
+  size_t whole_set_max_members = 4096;
   // Client requests coordinated at once; beyond, a request is refused with overloaded.
   size_t max_pending_requests = 100'000;
   ClusterOptions cluster;
@@ -196,6 +203,13 @@ class Node {
   // phi-accrual failure detector of #4 feeds the same event.)
   void on_peer_status(const ring::NodeId& peer, bool reachable);
   void end_turn();
+  // What the answers end_turn() delivered started (a client's next request, issued from
+  // its callback: RESP's SADD writes after its read) waits for another end_turn(). The
+  // shell must not block waiting for an event before that, or the request waits for the
+  // next timer (a tick: 100 ms).
+  bool has_turn_work() const {
+    return !outbox_.empty() || !replies_.empty() || env_.store.has_staged();
+  }
   // The Store was repaired or reopened after a fault (node/store/store_doctor.h) and may
   // hold less than before: a repair drops unreadable rows, this node's own history
   // perhaps among them. The node forgets what it cached of the store, compares every
@@ -318,8 +332,18 @@ class Node {
   void check_own_history(const Object* mine, const Object& incoming);
   Result<LocalApplied> local_update(const Update& update, const std::string& bucket,
                                     const std::string& key, bool durable);
+  // `elements`: the set members a minted delta touches (Message::elements); non-empty, a
+  // big set's merge reads only those (ObjectStore::part).
   Status merge_local(const std::string& bucket, const std::string& key, const Object& delta,
-                     bool durable);
+                     bool durable, const std::vector<std::string>& elements = {});
+  Result<ObjectStore::Part> merge_target(const std::string& bucket, const std::string& key,
+                                         const Object& delta,
+                                         const std::vector<std::string>& elements);
+  Result<ObjectStore::Part> update_target(const Update& u, const std::string& bucket,
+                                          const std::string& key);
+  // A key's object for a read of `elements` (all when empty).
+  Result<ObjectPtr> load_members(const std::string& bucket, const std::string& key,
+                                 const std::vector<std::string>& elements);
   void send(const ring::NodeId& to, Message m);
 
   NodeConfig config_;

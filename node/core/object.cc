@@ -180,9 +180,9 @@ Result<Object> Object::decode(std::string_view bytes) {
   return out;
 }
 
-std::string Object::encode_stored() const {
+std::string Object::encode_stored(bool records_in_rows) const {
   const auto* set = as<crdt::ORSet>();
-  const int version = ops_.empty() ? (set ? 2 : 1) : 3;
+  const int version = ops_.empty() && !records_in_rows ? (set ? 2 : 1) : 3;
   msgpack::sbuffer buf(64);
   codec::Packer pk(buf);
   pk.pack_array(3);

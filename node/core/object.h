@@ -80,8 +80,9 @@ class Object {
   // The stored form (keys.h). The operation log lives in rows of its own, one per
   // record; a set's elements too. [1, type, crdt]: a whole object without records;
   // [2, set, head]: a set without records (its elements in rows); [3, type, crdt or set
-  // head]: an object with records in rows.
-  std::string encode_stored() const;
+  // head]: an object with records in rows. `records_in_rows`: the [3] form even without
+  // records here (a set loaded in part, whose records stay in their rows).
+  std::string encode_stored(bool records_in_rows = false) const;
   // Decodes any form; *split tells that a set came without its elements (the caller
   // reads the element rows and calls crdt::ORSet::assemble), *op_rows that its
   // operation records are in rows (the caller reads them into ops()).

@@ -29,6 +29,11 @@ ObjectPtr ObjectCache::find(std::string_view key) {
   return it->second->object;
 }
 
+bool ObjectCache::contains(std::string_view key) const {
+  auto it = index_.find(slot(key));
+  return it != index_.end() && it->second->key == key;
+}
+
 void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size_t bytes) {
   const size_t cost = bytes + key.size() + kEntryOverheadBytes;
   const uint64_t s = slot(key);

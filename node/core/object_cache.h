@@ -28,6 +28,8 @@ class ObjectCache {
   // cached object in place only while nothing but the cache and itself hold it (no
   // pending request, message or reply can see the change), then put()s it again.
   ObjectPtr find(std::string_view key);
+  // Whether `key` is cached (no effect on recency or the hit counts).
+  bool contains(std::string_view key) const;
   // Inserts or replaces; evicts least recently used entries beyond the capacity. An
   // object larger than the whole capacity is not cached. `bytes`: its encoded size, or
   // an estimate of its memory.

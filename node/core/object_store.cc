@@ -30,9 +30,15 @@ Status rows_under(Store& store, const std::string& prefix, std::vector<std::stri
 
 }  // namespace
 
-ObjectStore::ObjectStore(Store& store, Turn& turn, size_t cache_bytes, ChangeFn on_change)
-    : store_(store), turn_(turn), cache_(cache_bytes), on_change_(std::move(on_change)) {
+ObjectStore::ObjectStore(Store& store, Turn& turn, size_t cache_bytes, size_t whole_set_max_members,
+                         ChangeFn on_change)
+    : store_(store),
+      turn_(turn),
+      cache_(cache_bytes),
+      whole_set_max_members_(whole_set_max_members),
+      on_change_(std::move(on_change)) {
   SHOAL_ASSERT(on_change_ != nullptr);
+  SHOAL_ASSERT(whole_set_max_members_ >= 1);
 }
 
 Result<ObjectPtr> ObjectStore::load(const std::string& bucket, const std::string& key) {
@@ -42,7 +48,8 @@ Result<ObjectPtr> ObjectStore::load(const std::string& bucket, const std::string
 }
 
 Result<std::shared_ptr<Object>> ObjectStore::load_shared(const std::string& bucket,
-                                                         const std::string& key) {
+                                                         const std::string& key, size_t max_members,
+                                                         bool* too_big) {
   const uint64_t hash = ring::key_hash(bucket, key);
   const std::string k = data_key(hash, bucket, key);
   if (ObjectPtr cached = cache_.find(k)) return std::const_pointer_cast<Object>(cached);
@@ -56,7 +63,9 @@ Result<std::shared_ptr<Object>> ObjectStore::load_shared(const std::string& buck
   Result<Object> o = Object::decode_stored(**raw, &split, &op_rows);
   if (!o) return corrupt(o.status());
   if (split) {
-    Result<crdt::ORSet> set = load_elements(hash, bucket, key, std::move(*o->as<crdt::ORSet>()));
+    Result<crdt::ORSet> set =
+        load_elements(hash, bucket, key, std::move(*o->as<crdt::ORSet>()), max_members, too_big);
+    if (too_big && *too_big) return std::shared_ptr<Object>();
     if (!set) return corrupt(set.status());
     o = Object(std::move(set).value());
   }
@@ -75,11 +84,16 @@ Result<std::shared_ptr<Object>> ObjectStore::load_shared(const std::string& buck
 }
 
 Result<crdt::ORSet> ObjectStore::load_elements(uint64_t hash, const std::string& bucket,
-                                               const std::string& key, crdt::ORSet head) {
+                                               const std::string& key, crdt::ORSet head,
+                                               size_t max_members, bool* too_big) {
   const std::string prefix = element_prefix(hash, bucket, key);
   std::map<std::string, std::set<crdt::Dot>> entries;
   Status bad = Status::ok();
   Status s = store_.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view v) {
+    if (max_members != 0 && entries.size() >= max_members) {
+      *too_big = true;
+      return false;
+    }
     Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
     if (!dots) {
       bad = dots.status();
@@ -117,6 +131,93 @@ Result<std::shared_ptr<Object>> ObjectStore::writable(const std::string& bucket,
   std::shared_ptr<Object> obj = std::move(got).value();
   if (obj.use_count() <= 2) return obj;  // held by the cache (if cached) and us only
   return std::make_shared<Object>(*obj);
+}
+
+Result<ObjectStore::Part> ObjectStore::part(const std::string& bucket, const std::string& key,
+                                            const std::vector<std::string>& elements,
+                                            const std::vector<uint64_t>& ops, bool for_write) {
+  SHOAL_ASSERT(!elements.empty());
+  const std::string k = data_key(ring::key_hash(bucket, key), bucket, key);
+  if (big_sets_.find(k) == nullptr || cache_.contains(k)) {
+    bool too_big = false;
+    Result<std::shared_ptr<Object>> got =
+        load_shared(bucket, key, whole_set_max_members_, &too_big);
+    if (!got) return got.status();
+    if (!too_big) {
+      std::shared_ptr<Object> obj = std::move(got).value();
+      // As writable(): change in place only what the cache and we alone hold.
+      if (for_write && obj && obj.use_count() > 2) obj = std::make_shared<Object>(*obj);
+      return Part{std::move(obj)};
+    }
+    big_sets_.insert(k, true);
+  }
+  return load_part(bucket, key, elements, ops, for_write);
+}
+
+Result<ObjectStore::Part> ObjectStore::load_part(const std::string& bucket, const std::string& key,
+                                                 const std::vector<std::string>& elements,
+                                                 const std::vector<uint64_t>& ops, bool for_write) {
+  const uint64_t hash = ring::key_hash(bucket, key);
+  auto raw = store_.get(data_key(hash, bucket, key));
+  if (!raw) return raw.status();
+  if (!raw->has_value()) return Part{};
+  auto corrupt = [&](const Status& s) {
+    return Status::corruption("stored object for " + bucket + "/" + key + ": " + s.message());
+  };
+  bool split = false, op_rows = false;
+  Result<Object> head = Object::decode_stored(**raw, &split, &op_rows);
+  if (!head) return corrupt(head.status());
+  if (!split) {  // no longer a set in rows (erased and written again): load it whole
+    Result<std::shared_ptr<Object>> got = load_shared(bucket, key);
+    if (!got) return got.status();
+    std::shared_ptr<Object> obj = std::move(got).value();
+    if (for_write && obj && obj.use_count() > 2) obj = std::make_shared<Object>(*obj);
+    return Part{std::move(obj)};
+  }
+  crdt::ORSet set = std::move(*head->as<crdt::ORSet>());
+  std::set<std::string> names(elements.begin(), elements.end());
+  for (const auto& [observed, named] : set.deferred()) names.insert(named.begin(), named.end());
+  const std::string prefix = element_prefix(hash, bucket, key);
+  std::map<std::string, std::set<crdt::Dot>> entries;
+  for (const std::string& e : names) {
+    auto row = store_.get(prefix + e);
+    if (!row) return row.status();
+    if (!row->has_value()) continue;
+    Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(**row);
+    if (!dots) return corrupt(dots.status());
+    entries.emplace(e, std::move(dots).value());
+  }
+  Result<crdt::ORSet> assembled = crdt::ORSet::assemble(std::move(set), std::move(entries));
+  if (!assembled) return corrupt(assembled.status());
+  auto obj = std::make_shared<Object>(std::move(assembled).value());
+  const std::string op_pre = op_prefix(hash, bucket, key);
+  for (uint64_t op : op_rows ? ops : std::vector<uint64_t>{}) {
+    auto row = store_.get(op_row_key(op_pre, op));
+    if (!row) return row.status();
+    if (!row->has_value()) continue;
+    Result<OpRecord> r = OpLog::decode_record(**row);
+    if (!r) return corrupt(r.status());
+    if (Status s = obj->ops().insert(op, std::move(r).value()); !s.is_ok()) return corrupt(s);
+  }
+  return Part{std::move(obj), true, op_rows};
+}
+
+void ObjectStore::save_part(const std::string& bucket, const std::string& key, Part part, Rows rows,
+                            bool durable) {
+  SHOAL_ASSERT(part.object != nullptr);
+  if (!part.partial) {
+    save(bucket, key, std::move(part.object), rows, durable);
+    return;
+  }
+  SHOAL_ASSERT(!rows.all && part.object->type() == DataType::kSet);
+  const uint64_t hash = ring::key_hash(bucket, key);
+  const std::string k = data_key(hash, bucket, key);
+  store_.put(k, part.object->encode_stored(part.records_in_rows));
+  save_elements(hash, bucket, key, *part.object->as<crdt::ORSet>(), rows);
+  save_ops(hash, bucket, key, *part.object, rows);
+  cache_.erase(k);  // part() found it uncached; stay so (the cache holds whole objects)
+  turn_.need_sync(durable);
+  on_change_(hash);
 }
 
 void ObjectStore::save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o,

@@ -7,6 +7,12 @@
 // that could not clear the rows it replaces fails the turn. Every change to a key's
 // rows is reported to `on_change(key_hash)` (anti-entropy's segment signal).
 //
+// A set too big to load whole (more than `whole_set_max_members` element rows) is never
+// loaded whole by an operation on some of its members: part() reads its head and just
+// the rows the operation needs, so an add costs the same in a set of 10 members or of
+// 10 million whether or not the set fits the cache. Only whole reads, anti-entropy and
+// handoff load such a set whole.
+//
 // Errors: load() answers corruption for an undecodable row (naming the key) and the
 // Store's error for a failed read; erase_object() answers a failed scan's error and
 // then erases nothing.
@@ -21,6 +27,7 @@
 #include "crdt/orset.h"
 #include "crdt/status.h"
 #include "node/core/env.h"
+#include "node/core/fifo_map.h"
 #include "node/core/keys.h"
 #include "node/core/object.h"
 #include "node/core/object_cache.h"
@@ -40,8 +47,20 @@ class ObjectStore {
     bool all = false;
   };
 
-  // REQUIRES: `store` and `turn` outlive this object.
-  ObjectStore(Store& store, Turn& turn, size_t cache_bytes, ChangeFn on_change);
+  // What an operation on some members of a key sees of it (part()).
+  struct Part {
+    std::shared_ptr<Object> object;  // null: the key is absent
+    // The object is a big set's head (whole context, deferred removes) with only the
+    // elements asked, the elements its deferred removes name, and the operation
+    // records asked: a join or mutation on those elements changes it exactly as it
+    // would change the whole set. Saved by save_part(), never cached.
+    bool partial = false;
+    bool records_in_rows = false;  // partial: the key's records are in rows (keep the form)
+  };
+
+  // REQUIRES: `store` and `turn` outlive this object; whole_set_max_members >= 1.
+  ObjectStore(Store& store, Turn& turn, size_t cache_bytes, size_t whole_set_max_members,
+              ChangeFn on_change);
 
   // The key's object; null when absent.
   Result<ObjectPtr> load(const std::string& bucket, const std::string& key);
@@ -49,6 +68,17 @@ class ObjectStore {
   // else a copy (others keep what they saw). Null when the key is absent. A change is
   // stored only by save().
   Result<std::shared_ptr<Object>> writable(const std::string& bucket, const std::string& key);
+  // What an operation naming `elements` (and the operation records `ops`) needs of the
+  // key: the whole object when it is cached, not a set, or a set of at most
+  // whole_set_max_members elements (then as writable() gives it, `for_write` or not);
+  // else a partial one. REQUIRES: `elements` non-empty.
+  Result<Part> part(const std::string& bucket, const std::string& key,
+                    const std::vector<std::string>& elements, const std::vector<uint64_t>& ops,
+                    bool for_write);
+  // save() for what part() gave: a partial set stages its head and the rows `rows` names
+  // (REQUIRES: not rows.all).
+  void save_part(const std::string& bucket, const std::string& key, Part part, Rows rows,
+                 bool durable);
   // Stages `o` as the key's object (and caches it): its head, and the rows `rows` names.
   void save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o, Rows rows,
             bool durable);
@@ -67,9 +97,16 @@ class ObjectStore {
   uint64_t scan_failures() const { return scan_failures_; }
 
  private:
-  Result<std::shared_ptr<Object>> load_shared(const std::string& bucket, const std::string& key);
+  // `max_members` (0: no limit): a set with more element rows is not loaded (*too_big).
+  Result<std::shared_ptr<Object>> load_shared(const std::string& bucket, const std::string& key,
+                                              size_t max_members = 0, bool* too_big = nullptr);
   Result<crdt::ORSet> load_elements(uint64_t hash, const std::string& bucket,
-                                    const std::string& key, crdt::ORSet head);
+                                    const std::string& key, crdt::ORSet head, size_t max_members,
+                                    bool* too_big);
+  // part() of a set known to be big: its head and the rows asked, by point reads.
+  Result<Part> load_part(const std::string& bucket, const std::string& key,
+                         const std::vector<std::string>& elements, const std::vector<uint64_t>& ops,
+                         bool for_write);
   Status load_ops(uint64_t hash, const std::string& bucket, const std::string& key, OpLog* out);
   void save_elements(uint64_t hash, const std::string& bucket, const std::string& key,
                      const crdt::ORSet& set, Rows rows);
@@ -81,6 +118,10 @@ class ObjectStore {
   Store& store_;
   Turn& turn_;
   ObjectCache cache_;
+  const size_t whole_set_max_members_;
+  // Data keys of sets found to hold more than whole_set_max_members elements (a set
+  // stays here while it shrinks: a partial operation is right at any size).
+  FifoMap<std::string, bool> big_sets_{4096};
   ChangeFn on_change_;
   uint64_t scan_failures_ = 0;
 };

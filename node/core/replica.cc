@@ -71,29 +71,53 @@ void Node::check_own_history(const Object* mine, const Object& incoming) {
   bump_actor();
 }
 
-Status Node::merge_local(const std::string& bucket, const std::string& key, const Object& delta,
-                         bool durable) {
-  Result<std::shared_ptr<Object>> current = objects_.writable(bucket, key);
-  if (!current) return current.status();
-  check_own_history(current->get(), delta);
+// A minted set delta touches only the elements its update named: a big set's replica
+// reads just those rows (and the records the delta carries) to join it.
+Result<ObjectStore::Part> Node::merge_target(const std::string& bucket, const std::string& key,
+                                             const Object& delta,
+                                             const std::vector<std::string>& elements) {
+  const auto* set = delta.as<crdt::ORSet>();
+  if (!set || elements.empty()) {
+    Result<std::shared_ptr<Object>> whole = objects_.writable(bucket, key);
+    if (!whole) return whole.status();
+    return ObjectStore::Part{std::move(whole).value()};
+  }
+  std::set<std::string> names(elements.begin(), elements.end());
+  if (config_.cluster.fault_points.bug_partial_by_entries) names.clear();
+  for (const auto& [elem, dots] : set->entries()) names.insert(elem);
+  if (names.empty()) names.insert(elements.front() + "?");  // the bug: reads none of them
+  for (const auto& [observed, named] : set->deferred()) names.insert(named.begin(), named.end());
   std::vector<uint64_t> ops;
-  if (!*current) {
+  for (const auto& [op, record] : delta.ops().records()) ops.push_back(op);
+  return objects_.part(bucket, key, {names.begin(), names.end()}, ops, /*for_write=*/true);
+}
+
+Status Node::merge_local(const std::string& bucket, const std::string& key, const Object& delta,
+                         bool durable, const std::vector<std::string>& elements) {
+  Result<ObjectStore::Part> current = merge_target(bucket, key, delta, elements);
+  if (!current) return current.status();
+  ObjectStore::Part part = std::move(current).value();
+  check_own_history(part.object.get(), delta);
+  std::vector<uint64_t> ops;
+  if (!part.object) {
     auto fresh = std::make_shared<Object>(delta);
     prune_ops(*fresh, nullptr);
     objects_.save(bucket, key, std::move(fresh), ObjectStore::Rows{.all = true}, durable);
     return Status::ok();
   }
-  Object& mine = **current;
+  Object& mine = *part.object;
   if (auto* set = mine.as<crdt::ORSet>()) {
     SHOAL_RETURN_IF_ERROR(check_type(delta.type(), DataType::kSet));
     const crdt::DotContext ctx_before = set->context();
     const auto deferred_before = set->deferred();  // almost always empty
     crdt::ORSet::Touched touched;
     SHOAL_RETURN_IF_ERROR(mine.join(delta, &touched, &ops));
-    prune_ops(mine, &ops);
+    if (!part.partial) prune_ops(mine, &ops);  // a partial set holds only some records
     const bool changed = !touched.empty() || !(set->context() == ctx_before) ||
                          set->deferred() != deferred_before || !ops.empty();
-    if (changed) objects_.save(bucket, key, *current, ObjectStore::Rows{&touched, &ops}, durable);
+    if (changed) {
+      objects_.save_part(bucket, key, std::move(part), ObjectStore::Rows{&touched, &ops}, durable);
+    }
     return Status::ok();
   }
   // Registers and counters are small: compare the value to skip no-op writes.
@@ -101,19 +125,41 @@ Status Node::merge_local(const std::string& bucket, const std::string& key, cons
   SHOAL_RETURN_IF_ERROR(mine.join(delta, nullptr, &ops));
   prune_ops(mine, &ops);
   if (!mine.same_value(before) || !ops.empty()) {
-    objects_.save(bucket, key, *current, ObjectStore::Rows{nullptr, &ops}, durable);
+    objects_.save(bucket, key, std::move(part.object), ObjectStore::Rows{nullptr, &ops}, durable);
   }
   return Status::ok();
 }
 
+Result<ObjectStore::Part> Node::update_target(const Update& u, const std::string& bucket,
+                                              const std::string& key) {
+  const bool set_op = u.kind == Update::Kind::kSetAdd || u.kind == Update::Kind::kSetRemove;
+  if (!set_op || u.elements.empty()) {
+    Result<std::shared_ptr<Object>> whole = objects_.writable(bucket, key);
+    if (!whole) return whole.status();
+    return ObjectStore::Part{std::move(whole).value()};
+  }
+  std::vector<uint64_t> ops;
+  if (!u.op_id.empty()) ops.push_back(op_key(u.op_id));
+  return objects_.part(bucket, key, u.elements, ops, /*for_write=*/true);
+}
+
+Result<ObjectPtr> Node::load_members(const std::string& bucket, const std::string& key,
+                                     const std::vector<std::string>& elements) {
+  if (elements.empty()) return objects_.load(bucket, key);
+  Result<ObjectStore::Part> got = objects_.part(bucket, key, elements, {}, /*for_write=*/false);
+  if (!got) return got.status();
+  return ObjectPtr(std::move(got->object));
+}
+
 Result<Node::LocalApplied> Node::local_update(const Update& update, const std::string& bucket,
                                               const std::string& key, bool durable) {
-  Result<std::shared_ptr<Object>> current = objects_.writable(bucket, key);
-  if (!current) return current.status();
-  std::shared_ptr<Object> state =
-      *current ? std::move(current).value() : std::make_shared<Object>(update_type(update));
   Update u = update;
   if (config_.cluster.fault_points.bug_ignore_op_ids) u.op_id.clear();
+  Result<ObjectStore::Part> current = update_target(u, bucket, key);
+  if (!current) return current.status();
+  ObjectStore::Part part = std::move(current).value();
+  std::shared_ptr<Object> state =
+      part.object ? part.object : std::make_shared<Object>(update_type(update));
   Once once;
   Result<Object> delta = apply_once(state.get(), actor_, u, env_.clock.wall_ms(), &once);
   if (!delta) {
@@ -131,11 +177,12 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   if (const auto* reg = state->as<crdt::DvvSet>(); reg && reg->siblings().size() >= kWarnSiblings) {
     ++counters_.sibling_warnings;
   }
-  prune_ops(*state, &once.ops);
+  if (!part.partial) prune_ops(*state, &once.ops);  // a partial set holds only some records
   LocalApplied out{answer_state(state, u), std::make_shared<const Object>(std::move(delta).value()),
                    false, once.base};
-  objects_.save(bucket, key, std::move(state), ObjectStore::Rows{&once.touched, &once.ops},
-                durable);
+  part.object = std::move(state);
+  objects_.save_part(bucket, key, std::move(part), ObjectStore::Rows{&once.touched, &once.ops},
+                     durable);
   return out;
 }
 
@@ -170,7 +217,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
   if (m.kind == Message::Kind::kMerge && refuse_write(from, m, reply)) return;
   if (m.kind == Message::Kind::kRead) {
     reply.kind = Message::Kind::kReadReply;
-    Result<ObjectPtr> mine = m.hint_for.empty() ? objects_.load(m.bucket, m.key)
+    Result<ObjectPtr> mine = m.hint_for.empty() ? load_members(m.bucket, m.key, m.elements)
                                                 : hints_.load(m.hint_for, m.bucket, m.key);
     reply.status = mine.status();
     if (mine && *mine && !m.full) {
@@ -215,7 +262,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
       reply.status =
           hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable, env_.clock.wall_ms());
     } else {
-      reply.status = merge_local(m.bucket, m.key, *m.object, m.durable);
+      reply.status = merge_local(m.bucket, m.key, *m.object, m.durable, m.elements);
     }
     if (m.req_id == 0) return;  // read repair: nobody waits for an ack
   }

@@ -66,6 +66,8 @@ struct Pending {
   ObjectPtr delta;                    // updates: what the minter produced
   ObjectPtr state;                    // updates: the minter's new state
   std::vector<std::string> elements;  // reads: the set members asked (empty: all)
+  // Set updates: the members the minted delta touches, sent with it (Message::elements).
+  std::vector<std::string> delta_elements;
   Status first_error;
   ReplyFn reply;
   bool replied = false;

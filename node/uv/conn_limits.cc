@@ -263,7 +263,7 @@ void Server::Impl::sweep_conns() {
     c->close_after_flush = true;
   }
   // The 408s go out at the end of this loop turn, not after the next poll.
-  if (!slow.empty()) uv_idle_start(&wake, [](uv_idle_t* h) { uv_idle_stop(h); });
+  if (!slow.empty()) wake_next_turn();
 }
 
 void Server::Impl::log_limit(const std::string& kind, std::string_view line, bool error) {

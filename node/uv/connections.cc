@@ -358,7 +358,7 @@ void Server::Impl::on_written(Conn* c, int status) {
     // Paused on its output: read again from the next turn (the idle handle keeps the loop
     // from blocking in poll before that turn's check).
     resume.push_back(c->id);
-    uv_idle_start(&wake, [](uv_idle_t* h) { uv_idle_stop(h); });
+    wake_next_turn();
   }
 }
 

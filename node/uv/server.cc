@@ -136,8 +136,16 @@ bool Server::Impl::handle_admin(const api::Request& req, api::Response* r) {
   return true;
 }
 
+// libuv computes the poll timeout after running idle handles, so an idle handle that
+// stopped itself would not keep the next poll from blocking: it stays active until the
+// check phase of the turn it woke (end_turn()).
+void Server::Impl::wake_next_turn() {
+  uv_idle_start(&wake, [](uv_idle_t*) {});
+}
+
 // One loop turn ends: commit the turn's writes, then send what the turn produced.
 void Server::Impl::end_turn() {
+  uv_idle_stop(&wake);
   node->end_turn();
   check_store();
   // Connections paused at their in-flight limit read their buffered frames now; their
@@ -154,6 +162,9 @@ void Server::Impl::end_turn() {
   auto batch = std::move(dirty);
   dirty.clear();
   for (Conn* c : batch) flush(c);
+  // Answers delivered above may have started requests (node.h): end that turn next
+  // iteration, without blocking in poll first.
+  if (node->has_turn_work()) wake_next_turn();
   if (!draining && node->wants_stop()) {
     begin_drain(node->membership().self().status == core::MemberStatus::kLeft
                     ? "left the cluster"

@@ -52,6 +52,9 @@ struct SimOptions {
   std::map<std::string, std::string> start_from = {};
   // Client requests each node coordinates at once (NodeConfig::max_pending_requests).
   size_t max_pending_requests = 100'000;
+  // NodeConfig's: small ones make sets "big" (loaded in part, object_store.h).
+  size_t object_cache_bytes = 32u << 20;
+  size_t whole_set_max_members = 4096;
   // The injected bug "no-checksums" (swarm.h): stores read without verifying LevelDB's
   // block checksums (LevelDbStore::set_verify_checksums), as before issue #14.
   bool bug_skip_read_checksums = false;

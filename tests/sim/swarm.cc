@@ -68,6 +68,12 @@ Swarm choose_swarm(uint64_t seed, bool field_faults) {
   if (rng.chance(1, 3) && field_faults) s.faults.push_back("corrupt");
   if (rng.chance(1, 3) && field_faults) s.faults.push_back("diskfull");
   if (rng.chance(1, 3) && field_faults) s.faults.push_back("slowdisk");
+  // Big sets (issue #14): past a few members, and not cached, an operation on some
+  // members of a set reads only their rows (object_store.h).
+  if (rng.chance(1, 2)) {
+    o.whole_set_max_members = 1 + rng.below(4);
+    o.object_cache_bytes = rng.chance(1, 2) ? 0 : 4096;
+  }
   if (loses_victim_data(s)) {
     // A replaced or damaged disk loses what only it held: every acknowledged write must
     // be on a second node (docs/testing.md, "Rollback and clone").
@@ -104,6 +110,10 @@ std::string describe(const Swarm& s) {
          " attempts=1.." + std::to_string(s.max_attempts) +
          " retry_delay<=" + std::to_string(s.retry_delay_ms) + "ms";
   if (loses_victim_data(s)) out += " victim=" + s.victim;
+  if (o.whole_set_max_members < 4096) {
+    out += " whole_set<=" + std::to_string(o.whole_set_max_members) +
+           " cache=" + std::to_string(o.object_cache_bytes);
+  }
   for (const auto& [node, from] : o.start_from) out += " " + node + "_starts_from=" + from;
   out += " points={hint_skip=" + std::to_string(fp.hint_replay_skip_pct) + "%" +
          (fp.gossip_one_target ? " one_target" : "") + (fp.shuffle_outbox ? " shuffle" : "") +
@@ -115,7 +125,8 @@ std::string describe(const Swarm& s) {
          (fp.bug_counter_gaps ? " BUG:counter_gaps" : "") +
          (fp.bug_count_duplicate_replies ? " BUG:count_duplicate_replies" : "") +
          (o.bug_skip_read_checksums ? " BUG:skip_read_checksums" : "") +
-         (o.bug_partial_repair ? " BUG:partial_repair" : "") + "}";
+         (o.bug_partial_repair ? " BUG:partial_repair" : "") +
+         (fp.bug_partial_by_entries ? " BUG:partial_merge" : "") + "}";
   return out;
 }
 
@@ -166,6 +177,13 @@ Swarm with_bug(Swarm s, const std::string& bug) {
     s.sim.bug_partial_repair = true;
     s.consistency = {"QUORUM"};
     s.faults = {"corrupt", "corrupt", "kill"};
+  } else if (bug == "partial-merge") {
+    // Every set is big and uncached, so each merge reads only some member rows; a
+    // remove's member is not among them where the bug reads too few.
+    fp.bug_partial_by_entries = true;
+    s.sim.whole_set_max_members = 1;
+    s.sim.object_cache_bytes = 0;
+    s.consistency = {"QUORUM"};
   } else if (bug == "count-duplicate-replies") {
     // Stopped by an invariant (crdt/assert.h), not by the checkers: the run aborts and
     // names its seed (tests/sim/invariant_test.sh).

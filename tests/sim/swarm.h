@@ -83,11 +83,19 @@ std::string describe(const Swarm& s);
 //    corrupt, kills), so a damaged block that still decodes is served as data.
 //  - "partial-repair": a repair leaves objects with part of their rows (QUORUM, corrupt,
 //    kills), so a set's head may outlive some of its element rows.
+//  - "partial-merge": a big set's replica merges a delta reading only the members it
+//    holds entries for (QUORUM, every set big and uncached), so a remove is not applied.
 // Unknown names leave it unchanged.
-inline const std::vector<std::string> kInjectableBugs = {
-    "no-hint-replay",          "no-fsync",      "reuse-actor",
-    "unavailable-after-send",  "ignore-op-ids", "counter-gaps",
-    "count-duplicate-replies", "no-checksums",  "partial-repair"};
+inline const std::vector<std::string> kInjectableBugs = {"no-hint-replay",
+                                                         "no-fsync",
+                                                         "reuse-actor",
+                                                         "unavailable-after-send",
+                                                         "ignore-op-ids",
+                                                         "counter-gaps",
+                                                         "count-duplicate-replies",
+                                                         "no-checksums",
+                                                         "partial-repair",
+                                                         "partial-merge"};
 Swarm with_bug(Swarm s, const std::string& bug);
 
 struct SwarmRun {

@@ -22,7 +22,7 @@ struct Fixture {
   std::unique_ptr<store::LevelDbStore> db = store::LevelDbStore::open("/db", mem.get()).value();
   RecordingStore store{*db};
   Turn turn;
-  ObjectStore objects{store, turn, 1 << 20, [](uint64_t) {}};
+  ObjectStore objects{store, turn, 1 << 20, 4096, [](uint64_t) {}};
   Hints hints{store, turn, objects, /*max_per_target=*/2};
 };
 

@@ -26,7 +26,7 @@ struct Fixture {
   std::vector<uint64_t> changed;
   std::unique_ptr<ObjectStore> objects = fresh();
   std::unique_ptr<ObjectStore> fresh() {  // a cold cache over the same rows
-    return std::make_unique<ObjectStore>(store, turn, 1 << 20,
+    return std::make_unique<ObjectStore>(store, turn, 1 << 20, 4096,
                                          [this](uint64_t h) { changed.push_back(h); });
   }
 };
