@@ -57,6 +57,17 @@ Status check_request(const Request& r) {
   if (!r.elements.empty() && r.op != Op::kSetAdd && r.op != Op::kSetRemove && r.op != Op::kSetGet) {
     return invalid("elems", "does not apply to " + std::string(op_name(r.op)));
   }
+  if ((r.after || r.count != 0) && r.op != Op::kSetGet) {
+    return invalid(r.after ? "after" : "count", "pages apply to set_get only");
+  }
+  if (r.after && r.count == 0) return invalid("after", "a page needs \"count\" too");
+  if (r.count > core::kMaxPageMembers) {
+    return invalid("count",
+                   "a page holds 1.." + std::to_string(core::kMaxPageMembers) + " members");
+  }
+  if (r.count != 0 && !r.elements.empty()) {
+    return invalid("count", "a page reads the set's members in order, not named ones (elems)");
+  }
   if (r.op == Op::kPing || r.op == Op::kClusterStatus || r.op == Op::kLeave) return Status::ok();
   if (r.op == Op::kRemove || r.op == Op::kChaos) {
     const bool remove = r.op == Op::kRemove;
@@ -108,6 +119,7 @@ std::string encode_request(const Request& r) {
   fields += has_elems;
   fields += (r.op == Op::kPut || r.op == Op::kDelete);
   fields += !r.op_id.empty();
+  fields += static_cast<uint32_t>(r.after.has_value()) + static_cast<uint32_t>(r.count != 0);
   fields += 1;  // opt
   pk.pack_map(fields);
   pack_str(pk, "id");
@@ -133,6 +145,14 @@ std::string encode_request(const Request& r) {
   if (has_elems) {
     pack_str(pk, "elems");
     codec::pack_bytes_array(pk, r.elements);
+  }
+  if (r.after) {
+    pack_str(pk, "after");
+    codec::pack_bytes(pk, *r.after);
+  }
+  if (r.count != 0) {
+    pack_str(pk, "count");
+    pk.pack_uint32(r.count);
   }
   if (r.op == Op::kPut || r.op == Op::kDelete) {
     pack_str(pk, "type");
@@ -168,15 +188,18 @@ enum Field : uint32_t {
   kFOpId = 1u << 10,
   kFNode = 1u << 11,
   kFRule = 1u << 12,
+  kFAfter = 1u << 13,
+  kFCount = 1u << 14,
 };
 struct FieldName {
   Field bit;
   std::string_view name;
 };
 constexpr FieldName kFields[] = {
-    {kFId, "id"},       {kFOp, "op"},       {kFBucket, "b"},    {kFKey, "k"},     {kFValue, "v"},
-    {kFContext, "ctx"}, {kFDelta, "delta"}, {kFElems, "elems"}, {kFType, "type"}, {kFOpt, "opt"},
-    {kFOpId, "op_id"},  {kFNode, "node"},   {kFRule, "rule"},
+    {kFId, "id"},     {kFOp, "op"},       {kFBucket, "b"},    {kFKey, "k"},
+    {kFValue, "v"},   {kFContext, "ctx"}, {kFDelta, "delta"}, {kFElems, "elems"},
+    {kFType, "type"}, {kFOpt, "opt"},     {kFOpId, "op_id"},  {kFNode, "node"},
+    {kFRule, "rule"}, {kFAfter, "after"}, {kFCount, "count"},
 };
 
 // What an operation takes beyond id, op, b, k and opt (which every request may carry:
@@ -194,7 +217,7 @@ uint32_t optional_fields(Op op) {
     case Op::kSetRemove:
       return kFElems | kFContext | kFOpId;
     case Op::kSetGet:
-      return kFElems;
+      return kFElems | kFAfter | kFCount;
     case Op::kChaos:
       return kFRule;
     case Op::kRemove:
@@ -236,7 +259,18 @@ uint32_t required_fields(Op op) {
   return 0;
 }
 
-constexpr std::string_view kKnownFields = "id op b k v ctx delta elems type op_id opt node rule";
+constexpr std::string_view kKnownFields =
+    "id op b k v ctx delta elems type op_id opt node rule after count";
+
+Status decode_count(const MsgObject& v, std::string_view k, Request* r) {
+  uint64_t n = 0;
+  SHOAL_RETURN_IF_ERROR(field_u64(v, k, &n));
+  if (n < 1 || n > core::kMaxPageMembers) {
+    return invalid(k, "a page holds 1.." + std::to_string(core::kMaxPageMembers) + " members");
+  }
+  r->count = static_cast<uint32_t>(n);
+  return Status::ok();
+}
 
 Status decode_request_field(std::string_view k, const MsgObject& v, Request* r, uint32_t* seen) {
   Field bit{};
@@ -288,6 +322,11 @@ Status decode_request_field(std::string_view k, const MsgObject& v, Request* r, 
       return field_bytes(v, k, &r->node);
     case kFRule:
       return field_bytes(v, k, &r->rule);
+    case kFAfter:
+      r->after.emplace();
+      return field_bytes(v, k, &*r->after);
+    case kFCount:
+      return decode_count(v, k, r);
     case kFOpId: {
       const std::string limit = "1.." + std::to_string(core::kMaxOpIdBytes) + " bytes";
       if (v.type != msgpack::type::STR && v.type != msgpack::type::BIN) {

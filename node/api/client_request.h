@@ -62,6 +62,10 @@ struct Request {
   std::optional<std::string> context;  // put, del, set_rm: an opaque context from a read
   int64_t delta = 0;                   // counter_add
   std::vector<std::string> elements;   // set_add, set_rm
+  // set_get by page (SSCAN, ?cursor=): at most `count` members after `after` (none: from
+  // the first); count 0: the whole set.
+  std::optional<std::string> after;
+  uint32_t count = 0;
   core::DataType type = core::DataType::kRegister;  // put, del: register or lww
   core::RequestOptions options;
   // Updates: the client's operation id ("op_id", 1..64 bytes; empty: none). Every

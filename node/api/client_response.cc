@@ -123,7 +123,8 @@ std::string encode_response(const Response& r) {
   Packer pk(buf);
   const bool ok = r.status.is_ok();
   uint32_t fields = 2u + !ok + r.type.has_value() + r.context.has_value() + !r.node.empty() * 2u +
-                    !r.members.empty() + !r.stats.empty() + r.chaos.has_value() + r.duplicate;
+                    !r.members.empty() + !r.stats.empty() + r.chaos.has_value() + r.duplicate +
+                    r.next.has_value();
   const bool has_values =
       r.type && (*r.type == core::DataType::kRegister || *r.type == core::DataType::kLww);
   const bool has_counter = r.type && *r.type == core::DataType::kCounter;
@@ -162,6 +163,10 @@ std::string encode_response(const Response& r) {
     pack_str(pk, "ctx");
     codec::pack_bytes(pk, *r.context);
   }
+  if (r.next) {
+    pack_str(pk, "next");
+    codec::pack_bytes(pk, *r.next);
+  }
   pack_node_fields(pk, r);
   return std::string(buf.data(), buf.size());
 }
@@ -196,6 +201,10 @@ Result<Response> decode_response(std::string_view payload) {
       if (k == "ctx") {
         r.context.emplace();
         return field_bytes(v, k, &*r.context);
+      }
+      if (k == "next") {
+        r.next.emplace();
+        return field_bytes(v, k, &*r.next);
       }
       if (k == "node") return field_bytes(v, k, &r.node);
       if (k == "peers") return field_string_list(v, k, &r.peers);

@@ -47,6 +47,9 @@ struct Response {
   std::optional<core::DataType> type;
   std::vector<std::string> values;    // register: live siblings; lww: the value
   std::vector<std::string> elements;  // set members, in byte order
+  // set_get by page: the last member the page covers (the next page's `after`); none:
+  // the set has no more members.
+  std::optional<std::string> next;
   int64_t counter = 0;
   std::optional<std::string> context;  // register and set: pass back to supersede
   std::string node;                    // ping: the answering node's id

@@ -70,6 +70,7 @@ Result<core::ClientRequest> to_core(const Request& r) {
     case Op::kSetGet:
       c.op = core::ClientRequest::Op::kGet;
       if (r.op == Op::kSetGet) c.elements = r.elements;
+      if (r.op == Op::kSetGet && r.count > 0) c.page = core::SetPage{r.after, r.count};
       return c;
     case Op::kPut:
     case Op::kDelete: {
@@ -111,6 +112,7 @@ Response to_response(const Request& request, core::ClientResponse answer) {
   r.id = request.id;
   r.status = std::move(answer.status);
   r.duplicate = answer.duplicate;
+  r.next = std::move(answer.next);
   if (!answer.object) return r;
   const core::Object& o = *answer.object;
   if (std::optional<core::DataType> want = expected_type(request.op)) {

@@ -87,7 +87,8 @@ Status options_from(const std::map<std::string, std::string>& q, core::RequestOp
     *o = *p;
   }
   for (const auto& [k, v] : q) {
-    if (k == "consistency" || k == "member") continue;  // member: handled by the caller
+    // member, cursor, count: handled by the caller
+    if (k == "consistency" || k == "member" || k == "cursor" || k == "count") continue;
     if (k == "type") {
       *type = v;
     } else if (k == "r" || k == "w" || k == "pr" || k == "pw") {
@@ -102,7 +103,7 @@ Status options_from(const std::map<std::string, std::string>& q, core::RequestOp
     } else {
       return Status::invalid_argument(
           "unknown query parameter \"" + k +
-          "\" (r w pr pw n timeout_ms durable sloppy consistency type member)");
+          "\" (r w pr pw n timeout_ms durable sloppy consistency type member cursor count)");
     }
   }
   return core::resolve(*o).status();

@@ -2,6 +2,7 @@
 
 #include <http_parser.h>
 
+#include <charconv>
 #include <initializer_list>
 #include <optional>
 #include <set>
@@ -10,12 +11,15 @@
 
 #include "node/api/http_query.h"
 #include "node/api/json.h"
+#include "node/api/resp_codec.h"
 #include "node/api/text.h"
 #include "node/core/update.h"
 
 namespace shoal::api::http {
 
 namespace {
+
+constexpr uint32_t kDefaultPageMembers = 100;  // ?cursor= without ?count=
 
 using json::Json;
 
@@ -99,6 +103,31 @@ Status op_id_from(const Message& m, Request* r) {
   return Status::ok();
 }
 
+// ?cursor= and ?count= on GET of a set: one page (SSCAN's cursors: "0" starts).
+Status page_from(const Message& m, const std::vector<std::string>& seg,
+                 const std::map<std::string, std::string>& params, Request* r) {
+  auto cursor = params.find("cursor");
+  auto count = params.find("count");
+  if (cursor == params.end() && count == params.end()) return Status::ok();
+  if (seg[2] != "sets" || m.method != "GET") {
+    return Status::invalid_argument("cursor= and count= are for GET on sets");
+  }
+  if (cursor != params.end() && !resp::decode_cursor(cursor->second, &r->after)) {
+    return Status::invalid_argument("cursor=: not a cursor this node gave (\"0\" starts)");
+  }
+  r->count = kDefaultPageMembers;
+  if (count == params.end()) return Status::ok();
+  uint64_t n = 0;
+  const auto [end, ec] =
+      std::from_chars(count->second.data(), count->second.data() + count->second.size(), n);
+  if (ec != std::errc() || end != count->second.data() + count->second.size() || n < 1 ||
+      n > core::kMaxPageMembers) {
+    return Status::invalid_argument("count=: 1.." + std::to_string(core::kMaxPageMembers));
+  }
+  r->count = static_cast<uint32_t>(n);
+  return Status::ok();
+}
+
 // What every data route takes from the URL and headers: bucket and key, the options
 // and type= from the query, member=, the context and the operation id.
 Status common_fields(const Message& m, const std::vector<std::string>& seg, std::string_view query,
@@ -114,6 +143,7 @@ Status common_fields(const Message& m, const std::vector<std::string>& seg, std:
     }
     r->elements = {it->second};  // a membership test: reads only that member
   }
+  SHOAL_RETURN_IF_ERROR(page_from(m, seg, params, r));
   if (auto it = m.headers.find("x-shoal-context"); it != m.headers.end()) {
     std::optional<std::string> ctx = text::base64_decode(it->second);
     if (!ctx) return Status::invalid_argument("X-Shoal-Context is not base64");
@@ -235,7 +265,7 @@ Status data_request(const Message& m, const std::string& kind, Request* r) {
 }
 
 // The answer to a data request `op`, in HTTP.
-Reply answer_reply(Op op, const Response& a) {
+Reply answer_reply(Op op, const Response& a, bool paged) {
   Reply out;
   if (a.context) out.headers.emplace_back("X-Shoal-Context", text::base64_encode(*a.context));
   if (a.duplicate) out.headers.emplace_back("Idempotent-Replayed", "true");
@@ -263,6 +293,7 @@ Reply answer_reply(Op op, const Response& a) {
     // set: that would make every add O(set size)); a read with the members.
     const bool write = op == Op::kSetAdd || op == Op::kSetRemove;
     body = {{"type", "set"}, {write ? "present" : "members", json::bytes_array(a.elements)}};
+    if (paged) body["cursor"] = a.next ? resp::encode_cursor(*a.next) : "0";
   } else {
     out.status = 300;
     body = {{"type", "register"}, {"siblings", json::bytes_array(a.values)}};
@@ -306,7 +337,8 @@ void route(const Message& m, const Hooks& hooks, std::function<void(Reply)> repl
   if (Status s = data_request(m, seg[2], &r); !s.is_ok()) return reply(error_reply(s));
   if (Status s = check_request(r); !s.is_ok()) return reply(error_reply(s));
   const Op op = r.op;
-  hooks.submit(std::move(r), [op, reply](Response a) { reply(answer_reply(op, a)); });
+  const bool paged = r.count != 0;
+  hooks.submit(std::move(r), [op, paged, reply](Response a) { reply(answer_reply(op, a, paged)); });
 }
 
 }  // namespace shoal::api::http

@@ -152,9 +152,11 @@ std::string encode_message(const core::Message& m) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
   // The 14th field (duplicate) only when set, the 15th and 16th (base, full) only when
-  // either is: the 13-field form is what nodes before operation ids send and accept.
-  const bool gap_fields = m.base != 0 || m.full;
-  pk.pack_array(gap_fields ? 16 : m.duplicate ? 14 : 13);
+  // either is, the 17th to 19th (a set page: after or nil, count) only on a page read:
+  // the 13-field form is what nodes before operation ids send and accept.
+  const bool page_fields = m.page.has_value();
+  const bool gap_fields = m.base != 0 || m.full || page_fields;
+  pk.pack_array(page_fields ? 18 : gap_fields ? 16 : m.duplicate ? 14 : 13);
   pk.pack_uint8(static_cast<uint8_t>(m.kind));
   pk.pack_uint64(m.req_id);
   codec::pack_bytes(pk, m.bucket);
@@ -177,6 +179,14 @@ std::string encode_message(const core::Message& m) {
     pk.pack_uint64(m.base);
     pk.pack(m.full);
   }
+  if (page_fields) {
+    if (m.page->after) {
+      codec::pack_bytes(pk, *m.page->after);
+    } else {
+      pk.pack_nil();
+    }
+    pk.pack_uint32(m.page->count);
+  }
   return std::string(buf.data(), buf.size());
 }
 
@@ -185,7 +195,7 @@ Result<core::Message> decode_message(std::string_view payload) {
   Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
     codec::Array a;
     SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
-    if (a.size != 13 && a.size != 14 && a.size != 16) {
+    if (a.size != 13 && a.size != 14 && a.size != 16 && a.size != 18) {
       return codec::bad("peer message: wrong field count");
     }
     uint64_t kind = 0, code = 0;
@@ -213,9 +223,21 @@ Result<core::Message> decode_message(std::string_view payload) {
     SHOAL_RETURN_IF_ERROR(codec::bytes(a[11], &m.body));
     SHOAL_RETURN_IF_ERROR(field_string_list(a[12], "elements", &m.elements));
     if (a.size >= 14) SHOAL_RETURN_IF_ERROR(codec::boolean(a[13], &m.duplicate));
-    if (a.size == 16) {
+    if (a.size >= 16) {
       SHOAL_RETURN_IF_ERROR(codec::u64(a[14], &m.base));
       SHOAL_RETURN_IF_ERROR(codec::boolean(a[15], &m.full));
+    }
+    if (a.size == 18) {
+      core::SetPage page;
+      if (a[16].type != msgpack::type::NIL) {
+        page.after.emplace();
+        SHOAL_RETURN_IF_ERROR(codec::bytes(a[16], &*page.after));
+      }
+      uint64_t count = 0;
+      SHOAL_RETURN_IF_ERROR(codec::u64(a[17], &count));
+      if (count < 1 || count > core::kMaxPageMembers) return codec::bad("peer message: page count");
+      page.count = static_cast<uint32_t>(count);
+      m.page = std::move(page);
     }
     return Status::ok();
   });

@@ -1,5 +1,7 @@
 #include "node/api/resp.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -33,29 +35,12 @@ struct Arity {
   int min, max;  // argument counts including the command; max -1: unbounded
 };
 constexpr Arity kArity[] = {
-    {"PING", 1, 2},
-    {"ECHO", 2, 2},
-    {"QUIT", 1, 1},
-    {"INFO", 1, 2},
-    {"SELECT", 2, 2},
-    {"GET", 2, 2},
-    {"SET", 3, -1},
-    {"DEL", 2, -1},
-    {"EXISTS", 2, -1},
-    {"INCR", 2, 2},
-    {"DECR", 2, 2},
-    {"INCRBY", 3, 3},
-    {"DECRBY", 3, 3},
-    {"SADD", 3, -1},
-    {"SREM", 3, -1},
-    {"SMEMBERS", 2, 2},
-    {"SISMEMBER", 3, 3},
-    {"SCARD", 2, 2},
-    {"COMMAND", 1, -1},
-    {"CONFIG", 2, -1},
-    {"CLIENT", 2, -1},
-    {"SHOAL.BUCKET", 2, 2},
-    {"SHOAL.CONSISTENCY", 1, -1},
+    {"PING", 1, 2},        {"ECHO", 2, 2},    {"QUIT", 1, 1},         {"INFO", 1, 2},
+    {"SELECT", 2, 2},      {"GET", 2, 2},     {"SET", 3, -1},         {"DEL", 2, -1},
+    {"EXISTS", 2, -1},     {"INCR", 2, 2},    {"DECR", 2, 2},         {"INCRBY", 3, 3},
+    {"DECRBY", 3, 3},      {"SADD", 3, -1},   {"SREM", 3, -1},        {"SMEMBERS", 2, 2},
+    {"SISMEMBER", 3, 3},   {"SCARD", 2, 2},   {"SSCAN", 3, 7},        {"COMMAND", 1, -1},
+    {"CONFIG", 2, -1},     {"CLIENT", 2, -1}, {"SHOAL.BUCKET", 2, 2}, {"SHOAL.CONSISTENCY", 1, -1},
     {"SHOAL.ONCE", 3, -1},
 };
 
@@ -186,6 +171,7 @@ void Session::dispatch(const std::string& name, std::vector<std::string>& args, 
   if (name == "SADD" || name == "SREM") {
     return set_change(name == "SADD", args, std::move(reply), op_id);
   }
+  if (name == "SSCAN") return set_scan(args, std::move(reply));
   set_read(name, args, std::move(reply));  // SMEMBERS, SISMEMBER, SCARD
 }
 
@@ -319,6 +305,40 @@ void Session::set_read(const std::string& name, std::vector<std::string>& args, 
     if (name == "SCARD") return reply(integer(static_cast<int64_t>(r.elements.size())));
     const bool in = std::find(r.elements.begin(), r.elements.end(), member) != r.elements.end();
     reply(integer(in ? 1 : 0));
+  });
+}
+
+// SSCAN key cursor [MATCH pattern] [COUNT count]: one page of COUNT members (default
+// 10, at most core::kMaxPageMembers) in byte order, read at the connection's consistency
+// from each replica's rows after the cursor (docs/resp.md, "Big sets"); MATCH filters
+// the page (fnmatch(3) globs, as Redis filters after reading), so a page may come back
+// short or empty before the cursor reaches "0".
+void Session::set_scan(std::vector<std::string>& args, Reply reply) {
+  Request q = make(Op::kSetGet, args[1]);
+  if (!decode_cursor(args[2], &q.after)) return reply(error("ERR invalid cursor"));
+  q.count = 10;
+  std::string match;
+  for (size_t i = 3; i < args.size(); i += 2) {
+    const std::string option = upper(args[i]);
+    int64_t n = 0;
+    if (i + 1 >= args.size() || (option != "COUNT" && option != "MATCH")) {
+      return reply(error("ERR syntax error"));
+    }
+    if (option == "MATCH") {
+      match = args[i + 1];
+    } else if (!parse_int(args[i + 1], &n) || n < 1 || n > core::kMaxPageMembers) {
+      return reply(error("ERR COUNT is 1.." + std::to_string(core::kMaxPageMembers)));
+    } else {
+      q.count = static_cast<uint32_t>(n);
+    }
+  }
+  run(std::move(q), [match, reply](Response r) {
+    if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));
+    std::vector<std::string> page;
+    for (std::string& m : r.elements) {
+      if (match.empty() || fnmatch(match.c_str(), m.c_str(), 0) == 0) page.push_back(std::move(m));
+    }
+    reply("*2\r\n" + bulk(r.next ? encode_cursor(*r.next) : "0") + array(page));
   });
 }
 

@@ -227,4 +227,36 @@ std::string error_for(const Status& s) {
   }
 }
 
+std::string encode_cursor(std::string_view member) {
+  std::string out = "1";
+  out.reserve(1 + 3 * member.size());
+  for (const char ch : member) {
+    const auto c = static_cast<unsigned char>(ch);
+    out.push_back(static_cast<char>('0' + c / 100));
+    out.push_back(static_cast<char>('0' + c / 10 % 10));
+    out.push_back(static_cast<char>('0' + c % 10));
+  }
+  return out;
+}
+
+bool decode_cursor(std::string_view cursor, std::optional<std::string>* after) {
+  if (cursor == "0") {
+    after->reset();
+    return true;
+  }
+  if (cursor.empty() || cursor[0] != '1' || (cursor.size() - 1) % 3 != 0) return false;
+  std::string member;
+  for (size_t i = 1; i < cursor.size(); i += 3) {
+    int v = 0;
+    for (size_t j = i; j < i + 3; ++j) {
+      if (cursor[j] < '0' || cursor[j] > '9') return false;
+      v = v * 10 + (cursor[j] - '0');
+    }
+    if (v > 255) return false;
+    member.push_back(static_cast<char>(v));
+  }
+  *after = std::move(member);
+  return true;
+}
+
 }  // namespace shoal::api::resp

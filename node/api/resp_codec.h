@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,13 @@ std::string integer(int64_t v);
 std::string bulk(std::string_view s);
 std::string null_bulk();
 std::string array(const std::vector<std::string>& bulks);
+// SSCAN cursors: "0" starts (and, answered, ends) a scan; any other cursor names the last
+// member a page covered, as "1" followed by three decimal digits per byte, so it is an
+// integer as Redis clients expect (redis-py parses it with int()). decode_cursor: false
+// for anything else; *after is none for "0".
+std::string encode_cursor(std::string_view member);
+bool decode_cursor(std::string_view cursor, std::optional<std::string>* after);
+
 // The RESP error for a Status: type_mismatch -> WRONGTYPE, invalid_argument and
 // too_large -> ERR, any other code upper-cased (UNAVAILABLE, TIMEOUT, OVERLOADED, ...).
 std::string error_for(const Status& s);

@@ -22,6 +22,7 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
     invalid = Status::too_large("at most " + std::to_string(kMaxSetElementsPerOp) +
                                 " set members per read");
   }
+  if (invalid.is_ok() && request.page) invalid = check_page(request);
   if (!invalid.is_ok()) {
     replies_.emplace_back(std::move(reply), ClientResponse{invalid, nullptr});
     return;
@@ -36,6 +37,7 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   p.bucket = std::move(request.bucket);
   p.key = std::move(request.key);
   p.elements = std::move(request.elements);
+  p.page = std::move(request.page);
   p.options = fit_to_replicas(request.options, *opts, static_cast<uint32_t>(ring_.ring().size()));
   p.reply = std::move(reply);
   const size_t replicas = choose_targets(p, ring::key_hash(p.bucket, p.key));
@@ -141,16 +143,22 @@ void Node::start_get(uint64_t id, Pending& p) {
     Message m = Message::make(Message::Kind::kRead, id, p.bucket, p.key);
     m.hint_for = t.hint_for.value_or("");
     m.elements = p.elements;
+    m.page = p.page;
     send(t.node, std::move(m));
   }
   if (const ring::Target* mine = p.target(config_.self)) {
     Result<ObjectPtr> got = mine->hint_for ? hints_.load(*mine->hint_for, p.bucket, p.key)
+                            : p.page       ? objects_.load_page(p.bucket, p.key, *p.page)
                                            : load_members(p.bucket, p.key, p.elements);
-    if (got && *got) {
+    if (got && *got && p.page) {
+      *got = page_of(*got, *p.page);
+      p.replies[config_.self] = *got;
+      got = ObjectPtr();  // pages are joined when the read completes (merge_page)
+    } else if (got && *got) {
       *got = p.elements.empty() ? for_reading(*got, config_.cluster.fault_points.bug_counter_gaps)
                                 : projected(*got, p.elements);
     }
-    if (got) {
+    if (got && !p.page) {
       p.replies[config_.self] = *got;
       p.merged = *got;
     }
@@ -309,8 +317,12 @@ void Node::finish_if_done(uint64_t id, Pending& p) {
   const Outcome outcome = p.outcome();
   if (outcome == Outcome::kSucceeded) {
     if (p.is_read()) {
-      respond(p, {p.merged ? Status::ok() : Status::not_found(p.bucket + "/" + p.key),
-                  for_client(p.merged)});
+      std::optional<std::string> next;
+      if (p.page) next = merge_page(p);
+      ClientResponse r{p.merged ? Status::ok() : Status::not_found(p.bucket + "/" + p.key),
+                       for_client(p.merged)};
+      r.next = std::move(next);
+      respond(p, std::move(r));
     } else {
       respond(p, {Status::ok(), p.state, p.duplicate});
     }
@@ -321,6 +333,56 @@ void Node::finish_if_done(uint64_t id, Pending& p) {
     if (p.is_read()) read_repair(p);
     close_request(id);
   }
+}
+
+Status Node::check_page(const ClientRequest& r) {
+  if (r.op != ClientRequest::Op::kGet || !r.elements.empty()) {
+    return Status::invalid_argument("a page read reads a set's members, not named ones");
+  }
+  if (r.page->count < 1 || r.page->count > kMaxPageMembers) {
+    return Status::invalid_argument("a page holds 1.." + std::to_string(kMaxPageMembers) +
+                                    " members, not " + std::to_string(r.page->count));
+  }
+  return Status::ok();
+}
+
+// The replicas' pages cover different ranges: a full page (page->count members) ends at
+// its last member, a shorter one at the set's end. Each is cut at the first end before
+// joining (a page joined with one that covers more would take the other's members as
+// removed), and that end is where the next page starts; none: the set has no more.
+std::optional<std::string> Node::merge_page(Pending& p) {
+  std::optional<std::string> end;
+  for (const auto& [node, o] : p.replies) {
+    const auto* set = o ? o->as<crdt::ORSet>() : nullptr;
+    if (!set || set->size() < p.page->count) continue;
+    const std::string& last = set->entries().rbegin()->first;
+    if (!end || last < *end) end = last;
+  }
+  ObjectPtr merged;
+  for (const auto& [node, o] : p.replies) {
+    if (!o) continue;
+    ObjectPtr cut = o;
+    if (const auto* set = o->as<crdt::ORSet>(); set && end) {
+      std::vector<std::string> upto;
+      for (const auto& [elem, dots] : set->entries()) {
+        if (elem > *end) break;
+        upto.push_back(elem);
+      }
+      cut = std::make_shared<const Object>(set->project(upto));
+    }
+    if (!merged) {
+      merged = cut;
+      continue;
+    }
+    Object joined = *merged;
+    if (!joined.join(*cut).is_ok()) {
+      p.first_error = Status::type_mismatch("replicas disagree on the key's type");
+      continue;
+    }
+    merged = std::make_shared<const Object>(std::move(joined));
+  }
+  p.merged = merged;
+  return end;
 }
 
 void Node::close_request(uint64_t id) {
@@ -336,7 +398,7 @@ Status Node::failure(const Pending& p) const {
 void Node::read_repair(Pending& p) {
   // A projection must never be joined into a whole state (crdt/orset.h): reads of a
   // few members repair nothing; anti-entropy does.
-  if (!p.merged || !p.elements.empty()) return;
+  if (!p.merged || !p.elements.empty() || p.page) return;
   // Read replies carry no operation log, and a counter's totals include every mint an
   // actor made: repairing a counter from them would hand a replica mints without their
   // records, so a retry could count one twice. Anti-entropy repairs counters whole.
@@ -364,8 +426,8 @@ void Node::read_repair(Pending& p) {
 void Node::on_read_reply(const ring::NodeId& from, const Message& m, Pending& p) {
   if (m.status.is_ok()) {
     if (p.answered_by.count(from)) return;
-    p.replies[from] = m.object;
-    if (m.object) {
+    p.replies[from] = p.page ? page_of(m.object, *p.page) : m.object;
+    if (m.object && !p.page) {
       if (!p.merged) {
         p.merged = m.object;
       } else if (p.merged != m.object && !(*p.merged == *m.object)) {  // differ: join a copy

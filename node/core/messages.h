@@ -57,6 +57,9 @@ struct Message {
   // coordinator sends the minter's whole state instead. 0: no check.
   uint64_t base = 0;
   bool full = false;  // kRead: with the operation log (the whole state, for a gap above)
+  // kRead: a page of the set's members instead (object.h); the reply holds at most
+  // page->count members, fewer only when the set has no more after page->after.
+  std::optional<SetPage> page;
 
   static Message make(Kind kind, uint64_t req_id = 0, std::string bucket = {},
                       std::string key = {}) {

@@ -341,6 +341,8 @@ class Node {
                                          const std::vector<std::string>& elements);
   Result<ObjectStore::Part> update_target(const Update& u, const std::string& bucket,
                                           const std::string& key);
+  static Status check_page(const ClientRequest& r);
+  std::optional<std::string> merge_page(Pending& p);
   // A key's object for a read of `elements` (all when empty).
   Result<ObjectPtr> load_members(const std::string& bucket, const std::string& key,
                                  const std::vector<std::string>& elements);

@@ -180,6 +180,16 @@ Result<Object> Object::decode(std::string_view bytes) {
   return out;
 }
 
+ObjectPtr page_of(const ObjectPtr& o, const SetPage& page) {
+  const auto* set = o ? o->as<crdt::ORSet>() : nullptr;
+  if (!set) return o;
+  const auto& entries = set->entries();
+  auto it = page.after ? entries.upper_bound(*page.after) : entries.begin();
+  std::vector<std::string> names;
+  for (; it != entries.end() && names.size() < page.count; ++it) names.push_back(it->first);
+  return std::make_shared<const Object>(set->project(names));
+}
+
 std::string Object::encode_stored(bool records_in_rows) const {
   const auto* set = as<crdt::ORSet>();
   const int version = ops_.empty() && !records_in_rows ? (set ? 2 : 1) : 3;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -100,6 +101,18 @@ crdt::Actor compensation_actor(uint64_t key, const crdt::Dot& loser);
 // Objects are shared immutably between the cache, pending requests, messages and replies
 // (copying a register with siblings or a large set costs more than the request).
 using ObjectPtr = std::shared_ptr<const Object>;
+
+// A page of a set's members, in byte order (cursor reads: SSCAN, ?cursor=): at most
+// `count` members after `after` (none: from the first).
+struct SetPage {
+  std::optional<std::string> after = std::nullopt;
+  uint32_t count = 0;
+  bool operator==(const SetPage&) const = default;
+};
+constexpr uint32_t kMaxPageMembers = 10'000;
+
+// `o` restricted to the members of `page` (its whole context kept); other types whole.
+ObjectPtr page_of(const ObjectPtr& o, const SetPage& page);
 
 // Fails with type_mismatch unless `actual` is `wanted`, naming both.
 Status check_type(DataType actual, DataType wanted);

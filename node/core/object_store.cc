@@ -202,6 +202,47 @@ Result<ObjectStore::Part> ObjectStore::load_part(const std::string& bucket, cons
   return Part{std::move(obj), true, op_rows};
 }
 
+Result<ObjectPtr> ObjectStore::load_page(const std::string& bucket, const std::string& key,
+                                         const SetPage& page) {
+  const uint64_t hash = ring::key_hash(bucket, key);
+  const std::string k = data_key(hash, bucket, key);
+  if (cache_.contains(k)) return page_of(cache_.find(k), page);
+  auto raw = store_.get(k);
+  if (!raw) return raw.status();
+  if (!raw->has_value()) return ObjectPtr();
+  auto corrupt = [&](const Status& s) {
+    return Status::corruption("stored object for " + bucket + "/" + key + ": " + s.message());
+  };
+  bool split = false, op_rows = false;
+  Result<Object> head = Object::decode_stored(**raw, &split, &op_rows);
+  if (!head) return corrupt(head.status());
+  if (!split) {
+    Result<ObjectPtr> whole = load(bucket, key);
+    return whole ? page_of(*whole, page) : whole;
+  }
+  const std::string prefix = element_prefix(hash, bucket, key);
+  // Past `after`: the smallest key above prefix + after is prefix + after + '\0'.
+  const std::string from = page.after ? prefix + *page.after + std::string(1, '\0') : prefix;
+  std::map<std::string, std::set<crdt::Dot>> entries;
+  Status bad = Status::ok();
+  Status s = store_.scan(from, prefix_end(prefix), [&](std::string_view row, std::string_view v) {
+    if (entries.size() >= page.count) return false;
+    Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
+    if (!dots) {
+      bad = dots.status();
+      return false;
+    }
+    entries.emplace_hint(entries.end(), row.substr(prefix.size()), std::move(dots).value());
+    return true;
+  });
+  if (!s.is_ok()) return s;
+  if (!bad.is_ok()) return corrupt(bad);
+  Result<crdt::ORSet> set =
+      crdt::ORSet::assemble(std::move(*head->as<crdt::ORSet>()), std::move(entries));
+  if (!set) return corrupt(set.status());
+  return ObjectPtr(std::make_shared<const Object>(std::move(set).value()));
+}
+
 void ObjectStore::save_part(const std::string& bucket, const std::string& key, Part part, Rows rows,
                             bool durable) {
   SHOAL_ASSERT(part.object != nullptr);

@@ -75,6 +75,10 @@ class ObjectStore {
   Result<Part> part(const std::string& bucket, const std::string& key,
                     const std::vector<std::string>& elements, const std::vector<uint64_t>& ops,
                     bool for_write);
+  // A page of the key's set (object.h): its head with at most page.count members after
+  // page.after, read from the cache or by a scan of just those rows; other types whole.
+  Result<ObjectPtr> load_page(const std::string& bucket, const std::string& key,
+                              const SetPage& page);
   // save() for what part() gave: a partial set stages its head and the rows `rows` names
   // (REQUIRES: not rows.all).
   void save_part(const std::string& bucket, const std::string& key, Part part, Rows rows,

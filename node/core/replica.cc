@@ -217,10 +217,13 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
   if (m.kind == Message::Kind::kMerge && refuse_write(from, m, reply)) return;
   if (m.kind == Message::Kind::kRead) {
     reply.kind = Message::Kind::kReadReply;
-    Result<ObjectPtr> mine = m.hint_for.empty() ? load_members(m.bucket, m.key, m.elements)
-                                                : hints_.load(m.hint_for, m.bucket, m.key);
+    Result<ObjectPtr> mine = !m.hint_for.empty() ? hints_.load(m.hint_for, m.bucket, m.key)
+                             : m.page            ? objects_.load_page(m.bucket, m.key, *m.page)
+                                                 : load_members(m.bucket, m.key, m.elements);
     reply.status = mine.status();
-    if (mine && *mine && !m.full) {
+    if (mine && *mine && m.page) {
+      *mine = page_of(*mine, *m.page);
+    } else if (mine && *mine && !m.full) {
       *mine = m.elements.empty() ? for_reading(*mine, config_.cluster.fault_points.bug_counter_gaps)
                                  : projected(*mine, m.elements);
     }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ struct ClientRequest {
   // kGet on a set: only these members are read (the context stays whole), so testing a
   // few members of a large set costs O(members asked). Empty: the whole object.
   std::vector<std::string> elements;
+  // kGet on a set: one page of its members (object.h; not with `elements`), so a set of
+  // any size is read in steps of O(page) each.
+  std::optional<SetPage> page;
 };
 
 struct ClientResponse {
@@ -48,6 +52,9 @@ struct ClientResponse {
   // kUpdate: the operation id had been applied before (a retry): nothing new was
   // minted, and `object` is the state that includes the earlier attempt.
   bool duplicate = false;
+  // Page reads: the last member this page covers (the next page's `after`); none: the
+  // set has no more members.
+  std::optional<std::string> next = std::nullopt;
 };
 
 using ReplyFn = std::function<void(ClientResponse)>;
@@ -66,6 +73,7 @@ struct Pending {
   ObjectPtr delta;                    // updates: what the minter produced
   ObjectPtr state;                    // updates: the minter's new state
   std::vector<std::string> elements;  // reads: the set members asked (empty: all)
+  std::optional<SetPage> page;        // reads: a page of the set's members
   // Set updates: the members the minted delta touches, sent with it (Message::elements).
   std::vector<std::string> delta_elements;
   Status first_error;

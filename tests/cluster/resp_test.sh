@@ -114,6 +114,33 @@ wait_until 40 "myset's replicas (LOCAL SCARD on n1 n2 n3) to agree on over 5000 
   -- replicas_agree
 echo "myset: $(replicas_agree) members on n1 n2 n3"
 
+# SSCAN pages through the big set from each node (QUORUM: each page joined from two
+# replicas' pages, cut where the first one ends): every member once, in byte order, the
+# same members SMEMBERS reads. Bad cursors and counts are refused.
+sscan_all() {  # PORT COUNT: every member SSCAN gives, one per line
+  local cursor=0 pages=0 out
+  while :; do
+    out="$(redis-cli -p "$1" sscan myset "$cursor" count "$2")" || return 1
+    cursor="$(head -n 1 <<<"$out")"
+    tail -n +2 <<<"$out" | grep -v '^$'
+    pages=$((pages + 1))
+    [ "$cursor" = "0" ] && return 0
+    [ "$pages" -gt 1000 ] && return 1
+  done
+}
+"${r1[@]}" smembers myset | LC_ALL=C sort >"$dir/smembers.txt"
+for port in $((base + 200)) $((base + 202)); do
+  sscan_all "$port" 700 >"$dir/sscan.txt" || fail "SSCAN on $port did not finish"
+  LC_ALL=C sort -c "$dir/sscan.txt" 2>/dev/null || fail "SSCAN on $port: members out of order"
+  cmp -s "$dir/sscan.txt" "$dir/smembers.txt" ||
+    fail "SSCAN on $port: $(wc -l <"$dir/sscan.txt") members, SMEMBERS $(wc -l <"$dir/smembers.txt")"
+done
+echo "SSCAN COUNT 700: $(wc -l <"$dir/sscan.txt") members, as SMEMBERS"
+expect "ERR invalid cursor" -- "${r1[@]}" sscan myset 12
+expect "ERR COUNT is 1..10000" -- "${r1[@]}" sscan myset 0 count 10001
+expect "ERR syntax error" -- "${r1[@]}" sscan myset 0 limit 5
+expect "^0$" -- "${r1[@]}" sscan no-such-set 0
+
 # A big command sent slowly holds up no other connection, and a command over the limit
 # (kMaxCommandBytes, 32 MiB) is refused once its lengths say so, before its data arrives
 # (issue #14: a parser that re-read an unfinished command on every read froze the node; a

@@ -217,6 +217,13 @@ struct OneNode {
     r.elements = std::move(members);
     return call(std::move(r));
   }
+  core::ClientResponse page(std::optional<std::string> after, uint32_t count) {
+    core::ClientRequest r;
+    r.bucket = "b";
+    r.key = "big";
+    r.page = core::SetPage{std::move(after), count};
+    return call(std::move(r));
+  }
 };
 
 uint64_t bytes_of_one_add(OneNode& w, const std::string& e) {
@@ -288,6 +295,41 @@ TEST_CASE(
             std::vector<std::string>{"x0003"});
     w.start(cache, 100);
     REQUIRE(w.read().object->as<crdt::ORSet>()->size() == 5001);
+  }
+}
+
+TEST_CASE("set rows: pages read a set in order, each from its own rows, cached or not",
+          "[node][page]") {
+  for (size_t cache : {size_t{32} << 20, size_t{0}}) {
+    INFO("cache bytes " << cache);
+    OneNode w;
+    w.start(cache, 100);
+    for (int i = 0; i < 1000; ++i) REQUIRE(w.add("m" + std::to_string(10000 + i)).status.is_ok());
+    REQUIRE(w.add("m10500", /*remove=*/true).status.is_ok());
+    w.start(cache, 100);
+    std::vector<std::string> all;
+    std::optional<std::string> after;
+    uint64_t most_rows = 0;
+    for (int pages = 0; pages < 100; ++pages) {
+      const uint64_t before = w.store.rows_read;
+      const core::ClientResponse p = w.page(after, 64);
+      most_rows = std::max(most_rows, w.store.rows_read - before);
+      REQUIRE(p.status.is_ok());
+      const auto members = p.object->as<crdt::ORSet>()->read();
+      REQUIRE(members.size() <= 64);
+      all.insert(all.end(), members.begin(), members.end());
+      if (!p.next) break;
+      REQUIRE(*p.next == members.back());
+      after = p.next;
+    }
+    REQUIRE(all == w.read().object->as<crdt::ORSet>()->read());
+    REQUIRE(all.size() == 999);
+    if (cache == 0) REQUIRE(most_rows <= 64 + 2);  // the head and one row past the page
+    core::ClientRequest bad;
+    bad.bucket = "b";
+    bad.key = "big";
+    bad.page = core::SetPage{std::nullopt, core::kMaxPageMembers + 1};
+    REQUIRE(w.call(bad).status.code() == Code::kInvalidArgument);
   }
 }
 
