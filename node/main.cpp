@@ -23,6 +23,7 @@ struct Flags {
   uint32_t drain_timeout_ms = 5000;
   size_t max_clients = 1024;
   size_t cache_mb = 32;
+  size_t max_set_read_members = 100'000;
   uint64_t min_free_mb = 100;
   bool repair = false;
   uvshell::ServerConfig limits;  // the connection limits' flags write here
@@ -111,6 +112,11 @@ void add_node_flags(CLI::App& app, Flags& f) {
   app.add_option("--cache-mb", f.cache_mb, "decoded objects kept in memory (0: none)")
       ->capture_default_str();
   app.add_option("--max-clients", f.max_clients, "client connection limit")->capture_default_str();
+  app.add_option("--max-set-read-members", f.max_set_read_members,
+                 "a whole read (SMEMBERS, SCARD, GET) of a set with more members is refused with "
+                 "too_large: read it by pages (SSCAN, ?cursor=)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 40));
   app.add_option("--min-free-mb", f.min_free_mb,
                  "refuse writes (unavailable, reads go on) while the data dir's disk has less "
                  "free space than this; 0: no floor")
@@ -227,6 +233,7 @@ Result<uvshell::ServerConfig> server_config(const Flags& f, const CLI::App& app)
   config.drain_timeout_ms = f.drain_timeout_ms;
   config.max_client_connections = f.max_clients;
   config.object_cache_bytes = f.cache_mb << 20;
+  config.max_set_read_members = f.max_set_read_members;
   config.min_free_bytes = f.min_free_mb << 20;
   SHOAL_RETURN_IF_ERROR(set_addresses(f, &config));
   Result<core::ClusterOptions> cluster = cluster_options(f, app);

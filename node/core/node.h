@@ -140,6 +140,9 @@ struct NodeConfig {
   // A set with more members is never loaded whole to change or test some of them
   // (object_store.h): its head and the members named are read instead.
   size_t whole_set_max_members = 4096;
+  // A whole read of a set with more members is refused (too_large): loading, sending and
+  // joining it would stall the replicas for seconds. Pages read any size (SetPage).
+  size_t max_set_read_members = 100'000;
   // Client requests coordinated at once; beyond, a request is refused with overloaded.
   size_t max_pending_requests = 100'000;
   ClusterOptions cluster;

@@ -47,6 +47,21 @@ Result<ObjectPtr> ObjectStore::load(const std::string& bucket, const std::string
   return ObjectPtr(std::move(got).value());
 }
 
+Result<ObjectPtr> ObjectStore::load_bounded(const std::string& bucket, const std::string& key,
+                                            size_t max_members) {
+  SHOAL_ASSERT(max_members >= 1);
+  bool too_big = false;
+  Result<std::shared_ptr<Object>> got = load_shared(bucket, key, max_members, &too_big);
+  if (!got) return got.status();
+  const auto* set = *got ? (*got)->as<crdt::ORSet>() : nullptr;
+  if (too_big || (set && set->size() > max_members)) {
+    return Status::too_large("set " + bucket + "/" + key + " has more than " +
+                             std::to_string(max_members) +
+                             " members: read it by pages (SSCAN, ?cursor=, set_get with count)");
+  }
+  return ObjectPtr(std::move(got).value());
+}
+
 Result<std::shared_ptr<Object>> ObjectStore::load_shared(const std::string& bucket,
                                                          const std::string& key, size_t max_members,
                                                          bool* too_big) {

@@ -64,6 +64,10 @@ class ObjectStore {
 
   // The key's object; null when absent.
   Result<ObjectPtr> load(const std::string& bucket, const std::string& key);
+  // load() for a client's whole read: too_large for a set of more than `max_members`
+  // (found by a scan of at most that many rows, or from the cached copy).
+  Result<ObjectPtr> load_bounded(const std::string& bucket, const std::string& key,
+                                 size_t max_members);
   // The key's object for changing in place: the cached one when nothing else holds it,
   // else a copy (others keep what they saw). Null when the key is absent. A change is
   // stored only by save().

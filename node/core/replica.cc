@@ -145,7 +145,7 @@ Result<ObjectStore::Part> Node::update_target(const Update& u, const std::string
 
 Result<ObjectPtr> Node::load_members(const std::string& bucket, const std::string& key,
                                      const std::vector<std::string>& elements) {
-  if (elements.empty()) return objects_.load(bucket, key);
+  if (elements.empty()) return objects_.load_bounded(bucket, key, config_.max_set_read_members);
   Result<ObjectStore::Part> got = objects_.part(bucket, key, elements, {}, /*for_write=*/false);
   if (!got) return got.status();
   return ObjectPtr(std::move(got->object));

@@ -12,6 +12,25 @@ namespace shoal::uvshell {
 
 // ---- setup ----
 
+core::NodeConfig Server::Impl::node_config() const {
+  core::NodeConfig nc;
+  nc.self = config.node_id;
+  nc.vnodes_per_node = config.vnodes;
+  nc.object_cache_bytes = config.object_cache_bytes;
+  nc.max_set_read_members = config.max_set_read_members;
+  nc.max_pending_requests = config.max_pending_requests;
+  nc.cluster = config.cluster;
+  nc.peer_address = (config.advertise_peer ? *config.advertise_peer : config.peer).to_string();
+  nc.client_address = config.client.to_string();
+  for (const Member& m : config.members) nc.members.push_back(m.id);
+  for (const Address& a : config.seeds) {
+    std::string seed = "@";
+    seed += a.to_string();  // (not "@" + ...: GCC 12 -Wrestrict false positive)
+    nc.seeds.push_back(std::move(seed));
+  }
+  return nc;
+}
+
 Status Server::Impl::init() {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -38,20 +57,7 @@ Status Server::Impl::init() {
   uv_timer_init(&loop, &drain_timer);
   drain_timer.data = this;
 
-  core::NodeConfig nc;
-  nc.self = config.node_id;
-  nc.vnodes_per_node = config.vnodes;
-  nc.object_cache_bytes = config.object_cache_bytes;
-  nc.max_pending_requests = config.max_pending_requests;
-  nc.cluster = config.cluster;
-  nc.peer_address = (config.advertise_peer ? *config.advertise_peer : config.peer).to_string();
-  nc.client_address = config.client.to_string();
-  for (const Member& m : config.members) nc.members.push_back(m.id);
-  for (const Address& a : config.seeds) {
-    std::string seed = "@";
-    seed += a.to_string();  // (not "@" + ...: GCC 12 -Wrestrict false positive)
-    nc.seeds.push_back(std::move(seed));
-  }
+  const core::NodeConfig nc = node_config();
   core_rng = std::make_unique<core::SeededRng>(rng.next());
   node = std::make_unique<core::Node>(nc, core::NodeEnv{*this, *this, timers, *store, *core_rng},
                                       *actor);

@@ -148,6 +148,7 @@ struct Server::Impl final : core::Clock, core::Transport {
   // A write finished: resume reading if the connection was paused on its output.
   void on_written(Conn* c, int status);
   void end_turn();
+  core::NodeConfig node_config() const;  // the core's configuration, from `config`
   // Keeps the next loop turn from blocking in poll (work is waiting for its check phase).
   void wake_next_turn();
   // After a turn: lets the doctor treat a store fault, logs what it did (once per fault),

@@ -185,12 +185,14 @@ struct OneNode {
   core::SeededRng rng{7};
   std::unique_ptr<core::Node> node;
 
-  void start(size_t cache_bytes, size_t whole_set_max_members = 4096) {
+  void start(size_t cache_bytes, size_t whole_set_max_members = 4096,
+             size_t max_set_read_members = 100'000) {
     core::NodeConfig c;
     c.self = "n1";
     c.members = {"n1"};
     c.object_cache_bytes = cache_bytes;
     c.whole_set_max_members = whole_set_max_members;
+    c.max_set_read_members = max_set_read_members;
     node = std::make_unique<core::Node>(c, core::NodeEnv{world, world, world, store, rng}, 42);
   }
   core::ClientResponse call(core::ClientRequest r) {
@@ -330,6 +332,34 @@ TEST_CASE("set rows: pages read a set in order, each from its own rows, cached o
     bad.key = "big";
     bad.page = core::SetPage{std::nullopt, core::kMaxPageMembers + 1};
     REQUIRE(w.call(bad).status.code() == Code::kInvalidArgument);
+  }
+}
+
+TEST_CASE("set rows: a whole read of a set over the read limit is refused, pages still read it",
+          "[node][page]") {
+  for (size_t cache : {size_t{32} << 20, size_t{0}}) {
+    INFO("cache bytes " << cache);
+    OneNode w;
+    w.start(cache, 100, 500);
+    for (int i = 0; i < 500; ++i) REQUIRE(w.add("m" + std::to_string(10000 + i)).status.is_ok());
+    REQUIRE(w.read().object->as<crdt::ORSet>()->size() == 500);  // at the limit: read
+    REQUIRE(w.add("one-more").status.is_ok());
+    w.start(cache, 100, 500);
+    for (int twice = 0; twice < 2; ++twice) {  // a refusal leaves nothing cached behind
+      const core::ClientResponse whole = w.read();
+      REQUIRE(whole.status.code() == Code::kTooLarge);
+      REQUIRE(whole.status.message().find("read it by pages") != std::string::npos);
+    }
+    REQUIRE(w.read({"one-more"}).object->as<crdt::ORSet>()->size() == 1);
+    size_t paged = 0;
+    std::optional<std::string> after;
+    for (int pages = 0; pages < 10; ++pages) {
+      const core::ClientResponse p = w.page(after, 100);
+      REQUIRE(p.status.is_ok());
+      paged += p.object->as<crdt::ORSet>()->size();
+      if (!(after = p.next)) break;
+    }
+    REQUIRE(paged == 501);
   }
 }
 
