@@ -150,15 +150,13 @@ void Node::start_get(uint64_t id, Pending& p) {
     Result<ObjectPtr> got = mine->hint_for ? hints_.load(*mine->hint_for, p.bucket, p.key)
                             : p.page       ? objects_.load_page(p.bucket, p.key, *p.page)
                                            : load_members(p.bucket, p.key, p.elements);
-    if (got && *got && p.page) {
-      *got = page_of(*got, *p.page);
-      p.replies[config_.self] = *got;
-      got = ObjectPtr();  // pages are joined when the read completes (merge_page)
-    } else if (got && *got) {
-      *got = p.elements.empty() ? for_reading(*got, config_.cluster.fault_points.bug_counter_gaps)
-                                : projected(*got, p.elements);
-    }
-    if (got && !p.page) {
+    if (got && p.page) {
+      p.replies[config_.self] = page_of(*got, *p.page);  // joined at the end (merge_page)
+    } else if (got) {
+      if (*got) {
+        *got = p.elements.empty() ? for_reading(*got, config_.cluster.fault_points.bug_counter_gaps)
+                                  : projected(*got, p.elements);
+      }
       p.replies[config_.self] = *got;
       p.merged = *got;
     }

@@ -21,6 +21,17 @@ size_t cached_bytes(const Object& o, size_t stored_bytes) {
   return (set ? set->approx_bytes() : 0) + o.ops().approx_bytes() + stored_bytes;
 }
 
+Status corrupt_object(const std::string& bucket, const std::string& key, const Status& s) {
+  return Status::corruption("stored object for " + bucket + "/" + key + ": " + s.message());
+}
+
+// What a caller may change in place: `o` itself while only the cache and the caller hold
+// it, else a copy (others keep what they saw).
+std::shared_ptr<Object> exclusive(std::shared_ptr<Object> o) {
+  if (o && o.use_count() > 2) return std::make_shared<Object>(*o);
+  return o;
+}
+
 Status rows_under(Store& store, const std::string& prefix, std::vector<std::string>* rows) {
   return store.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view) {
     rows->emplace_back(k);
@@ -62,51 +73,57 @@ Result<ObjectPtr> ObjectStore::load_bounded(const std::string& bucket, const std
   return ObjectPtr(std::move(got).value());
 }
 
+Result<std::optional<ObjectStore::StoredHead>> ObjectStore::read_head(uint64_t hash,
+                                                                      const std::string& bucket,
+                                                                      const std::string& key) {
+  auto raw = store_.get(data_key(hash, bucket, key));
+  if (!raw) return raw.status();
+  if (!raw->has_value()) return std::optional<StoredHead>();
+  StoredHead head;
+  head.bytes = (*raw)->size();
+  Result<Object> o = Object::decode_stored(**raw, &head.split, &head.op_rows);
+  if (!o) return corrupt_object(bucket, key, o.status());
+  head.object = std::move(o).value();
+  return std::optional<StoredHead>(std::move(head));
+}
+
 Result<std::shared_ptr<Object>> ObjectStore::load_shared(const std::string& bucket,
                                                          const std::string& key, size_t max_members,
                                                          bool* too_big) {
   const uint64_t hash = ring::key_hash(bucket, key);
   const std::string k = data_key(hash, bucket, key);
   if (ObjectPtr cached = cache_.find(k)) return std::const_pointer_cast<Object>(cached);
-  auto raw = store_.get(k);
-  if (!raw) return raw.status();
-  if (!raw->has_value()) return std::shared_ptr<Object>();
-  auto corrupt = [&](const Status& s) {
-    return Status::corruption("stored object for " + bucket + "/" + key + ": " + s.message());
-  };
-  bool split = false, op_rows = false;
-  Result<Object> o = Object::decode_stored(**raw, &split, &op_rows);
-  if (!o) return corrupt(o.status());
-  if (split) {
+  Result<std::optional<StoredHead>> head = read_head(hash, bucket, key);
+  if (!head) return head.status();
+  if (!*head) return std::shared_ptr<Object>();
+  Object& o = (*head)->object;
+  if ((*head)->split) {
     Result<crdt::ORSet> set =
-        load_elements(hash, bucket, key, std::move(*o->as<crdt::ORSet>()), max_members, too_big);
+        load_elements(hash, bucket, key, std::move(*o.as<crdt::ORSet>()), max_members, too_big);
     if (too_big && *too_big) return std::shared_ptr<Object>();
-    if (!set) return corrupt(set.status());
+    if (!set) return corrupt_object(bucket, key, set.status());
     o = Object(std::move(set).value());
   }
-  if (op_rows) {
-    Status s = load_ops(hash, bucket, key, &o->ops());
-    if (!s.is_ok()) return corrupt(s);
+  if ((*head)->op_rows) {
+    Status s = load_ops(hash, bucket, key, &o.ops());
+    if (!s.is_ok()) return corrupt_object(bucket, key, s);
   }
-  auto ptr = std::make_shared<Object>(std::move(o).value());
-  if (!split && ptr->type() == DataType::kSet) {
+  auto ptr = std::make_shared<Object>(std::move(o));
+  if (!(*head)->split && ptr->type() == DataType::kSet) {
     // A whole-set row from before element rows.
     save(bucket, key, ptr, Rows{.all = true}, false);
   } else {
-    cache_.put(k, ptr, cached_bytes(*ptr, (*raw)->size()));
+    cache_.put(k, ptr, cached_bytes(*ptr, (*head)->bytes));
   }
   return ptr;
 }
 
-Result<crdt::ORSet> ObjectStore::load_elements(uint64_t hash, const std::string& bucket,
-                                               const std::string& key, crdt::ORSet head,
-                                               size_t max_members, bool* too_big) {
-  const std::string prefix = element_prefix(hash, bucket, key);
-  std::map<std::string, std::set<crdt::Dot>> entries;
+Status ObjectStore::scan_elements(const std::string& prefix, const std::string& from,
+                                  size_t max_rows, Entries* out, bool* more) {
   Status bad = Status::ok();
-  Status s = store_.scan(prefix, prefix_end(prefix), [&](std::string_view k, std::string_view v) {
-    if (max_members != 0 && entries.size() >= max_members) {
-      *too_big = true;
+  Status s = store_.scan(from, prefix_end(prefix), [&](std::string_view k, std::string_view v) {
+    if (max_rows != 0 && out->size() >= max_rows) {
+      *more = true;
       return false;
     }
     Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
@@ -114,11 +131,20 @@ Result<crdt::ORSet> ObjectStore::load_elements(uint64_t hash, const std::string&
       bad = dots.status();
       return false;
     }
-    entries.emplace_hint(entries.end(), k.substr(prefix.size()), std::move(dots).value());
+    out->emplace_hint(out->end(), k.substr(prefix.size()), std::move(dots).value());
     return true;
   });
-  if (!s.is_ok()) return s;
-  if (!bad.is_ok()) return bad;
+  return s.is_ok() ? bad : s;
+}
+
+Result<crdt::ORSet> ObjectStore::load_elements(uint64_t hash, const std::string& bucket,
+                                               const std::string& key, crdt::ORSet head,
+                                               size_t max_members, bool* too_big) {
+  const std::string prefix = element_prefix(hash, bucket, key);
+  Entries entries;
+  bool more = false;
+  SHOAL_RETURN_IF_ERROR(scan_elements(prefix, prefix, max_members, &entries, &more));
+  if (more) *too_big = true;
   return crdt::ORSet::assemble(std::move(head), std::move(entries));
 }
 
@@ -143,9 +169,7 @@ Result<std::shared_ptr<Object>> ObjectStore::writable(const std::string& bucket,
                                                       const std::string& key) {
   Result<std::shared_ptr<Object>> got = load_shared(bucket, key);
   if (!got || !*got) return got;
-  std::shared_ptr<Object> obj = std::move(got).value();
-  if (obj.use_count() <= 2) return obj;  // held by the cache (if cached) and us only
-  return std::make_shared<Object>(*obj);
+  return exclusive(std::move(got).value());
 }
 
 Result<ObjectStore::Part> ObjectStore::part(const std::string& bucket, const std::string& key,
@@ -160,9 +184,7 @@ Result<ObjectStore::Part> ObjectStore::part(const std::string& bucket, const std
     if (!got) return got.status();
     if (!too_big) {
       std::shared_ptr<Object> obj = std::move(got).value();
-      // As writable(): change in place only what the cache and we alone hold.
-      if (for_write && obj && obj.use_count() > 2) obj = std::make_shared<Object>(*obj);
-      return Part{std::move(obj)};
+      return Part{for_write ? exclusive(std::move(obj)) : std::move(obj)};
     }
     big_sets_.insert(k, true);
   }
@@ -173,88 +195,65 @@ Result<ObjectStore::Part> ObjectStore::load_part(const std::string& bucket, cons
                                                  const std::vector<std::string>& elements,
                                                  const std::vector<uint64_t>& ops, bool for_write) {
   const uint64_t hash = ring::key_hash(bucket, key);
-  auto raw = store_.get(data_key(hash, bucket, key));
-  if (!raw) return raw.status();
-  if (!raw->has_value()) return Part{};
-  auto corrupt = [&](const Status& s) {
-    return Status::corruption("stored object for " + bucket + "/" + key + ": " + s.message());
-  };
-  bool split = false, op_rows = false;
-  Result<Object> head = Object::decode_stored(**raw, &split, &op_rows);
-  if (!head) return corrupt(head.status());
-  if (!split) {  // no longer a set in rows (erased and written again): load it whole
+  Result<std::optional<StoredHead>> head = read_head(hash, bucket, key);
+  if (!head) return head.status();
+  if (!*head) return Part{};
+  if (!(*head)->split) {  // no longer a set in rows (erased and written again): load it whole
     Result<std::shared_ptr<Object>> got = load_shared(bucket, key);
     if (!got) return got.status();
     std::shared_ptr<Object> obj = std::move(got).value();
-    if (for_write && obj && obj.use_count() > 2) obj = std::make_shared<Object>(*obj);
-    return Part{std::move(obj)};
+    return Part{for_write ? exclusive(std::move(obj)) : std::move(obj)};
   }
-  crdt::ORSet set = std::move(*head->as<crdt::ORSet>());
+  crdt::ORSet set = std::move(*(*head)->object.as<crdt::ORSet>());
   std::set<std::string> names(elements.begin(), elements.end());
   for (const auto& [observed, named] : set.deferred()) names.insert(named.begin(), named.end());
   const std::string prefix = element_prefix(hash, bucket, key);
-  std::map<std::string, std::set<crdt::Dot>> entries;
+  Entries entries;
   for (const std::string& e : names) {
     auto row = store_.get(prefix + e);
     if (!row) return row.status();
     if (!row->has_value()) continue;
     Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(**row);
-    if (!dots) return corrupt(dots.status());
+    if (!dots) return corrupt_object(bucket, key, dots.status());
     entries.emplace(e, std::move(dots).value());
   }
   Result<crdt::ORSet> assembled = crdt::ORSet::assemble(std::move(set), std::move(entries));
-  if (!assembled) return corrupt(assembled.status());
+  if (!assembled) return corrupt_object(bucket, key, assembled.status());
   auto obj = std::make_shared<Object>(std::move(assembled).value());
   const std::string op_pre = op_prefix(hash, bucket, key);
-  for (uint64_t op : op_rows ? ops : std::vector<uint64_t>{}) {
-    auto row = store_.get(op_row_key(op_pre, op));
+  for (size_t i = 0; (*head)->op_rows && i < ops.size(); ++i) {
+    auto row = store_.get(op_row_key(op_pre, ops[i]));
     if (!row) return row.status();
     if (!row->has_value()) continue;
     Result<OpRecord> r = OpLog::decode_record(**row);
-    if (!r) return corrupt(r.status());
-    if (Status s = obj->ops().insert(op, std::move(r).value()); !s.is_ok()) return corrupt(s);
+    if (!r) return corrupt_object(bucket, key, r.status());
+    Status s = obj->ops().insert(ops[i], std::move(r).value());
+    if (!s.is_ok()) return corrupt_object(bucket, key, s);
   }
-  return Part{std::move(obj), true, op_rows};
+  return Part{std::move(obj), true, (*head)->op_rows};
 }
 
 Result<ObjectPtr> ObjectStore::load_page(const std::string& bucket, const std::string& key,
                                          const SetPage& page) {
   const uint64_t hash = ring::key_hash(bucket, key);
-  const std::string k = data_key(hash, bucket, key);
-  if (cache_.contains(k)) return page_of(cache_.find(k), page);
-  auto raw = store_.get(k);
-  if (!raw) return raw.status();
-  if (!raw->has_value()) return ObjectPtr();
-  auto corrupt = [&](const Status& s) {
-    return Status::corruption("stored object for " + bucket + "/" + key + ": " + s.message());
-  };
-  bool split = false, op_rows = false;
-  Result<Object> head = Object::decode_stored(**raw, &split, &op_rows);
-  if (!head) return corrupt(head.status());
-  if (!split) {
+  if (ObjectPtr cached = cache_.find(data_key(hash, bucket, key))) return page_of(cached, page);
+  Result<std::optional<StoredHead>> head = read_head(hash, bucket, key);
+  if (!head) return head.status();
+  if (!*head) return ObjectPtr();
+  if (!(*head)->split) {
     Result<ObjectPtr> whole = load(bucket, key);
     return whole ? page_of(*whole, page) : whole;
   }
   const std::string prefix = element_prefix(hash, bucket, key);
   // Past `after`: the smallest key above prefix + after is prefix + after + '\0'.
   const std::string from = page.after ? prefix + *page.after + std::string(1, '\0') : prefix;
-  std::map<std::string, std::set<crdt::Dot>> entries;
-  Status bad = Status::ok();
-  Status s = store_.scan(from, prefix_end(prefix), [&](std::string_view row, std::string_view v) {
-    if (entries.size() >= page.count) return false;
-    Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
-    if (!dots) {
-      bad = dots.status();
-      return false;
-    }
-    entries.emplace_hint(entries.end(), row.substr(prefix.size()), std::move(dots).value());
-    return true;
-  });
-  if (!s.is_ok()) return s;
-  if (!bad.is_ok()) return corrupt(bad);
+  Entries entries;
+  bool more = false;
+  Status s = scan_elements(prefix, from, page.count, &entries, &more);
+  if (!s.is_ok()) return s.code() == Code::kCorruption ? corrupt_object(bucket, key, s) : s;
   Result<crdt::ORSet> set =
-      crdt::ORSet::assemble(std::move(*head->as<crdt::ORSet>()), std::move(entries));
-  if (!set) return corrupt(set.status());
+      crdt::ORSet::assemble(std::move(*(*head)->object.as<crdt::ORSet>()), std::move(entries));
+  if (!set) return corrupt_object(bucket, key, set.status());
   return ObjectPtr(std::make_shared<const Object>(std::move(set).value()));
 }
 

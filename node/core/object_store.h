@@ -20,7 +20,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -105,6 +108,19 @@ class ObjectStore {
   uint64_t scan_failures() const { return scan_failures_; }
 
  private:
+  using Entries = std::map<std::string, std::set<crdt::Dot>>;
+  // A key's stored row, decoded (Object::decode_stored); nullopt: absent.
+  struct StoredHead {
+    Object object;
+    bool split = false, op_rows = false;
+    size_t bytes = 0;  // encoded
+  };
+  Result<std::optional<StoredHead>> read_head(uint64_t hash, const std::string& bucket,
+                                              const std::string& key);
+  // Adds the element rows under `prefix` from `from` on to *out, at most `max_rows` (0: no
+  // limit; *more: a further row exists). Corruption for an undecodable row.
+  Status scan_elements(const std::string& prefix, const std::string& from, size_t max_rows,
+                       Entries* out, bool* more);
   // `max_members` (0: no limit): a set with more element rows is not loaded (*too_big).
   Result<std::shared_ptr<Object>> load_shared(const std::string& bucket, const std::string& key,
                                               size_t max_members = 0, bool* too_big = nullptr);
