@@ -173,7 +173,9 @@ TEST_CASE(
   const Reads local = read_all(tc, "n3", "LOCAL", kKeys);
   CHECK(local.wrong == 0);
   CHECK(local.ok + local.corruption + local.not_found == kKeys);
-  CHECK(local.ok < kKeys);  // the damage was seen
+  // Whether these reads see the damage races anti-entropy (at 20 ms it may find the block,
+  // repair the store and restore its keys first: CI saw ok 1500 once); that the damage
+  // was found is the store_repairs and log checks below.
   // Coordinated by n3, QUORUM has two healthy replicas to answer from.
   const Reads quorum = read_all(tc, "n3", "QUORUM", kKeys);
   CHECK(quorum.wrong == 0);
@@ -270,7 +272,8 @@ TEST_CASE(
   CHECK(restored);
   CHECK(r.partial == 0);
   CHECK(r.other == 0);
-  CHECK(r.absent + r.corruption > 0);  // the damage was seen before it was restored
+  // Whether a read sees the damage before anti-entropy restores the set races it (as in
+  // the test above); the log shows the damage was found.
   const std::string log = tc.log("n3");
   CHECK(log.find("store repaired in") != std::string::npos);
   CHECK(log.find("object(s)") != std::string::npos);
