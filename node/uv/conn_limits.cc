@@ -230,6 +230,7 @@ bool Server::Impl::http_too_slow(Conn* c, uint64_t now) {
 }
 
 void Server::Impl::sweep_conns() {
+  log_peer_states();
   const uint64_t now = uv_now(&loop);
   std::vector<Conn*> late, idle, slow;
   for (const auto& [id, c] : conns) {
@@ -266,14 +267,14 @@ void Server::Impl::sweep_conns() {
   if (!slow.empty()) wake_next_turn();
 }
 
-void Server::Impl::log_limit(const std::string& kind, std::string_view line, bool error) {
+void Server::Impl::log_limit(const std::string& kind, std::string_view line,
+                             spdlog::level::level_enum level) {
   auto& [next_ms, unlogged] = limit_logs[kind];
   const uint64_t now = uv_now(&loop);
   if (now < next_ms) {
     ++unlogged;
     return;
   }
-  const auto level = error ? spdlog::level::err : spdlog::level::warn;
   if (unlogged > 0) {
     spdlog::log(level, "{} ({} more like it not logged since the last)", line, unlogged);
   } else {

@@ -67,7 +67,7 @@ bool Server::Impl::handle_peer_in_frame(Conn* c, std::string_view payload) {
       log_limit("hello",
                 fmt::format("refused peer connection from {} (claims to be {}): {}", c->remote,
                             hello ? hello->node : "?", refusal.to_string()),
-                /*error=*/true);
+                spdlog::level::err);
       queue(c, api::encode_welcome(refusal, config.node_id));
       c->close_after_flush = true;
       return false;
@@ -114,8 +114,10 @@ bool Server::Impl::handle_peer_out_frame(Conn* c, std::string_view payload) {
   p->ready = true;
   p->connecting = false;
   p->backoff_ms = 0;
-  if (p->down_logged || !p->queued.empty()) {
-    spdlog::info("peer {} at {} is reachable", p->id, p->address.to_string());
+  if (p->down_logged || !p->queued.empty()) {  // a connection that flaps: a line per 10 s
+    log_limit("link " + p->id,
+              fmt::format("peer {} at {} is reachable", p->id, p->address.to_string()),
+              spdlog::level::info);
   }
   p->down_logged = false;
   p->overflow_logged = false;
@@ -218,7 +220,8 @@ void Server::Impl::peer_failed(Peer* p, std::string_view why) {
     return;
   }
   if (was_ready || !p->down_logged) {
-    spdlog::warn("peer {} at {} unreachable ({}); retrying", p->id, p->address.to_string(), why);
+    log_limit("link " + p->id, fmt::format("peer {} at {} unreachable ({}); retrying", p->id,
+                                           p->address.to_string(), why));
     p->down_logged = true;
   }
   // Exponential backoff 50 ms .. 1 s with jitter, so restarts do not reconnect in step.
@@ -230,6 +233,38 @@ void Server::Impl::peer_failed(Peer* p, std::string_view why) {
         static_cast<Impl*>(t->loop->data)->connect_peer(static_cast<Peer*>(t->data));
       },
       delay, 0);
+}
+
+// Every ring peer's state as the core sees it (connection lost, or convicted by the
+// failure detector), logged when it changes: at most a line per peer per 10 s.
+void Server::Impl::log_peer_states() {
+  const uint64_t now = uv_now(&loop);
+  std::vector<std::string> ring_peers;
+  for (const ring::NodeId& id : node->ring().nodes()) {
+    if (id == config.node_id) continue;
+    ring_peers.push_back(id);
+    const std::optional<PeerStateLog::Line> line = peer_states.observe(id, node->is_down(id), now);
+    if (!line) continue;
+    const std::string unlogged =
+        line->unlogged == 0
+            ? ""
+            : fmt::format(" ({} changes since the last line not logged)", line->unlogged);
+    if (line->down) {
+      const double phi = node->phi(id);
+      const std::string why =
+          phi >= config.cluster.phi_threshold
+              ? fmt::format("convicted by the failure detector (phi {:.1f})", phi)
+              : std::string("no connection");
+      spdlog::warn(
+          "peer {} is down: {}; requests stop waiting for it and its writes go to "
+          "fallbacks as hints{}",
+          id, why, unlogged);
+    } else {
+      spdlog::info("peer {} is up again after {:.1f} s down{}", id, line->down_for_ms / 1000.0,
+                   unlogged);
+    }
+  }
+  peer_states.keep_only(ring_peers);
 }
 
 }  // namespace shoal::uvshell

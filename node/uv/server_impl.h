@@ -3,6 +3,7 @@
 // replies), peers.cc (peer links: dial, hello, backoff, send). Private to node/uv.
 #pragma once
 
+#include <spdlog/spdlog.h>
 #include <uv.h>
 
 #include <functional>
@@ -23,6 +24,7 @@
 #include "node/store/store_doctor.h"
 #include "node/uv/address.h"
 #include "node/uv/metrics.h"
+#include "node/uv/peer_state_log.h"
 #include "node/uv/server.h"
 #include "node/uv/snapshot.h"
 #include "node/uv/timer_queue.h"
@@ -168,6 +170,8 @@ struct Server::Impl final : core::Clock, core::Transport {
   // Gives back what `c` was counted against (close_conn).
   void release_limits(Conn* c);
   void sweep_conns();
+  // Logs peers that went down or came back (peer_state_log.h); from the sweep.
+  void log_peer_states();
   // A client with nothing in flight and nothing unread for its client to read.
   bool client_quiet(const Conn* c) const;
   Conn* idlest_client(const std::string* address, uint64_t now);
@@ -177,11 +181,13 @@ struct Server::Impl final : core::Clock, core::Transport {
   void watch_http(Conn* c, const char* data, size_t n);
   // Logs a limit being hit, at most once per 10 s for each kind (strangers can hit them in
   // a loop), saying how many were not logged since.
-  void log_limit(const std::string& kind, std::string_view line, bool error = false);
+  void log_limit(const std::string& kind, std::string_view line,
+                 spdlog::level::level_enum level = spdlog::level::warn);
   uv_timer_t limits_timer{};
   size_t strangers = 0;  // peer-in connections whose hello is not accepted yet
   std::map<std::string, size_t, std::less<>> clients_by_address, strangers_by_address;
   std::map<std::string, std::pair<uint64_t, size_t>> limit_logs;  // kind: next log, not logged
+  PeerStateLog peer_states;  // what was logged of peers going down and back
   void close_conn(Conn* c, std::string_view why);
   Peer* peer_for(const std::string& id);
   bool handle_admin(const api::Request& req, api::Response* r);

@@ -2,9 +2,10 @@
 // requests at once, through itself and through its peers (no request waits out its
 // timeout for a peer that is still reconnecting); a node whose seed is not there yet is
 // joining, refuses QUORUM naming its seed and serves LOCAL, and joins and serves once the
-// seed starts.
+// seed starts; a peer going down and back is logged once each, a flapping one sparingly.
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <thread>
 
@@ -170,4 +171,55 @@ TEST_CASE(
 }
 
 }  // namespace
+}  // namespace shoal::test
+
+namespace shoal::test {
+namespace {
+
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a peer convicted and recovered is logged once each, and a flapping peer at most once "
+    "per 10 s",
+    "[cluster][reachability][logs]") {
+  TestCluster tc(3, "test-secret", true, {"--heartbeat-interval-ms=100"});
+  const pid_t n3 = tc.cluster().find("n3")->pid;
+  REQUIRE(n3 > 0);
+  // Paused, n3 keeps its connections: only the failure detector can tell (~2 s at 100 ms).
+  REQUIRE(kill(n3, SIGSTOP) == 0);
+  const bool down = eventually(
+      [&] { return tc.log("n1").find("peer n3 is down: convicted") != std::string::npos; }, 15'000);
+  REQUIRE(kill(n3, SIGCONT) == 0);
+  CHECK(down);
+  CHECK(eventually(
+      [&] { return tc.log("n1").find("peer n3 is up again after") != std::string::npos; }, 10'000));
+  CHECK(count_of(tc.log("n1"), "peer n3 is down") == 1);
+  CHECK(count_of(tc.log("n1"), "peer n3 is up again") == 1);
+
+  // Then it flaps: 2.5 s paused, 1 s running, 6 times (21 s), then stays up.
+  const size_t lines_before = count_of(tc.log("n1"), "peer n3 is");
+  for (int i = 0; i < 6; ++i) {
+    REQUIRE(kill(n3, SIGSTOP) == 0);
+    usleep(2'500'000);
+    REQUIRE(kill(n3, SIGCONT) == 0);
+    usleep(1'000'000);
+  }
+  usleep(11'000'000);  // a gap later, the last line tells the state
+  const std::string log = tc.log("n1");
+  const size_t lines = count_of(log, "peer n3 is") - lines_before;
+  std::printf("n3 flapped 6 times in 21 s: %zu lines about it on n1\n", lines);
+  CHECK(lines >= 1);
+  CHECK(lines <= 4);  // 32 s: at most one per 10 s, plus the first
+  CHECK(log.rfind("peer n3 is up again") > log.rfind("peer n3 is down"));
+  CHECK(log.find("changes since the last line not logged") != std::string::npos);
+}
+
 }  // namespace shoal::test

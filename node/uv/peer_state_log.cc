@@ -1,0 +1,43 @@
+#include "node/uv/peer_state_log.h"
+
+#include <algorithm>
+
+#include "crdt/assert.h"
+
+namespace shoal::uvshell {
+
+std::optional<PeerStateLog::Line> PeerStateLog::observe(const std::string& peer, bool down,
+                                                        uint64_t now_ms) {
+  auto [it, fresh] = peers_.try_emplace(peer);
+  Peer& p = it->second;
+  if (fresh) p.seen_down = false;  // the normal state: a first sighting up logs nothing
+  if (down != p.seen_down) {
+    ++p.changes;
+    p.seen_down = down;
+    if (down) p.down_since_ms = now_ms;
+  }
+  if (down == p.logged_down) {
+    // Back where the last line left it: nothing to say (a flap in between is counted
+    // and told with the next line).
+    return std::nullopt;
+  }
+  if (p.ever_logged && now_ms < p.logged_ms + kMinGapMs) return std::nullopt;
+  SHOAL_ASSERT(p.changes >= 1);
+  Line line;
+  line.down = down;
+  line.down_for_ms = down ? 0 : now_ms - p.down_since_ms;
+  line.unlogged = p.changes - 1;
+  p.logged_down = down;
+  p.logged_ms = now_ms;
+  p.ever_logged = true;
+  p.changes = 0;
+  return line;
+}
+
+void PeerStateLog::keep_only(const std::vector<std::string>& peers) {
+  std::erase_if(peers_, [&](const auto& entry) {
+    return std::find(peers.begin(), peers.end(), entry.first) == peers.end();
+  });
+}
+
+}  // namespace shoal::uvshell
