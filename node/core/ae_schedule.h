@@ -28,6 +28,8 @@ struct AntiEntropyStats {
   uint64_t differing_leaves = 0;  // exchanges (answered here) that found a difference
   uint64_t keys_sent = 0;
   uint64_t keys_repaired = 0;  // objects received that changed what was stored
+  // Big sets in differing leaves not sent because they were being written (sent once quiet).
+  uint64_t big_sets_deferred = 0;
 };
 
 class AeSchedule {

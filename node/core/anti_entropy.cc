@@ -67,28 +67,94 @@ using coding::put_be64;
 
 // Visits the keys of `segment` this node and `peer` should both hold. A failed scan is
 // counted here; the exchange that needed it is retried by a later one.
-Status Node::ae_scan(
-    uint32_t segment, const ring::NodeId& peer,
-    const std::function<void(uint64_t hash, std::string_view key, std::string_view value)>& fn) {
-  Status s = env_.store.scan(data_key_lower_bound(uint64_t{segment} << 56), segment_end(segment),
-                             [&](std::string_view k, std::string_view v) {
-                               if (k.size() < 9) return true;
-                               const uint64_t hash = get_be64(k.substr(1));
-                               if (ring_.co_owned(hash, peer)) fn(hash, k, v);
-                               return true;
-                             });
-  if (!s.is_ok()) objects_.scan_failed(s);
+//
+// A set's element rows follow its head. Those of a set big enough are read once: their
+// digest is kept by objects_ (updated by every save) and stands for them after, the scan
+// seeking past them; those of a key not shared with `peer` are skipped unread.
+Status Node::ae_scan(uint32_t segment, const ring::NodeId& peer, const AeRowFn& fn) {
+  std::string from = data_key_lower_bound(uint64_t{segment} << 56);
+  const std::string end = segment_end(segment);
+  while (!from.empty()) {
+    Status s = ae_scan_from(&from, end, peer, fn);
+    if (!s.is_ok()) {
+      objects_.scan_failed(s);
+      return s;
+    }
+  }
+  return Status::ok();
+}
+
+namespace {
+
+// The element rows of one set as a scan reads them, to keep their digest.
+struct ElementRun {
+  std::string prefix;
+  uint64_t digest = 0;
+  size_t rows = 0;
+};
+
+void finish_run(ElementRun* run, ObjectStore& objects) {
+  if (run->rows >= objects.digest_min_rows()) objects.keep_element_digest(run->prefix, run->digest);
+  *run = ElementRun();
+}
+
+// The element prefix of an element row (not an operation record); empty for other rows.
+std::string_view element_prefix_of(std::string_view row) {
+  bool sub = false;
+  std::string elem;
+  if (!parse_data_row(row, &sub, &elem) || !sub || is_op_row(row)) return {};
+  return row.substr(0, row.size() - elem.size());
+}
+
+}  // namespace
+
+// One store scan from *from: sets *from to where the next one starts (past element rows
+// it skips), or empty at the end.
+Status Node::ae_scan_from(std::string* from, const std::string& end, const ring::NodeId& peer,
+                          const AeRowFn& fn) {
+  std::string resume;
+  ElementRun run;
+  Status s = env_.store.scan(*from, end, [&](std::string_view k, std::string_view v) {
+    if (k.size() < 9) return true;
+    const uint64_t hash = get_be64(k.substr(1));
+    const bool shared = ring_.co_owned(hash, peer);
+    const std::string_view prefix = element_prefix_of(k);
+    if (prefix.empty() || prefix != run.prefix) finish_run(&run, objects_);
+    if (prefix.empty() || prefix == run.prefix) {
+      if (!shared) return true;
+      const uint64_t digest = row_digest(k, v);
+      if (!prefix.empty()) {
+        run.digest ^= digest;
+        ++run.rows;
+      }
+      fn(hash, k, digest);
+      ae_.scanned_row();
+      return true;
+    }
+    // The first element row of a set.
+    const std::optional<uint64_t> kept =
+        shared ? objects_.element_digest(std::string(prefix)) : std::nullopt;
+    if (!shared || kept) {
+      if (kept) fn(hash, prefix, *kept);
+      resume = prefix_end(std::string(prefix));
+      return false;
+    }
+    run.prefix = std::string(prefix);
+    run.digest = row_digest(k, v);
+    run.rows = 1;
+    fn(hash, k, run.digest);
+    ae_.scanned_row();
+    return true;
+  });
+  if (s.is_ok()) finish_run(&run, objects_);
+  *from = std::move(resume);
   return s;
 }
 
 Result<std::vector<uint64_t>> Node::ae_leaves(uint32_t segment, const ring::NodeId& peer) {
   std::vector<uint64_t> leaves(kAeLeaves, 0);
-  std::string buf;
-  Status s = ae_scan(segment, peer, [&](uint64_t hash, std::string_view k, std::string_view v) {
-    buf.assign(k);
-    buf.append(v);
-    leaves[leaf_of(hash)] ^= XXH3_64bits(buf.data(), buf.size());
-    ae_.scanned_row();
+  Status s = ae_scan(segment, peer, [&](uint64_t hash, std::string_view, uint64_t digest) {
+    leaves[leaf_of(hash)] ^= digest;
   });
   if (!s.is_ok()) return s;
   return leaves;
@@ -195,7 +261,7 @@ void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& p
   uint32_t budget = config_.cluster.ae_max_keys_per_exchange;
   std::vector<DataKey> batch;
   std::string last_head;
-  Status s = ae_scan(segment, peer, [&](uint64_t hash, std::string_view k, std::string_view) {
+  Status s = ae_scan(segment, peer, [&](uint64_t hash, std::string_view k, uint64_t) {
     if (budget == 0 || !(mask >> leaf_of(hash) & 1)) return;
     bool element = false;
     auto dk = parse_data_row(k, &element, nullptr);
@@ -207,7 +273,15 @@ void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& p
     batch.push_back(std::move(*dk));
   });
   if (!s.is_ok()) return;  // sends nothing: the peer's next exchange asks again
+  const uint64_t now = env_.clock.now_ms();
   for (const DataKey& dk : batch) {
+    // A big set being written differs while its writes travel; moved whole, it would
+    // stall both sides for each of them. It is sent once it has been quiet.
+    const auto written = objects_.elements_written_ms(element_prefix(dk.hash, dk.bucket, dk.key));
+    if (written && now < *written + kQuietMs) {
+      ++ae_.stats().big_sets_deferred;
+      continue;
+    }
     Result<ObjectPtr> o = objects_.load(dk.bucket, dk.key);
     if (!o || !*o) continue;
     Message m = Message::make(Message::Kind::kAeRepair, 0, dk.bucket, dk.key);

@@ -20,6 +20,10 @@ class FifoMap {
     auto it = map_.find(key);
     return it == map_.end() ? nullptr : &it->second;
   }
+  V* find(const K& key) {
+    auto it = map_.find(key);
+    return it == map_.end() ? nullptr : &it->second;
+  }
   // Inserts `key` unless present (an existing entry keeps its value and its age).
   // Returns whether it was inserted.
   bool insert(const K& key, V value) {
@@ -38,6 +42,20 @@ class FifoMap {
       map_.erase(order_.back());
       order_.pop_back();
     }
+  }
+  void erase(const K& key) {
+    if (map_.erase(key) == 0) return;
+    for (auto it = order_.begin(); it != order_.end(); ++it) {
+      if (*it == key) {
+        order_.erase(it);
+        break;
+      }
+    }
+    SHOAL_ASSERT(map_.size() == order_.size());
+  }
+  void clear() {
+    map_.clear();
+    order_.clear();
   }
   size_t size() const { return map_.size(); }
 

@@ -1,5 +1,6 @@
 #include "node/core/keys.h"
 
+#include "crdt/assert.h"
 #include "crdt/coding.h"
 
 namespace shoal::core {
@@ -101,6 +102,13 @@ std::string hint_prefix(std::string_view target) {
   put_be(&out, target.size(), 4);
   out.append(target);
   return out;
+}
+
+std::string prefix_end(std::string prefix) {
+  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
+  SHOAL_ASSERT(!prefix.empty());
+  prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
+  return prefix;
 }
 
 std::string hint_prefix_end(std::string_view target) {

@@ -55,6 +55,9 @@ std::string data_key_lower_bound(uint64_t hash);
 std::string meta_key(std::string_view name);
 // The past-the-end bound of all data keys.
 std::string data_key_end();
+// The past-the-end bound of every key starting with `prefix`. REQUIRES: `prefix` has a
+// byte other than 0xff.
+std::string prefix_end(std::string prefix);
 
 std::string hint_key(std::string_view target, std::string_view data_key);
 // Every hint for `target` lies in [hint_prefix(target), hint_prefix_end(target)).

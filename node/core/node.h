@@ -312,8 +312,12 @@ class Node {
   bool op_row_expired(std::string_view row, uint64_t wall_ms) const;
 
   // anti_entropy.cc
-  Status ae_scan(uint32_t segment, const ring::NodeId& peer,
-                 const std::function<void(uint64_t, std::string_view, std::string_view)>& fn);
+  // fn(key hash, row key, row digest) for each row; or once for a big set's element rows
+  // (row key: their prefix, digest: theirs, kept by objects_).
+  using AeRowFn = std::function<void(uint64_t, std::string_view, uint64_t)>;
+  Status ae_scan(uint32_t segment, const ring::NodeId& peer, const AeRowFn& fn);
+  Status ae_scan_from(std::string* from, const std::string& end, const ring::NodeId& peer,
+                      const AeRowFn& fn);
   Result<std::vector<uint64_t>> ae_leaves(uint32_t segment, const ring::NodeId& peer);
   void ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& peer);
   void ae_step();

@@ -1,5 +1,7 @@
 #include "node/core/object_store.h"
 
+#include <xxhash.h>
+
 #include "crdt/assert.h"
 #include "crdt/coding.h"
 #include "ring/ring.h"
@@ -7,14 +9,6 @@
 namespace shoal::core {
 
 namespace {
-
-// The past-the-end bound of every key starting with `prefix`.
-std::string prefix_end(std::string prefix) {
-  while (!prefix.empty() && static_cast<uint8_t>(prefix.back()) == 0xff) prefix.pop_back();
-  SHOAL_ASSERT(!prefix.empty());
-  prefix.back() = static_cast<char>(static_cast<uint8_t>(prefix.back()) + 1);
-  return prefix;
-}
 
 size_t cached_bytes(const Object& o, size_t stored_bytes) {
   const auto* set = o.as<crdt::ORSet>();
@@ -41,10 +35,11 @@ Status rows_under(Store& store, const std::string& prefix, std::vector<std::stri
 
 }  // namespace
 
-ObjectStore::ObjectStore(Store& store, Turn& turn, size_t cache_bytes, size_t whole_set_max_members,
-                         ChangeFn on_change)
+ObjectStore::ObjectStore(Store& store, Turn& turn, Clock& clock, size_t cache_bytes,
+                         size_t whole_set_max_members, ChangeFn on_change)
     : store_(store),
       turn_(turn),
+      clock_(clock),
       cache_(cache_bytes),
       whole_set_max_members_(whole_set_max_members),
       on_change_(std::move(on_change)) {
@@ -298,11 +293,26 @@ void ObjectStore::save_elements(uint64_t hash, const std::string& bucket, const 
     if (Status s = erase_prefix(prefix); !s.is_ok()) turn_.fail(s);
   }
   auto put_row = [&](const std::string& elem) {
+    const std::string row = prefix + elem;
+    ElementDigest* kept = element_digests_.find(prefix);
+    uint64_t* digest = kept ? &kept->digest : nullptr;
+    if (kept != nullptr) {  // the old row out of it, the new one in
+      kept->written_ms = clock_.now_ms();
+      Result<std::optional<std::string>> old = store_.get(row);
+      if (!old) {
+        element_digests_.erase(prefix);  // recomputed by the next exchange
+        digest = nullptr;
+      } else if (old->has_value()) {
+        *digest ^= row_digest(row, **old);
+      }
+    }
     auto it = set.entries().find(elem);
     if (it != set.entries().end()) {
-      store_.put(prefix + elem, crdt::ORSet::encode_dots(it->second));
+      const std::string dots = crdt::ORSet::encode_dots(it->second);
+      if (digest != nullptr) *digest ^= row_digest(row, dots);
+      store_.put(row, dots);
     } else {
-      store_.erase(prefix + elem);
+      store_.erase(row);
     }
   };
   if (rows.all) {
@@ -332,6 +342,7 @@ void ObjectStore::save_ops(uint64_t hash, const std::string& bucket, const std::
 }
 
 Status ObjectStore::erase_prefix(const std::string& prefix) {
+  element_digests_.erase(prefix);
   std::vector<std::string> rows;
   if (Status s = rows_under(store_, prefix, &rows); !s.is_ok()) {
     scan_failed(s);
@@ -352,6 +363,7 @@ Status ObjectStore::erase_object(const DataKey& dk) {
   }
   const std::string k = data_key(dk.hash, dk.bucket, dk.key);
   cache_.erase(k);
+  element_digests_.erase(element_prefix(dk.hash, dk.bucket, dk.key));
   store_.erase(k);
   for (const std::string& r : rows) store_.erase(r);
   on_change_(dk.hash);
@@ -367,6 +379,29 @@ void ObjectStore::erase_rows(const std::vector<std::string>& rows) {
     }
     store_.erase(row);
   }
+}
+
+std::optional<uint64_t> ObjectStore::element_digest(const std::string& prefix) const {
+  const ElementDigest* d = element_digests_.find(prefix);
+  return d ? std::optional<uint64_t>(d->digest) : std::nullopt;
+}
+
+std::optional<uint64_t> ObjectStore::elements_written_ms(const std::string& prefix) const {
+  const ElementDigest* d = element_digests_.find(prefix);
+  return d ? std::optional<uint64_t>(d->written_ms) : std::nullopt;
+}
+
+void ObjectStore::keep_element_digest(const std::string& prefix, uint64_t digest) {
+  // One kept already stays (saves update it).
+  element_digests_.insert(prefix, ElementDigest{digest, 0});
+}
+
+uint64_t row_digest(std::string_view key, std::string_view value) {
+  std::string buf;
+  buf.reserve(key.size() + value.size());
+  buf.append(key);
+  buf.append(value);
+  return XXH3_64bits(buf.data(), buf.size());
 }
 
 void ObjectStore::scan_failed(const Status& s) {

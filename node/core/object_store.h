@@ -61,9 +61,9 @@ class ObjectStore {
     bool records_in_rows = false;  // partial: the key's records are in rows (keep the form)
   };
 
-  // REQUIRES: `store` and `turn` outlive this object; whole_set_max_members >= 1.
-  ObjectStore(Store& store, Turn& turn, size_t cache_bytes, size_t whole_set_max_members,
-              ChangeFn on_change);
+  // REQUIRES: `store`, `turn` and `clock` outlive this object; whole_set_max_members >= 1.
+  ObjectStore(Store& store, Turn& turn, Clock& clock, size_t cache_bytes,
+              size_t whole_set_max_members, ChangeFn on_change);
 
   // The key's object; null when absent.
   Result<ObjectPtr> load(const std::string& bucket, const std::string& key);
@@ -99,9 +99,25 @@ class ObjectStore {
   // keys leave the cache, so the next load reads what is left.
   void erase_rows(const std::vector<std::string>& rows);
 
-  // The store was repaired or reopened (store_doctor.h): what the cache holds may no
-  // longer be what the store holds.
-  void forget_cache() { cache_.clear(); }
+  // Anti-entropy's digest of a set's element rows (the XOR of row_digest() over the rows
+  // under `prefix`, element_prefix()), kept for big sets (more than whole_set_max_members
+  // rows) once an exchange read them, and updated by every save after; so an exchange
+  // reads a big set's head, not its members. nullopt: not kept (read the rows, then keep
+  // it when there are more than digest_min_rows()).
+  size_t digest_min_rows() const { return whole_set_max_members_ + 1; }
+  std::optional<uint64_t> element_digest(const std::string& prefix) const;
+  // When a save last changed the element rows of a set whose digest is kept (clock
+  // now_ms); nullopt when not kept. Anti-entropy leaves a big set being written alone.
+  std::optional<uint64_t> elements_written_ms(const std::string& prefix) const;
+  // REQUIRES: `digest` is of the rows under `prefix` as the store holds them now.
+  void keep_element_digest(const std::string& prefix, uint64_t digest);
+
+  // The store was repaired or reopened (store_doctor.h), or a turn's writes discarded:
+  // what the cache and the digests hold may no longer be what the store holds.
+  void forget_cache() {
+    cache_.clear();
+    element_digests_.clear();
+  }
 
   // Notes a failed Store scan (here or by another part): counted, the caller retries.
   void scan_failed(const Status& s);
@@ -141,13 +157,24 @@ class ObjectStore {
 
   Store& store_;
   Turn& turn_;
+  Clock& clock_;
   ObjectCache cache_;
   const size_t whole_set_max_members_;
   // Data keys of sets found to hold more than whole_set_max_members elements (a set
   // stays here while it shrinks: a partial operation is right at any size).
   FifoMap<std::string, bool> big_sets_{4096};
+  // Element-row digests by element prefix (element_digest()); a whole rewrite or an
+  // erase drops one, a failed read while updating one drops it.
+  struct ElementDigest {
+    uint64_t digest = 0;
+    uint64_t written_ms = 0;
+  };
+  FifoMap<std::string, ElementDigest> element_digests_{1024};
   ChangeFn on_change_;
   uint64_t scan_failures_ = 0;
 };
+
+// What anti-entropy folds into a leaf for one stored row: XXH3(key ‖ value).
+uint64_t row_digest(std::string_view key, std::string_view value);
 
 }  // namespace shoal::core

@@ -95,6 +95,9 @@ void node_samples(const NodeSnapshot& s, std::string* out) {
           s.anti_entropy.exchanges);
   counter("shoal_anti_entropy_keys_repaired_total", "Keys changed here by anti-entropy.",
           s.anti_entropy.keys_repaired);
+  counter("shoal_anti_entropy_big_sets_deferred_total",
+          "Big sets in differing leaves left until their writes stop.",
+          s.anti_entropy.big_sets_deferred);
   counter("shoal_handoff_keys_sent_total", "Keys sent to their new owners.", s.handoff.keys_sent);
   counter("shoal_handoff_keys_dropped_total", "Keys dropped after every owner acknowledged them.",
           s.handoff.keys_dropped);

@@ -178,6 +178,7 @@ void fill_cluster_status(const NodeSnapshot& s, api::Response* r) {
   const core::HandoffProgress& h = s.handoff;
   const core::AntiEntropyStats& ae = s.anti_entropy;
   r->stats = {{"actor_renewals", i64(s.actor_renewals)},
+              {"ae_big_sets_deferred", i64(ae.big_sets_deferred)},
               {"ae_differences", i64(ae.differing_leaves)},
               {"ae_exchanges", i64(ae.exchanges)},
               {"ae_keys_repaired", i64(ae.keys_repaired)},

@@ -71,6 +71,9 @@ TEST_CASE("settle: in sync everywhere means LOCAL reads of every replica agree",
     o.nodes = 5;
     o.vnodes = 16;
     o.cluster.ae_interval_ms = 20;
+    // Half the seeds make every set of 3 members or more "big": anti-entropy keeps its
+    // member rows' digest instead of reading them, and leaves it alone while it is written.
+    if (seed % 2 == 0) o.whole_set_max_members = 2;
     Sim sim(o);
     sim.run_until(1'000);
     write_some(sim, 40);

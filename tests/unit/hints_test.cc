@@ -17,12 +17,18 @@ namespace {
 
 using testing::RecordingStore;
 
+struct FixedClock final : Clock {
+  uint64_t now_ms() override { return 1'000; }
+  uint64_t wall_ms() override { return 1'000; }
+};
+
 struct Fixture {
   std::unique_ptr<leveldb::Env> mem{leveldb::NewMemEnv(leveldb::Env::Default())};
   std::unique_ptr<store::LevelDbStore> db = store::LevelDbStore::open("/db", mem.get()).value();
   RecordingStore store{*db};
   Turn turn;
-  ObjectStore objects{store, turn, 1 << 20, 4096, [](uint64_t) {}};
+  FixedClock clock;
+  ObjectStore objects{store, turn, clock, 1 << 20, 4096, [](uint64_t) {}};
   Hints hints{store, turn, objects, /*max_per_target=*/2};
 };
 

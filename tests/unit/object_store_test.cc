@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <memory>
 
+#include "crdt/prng.h"
 #include "node/store/leveldb_store.h"
 #include "recording_store.h"
 #include "ring/ring.h"
@@ -18,7 +19,14 @@ namespace {
 
 using testing::RecordingStore;
 
+struct FakeClock final : Clock {
+  uint64_t now = 1'000;
+  uint64_t now_ms() override { return now; }
+  uint64_t wall_ms() override { return now; }
+};
+
 struct Fixture {
+  FakeClock clock;
   std::unique_ptr<leveldb::Env> mem{leveldb::NewMemEnv(leveldb::Env::Default())};
   std::unique_ptr<store::LevelDbStore> db = store::LevelDbStore::open("/db", mem.get()).value();
   RecordingStore store{*db};
@@ -26,7 +34,7 @@ struct Fixture {
   std::vector<uint64_t> changed;
   std::unique_ptr<ObjectStore> objects = fresh();
   std::unique_ptr<ObjectStore> fresh() {  // a cold cache over the same rows
-    return std::make_unique<ObjectStore>(store, turn, 1 << 20, 4096,
+    return std::make_unique<ObjectStore>(store, turn, clock, 1 << 20, 4096,
                                          [this](uint64_t h) { changed.push_back(h); });
   }
 };
@@ -113,6 +121,55 @@ TEST_CASE("erase_object erases every row, or nothing when its scan fails", "[obj
   CHECK(f.objects->load("b", "k").value() == nullptr);
   CHECK(f.store.rows_under(element_prefix(hash, "b", "k")) == 0);
   CHECK(f.changed.back() == hash);
+}
+
+// What anti-entropy would fold for the rows under `prefix`, read from the store.
+uint64_t digest_of_rows(Store& store, const std::string& prefix) {
+  uint64_t d = 0;
+  REQUIRE(store
+              .scan(prefix, prefix_end(prefix),
+                    [&](std::string_view k, std::string_view v) {
+                      d ^= row_digest(k, v);
+                      return true;
+                    })
+              .is_ok());
+  return d;
+}
+
+TEST_CASE("a kept element digest follows every save: adds, removes, re-adds, whole rewrites",
+          "[object_store][digest]") {
+  Fixture f;
+  const uint64_t hash = ring::key_hash("b", "big");
+  const std::string prefix = element_prefix(hash, "b", "big");
+  auto set = std::make_shared<Object>(crdt::ORSet());
+  for (int i = 0; i < 300; ++i) set->as<crdt::ORSet>()->add(1, "m" + std::to_string(i));
+  f.objects->save("b", "big", set, ObjectStore::Rows{.all = true}, false);
+  CHECK(!f.objects->element_digest(prefix));
+  f.objects->keep_element_digest(prefix, digest_of_rows(f.store, prefix));
+  Prng rng(7);
+  for (int step = 0; step < 200; ++step) {
+    f.clock.now += 10;
+    std::shared_ptr<Object> o = f.objects->writable("b", "big").value();
+    crdt::ORSet::Touched touched;
+    const std::string m = "m" + std::to_string(rng.below(400));
+    if (rng.chance(1, 3)) {
+      o->as<crdt::ORSet>()->remove(m, &touched);
+    } else {
+      o->as<crdt::ORSet>()->add(1 + rng.below(3), m, &touched);
+    }
+    f.objects->save("b", "big", o, ObjectStore::Rows{.elements = &touched}, false);
+    if (step % 50 == 49) REQUIRE(f.turn.commit(f.store, true).is_ok());
+    REQUIRE(f.objects->element_digest(prefix));
+    CHECK(*f.objects->element_digest(prefix) == digest_of_rows(f.store, prefix));
+    if (!touched.empty()) CHECK(f.objects->elements_written_ms(prefix) == f.clock.now);
+  }
+  // A whole rewrite or an erase drops it (the next exchange reads the rows again).
+  f.objects->save("b", "big", f.objects->writable("b", "big").value(),
+                  ObjectStore::Rows{.all = true}, false);
+  CHECK(!f.objects->element_digest(prefix));
+  f.objects->keep_element_digest(prefix, digest_of_rows(f.store, prefix));
+  REQUIRE(f.objects->erase_object(DataKey{hash, "b", "big"}).is_ok());
+  CHECK(!f.objects->element_digest(prefix));
 }
 
 }  // namespace
