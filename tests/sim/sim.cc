@@ -511,6 +511,7 @@ void Sim::deliver(const std::string& from, const std::string& to, const core::Me
 }
 
 void Sim::send_now(const std::string& from, const std::string& to, const core::Message& m) {
+  if (tap_) tap_(from, to, m);
   if (blocked(from, to) || rng_.chance(options_.loss_pct, 100)) return;
   const int copies = rng_.chance(options_.dup_pct, 100) ? 2 : 1;
   for (int c = 0; c < copies; ++c) {

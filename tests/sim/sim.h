@@ -170,6 +170,15 @@ class Sim {
     options_.dup_pct = dup_pct;
   }
 
+  // Shows `fn` every message a node sends from now on, before the network takes it, so a
+  // test can keep one and resend() it later (a copy the network delayed for seconds).
+  using Tap =
+      std::function<void(const std::string& from, const std::string& to, const core::Message& m)>;
+  void tap(Tap fn) { tap_ = std::move(fn); }
+  void resend(const std::string& from, const std::string& to, const core::Message& m) {
+    send_now(from, to, m);
+  }
+
   // Delivers a client request to node `at` now (as its own turn).
   void client(const std::string& at, core::ClientRequest request, core::ReplyFn done);
   // Schedules fn at now + delay_ms (workload steps).
@@ -225,6 +234,7 @@ class Sim {
   std::set<std::string> failing_scans_;
   std::map<std::string, uint64_t> slow_ms_;
   StoreStats store_stats_;
+  Tap tap_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
 };
 

@@ -7,6 +7,7 @@
 
 #include "disk_faults.h"
 #include "requests.h"
+#include "ring/ring.h"
 #include "sim.h"
 #include "tools/checker.h"
 
@@ -300,6 +301,62 @@ TEST_CASE("storage: the checker names a value a client read that nobody wrote", 
   CHECK(bad.violations[0].find("counts nobody made") != std::string::npos);      // c0
   CHECK(bad.violations[1].find("which nobody wrote") != std::string::npos);      // r0
   CHECK(bad.violations[2].find(check::kFailedButApplied) != std::string::npos);  // s0
+}
+
+// A key whose only primary (n = 1) is `owner`.
+std::string key_owned_by(Sim& sim, const std::string& owner) {
+  for (int i = 0;; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    if (sim.node("n1").ring().preference_list(ring::key_hash("c", key), 1).front() == owner) {
+      return key;
+    }
+  }
+}
+
+// A replica that refused a mint for want of space told its coordinator (and so the
+// client) `unavailable`: nothing applied. A late copy of that mint arriving once the disk
+// has room again must be refused too, or the write the client was told never happened
+// appears (a retry with an op id would then count twice).
+TEST_CASE("storage: a mint refused on a full disk stays refused when a late copy arrives",
+          "[sim][storage]") {
+  for (uint64_t seed : scenario_seeds(3)) {
+    INFO("seed " << seed);
+    Sim sim(three(seed));
+    sim.run_until(1'000);
+    const std::string key = key_owned_by(sim, "n2");
+    core::RequestOptions one = core::preset("ONE").value();
+    one.n = 1;
+    one.sloppy = false;
+    one.timeout_ms = 1'000;
+    std::optional<core::Message> mint;
+    sim.tap([&](const std::string& from, const std::string& to, const core::Message& m) {
+      if (from == "n1" && to == "n2" && m.kind == core::Message::Kind::kMint) mint = m;
+    });
+    sim.disk_full("n2", true);
+    // The first write finds the disk full at its commit (`timeout`: it may have been
+    // applied); from then on n2 refuses mints before applying them (`unavailable`).
+    std::optional<core::ClientResponse> refused;
+    for (int i = 0; i < 5 && !(refused && refused->status.code() == Code::kUnavailable); ++i) {
+      refused = call(sim, "n1", counter_add(key, 7, one));
+      sim.run_until(sim.now_ms() + 200);
+    }
+    REQUIRE(refused);
+    REQUIRE(refused->status.code() == Code::kUnavailable);
+    REQUIRE(mint);  // the last one: the mint of the answer `unavailable`
+    sim.tap(nullptr);
+    sim.disk_full("n2", false);
+    const uint64_t start = sim.now_ms();
+    while (sim.now_ms() < start + 30'000 && !sim.store_health("n2").is_ok()) {
+      sim.run_until(sim.now_ms() + 100);
+    }
+    REQUIRE(sim.store_health("n2").is_ok());
+    sim.resend("n1", "n2", *mint);
+    sim.run_until(sim.now_ms() + 1'000);
+    CHECK(local_counter(sim, "n2", key).value_or(0) == 0);
+    auto added = call(sim, "n1", counter_add(key, 1, one));  // the node takes writes again
+    REQUIRE((added && added->status.is_ok()));
+    CHECK(local_counter(sim, "n2", key) == 1);
+  }
 }
 
 }  // namespace
