@@ -1,13 +1,12 @@
 #include "node/api/resp.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <iterator>
 #include <set>
 
+#include "node/api/glob.h"
 #include "node/core/update.h"
 
 namespace shoal::api::resp {
@@ -311,7 +310,7 @@ void Session::set_read(const std::string& name, std::vector<std::string>& args, 
 // SSCAN key cursor [MATCH pattern] [COUNT count]: one page of COUNT members (default
 // 10, at most core::kMaxPageMembers) in byte order, read at the connection's consistency
 // from each replica's rows after the cursor (docs/resp.md, "Big sets"); MATCH filters
-// the page (fnmatch(3) globs, as Redis filters after reading), so a page may come back
+// the page (Redis globs, glob.h, as Redis filters after reading), so a page may come back
 // short or empty before the cursor reaches "0".
 void Session::set_scan(std::vector<std::string>& args, Reply reply) {
   Request q = make(Op::kSetGet, args[1]);
@@ -335,8 +334,15 @@ void Session::set_scan(std::vector<std::string>& args, Reply reply) {
   run(std::move(q), [match, reply](Response r) {
     if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));
     std::vector<std::string> page;
+    uint64_t budget_steps = kMatchBudgetSteps;
     for (std::string& m : r.elements) {
-      if (match.empty() || fnmatch(match.c_str(), m.c_str(), 0) == 0) page.push_back(std::move(m));
+      const std::optional<bool> in = match.empty() ? true : glob::match(match, m, &budget_steps);
+      if (!in) {
+        return reply(error("ERR MATCH pattern takes more than " +
+                           std::to_string(kMatchBudgetSteps) +
+                           " steps on this page: use a smaller COUNT or a simpler pattern"));
+      }
+      if (*in) page.push_back(std::move(m));
     }
     reply("*2\r\n" + bulk(r.next ? encode_cursor(*r.next) : "0") + array(page));
   });

@@ -30,6 +30,10 @@
 
 namespace shoal::api::resp {
 
+// The glob steps (glob.h) one SSCAN ... MATCH may take over its page: about 12 ms of one
+// core at worst; past it the command is answered an error (docs/resp.md, "Limits").
+constexpr uint64_t kMatchBudgetSteps = 10'000'000;
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   using Done = std::function<void(Response)>;

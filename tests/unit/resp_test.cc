@@ -383,5 +383,23 @@ TEST_CASE("SHOAL.ONCE refuses reads, unknown commands, bad arity and bad op ids"
   CHECK(f.out.substr(f.out.size() - 7) == "+PONG\r\n");
 }
 
+TEST_CASE("SSCAN MATCH filters the page by bytes, NUL included, within a step budget",
+          "[resp][glob]") {
+  Fake f;
+  f.s->command({"SSCAN", "s", "0", "MATCH", std::string("a\0?", 3)});
+  Response page;
+  page.type = core::DataType::kSet;
+  page.elements = {std::string("a\0x", 3), "ab", std::string("b\0x", 3)};
+  f.answer(0, page);
+  CHECK(f.out == std::string("*2\r\n$1\r\n0\r\n*1\r\n$3\r\na\0x\r\n", 24));
+  // A pattern that backtracks over long members spends the command's budget: an error,
+  // not a stalled event loop.
+  f.out.clear();
+  f.s->command({"SSCAN", "s", "0", "MATCH", "*" + std::string(1'000, 'a') + "b"});
+  page.elements.assign(50, std::string(20'000, 'a'));
+  f.answer(0, page);
+  CHECK(f.out.find("-ERR MATCH pattern takes more than 10000000 steps") == 0);
+}
+
 }  // namespace
 }  // namespace shoal::api::resp
