@@ -23,17 +23,29 @@ Status too_large(const char* what, size_t size) {
                            " bytes exceeds the limit of " + std::to_string(kMaxValueBytes));
 }
 
+constexpr const char* kResolve =
+    "read it and write with the context the read returned, which resolves them";
+
 Result<Object> apply_register(crdt::DvvSet& state, crdt::Actor actor, const Update& u) {
   const crdt::DotContext seen =
       u.context.value_or(u.kind == Update::Kind::kDelete ? state.context() : crdt::DotContext{});
-  size_t kept = 0;  // the siblings the write does not supersede
-  for (const auto& [dot, sibling] : state.siblings()) kept += seen.contains(dot) ? 0u : 1u;
+  size_t kept = 0, kept_bytes = 0;  // the siblings the write does not supersede
+  for (const auto& [dot, sibling] : state.siblings()) {
+    if (seen.contains(dot)) continue;
+    ++kept;
+    kept_bytes += sibling.value.size();
+  }
   if (kept + 1 > kMaxSiblings) {
     return Status::too_large("the key has " + std::to_string(kept) +
                              " siblings this write does not supersede; the limit is " +
-                             std::to_string(kMaxSiblings) +
-                             ": read it and write with the context the read returned, which "
-                             "resolves them");
+                             std::to_string(kMaxSiblings) + ": " + kResolve);
+  }
+  if (u.kind == Update::Kind::kPut && kept_bytes + u.value.size() > kMaxSiblingBytes) {
+    return Status::too_large("the key's " + std::to_string(kept) +
+                             " siblings this write does not supersede hold " +
+                             std::to_string(kept_bytes) + " bytes; with this value " +
+                             std::to_string(kept_bytes + u.value.size()) + ", over the limit of " +
+                             std::to_string(kMaxSiblingBytes) + ": " + kResolve);
   }
   return Object(u.kind == Update::Kind::kDelete ? state.remove(actor, seen)
                                                 : state.put(actor, seen, u.value));

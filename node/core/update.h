@@ -25,6 +25,12 @@ constexpr size_t kMaxOpIdBytes = 64;           // a client's operation id (idemp
 // applied elsewhere (docs/semantics.md).
 constexpr size_t kMaxSiblings = 100;
 constexpr size_t kWarnSiblings = 25;
+// The same for bytes: the values a register write leaves (the siblings it does not
+// supersede and its own) hold at most kMaxSiblingBytes, so a key's state, joined from a
+// few replicas, fits one peer frame (kMaxPeerFrameBytes, 64 MiB) for repair and handoff
+// (Riak refuses objects over 50 MB). 81 concurrent 1 MiB siblings made a repair too big
+// to send: the replica that missed one never converged (issue #14, case 9).
+constexpr size_t kMaxSiblingBytes = 16u << 20;
 
 struct Update {
   enum class Kind : uint8_t { kPut, kDelete, kCounterAdd, kSetAdd, kSetRemove };

@@ -86,7 +86,7 @@ TEST_CASE("sets add and remove with and without a context", "[cluster][ops]") {
   // Without a context a remove takes what the coordinating replica has seen: wait until
   // n2 has seen both adds of red (replication after W is asynchronous).
   REQUIRE(eventually([&] {
-    auto local = n2->set_get("tags", "t", opts("local"));
+    auto local = n2->set_get("tags", "t", opts("LOCAL"));
     return local.is_ok() && local->context == after->context;
   }));
   REQUIRE(n2->set_remove("tags", "t", {"red"})->status.is_ok());
@@ -134,8 +134,8 @@ TEST_CASE("invalid options fail with invalid_argument before anything is sent",
   // Nothing was sent: the connection has no answer waiting, and the node stored nothing.
   auto none = n1->recv(200);
   CHECK(none.status().code() == Code::kTimeout);
-  CHECK(n1->get("b", "k", opts("local"))->status.code() == Code::kNotFound);
-  CHECK(n1->counter_get("b", "c", opts("local"))->status.code() == Code::kNotFound);
+  CHECK(n1->get("b", "k", opts("LOCAL"))->status.code() == Code::kNotFound);
+  CHECK(n1->counter_get("b", "c", opts("LOCAL"))->status.code() == Code::kNotFound);
 
   // The node refuses the same things itself when a client skips the checks.
   api::Request raw;
@@ -185,6 +185,46 @@ TEST_CASE("pipelined requests on one connection are answered by id", "[cluster][
     auto r = n1->counter_get("pipe", "c" + std::to_string(k), opts("all"));
     CHECK(r->counter == 30);
   }
+}
+
+// Issue #14, case 9: 81 concurrent 1 MiB siblings made a state too big for one peer frame,
+// so the replica that missed one never converged. Blind writes now stop at 16 MiB of
+// siblings (core::kMaxSiblingBytes), and a replica that was down catches up.
+TEST_CASE("big register siblings stop at 16 MiB and a replica that missed them converges",
+          "[cluster][ops][limits]") {
+  TestCluster tc(3);
+  tc.stop("n3");
+  auto n1 = tc.connect("n1");
+  int ok = 0, refused = 0;
+  for (int i = 0; i < 20; ++i) {
+    std::string value(1u << 20, static_cast<char>('a' + i));
+    auto w = n1->put("big", "k", value, std::nullopt, opts("one"));
+    REQUIRE(w.is_ok());
+    if (w->status.is_ok()) {
+      ++ok;
+      continue;
+    }
+    INFO(w->status.to_string());
+    CHECK(w->status.code() == Code::kTooLarge);
+    CHECK(w->status.message().find("over the limit of 16777216") != std::string::npos);
+    ++refused;
+  }
+  CHECK(ok == 16);
+  CHECK(refused == 4);
+  tc.start_node("n3");
+  auto n3 = tc.connect("n3");
+  size_t held = 0;
+  CHECK(eventually(
+      [&] {
+        auto r = n3->get("big", "k", opts("LOCAL"));
+        held = r.is_ok() && r->status.is_ok() ? r->values.size() : 0;
+        return held == 16;
+      },
+      60'000));
+  INFO("n3 holds " << held << " siblings");
+  auto all = n1->get("big", "k", opts("all"));
+  REQUIRE((all.is_ok() && all->status.is_ok()));
+  CHECK(all->values.size() == 16);
 }
 
 }  // namespace

@@ -79,6 +79,26 @@ TEST_CASE("update: a register write that would leave over kMaxSiblings siblings 
   CHECK(s->as<crdt::DvvSet>()->values() == Strings{"resolved"});
 }
 
+TEST_CASE("update: a register write that would leave over kMaxSiblingBytes is refused",
+          "[core][update]") {
+  std::optional<Object> s;
+  const std::string mib(kMaxValueBytes, 'v');
+  const size_t fit = kMaxSiblingBytes / kMaxValueBytes;  // 16 siblings of 1 MiB
+  for (size_t i = 0; i < fit; ++i) apply(s, 1 + i % 3, put(mib));
+  Result<Applied> refused = apply_update(s, 1, put("x"));
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK(refused.status().code() == Code::kTooLarge);
+  CHECK(refused.status().message().find("over the limit of 16777216") != std::string::npos);
+  // A delete is never refused for bytes; a write with the context of a read fits.
+  const crdt::DotContext ctx = s->as<crdt::DvvSet>()->context();
+  Update del;
+  del.kind = Update::Kind::kDelete;
+  del.context = crdt::DotContext{};
+  CHECK(apply_update(s, 2, del).is_ok());
+  apply(s, 2, put("resolved", ctx));
+  CHECK(s->as<crdt::DvvSet>()->values() == Strings{"resolved"});
+}
+
 TEST_CASE("update: set add and remove with and without a context", "[core][update]") {
   std::optional<Object> s;
   apply(s, 1, set_op(Update::Kind::kSetAdd, {"x", "y"}));
