@@ -48,9 +48,10 @@ namespace {
 
 constexpr uint32_t kAeSegments = SegmentSync::kSegments;
 constexpr uint32_t kAeLeaves = 64;
-constexpr uint64_t kQuietMs = 1'000;                 // a segment changed since: not yet compared
-constexpr uint32_t kSummarySegments = 64;            // segments per summary
-constexpr uint64_t kSummaryTimeoutMs = 5'000;        // an unanswered summary is sent again
+constexpr uint64_t kQuietMs = 1'000;           // a segment changed since: not yet compared
+constexpr uint64_t kMaxHoldMs = 30'000;        // a big set written without pause: sent this often
+constexpr uint32_t kSummarySegments = 64;      // segments per summary
+constexpr uint64_t kSummaryTimeoutMs = 5'000;  // an unanswered summary is sent again
 constexpr uint64_t kSummaryRowsPerSecond = 200'000;  // pacing (both sides scan)
 
 uint32_t leaf_of(uint64_t hash) { return static_cast<uint32_t>((hash >> 50) & (kAeLeaves - 1)); }
@@ -131,15 +132,15 @@ Status Node::ae_scan_from(std::string* from, const std::string& end, const ring:
       ae_.scanned_row();
       return true;
     }
-    // The first element row of a set.
-    const std::optional<uint64_t> kept =
-        shared ? objects_.element_digest(std::string(prefix)) : std::nullopt;
-    if (!shared || kept) {
-      if (kept) fn(hash, prefix, *kept);
-      resume = prefix_end(std::string(prefix));
+    // The first element row of a set. A big one's digest stands for its rows: seek past
+    // them (a new scan). A small one not shared with `peer` is read past, row by row.
+    run.prefix = std::string(prefix);
+    if (const std::optional<uint64_t> kept = objects_.element_digest(run.prefix)) {
+      if (shared) fn(hash, prefix, *kept);
+      resume = prefix_end(run.prefix);
       return false;
     }
-    run.prefix = std::string(prefix);
+    if (!shared) return true;  // rows stays 0: no digest kept from it
     run.digest = row_digest(k, v);
     run.rows = 1;
     fn(hash, k, run.digest);
@@ -259,6 +260,7 @@ void Node::on_ae_summary_reply(const ring::NodeId& from, const Message& m) {
 
 void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& peer) {
   uint32_t budget = config_.cluster.ae_max_keys_per_exchange;
+  const uint64_t now = env_.clock.now_ms();
   std::vector<DataKey> batch;
   std::string last_head;
   Status s = ae_scan(segment, peer, [&](uint64_t hash, std::string_view k, uint64_t) {
@@ -269,19 +271,18 @@ void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& p
     std::string head = data_key(dk->hash, dk->bucket, dk->key);
     if (head == last_head) return;  // a set's element rows follow its head
     last_head = std::move(head);
+    // A big set being written differs while its writes travel; sent whole for each, it
+    // would stall both sides. It goes once quiet, or every kMaxHoldMs while written.
+    if (objects_.hold_while_written(element_prefix(dk->hash, dk->bucket, dk->key), now, kQuietMs,
+                                    kMaxHoldMs)) {
+      ++ae_.stats().big_sets_deferred;
+      return;
+    }
     --budget;
     batch.push_back(std::move(*dk));
   });
   if (!s.is_ok()) return;  // sends nothing: the peer's next exchange asks again
-  const uint64_t now = env_.clock.now_ms();
   for (const DataKey& dk : batch) {
-    // A big set being written differs while its writes travel; moved whole, it would
-    // stall both sides for each of them. It is sent once it has been quiet.
-    const auto written = objects_.elements_written_ms(element_prefix(dk.hash, dk.bucket, dk.key));
-    if (written && now < *written + kQuietMs) {
-      ++ae_.stats().big_sets_deferred;
-      continue;
-    }
     Result<ObjectPtr> o = objects_.load(dk.bucket, dk.key);
     if (!o || !*o) continue;
     Message m = Message::make(Message::Kind::kAeRepair, 0, dk.bucket, dk.key);

@@ -1,5 +1,6 @@
 #include "node/core/object_store.h"
 
+#define XXH_INLINE_ALL  // XXH3_state_t on the stack (no allocation per row), no ABI to match
 #include <xxhash.h>
 
 #include "crdt/assert.h"
@@ -386,22 +387,32 @@ std::optional<uint64_t> ObjectStore::element_digest(const std::string& prefix) c
   return d ? std::optional<uint64_t>(d->digest) : std::nullopt;
 }
 
-std::optional<uint64_t> ObjectStore::elements_written_ms(const std::string& prefix) const {
-  const ElementDigest* d = element_digests_.find(prefix);
-  return d ? std::optional<uint64_t>(d->written_ms) : std::nullopt;
+bool ObjectStore::hold_while_written(const std::string& prefix, uint64_t now_ms, uint64_t quiet_ms,
+                                     uint64_t max_hold_ms) {
+  ElementDigest* d = element_digests_.find(prefix);
+  if (d == nullptr) return false;
+  if (now_ms >= d->written_ms + quiet_ms) {
+    d->held_since_ms.reset();
+    return false;
+  }
+  if (!d->held_since_ms) d->held_since_ms = now_ms;
+  if (now_ms < *d->held_since_ms + max_hold_ms) return true;
+  d->held_since_ms = now_ms;  // let go now; held again from here
+  return false;
 }
 
 void ObjectStore::keep_element_digest(const std::string& prefix, uint64_t digest) {
   // One kept already stays (saves update it).
-  element_digests_.insert(prefix, ElementDigest{digest, 0});
+  element_digests_.insert(prefix, ElementDigest{digest, 0, std::nullopt});
 }
 
 uint64_t row_digest(std::string_view key, std::string_view value) {
-  std::string buf;
-  buf.reserve(key.size() + value.size());
-  buf.append(key);
-  buf.append(value);
-  return XXH3_64bits(buf.data(), buf.size());
+  // Streaming gives XXH3 of the concatenation without copying it (every scanned row).
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  XXH3_64bits_update(&state, key.data(), key.size());
+  XXH3_64bits_update(&state, value.data(), value.size());
+  return XXH3_64bits_digest(&state);
 }
 
 void ObjectStore::scan_failed(const Status& s) {

@@ -106,9 +106,12 @@ class ObjectStore {
   // it when there are more than digest_min_rows()).
   size_t digest_min_rows() const { return whole_set_max_members_ + 1; }
   std::optional<uint64_t> element_digest(const std::string& prefix) const;
-  // When a save last changed the element rows of a set whose digest is kept (clock
-  // now_ms); nullopt when not kept. Anti-entropy leaves a big set being written alone.
-  std::optional<uint64_t> elements_written_ms(const std::string& prefix) const;
+  // Whether anti-entropy should hold a big set (digest kept) back instead of sending it
+  // whole now: a save changed its rows within quiet_ms, and it has been held less than
+  // max_hold_ms since it was last let go, so one written without pause still goes every
+  // max_hold_ms. False for a set whose digest is not kept.
+  bool hold_while_written(const std::string& prefix, uint64_t now_ms, uint64_t quiet_ms,
+                          uint64_t max_hold_ms);
   // REQUIRES: `digest` is of the rows under `prefix` as the store holds them now.
   void keep_element_digest(const std::string& prefix, uint64_t digest);
 
@@ -167,7 +170,8 @@ class ObjectStore {
   // erase drops one, a failed read while updating one drops it.
   struct ElementDigest {
     uint64_t digest = 0;
-    uint64_t written_ms = 0;
+    uint64_t written_ms = 0;                // the last save that changed its rows
+    std::optional<uint64_t> held_since_ms;  // hold_while_written(): held from then
   };
   FifoMap<std::string, ElementDigest> element_digests_{1024};
   ChangeFn on_change_;

@@ -161,7 +161,7 @@ TEST_CASE("a kept element digest follows every save: adds, removes, re-adds, who
     if (step % 50 == 49) REQUIRE(f.turn.commit(f.store, true).is_ok());
     REQUIRE(f.objects->element_digest(prefix));
     CHECK(*f.objects->element_digest(prefix) == digest_of_rows(f.store, prefix));
-    if (!touched.empty()) CHECK(f.objects->elements_written_ms(prefix) == f.clock.now);
+    if (!touched.empty()) CHECK(f.objects->hold_while_written(prefix, f.clock.now, 1, 1'000'000));
   }
   // A whole rewrite or an erase drops it (the next exchange reads the rows again).
   f.objects->save("b", "big", f.objects->writable("b", "big").value(),
@@ -170,6 +170,37 @@ TEST_CASE("a kept element digest follows every save: adds, removes, re-adds, who
   f.objects->keep_element_digest(prefix, digest_of_rows(f.store, prefix));
   REQUIRE(f.objects->erase_object(DataKey{hash, "b", "big"}).is_ok());
   CHECK(!f.objects->element_digest(prefix));
+}
+
+TEST_CASE(
+    "a big set being written is held from anti-entropy until quiet, or let go every "
+    "max_hold_ms while written without pause",
+    "[object_store][digest]") {
+  Fixture f;
+  const uint64_t hash = ring::key_hash("b", "busy");
+  const std::string prefix = element_prefix(hash, "b", "busy");
+  auto set = std::make_shared<Object>(crdt::ORSet());
+  for (int i = 0; i < 10; ++i) set->as<crdt::ORSet>()->add(1, "m" + std::to_string(i));
+  f.objects->save("b", "busy", set, ObjectStore::Rows{.all = true}, false);
+  CHECK_FALSE(f.objects->hold_while_written(prefix, f.clock.now, 1'000, 30'000));  // not kept
+  f.objects->keep_element_digest(prefix, digest_of_rows(f.store, prefix));
+  // An add every 100 ms for 70 s: held, but let go once per 30 s.
+  std::vector<uint64_t> let_go_ms;
+  for (int i = 0; i < 700; ++i) {
+    f.clock.now += 100;
+    std::shared_ptr<Object> o = f.objects->writable("b", "busy").value();
+    crdt::ORSet::Touched touched;
+    o->as<crdt::ORSet>()->add(1, "n" + std::to_string(i), &touched);
+    f.objects->save("b", "busy", o, ObjectStore::Rows{.elements = &touched}, false);
+    if (!f.objects->hold_while_written(prefix, f.clock.now, 1'000, 30'000)) {
+      let_go_ms.push_back(f.clock.now);
+    }
+  }
+  REQUIRE(let_go_ms.size() == 2);
+  CHECK(let_go_ms[1] - let_go_ms[0] == 30'000);
+  // Quiet for 1 s: let go at once, and the hold starts afresh with the next write.
+  f.clock.now += 1'000;
+  CHECK_FALSE(f.objects->hold_while_written(prefix, f.clock.now, 1'000, 30'000));
 }
 
 }  // namespace
