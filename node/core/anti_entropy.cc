@@ -49,7 +49,7 @@ namespace {
 constexpr uint32_t kAeSegments = SegmentSync::kSegments;
 constexpr uint32_t kAeLeaves = 64;
 constexpr uint64_t kQuietMs = 1'000;           // a segment changed since: not yet compared
-constexpr uint64_t kMaxHoldMs = 30'000;        // a big set written without pause: sent this often
+constexpr uint64_t kMaxHoldMs = 600'000;       // a big set written without pause: sent this often
 constexpr uint32_t kSummarySegments = 64;      // segments per summary
 constexpr uint64_t kSummaryTimeoutMs = 5'000;  // an unanswered summary is sent again
 constexpr uint64_t kSummaryRowsPerSecond = 200'000;  // pacing (both sides scan)
