@@ -231,6 +231,7 @@ bool Server::Impl::http_too_slow(Conn* c, uint64_t now) {
 
 void Server::Impl::sweep_conns() {
   log_peer_states();
+  peer_states.keep_only(node->ring().nodes());  // peers that left the ring are forgotten
   const uint64_t now = uv_now(&loop);
   std::vector<Conn*> late, idle, slow;
   for (const auto& [id, c] : conns) {

@@ -112,6 +112,7 @@ bool Server::Impl::handle_peer_out_frame(Conn* c, std::string_view payload) {
   }
   c->welcomed = true;
   p->ready = true;
+  p->ever_ready = true;
   p->connecting = false;
   p->backoff_ms = 0;
   if (p->down_logged || !p->queued.empty()) {  // a connection that flaps: a line per 10 s
@@ -124,7 +125,10 @@ bool Server::Impl::handle_peer_out_frame(Conn* c, std::string_view payload) {
   c->out.append(p->queued);
   p->queued.clear();
   dirty.insert(c);
-  if (!is_seed_name(p->id)) node->on_peer_status(p->id, true);
+  if (!is_seed_name(p->id)) {
+    node->on_peer_status(p->id, true);
+    log_peer_states();
+  }
   return true;
 }
 
@@ -210,7 +214,10 @@ void Server::Impl::peer_failed(Peer* p, std::string_view why) {
   p->ready = false;
   p->connecting = false;
   p->queued.clear();
-  if (!is_seed_name(p->id)) node->on_peer_status(p->id, false);
+  if (!is_seed_name(p->id)) {
+    node->on_peer_status(p->id, false);
+    log_peer_states();
+  }
   if (draining) return;
   if (const core::MemberState* st = node->membership().find(p->id);
       st &&
@@ -236,13 +243,16 @@ void Server::Impl::peer_failed(Peer* p, std::string_view why) {
 }
 
 // Every ring peer's state as the core sees it (connection lost, or convicted by the
-// failure detector), logged when it changes: at most a line per peer per 10 s.
+// failure detector), logged when it changes: at most a line per peer per 10 s. Called
+// after every core timer (convictions happen there) and connection change, so a down
+// spell shorter than any poll period is still logged.
 void Server::Impl::log_peer_states() {
   const uint64_t now = uv_now(&loop);
-  std::vector<std::string> ring_peers;
   for (const ring::NodeId& id : node->ring().nodes()) {
-    if (id == config.node_id) continue;
-    ring_peers.push_back(id);
+    // A peer not reached yet since this node started (it starts first) is not news: its
+    // link logs "unreachable; retrying" instead.
+    auto link = peers.find(id);
+    if (id == config.node_id || link == peers.end() || !link->second->ever_ready) continue;
     const std::optional<PeerStateLog::Line> line = peer_states.observe(id, node->is_down(id), now);
     if (!line) continue;
     const std::string unlogged =
@@ -260,11 +270,13 @@ void Server::Impl::log_peer_states() {
           "fallbacks as hints{}",
           id, why, unlogged);
     } else {
-      spdlog::info("peer {} is up again after {:.1f} s down{}", id, line->down_for_ms / 1000.0,
-                   unlogged);
+      const std::string late = line->up_for_ms < 1'000
+                                   ? ""
+                                   : fmt::format(", back {:.1f} s ago", line->up_for_ms / 1000.0);
+      spdlog::info("peer {} is up again after {:.1f} s down{}{}", id, line->down_for_ms / 1000.0,
+                   late, unlogged);
     }
   }
-  peer_states.keep_only(ring_peers);
 }
 
 }  // namespace shoal::uvshell

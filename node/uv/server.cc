@@ -234,6 +234,7 @@ void Server::Impl::arm_core_timer(uint64_t deadline_ms) {
         auto* self = static_cast<Impl*>(t->data);
         self->timers.fire_due(uv_now(&self->loop),
                               [self](uint64_t id) { self->node->on_timer(id); });
+        self->log_peer_states();  // a conviction happens in a timer: seen at once
       },
       deadline_ms > now ? deadline_ms - now : 0, 0);
 }

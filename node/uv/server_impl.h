@@ -85,6 +85,7 @@ struct Peer {
   sockaddr_storage sockaddr{};
   Conn* conn = nullptr;
   bool ready = false;
+  bool ever_ready = false;  // since this node started: only then is its state news
   bool connecting = false;
   bool down_logged = false;
   bool overflow_logged = false;
@@ -170,7 +171,7 @@ struct Server::Impl final : core::Clock, core::Transport {
   // Gives back what `c` was counted against (close_conn).
   void release_limits(Conn* c);
   void sweep_conns();
-  // Logs peers that went down or came back (peer_state_log.h); from the sweep.
+  // Logs peers that went down or came back (peer_state_log.h).
   void log_peer_states();
   // A client with nothing in flight and nothing unread for its client to read.
   bool client_quiet(const Conn* c) const;

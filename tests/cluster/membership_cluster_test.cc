@@ -239,7 +239,7 @@ TEST_CASE(
         }
         return false;
       },
-      60'000);
+      120'000);  // the whole test takes ~45 s alone; the join took over 60 s once in CI
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   stop = true;
   writer.join();

@@ -26,11 +26,32 @@ TEST_CASE("a peer seen up logs nothing, going down logs once, coming back logs h
   CHECK(!log.observe("n2", false, 41'000));
 }
 
-TEST_CASE("a peer first seen down is logged down", "[peer_state_log]") {
+TEST_CASE(
+    "a peer not reached since first seen is logged down only once down a gap, and reaching "
+    "it is no news",
+    "[peer_state_log]") {
   PeerStateLog log;
-  auto down = log.observe("n3", true, 500);
+  // This node starts before its peers: n3 comes up within the gap, n4 never does.
+  CHECK(!log.observe("n3", true, 500));
+  CHECK(!log.observe("n4", true, 500));
+  CHECK(!log.observe("n3", true, 900));
+  CHECK(!log.observe("n3", false, 1'200));
+  for (uint64_t t = 1'000; t < 500 + kGap; t += 1'000) CHECK(!log.observe("n4", true, t));
+  auto down = log.observe("n4", true, 500 + kGap);
   REQUIRE(down);
   CHECK(down->down);
+  CHECK(down->unlogged == 0);
+  // n3, reached, going down later is told at once: no gap was started by reaching it.
+  auto n3_down = log.observe("n3", true, 2'000);
+  REQUIRE(n3_down);
+  CHECK(n3_down->down);
+  CHECK(!log.observe("n4", true, 600 + kGap));
+  auto n4_up = log.observe("n4", false, 700 + kGap);
+  CHECK(!n4_up);  // within the gap after its line
+  auto late = log.observe("n4", false, 600 + 2 * kGap);
+  REQUIRE(late);
+  CHECK(late->down_for_ms == 200 + kGap);  // the spell itself, not until the line
+  CHECK(late->up_for_ms == kGap - 100);
 }
 
 TEST_CASE(
@@ -63,6 +84,7 @@ TEST_CASE(
 TEST_CASE("a flap back to the logged state says nothing until the next change, which counts it",
           "[peer_state_log]") {
   PeerStateLog log;
+  CHECK(!log.observe("n2", false, 500));
   REQUIRE(log.observe("n2", true, 1'000));
   CHECK(!log.observe("n2", false, 2'000));  // within the gap: held back
   CHECK(!log.observe("n2", true, 3'000));   // back to what the line said
@@ -71,6 +93,7 @@ TEST_CASE("a flap back to the logged state says nothing until the next change, w
   REQUIRE(up);
   CHECK(up->unlogged == 2);
   CHECK(up->down_for_ms == 18'000);  // the last spell
+  CHECK(up->up_for_ms == 0);
 }
 
 TEST_CASE("peers that left the ring are forgotten", "[peer_state_log]") {
@@ -80,9 +103,9 @@ TEST_CASE("peers that left the ring are forgotten", "[peer_state_log]") {
   log.observe("n4", true, 1'000);
   log.keep_only({"n3"});
   CHECK(log.size() == 1);
-  auto again = log.observe("n2", true, 2'000);  // a node that rejoins starts afresh
-  REQUIRE(again);
-  CHECK(again->down);
+  // A node that rejoins starts afresh: a first sighting.
+  CHECK(!log.observe("n2", true, 2'000));
+  CHECK(log.observe("n2", true, 2'000 + kGap));
 }
 
 }  // namespace
