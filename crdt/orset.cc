@@ -179,12 +179,16 @@ void ORSet::join(const ORSet& other, Touched* touched) {
   } else {
     join_full(other, touched);
   }
+  join_context(other, touched);
+  for (const auto& kv : other.entries_) check_element(kv.first);
+}
+
+void ORSet::join_context(const ORSet& other, Touched* touched) {
   ctx_.join(other.ctx_);
   for (const auto& [observed, elems] : other.deferred_) {
     deferred_[observed].insert(elems.begin(), elems.end());
   }
   apply_deferred(touched);
-  for (const auto& kv : other.entries_) check_element(kv.first);
 }
 
 ORSet ORSet::project(const std::vector<std::string>& elems) const {
@@ -204,8 +208,13 @@ ORSet ORSet::project(const std::vector<std::string>& elems) const {
   return out;
 }
 
-ORSet ORSet::delta_of(const std::vector<Dot>& dots) const {
+ORSet ORSet::delta_of(const std::vector<Dot>& dots, const std::set<std::string>& elems) const {
   ORSet out;
+  for (const auto& [observed, names] : deferred_) {
+    for (const std::string& e : names) {
+      if (elems.count(e)) out.deferred_[observed].insert(e);
+    }
+  }
   for (const Dot& d : dots) {
     if (!ctx_.contains(d)) continue;  // never seen here: nothing to say about it
     out.ctx_.add(d);

@@ -49,8 +49,16 @@ class ORSet {
   ORSet project(const std::vector<std::string>& elems) const;
   // A delta that carries exactly `dots`: the entries of those still present here, and a
   // context of just those dots (so a dot removed here is removed by the join too, and
-  // nothing else is touched). How a replica re-sends what an operation did.
-  ORSet delta_of(const std::vector<Dot>& dots) const;
+  // nothing else is touched). How a replica re-sends what an operation did. With
+  // `elems`, also the deferred removes that name them (restricted to them): all this
+  // replica knows of those elements' dots, for a member-by-member repair.
+  ORSet delta_of(const std::vector<Dot>& dots, const std::set<std::string>& elems = {}) const;
+
+  // Joins another replica's causal context and deferred removes, not its entries: what
+  // a member-by-member repair leaves to do once both hold the same entries. REQUIRES:
+  // `other` holds exactly my entries (the caller compares element digests); else a
+  // dot it holds that I never saw would count as removed here, and be lost.
+  void join_context(const ORSet& other, Touched* touched = nullptr);
 
   std::vector<std::string> read() const;  // sorted
   bool contains(const std::string& elem) const { return entries_.count(elem) > 0; }
