@@ -191,7 +191,7 @@ void ORSet::join_context(const ORSet& other, Touched* touched) {
   apply_deferred(touched);
 }
 
-ORSet ORSet::project(const std::vector<std::string>& elems) const {
+ORSet ORSet::project(const std::vector<std::string>& elems, bool every_deferred) const {
   ORSet out;
   out.ctx_ = ctx_;
   for (const std::string& e : elems) {
@@ -199,6 +199,10 @@ ORSet ORSet::project(const std::vector<std::string>& elems) const {
     if (it == entries_.end() || out.entries_.count(e)) continue;
     auto o = out.entries_.try_emplace(e).first;
     for (const Dot& d : it->second) out.insert_dot(o, d);
+  }
+  if (every_deferred) {
+    out.deferred_ = deferred_;
+    return out;
   }
   for (const auto& [observed, names] : deferred_) {
     for (const std::string& e : elems) {

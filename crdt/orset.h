@@ -46,7 +46,9 @@ class ORSet {
   // deferred removes that name them. Joining two projections on the same elements gives
   // the projection of the join; joining a projection into a full state does NOT give
   // the full join (elements outside it would be dropped), so projections are only read.
-  ORSet project(const std::vector<std::string>& elems) const;
+  // `every_deferred`: all deferred removes instead (a page of the set, which a replica
+  // repairing member by member needs whole: node/core/set_sync.h).
+  ORSet project(const std::vector<std::string>& elems, bool every_deferred = false) const;
   // A delta that carries exactly `dots`: the entries of those still present here, and a
   // context of just those dots (so a dot removed here is removed by the join too, and
   // nothing else is touched). How a replica re-sends what an operation did. With

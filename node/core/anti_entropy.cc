@@ -283,9 +283,17 @@ void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& p
   });
   if (!s.is_ok()) return;  // sends nothing: the peer's next exchange asks again
   for (const DataKey& dk : batch) {
+    if (objects_.element_digest(element_prefix(dk.hash, dk.bucket, dk.key))) {
+      set_sync_start(peer, dk);  // a big set: member by member, never whole
+      continue;
+    }
     Result<ObjectPtr> o = objects_.load(dk.bucket, dk.key);
     if (!o || !*o) continue;
     Message m = Message::make(Message::Kind::kAeRepair, 0, dk.bucket, dk.key);
+    if (const auto* set = (*o)->as<crdt::ORSet>();
+        set && set->size() >= objects_.digest_min_rows()) {
+      ++ae_.stats().big_sets_sent_whole;  // its digest was not kept yet
+    }
     m.object = *o;
     send(peer, std::move(m));
     ++ae_.stats().keys_sent;
@@ -305,6 +313,7 @@ void Node::ae_send_tree(uint32_t segment, const ring::NodeId& peer) {
 
 void Node::ae_step() {
   if (ring_.ring().size() < 2 || !ring_.holds_self()) return;
+  set_syncs_.expire(env_.clock.now_ms());  // a page lost with its peer: started again later
   // Segments a summary found to differ go first, then summaries of the segments not
   // known equal, then the round robin (which also finds what changed on peers only).
   while (auto queued = ae_.next_queued()) {

@@ -443,6 +443,7 @@ void Node::on_read_reply(const ring::NodeId& from, const Message& m, Pending& p)
 
 // A replica's answer to a request this node coordinates (unknown ids: already finished).
 void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
+  if (on_set_page(from, m)) return;
   Pending* found = requests_.find(m.req_id);
   if (found == nullptr) return;
   Pending& p = *found;

@@ -54,7 +54,8 @@ struct Message {
   // mint. A replica holding less missed some of that actor's history, and joining the
   // delta would take in those mints without their operation records (a retry could then
   // count one twice): it refuses, answering kMergeAck with `base` set, and the
-  // coordinator sends the minter's whole state instead. 0: no check.
+  // coordinator sends the minter's whole state instead. 0: no check. kReadReply of a
+  // set page: the replica's digest of all the set's member rows (0: none kept).
   uint64_t base = 0;
   bool full = false;  // kRead: with the operation log (the whole state, for a gap above)
   // kRead: a page of the set's members instead (object.h); the reply holds at most

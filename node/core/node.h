@@ -57,6 +57,7 @@
 #include "node/core/requests.h"
 #include "node/core/ring_view.h"
 #include "node/core/segment_sync.h"
+#include "node/core/set_sync.h"
 #include "node/core/sweep.h"
 #include "node/core/transfers.h"
 #include "node/core/turn.h"
@@ -121,6 +122,7 @@ struct ClusterOptions {
   uint32_t handoff_recheck_ms = 600'000;
   uint32_t ae_interval_ms = 100;             // one anti-entropy exchange (0: none)
   uint32_t ae_max_keys_per_exchange = 1024;  // objects each side sends per exchange
+  uint32_t ae_set_page_members = 1024;       // a big set's repair: members per page (set_sync.h)
   // Messages a chaos delay rule holds back at once; beyond, they are dropped (counted).
   uint32_t max_delayed_messages = 100'000;
   FaultPoints fault_points;  // simulator only
@@ -284,6 +286,7 @@ class Node {
   Status refusal(const Pending& p, size_t replicas) const;
   bool joining_alone() const;
   void on_replica_answer(const ring::NodeId& from, const Message& m);
+  void answer_read(const Message& m, Message& reply);
   void handle_replica(const ring::NodeId& from, const Message& m);
   // cluster.cc
   void tick();
@@ -329,6 +332,15 @@ class Node {
   bool ae_send_summary();
   void ae_send_tree(uint32_t segment, const ring::NodeId& peer);
   Result<uint64_t> ae_segment_hash(uint32_t segment, const ring::NodeId& peer);
+  // Member-by-member repair of big sets (set_sync.h, set_repair.cc).
+  void set_sync_start(const ring::NodeId& peer, const DataKey& dk);
+  void set_sync_ask(const ring::NodeId& peer, uint64_t id, const std::string& bucket,
+                    const std::string& key, std::optional<std::string> after);
+  bool on_set_page(const ring::NodeId& from, const Message& m);  // true: it was one
+  bool set_sync_swap(const SetSync& s, const Object& theirs, const crdt::ORSet& own,
+                     const OpLog* own_records, const std::set<std::string>& names,
+                     const std::vector<crdt::Dot>& dots);
+  void set_sync_close(const SetSync& s, const crdt::ORSet& theirs, uint64_t their_digest);
   void segment_changed(uint64_t key_hash);
   struct LocalApplied {
     ObjectPtr state, delta;
@@ -390,6 +402,7 @@ class Node {
   // Anti-entropy (anti_entropy.cc).
   AeSchedule ae_;
   SegmentSync segments_;  // the convergence signal: what is known equal with each peer
+  SetSyncs set_syncs_;    // big sets being repaired member by member
 
   // Chaos: the fault filter, and the outgoing messages its delay rules hold back (by
   // timer id, at most ClusterOptions::max_delayed_messages).

@@ -187,7 +187,7 @@ ObjectPtr page_of(const ObjectPtr& o, const SetPage& page) {
   auto it = page.after ? entries.upper_bound(*page.after) : entries.begin();
   std::vector<std::string> names;
   for (; it != entries.end() && names.size() < page.count; ++it) names.push_back(it->first);
-  return std::make_shared<const Object>(set->project(names));
+  return std::make_shared<const Object>(set->project(names, /*every_deferred=*/true));
 }
 
 std::string Object::encode_stored(bool records_in_rows) const {

@@ -111,7 +111,8 @@ struct SetPage {
 };
 constexpr uint32_t kMaxPageMembers = 10'000;
 
-// `o` restricted to the members of `page` (its whole context kept); other types whole.
+// `o` restricted to the members of `page` (its whole context and every deferred remove
+// kept); other types whole.
 ObjectPtr page_of(const ObjectPtr& o, const SetPage& page);
 
 // Fails with type_mismatch unless `actual` is `wanted`, naming both.

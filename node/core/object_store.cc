@@ -253,6 +253,19 @@ Result<ObjectPtr> ObjectStore::load_page(const std::string& bucket, const std::s
   return ObjectPtr(std::make_shared<const Object>(std::move(set).value()));
 }
 
+Result<OpLog> ObjectStore::load_records(const std::string& bucket, const std::string& key) {
+  const uint64_t hash = ring::key_hash(bucket, key);
+  if (ObjectPtr cached = cache_.find(data_key(hash, bucket, key))) return cached->ops();
+  Result<std::optional<StoredHead>> head = read_head(hash, bucket, key);
+  if (!head) return head.status();
+  if (!*head) return OpLog();
+  if (!(*head)->op_rows) return std::move((*head)->object.ops());
+  OpLog records;
+  Status s = load_ops(hash, bucket, key, &records);
+  if (!s.is_ok()) return s.code() == Code::kCorruption ? corrupt_object(bucket, key, s) : s;
+  return records;
+}
+
 void ObjectStore::save_part(const std::string& bucket, const std::string& key, Part part, Rows rows,
                             bool durable) {
   SHOAL_ASSERT(part.object != nullptr);

@@ -86,6 +86,9 @@ class ObjectStore {
   // page.after, read from the cache or by a scan of just those rows; other types whole.
   Result<ObjectPtr> load_page(const std::string& bucket, const std::string& key,
                               const SetPage& page);
+  // The key's operation records (none when absent), read from the cache, the head or
+  // the record rows, without reading its set's members.
+  Result<OpLog> load_records(const std::string& bucket, const std::string& key);
   // save() for what part() gave: a partial set stages its head and the rows `rows` names
   // (REQUIRES: not rows.all).
   void save_part(const std::string& bucket, const std::string& key, Part part, Rows rows,

@@ -201,6 +201,37 @@ bool Node::misses_history(const Object* mine, const Object& delta, uint64_t base
   return total < base;
 }
 
+// A replica's answer to kRead: its state, the members asked, or a page of its set.
+void Node::answer_read(const Message& m, Message& reply) {
+  reply.kind = Message::Kind::kReadReply;
+  Result<ObjectPtr> mine = !m.hint_for.empty() ? hints_.load(m.hint_for, m.bucket, m.key)
+                           : m.page            ? objects_.load_page(m.bucket, m.key, *m.page)
+                                               : load_members(m.bucket, m.key, m.elements);
+  reply.status = mine.status();
+  if (mine && *mine && m.page) {
+    *mine = page_of(*mine, *m.page);
+    // For a member-by-member repair (set_sync.h): the digest of all its member rows, and
+    // with the first page its operation records.
+    reply.base =
+        objects_.element_digest(element_prefix(ring::key_hash(m.bucket, m.key), m.bucket, m.key))
+            .value_or(0);
+    if (m.full && !m.page->after) {
+      Result<OpLog> records = objects_.load_records(m.bucket, m.key);
+      if (!records) {
+        reply.status = records.status();
+        return;
+      }
+      auto with_records = std::make_shared<Object>(**mine);
+      with_records->ops() = std::move(records).value();
+      *mine = std::move(with_records);
+    }
+  } else if (mine && *mine && !m.full) {
+    *mine = m.elements.empty() ? for_reading(*mine, config_.cluster.fault_points.bug_counter_gaps)
+                               : projected(*mine, m.elements);
+  }
+  if (mine) reply.object = *mine;
+}
+
 void Node::handle_replica(const ring::NodeId& from, const Message& m) {
   if (m.kind != Message::Kind::kRead && m.hint_for.empty() &&
       !ring_.owns(ring::key_hash(m.bucket, m.key))) {
@@ -216,18 +247,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
   // was applied.
   if (m.kind == Message::Kind::kMerge && refuse_write(from, m, reply)) return;
   if (m.kind == Message::Kind::kRead) {
-    reply.kind = Message::Kind::kReadReply;
-    Result<ObjectPtr> mine = !m.hint_for.empty() ? hints_.load(m.hint_for, m.bucket, m.key)
-                             : m.page            ? objects_.load_page(m.bucket, m.key, *m.page)
-                                                 : load_members(m.bucket, m.key, m.elements);
-    reply.status = mine.status();
-    if (mine && *mine && m.page) {
-      *mine = page_of(*mine, *m.page);
-    } else if (mine && *mine && !m.full) {
-      *mine = m.elements.empty() ? for_reading(*mine, config_.cluster.fault_points.bug_counter_gaps)
-                                 : projected(*mine, m.elements);
-    }
-    if (mine) reply.object = *mine;
+    answer_read(m, reply);
   } else if (m.kind == Message::Kind::kMint) {
     reply.kind = Message::Kind::kMintReply;
     // A mint is not idempotent (a counter would count twice): a duplicate of one already

@@ -98,6 +98,13 @@ void node_samples(const NodeSnapshot& s, std::string* out) {
   counter("shoal_anti_entropy_big_sets_deferred_total",
           "Big sets in differing leaves left until their writes stop.",
           s.anti_entropy.big_sets_deferred);
+  counter("shoal_anti_entropy_set_syncs_total",
+          "Big sets repaired member by member, a page at a time.", s.anti_entropy.set_syncs);
+  counter("shoal_anti_entropy_set_pages_total", "Pages of big sets swapped with a peer.",
+          s.anti_entropy.set_pages);
+  counter("shoal_anti_entropy_big_sets_sent_whole_total",
+          "Big sets shipped whole (their member digest not kept yet).",
+          s.anti_entropy.big_sets_sent_whole);
   counter("shoal_handoff_keys_sent_total", "Keys sent to their new owners.", s.handoff.keys_sent);
   counter("shoal_handoff_keys_dropped_total", "Keys dropped after every owner acknowledged them.",
           s.handoff.keys_dropped);

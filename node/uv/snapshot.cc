@@ -179,10 +179,13 @@ void fill_cluster_status(const NodeSnapshot& s, api::Response* r) {
   const core::AntiEntropyStats& ae = s.anti_entropy;
   r->stats = {{"actor_renewals", i64(s.actor_renewals)},
               {"ae_big_sets_deferred", i64(ae.big_sets_deferred)},
+              {"ae_big_sets_sent_whole", i64(ae.big_sets_sent_whole)},
               {"ae_differences", i64(ae.differing_leaves)},
               {"ae_exchanges", i64(ae.exchanges)},
               {"ae_keys_repaired", i64(ae.keys_repaired)},
               {"ae_keys_sent", i64(ae.keys_sent)},
+              {"ae_set_pages", i64(ae.set_pages)},
+              {"ae_set_syncs", i64(ae.set_syncs)},
               {"chaos_dropped", i64(s.chaos_dropped)},
               {"duplicates_answered", i64(s.duplicates_answered)},
               {"sibling_warnings", i64(s.sibling_warnings)},

@@ -1,0 +1,143 @@
+// Member-by-member repair of big sets: this node's side of set_sync.h.
+#include <set>
+
+#include "crdt/assert.h"
+#include "node/core/keys.h"
+#include "node/core/node.h"
+
+namespace shoal::core {
+
+namespace {
+
+// The members and dots of `page` up to `last` (all of them when nullopt).
+void take_span(const crdt::ORSet& page, const std::optional<std::string>& last,
+               std::set<std::string>* names, std::vector<crdt::Dot>* dots) {
+  for (const auto& [elem, held] : page.entries()) {
+    if (last && elem > *last) break;
+    names->insert(elem);
+    dots->insert(dots->end(), held.begin(), held.end());
+  }
+}
+
+}  // namespace
+
+void Node::set_sync_start(const ring::NodeId& peer, const DataKey& dk) {
+  const uint64_t id = next_id_++;
+  if (!set_syncs_.start(id, peer, dk.bucket, dk.key, env_.clock.now_ms())) return;
+  ++ae_.stats().set_syncs;
+  set_sync_ask(peer, id, dk.bucket, dk.key, std::nullopt);
+}
+
+void Node::set_sync_ask(const ring::NodeId& peer, uint64_t id, const std::string& bucket,
+                        const std::string& key, std::optional<std::string> after) {
+  SHOAL_ASSERT(config_.cluster.ae_set_page_members >= 1 &&
+               config_.cluster.ae_set_page_members <= kMaxPageMembers);
+  Message m = Message::make(Message::Kind::kRead, id, bucket, key);
+  m.full = !after;  // the first page brings the peer's operation records
+  m.page = SetPage{std::move(after), config_.cluster.ae_set_page_members};
+  send(peer, std::move(m));
+}
+
+bool Node::on_set_page(const ring::NodeId& from, const Message& m) {
+  SetSync* s = set_syncs_.find(m.req_id);
+  if (s == nullptr) return false;
+  if (m.kind != Message::Kind::kReadReply || from != s->peer) return true;
+  const Object none{crdt::ORSet()};  // the peer holds no such key
+  const Object& their_object = m.object ? *m.object : none;
+  const crdt::ORSet* theirs = their_object.as<crdt::ORSet>();
+  Result<ObjectPtr> mine =
+      objects_.load_page(s->bucket, s->key, SetPage{s->after, config_.cluster.ae_set_page_members});
+  const crdt::ORSet* own = mine && *mine ? (*mine)->as<crdt::ORSet>() : nullptr;
+  // Not a set on one side (a type conflict is not repaired member by member), or a
+  // failed read: stop; anti-entropy starts again later.
+  if (!m.status.is_ok() || theirs == nullptr || own == nullptr) {
+    set_syncs_.finish(m.req_id);
+    return true;
+  }
+  // The span ends where either page stops short of the end of its set.
+  std::optional<std::string> last;
+  if (theirs->size() >= config_.cluster.ae_set_page_members)
+    last = theirs->entries().rbegin()->first;
+  if (own->size() >= config_.cluster.ae_set_page_members) {
+    const std::string& own_last = own->entries().rbegin()->first;
+    if (!last || own_last < *last) last = own_last;
+  }
+  std::set<std::string> names;
+  std::vector<crdt::Dot> dots;
+  take_span(*own, last, &names, &dots);
+  take_span(*theirs, last, &names, &dots);
+  // With the first page both sides' operation records travel (retries stay idempotent
+  // on both); they are not paged.
+  std::optional<OpLog> own_records;
+  if (!s->after) {
+    Result<OpLog> got = objects_.load_records(s->bucket, s->key);
+    if (!got) {
+      set_syncs_.finish(m.req_id);
+      return true;
+    }
+    own_records = std::move(got).value();
+  }
+  const bool records = own_records && (!own_records->empty() || !their_object.ops().empty());
+  if ((!names.empty() || records) &&
+      !set_sync_swap(*s, their_object, *own, own_records ? &*own_records : nullptr, names, dots)) {
+    set_syncs_.finish(m.req_id);
+    return true;
+  }
+  ++ae_.stats().set_pages;
+  if (last) {
+    const uint64_t next = next_id_++;
+    const SetSync moved = *s;
+    set_syncs_.advance(m.req_id, next, *last, env_.clock.now_ms());
+    set_sync_ask(moved.peer, next, moved.bucket, moved.key, *last);
+    return true;
+  }
+  set_sync_close(*s, *theirs, m.base);
+  set_syncs_.finish(m.req_id);
+  return true;
+}
+
+// Joins what the peer's page says of the span's dots, and sends the peer what this node
+// knows of them (both as of now: facts, safe to join whenever they land).
+bool Node::set_sync_swap(const SetSync& s, const Object& theirs, const crdt::ORSet& own,
+                         const OpLog* own_records, const std::set<std::string>& names,
+                         const std::vector<crdt::Dot>& dots) {
+  const std::vector<std::string> elements(names.begin(), names.end());
+  auto to_peer = std::make_shared<Object>(own.delta_of(dots, names));
+  if (own_records) to_peer->ops() = *own_records;
+  Object from_peer(theirs.as<crdt::ORSet>()->delta_of(dots, names));
+  if (own_records) from_peer.ops() = theirs.ops();  // the first page carries them
+  const Status joined = merge_local(s.bucket, s.key, from_peer, /*durable=*/false, elements);
+  if (!joined.is_ok()) return false;
+  Message merge = Message::make(Message::Kind::kMerge, 0, s.bucket, s.key);
+  merge.object = std::move(to_peer);
+  merge.elements = elements;
+  send(s.peer, std::move(merge));
+  return true;
+}
+
+// After the last page: once both sides' member rows agree (the peer's digest as of its
+// page, this node's now), the peer's context and deferred removes can be joined; before
+// that, a dot the peer holds that this node never saw would count as removed here.
+void Node::set_sync_close(const SetSync& s, const crdt::ORSet& theirs, uint64_t their_digest) {
+  const std::string prefix = element_prefix(ring::key_hash(s.bucket, s.key), s.bucket, s.key);
+  const std::optional<uint64_t> own_digest = objects_.element_digest(prefix);
+  if (their_digest == 0 || !own_digest || *own_digest != their_digest) return;
+  std::set<std::string> names{std::string()};  // part() wants a member; any will do
+  for (const auto& [observed, named] : theirs.deferred()) names.insert(named.begin(), named.end());
+  Result<ObjectStore::Part> got =
+      objects_.part(s.bucket, s.key, {names.begin(), names.end()}, {}, /*for_write=*/true);
+  if (!got || !got->object) return;
+  auto* set = got->object->as<crdt::ORSet>();
+  if (set == nullptr) return;
+  const crdt::DotContext ctx_before = set->context();
+  const auto deferred_before = set->deferred();
+  crdt::ORSet::Touched touched;
+  set->join_context(theirs, &touched);
+  if (touched.empty() && set->context() == ctx_before && set->deferred() == deferred_before) return;
+  std::vector<uint64_t> ops;
+  objects_.save_part(s.bucket, s.key, std::move(got).value(), ObjectStore::Rows{&touched, &ops},
+                     /*durable=*/false);
+  ++ae_.stats().set_contexts_joined;
+}
+
+}  // namespace shoal::core

@@ -1,0 +1,42 @@
+#include "node/core/set_sync.h"
+
+#include <algorithm>
+
+#include "crdt/assert.h"
+
+namespace shoal::core {
+
+bool SetSyncs::start(uint64_t id, const ring::NodeId& peer, const std::string& bucket,
+                     const std::string& key, uint64_t now_ms) {
+  if (syncs_.size() >= kMaxInFlight) return false;
+  for (const auto& [other_id, s] : syncs_) {
+    if (s.peer == peer && s.bucket == bucket && s.key == key) return false;
+  }
+  SHOAL_ASSERT(!syncs_.count(id));
+  syncs_.emplace(id, SetSync{peer, bucket, key, std::nullopt, now_ms, 0});
+  return true;
+}
+
+SetSync* SetSyncs::find(uint64_t id) {
+  auto it = syncs_.find(id);
+  return it == syncs_.end() ? nullptr : &it->second;
+}
+
+void SetSyncs::advance(uint64_t id, uint64_t new_id, std::string after, uint64_t now_ms) {
+  auto it = syncs_.find(id);
+  SHOAL_ASSERT(it != syncs_.end() && !syncs_.count(new_id));
+  SetSync s = std::move(it->second);
+  syncs_.erase(it);
+  SHOAL_ASSERT(!s.after || *s.after < after, "a sync's cursor only moves forward");
+  s.after = std::move(after);
+  s.sent_ms = now_ms;
+  ++s.pages;
+  syncs_.emplace(new_id, std::move(s));
+}
+
+size_t SetSyncs::expire(uint64_t now_ms) {
+  return std::erase_if(syncs_,
+                       [&](const auto& kv) { return now_ms >= kv.second.sent_ms + kTimeoutMs; });
+}
+
+}  // namespace shoal::core
