@@ -49,7 +49,7 @@ namespace {
 constexpr uint32_t kAeSegments = SegmentSync::kSegments;
 constexpr uint32_t kAeLeaves = 64;
 constexpr uint64_t kQuietMs = 1'000;           // a segment changed since: not yet compared
-constexpr uint64_t kMaxHoldMs = 600'000;       // a big set written without pause: sent this often
+constexpr uint64_t kMaxHoldMs = 600'000;       // a big set written without pause: repaired so often
 constexpr uint32_t kSummarySegments = 64;      // segments per summary
 constexpr uint64_t kSummaryTimeoutMs = 5'000;  // an unanswered summary is sent again
 constexpr uint64_t kSummaryRowsPerSecond = 200'000;  // pacing (both sides scan)
@@ -271,8 +271,9 @@ void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& p
     std::string head = data_key(dk->hash, dk->bucket, dk->key);
     if (head == last_head) return;  // a set's element rows follow its head
     last_head = std::move(head);
-    // A big set being written differs while its writes travel; sent whole for each, it
-    // would stall both sides. It goes once quiet, or every kMaxHoldMs while written.
+    // A big set being written differs while its writes travel; a repair for each would
+    // read every member in pages (no span digests yet). It goes once quiet, or every
+    // kMaxHoldMs while written.
     if (objects_.hold_while_written(element_prefix(dk->hash, dk->bucket, dk->key), now, kQuietMs,
                                     kMaxHoldMs)) {
       ++ae_.stats().big_sets_deferred;
