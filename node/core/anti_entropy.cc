@@ -315,6 +315,7 @@ void Node::ae_send_tree(uint32_t segment, const ring::NodeId& peer) {
 void Node::ae_step() {
   if (ring_.ring().size() < 2 || !ring_.holds_self()) return;
   set_syncs_.expire(env_.clock.now_ms());  // a page lost with its peer: started again later
+  set_sync_pace();
   // Segments a summary found to differ go first, then summaries of the segments not
   // known equal, then the round robin (which also finds what changed on peers only).
   while (auto queued = ae_.next_queued()) {

@@ -336,6 +336,7 @@ class Node {
   void set_sync_start(const ring::NodeId& peer, const DataKey& dk);
   void set_sync_ask(const ring::NodeId& peer, uint64_t id, const std::string& bucket,
                     const std::string& key, std::optional<std::string> after);
+  void set_sync_pace();  // each sync waiting for its turn asks its next page
   bool on_set_page(const ring::NodeId& from, const Message& m);  // true: it was one
   bool set_sync_swap(const SetSync& s, const Object& theirs, const crdt::ORSet& own,
                      const OpLog* own_records, const std::set<std::string>& names,

@@ -38,6 +38,14 @@ void Node::set_sync_ask(const ring::NodeId& peer, uint64_t id, const std::string
   send(peer, std::move(m));
 }
 
+void Node::set_sync_pace() {
+  for (uint64_t id : set_syncs_.due()) {
+    const SetSync s = *set_syncs_.find(id);
+    set_syncs_.asked(id, env_.clock.now_ms());
+    set_sync_ask(s.peer, id, s.bucket, s.key, s.after);
+  }
+}
+
 bool Node::on_set_page(const ring::NodeId& from, const Message& m) {
   SetSync* s = set_syncs_.find(m.req_id);
   if (s == nullptr) return false;
@@ -84,11 +92,8 @@ bool Node::on_set_page(const ring::NodeId& from, const Message& m) {
     return true;
   }
   ++ae_.stats().set_pages;
-  if (last) {
-    const uint64_t next = next_id_++;
-    const SetSync moved = *s;
-    set_syncs_.advance(m.req_id, next, *last, env_.clock.now_ms());
-    set_sync_ask(moved.peer, next, moved.bucket, moved.key, *last);
+  if (last) {  // the next page is asked on the next anti-entropy step (set_sync_pace)
+    set_syncs_.advance(m.req_id, next_id_++, *last, env_.clock.now_ms());
     return true;
   }
   set_sync_close(*s, *theirs, m.base);

@@ -30,8 +30,24 @@ void SetSyncs::advance(uint64_t id, uint64_t new_id, std::string after, uint64_t
   SHOAL_ASSERT(!s.after || *s.after < after, "a sync's cursor only moves forward");
   s.after = std::move(after);
   s.sent_ms = now_ms;
+  s.asked = false;
   ++s.pages;
   syncs_.emplace(new_id, std::move(s));
+}
+
+std::vector<uint64_t> SetSyncs::due() const {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, s] : syncs_) {
+    if (!s.asked) ids.push_back(id);
+  }
+  return ids;
+}
+
+void SetSyncs::asked(uint64_t id, uint64_t now_ms) {
+  SetSync* s = find(id);
+  SHOAL_ASSERT(s != nullptr && !s->asked);
+  s->asked = true;
+  s->sent_ms = now_ms;
 }
 
 size_t SetSyncs::expire(uint64_t now_ms) {

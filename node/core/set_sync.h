@@ -9,14 +9,17 @@
 // it lands.
 //
 // Pages hold ClusterOptions::ae_set_page_members members. Owns only the cursors: at most
-// kMaxInFlight syncs, one per (peer, key), each waiting for one page; one unanswered for kTimeoutMs
-// is dropped (anti-entropy starts it again). Pure: time comes in as arguments.
+// kMaxInFlight syncs, one per (peer, key), each waiting for one page or for its turn to ask
+// the next: a sync asks at most one page per anti-entropy step (paced like the exchanges,
+// so a repair of a big set never monopolises the loop). One waiting kTimeoutMs is dropped
+// (anti-entropy starts it again). Pure: time comes in as arguments.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ring/ring.h"
 
@@ -26,8 +29,9 @@ struct SetSync {
   ring::NodeId peer;
   std::string bucket, key;
   std::optional<std::string> after;  // the cursor: pages start past this member
-  uint64_t sent_ms = 0;              // when the page now awaited was asked
+  uint64_t sent_ms = 0;              // when the page now awaited was asked (or the sync moved)
   uint32_t pages = 0;
+  bool asked = true;  // false: the next page is to be asked on the next step (due())
 };
 
 class SetSyncs {
@@ -41,8 +45,11 @@ class SetSyncs {
              const std::string& key, uint64_t now_ms);
   // The sync awaiting the page asked under `id`, or null.
   SetSync* find(uint64_t id);
-  // The sync moves on: its next page is asked under `new_id`.
+  // The sync moves on: its next page is to be asked under `new_id` (due() lists it).
   void advance(uint64_t id, uint64_t new_id, std::string after, uint64_t now_ms);
+  // The ids of syncs whose next page is still to be asked; asked() marks one asked.
+  std::vector<uint64_t> due() const;
+  void asked(uint64_t id, uint64_t now_ms);
   void finish(uint64_t id) { syncs_.erase(id); }
   // Drops the syncs whose page went unanswered kTimeoutMs; returns how many.
   size_t expire(uint64_t now_ms);
