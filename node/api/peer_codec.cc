@@ -152,11 +152,13 @@ std::string encode_message(const core::Message& m) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
   // The 14th field (duplicate) only when set, the 15th and 16th (base, full) only when
-  // either is, the 17th to 19th (a set page: after or nil, count) only on a page read:
-  // the 13-field form is what nodes before operation ids send and accept.
+  // either is, the 17th and 18th (a set page: after or nil, count) only on a page read,
+  // the 19th (the page's last member) only on a page read with one: the 13-field form is
+  // what nodes before operation ids send and accept.
   const bool page_fields = m.page.has_value();
+  const bool until_field = page_fields && m.page->until.has_value();
   const bool gap_fields = m.base != 0 || m.full || page_fields;
-  pk.pack_array(page_fields ? 18 : gap_fields ? 16 : m.duplicate ? 14 : 13);
+  pk.pack_array(until_field ? 19 : page_fields ? 18 : gap_fields ? 16 : m.duplicate ? 14 : 13);
   pk.pack_uint8(static_cast<uint8_t>(m.kind));
   pk.pack_uint64(m.req_id);
   codec::pack_bytes(pk, m.bucket);
@@ -186,6 +188,7 @@ std::string encode_message(const core::Message& m) {
       pk.pack_nil();
     }
     pk.pack_uint32(m.page->count);
+    if (until_field) codec::pack_bytes(pk, *m.page->until);
   }
   return std::string(buf.data(), buf.size());
 }
@@ -195,7 +198,7 @@ Result<core::Message> decode_message(std::string_view payload) {
   Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
     codec::Array a;
     SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
-    if (a.size != 13 && a.size != 14 && a.size != 16 && a.size != 18) {
+    if (a.size != 13 && a.size != 14 && a.size != 16 && a.size != 18 && a.size != 19) {
       return codec::bad("peer message: wrong field count");
     }
     uint64_t kind = 0, code = 0;
@@ -227,7 +230,7 @@ Result<core::Message> decode_message(std::string_view payload) {
       SHOAL_RETURN_IF_ERROR(codec::u64(a[14], &m.base));
       SHOAL_RETURN_IF_ERROR(codec::boolean(a[15], &m.full));
     }
-    if (a.size == 18) {
+    if (a.size >= 18) {
       core::SetPage page;
       if (a[16].type != msgpack::type::NIL) {
         page.after.emplace();
@@ -237,6 +240,10 @@ Result<core::Message> decode_message(std::string_view payload) {
       SHOAL_RETURN_IF_ERROR(codec::u64(a[17], &count));
       if (count < 1 || count > core::kMaxPageMembers) return codec::bad("peer message: page count");
       page.count = static_cast<uint32_t>(count);
+      if (a.size == 19) {
+        page.until.emplace();
+        SHOAL_RETURN_IF_ERROR(codec::bytes(a[18], &*page.until));
+      }
       m.page = std::move(page);
     }
     return Status::ok();

@@ -32,6 +32,7 @@ struct AntiEntropyStats {
   uint64_t big_sets_deferred = 0;
   uint64_t set_syncs = 0;            // big sets repaired member by member (set_sync.h)
   uint64_t set_pages = 0;            // pages of them swapped
+  uint64_t set_regions = 0;          // regions of them read (where their spans differ)
   uint64_t set_contexts_joined = 0;  // syncs that ended joining the peer's context
   uint64_t big_sets_sent_whole = 0;  // big sets shipped whole (no digest kept for them yet)
 };

@@ -49,7 +49,7 @@ namespace {
 constexpr uint32_t kAeSegments = SegmentSync::kSegments;
 constexpr uint32_t kAeLeaves = 64;
 constexpr uint64_t kQuietMs = 1'000;           // a segment changed since: not yet compared
-constexpr uint64_t kMaxHoldMs = 600'000;       // a big set written without pause: repaired so often
+constexpr uint64_t kMaxHoldMs = 60'000;        // a big set written without pause: repaired so often
 constexpr uint32_t kSummarySegments = 64;      // segments per summary
 constexpr uint64_t kSummaryTimeoutMs = 5'000;  // an unanswered summary is sent again
 constexpr uint64_t kSummaryRowsPerSecond = 200'000;  // pacing (both sides scan)
@@ -92,10 +92,22 @@ struct ElementRun {
   std::string prefix;
   uint64_t digest = 0;
   size_t rows = 0;
+  SpanDigests spans;
+
+  void add(std::string_view row, uint64_t row_digest, uint32_t span_members) {
+    digest ^= row_digest;
+    ++rows;
+    spans.append(row.substr(prefix.size()), row_digest, span_members);
+  }
 };
 
 void finish_run(ElementRun* run, ObjectStore& objects) {
-  if (run->rows >= objects.digest_min_rows()) objects.keep_element_digest(run->prefix, run->digest);
+  if (run->rows >= objects.digest_min_rows()) {
+    run->spans.finish();
+    std::optional<SpanDigests> spans;
+    if (!run->spans.overflow()) spans = std::move(run->spans);
+    objects.keep_element_digest(run->prefix, run->digest, std::move(spans));
+  }
   *run = ElementRun();
 }
 
@@ -124,10 +136,7 @@ Status Node::ae_scan_from(std::string* from, const std::string& end, const ring:
     if (prefix.empty() || prefix == run.prefix) {
       if (!shared) return true;
       const uint64_t digest = row_digest(k, v);
-      if (!prefix.empty()) {
-        run.digest ^= digest;
-        ++run.rows;
-      }
+      if (!prefix.empty()) run.add(k, digest, objects_.span_members());
       fn(hash, k, digest);
       ae_.scanned_row();
       return true;
@@ -141,9 +150,9 @@ Status Node::ae_scan_from(std::string* from, const std::string& end, const ring:
       return false;
     }
     if (!shared) return true;  // rows stays 0: no digest kept from it
-    run.digest = row_digest(k, v);
-    run.rows = 1;
-    fn(hash, k, run.digest);
+    const uint64_t digest = row_digest(k, v);
+    run.add(k, digest, objects_.span_members());
+    fn(hash, k, digest);
     ae_.scanned_row();
     return true;
   });
@@ -272,8 +281,8 @@ void Node::ae_send_leaves(uint32_t segment, uint64_t mask, const ring::NodeId& p
     if (head == last_head) return;  // a set's element rows follow its head
     last_head = std::move(head);
     // A big set being written differs while its writes travel; a repair for each would
-    // read every member in pages (no span digests yet). It goes once quiet, or every
-    // kMaxHoldMs while written.
+    // mostly chase writes in flight. It goes once quiet, or every kMaxHoldMs while
+    // written (a repair reads only the spans that differ).
     if (objects_.hold_while_written(element_prefix(dk->hash, dk->bucket, dk->key), now, kQuietMs,
                                     kMaxHoldMs)) {
       ++ae_.stats().big_sets_deferred;

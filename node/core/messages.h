@@ -32,8 +32,11 @@ struct Message {
     kAeRepair,        // object: a key's state for the other side to join (no reply)
     kAeSummary,       // req_id: ring fingerprint; body: (segment, segment hash) pairs
     kAeSummaryReply,  // req_id: ring fingerprint; body: mask of the asked segments that differ
+    kSetSpans,        // a big set's repair (set_sync.h): send me your set's span digests
+    kSetSpansReply,   // elements: span ends; body: their digests, the tail's (set_spans.h);
+                      // not_found: none kept
   };
-  static constexpr Kind kLastKind = Kind::kAeSummaryReply;
+  static constexpr Kind kLastKind = Kind::kSetSpansReply;
   Kind kind = Kind::kRead;
   uint64_t req_id = 0;  // the coordinator's request id, echoed in replies
   std::string bucket;
@@ -59,7 +62,8 @@ struct Message {
   uint64_t base = 0;
   bool full = false;  // kRead: with the operation log (the whole state, for a gap above)
   // kRead: a page of the set's members instead (object.h); the reply holds at most
-  // page->count members, fewer only when the set has no more after page->after.
+  // page->count members, fewer only when the set has no more after page->after (up to
+  // page->until).
   std::optional<SetPage> page;
 
   static Message make(Kind kind, uint64_t req_id = 0, std::string bucket = {},

@@ -45,7 +45,8 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
       env_(env),
       actor_(actor),
       objects_(env_.store, turn_, env_.clock, config_.object_cache_bytes,
-               config_.whole_set_max_members, [this](uint64_t hash) { segment_changed(hash); }),
+               config_.whole_set_max_members, config_.cluster.ae_set_span_members,
+               [this](uint64_t hash) { segment_changed(hash); }),
       requests_(config_.max_pending_requests,
                 config_.cluster.fault_points.bug_count_duplicate_replies),
       membership_(initial_self(config_, env_.clock.wall_ms(), was_leaving(env.store))),
@@ -80,6 +81,9 @@ void Node::respond(Pending& p, ClientResponse response) {
   if (p.replied) return;
   p.replied = true;
   replies_.emplace_back(std::move(p.reply), std::move(response));
+  // The minter's state was for this answer: a request waiting on a slow replica after it
+  // must not hold a copy of the value (memory per write in flight, docs/limits.md).
+  p.state.reset();
 }
 
 void Node::on_timer(uint64_t timer_id) {
@@ -146,6 +150,12 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
       return;
     case Message::Kind::kAeSummaryReply:
       on_ae_summary_reply(from, m);
+      return;
+    case Message::Kind::kSetSpans:
+      answer_set_spans(from, m);
+      return;
+    case Message::Kind::kSetSpansReply:
+      on_set_spans(from, m);
       return;
   }
 }

@@ -123,6 +123,9 @@ struct ClusterOptions {
   uint32_t ae_interval_ms = 100;             // one anti-entropy exchange (0: none)
   uint32_t ae_max_keys_per_exchange = 1024;  // objects each side sends per exchange
   uint32_t ae_set_page_members = 1024;       // a big set's repair: members per page (set_sync.h)
+  // A big set's spans (set_spans.h): members per span on average. Nodes should agree (a
+  // difference costs repair work, not correctness).
+  uint32_t ae_set_span_members = 1024;
   // Messages a chaos delay rule holds back at once; beyond, they are dropped (counted).
   uint32_t max_delayed_messages = 100'000;
   FaultPoints fault_points;  // simulator only
@@ -334,8 +337,9 @@ class Node {
   Result<uint64_t> ae_segment_hash(uint32_t segment, const ring::NodeId& peer);
   // Member-by-member repair of big sets (set_sync.h, set_repair.cc).
   void set_sync_start(const ring::NodeId& peer, const DataKey& dk);
-  void set_sync_ask(const ring::NodeId& peer, uint64_t id, const std::string& bucket,
-                    const std::string& key, std::optional<std::string> after);
+  void set_sync_ask(const ring::NodeId& peer, uint64_t id, const SetSync& s, bool full);
+  void answer_set_spans(const ring::NodeId& from, const Message& m);
+  void on_set_spans(const ring::NodeId& from, const Message& m);
   void set_sync_pace();  // each sync waiting for its turn asks its next page
   bool on_set_page(const ring::NodeId& from, const Message& m);  // true: it was one
   bool set_sync_swap(const SetSync& s, const Object& theirs, const crdt::ORSet& own,

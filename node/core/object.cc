@@ -186,7 +186,10 @@ ObjectPtr page_of(const ObjectPtr& o, const SetPage& page) {
   const auto& entries = set->entries();
   auto it = page.after ? entries.upper_bound(*page.after) : entries.begin();
   std::vector<std::string> names;
-  for (; it != entries.end() && names.size() < page.count; ++it) names.push_back(it->first);
+  for (; it != entries.end() && names.size() < page.count; ++it) {
+    if (page.until && it->first > *page.until) break;
+    names.push_back(it->first);
+  }
   return std::make_shared<const Object>(set->project(names, /*every_deferred=*/true));
 }
 

@@ -107,6 +107,7 @@ using ObjectPtr = std::shared_ptr<const Object>;
 struct SetPage {
   std::optional<std::string> after = std::nullopt;
   uint32_t count = 0;
+  std::optional<std::string> until = std::nullopt;  // no member past it (a repair's region)
   bool operator==(const SetPage&) const = default;
 };
 constexpr uint32_t kMaxPageMembers = 10'000;

@@ -37,14 +37,16 @@ Status rows_under(Store& store, const std::string& prefix, std::vector<std::stri
 }  // namespace
 
 ObjectStore::ObjectStore(Store& store, Turn& turn, Clock& clock, size_t cache_bytes,
-                         size_t whole_set_max_members, ChangeFn on_change)
+                         size_t whole_set_max_members, uint32_t span_members, ChangeFn on_change)
     : store_(store),
       turn_(turn),
       clock_(clock),
       cache_(cache_bytes),
       whole_set_max_members_(whole_set_max_members),
+      span_members_(span_members),
       on_change_(std::move(on_change)) {
   SHOAL_ASSERT(on_change_ != nullptr);
+  SHOAL_ASSERT(span_members_ >= 1);
   SHOAL_ASSERT(whole_set_max_members_ >= 1);
 }
 
@@ -115,21 +117,23 @@ Result<std::shared_ptr<Object>> ObjectStore::load_shared(const std::string& buck
 }
 
 Status ObjectStore::scan_elements(const std::string& prefix, const std::string& from,
-                                  size_t max_rows, Entries* out, bool* more) {
+                                  size_t max_rows, Entries* out, bool* more,
+                                  const std::string& end) {
   Status bad = Status::ok();
-  Status s = store_.scan(from, prefix_end(prefix), [&](std::string_view k, std::string_view v) {
-    if (max_rows != 0 && out->size() >= max_rows) {
-      *more = true;
-      return false;
-    }
-    Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
-    if (!dots) {
-      bad = dots.status();
-      return false;
-    }
-    out->emplace_hint(out->end(), k.substr(prefix.size()), std::move(dots).value());
-    return true;
-  });
+  Status s = store_.scan(
+      from, end.empty() ? prefix_end(prefix) : end, [&](std::string_view k, std::string_view v) {
+        if (max_rows != 0 && out->size() >= max_rows) {
+          *more = true;
+          return false;
+        }
+        Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
+        if (!dots) {
+          bad = dots.status();
+          return false;
+        }
+        out->emplace_hint(out->end(), k.substr(prefix.size()), std::move(dots).value());
+        return true;
+      });
   return s.is_ok() ? bad : s;
 }
 
@@ -245,7 +249,9 @@ Result<ObjectPtr> ObjectStore::load_page(const std::string& bucket, const std::s
   const std::string from = page.after ? prefix + *page.after + std::string(1, '\0') : prefix;
   Entries entries;
   bool more = false;
-  Status s = scan_elements(prefix, from, page.count, &entries, &more);
+  // Up to `until`: the first key past prefix + until is prefix + until + '\0'.
+  const std::string end = page.until ? prefix + *page.until + std::string(1, '\0') : "";
+  Status s = scan_elements(prefix, from, page.count, &entries, &more, end);
   if (!s.is_ok()) return s.code() == Code::kCorruption ? corrupt_object(bucket, key, s) : s;
   Result<crdt::ORSet> set =
       crdt::ORSet::assemble(std::move(*(*head)->object.as<crdt::ORSet>()), std::move(entries));
@@ -308,24 +314,13 @@ void ObjectStore::save_elements(uint64_t hash, const std::string& bucket, const 
   }
   auto put_row = [&](const std::string& elem) {
     const std::string row = prefix + elem;
-    ElementDigest* kept = element_digests_.find(prefix);
-    uint64_t* digest = kept ? &kept->digest : nullptr;
-    if (kept != nullptr) {  // the old row out of it, the new one in
-      kept->written_ms = clock_.now_ms();
-      Result<std::optional<std::string>> old = store_.get(row);
-      if (!old) {
-        element_digests_.erase(prefix);  // recomputed by the next exchange
-        digest = nullptr;
-      } else if (old->has_value()) {
-        *digest ^= row_digest(row, **old);
-      }
-    }
     auto it = set.entries().find(elem);
     if (it != set.entries().end()) {
       const std::string dots = crdt::ORSet::encode_dots(it->second);
-      if (digest != nullptr) *digest ^= row_digest(row, dots);
+      update_kept(prefix, elem, &dots);
       store_.put(row, dots);
     } else {
+      update_kept(prefix, elem, nullptr);
       store_.erase(row);
     }
   };
@@ -334,6 +329,66 @@ void ObjectStore::save_elements(uint64_t hash, const std::string& bucket, const 
   } else if (rows.elements) {
     for (const std::string& elem : *rows.elements) put_row(elem);
   }
+}
+
+// The old row out of the kept digests, the new one in; a new row that ends a span cuts
+// its span first, an erased one that ended a span joins it to the next. A failed read
+// drops the kept digests (the next exchange recomputes them); spans that cannot be kept
+// up (set_spans.h limits, or not as expected) are dropped alone: repairs read the set.
+void ObjectStore::update_kept(const std::string& prefix, const std::string& elem,
+                              const std::string* dots) {
+  ElementDigest* kept = element_digests_.find(prefix);
+  if (kept == nullptr) return;
+  kept->written_ms = clock_.now_ms();
+  const std::string row = prefix + elem;
+  Result<std::optional<std::string>> old = store_.get(row);
+  if (!old) {
+    element_digests_.erase(prefix);
+    return;
+  }
+  const uint64_t old_digest = old->has_value() ? row_digest(row, **old) : 0;
+  const uint64_t new_digest = dots != nullptr ? row_digest(row, *dots) : 0;
+  kept->digest ^= old_digest ^ new_digest;
+  if (!kept->spans) return;
+  SpanDigests& spans = *kept->spans;
+  if (!is_span_end(elem, span_members_) || old->has_value() == (dots != nullptr)) {
+    spans.span_of(elem) ^= old_digest ^ new_digest;  // no end comes or goes
+  } else if (dots != nullptr) {                      // a new end
+    if (!split_span(prefix, elem, &spans)) {
+      kept->spans.reset();
+      return;
+    }
+    spans.span_of(elem) ^= new_digest;
+  } else {  // an end goes: what is left of its span joins the next
+    auto end = spans.ends.find(elem);
+    if (end == spans.ends.end()) {
+      kept->spans.reset();
+      return;
+    }
+    const uint64_t rest = end->second ^ old_digest;
+    spans.ends.erase(end);
+    spans.span_of(elem) ^= rest;
+  }
+}
+
+// False: the span could not be cut (a failed scan, more than kMaxSplitRows rows before
+// `elem` in it, kMaxSpans ends already, or `elem` an end already).
+bool ObjectStore::split_span(const std::string& prefix, const std::string& elem,
+                             SpanDigests* spans) {
+  if (spans->ends.count(elem) || spans->ends.size() >= kMaxSpans) return false;
+  const std::optional<std::string> before = spans->end_before(elem);
+  const std::string from = before ? prefix + *before + std::string(1, '\0') : prefix;
+  uint64_t head = 0;  // the rows in (before, elem): the new span's, taken from the old one
+  size_t rows = 0;
+  Status s = store_.scan(from, prefix + elem, [&](std::string_view k, std::string_view v) {
+    head ^= row_digest(k, v);
+    return ++rows <= kMaxSplitRows;
+  });
+  if (!s.is_ok()) scan_failed(s);
+  if (!s.is_ok() || rows > kMaxSplitRows) return false;
+  spans->span_of(elem) ^= head;
+  spans->ends.emplace(elem, head);
+  return true;
 }
 
 void ObjectStore::save_ops(uint64_t hash, const std::string& bucket, const std::string& key,
@@ -395,6 +450,11 @@ void ObjectStore::erase_rows(const std::vector<std::string>& rows) {
   }
 }
 
+const SpanDigests* ObjectStore::element_spans(const std::string& prefix) const {
+  const ElementDigest* d = element_digests_.find(prefix);
+  return d && d->spans ? &*d->spans : nullptr;
+}
+
 std::optional<uint64_t> ObjectStore::element_digest(const std::string& prefix) const {
   const ElementDigest* d = element_digests_.find(prefix);
   return d ? std::optional<uint64_t>(d->digest) : std::nullopt;
@@ -414,9 +474,10 @@ bool ObjectStore::hold_while_written(const std::string& prefix, uint64_t now_ms,
   return false;
 }
 
-void ObjectStore::keep_element_digest(const std::string& prefix, uint64_t digest) {
+void ObjectStore::keep_element_digest(const std::string& prefix, uint64_t digest,
+                                      std::optional<SpanDigests> spans) {
   // One kept already stays (saves update it).
-  element_digests_.insert(prefix, ElementDigest{digest, 0, std::nullopt});
+  element_digests_.insert(prefix, ElementDigest{digest, std::move(spans), 0, std::nullopt});
 }
 
 uint64_t row_digest(std::string_view key, std::string_view value) {

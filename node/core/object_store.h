@@ -34,6 +34,7 @@
 #include "node/core/keys.h"
 #include "node/core/object.h"
 #include "node/core/object_cache.h"
+#include "node/core/set_spans.h"
 #include "node/core/turn.h"
 
 namespace shoal::core {
@@ -61,9 +62,10 @@ class ObjectStore {
     bool records_in_rows = false;  // partial: the key's records are in rows (keep the form)
   };
 
-  // REQUIRES: `store`, `turn` and `clock` outlive this object; whole_set_max_members >= 1.
+  // REQUIRES: `store`, `turn` and `clock` outlive this object; whole_set_max_members >= 1,
+  // span_members >= 1 (set_spans.h).
   ObjectStore(Store& store, Turn& turn, Clock& clock, size_t cache_bytes,
-              size_t whole_set_max_members, ChangeFn on_change);
+              size_t whole_set_max_members, uint32_t span_members, ChangeFn on_change);
 
   // The key's object; null when absent.
   Result<ObjectPtr> load(const std::string& bucket, const std::string& key);
@@ -83,7 +85,8 @@ class ObjectStore {
                     const std::vector<std::string>& elements, const std::vector<uint64_t>& ops,
                     bool for_write);
   // A page of the key's set (object.h): its head with at most page.count members after
-  // page.after, read from the cache or by a scan of just those rows; other types whole.
+  // page.after (and up to page.until), read from the cache or by a scan of just those rows; other
+  // types whole.
   Result<ObjectPtr> load_page(const std::string& bucket, const std::string& key,
                               const SetPage& page);
   // The key's operation records (none when absent), read from the cache, the head or
@@ -106,17 +109,23 @@ class ObjectStore {
   // under `prefix`, element_prefix()), kept for big sets (more than whole_set_max_members
   // rows) once an exchange read them, and updated by every save after; so an exchange
   // reads a big set's head, not its members. nullopt: not kept (read the rows, then keep
-  // it when there are more than digest_min_rows()).
+  // it when there are more than digest_min_rows()). With it the digests of the set's
+  // spans (set_spans.h), kept the same way.
   size_t digest_min_rows() const { return whole_set_max_members_ + 1; }
+  uint32_t span_members() const { return span_members_; }
   std::optional<uint64_t> element_digest(const std::string& prefix) const;
+  // Null: none kept (set_spans.h limits).
+  const SpanDigests* element_spans(const std::string& prefix) const;
   // Whether anti-entropy should hold a big set (digest kept) back instead of sending it
   // whole now: a save changed its rows within quiet_ms, and it has been held less than
   // max_hold_ms since it was last let go, so one written without pause still goes every
   // max_hold_ms. False for a set whose digest is not kept.
   bool hold_while_written(const std::string& prefix, uint64_t now_ms, uint64_t quiet_ms,
                           uint64_t max_hold_ms);
-  // REQUIRES: `digest` is of the rows under `prefix` as the store holds them now.
-  void keep_element_digest(const std::string& prefix, uint64_t digest);
+  // REQUIRES: `digest` and `spans` (nullopt: none kept) are of the rows under `prefix` as
+  // the store holds them now.
+  void keep_element_digest(const std::string& prefix, uint64_t digest,
+                           std::optional<SpanDigests> spans);
 
   // The store was repaired or reopened (store_doctor.h), or a turn's writes discarded:
   // what the cache and the digests hold may no longer be what the store holds.
@@ -141,8 +150,9 @@ class ObjectStore {
                                               const std::string& key);
   // Adds the element rows under `prefix` from `from` on to *out, at most `max_rows` (0: no
   // limit; *more: a further row exists). Corruption for an undecodable row.
+  // `end`: the first row not read (empty: the set's end).
   Status scan_elements(const std::string& prefix, const std::string& from, size_t max_rows,
-                       Entries* out, bool* more);
+                       Entries* out, bool* more, const std::string& end = {});
   // `max_members` (0: no limit): a set with more element rows is not loaded (*too_big).
   Result<std::shared_ptr<Object>> load_shared(const std::string& bucket, const std::string& key,
                                               size_t max_members = 0, bool* too_big = nullptr);
@@ -156,6 +166,10 @@ class ObjectStore {
   Status load_ops(uint64_t hash, const std::string& bucket, const std::string& key, OpLog* out);
   void save_elements(uint64_t hash, const std::string& bucket, const std::string& key,
                      const crdt::ORSet& set, Rows rows);
+  // A kept digest's update for a row about to be written (`dots`) or erased (null).
+  void update_kept(const std::string& prefix, const std::string& elem, const std::string* dots);
+  // Cuts the span `elem` falls in at `elem` (a new end, its row not yet written).
+  bool split_span(const std::string& prefix, const std::string& elem, SpanDigests* spans);
   void save_ops(uint64_t hash, const std::string& bucket, const std::string& key, const Object& o,
                 Rows rows);
   // Erases every row under `prefix`. On a failed scan erases nothing and says why.
@@ -166,6 +180,7 @@ class ObjectStore {
   Clock& clock_;
   ObjectCache cache_;
   const size_t whole_set_max_members_;
+  const uint32_t span_members_;
   // Data keys of sets found to hold more than whole_set_max_members elements (a set
   // stays here while it shrinks: a partial operation is right at any size).
   FifoMap<std::string, bool> big_sets_{4096};
@@ -173,6 +188,7 @@ class ObjectStore {
   // erase drops one, a failed read while updating one drops it.
   struct ElementDigest {
     uint64_t digest = 0;
+    std::optional<SpanDigests> spans;       // nullopt: dropped (set_spans.h limits)
     uint64_t written_ms = 0;                // the last save that changed its rows
     std::optional<uint64_t> held_since_ms;  // hold_while_written(): held from then
   };

@@ -215,7 +215,7 @@ void Node::answer_read(const Message& m, Message& reply) {
     reply.base =
         objects_.element_digest(element_prefix(ring::key_hash(m.bucket, m.key), m.bucket, m.key))
             .value_or(0);
-    if (m.full && !m.page->after) {
+    if (m.full) {
       Result<OpLog> records = objects_.load_records(m.bucket, m.key);
       if (!records) {
         reply.status = records.status();

@@ -25,36 +25,77 @@ void Node::set_sync_start(const ring::NodeId& peer, const DataKey& dk) {
   const uint64_t id = next_id_++;
   if (!set_syncs_.start(id, peer, dk.bucket, dk.key, env_.clock.now_ms())) return;
   ++ae_.stats().set_syncs;
-  set_sync_ask(peer, id, dk.bucket, dk.key, std::nullopt);
+  send(peer, Message::make(Message::Kind::kSetSpans, id, dk.bucket, dk.key));
 }
 
-void Node::set_sync_ask(const ring::NodeId& peer, uint64_t id, const std::string& bucket,
-                        const std::string& key, std::optional<std::string> after) {
+void Node::set_sync_ask(const ring::NodeId& peer, uint64_t id, const SetSync& s, bool full) {
   SHOAL_ASSERT(config_.cluster.ae_set_page_members >= 1 &&
                config_.cluster.ae_set_page_members <= kMaxPageMembers);
-  Message m = Message::make(Message::Kind::kRead, id, bucket, key);
-  m.full = !after;  // the first page brings the peer's operation records
-  m.page = SetPage{std::move(after), config_.cluster.ae_set_page_members};
+  Message m = Message::make(Message::Kind::kRead, id, s.bucket, s.key);
+  m.full = full;  // the first page brings the peer's operation records
+  m.page = SetPage{s.after, config_.cluster.ae_set_page_members, s.until};
   send(peer, std::move(m));
+}
+
+// A peer's repair asks this node's span digests: they go when kept and within
+// kMaxReplySpanBytes (else not_found: the peer reads the whole set).
+void Node::answer_set_spans(const ring::NodeId& from, const Message& m) {
+  Message reply = Message::make(Message::Kind::kSetSpansReply, m.req_id, m.bucket, m.key);
+  const std::string prefix = element_prefix(ring::key_hash(m.bucket, m.key), m.bucket, m.key);
+  const SpanDigests* spans = objects_.element_spans(prefix);
+  size_t bytes = 0;
+  if (spans != nullptr) {
+    for (const auto& [end, digest] : spans->ends) bytes += end.size() + 8;
+  }
+  if (spans == nullptr || bytes > kMaxReplySpanBytes) {
+    reply.status = Status::not_found("no span digests kept");
+  } else {
+    encode_spans(*spans, &reply.elements, &reply.body);
+  }
+  send(from, std::move(reply));
+}
+
+// The peer's span digests: read the regions where they differ from this node's (all of
+// the set when either side keeps none; the first members only, for the head and the
+// records, when every span agrees).
+void Node::on_set_spans(const ring::NodeId& from, const Message& m) {
+  SetSync* s = set_syncs_.find(m.req_id);
+  if (s == nullptr || from != s->peer || !s->spans) return;
+  const std::string prefix = element_prefix(ring::key_hash(s->bucket, s->key), s->bucket, s->key);
+  const SpanDigests* own = objects_.element_spans(prefix);
+  SpanDigests theirs;
+  std::vector<SpanRegion> regions;
+  if (own != nullptr && m.status.is_ok() && decode_spans(m.elements, m.body, &theirs)) {
+    regions = differing_regions(*own, theirs);
+    if (regions.empty()) regions.push_back(SpanRegion{std::nullopt, std::string()});
+  } else {
+    regions.push_back(SpanRegion{});
+  }
+  ae_.stats().set_regions += regions.size();
+  set_syncs_.read_regions(m.req_id, std::move(regions), env_.clock.now_ms());
+  set_sync_ask(s->peer, m.req_id, *s, /*full=*/true);
 }
 
 void Node::set_sync_pace() {
   for (uint64_t id : set_syncs_.due()) {
-    const SetSync s = *set_syncs_.find(id);
     set_syncs_.asked(id, env_.clock.now_ms());
-    set_sync_ask(s.peer, id, s.bucket, s.key, s.after);
+    const SetSync* s = set_syncs_.find(id);
+    set_sync_ask(s->peer, id, *s, /*full=*/false);
   }
 }
 
 bool Node::on_set_page(const ring::NodeId& from, const Message& m) {
   SetSync* s = set_syncs_.find(m.req_id);
   if (s == nullptr) return false;
-  if (m.kind != Message::Kind::kReadReply || from != s->peer) return true;
+  if (m.kind != Message::Kind::kReadReply || from != s->peer || s->spans) return true;
   const Object none{crdt::ORSet()};  // the peer holds no such key
   const Object& their_object = m.object ? *m.object : none;
-  const crdt::ORSet* theirs = their_object.as<crdt::ORSet>();
-  Result<ObjectPtr> mine =
-      objects_.load_page(s->bucket, s->key, SetPage{s->after, config_.cluster.ae_set_page_members});
+  const SetPage asked{s->after, config_.cluster.ae_set_page_members, s->until};
+  // Cut to the page asked: one past it (a buggy or hostile peer) must not move the cursor
+  // backwards or out of its region.
+  const ObjectPtr their_page = m.object ? page_of(m.object, asked) : nullptr;
+  const crdt::ORSet* theirs = their_page ? their_page->as<crdt::ORSet>() : none.as<crdt::ORSet>();
+  Result<ObjectPtr> mine = objects_.load_page(s->bucket, s->key, asked);
   const crdt::ORSet* own = mine && *mine ? (*mine)->as<crdt::ORSet>() : nullptr;
   // Not a set on one side (a type conflict is not repaired member by member), or a
   // failed read: stop; anti-entropy starts again later.
@@ -62,7 +103,7 @@ bool Node::on_set_page(const ring::NodeId& from, const Message& m) {
     set_syncs_.finish(m.req_id);
     return true;
   }
-  // The span ends where either page stops short of the end of its set.
+  // The span ends where either page stops short of the end of its region.
   std::optional<std::string> last;
   if (theirs->size() >= config_.cluster.ae_set_page_members)
     last = theirs->entries().rbegin()->first;
@@ -70,6 +111,7 @@ bool Node::on_set_page(const ring::NodeId& from, const Message& m) {
     const std::string& own_last = own->entries().rbegin()->first;
     if (!last || own_last < *last) last = own_last;
   }
+  if (last && s->until && *last == *s->until) last.reset();  // the region is done
   std::set<std::string> names;
   std::vector<crdt::Dot> dots;
   take_span(*own, last, &names, &dots);
@@ -77,7 +119,7 @@ bool Node::on_set_page(const ring::NodeId& from, const Message& m) {
   // With the first page both sides' operation records travel (retries stay idempotent
   // on both); they are not paged.
   std::optional<OpLog> own_records;
-  if (!s->after) {
+  if (s->pages == 0) {
     Result<OpLog> got = objects_.load_records(s->bucket, s->key);
     if (!got) {
       set_syncs_.finish(m.req_id);
@@ -92,8 +134,13 @@ bool Node::on_set_page(const ring::NodeId& from, const Message& m) {
     return true;
   }
   ++ae_.stats().set_pages;
-  if (last) {  // the next page is asked on the next anti-entropy step (set_sync_pace)
+  // The next page (or region) is asked on the next anti-entropy step (set_sync_pace).
+  if (last) {
     set_syncs_.advance(m.req_id, next_id_++, *last, env_.clock.now_ms());
+    return true;
+  }
+  if (set_syncs_.next_region(m.req_id, next_id_, env_.clock.now_ms())) {
+    ++next_id_;
     return true;
   }
   set_sync_close(*s, *theirs, m.base);

@@ -13,7 +13,12 @@ bool SetSyncs::start(uint64_t id, const ring::NodeId& peer, const std::string& b
     if (s.peer == peer && s.bucket == bucket && s.key == key) return false;
   }
   SHOAL_ASSERT(!syncs_.count(id));
-  syncs_.emplace(id, SetSync{peer, bucket, key, std::nullopt, now_ms, 0});
+  SetSync s;
+  s.peer = peer;
+  s.bucket = bucket;
+  s.key = key;
+  s.sent_ms = now_ms;
+  syncs_.emplace(id, std::move(s));
   return true;
 }
 
@@ -22,17 +27,47 @@ SetSync* SetSyncs::find(uint64_t id) {
   return it == syncs_.end() ? nullptr : &it->second;
 }
 
+void SetSyncs::read_regions(uint64_t id, std::vector<SpanRegion> regions, uint64_t now_ms) {
+  SetSync* s = find(id);
+  SHOAL_ASSERT(s != nullptr && s->spans && !regions.empty());
+  s->spans = false;
+  s->after = std::move(regions.front().after);
+  s->until = std::move(regions.front().until);
+  s->regions.assign(std::make_move_iterator(regions.begin() + 1),
+                    std::make_move_iterator(regions.end()));
+  s->sent_ms = now_ms;
+}
+
 void SetSyncs::advance(uint64_t id, uint64_t new_id, std::string after, uint64_t now_ms) {
   auto it = syncs_.find(id);
-  SHOAL_ASSERT(it != syncs_.end() && !syncs_.count(new_id));
+  SHOAL_ASSERT(it != syncs_.end() && !syncs_.count(new_id) && !it->second.spans);
   SetSync s = std::move(it->second);
   syncs_.erase(it);
   SHOAL_ASSERT(!s.after || *s.after < after, "a sync's cursor only moves forward");
+  SHOAL_ASSERT(!s.until || after <= *s.until, "a sync's cursor stays in its region");
   s.after = std::move(after);
   s.sent_ms = now_ms;
   s.asked = false;
   ++s.pages;
   syncs_.emplace(new_id, std::move(s));
+}
+
+bool SetSyncs::next_region(uint64_t id, uint64_t new_id, uint64_t now_ms) {
+  auto it = syncs_.find(id);
+  SHOAL_ASSERT(it != syncs_.end() && !syncs_.count(new_id) && !it->second.spans);
+  if (it->second.regions.empty()) return false;
+  SetSync s = std::move(it->second);
+  syncs_.erase(it);
+  SHOAL_ASSERT(s.until && s.regions.front().after && *s.until <= *s.regions.front().after,
+               "regions come in member order");
+  s.after = std::move(s.regions.front().after);
+  s.until = std::move(s.regions.front().until);
+  s.regions.erase(s.regions.begin());
+  s.sent_ms = now_ms;
+  s.asked = false;
+  ++s.pages;
+  syncs_.emplace(new_id, std::move(s));
+  return true;
 }
 
 std::vector<uint64_t> SetSyncs::due() const {

@@ -71,6 +71,35 @@ void Metrics::observe(api::Op op, const std::string& consistency, Code code, dou
 
 namespace {
 
+// Anti-entropy's counters (docs/cluster.md).
+void anti_entropy_samples(const NodeSnapshot& s, std::string* out) {
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    header(out, name, "counter", help);
+    sample(out, name, "", static_cast<double>(v));
+  };
+  counter("shoal_anti_entropy_exchanges_total", "Anti-entropy exchanges started by this node.",
+          s.anti_entropy.exchanges);
+  counter("shoal_anti_entropy_keys_repaired_total", "Keys changed here by anti-entropy.",
+          s.anti_entropy.keys_repaired);
+  counter("shoal_anti_entropy_big_sets_deferred_total",
+          "Big sets in differing leaves left until their writes stop.",
+          s.anti_entropy.big_sets_deferred);
+  counter("shoal_anti_entropy_set_syncs_total",
+          "Big sets repaired member by member, a page at a time.", s.anti_entropy.set_syncs);
+  counter("shoal_anti_entropy_set_pages_total", "Pages of big sets swapped with a peer.",
+          s.anti_entropy.set_pages);
+  counter("shoal_anti_entropy_set_regions_total",
+          "Regions of big sets read in repairs: runs of spans whose digests differed (or the "
+          "whole set when either side keeps no spans; the head alone when all agree).",
+          s.anti_entropy.set_regions);
+  counter("shoal_anti_entropy_set_contexts_joined_total",
+          "Big-set repairs that ended joining the peer's context (replicas agreed).",
+          s.anti_entropy.set_contexts_joined);
+  counter("shoal_anti_entropy_big_sets_sent_whole_total",
+          "Big sets shipped whole (their member digest not kept yet).",
+          s.anti_entropy.big_sets_sent_whole);
+}
+
 void node_samples(const NodeSnapshot& s, std::string* out) {
   auto counter = [&](const char* name, const char* help, uint64_t v) {
     header(out, name, "counter", help);
@@ -91,20 +120,7 @@ void node_samples(const NodeSnapshot& s, std::string* out) {
         static_cast<double>(s.hints_held));
   counter("shoal_hints_replayed_total", "Hints delivered to their owners.", s.hints_replayed);
   counter("shoal_gossip_rounds_total", "Gossip rounds started by this node.", s.gossip_rounds);
-  counter("shoal_anti_entropy_exchanges_total", "Anti-entropy exchanges started by this node.",
-          s.anti_entropy.exchanges);
-  counter("shoal_anti_entropy_keys_repaired_total", "Keys changed here by anti-entropy.",
-          s.anti_entropy.keys_repaired);
-  counter("shoal_anti_entropy_big_sets_deferred_total",
-          "Big sets in differing leaves left until their writes stop.",
-          s.anti_entropy.big_sets_deferred);
-  counter("shoal_anti_entropy_set_syncs_total",
-          "Big sets repaired member by member, a page at a time.", s.anti_entropy.set_syncs);
-  counter("shoal_anti_entropy_set_pages_total", "Pages of big sets swapped with a peer.",
-          s.anti_entropy.set_pages);
-  counter("shoal_anti_entropy_big_sets_sent_whole_total",
-          "Big sets shipped whole (their member digest not kept yet).",
-          s.anti_entropy.big_sets_sent_whole);
+  anti_entropy_samples(s, out);
   counter("shoal_handoff_keys_sent_total", "Keys sent to their new owners.", s.handoff.keys_sent);
   counter("shoal_handoff_keys_dropped_total", "Keys dropped after every owner acknowledged them.",
           s.handoff.keys_dropped);

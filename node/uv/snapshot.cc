@@ -185,6 +185,8 @@ void fill_cluster_status(const NodeSnapshot& s, api::Response* r) {
               {"ae_keys_repaired", i64(ae.keys_repaired)},
               {"ae_keys_sent", i64(ae.keys_sent)},
               {"ae_set_pages", i64(ae.set_pages)},
+              {"ae_set_regions", i64(ae.set_regions)},
+              {"ae_set_contexts_joined", i64(ae.set_contexts_joined)},
               {"ae_set_syncs", i64(ae.set_syncs)},
               {"chaos_dropped", i64(s.chaos_dropped)},
               {"duplicates_answered", i64(s.duplicates_answered)},

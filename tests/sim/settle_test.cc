@@ -66,11 +66,7 @@ void write_some(Sim& sim, int n) {
 TEST_CASE("settle: in sync everywhere means LOCAL reads of every replica agree", "[sim]") {
   for (uint64_t seed : scenario_seeds(8)) {
     INFO("seed " << seed);
-    SimOptions o;
-    o.seed = seed;
-    o.nodes = 5;
-    o.vnodes = 16;
-    o.cluster.ae_interval_ms = 20;
+    SimOptions o = small_cluster(seed, 5, 20);
     // Half the seeds make every set of 3 members or more "big": anti-entropy keeps its
     // member rows' digest instead of reading them, and leaves it alone while it is written.
     if (seed % 2 == 0) o.whole_set_max_members = 2;
@@ -116,11 +112,7 @@ TEST_CASE(
     "[sim]") {
   for (uint64_t seed : scenario_seeds(4)) {
     INFO("seed " << seed);
-    SimOptions o;
-    o.seed = seed;
-    o.nodes = 4;
-    o.vnodes = 16;
-    o.cluster.ae_interval_ms = 20;
+    SimOptions o = small_cluster(seed, 4, 20);
     Sim sim(o);
     sim.run_until(1'000);
     sim.kill("n4");
@@ -165,11 +157,7 @@ TEST_CASE(
 TEST_CASE("settle: a big set written without pause still reaches the other replicas", "[sim]") {
   for (uint64_t seed : scenario_seeds(2)) {
     INFO("seed " << seed);
-    SimOptions o;
-    o.seed = seed;
-    o.nodes = 3;
-    o.vnodes = 16;
-    o.cluster.ae_interval_ms = 50;
+    SimOptions o = small_cluster(seed, 3, 50);
     o.whole_set_max_members = 2;
     Sim sim(o);
     sim.run_until(1'000);

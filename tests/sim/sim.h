@@ -83,6 +83,17 @@ using DiskImage = std::map<std::string, std::string>;
 // The seeds a scenario runs: 1..count, or only $SHOAL_SIM_SEED when it is set (replay).
 std::vector<uint64_t> scenario_seeds(uint64_t count);
 
+// A small cluster for a scenario: `nodes` nodes of 16 vnodes, anti-entropy every
+// `ae_interval_ms` (often, so scenarios settle in little simulated time).
+inline SimOptions small_cluster(uint64_t seed, int nodes, uint32_t ae_interval_ms) {
+  SimOptions o;
+  o.seed = seed;
+  o.nodes = nodes;
+  o.vnodes = 16;
+  o.cluster.ae_interval_ms = ae_interval_ms;
+  return o;
+}
+
 class Sim {
  public:
   explicit Sim(SimOptions options);

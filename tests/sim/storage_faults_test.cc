@@ -83,12 +83,8 @@ core::RequestOptions all() {
 }
 
 SimOptions three(uint64_t seed) {
-  SimOptions o;
-  o.seed = seed;
-  o.nodes = 3;
-  o.vnodes = 16;
+  SimOptions o = small_cluster(seed, 3, 20);
   o.cluster.tick_ms = 20;
-  o.cluster.ae_interval_ms = 20;
   return o;
 }
 

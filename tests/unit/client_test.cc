@@ -18,6 +18,8 @@
 #include <mutex>
 #include <thread>
 
+#include "crdt/coding.h"
+
 namespace shoal::client {
 namespace {
 
@@ -26,7 +28,7 @@ namespace {
 // without answering) or kSilent (never answer).
 class FakeNode {
  public:
-  enum class Act { kAnswer, kClose, kSilent };
+  enum class Act { kAnswer, kClose, kSilent, kHugeFrame };
   struct Step {
     Act act = Act::kAnswer;
     Status status;
@@ -100,6 +102,12 @@ class FakeNode {
             break;
           }
           if (step.act == Act::kSilent) continue;
+          if (step.act == Act::kHugeFrame) {  // a header claiming one byte over the limit
+            std::string header;
+            coding::put_be32(&header, static_cast<uint32_t>(api::kMaxResponseFrameBytes + 1));
+            (void)::send(c, header.data(), header.size(), MSG_NOSIGNAL);
+            continue;
+          }
           api::Response r;
           r.id = id;
           r.status = step.status;
@@ -313,6 +321,22 @@ TEST_CASE("ClusterClient bounds its attempts and keeps an indeterminate outcome"
     CHECK((r ? r->status : r.status()).code() == Code::kTimeout);
     CHECK(took < std::chrono::seconds(3));
   }
+}
+
+TEST_CASE("an answer frame over kMaxResponseFrameBytes fails the call with too_large",
+          "[client][limits]") {
+  FakeNode node([](int) { return FakeNode::Step{FakeNode::Act::kHugeFrame, Status::ok()}; });
+  auto c = Client::connect_address(node.address());
+  REQUIRE(c.is_ok());
+  Result<api::Response> r = (*c)->call(counter_add(1));
+  REQUIRE_FALSE(r.is_ok());
+  CHECK(r.status().code() == Code::kTooLarge);
+  CHECK_THAT(r.status().message(),
+             Catch::Contains(std::to_string(api::kMaxResponseFrameBytes + 1)));
+  // The stream cannot be trusted after it: the connection stays failed.
+  Result<api::Response> again = (*c)->call(counter_add(2));
+  REQUIRE_FALSE(again.is_ok());
+  CHECK(again.status().code() == Code::kTooLarge);
 }
 
 TEST_CASE("host lists split on commas", "[client]") {

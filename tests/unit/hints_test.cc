@@ -28,7 +28,7 @@ struct Fixture {
   RecordingStore store{*db};
   Turn turn;
   FixedClock clock;
-  ObjectStore objects{store, turn, clock, 1 << 20, 4096, [](uint64_t) {}};
+  ObjectStore objects{store, turn, clock, 1 << 20, 4096, 1024, [](uint64_t) {}};
   Hints hints{store, turn, objects, /*max_per_target=*/2};
 };
 

@@ -25,6 +25,8 @@ struct FakeClock final : Clock {
   uint64_t wall_ms() override { return now; }
 };
 
+constexpr uint32_t kSpanMembers = 8;
+
 struct Fixture {
   FakeClock clock;
   std::unique_ptr<leveldb::Env> mem{leveldb::NewMemEnv(leveldb::Env::Default())};
@@ -34,7 +36,7 @@ struct Fixture {
   std::vector<uint64_t> changed;
   std::unique_ptr<ObjectStore> objects = fresh();
   std::unique_ptr<ObjectStore> fresh() {  // a cold cache over the same rows
-    return std::make_unique<ObjectStore>(store, turn, clock, 1 << 20, 4096,
+    return std::make_unique<ObjectStore>(store, turn, clock, 1 << 20, 4096, kSpanMembers,
                                          [this](uint64_t h) { changed.push_back(h); });
   }
 };
@@ -123,6 +125,22 @@ TEST_CASE("erase_object erases every row, or nothing when its scan fails", "[obj
   CHECK(f.changed.back() == hash);
 }
 
+TEST_CASE("a page stops at its until, read from the cache or from the rows", "[object_store]") {
+  Fixture f;
+  f.objects->save("b", "k", set_of({"a", "b", "c", "d", "e"}), ObjectStore::Rows{.all = true},
+                  false);
+  REQUIRE(f.turn.commit(f.store, false).is_ok());
+  const SetPage page{"a", 10, "c"};
+  REQUIRE(f.objects->load("b", "k").value());  // cached
+  CHECK(members(f.objects->load_page("b", "k", page).value()) ==
+        std::vector<std::string>{"b", "c"});
+  auto cold = f.fresh();  // a cold cache: pages are read from the member rows
+  CHECK(members(cold->load_page("b", "k", page).value()) == std::vector<std::string>{"b", "c"});
+  CHECK(members(cold->load_page("b", "k", SetPage{"c", 10, "c"}).value()).empty());
+  CHECK(members(cold->load_page("b", "k", SetPage{std::nullopt, 1, "c"}).value()) ==
+        std::vector<std::string>{"a"});
+}
+
 // What anti-entropy would fold for the rows under `prefix`, read from the store.
 uint64_t digest_of_rows(Store& store, const std::string& prefix) {
   uint64_t d = 0;
@@ -136,8 +154,29 @@ uint64_t digest_of_rows(Store& store, const std::string& prefix) {
   return d;
 }
 
-TEST_CASE("a kept element digest follows every save: adds, removes, re-adds, whole rewrites",
-          "[object_store][digest]") {
+// The spans anti-entropy would cut the rows under `prefix` into (set_spans.h).
+SpanDigests spans_of_rows(Store& store, const std::string& prefix,
+                          uint32_t span_members = kSpanMembers) {
+  SpanDigests spans;
+  REQUIRE(store
+              .scan(prefix, prefix_end(prefix),
+                    [&](std::string_view k, std::string_view v) {
+                      spans.append(k.substr(prefix.size()), row_digest(k, v), span_members);
+                      return true;
+                    })
+              .is_ok());
+  spans.finish();
+  return spans;
+}
+
+void keep_digests(Fixture& f, const std::string& prefix) {
+  f.objects->keep_element_digest(prefix, digest_of_rows(f.store, prefix),
+                                 spans_of_rows(f.store, prefix));
+}
+
+TEST_CASE(
+    "a kept element digest and its spans follow every save: adds, removes, re-adds, whole rewrites",
+    "[object_store][digest]") {
   Fixture f;
   const uint64_t hash = ring::key_hash("b", "big");
   const std::string prefix = element_prefix(hash, "b", "big");
@@ -145,31 +184,75 @@ TEST_CASE("a kept element digest follows every save: adds, removes, re-adds, who
   for (int i = 0; i < 300; ++i) set->as<crdt::ORSet>()->add(1, "m" + std::to_string(i));
   f.objects->save("b", "big", set, ObjectStore::Rows{.all = true}, false);
   CHECK(!f.objects->element_digest(prefix));
-  f.objects->keep_element_digest(prefix, digest_of_rows(f.store, prefix));
+  keep_digests(f, prefix);
   Prng rng(7);
   for (int step = 0; step < 200; ++step) {
     f.clock.now += 10;
     std::shared_ptr<Object> o = f.objects->writable("b", "big").value();
     crdt::ORSet::Touched touched;
-    const std::string m = "m" + std::to_string(rng.below(400));
-    if (rng.chance(1, 3)) {
-      o->as<crdt::ORSet>()->remove(m, &touched);
-    } else {
-      o->as<crdt::ORSet>()->add(1 + rng.below(3), m, &touched);
+    // Some saves write several rows at once (a span cut then reads rows staged beside it).
+    for (uint64_t n = rng.chance(1, 4) ? 1 + rng.below(8) : 1; n > 0; --n) {
+      const std::string m = "m" + std::to_string(rng.below(400));
+      if (rng.chance(1, 3)) {
+        o->as<crdt::ORSet>()->remove(m, &touched);
+      } else {
+        o->as<crdt::ORSet>()->add(1 + rng.below(3), m, &touched);
+      }
     }
     f.objects->save("b", "big", o, ObjectStore::Rows{.elements = &touched}, false);
     if (step % 50 == 49) REQUIRE(f.turn.commit(f.store, true).is_ok());
     REQUIRE(f.objects->element_digest(prefix));
     CHECK(*f.objects->element_digest(prefix) == digest_of_rows(f.store, prefix));
+    // Its spans too, as a fresh cut of the rows would give them (ends split and joined).
+    REQUIRE(f.objects->element_spans(prefix));
+    CHECK(*f.objects->element_spans(prefix) == spans_of_rows(f.store, prefix));
     if (!touched.empty()) CHECK(f.objects->hold_while_written(prefix, f.clock.now, 1, 1'000'000));
   }
   // A whole rewrite or an erase drops it (the next exchange reads the rows again).
   f.objects->save("b", "big", f.objects->writable("b", "big").value(),
                   ObjectStore::Rows{.all = true}, false);
   CHECK(!f.objects->element_digest(prefix));
-  f.objects->keep_element_digest(prefix, digest_of_rows(f.store, prefix));
+  keep_digests(f, prefix);
   REQUIRE(f.objects->erase_object(DataKey{hash, "b", "big"}).is_ok());
   CHECK(!f.objects->element_digest(prefix));
+}
+
+// Members are the client's choice: spans it makes costly to keep are dropped (the set's
+// repairs read it whole), the digest is kept.
+void add_member(ObjectStore& objects, Turn& turn, Store& store, const std::string& m) {
+  std::shared_ptr<Object> o = objects.writable("b", "big").value();
+  crdt::ORSet::Touched touched;
+  o->as<crdt::ORSet>()->add(1, m, &touched);
+  objects.save("b", "big", o, ObjectStore::Rows{.elements = &touched}, false);
+  REQUIRE(turn.commit(store, false).is_ok());
+}
+
+TEST_CASE("spans past kMaxSpans ends, or a cut reading over kMaxSplitRows rows, are dropped",
+          "[object_store][digest]") {
+  const std::string prefix = element_prefix(ring::key_hash("b", "big"), "b", "big");
+  for (const bool too_many_ends : {true, false}) {
+    INFO((too_many_ends ? "every member an end" : "one long span"));
+    Fixture f;
+    const uint32_t span = too_many_ends ? 1 : 1024;  // 1: every member ends a span
+    ObjectStore objects(f.store, f.turn, f.clock, 1 << 20, 4096, span, [](uint64_t) {});
+    auto set = std::make_shared<Object>(crdt::ORSet());
+    const size_t members = too_many_ends ? kMaxSpans : kMaxSplitRows + 10;
+    for (size_t i = 0; set->as<crdt::ORSet>()->size() < members; ++i) {
+      const std::string m = "a" + std::to_string(i);
+      if (too_many_ends || !is_span_end(m, span)) set->as<crdt::ORSet>()->add(1, m);
+    }
+    objects.save("b", "big", set, ObjectStore::Rows{.all = true}, false);
+    REQUIRE(f.turn.commit(f.store, false).is_ok());
+    objects.keep_element_digest(prefix, digest_of_rows(f.store, prefix),
+                                spans_of_rows(f.store, prefix, span));
+    REQUIRE(objects.element_spans(prefix));
+    std::string end;  // after every member: its span is the whole set
+    for (int i = 0; end.empty() || !is_span_end(end, span); ++i) end = "z" + std::to_string(i);
+    add_member(objects, f.turn, f.store, end);
+    CHECK(objects.element_spans(prefix) == nullptr);
+    REQUIRE(objects.element_digest(prefix));
+    CHECK(*objects.element_digest(prefix) == digest_of_rows(f.store, prefix));
+  }
 }
 
 TEST_CASE(
@@ -183,7 +266,7 @@ TEST_CASE(
   for (int i = 0; i < 10; ++i) set->as<crdt::ORSet>()->add(1, "m" + std::to_string(i));
   f.objects->save("b", "busy", set, ObjectStore::Rows{.all = true}, false);
   CHECK_FALSE(f.objects->hold_while_written(prefix, f.clock.now, 1'000, 30'000));  // not kept
-  f.objects->keep_element_digest(prefix, digest_of_rows(f.store, prefix));
+  keep_digests(f, prefix);
   // An add every 100 ms for 70 s: held, but let go once per 30 s.
   std::vector<uint64_t> let_go_ms;
   for (int i = 0; i < 700; ++i) {

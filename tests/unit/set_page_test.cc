@@ -70,11 +70,23 @@ TEST_CASE("peer reads carry a page, and the forms without one still decode", "[p
   core::Message read = core::Message::make(core::Message::Kind::kRead, 7, "b", "k");
   for (const std::optional<std::string>& after :
        {std::optional<std::string>(), std::optional<std::string>("")}) {
-    read.page = core::SetPage{after, 25};
-    auto back = decode_message(encode_message(read));
-    REQUIRE(back.is_ok());
-    REQUIRE(back->page == read.page);
+    for (const std::optional<std::string>& until :
+         {std::optional<std::string>(), std::optional<std::string>("m9")}) {
+      read.page = core::SetPage{after, 25, until};  // a repair's region bounds its pages
+      auto back = decode_message(encode_message(read));
+      REQUIRE(back.is_ok());
+      REQUIRE(back->page == read.page);
+    }
   }
+  // A repair's span digests travel in the common fields (set_spans.h).
+  core::Message spans = core::Message::make(core::Message::Kind::kSetSpansReply, 9, "b", "k");
+  spans.elements = {"m1", "m7"};
+  spans.body = std::string(24, '\x5a');
+  auto spans_back = decode_message(encode_message(spans));
+  REQUIRE(spans_back.is_ok());
+  CHECK(spans_back->kind == core::Message::Kind::kSetSpansReply);
+  CHECK(spans_back->elements == spans.elements);
+  CHECK(spans_back->body == spans.body);
   read.page.reset();
   auto plain = decode_message(encode_message(read));
   REQUIRE(plain.is_ok());
