@@ -31,8 +31,13 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
     replies_.emplace_back(std::move(reply), ClientResponse{overload(), nullptr});
     return;
   }
+  const size_t write_bytes = held_write_bytes(request);
+  if (requests_.over_budget(write_bytes)) {
+    replies_.emplace_back(std::move(reply), ClientResponse{write_overload(), nullptr});
+    return;
+  }
   const uint64_t id = next_id_++;
-  Pending& p = requests_.open(id);
+  Pending& p = requests_.open(id, write_bytes);
   p.op = request.op;
   p.bucket = std::move(request.bucket);
   p.key = std::move(request.key);
@@ -95,6 +100,13 @@ Status Node::store_refuses_writes() const {
   const Status health = env_.store.health();
   if (health.is_ok()) return health;
   return Status::unavailable("node " + config_.self + " refuses writes: " + health.message());
+}
+
+Status Node::write_overload() const {
+  return Status::overloaded("node " + config_.self + " holds " +
+                            std::to_string(requests_.write_bytes()) +
+                            " bytes of writes waiting on replicas (limit " +
+                            std::to_string(requests_.max_write_bytes()) + ")");
 }
 
 Status Node::overload() const {

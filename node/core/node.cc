@@ -47,7 +47,7 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
       objects_(env_.store, turn_, env_.clock, config_.object_cache_bytes,
                config_.whole_set_max_members, config_.cluster.ae_set_span_members,
                [this](uint64_t hash) { segment_changed(hash); }),
-      requests_(config_.max_pending_requests,
+      requests_(config_.max_pending_requests, config_.max_write_bytes_in_flight,
                 config_.cluster.fault_points.bug_count_duplicate_replies),
       membership_(initial_self(config_, env_.clock.wall_ms(), was_leaving(env.store))),
       ring_(config_.self, config_.vnodes_per_node, config_.cluster.replicas, {}),

@@ -150,6 +150,8 @@ struct NodeConfig {
   size_t max_set_read_members = 100'000;
   // Client requests coordinated at once; beyond, a request is refused with overloaded.
   size_t max_pending_requests = 100'000;
+  // What the writes this node coordinates may hold of their values at once (docs/limits.md).
+  size_t max_write_bytes_in_flight = 256u << 20;
   ClusterOptions cluster;
 };
 
@@ -283,7 +285,8 @@ class Node {
   void respond(Pending& p, ClientResponse response);
 
   size_t choose_targets(Pending& p, uint64_t hash);
-  Status overload() const;  // why a request is refused while requests_ is full
+  Status overload() const;        // why a request is refused while requests_ is full
+  Status write_overload() const;  // why a write is refused past max_write_bytes_in_flight
   Status store_refuses_writes() const;
   bool refuse_write(const ring::NodeId& from, const Message& m, Message& reply);
   Status refusal(const Pending& p, size_t replicas) const;

@@ -30,15 +30,24 @@ Status Pending::failure() const {
                          "): retry it with the same operation id");
 }
 
-Requests::Requests(size_t capacity, bool count_duplicates)
-    : capacity_(capacity), count_duplicates_(count_duplicates) {
+size_t held_write_bytes(const ClientRequest& request) {
+  if (request.op != ClientRequest::Op::kUpdate) return 0;
+  size_t bytes = request.update.value.size();
+  for (const std::string& e : request.update.elements) bytes += e.size();
+  return bytes;
+}
+
+Requests::Requests(size_t capacity, size_t max_write_bytes, bool count_duplicates)
+    : capacity_(capacity), max_write_bytes_(max_write_bytes), count_duplicates_(count_duplicates) {
   SHOAL_ASSERT(capacity_ >= 1);
 }
 
-Pending& Requests::open(uint64_t id) {
+Pending& Requests::open(uint64_t id, size_t write_bytes) {
   SHOAL_ASSERT(!full(), "the Node refuses requests beyond capacity");
   auto [it, fresh] = open_.try_emplace(id);
   SHOAL_ASSERT(fresh, "request ids are never reused");
+  it->second.write_bytes = write_bytes;
+  write_bytes_ += write_bytes;
   return it->second;
 }
 
@@ -48,8 +57,11 @@ Pending* Requests::find(uint64_t id) {
 }
 
 void Requests::close(uint64_t id) {
-  const size_t erased = open_.erase(id);
-  SHOAL_ASSERT(erased == 1, "only an open request is closed");
+  auto it = open_.find(id);
+  SHOAL_ASSERT(it != open_.end(), "only an open request is closed");
+  SHOAL_ASSERT(write_bytes_ >= it->second.write_bytes);
+  write_bytes_ -= it->second.write_bytes;
+  open_.erase(it);
 }
 
 Pending* Requests::record(uint64_t id, const ring::NodeId& from, bool ok, const Status& error) {

@@ -62,6 +62,7 @@ using ReplyFn = std::function<void(ClientResponse)>;
 // One request in flight.
 struct Pending {
   ClientRequest::Op op = ClientRequest::Op::kGet;
+  size_t write_bytes = 0;  // counted against Requests::max_write_bytes while open
   std::string bucket, key;
   ResolvedOptions options;
   std::vector<ring::Target> targets;          // hint_for set: a sloppy fallback
@@ -107,18 +108,34 @@ struct Pending {
   Status failure() const;
 };
 
+// What an update holds of its value while in flight (its minted delta carries it); 0 for
+// reads.
+size_t held_write_bytes(const ClientRequest& request);
+
 class Requests {
  public:
   // REQUIRES: capacity >= 1. count_duplicates: the deliberate bug of FaultPoints (a second
   // answer from one target is counted; the tally's invariant stops the node).
-  explicit Requests(size_t capacity, bool count_duplicates = false);
+  // max_write_bytes: what the open writes may hold of their values at once (a write
+  // waiting on a slow replica keeps its value until every replica answered or it timed
+  // out); past it a new write is refused (over_budget()).
+  explicit Requests(size_t capacity, size_t max_write_bytes = SIZE_MAX,
+                    bool count_duplicates = false);
 
   size_t size() const { return open_.size(); }
   size_t capacity() const { return capacity_; }
   bool full() const { return open_.size() >= capacity_; }
+  size_t write_bytes() const { return write_bytes_; }
+  size_t max_write_bytes() const { return max_write_bytes_; }
+  // Whether a write of `bytes` would take the open writes past max_write_bytes (one
+  // alone is always let through).
+  bool over_budget(size_t bytes) const {
+    return write_bytes_ > 0 && write_bytes_ + bytes > max_write_bytes_;
+  }
 
-  // REQUIRES: !full(); `id` not open.
-  Pending& open(uint64_t id);
+  // REQUIRES: !full(); `id` not open. `write_bytes`: what the request holds of a value
+  // while open (0 for reads).
+  Pending& open(uint64_t id, size_t write_bytes = 0);
   Pending* find(uint64_t id);
   // REQUIRES: `id` is open.
   void close(uint64_t id);
@@ -131,6 +148,8 @@ class Requests {
 
  private:
   size_t capacity_;
+  size_t max_write_bytes_;
+  size_t write_bytes_ = 0;
   bool count_duplicates_;
   std::map<uint64_t, Pending> open_;
 };

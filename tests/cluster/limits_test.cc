@@ -409,8 +409,8 @@ TEST_CASE("frames for a peer that stopped reading are bounded by the peer queue,
   CHECK(ok == kPuts);
   CHECK(occurrences(log, "peer n3 is not keeping up: over 67108864 bytes queued") == 1);
   // 64 MiB queued for n3; each write waiting on n3 keeps its value until n3 answers or
-  // the request times out (5 s; docs/limits.md): measured 1.6 MiB per 1 MiB write with
-  // the allocator's share (Release: 1.6-2), bounded at 3; plus the sanitizers' quarantine.
+  // the request times out (5 s; at most 256 MiB of values, docs/limits.md): measured 1.6-2
+  // MiB of RSS per 1 MiB write in Release, bounded here at 3; plus sanitizer quarantine.
   CHECK(rss_paused < rss_before + 64 + 3 * kPuts + 256);
   expect_serving(tc, "n1");
   // What was dropped reaches n3 later (anti-entropy).

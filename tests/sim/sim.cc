@@ -185,6 +185,7 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
     config.vnodes_per_node = sim.options_.vnodes;
     config.cluster = sim.options_.cluster;
     config.max_pending_requests = sim.options_.max_pending_requests;
+    config.max_write_bytes_in_flight = sim.options_.max_write_bytes_in_flight;
     config.object_cache_bytes = sim.options_.object_cache_bytes;
     config.whole_set_max_members = sim.options_.whole_set_max_members;
     node_ = std::make_unique<core::Node>(config, core::NodeEnv{*this, *this, *this, *disk_, rng_},

@@ -52,6 +52,7 @@ struct SimOptions {
   std::map<std::string, std::string> start_from = {};
   // Client requests each node coordinates at once (NodeConfig::max_pending_requests).
   size_t max_pending_requests = 100'000;
+  size_t max_write_bytes_in_flight = 256u << 20;  // NodeConfig's
   // NodeConfig's: small ones make sets "big" (loaded in part, object_store.h).
   size_t object_cache_bytes = 32u << 20;
   size_t whole_set_max_members = 4096;
