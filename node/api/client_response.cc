@@ -124,7 +124,7 @@ std::string encode_response(const Response& r) {
   const bool ok = r.status.is_ok();
   uint32_t fields = 2u + !ok + r.type.has_value() + r.context.has_value() + !r.node.empty() * 2u +
                     !r.members.empty() + !r.stats.empty() + r.chaos.has_value() + r.duplicate +
-                    r.next.has_value();
+                    r.next.has_value() + r.added.has_value();
   const bool has_values =
       r.type && (*r.type == core::DataType::kRegister || *r.type == core::DataType::kLww);
   const bool has_counter = r.type && *r.type == core::DataType::kCounter;
@@ -142,6 +142,10 @@ std::string encode_response(const Response& r) {
   if (r.duplicate) {
     pack_str(pk, "dup");
     pk.pack(true);
+  }
+  if (r.added) {
+    pack_str(pk, "added");
+    pk.pack_uint32(*r.added);
   }
   if (r.type) {
     pack_str(pk, "type");
@@ -180,6 +184,13 @@ Result<Response> decode_response(std::string_view payload) {
       if (k == "status") return field_bytes(v, k, &code);
       if (k == "msg") return field_bytes(v, k, &msg);
       if (k == "dup") return field_bool(v, k, &r.duplicate);
+      if (k == "added") {
+        uint64_t n = 0;
+        SHOAL_RETURN_IF_ERROR(field_u64(v, k, &n));
+        if (n > UINT32_MAX) return invalid(k, "out of range");
+        r.added = static_cast<uint32_t>(n);
+        return Status::ok();
+      }
       if (k == "type") {
         std::string name;
         SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &name));

@@ -63,6 +63,9 @@ struct Response {
   // Updates: the operation id had been applied before; this answer is from that attempt
   // ("dup": true on the wire).
   bool duplicate = false;
+  // set_add: how many of the members named were new (none of the replicas that
+  // acknowledged the write held them before; "added" on the wire).
+  std::optional<uint32_t> added;
 };
 
 std::string encode_response(const Response& response);

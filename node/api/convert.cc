@@ -112,6 +112,7 @@ Response to_response(const Request& request, core::ClientResponse answer) {
   r.id = request.id;
   r.status = std::move(answer.status);
   r.duplicate = answer.duplicate;
+  r.added = answer.added;
   r.next = std::move(answer.next);
   if (!answer.object) return r;
   const core::Object& o = *answer.object;

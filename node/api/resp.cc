@@ -167,9 +167,8 @@ void Session::dispatch(const std::string& name, std::vector<std::string>& args, 
       return reply(error("ERR value is not an integer or out of range"));
     return incr(args[1], name == "INCRBY" ? by : -by, std::move(reply), op_id);
   }
-  if (name == "SADD" || name == "SREM") {
-    return set_change(name == "SADD", args, std::move(reply), op_id);
-  }
+  if (name == "SADD") return set_add(args, std::move(reply), op_id);
+  if (name == "SREM") return set_remove(args, std::move(reply), op_id);
   if (name == "SSCAN") return set_scan(args, std::move(reply));
   set_read(name, args, std::move(reply));  // SMEMBERS, SISMEMBER, SCARD
 }
@@ -266,27 +265,41 @@ void Session::incr(const std::string& key, int64_t delta, Reply reply, const std
       [reply](Response a) { reply(a.status.is_ok() ? integer(a.counter) : error_for(a.status)); });
 }
 
-// SADD / SREM answer how many members they added / removed, so they read those members
-// first (only those: O(members named), not O(set size)); SREM removes with the context
-// it read (exactly the adds it saw).
-void Session::set_change(bool add, std::vector<std::string>& args, Reply reply,
-                         const std::string& op_id) {
+// SADD in one round trip: the write's acknowledgements say which members each replica
+// held before (ClientResponse::added), so with R + W > N the count is what a read first
+// would have found (docs/resp.md).
+void Session::set_add(std::vector<std::string>& args, Reply reply, const std::string& op_id) {
+  Request w = make(Op::kSetAdd, args[1]);
+  const std::set<std::string> members(args.begin() + 2, args.end());  // SADD k a a adds a once
+  w.elements.assign(members.begin(), members.end());
+  w.op_id = op_id;
+  run(std::move(w), [reply](Response a) {
+    if (!a.status.is_ok()) return reply(error_for(a.status));
+    reply(integer(a.added.value_or(0)));
+  });
+}
+
+// SREM answers how many members it removed, so it reads those members first (only
+// those: O(members named), not O(set size)) and removes with the context it read
+// (exactly the adds a quorum saw: a remove at one replica without a context would miss
+// an add acknowledged by the others).
+void Session::set_remove(std::vector<std::string>& args, Reply reply, const std::string& op_id) {
   std::set<std::string> elems(args.begin() + 2, args.end());
   auto self = shared_from_this();
   Request probe = make(Op::kSetGet, args[1]);
   probe.elements.assign(elems.begin(), elems.end());
-  run(std::move(probe), [self, add, key = args[1], elems, reply, op_id](Response r) {
+  run(std::move(probe), [self, key = args[1], elems, reply, op_id](Response r) {
     if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));
     const std::set<std::string> present(r.elements.begin(), r.elements.end());
     std::vector<std::string> change;
     for (const std::string& e : elems) {
-      if (present.count(e) != add) change.push_back(e);
+      if (present.count(e) != 0) change.push_back(e);
     }
     if (change.empty()) return reply(integer(0));
-    Request w = self->make(add ? Op::kSetAdd : Op::kSetRemove, key);
+    Request w = self->make(Op::kSetRemove, key);
     w.elements = change;
     w.op_id = op_id;
-    if (!add) w.context = r.context;
+    w.context = r.context;
     const auto n = static_cast<int64_t>(change.size());
     self->run(std::move(w), [n, reply](Response a) {
       reply(a.status.is_ok() ? integer(n) : error_for(a.status));

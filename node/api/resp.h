@@ -66,7 +66,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void del(std::vector<std::string> keys, size_t i, int64_t count, bool exists_only, Reply reply,
            const std::string& op_id);
   void incr(const std::string& key, int64_t delta, Reply reply, const std::string& op_id);
-  void set_change(bool add, std::vector<std::string>& args, Reply reply, const std::string& op_id);
+  void set_add(std::vector<std::string>& args, Reply reply, const std::string& op_id);
+  void set_remove(std::vector<std::string>& args, Reply reply, const std::string& op_id);
   void set_read(const std::string& name, std::vector<std::string>& args, Reply reply);
   void set_scan(std::vector<std::string>& args, Reply reply);
   std::string consistency(const std::vector<std::string>& args);

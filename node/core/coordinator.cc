@@ -188,6 +188,7 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
   if (update.kind == Update::Kind::kSetAdd || update.kind == Update::Kind::kSetRemove) {
     p.delta_elements = update.elements;
   }
+  if (update.kind == Update::Kind::kSetAdd) p.held.assign(update.elements.size(), '\0');
   if (minter->node != config_.self) {
     Message m = Message::make(Message::Kind::kMint, id, p.bucket, p.key);
     m.update = update;
@@ -207,6 +208,7 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
   p.state = std::move(applied->state);
   p.duplicate = applied->duplicate;
   p.base = applied->base;
+  p.note_held(applied->held);
   spread_delta(id, p, config_.self);
   record(id, config_.self, true, Status::ok());
 }
@@ -223,10 +225,12 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
       if (mine && misses_history(mine->get(), *p.delta, p.base)) {
         on_gap(id, p, t.node);
       } else {
+        std::string held;
         Status s = t.hint_for ? hints_.store(*t.hint_for, p.bucket, p.key, *p.delta,
                                              p.options.durable, env_.clock.wall_ms())
                               : merge_local(p.bucket, p.key, *p.delta, p.options.durable,
-                                            p.delta_elements);
+                                            p.delta_elements, &held);
+        if (s.is_ok()) p.note_held(held);
         record(id, t.node, s.is_ok(), s);
       }
       if (!requests_.find(id)) return;
@@ -334,7 +338,9 @@ void Node::finish_if_done(uint64_t id, Pending& p) {
       r.next = std::move(next);
       respond(p, std::move(r));
     } else {
-      respond(p, {Status::ok(), p.state, p.duplicate});
+      ClientResponse r{Status::ok(), p.state, p.duplicate};
+      if (!p.held.empty()) r.added = p.added();
+      respond(p, std::move(r));
     }
   } else if (outcome == Outcome::kFailed) {
     respond(p, {failure(p), nullptr});
@@ -476,6 +482,7 @@ void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
     p.state = m.state;
     p.duplicate = m.duplicate;
     p.base = m.base;
+    p.note_held(m.body);
     spread_delta(m.req_id, p, from);
     record(m.req_id, from, true, Status::ok());
   } else if (m.kind == Message::Kind::kMergeAck) {
@@ -485,6 +492,7 @@ void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
       on_gap(m.req_id, p, from);
       return;
     }
+    if (m.status.is_ok() && !p.answered_by.count(from)) p.note_held(m.body);
     record(m.req_id, from, m.status.is_ok(), m.status);
   }
 }

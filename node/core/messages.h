@@ -48,7 +48,10 @@ struct Message {
   bool durable = false;          // kMint, kMerge: fsync before acknowledging
   bool duplicate = false;        // kMintReply: the op id was applied before; nothing new minted
   std::string hint_for;          // kRead, kMerge to a sloppy fallback: the down primary
-  std::string body;              // gossip: encode_gossip()
+  // gossip: encode_gossip(). kMintReply and kMergeAck of a set delta: one byte per
+  // member of the update / kMerge `elements`, 1 if the replica held it before (SADD's
+  // count, Pending::held); empty from nodes before these flags.
+  std::string body;
   // kRead: only these set members (empty: all). kMerge of a minted set delta: the
   // members it touches (every dot its context holds is one of theirs), so a big set's
   // replica reads only those; empty: the replica loads the whole object.

@@ -354,15 +354,18 @@ class Node {
     ObjectPtr state, delta;
     bool duplicate = false;  // the op id was applied before: `delta` re-sends that attempt
     uint64_t base = 0;       // counters: Once::base
+    std::string held;        // set adds: per member named, 1 if it was here before
   };
   void prune_ops(Object& o, std::vector<uint64_t>* changed);
   void check_own_history(const Object* mine, const Object& incoming);
   Result<LocalApplied> local_update(const Update& update, const std::string& bucket,
                                     const std::string& key, bool durable);
   // `elements`: the set members a minted delta touches (Message::elements); non-empty, a
-  // big set's merge reads only those (ObjectStore::part).
+  // big set's merge reads only those (ObjectStore::part). `held` (when given): one byte
+  // per element, 1 if this replica held it before the merge (Pending::held).
   Status merge_local(const std::string& bucket, const std::string& key, const Object& delta,
-                     bool durable, const std::vector<std::string>& elements = {});
+                     bool durable, const std::vector<std::string>& elements = {},
+                     std::string* held = nullptr);
   Result<ObjectStore::Part> merge_target(const std::string& bucket, const std::string& key,
                                          const Object& delta,
                                          const std::vector<std::string>& elements);

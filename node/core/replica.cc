@@ -1,5 +1,7 @@
 // Node: the replica side (node.h): applying an update as the minter, merging what
 // coordinators, peers and repairs send, and what a replica answers with.
+#include <algorithm>
+
 #include "crdt/assert.h"
 #include "node/core/node.h"
 #include "node/core/replies.h"
@@ -17,6 +19,30 @@ ObjectPtr answer_state(const std::shared_ptr<Object>& state, const Update& u) {
   }
   if (state->ops().empty()) return state;
   return std::make_shared<const Object>(state->without_ops());
+}
+
+// One byte per member of `elements`: 1 if `state` (a set) holds it by a dot other than
+// the ones `delta` (the write being merged, if any) adds: a read repair or anti-entropy
+// may have brought this very write here before its own merge, which is not "held before".
+std::string held_flags(const Object* state, const std::vector<std::string>& elements,
+                       const Object* delta = nullptr) {
+  std::string flags(elements.size(), '\0');
+  const auto* set = state ? state->as<crdt::ORSet>() : nullptr;
+  if (!set) return flags;
+  const auto* adds = delta ? delta->as<crdt::ORSet>() : nullptr;
+  for (size_t i = 0; i < elements.size(); ++i) {
+    auto held = set->entries().find(elements[i]);
+    if (held == set->entries().end()) continue;
+    const std::set<crdt::Dot>* own = nullptr;
+    if (adds) {
+      auto a = adds->entries().find(elements[i]);
+      if (a != adds->entries().end()) own = &a->second;
+    }
+    const bool other = std::any_of(held->second.begin(), held->second.end(),
+                                   [own](const crdt::Dot& d) { return !own || !own->count(d); });
+    flags[i] = other ? 1 : 0;
+  }
+  return flags;
 }
 
 }  // namespace
@@ -93,10 +119,12 @@ Result<ObjectStore::Part> Node::merge_target(const std::string& bucket, const st
 }
 
 Status Node::merge_local(const std::string& bucket, const std::string& key, const Object& delta,
-                         bool durable, const std::vector<std::string>& elements) {
+                         bool durable, const std::vector<std::string>& elements,
+                         std::string* held) {
   Result<ObjectStore::Part> current = merge_target(bucket, key, delta, elements);
   if (!current) return current.status();
   ObjectStore::Part part = std::move(current).value();
+  if (held) *held = held_flags(part.object.get(), elements, &delta);
   check_own_history(part.object.get(), delta);
   std::vector<uint64_t> ops;
   if (!part.object) {
@@ -160,6 +188,8 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   ObjectStore::Part part = std::move(current).value();
   std::shared_ptr<Object> state =
       part.object ? part.object : std::make_shared<Object>(update_type(update));
+  const std::string held =
+      u.kind == Update::Kind::kSetAdd ? held_flags(state.get(), u.elements) : std::string();
   Once once;
   Result<Object> delta = apply_once(state.get(), actor_, u, env_.clock.wall_ms(), &once);
   if (!delta) {
@@ -171,7 +201,7 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   if (once.duplicate) {
     ++counters_.duplicates_answered;
     return LocalApplied{answer_state(state, u),
-                        std::make_shared<const Object>(std::move(delta).value()), true};
+                        std::make_shared<const Object>(std::move(delta).value()), true, 0, held};
   }
   minted_since_bump_ = true;
   if (const auto* reg = state->as<crdt::DvvSet>(); reg && reg->siblings().size() >= kWarnSiblings) {
@@ -179,7 +209,7 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   }
   if (!part.partial) prune_ops(*state, &once.ops);  // a partial set holds only some records
   LocalApplied out{answer_state(state, u), std::make_shared<const Object>(std::move(delta).value()),
-                   false, once.base};
+                   false, once.base, held};
   part.object = std::move(state);
   objects_.save_part(bucket, key, std::move(part), ObjectStore::Rows{&once.touched, &once.ops},
                      durable);
@@ -272,6 +302,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
       reply.state = std::move(applied->state);
       reply.duplicate = applied->duplicate;
       reply.base = applied->base;
+      reply.body = std::move(applied->held);  // Message::body of kMintReply
     }
   } else {
     reply.kind = Message::Kind::kMergeAck;
@@ -285,7 +316,9 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
       reply.status =
           hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable, env_.clock.wall_ms());
     } else {
-      reply.status = merge_local(m.bucket, m.key, *m.object, m.durable, m.elements);
+      // Held flags for a write someone waits on (Message::body of kMergeAck).
+      reply.status = merge_local(m.bucket, m.key, *m.object, m.durable, m.elements,
+                                 m.req_id != 0 ? &reply.body : nullptr);
     }
     if (m.req_id == 0) return;  // read repair: nobody waits for an ack
   }

@@ -30,6 +30,26 @@ Status Pending::failure() const {
                          "): retry it with the same operation id");
 }
 
+void Pending::note_held(std::string_view flags) {
+  if (flags.size() != held.size()) return;
+  for (size_t i = 0; i < flags.size(); ++i) {
+    if (flags[i] != 0) held[i] = 1;
+  }
+}
+
+uint32_t Pending::added() const {
+  SHOAL_ASSERT(held.size() == delta_elements.size());
+  std::set<std::string_view> fresh, seen;
+  for (size_t i = 0; i < held.size(); ++i) {
+    (held[i] != 0 ? seen : fresh).insert(delta_elements[i]);
+  }
+  // A member named twice counts once, and not at all when either mention was held (the
+  // flags of one member agree unless a reply was cut short; held wins).
+  uint32_t n = 0;
+  for (std::string_view e : fresh) n += seen.count(e) == 0 ? 1u : 0u;
+  return n;
+}
+
 size_t held_write_bytes(const ClientRequest& request) {
   if (request.op != ClientRequest::Op::kUpdate) return 0;
   size_t bytes = request.update.value.size();

@@ -55,6 +55,10 @@ struct ClientResponse {
   // Page reads: the last member this page covers (the next page's `after`); none: the
   // set has no more members.
   std::optional<std::string> next = std::nullopt;
+  // Set adds: how many of the members named none of the replicas that acknowledged the
+  // write held before it (Redis SADD's answer, from the write's own round trip: with
+  // R + W > N it counts what a read before it would have found).
+  std::optional<uint32_t> added = std::nullopt;
 };
 
 using ReplyFn = std::function<void(ClientResponse)>;
@@ -77,6 +81,9 @@ struct Pending {
   std::optional<SetPage> page;        // reads: a page of the set's members
   // Set updates: the members the minted delta touches, sent with it (Message::elements).
   std::vector<std::string> delta_elements;
+  // Set adds: one byte per delta_elements entry, 1 once a replica that acknowledged the
+  // write said it held that member before (Message::body of kMintReply / kMergeAck).
+  std::string held;
   Status first_error;
   ReplyFn reply;
   bool replied = false;
@@ -106,6 +113,11 @@ struct Pending {
   // Why the request failed as the client is told: an update a replica may have applied
   // answers timeout (retry with the same operation id), never the definite first error.
   Status failure() const;
+  // Set adds: joins a replica's held flags (ignored unless one per member: a node
+  // before these flags sends none).
+  void note_held(std::string_view flags);
+  // Set adds: the distinct members no acknowledging replica held before.
+  uint32_t added() const;
 };
 
 // What an update holds of its value while in flight (its minted delta carries it); 0 for

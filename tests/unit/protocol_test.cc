@@ -575,5 +575,25 @@ TEST_CASE("protocol decoders survive 50k random and mutated payloads", "[protoco
   CHECK(accepted > 0);  // the mutations are not all fatal: accepted paths are exercised
 }
 
+TEST_CASE("a set add's count of new members travels as \"added\"", "[protocol]") {
+  Response r;
+  r.id = 9;
+  r.type = core::DataType::kSet;
+  r.elements = {"a", "b"};
+  CHECK(encode_response(r).find("added") == std::string::npos);  // absent unless known
+  CHECK_FALSE(decode_response(encode_response(r))->added.has_value());
+  r.added = 1;
+  auto back = decode_response(encode_response(r));
+  REQUIRE(back.is_ok());
+  CHECK(back->added == std::optional<uint32_t>(1));
+  CHECK(back->elements == r.elements);
+
+  Request add;
+  add.op = Op::kSetAdd;
+  core::ClientResponse answer;
+  answer.added = 2;
+  CHECK(to_response(add, answer).added == std::optional<uint32_t>(2));
+}
+
 }  // namespace
 }  // namespace shoal::api

@@ -296,6 +296,17 @@ TEST_CASE("SADD and SREM count what they change and SREM removes with the contex
   CHECK(f.waiting[0].first.context == std::optional<std::string>("ctx"));
   f.answer(0, Response{});
   CHECK(f.out == ":1\r\n");
+
+  // SADD writes at once (one round trip) and answers the write's count of new members;
+  // a member named twice goes once.
+  f.s->command({"SADD", "s", "b", "a", "b"});
+  REQUIRE(f.waiting.size() == 1);
+  CHECK(f.waiting[0].first.op == Op::kSetAdd);
+  CHECK(f.waiting[0].first.elements == std::vector<std::string>{"a", "b"});
+  Response added;
+  added.added = 1;
+  f.answer(0, added);
+  CHECK(f.out == ":1\r\n:1\r\n");
 }
 
 TEST_CASE("SHOAL.ONCE runs one update with an operation id", "[resp][op_id]") {
@@ -321,17 +332,27 @@ TEST_CASE("SHOAL.ONCE runs one update with an operation id", "[resp][op_id]") {
   f.answer(0, counted);
   CHECK(f.out == ":5\r\n+OK\r\n:5\r\n");
 
-  // SADD / SREM / DEL read first (no op id on the read), then write with it.
+  // SREM and DEL read first (no op id on the read), then write with it; SADD writes at
+  // once.
   Fake g;
-  g.s->command({"SHOAL.ONCE", "sadd-1", "SADD", "s", "a", "b"});
+  g.s->command({"SHOAL.ONCE", "srem-1", "SREM", "s", "a", "b"});
   REQUIRE(g.waiting.size() == 1);
   CHECK(g.waiting[0].first.op == Op::kSetGet);
   CHECK(g.waiting[0].first.op_id.empty());
+  Response members;
+  members.elements = {"a"};
+  g.answer(0, members);
+  REQUIRE(g.waiting.size() == 1);
+  CHECK(g.waiting[0].first.op == Op::kSetRemove);
+  CHECK(g.waiting[0].first.op_id == "srem-1");
   g.answer(0, Response{});
+  g.s->command({"SHOAL.ONCE", "sadd-1", "SADD", "s", "a", "b"});
   REQUIRE(g.waiting.size() == 1);
   CHECK(g.waiting[0].first.op == Op::kSetAdd);
   CHECK(g.waiting[0].first.op_id == "sadd-1");
-  g.answer(0, Response{});
+  Response two_new;
+  two_new.added = 2;
+  g.answer(0, two_new);
   g.s->command({"SHOAL.ONCE", "del-1", "DEL", "k"});
   Response value;
   value.type = core::DataType::kLww;
@@ -345,7 +366,7 @@ TEST_CASE("SHOAL.ONCE runs one update with an operation id", "[resp][op_id]") {
   REQUIRE(g.waiting.size() == 1);
   CHECK(g.waiting[0].first.delta == -2);
   CHECK(g.waiting[0].first.op_id == "decr-1");
-  CHECK(g.out == ":2\r\n:1\r\n");
+  CHECK(g.out == ":1\r\n:2\r\n:1\r\n");
 }
 
 TEST_CASE("SHOAL.ONCE refuses reads, unknown commands, bad arity and bad op ids", "[resp][op_id]") {

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# tools/dev bench-peers: Shoal beside redis-server, in one run, on the same RESP load.
+#
+# Targets: redis-server (Debian, one copy in memory), a 1-node and a 3-node Shoal cluster
+# (N=3, QUORUM through n1's RESP port). For each round, pipeline depth and command, every
+# target runs the same redis-benchmark command back to back (A B C A B C ...), so a slow
+# moment of the machine hits all of them alike. Server CPU is utime+stime of every server
+# process over the command (from /proc), divided by the requests. Prints the medians with
+# ratios to redis-server and writes them as JSON.
+#
+# Usage: tools/bench-peers.sh BIN_DIR [OUT_JSON]
+#   SHOAL_BENCH_REQUESTS (100000), SHOAL_BENCH_ROUNDS (3), SHOAL_BENCH_PIPELINES ("1 16"),
+#   SHOAL_BENCH_TESTS ("set get incr sadd"), SHOAL_BENCH_PORT (7901)
+set -euo pipefail
+
+bin="$1"
+out="${2:-bench-peers.json}"
+n="${SHOAL_BENCH_REQUESTS:-100000}"
+rounds="${SHOAL_BENCH_ROUNDS:-3}"
+pipelines="${SHOAL_BENCH_PIPELINES:-1 16}"
+tests="${SHOAL_BENCH_TESTS:-set get incr sadd}"
+port="${SHOAL_BENCH_PORT:-7901}"
+tick="$(getconf CLK_TCK)"
+targets=(redis shoal1 shoal3)
+
+declare -A port_of pids_of
+work="$(mktemp -d /tmp/shoal-peers-XXXXXX)"
+redis_pid=""
+
+cleanup() {
+  [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
+  for t in shoal1 shoal3; do
+    [ -d "$work/$t" ] && "$bin/shoal" cluster down --dir "$work/$t" >/dev/null 2>&1 || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_shoal() {  # target, nodes, base port
+  local up
+  up="$("$bin/shoal" cluster up -n "$2" --dir "$work/$1" --base-port "$3")"
+  pids_of[$1]="$(sed -nE 's/.* pid ([0-9]+) .*/\1/p' <<<"$up" | tr '\n' ' ')"
+  port_of[$1]=$(($3 + 200))
+}
+
+cpu_ticks() {  # pids...: utime+stime summed
+  local total=0 p f
+  for p in "$@"; do
+    read -r -a f <"/proc/$p/stat"
+    # Fields 14 and 15 (utime, stime), counted after the ")" that ends the command name.
+    total=$((total + f[13] + f[14]))
+  done
+  echo "$total"
+}
+
+redis-server --port $((port + 99)) --save '' --appendonly no --daemonize no >/dev/null &
+redis_pid=$!
+pids_of[redis]="$redis_pid"
+port_of[redis]=$((port + 99))
+until redis-cli -p $((port + 99)) ping >/dev/null 2>&1; do sleep 0.1; done
+start_shoal shoal1 1 "$port"
+start_shoal shoal3 3 $((port + 10))
+sleep 1
+
+# One line per measurement: target test pipeline round rps p99_ms cpu_us_per_op
+results="$work/results"
+: >"$results"
+for round in $(seq 1 "$rounds"); do
+  for p in $pipelines; do
+    for t in $tests; do
+      for target in "${targets[@]}"; do
+        read -r -a pids <<<"${pids_of[$target]}"
+        before="$(cpu_ticks "${pids[@]}")"
+        csv="$(timeout 600 redis-benchmark -p "${port_of[$target]}" -t "$t" -n "$n" -c 50 \
+          -r 100000 -P "$p" --csv 2>/dev/null | tail -n 1)"
+        after="$(cpu_ticks "${pids[@]}")"
+        IFS=, read -r -a f <<<"${csv//\"/}"
+        cpu_us=$(awk -v d=$((after - before)) -v hz="$tick" -v n="$n" \
+          'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
+        echo "$target $t $p $round ${f[1]:-0} ${f[6]:-0} $cpu_us" >>"$results"
+        printf '%s round %s P%s %-5s %-7s %10s/s p99 %6s ms cpu %6s us/op\n' "$(date +%T)" \
+          "$round" "$p" "$t" "$target" "${f[1]:-0}" "${f[6]:-0}" "$cpu_us"
+      done
+    done
+  done
+done
+
+# Medians per (target, test, pipeline), then the table with ratios to redis-server.
+awk -v out="$out" -v n="$n" -v rounds="$rounds" '
+  function median(list,   a, k, i, j, t) {
+    k = split(list, a, " ")
+    for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+  }
+  { key = $1 SUBSEP $2 SUBSEP $3; rps[key] = rps[key] " " $5; p99[key] = p99[key] " " $6
+    cpu[key] = cpu[key] " " $7; if (!($3 in seenp)) { seenp[$3] = 1; ps[++np] = $3 }
+    if (!($2 in seent)) { seent[$2] = 1; ts[++nt] = $2 } }
+  END {
+    split("redis shoal1 shoal3", tg, " ")
+    printf "%-3s %-5s %-7s %10s %7s %8s %8s %9s\n", "P", "test", "target", "ops/s", "ratio", "p99 ms", "p99 x", "cpu us/op"
+    printf "{\"requests\": %d, \"rounds\": %d, \"results\": [", n, rounds > out
+    sep = ""
+    for (i = 1; i <= np; i++) for (j = 1; j <= nt; j++) {
+      r0 = median(rps["redis" SUBSEP ts[j] SUBSEP ps[i]]); q0 = median(p99["redis" SUBSEP ts[j] SUBSEP ps[i]])
+      for (k = 1; k <= 3; k++) {
+        key = tg[k] SUBSEP ts[j] SUBSEP ps[i]
+        r = median(rps[key]); q = median(p99[key]); c = median(cpu[key])
+        printf "%-3s %-5s %-7s %10.0f %7.2f %8.3f %8.2f %9.1f\n", ps[i], ts[j], tg[k], r, r / r0, q, q / q0, c
+        printf "%s\n  {\"target\": \"%s\", \"test\": \"%s\", \"pipeline\": %d, \"ops_per_s\": %.0f, \"ratio_to_redis\": %.3f, \"p99_ms\": %.3f, \"p99_ratio\": %.2f, \"cpu_us_per_op\": %.1f}", sep, tg[k], ts[j], ps[i], r, r / r0, q, q / q0, c > out
+        sep = ","
+      }
+    }
+    printf "\n]}\n" > out
+  }' "$results"
+echo "JSON: $out"
