@@ -1,12 +1,14 @@
 #include "node/core/object_cache.h"
 
+#include "crdt/assert.h"
 #include "crdt/coding.h"
 
 namespace shoal::core {
 
-// Per-entry overhead beyond the encoded bytes (list node, index slot, key), so a cache of
+// Per-entry overhead beyond the encoded bytes (entry, index slots, key), so a cache of
 // many tiny objects is still bounded in memory.
 constexpr size_t kEntryOverheadBytes = 128;
+constexpr size_t kMinIndexSlots = 16;
 
 uint64_t ObjectCache::slot(std::string_view key) {
   uint64_t h = 0;
@@ -18,20 +20,35 @@ uint64_t ObjectCache::slot(std::string_view key) {
   return h;
 }
 
+size_t ObjectCache::probe(uint64_t hash) const {
+  SHOAL_ASSERT(!index_.empty());
+  const size_t mask = index_.size() - 1;
+  // The embedded XXH3 is well mixed; FNV-1a's low bits are too.
+  size_t pos = static_cast<size_t>(hash) & mask;
+  while (index_[pos].entry != 0 && index_[pos].hash != hash) pos = (pos + 1) & mask;
+  return pos;
+}
+
 ObjectPtr ObjectCache::find(std::string_view key) {
-  auto it = index_.find(slot(key));
-  if (it == index_.end() || it->second->key != key) {
-    ++misses_;
-    return nullptr;
+  if (!index_.empty()) {
+    const Slot& s = index_[probe(slot(key))];
+    if (s.entry != 0) {
+      Entry& e = entries_[s.entry - 1];
+      if (e.key == key) {
+        ++hits_;
+        e.used = true;
+        return e.object;
+      }
+    }
   }
-  ++hits_;
-  lru_.splice(lru_.begin(), lru_, it->second);
-  return it->second->object;
+  ++misses_;
+  return nullptr;
 }
 
 bool ObjectCache::contains(std::string_view key) const {
-  auto it = index_.find(slot(key));
-  return it != index_.end() && it->second->key == key;
+  if (index_.empty()) return false;
+  const Slot& s = index_[probe(slot(key))];
+  return s.entry != 0 && entries_[s.entry - 1].key == key;
 }
 
 void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size_t bytes) {
@@ -39,23 +56,71 @@ void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size
   const uint64_t s = slot(key);
   drop(s);
   if (cost > capacity_bytes_) return;
-  lru_.push_front(Entry{std::string(key), s, std::move(object), cost});
-  index_.emplace(s, lru_.begin());
+  if ((entries_.size() + 1) * 2 > index_.size()) grow();
+  SHOAL_ASSERT(entries_.size() < UINT32_MAX);
+  entries_.push_back(Entry{std::string(key), s, std::move(object), cost, false});
+  index_[probe(s)] = Slot{s, static_cast<uint32_t>(entries_.size())};
   bytes_ += cost;
-  while (bytes_ > capacity_bytes_) drop(lru_.back().slot);
+  evict_over_capacity();
 }
 
 void ObjectCache::erase(std::string_view key) {
-  auto it = index_.find(slot(key));
-  if (it != index_.end() && it->second->key == key) drop(it->first);
+  if (index_.empty()) return;
+  const size_t pos = probe(slot(key));
+  if (index_[pos].entry != 0 && entries_[index_[pos].entry - 1].key == key) remove_at(pos);
 }
 
-void ObjectCache::drop(uint64_t s) {
-  auto it = index_.find(s);
-  if (it == index_.end()) return;
-  bytes_ -= it->second->bytes;
-  lru_.erase(it->second);
-  index_.erase(it);
+void ObjectCache::drop(uint64_t hash) {
+  if (index_.empty()) return;
+  const size_t pos = probe(hash);
+  if (index_[pos].entry != 0) remove_at(pos);
+}
+
+// CLOCK: the hand clears the used bit of an entry found since it last passed, and
+// evicts the first one that was not.
+void ObjectCache::evict_over_capacity() {
+  while (bytes_ > capacity_bytes_) {
+    SHOAL_ASSERT(!entries_.empty());
+    if (hand_ >= entries_.size()) hand_ = 0;
+    Entry& e = entries_[hand_];
+    if (e.used) {
+      e.used = false;
+      ++hand_;
+      continue;
+    }
+    remove_at(probe(e.slot));  // the last entry moves here: the hand looks at it next
+  }
+}
+
+void ObjectCache::remove_at(size_t pos) {
+  const size_t mask = index_.size() - 1;
+  const size_t gone = index_[pos].entry - 1;
+  SHOAL_ASSERT(index_[pos].entry != 0 && gone < entries_.size());
+  bytes_ -= entries_[gone].bytes;
+  // Linear probing without tombstones: shift later slots of the run back over the hole
+  // when the hole lies between their home and where they sit.
+  size_t hole = pos;
+  for (size_t next = (pos + 1) & mask; index_[next].entry != 0; next = (next + 1) & mask) {
+    const size_t home = static_cast<size_t>(index_[next].hash) & mask;
+    if (((next - home) & mask) >= ((next - hole) & mask)) {
+      index_[hole] = index_[next];
+      hole = next;
+    }
+  }
+  index_[hole] = Slot{};
+  if (gone != entries_.size() - 1) {
+    entries_[gone] = std::move(entries_.back());
+    index_[probe(entries_[gone].slot)].entry = static_cast<uint32_t>(gone + 1);
+  }
+  entries_.pop_back();
+}
+
+void ObjectCache::grow() {
+  std::vector<Slot> old = std::move(index_);
+  index_.assign(std::max(kMinIndexSlots, old.size() * 2), Slot{});
+  for (const Slot& s : old) {
+    if (s.entry != 0) index_[probe(s.hash)] = s;
+  }
 }
 
 }  // namespace shoal::core

@@ -3,6 +3,7 @@
 #include "node/core/object_cache.h"
 
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "node/core/fifo_map.h"
 
@@ -84,6 +85,48 @@ TEST_CASE("keys that share a hash slot never read each other's objects", "[cache
 
 namespace shoal::core {
 namespace {
+
+TEST_CASE("the object cache's index agrees with a map through random puts and erases", "[cache]") {
+  // Large enough that nothing is evicted: the cache must then hold exactly what the
+  // twin holds (keys of a few characters: FNV slots, no shared slots among them).
+  ObjectCache cache(1u << 30);
+  std::map<std::string, int64_t> twin;
+  uint64_t x = 88172645463325252ULL;
+  auto next = [&x] { return x ^= x << 13, x ^= x >> 7, x ^= x << 17; };
+  for (int step = 0; step < 50'000; ++step) {
+    const std::string key = "k" + std::to_string(next() % 3000);
+    const uint64_t what = next() % 4;
+    if (what == 0) {
+      cache.erase(key);
+      twin.erase(key);
+    } else if (what == 1) {
+      const auto v = static_cast<int64_t>(next() % 1000) + 1;
+      cache.put(key, counter(v), 10);
+      twin[key] = v;
+    } else {
+      ObjectPtr got = cache.find(key);
+      auto it = twin.find(key);
+      REQUIRE((got != nullptr) == (it != twin.end()));
+      if (got) REQUIRE(value(got) == it->second);
+    }
+  }
+  CHECK(cache.entries() == twin.size());
+  for (const auto& [k, v] : twin) REQUIRE(value(cache.find(k)) == v);
+}
+
+TEST_CASE("the object cache stays within its bound and keeps what is used", "[cache]") {
+  ObjectCache cache(100 * (10 + 4 + 128));
+  for (int i = 0; i < 10'000; ++i) {
+    cache.put("k" + std::to_string(i % 997), counter(i + 1), 10);
+    ObjectPtr hot = cache.find("hot");
+    REQUIRE((hot == nullptr || value(hot) == 42));
+    if (i == 50) cache.put("hot", counter(42), 10);
+    REQUIRE(cache.bytes() <= 100 * (10 + 4 + 128));
+  }
+  // Found on every put, "hot" always had its second chance.
+  REQUIRE(cache.find("hot") != nullptr);
+  CHECK(cache.entries() <= 100);
+}
 
 TEST_CASE("a FifoMap forgets its oldest insert beyond its capacity", "[fifo_map]") {
   FifoMap<int, std::string> m(3);
