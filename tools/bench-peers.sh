@@ -8,7 +8,7 @@
 # process over the command (from /proc), divided by the requests. Prints the medians with
 # ratios to redis-server and writes them as JSON.
 #
-# Usage: tools/bench-peers.sh BIN_DIR [OUT_JSON]
+# Usage: tools/bench-peers.sh BIN_DIR [OUT_JSON]   (the plot goes beside it, .svg)
 #   SHOAL_BENCH_REQUESTS (100000), SHOAL_BENCH_ROUNDS (3), SHOAL_BENCH_PIPELINES ("1 16"),
 #   SHOAL_BENCH_TESTS ("set get incr sadd"), SHOAL_BENCH_PORT (7901)
 set -euo pipefail
@@ -112,4 +112,27 @@ awk -v out="$out" -v n="$n" -v rounds="$rounds" '
     }
     printf "\n]}\n" > out
   }' "$results"
-echo "JSON: $out"
+# A bar per (pipeline, command, Shoal target): its throughput as a ratio to redis-server.
+awk -v n="$n" '
+  BEGIN { FS = "[\" :,{}]+" }
+  /"target"/ {
+    for (i = 1; i < NF; i++) v[$i] = $(i + 1)
+    if (v["target"] == "redis") next
+    ++rows; label[rows] = "P" v["pipeline"] " " toupper(v["test"]) " " v["target"]
+    ratio[rows] = v["ratio_to_redis"] + 0
+  }
+  END {
+    w = 640; bar = 18; top = 30; left = 150; scale = 400
+    printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n", w, top + rows * (bar + 4) + 30
+    printf "<text x=\"10\" y=\"18\">ops/s as a ratio to redis-server (same run, %d requests per command)</text>\n", n
+    printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999\"/>\n", left + scale, top - 4, left + scale, top + rows * (bar + 4)
+    for (r = 1; r <= rows; r++) {
+      y = top + (r - 1) * (bar + 4); x = ratio[r] > 1.2 ? 1.2 : ratio[r]
+      color = label[r] ~ /shoal3/ ? "#2b6cb0" : "#90cdf4"
+      printf "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", left - 6, y + 13, label[r]
+      printf "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%d\" fill=\"%s\"/>\n", left, y, x * scale, bar, color
+      printf "<text x=\"%.0f\" y=\"%d\">%.2f</text>\n", left + x * scale + 4, y + 13, ratio[r]
+    }
+    printf "<text x=\"%d\" y=\"%d\">1.0 = redis-server</text>\n</svg>\n", left + scale - 40, top + rows * (bar + 4) + 18
+  }' "$out" >"${out%.json}.svg"
+echo "JSON: $out  plot: ${out%.json}.svg"
