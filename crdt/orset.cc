@@ -44,13 +44,17 @@ ORSet ORSet::add(Actor actor, const std::string& elem, Touched* touched) {
   auto d = delta.entries_.try_emplace(elem).first;
   delta.insert_dot(d, dot);
   if (touched) touched->insert(elem);
-  check_element(elem);
+  check_element(it);  // by the iterator: in a big set each lookup is ~17 string compares
   return delta;
 }
 
 void ORSet::check_element(const std::string& elem) const {
   auto it = entries_.find(elem);
-  if (it == entries_.end()) return;
+  if (it != entries_.end()) check_element(it);
+}
+
+void ORSet::check_element(Entries::const_iterator it) const {
+  const std::string& elem = it->first;
   SHOAL_ASSERT(!it->second.empty(), "a held element holds a dot");
   for (const Dot& d : it->second) {
     SHOAL_ASSERT(ctx_.contains(d), "a held dot is in the context");

@@ -109,6 +109,7 @@ class ORSet {
   Entries::iterator erase_if_empty(Entries::iterator it);
   // Asserts the invariants of one element: held dots non-empty, in the context, owned.
   void check_element(const std::string& elem) const;
+  void check_element(Entries::const_iterator it) const;  // the same, already found
   // Rebuilds owner_ and element_bytes_ from entries_, checking the invariants.
   Status reindex();
 

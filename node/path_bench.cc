@@ -41,8 +41,8 @@ using namespace shoal;
 using Steady = std::chrono::steady_clock;
 
 struct Stages {
-  double decode_resp = 0, coordinate = 0, encode_peer = 0, decode_peer = 0, apply = 0,
-         tally = 0, commit = 0, reply = 0;
+  double decode_resp = 0, coordinate = 0, encode_peer = 0, decode_peer = 0, apply = 0, tally = 0,
+         commit = 0, reply = 0;
 };
 
 struct Envelope {
@@ -57,7 +57,8 @@ class BenchNode final : public core::Clock, public core::Transport, public core:
       : id_(id), wire_(wire), encode_ns_(encode_ns), rng_(std::hash<std::string>{}(id)) {
     auto opened = store::LevelDbStore::open(dir);
     if (!opened) {
-      std::fprintf(stderr, "cannot open %s: %s\n", dir.c_str(), opened.status().to_string().c_str());
+      std::fprintf(stderr, "cannot open %s: %s\n", dir.c_str(),
+                   opened.status().to_string().c_str());
       std::exit(1);
     }
     store_ = std::move(opened).value();
@@ -255,9 +256,9 @@ class Bench {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  const std::string dir = (std::filesystem::temp_directory_path() /
-                           ("shoal-pathbench-" + std::to_string(::getpid())))
-                              .string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("shoal-pathbench-" + std::to_string(::getpid())))
+          .string();
   std::filesystem::create_directories(dir);
   {
     Bench bench(o, dir);

@@ -24,6 +24,9 @@ bool RingView::update(std::vector<ring::NodeId> members) {
 }
 
 bool RingView::owns(uint64_t hash) const {
+  // A ring of at most N nodes puts every node in every preference list: no walk (every
+  // replica asks this for every write it takes).
+  if (ring_.nodes().size() <= replicas_) return ring_.has_node(self_);
   thread_local std::vector<uint32_t> owners;
   ring_.preference_indexes(hash, replicas_, &owners);
   for (uint32_t i : owners) {
@@ -33,6 +36,7 @@ bool RingView::owns(uint64_t hash) const {
 }
 
 bool RingView::co_owned(uint64_t hash, const ring::NodeId& peer) const {
+  if (ring_.nodes().size() <= replicas_) return ring_.has_node(self_) && ring_.has_node(peer);
   thread_local std::vector<uint32_t> owners;
   ring_.preference_indexes(hash, replicas_, &owners);
   bool self = false, other = false;

@@ -28,17 +28,24 @@ TEST_CASE("a ring view is rebuilt only when its members change", "[ring_view]") 
 }
 
 TEST_CASE("owns, co_owned and owners agree with the ring's preference lists", "[ring_view]") {
-  const std::vector<ring::NodeId> members = {"n1", "n2", "n3", "n4", "n5"};
-  RingView v("n2", 16, 3, members);
-  ring::Ring twin(members, 16);
-  Prng rng(7);
-  for (int i = 0; i < 2000; ++i) {
-    const uint64_t hash = rng.next();
-    const std::vector<ring::NodeId> expected = twin.preference_list(hash, 3);
-    CHECK(v.owners(hash) == expected);
-    CHECK(v.owns(hash) == in(expected, "n2"));
-    for (const ring::NodeId& peer : members) {
-      CHECK(v.co_owned(hash, peer) == (in(expected, "n2") && in(expected, peer)));
+  // Five nodes walk the ring; three or two (at most N) take the shortcut.
+  for (const std::vector<ring::NodeId>& members :
+       {std::vector<ring::NodeId>{"n1", "n2", "n3", "n4", "n5"},
+        std::vector<ring::NodeId>{"n1", "n2", "n3"}, std::vector<ring::NodeId>{"n2", "n3"},
+        std::vector<ring::NodeId>{"n1", "n3"}}) {
+    RingView v("n2", 16, 3, members);
+    ring::Ring twin(members, 16);
+    Prng rng(7);
+    std::vector<ring::NodeId> peers = members;
+    peers.push_back("n9");  // not in the ring
+    for (int i = 0; i < 2000; ++i) {
+      const uint64_t hash = rng.next();
+      const std::vector<ring::NodeId> expected = twin.preference_list(hash, 3);
+      CHECK(v.owners(hash) == expected);
+      CHECK(v.owns(hash) == in(expected, "n2"));
+      for (const ring::NodeId& peer : peers) {
+        CHECK(v.co_owned(hash, peer) == (in(expected, "n2") && in(expected, peer)));
+      }
     }
   }
 }
