@@ -329,6 +329,21 @@ void Server::Impl::flush(Conn* c) {
     if (c->close_after_flush) close_conn(c, "after the last reply");
     return;
   }
+  // Most writes complete at once. uv_try_write then spares libuv's write request, whose
+  // completion goes through the pending queue and re-arms the socket in epoll: one
+  // epoll_ctl per reply on libuv 1.44 (strace: 20,983 for 20,000 SETs on n1).
+  uv_buf_t now = uv_buf_init(c->out.data(), static_cast<unsigned>(c->out.size()));
+  const int sent = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), &now, 1);
+  if (sent < 0 && sent != UV_EAGAIN) {
+    close_conn(c, uv_strerror(sent));
+    return;
+  }
+  if (sent > 0 && static_cast<size_t>(sent) == c->out.size()) {
+    c->out.clear();
+    after_write(c);
+    return;
+  }
+  if (sent > 0) c->out.erase(0, static_cast<size_t>(sent));
   c->writing.swap(c->out);
   c->out.clear();
   c->write_busy = true;
@@ -345,11 +360,15 @@ void Server::Impl::on_written(Conn* c, int status) {
   c->write_busy = false;
   c->writing.clear();
   if (c->closing) return;
-  c->active_ms = uv_now(&loop);
   if (status < 0) {
     close_conn(c, uv_strerror(status));
     return;
   }
+  after_write(c);
+}
+
+void Server::Impl::after_write(Conn* c) {
+  c->active_ms = uv_now(&loop);
   // What queued meanwhile was committed by an earlier end_turn (frames only reach `out`
   // from end_turn, or are replies needing no storage), so it can go now; waiting for the
   // check phase could wait for the next event.

@@ -150,6 +150,7 @@ struct Server::Impl final : core::Clock, core::Transport {
   void flush(Conn* c);
   // A write finished: resume reading if the connection was paused on its output.
   void on_written(Conn* c, int status);
+  void after_write(Conn* c);  // a write finished: what queued meanwhile, paused reads
   void end_turn();
   core::NodeConfig node_config() const;  // the core's configuration, from `config`
   // Keeps the next loop turn from blocking in poll (work is waiting for its check phase).
