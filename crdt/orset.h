@@ -64,6 +64,17 @@ class ORSet {
 
   std::vector<std::string> read() const;  // sorted
   bool contains(const std::string& elem) const { return entries_.count(elem) > 0; }
+  // Whether some element holds `d` (O(log dots)).
+  bool holds(const Dot& d) const { return owner_.count(d) > 0; }
+  // Whether this replica removed `d`: it saw it and holds it no more, or a deferred
+  // remove waits to take it out.
+  bool removed(const Dot& d) const {
+    if (ctx_.contains(d) && !holds(d)) return true;
+    for (const auto& [observed, elems] : deferred_) {
+      if (observed.contains(d)) return true;
+    }
+    return false;
+  }
   size_t size() const { return entries_.size(); }
   // Approximate memory held by the elements and their dots, O(1).
   size_t approx_bytes() const { return element_bytes_ + owner_.size() * 24 + 64; }

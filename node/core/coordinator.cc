@@ -208,9 +208,17 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
   p.state = std::move(applied->state);
   p.duplicate = applied->duplicate;
   p.base = applied->base;
-  p.note_held(applied->held);
+  p.note_held(applied->held, /*minter=*/true);
   spread_delta(id, p, config_.self);
   record(id, config_.self, true, Status::ok());
+}
+
+// A set add's minter context: the state the minter answered with is the set projected
+// on the members named, with its whole context (answer_state in replica.cc).
+const crdt::DotContext* Node::minter_context(const Pending& p) {
+  if (p.held.empty() || !p.state) return nullptr;
+  const auto* set = p.state->as<crdt::ORSet>();
+  return set ? &set->context() : nullptr;
 }
 
 void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
@@ -229,8 +237,8 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
         Status s = t.hint_for ? hints_.store(*t.hint_for, p.bucket, p.key, *p.delta,
                                              p.options.durable, env_.clock.wall_ms())
                               : merge_local(p.bucket, p.key, *p.delta, p.options.durable,
-                                            p.delta_elements, &held);
-        if (s.is_ok()) p.note_held(held);
+                                            p.delta_elements, &held, minter_context(p));
+        if (s.is_ok()) p.note_held(held, /*minter=*/false);
         record(id, t.node, s.is_ok(), s);
       }
       if (!requests_.find(id)) return;
@@ -242,6 +250,8 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
     m.hint_for = t.hint_for.value_or("");
     m.base = p.base;
     m.elements = p.delta_elements;
+    // A set add: the minter's context, by which the replica judges its held flags.
+    if (const crdt::DotContext* seen = minter_context(p)) m.body = seen->encode();
     send(t.node, std::move(m));
   }
 }
@@ -351,56 +361,6 @@ void Node::finish_if_done(uint64_t id, Pending& p) {
   }
 }
 
-Status Node::check_page(const ClientRequest& r) {
-  if (r.op != ClientRequest::Op::kGet || !r.elements.empty()) {
-    return Status::invalid_argument("a page read reads a set's members, not named ones");
-  }
-  if (r.page->count < 1 || r.page->count > kMaxPageMembers) {
-    return Status::invalid_argument("a page holds 1.." + std::to_string(kMaxPageMembers) +
-                                    " members, not " + std::to_string(r.page->count));
-  }
-  return Status::ok();
-}
-
-// The replicas' pages cover different ranges: a full page (page->count members) ends at
-// its last member, a shorter one at the set's end. Each is cut at the first end before
-// joining (a page joined with one that covers more would take the other's members as
-// removed), and that end is where the next page starts; none: the set has no more.
-std::optional<std::string> Node::merge_page(Pending& p) {
-  std::optional<std::string> end;
-  for (const auto& [node, o] : p.replies) {
-    const auto* set = o ? o->as<crdt::ORSet>() : nullptr;
-    if (!set || set->size() < p.page->count) continue;
-    const std::string& last = set->entries().rbegin()->first;
-    if (!end || last < *end) end = last;
-  }
-  ObjectPtr merged;
-  for (const auto& [node, o] : p.replies) {
-    if (!o) continue;
-    ObjectPtr cut = o;
-    if (const auto* set = o->as<crdt::ORSet>(); set && end) {
-      std::vector<std::string> upto;
-      for (const auto& [elem, dots] : set->entries()) {
-        if (elem > *end) break;
-        upto.push_back(elem);
-      }
-      cut = std::make_shared<const Object>(set->project(upto));
-    }
-    if (!merged) {
-      merged = cut;
-      continue;
-    }
-    Object joined = *merged;
-    if (!joined.join(*cut).is_ok()) {
-      p.first_error = Status::type_mismatch("replicas disagree on the key's type");
-      continue;
-    }
-    merged = std::make_shared<const Object>(std::move(joined));
-  }
-  p.merged = merged;
-  return end;
-}
-
 void Node::close_request(uint64_t id) {
   env_.timers.cancel(id);
   requests_.close(id);
@@ -482,7 +442,7 @@ void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
     p.state = m.state;
     p.duplicate = m.duplicate;
     p.base = m.base;
-    p.note_held(m.body);
+    p.note_held(m.body, /*minter=*/true);
     spread_delta(m.req_id, p, from);
     record(m.req_id, from, true, Status::ok());
   } else if (m.kind == Message::Kind::kMergeAck) {
@@ -492,7 +452,7 @@ void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
       on_gap(m.req_id, p, from);
       return;
     }
-    if (m.status.is_ok() && !p.answered_by.count(from)) p.note_held(m.body);
+    if (m.status.is_ok() && !p.answered_by.count(from)) p.note_held(m.body, /*minter=*/false);
     record(m.req_id, from, m.status.is_ok(), m.status);
   }
 }

@@ -268,6 +268,7 @@ class Node {
  private:
   void start_get(uint64_t id, Pending& p);
   void start_update(uint64_t id, Pending& p, const Update& update);
+  static const crdt::DotContext* minter_context(const Pending& p);
   void spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter);
   void on_gap(uint64_t id, Pending& p, const ring::NodeId& node);
   void send_full(uint64_t id, Pending& p, const ring::NodeId& node);
@@ -363,9 +364,10 @@ class Node {
   // `elements`: the set members a minted delta touches (Message::elements); non-empty, a
   // big set's merge reads only those (ObjectStore::part). `held` (when given): one byte
   // per element, 1 if this replica held it before the merge (Pending::held).
+  // `minter_seen`: the minting replica's context of the set, to judge `held` by.
   Status merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                      bool durable, const std::vector<std::string>& elements = {},
-                     std::string* held = nullptr);
+                     std::string* held = nullptr, const crdt::DotContext* minter_seen = nullptr);
   Result<ObjectStore::Part> merge_target(const std::string& bucket, const std::string& key,
                                          const Object& delta,
                                          const std::vector<std::string>& elements);

@@ -21,26 +21,73 @@ ObjectPtr answer_state(const std::shared_ptr<Object>& state, const Update& u) {
   return std::make_shared<const Object>(state->without_ops());
 }
 
-// One byte per member of `elements`: 1 if `state` (a set) holds it by a dot other than
-// the ones `delta` (the write being merged, if any) adds: a read repair or anti-entropy
-// may have brought this very write here before its own merge, which is not "held before".
+// Whether this replica removed every dot a minter's add delta supersedes (the dots the
+// minter held of the members it named, in the delta's context but not its entries): it
+// saw each and holds none, so the minter's "held" flags are stale (Message::body). Not
+// when this very write already reached it (a read repair, a duplicate): then the write
+// itself superseded them.
+bool removed_superseded(const crdt::ORSet& mine, const crdt::ORSet& adds) {
+  constexpr uint64_t kMaxDots = 4096;  // a bigger context (an op re-send) is not judged
+  for (const auto& [elem, dots] : adds.entries()) {
+    for (const crdt::Dot& d : dots) {
+      if (mine.context().contains(d)) return false;
+    }
+  }
+  const crdt::DotContext& ctx = adds.context();
+  uint64_t seen = ctx.cloud().size();
+  for (const auto& [actor, counter] : ctx.vv().entries()) seen += counter;
+  if (seen == 0 || seen > kMaxDots) return false;
+  bool any = false;
+  auto removed_here = [&](const crdt::Dot& d) {
+    for (const auto& [elem, dots] : adds.entries()) {
+      if (dots.count(d)) return true;  // the delta's own dot, not a superseded one
+    }
+    any = true;
+    return mine.removed(d);
+  };
+  for (const auto& [actor, counter] : ctx.vv().entries()) {
+    for (uint64_t c = 1; c <= counter; ++c) {
+      if (!removed_here(crdt::Dot{actor, c})) return false;
+    }
+  }
+  for (const crdt::Dot& d : ctx.cloud()) {
+    if (!removed_here(d)) return false;
+  }
+  return any;
+}
+
+// One byte per member of `elements` (Message::body of kMintReply / kMergeAck):
+//  1  `state` (a set) holds it by a dot other than the ones `delta` (the write being
+//     merged, if any) adds: a read repair or anti-entropy may have brought this very
+//     write here before its own merge, which is not "held before";
+//  2  not held, and this replica removed what the minter held (removed_superseded):
+//     a remove the minter has not seen yet, which a read would have seen;
+//  0  otherwise.
 std::string held_flags(const Object* state, const std::vector<std::string>& elements,
-                       const Object* delta = nullptr) {
+                       const Object* delta = nullptr,
+                       const crdt::DotContext* minter_seen = nullptr) {
   std::string flags(elements.size(), '\0');
   const auto* set = state ? state->as<crdt::ORSet>() : nullptr;
   if (!set) return flags;
   const auto* adds = delta ? delta->as<crdt::ORSet>() : nullptr;
+  const char not_held = adds && removed_superseded(*set, *adds) ? 2 : 0;
+  for (char& f : flags) f = not_held;
   for (size_t i = 0; i < elements.size(); ++i) {
     auto held = set->entries().find(elements[i]);
-    if (held == set->entries().end()) continue;
+    if (held == set->entries().end()) continue;  // not held: 0 or 2
     const std::set<crdt::Dot>* own = nullptr;
     if (adds) {
       auto a = adds->entries().find(elements[i]);
       if (a != adds->entries().end()) own = &a->second;
     }
-    const bool other = std::any_of(held->second.begin(), held->second.end(),
-                                   [own](const crdt::Dot& d) { return !own || !own->count(d); });
-    flags[i] = other ? 1 : 0;
+    // A dot the minter saw and did not hold for this member (not in the delta's context)
+    // was removed there: a read of both would not count it.
+    const bool other =
+        std::any_of(held->second.begin(), held->second.end(), [&](const crdt::Dot& d) {
+          if (own && own->count(d)) return false;
+          return !minter_seen || !adds || adds->context().contains(d) || !minter_seen->contains(d);
+        });
+    if (other) flags[i] = 1;
   }
   return flags;
 }
@@ -119,12 +166,12 @@ Result<ObjectStore::Part> Node::merge_target(const std::string& bucket, const st
 }
 
 Status Node::merge_local(const std::string& bucket, const std::string& key, const Object& delta,
-                         bool durable, const std::vector<std::string>& elements,
-                         std::string* held) {
+                         bool durable, const std::vector<std::string>& elements, std::string* held,
+                         const crdt::DotContext* minter_seen) {
   Result<ObjectStore::Part> current = merge_target(bucket, key, delta, elements);
   if (!current) return current.status();
   ObjectStore::Part part = std::move(current).value();
-  if (held) *held = held_flags(part.object.get(), elements, &delta);
+  if (held) *held = held_flags(part.object.get(), elements, &delta, minter_seen);
   check_own_history(part.object.get(), delta);
   std::vector<uint64_t> ops;
   if (!part.object) {
@@ -288,6 +335,7 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
       reply.state = seen->state;
       reply.duplicate = seen->duplicate;
       reply.base = seen->base;
+      reply.body = seen->held;
       send(from, std::move(reply));
       return;
     }
@@ -316,9 +364,14 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
       reply.status =
           hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable, env_.clock.wall_ms());
     } else {
-      // Held flags for a write someone waits on (Message::body of kMergeAck).
+      // Held flags for a write someone waits on (Message::body of kMergeAck), judged
+      // against the minter's context when it came along (Message::body of kMerge).
+      std::optional<crdt::DotContext> seen;
+      if (!m.body.empty()) {
+        if (Result<crdt::DotContext> c = crdt::DotContext::decode(m.body)) seen = std::move(*c);
+      }
       reply.status = merge_local(m.bucket, m.key, *m.object, m.durable, m.elements,
-                                 m.req_id != 0 ? &reply.body : nullptr);
+                                 m.req_id != 0 ? &reply.body : nullptr, seen ? &*seen : nullptr);
     }
     if (m.req_id == 0) return;  // read repair: nobody waits for an ack
   }

@@ -30,10 +30,12 @@ Status Pending::failure() const {
                          "): retry it with the same operation id");
 }
 
-void Pending::note_held(std::string_view flags) {
+void Pending::note_held(std::string_view flags, bool minter) {
   if (flags.size() != held.size()) return;
   for (size_t i = 0; i < flags.size(); ++i) {
-    if (flags[i] != 0) held[i] = 1;
+    if (flags[i] == 1)
+      held[i] = static_cast<char>(held[i] | (minter ? kHeldMinter : kHeldElsewhere));
+    if (flags[i] == 2 && !minter) held[i] = static_cast<char>(held[i] | kRemovedElsewhere);
   }
 }
 
@@ -41,7 +43,9 @@ uint32_t Pending::added() const {
   SHOAL_ASSERT(held.size() == delta_elements.size());
   std::set<std::string_view> fresh, seen;
   for (size_t i = 0; i < held.size(); ++i) {
-    (held[i] != 0 ? seen : fresh).insert(delta_elements[i]);
+    const char h = held[i];
+    const bool was = (h & kHeldElsewhere) || ((h & kHeldMinter) && !(h & kRemovedElsewhere));
+    (was ? seen : fresh).insert(delta_elements[i]);
   }
   // A member named twice counts once, and not at all when either mention was held (the
   // flags of one member agree unless a reply was cut short; held wins).

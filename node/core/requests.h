@@ -81,9 +81,11 @@ struct Pending {
   std::optional<SetPage> page;        // reads: a page of the set's members
   // Set updates: the members the minted delta touches, sent with it (Message::elements).
   std::vector<std::string> delta_elements;
-  // Set adds: one byte per delta_elements entry, 1 once a replica that acknowledged the
-  // write said it held that member before (Message::body of kMintReply / kMergeAck).
+  // Set adds: one byte per delta_elements entry, what the replicas that acknowledged
+  // the write said of that member (Message::body of kMintReply / kMergeAck): kHeldMinter,
+  // kHeldElsewhere, kRemovedElsewhere bits.
   std::string held;
+  static constexpr char kHeldMinter = 1, kHeldElsewhere = 2, kRemovedElsewhere = 4;
   Status first_error;
   ReplyFn reply;
   bool replied = false;
@@ -114,9 +116,10 @@ struct Pending {
   // answers timeout (retry with the same operation id), never the definite first error.
   Status failure() const;
   // Set adds: joins a replica's held flags (ignored unless one per member: a node
-  // before these flags sends none).
-  void note_held(std::string_view flags);
-  // Set adds: the distinct members no acknowledging replica held before.
+  // before these flags sends none). `minter`: they come from the minting replica.
+  void note_held(std::string_view flags, bool minter);
+  // Set adds: the distinct members no acknowledging replica held before: held by none
+  // but the minter, and there removed by a replica the remove reached first.
   uint32_t added() const;
 };
 
