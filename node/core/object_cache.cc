@@ -54,14 +54,30 @@ bool ObjectCache::contains(std::string_view key) const {
 void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size_t bytes) {
   const size_t cost = bytes + key.size() + kEntryOverheadBytes;
   const uint64_t s = slot(key);
-  drop(s);
+  if (!index_.empty()) {
+    const size_t pos = probe(s);
+    if (index_[pos].entry != 0) {
+      Entry& e = entries_[index_[pos].entry - 1];
+      if (e.key == key && cost <= capacity_bytes_) {
+        // A write of a cached key (found, changed, put back): it keeps its place and
+        // counts as used, so the hand does not take a hot key for a cold one.
+        bytes_ = bytes_ - e.bytes + cost;
+        e.object = std::move(object);
+        e.bytes = cost;
+        e.used = true;
+        evict_over_capacity(s);
+        return;
+      }
+      remove_at(pos);  // another key in the slot, or this one grown past the capacity
+    }
+  }
   if (cost > capacity_bytes_) return;
   if ((entries_.size() + 1) * 2 > index_.size()) grow();
   SHOAL_ASSERT(entries_.size() < UINT32_MAX);
   entries_.push_back(Entry{std::string(key), s, std::move(object), cost, false});
   index_[probe(s)] = Slot{s, static_cast<uint32_t>(entries_.size())};
   bytes_ += cost;
-  evict_over_capacity();
+  evict_over_capacity(s);
 }
 
 void ObjectCache::erase(std::string_view key) {
@@ -70,19 +86,17 @@ void ObjectCache::erase(std::string_view key) {
   if (index_[pos].entry != 0 && entries_[index_[pos].entry - 1].key == key) remove_at(pos);
 }
 
-void ObjectCache::drop(uint64_t hash) {
-  if (index_.empty()) return;
-  const size_t pos = probe(hash);
-  if (index_[pos].entry != 0) remove_at(pos);
-}
-
 // CLOCK: the hand clears the used bit of an entry found since it last passed, and
-// evicts the first one that was not.
-void ObjectCache::evict_over_capacity() {
+// evicts the first one that was not; never the entry just put (`keep`, its slot hash).
+void ObjectCache::evict_over_capacity(uint64_t keep) {
   while (bytes_ > capacity_bytes_) {
-    SHOAL_ASSERT(!entries_.empty());
+    SHOAL_ASSERT(entries_.size() > 1);  // `keep` alone fits: put() checked its cost
     if (hand_ >= entries_.size()) hand_ = 0;
     Entry& e = entries_[hand_];
+    if (e.slot == keep) {
+      ++hand_;
+      continue;
+    }
     if (e.used) {
       e.used = false;
       ++hand_;

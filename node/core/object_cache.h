@@ -78,10 +78,9 @@ class ObjectCache {
   static uint64_t slot(std::string_view key);
   // Where `hash` sits in index_, or where it would go (an empty slot).
   size_t probe(uint64_t hash) const;
-  void drop(uint64_t hash);    // removes whatever entry holds the hash
   void remove_at(size_t pos);  // REQUIRES: index_[pos] holds an entry
   void grow();
-  void evict_over_capacity();
+  void evict_over_capacity(uint64_t keep);
 
   std::vector<Entry> entries_;  // dense; a removed entry's place takes the last one
   std::vector<Slot> index_;     // power-of-two size, at most half full

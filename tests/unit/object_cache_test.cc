@@ -114,6 +114,22 @@ TEST_CASE("the object cache's index agrees with a map through random puts and er
   for (const auto& [k, v] : twin) REQUIRE(value(cache.find(k)) == v);
 }
 
+TEST_CASE("a key written again stays, and a put never evicts what it put", "[cache]") {
+  const size_t room = 3 * (100 + 1 + 128);
+  ObjectCache cache(room);
+  cache.put("a", counter(1), 100);
+  cache.put("b", counter(2), 100);
+  cache.put("c", counter(3), 100);
+  for (const char* k : {"a", "b", "c"}) REQUIRE(cache.find(k) != nullptr);
+  cache.put("c", counter(7), 100);  // a write of c: found, changed, put back
+  cache.put("d", counter(4), 100);  // every entry used: the hand goes round, takes a
+  CHECK(cache.find("a") == nullptr);
+  CHECK(value(cache.find("c")) == 7);  // the key just written is not the one evicted
+  CHECK(value(cache.find("d")) == 4);  // nor the one just put
+  CHECK(cache.entries() == 3);
+  CHECK(cache.bytes() <= room);
+}
+
 TEST_CASE("the object cache stays within its bound and keeps what is used", "[cache]") {
   ObjectCache cache(100 * (10 + 4 + 128));
   for (int i = 0; i < 10'000; ++i) {
