@@ -30,12 +30,12 @@ Status Pending::failure() const {
                          "): retry it with the same operation id");
 }
 
-void Pending::note_held(std::string_view flags, bool minter) {
+void Pending::note_held(std::string_view flags, bool from_minter) {
   if (flags.size() != held.size()) return;
   for (size_t i = 0; i < flags.size(); ++i) {
     if (flags[i] == 1)
-      held[i] = static_cast<char>(held[i] | (minter ? kHeldMinter : kHeldElsewhere));
-    if (flags[i] == 2 && !minter) held[i] = static_cast<char>(held[i] | kRemovedElsewhere);
+      held[i] = static_cast<char>(held[i] | (from_minter ? kHeldMinter : kHeldElsewhere));
+    if (flags[i] == 2 && !from_minter) held[i] = static_cast<char>(held[i] | kRemovedElsewhere);
   }
 }
 

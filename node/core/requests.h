@@ -116,8 +116,8 @@ struct Pending {
   // answers timeout (retry with the same operation id), never the definite first error.
   Status failure() const;
   // Set adds: joins a replica's held flags (ignored unless one per member: a node
-  // before these flags sends none). `minter`: they come from the minting replica.
-  void note_held(std::string_view flags, bool minter);
+  // before these flags sends none). `from_minter`: they come from the minting replica.
+  void note_held(std::string_view flags, bool from_minter);
   // Set adds: the distinct members no acknowledging replica held before: held by none
   // but the minter, and there removed by a replica the remove reached first.
   uint32_t added() const;
