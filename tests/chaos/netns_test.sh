@@ -30,7 +30,16 @@ if [ "${1:-}" = "nemesis" ]; then
         ip netns exec "$(ns n$i)" iptables -S INPUT | grep -- '-s .* -j DROP' | sed 's/^-A/-D/' |
           while read -r rule; do ip netns exec "$(ns n$i)" iptables $rule; done
       done ;;
-    kill) kill -9 "$(cat "$dir/$2.pid")" ;;
+    kill)
+      # kill -9 returns before the process is gone; a start right after it would find the
+      # data dir's LOCK still held and exit, so wait (bounded) until it is dead or a zombie.
+      pid="$(cat "$dir/$2.pid")"
+      kill -9 "$pid"
+      for _ in $(seq 1 100); do
+        state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)"
+        [ -z "$state" ] || [ "$state" = Z ] && break
+        sleep 0.05
+      done ;;
     pause) kill -STOP "$(cat "$dir/$2.pid")" ;;
     resume) kill -CONT "$(cat "$dir/$2.pid")" ;;
     start) "$dir/start.sh" "$2" ;;
@@ -132,6 +141,10 @@ run_check sloppy --r 1 --w 1
 run_check local -c local --faults isolate
 
 if [ "$failures" -gt 0 ]; then
+  for i in $(seq 1 $nodes); do
+    echo "--- last lines of n$i.log"
+    tail -n 8 "$dir/n$i.log"
+  done
   echo "$failures check(s) failed"
   exit 1
 fi
