@@ -44,11 +44,14 @@ class ObjectStore {
   using ChangeFn = std::function<void(uint64_t key_hash)>;
 
   // What a save rewrites besides the head: every row (all), or the set elements and
-  // operation records listed.
+  // operation records listed. `absent`: the key had no head before this save, so it has
+  // no rows either (rows are written and erased only with their head, in one turn) and
+  // `all` writes them without first scanning for old ones to clear.
   struct Rows {
     const crdt::ORSet::Touched* elements = nullptr;
     const std::vector<uint64_t>* ops = nullptr;
     bool all = false;
+    bool absent = false;
   };
 
   // What an operation on some members of a key sees of it (part()).
@@ -174,6 +177,8 @@ class ObjectStore {
                 Rows rows);
   // Erases every row under `prefix`. On a failed scan erases nothing and says why.
   Status erase_prefix(const std::string& prefix);
+  // Before a whole rewrite: erase_prefix, or only the kept digest for an absent key.
+  void clear_rows(const std::string& prefix, Rows rows);
 
   Store& store_;
   Turn& turn_;

@@ -177,7 +177,8 @@ Status Node::merge_local(const std::string& bucket, const std::string& key, cons
   if (!part.object) {
     auto fresh = std::make_shared<Object>(delta);
     prune_ops(*fresh, nullptr);
-    objects_.save(bucket, key, std::move(fresh), ObjectStore::Rows{.all = true}, durable);
+    objects_.save(bucket, key, std::move(fresh), ObjectStore::Rows{.all = true, .absent = true},
+                  durable);
     return Status::ok();
   }
   Object& mine = *part.object;
