@@ -208,7 +208,7 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
   p.state = std::move(applied->state);
   p.duplicate = applied->duplicate;
   p.base = applied->base;
-  p.note_held(applied->held, /*minter=*/true);
+  p.note_held(applied->held, /*from_minter=*/true);
   spread_delta(id, p, config_.self);
   record(id, config_.self, true, Status::ok());
 }
@@ -223,6 +223,10 @@ const crdt::DotContext* Node::minter_context(const Pending& p) {
 
 void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
   const std::vector<ring::Target> targets = p.targets;  // record() may erase p
+  // A set add: the minter's context, by which each replica judges its held flags
+  // (encoded once: the same bytes go to every remote target).
+  const crdt::DotContext* minter_seen = minter_context(p);
+  const std::string minter_bytes = minter_seen ? minter_seen->encode() : std::string();
   for (const ring::Target& t : targets) {
     if (t.node == minter) continue;
     if (t.node == config_.self) {
@@ -238,7 +242,7 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
                                              p.options.durable, env_.clock.wall_ms())
                               : merge_local(p.bucket, p.key, *p.delta, p.options.durable,
                                             p.delta_elements, &held, minter_context(p));
-        if (s.is_ok()) p.note_held(held, /*minter=*/false);
+        if (s.is_ok()) p.note_held(held, /*from_minter=*/false);
         record(id, t.node, s.is_ok(), s);
       }
       if (!requests_.find(id)) return;
@@ -250,8 +254,7 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
     m.hint_for = t.hint_for.value_or("");
     m.base = p.base;
     m.elements = p.delta_elements;
-    // A set add: the minter's context, by which the replica judges its held flags.
-    if (const crdt::DotContext* seen = minter_context(p)) m.body = seen->encode();
+    m.body = minter_bytes;
     send(t.node, std::move(m));
   }
 }
@@ -442,7 +445,7 @@ void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
     p.state = m.state;
     p.duplicate = m.duplicate;
     p.base = m.base;
-    p.note_held(m.body, /*minter=*/true);
+    p.note_held(m.body, /*from_minter=*/true);
     spread_delta(m.req_id, p, from);
     record(m.req_id, from, true, Status::ok());
   } else if (m.kind == Message::Kind::kMergeAck) {
@@ -452,7 +455,7 @@ void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
       on_gap(m.req_id, p, from);
       return;
     }
-    if (m.status.is_ok() && !p.answered_by.count(from)) p.note_held(m.body, /*minter=*/false);
+    if (m.status.is_ok() && !p.answered_by.count(from)) p.note_held(m.body, /*from_minter=*/false);
     record(m.req_id, from, m.status.is_ok(), m.status);
   }
 }

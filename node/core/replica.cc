@@ -365,14 +365,16 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
       reply.status =
           hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable, env_.clock.wall_ms());
     } else {
-      // Held flags for a write someone waits on (Message::body of kMergeAck), judged
-      // against the minter's context when it came along (Message::body of kMerge).
+      // Held flags for a set add someone waits on (Message::body of kMergeAck), judged
+      // against the minter's context, which only a set add's merge carries (Message::body
+      // of kMerge): a remove's or a repair's merge needs none.
       std::optional<crdt::DotContext> seen;
       if (!m.body.empty()) {
         if (Result<crdt::DotContext> c = crdt::DotContext::decode(m.body)) seen = std::move(*c);
       }
-      reply.status = merge_local(m.bucket, m.key, *m.object, m.durable, m.elements,
-                                 m.req_id != 0 ? &reply.body : nullptr, seen ? &*seen : nullptr);
+      reply.status =
+          merge_local(m.bucket, m.key, *m.object, m.durable, m.elements,
+                      m.req_id != 0 && seen ? &reply.body : nullptr, seen ? &*seen : nullptr);
     }
     if (m.req_id == 0) return;  // read repair: nobody waits for an ack
   }
