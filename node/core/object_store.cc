@@ -406,27 +406,18 @@ void ObjectStore::save_ops(uint64_t hash, const std::string& bucket, const std::
   }
 }
 
-// A whole rewrite first clears the old rows; if that scan fails, rows the object no
-// longer has could come back on the next load, so the turn acknowledges nothing. A key
-// with no head has no rows: the scan (an iterator over every level) is skipped, which
-// makes a first write of a key as cheap as an overwrite.
+// A whole rewrite first clears the old rows (a failed scan fails the turn: they could
+// come back on the next load). A key with no head has none: no scan of every level.
 void ObjectStore::clear_rows(const std::string& prefix, Rows rows) {
-  if (rows.absent) {
-    element_digests_.erase(prefix);
+  element_digests_.erase(prefix);
+  if (rows.absent) return;
+  std::vector<std::string> old;
+  if (Status s = rows_under(store_, prefix, &old); !s.is_ok()) {
+    scan_failed(s);
+    turn_.fail(s);
     return;
   }
-  if (Status s = erase_prefix(prefix); !s.is_ok()) turn_.fail(s);
-}
-
-Status ObjectStore::erase_prefix(const std::string& prefix) {
-  element_digests_.erase(prefix);
-  std::vector<std::string> rows;
-  if (Status s = rows_under(store_, prefix, &rows); !s.is_ok()) {
-    scan_failed(s);
-    return s;
-  }
-  for (const std::string& r : rows) store_.erase(r);
-  return Status::ok();
+  for (const std::string& r : old) store_.erase(r);
 }
 
 Status ObjectStore::erase_object(const DataKey& dk) {

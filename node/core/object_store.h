@@ -175,9 +175,8 @@ class ObjectStore {
   bool split_span(const std::string& prefix, const std::string& elem, SpanDigests* spans);
   void save_ops(uint64_t hash, const std::string& bucket, const std::string& key, const Object& o,
                 Rows rows);
-  // Erases every row under `prefix`. On a failed scan erases nothing and says why.
-  Status erase_prefix(const std::string& prefix);
-  // Before a whole rewrite: erase_prefix, or only the kept digest for an absent key.
+  // Before a whole rewrite: erases every row under `prefix` (none when rows.absent) and
+  // its kept digest. On a failed scan erases no row and fails the turn.
   void clear_rows(const std::string& prefix, Rows rows);
 
   Store& store_;
