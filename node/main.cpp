@@ -101,7 +101,8 @@ void add_cluster_flags(CLI::App& app, Flags& f) {
 
 // Security, limits and logging.
 void add_node_flags(CLI::App& app, Flags& f) {
-  app.add_option("--secret", f.secret, "cluster secret; peers must present the same one");
+  app.add_option("--secret", f.secret,
+                 "cluster secret; peers must prove they know the same one (never sent)");
   app.add_option("--secret-file", f.secret_file, "read the cluster secret from this file");
   app.add_option("--vnodes", f.vnodes, "virtual nodes per node (same on every node)")
       ->capture_default_str()

@@ -16,12 +16,13 @@ using wire::unpack_payload;
 std::string encode_hello(const Hello& h) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
-  pk.pack_array(5);
+  pk.pack_array(h.nonce.empty() ? 5 : 6);
   pack_str(pk, "hello");
   pk.pack_uint32(h.version);
   codec::pack_bytes(pk, h.node);
   codec::pack_bytes(pk, h.secret);
   codec::pack_bytes(pk, h.peer_address);
+  if (!h.nonce.empty()) codec::pack_bytes(pk, h.nonce);
   return std::string(buf.data(), buf.size());
 }
 
@@ -31,11 +32,13 @@ Result<Hello> decode_hello(std::string_view payload) {
     codec::Array a;
     std::string tag;
     uint64_t version = 0;
-    if (!codec::array(o, &a).is_ok() || (a.size != 4 && a.size != 5) ||
+    if (!codec::array(o, &a).is_ok() || a.size < 4 || a.size > 6 ||
         !codec::bytes(a[0], &tag).is_ok() || tag != "hello" ||
-        !codec::u64(a[1], &version).is_ok() || !codec::bytes(a[2], &h.node).is_ok() ||
-        !codec::bytes(a[3], &h.secret).is_ok() ||
-        (a.size == 5 && !codec::bytes(a[4], &h.peer_address).is_ok())) {
+        !codec::u64(a[1], &version).is_ok() || version > UINT32_MAX ||
+        !codec::bytes(a[2], &h.node).is_ok() || !codec::bytes(a[3], &h.secret).is_ok() ||
+        (a.size >= 5 && !codec::bytes(a[4], &h.peer_address).is_ok()) ||
+        (a.size == 6 && !codec::bytes(a[5], &h.nonce).is_ok()) ||
+        h.nonce.size() > kMaxHandshakeFieldBytes) {
       return Status::invalid_argument("the first peer frame must be a hello");
     }
     h.version = static_cast<uint32_t>(version);
@@ -76,6 +79,59 @@ Result<std::string> decode_welcome(std::string_view payload) {
   if (!c) return Status::corruption("unknown status in welcome");
   if (*c != Code::kOk) return Status(*c, msg);
   return node;
+}
+
+std::string encode_challenge(const Challenge& c) {
+  msgpack::sbuffer buf(128);
+  Packer pk(buf);
+  pk.pack_array(4);
+  pack_str(pk, "challenge");
+  codec::pack_bytes(pk, c.node);
+  codec::pack_bytes(pk, c.nonce);
+  codec::pack_bytes(pk, c.proof);
+  return std::string(buf.data(), buf.size());
+}
+
+Result<Challenge> decode_challenge(std::string_view payload) {
+  Challenge c;
+  Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
+    codec::Array a;
+    std::string tag;
+    if (!codec::array(o, &a).is_ok() || a.size != 4 || !codec::bytes(a[0], &tag).is_ok() ||
+        tag != "challenge" || !codec::bytes(a[1], &c.node).is_ok() ||
+        !codec::bytes(a[2], &c.nonce).is_ok() || !codec::bytes(a[3], &c.proof).is_ok() ||
+        c.nonce.size() > kMaxHandshakeFieldBytes || c.proof.size() > kMaxHandshakeFieldBytes) {
+      return Status::corruption("expected a challenge frame");
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return Status::corruption(s.message());
+  return c;
+}
+
+std::string encode_proof(std::string_view proof) {
+  msgpack::sbuffer buf(64);
+  Packer pk(buf);
+  pk.pack_array(2);
+  pack_str(pk, "proof");
+  codec::pack_bytes(pk, proof);
+  return std::string(buf.data(), buf.size());
+}
+
+Result<std::string> decode_proof(std::string_view payload) {
+  std::string proof;
+  Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
+    codec::Array a;
+    std::string tag;
+    if (!codec::array(o, &a).is_ok() || a.size != 2 || !codec::bytes(a[0], &tag).is_ok() ||
+        tag != "proof" || !codec::bytes(a[1], &proof).is_ok() ||
+        proof.size() > kMaxHandshakeFieldBytes) {
+      return Status::corruption("expected a proof frame");
+    }
+    return Status::ok();
+  });
+  if (!s.is_ok()) return Status::corruption(s.message());
+  return proof;
 }
 
 namespace {

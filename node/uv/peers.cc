@@ -1,6 +1,7 @@
 // Server::Impl: peer links (server_impl.h).
 #include <spdlog/spdlog.h>
 
+#include "node/uv/peer_auth.h"
 #include "node/uv/server_impl.h"
 
 namespace shoal::uvshell {
@@ -47,44 +48,7 @@ Peer* Server::Impl::peer_for(const std::string& id) {
 }
 
 bool Server::Impl::handle_peer_in_frame(Conn* c, std::string_view payload) {
-  if (!c->welcomed) {
-    Result<api::Hello> hello = api::decode_hello(payload);
-    Status refusal;
-    if (!hello) {
-      refusal = hello.status();
-    } else if (hello->version != api::kProtocolVersion) {
-      refusal = Status::invalid_argument("protocol version " + std::to_string(hello->version) +
-                                         " (this node speaks " +
-                                         std::to_string(api::kProtocolVersion) + ")");
-    } else if (hello->secret != config.secret) {
-      refusal = Status::unauthorized("wrong cluster secret");
-    } else if (hello->node == config.node_id || hello->node.empty() ||
-               hello->node.size() > core::kMaxNodeIdBytes || is_seed_name(hello->node)) {
-      refusal = Status::unauthorized("bad node id \"" + hello->node + "\"");
-    }
-    if (!refusal.is_ok()) {
-      // Rate limited: anyone who can reach the peer port can send hellos in a loop.
-      log_limit("hello",
-                fmt::format("refused peer connection from {} (claims to be {}): {}", c->remote,
-                            hello ? hello->node : "?", refusal.to_string()),
-                spdlog::level::err);
-      queue(c, api::encode_welcome(refusal, config.node_id));
-      c->close_after_flush = true;
-      return false;
-    }
-    c->welcomed = true;
-    c->peer = hello->node;
-    welcomed_stranger(c);
-    c->reader.set_max_payload_bytes(api::kMaxPeerFrameBytes);
-    if (!hello->peer_address.empty() && hello->peer_address.size() <= core::kMaxAddressBytes &&
-        (hello_addresses.size() < core::kMaxMembers || hello_addresses.count(c->peer))) {
-      hello_addresses[c->peer] = hello->peer_address;
-    }
-    queue(c, api::encode_welcome(Status::ok(), config.node_id));
-    spdlog::debug("peer {} connected from {}", c->peer, c->remote);
-    dial_back(c->peer);
-    return true;
-  }
+  if (!c->welcomed) return c->challenged ? accept_proof(c, payload) : accept_hello(c, payload);
   Result<core::Message> m = api::decode_message(payload);
   if (!m) {
     spdlog::warn("peer {} ({}): {}; closing the connection", c->peer, c->remote,
@@ -96,12 +60,95 @@ bool Server::Impl::handle_peer_in_frame(Conn* c, std::string_view payload) {
   return true;
 }
 
+// The dialler's hello. Protocol 2 is answered by a challenge: our id, our nonce, and our
+// proof that we know the secret. Protocol 1 carried the secret itself and is welcomed at
+// once, so nodes not yet upgraded can still reach this one (docs/security.md).
+bool Server::Impl::accept_hello(Conn* c, std::string_view payload) {
+  Result<api::Hello> hello = api::decode_hello(payload);
+  Status refusal;
+  if (!hello) {
+    refusal = hello.status();
+  } else if (hello->version != api::kProtocolVersion &&
+             hello->version != api::kClearSecretVersion) {
+    refusal =
+        Status::invalid_argument("protocol version " + std::to_string(hello->version) +
+                                 " (this node speaks " + std::to_string(api::kClearSecretVersion) +
+                                 " and " + std::to_string(api::kProtocolVersion) + ")");
+  } else if (hello->node == config.node_id || hello->node.empty() ||
+             hello->node.size() > core::kMaxNodeIdBytes || is_seed_name(hello->node)) {
+    refusal = Status::unauthorized("bad node id \"" + hello->node + "\"");
+  } else if (hello->version == api::kClearSecretVersion && hello->secret != config.secret) {
+    refusal = Status::unauthorized("wrong cluster secret");
+  } else if (hello->version == api::kProtocolVersion && hello->nonce.size() != kNonceBytes) {
+    refusal = Status::invalid_argument("the hello's nonce must be " + std::to_string(kNonceBytes) +
+                                       " bytes");
+  }
+  if (!refusal.is_ok()) return refuse_peer(c, hello ? hello->node : "?", refusal);
+  if (hello->version == api::kClearSecretVersion) {
+    log_limit("clear secret",
+              fmt::format("peer {} ({}) speaks peer protocol 1, which sends the cluster secret "
+                          "in clear: upgrade it",
+                          hello->node, c->remote),
+              spdlog::level::warn);
+    welcome_peer(c, hello->node, hello->peer_address);
+    return true;
+  }
+  c->claimed = hello->node;
+  c->claimed_address = hello->peer_address;
+  c->nonce_theirs = hello->nonce;
+  c->nonce_mine = random_nonce();
+  queue(c, api::encode_challenge({config.node_id, c->nonce_mine,
+                                  peer_proof(config.secret, PeerRole::kListener, c->nonce_theirs,
+                                             c->nonce_mine, c->claimed, config.node_id)}));
+  c->challenged = true;
+  return true;
+}
+
+// The dialler's proof: it knows the secret, so it is welcomed as the node it claims.
+bool Server::Impl::accept_proof(Conn* c, std::string_view payload) {
+  Result<std::string> proof = api::decode_proof(payload);
+  if (!proof) return refuse_peer(c, c->claimed, Status::invalid_argument(proof.status().message()));
+  const std::string expected = peer_proof(config.secret, PeerRole::kDialler, c->nonce_theirs,
+                                          c->nonce_mine, c->claimed, config.node_id);
+  if (!proof_matches(*proof, expected)) {
+    return refuse_peer(c, c->claimed, Status::unauthorized("wrong cluster secret"));
+  }
+  welcome_peer(c, c->claimed, c->claimed_address);
+  return true;
+}
+
+// Rate limited: anyone who can reach the peer port can send hellos in a loop.
+bool Server::Impl::refuse_peer(Conn* c, const std::string& claimed, const Status& refusal) {
+  log_limit("hello",
+            fmt::format("refused peer connection from {} (claims to be {}): {}", c->remote, claimed,
+                        refusal.to_string()),
+            spdlog::level::err);
+  queue(c, api::encode_welcome(refusal, config.node_id));
+  c->close_after_flush = true;
+  return false;
+}
+
+void Server::Impl::welcome_peer(Conn* c, const std::string& id, const std::string& peer_address) {
+  c->welcomed = true;
+  c->peer = id;
+  welcomed_stranger(c);
+  c->reader.set_max_payload_bytes(api::kMaxPeerFrameBytes);
+  if (!peer_address.empty() && peer_address.size() <= core::kMaxAddressBytes &&
+      (hello_addresses.size() < core::kMaxMembers || hello_addresses.count(c->peer))) {
+    hello_addresses[c->peer] = peer_address;
+  }
+  queue(c, api::encode_welcome(Status::ok(), config.node_id));
+  spdlog::debug("peer {} connected from {}", c->peer, c->remote);
+  dial_back(c->peer);
+}
+
 bool Server::Impl::handle_peer_out_frame(Conn* c, std::string_view payload) {
   Peer* p = peers.at(c->peer).get();
   if (c->welcomed) {  // peers answer on their own connection, never on ours
     close_conn(c, "unexpected frame");
     return false;
   }
+  if (!c->challenged) return answer_challenge(c, p, payload);
   Result<std::string> welcome = api::decode_welcome(payload);
   if (!welcome) {
     spdlog::error("peer {} at {} refused our hello: {}", p->id, p->address.to_string(),
@@ -129,6 +176,39 @@ bool Server::Impl::handle_peer_out_frame(Conn* c, std::string_view payload) {
     node->on_peer_status(p->id, true);
     log_peer_states();
   }
+  return true;
+}
+
+// The listener's challenge: its proof checked, ours sent. Nothing of ours goes to a
+// listener that cannot prove the secret. A refusal (a welcome with an error) may come
+// instead: an old node refusing protocol 2, or a bad hello.
+bool Server::Impl::answer_challenge(Conn* c, Peer* p, std::string_view payload) {
+  Result<api::Challenge> ch = api::decode_challenge(payload);
+  if (!ch) {
+    Result<std::string> welcome = api::decode_welcome(payload);
+    const Status why =
+        welcome ? Status::corruption("welcomed without a challenge") : welcome.status();
+    spdlog::error("peer {} at {} refused our hello: {}", p->id, p->address.to_string(),
+                  why.to_string());
+    p->backoff_ms = 1'000;  // a refusal will not fix itself soon
+    close_conn(c, "refused");
+    return false;
+  }
+  const std::string expected = peer_proof(config.secret, PeerRole::kListener, c->nonce_mine,
+                                          ch->nonce, config.node_id, ch->node);
+  if (ch->nonce.size() != kNonceBytes || !proof_matches(ch->proof, expected)) {
+    log_limit("proof " + p->id,
+              fmt::format("peer {} at {} (says it is {}) could not prove it knows the cluster "
+                          "secret; sending it nothing",
+                          p->id, p->address.to_string(), ch->node),
+              spdlog::level::err);
+    p->backoff_ms = 1'000;
+    close_conn(c, "wrong proof");
+    return false;
+  }
+  queue(c, api::encode_proof(peer_proof(config.secret, PeerRole::kDialler, c->nonce_mine, ch->nonce,
+                                        config.node_id, ch->node)));
+  c->challenged = true;
   return true;
 }
 
@@ -187,8 +267,11 @@ void Server::Impl::on_dialled(Conn* c, int status) {
     return;
   }
   start_reading(c);
-  api::Hello hello{api::kProtocolVersion, config.node_id, config.secret,
-                   (config.advertise_peer ? *config.advertise_peer : config.peer).to_string()};
+  // The secret stays here: the handshake proves it (peer_auth.h).
+  c->nonce_mine = random_nonce();
+  api::Hello hello{api::kProtocolVersion, config.node_id, "",
+                   (config.advertise_peer ? *config.advertise_peer : config.peer).to_string(),
+                   c->nonce_mine};
   queue(c, api::encode_hello(hello));
 }
 

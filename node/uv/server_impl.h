@@ -50,7 +50,12 @@ struct Conn {
   bool close_after_flush = false;
   bool reading = false;
   bool welcomed = false;  // peer-in: hello accepted; peer-out: welcome received
-  std::string peer;       // peer id (peer-in after hello; peer-out: the target)
+  // The peer handshake (peer_auth.h): this side's nonce and the other's; peer-in: the
+  // challenge went out and the dialler's proof is due; peer-out: our proof went out.
+  std::string nonce_mine, nonce_theirs;
+  std::string claimed, claimed_address;  // peer-in: the hello's node id and address
+  bool challenged = false;
+  std::string peer;  // peer id (peer-in after hello; peer-out: the target)
   std::string remote;
   // Connection limits (conn_limits.cc).
   std::string address;       // the remote IP, without the port: per-address caps
@@ -144,6 +149,12 @@ struct Server::Impl final : core::Clock, core::Transport {
   bool handle_client_frame(Conn* c, std::string_view payload);
   bool handle_peer_in_frame(Conn* c, std::string_view payload);
   bool handle_peer_out_frame(Conn* c, std::string_view payload);
+  // The peer handshake (peers.cc): the listener's steps, then the dialler's.
+  bool accept_hello(Conn* c, std::string_view payload);
+  bool accept_proof(Conn* c, std::string_view payload);
+  bool refuse_peer(Conn* c, const std::string& claimed, const Status& refusal);
+  void welcome_peer(Conn* c, const std::string& id, const std::string& peer_address);
+  bool answer_challenge(Conn* c, Peer* p, std::string_view payload);
   void reply(Conn* c, const api::Response& r);
   void queue(Conn* c, std::string_view payload);
   void queue_raw(Conn* c, std::string_view bytes);

@@ -466,10 +466,18 @@ TEST_CASE("peer messages carry the op id of a mint and the duplicate flag of its
 
 TEST_CASE("the hello carries the dialler's peer address and the 4-field form still decodes",
           "[protocol]") {
-  auto h = decode_hello(encode_hello({kProtocolVersion, "n4", "s3cret", "127.0.0.1:7104"}));
+  auto h = decode_hello(
+      encode_hello({kProtocolVersion, "n4", "", "127.0.0.1:7104", std::string(32, 'n')}));
   REQUIRE(h.is_ok());
+  CHECK(h->version == kProtocolVersion);
   CHECK(h->node == "n4");
+  CHECK(h->secret.empty());
   CHECK(h->peer_address == "127.0.0.1:7104");
+  CHECK(h->nonce == std::string(32, 'n'));
+  auto clear = decode_hello(encode_hello({kClearSecretVersion, "n4", "s3cret", "a:1", ""}));
+  REQUIRE(clear.is_ok());
+  CHECK(clear->secret == "s3cret");
+  CHECK(clear->nonce.empty());
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
   pk.pack_array(4);
@@ -481,6 +489,24 @@ TEST_CASE("the hello carries the dialler's peer address and the 4-field form sti
   REQUIRE(old.is_ok());
   CHECK(old->node == "n5");
   CHECK(old->peer_address.empty());
+}
+
+TEST_CASE("the handshake's challenge and proof round-trip and refuse other frames", "[protocol]") {
+  auto ch = decode_challenge(encode_challenge({"n2", std::string(32, 'a'), std::string(32, 'p')}));
+  REQUIRE(ch.is_ok());
+  CHECK(ch->node == "n2");
+  CHECK(ch->nonce == std::string(32, 'a'));
+  CHECK(ch->proof == std::string(32, 'p'));
+  auto proof = decode_proof(encode_proof(std::string(32, 'q')));
+  REQUIRE(proof.is_ok());
+  CHECK(*proof == std::string(32, 'q'));
+  // Each refuses the other frames of the handshake, and oversized fields.
+  CHECK(decode_challenge(encode_proof("x")).status().code() == Code::kCorruption);
+  CHECK(decode_proof(encode_welcome(Status::ok(), "n1")).status().code() == Code::kCorruption);
+  CHECK(decode_welcome(encode_challenge({"n2", "a", "p"})).status().code() == Code::kCorruption);
+  CHECK(!decode_challenge(encode_challenge({"n2", std::string(257, 'a'), "p"})).is_ok());
+  CHECK(!decode_proof(encode_proof(std::string(257, 'q'))).is_ok());
+  CHECK(!decode_hello(encode_hello({kProtocolVersion, "n4", "", "", std::string(257, 'n')})));
 }
 
 TEST_CASE("admin requests and the cluster status answer round-trip", "[protocol]") {
@@ -530,7 +556,10 @@ TEST_CASE("protocol decoders survive 50k random and mutated payloads", "[protoco
   m.kind = core::Message::Kind::kMerge;
   m.object = std::make_shared<const core::Object>(core::DataType::kSet);
   valid.push_back(encode_message(m));
-  valid.push_back(encode_hello({kProtocolVersion, "n1", "s", "127.0.0.1:7101"}));
+  valid.push_back(encode_hello({kProtocolVersion, "n1", "", "127.0.0.1:7101", "nonce"}));
+  valid.push_back(encode_hello({kClearSecretVersion, "n1", "s", "127.0.0.1:7101", ""}));
+  valid.push_back(encode_challenge({"n1", "nonce", "proof"}));
+  valid.push_back(encode_proof("proof"));
   valid.push_back(encode_welcome(Status::ok(), "n1"));
   Response status;
   status.members = {MemberInfo{"n2", "up", "a", "b", 1, false, 0.5, 0.3, 1, 2, 3}};
@@ -571,6 +600,8 @@ TEST_CASE("protocol decoders survive 50k random and mutated payloads", "[protoco
     if (auto msg = decode_message(p)) (void)encode_message(*msg);
     (void)decode_hello(p);
     (void)decode_welcome(p);
+    (void)decode_challenge(p);
+    (void)decode_proof(p);
   }
   CHECK(accepted > 0);  // the mutations are not all fatal: accepted paths are exercised
 }

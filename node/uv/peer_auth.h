@@ -1,0 +1,33 @@
+// Peer authentication without sending the cluster secret (protocol 2, peer_codec.h).
+//
+// Each side of a peer connection proves it knows the secret by an HMAC-SHA256, keyed by
+// the secret, over both sides' fresh random nonces and both node ids, with its role
+// (dialler or listener) first: a proof cannot be replayed on another connection (new
+// nonces), reflected back to its sender (the role differs), or moved to another pair of
+// nodes (the ids). A passive observer sees nonces and MACs, never the secret; what it
+// learns is only enough for an offline guess of a weak secret (docs/security.md).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace shoal::uvshell {
+
+constexpr size_t kNonceBytes = 32;
+
+enum class PeerRole { kDialler, kListener };
+
+// kNonceBytes from the operating system's random source (OpenSSL RAND_bytes).
+// Aborts if there is none: a predictable nonce would make proofs replayable.
+std::string random_nonce();
+
+// The proof `role` sends: HMAC-SHA256(secret, role | dialler_nonce | listener_nonce |
+// dialler id | listener id), each field length-prefixed so no two inputs collide.
+std::string peer_proof(std::string_view secret, PeerRole role, std::string_view dialler_nonce,
+                       std::string_view listener_nonce, std::string_view dialler,
+                       std::string_view listener);
+
+// Constant-time comparison of a received proof with the expected one.
+bool proof_matches(std::string_view got, std::string_view expected);
+
+}  // namespace shoal::uvshell

@@ -1,0 +1,113 @@
+// The peer handshake on a real node's peer port, step by step (node/uv/peer_auth.h): a
+// dialler that proves the cluster secret is welcomed; a wrong proof, a short nonce or a
+// protocol 1 hello with the wrong secret is refused and nothing it sent afterwards is
+// applied; a protocol 1 hello with the right secret is still welcomed (old nodes), and the
+// node logs that it sent the secret in clear.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "node/api/frames.h"
+#include "node/api/peer_codec.h"
+#include "node/uv/peer_auth.h"
+
+namespace shoal::test {
+namespace {
+
+// A blocking connection to a peer port that reads whole frames.
+class PeerLink {
+ public:
+  explicit PeerLink(int port) : reader_(api::kMaxPeerFrameBytes) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    timeval tv{5, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~PeerLink() { close(fd_); }
+  void send(std::string_view payload) {
+    std::string f;
+    api::append_frame(&f, payload);
+    REQUIRE(::send(fd_, f.data(), f.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(f.size()));
+  }
+  // The next frame's payload; "" on EOF or after 5 s without one.
+  std::string next() {
+    for (;;) {
+      std::string_view payload;
+      if (reader_.next(&payload) == api::FrameReader::Next::kFrame) return std::string(payload);
+      char buf[4096];
+      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return "";
+      reader_.feed(buf, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  api::FrameReader reader_;
+};
+
+constexpr const char* kSecret = "handshake-secret";
+
+// Sends a protocol 2 hello as `node`; returns the challenge (checked: n1 proved the secret).
+api::Challenge hello(PeerLink& link, const std::string& node, const std::string& nonce) {
+  link.send(api::encode_hello({api::kProtocolVersion, node, "", "", nonce}));
+  Result<api::Challenge> ch = api::decode_challenge(link.next());
+  REQUIRE(ch.is_ok());
+  CHECK(ch->node == "n1");
+  CHECK(ch->proof ==
+        uvshell::peer_proof(kSecret, uvshell::PeerRole::kListener, nonce, ch->nonce, node, "n1"));
+  return *ch;
+}
+
+TEST_CASE("the peer handshake welcomes a proof of the secret and refuses anything else",
+          "[cluster][bad]") {
+  TestCluster tc(1, kSecret);
+  const int port = tc.peer_port("n1");
+  const std::string nonce = uvshell::random_nonce();
+  {
+    PeerLink link(port);
+    const api::Challenge ch = hello(link, "n7", nonce);
+    link.send(api::encode_proof(
+        uvshell::peer_proof(kSecret, uvshell::PeerRole::kDialler, nonce, ch.nonce, "n7", "n1")));
+    Result<std::string> welcome = api::decode_welcome(link.next());
+    INFO(welcome.status().to_string());
+    CHECK(welcome.is_ok());
+  }
+  {  // the listener's own proof sent back (a reflection) is not the dialler's
+    PeerLink link(port);
+    const api::Challenge ch = hello(link, "n8", nonce);
+    link.send(api::encode_proof(ch.proof));
+    Result<std::string> welcome = api::decode_welcome(link.next());
+    CHECK(welcome.status().code() == Code::kUnauthorized);
+    CHECK_THAT(welcome.status().message(), Catch::Contains("wrong cluster secret"));
+    CHECK(link.next().empty());  // closed
+  }
+  {  // a short nonce
+    PeerLink link(port);
+    link.send(api::encode_hello({api::kProtocolVersion, "n8", "", "", "short"}));
+    CHECK(api::decode_welcome(link.next()).status().code() == Code::kInvalidArgument);
+  }
+  {  // protocol 1: the secret in clear, wrong, then right
+    PeerLink wrong(port);
+    wrong.send(api::encode_hello({api::kClearSecretVersion, "n8", "guess", "", ""}));
+    CHECK(api::decode_welcome(wrong.next()).status().code() == Code::kUnauthorized);
+    PeerLink right(port);
+    right.send(api::encode_hello({api::kClearSecretVersion, "n9", kSecret, "", ""}));
+    CHECK(api::decode_welcome(right.next()).is_ok());
+  }
+  CHECK(eventually([&] {
+    return tc.log("n1").find("n9 (127.0.0.1") != std::string::npos &&
+           tc.log("n1").find("sends the cluster secret in clear") != std::string::npos;
+  }));
+  CHECK_THAT(tc.log("n1"), Catch::Contains("claims to be n8)"));
+  CHECK_THAT(tc.log("n1"), Catch::Contains("wrong cluster secret"));
+  CHECK(tc.log("n1").find(kSecret) == std::string::npos);  // never logged
+}
+
+}  // namespace
+}  // namespace shoal::test
