@@ -26,6 +26,7 @@ struct Flags {
   size_t max_set_read_members = 100'000;
   uint64_t min_free_mb = 100;
   bool repair = false;
+  bool insecure = false;
   uvshell::ServerConfig limits;  // the connection limits' flags write here
 };
 
@@ -45,6 +46,9 @@ void add_network_flags(CLI::App& app, Flags& f) {
   app.add_option("--members", f.members,
                  "every node as id@host:port of its peer listener, comma separated "
                  "(static membership; default: this node alone)");
+  app.add_flag("--insecure", f.insecure,
+               "serve on addresses other machines can reach although this version has no TLS "
+               "and no client authentication (a trusted network only: docs/security.md)");
   app.add_option("--seeds", f.seeds,
                  "peer addresses (host:port, comma separated) of nodes to join through; "
                  "this node starts as joining and turns up once its arcs are handed to it");
@@ -182,6 +186,29 @@ void start_logging(const std::string& id, const std::string& level) {
   });
 }
 
+// Secure by default: a listener other machines can reach needs --insecure, since there is
+// no TLS and no client authentication yet (issue #16; docs/security.md).
+Status check_exposure(const uvshell::ServerConfig& c, bool insecure) {
+  std::string exposed;
+  for (auto [name, a] : {std::pair{"client", std::optional(c.client)},
+                         {"peer", std::optional(c.peer)},
+                         {"resp", c.resp},
+                         {"http", c.http}}) {
+    if (a && !uvshell::is_loopback(*a))
+      exposed += fmt::format("{}{} ({})", exposed.empty() ? "" : ", ", a->to_string(), name);
+  }
+  if (exposed.empty()) return Status::ok();
+  if (!insecure) {
+    return Status::invalid_argument(
+        "refusing to listen on " + exposed +
+        " without TLS and client authentication, which this version does not have: anyone "
+        "who reaches them could read and change every key and run admin operations. Listen "
+        "on 127.0.0.1, or pass --insecure on a network you trust (docs/security.md)");
+  }
+  spdlog::warn("--insecure: listening on {} without TLS or client authentication", exposed);
+  return Status::ok();
+}
+
 // The listeners and the membership the flags name.
 Status set_addresses(const Flags& f, uvshell::ServerConfig* config) {
   Result<uvshell::Address> c = uvshell::parse_address(f.client);
@@ -198,6 +225,7 @@ Status set_addresses(const Flags& f, uvshell::ServerConfig* config) {
     if (!a) return a.status();
     *slot = *a;
   }
+  SHOAL_RETURN_IF_ERROR(check_exposure(*config, f.insecure));
   Result<std::vector<uvshell::Member>> m = uvshell::parse_members(f.members);
   if (!m) return m.status();
   config->members = *m;

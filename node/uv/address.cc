@@ -1,5 +1,6 @@
 #include "node/uv/address.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 
 #include <cstring>
@@ -26,6 +27,12 @@ Result<Address> parse_address(std::string_view text) {
   }
   a.port = p;
   return a;
+}
+
+bool is_loopback(const Address& a) {
+  if (a.host == "localhost" || a.host == "::1" || a.host == "[::1]") return true;
+  in_addr v4{};
+  return inet_pton(AF_INET, a.host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 Result<std::vector<Member>> parse_members(std::string_view text) {

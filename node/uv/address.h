@@ -28,6 +28,9 @@ struct Member {
 
 // "host:port" (host defaults to 127.0.0.1 when only ":port" or "port" is given).
 Result<Address> parse_address(std::string_view text);
+// Whether only this machine can reach a listener on `a`: 127.0.0.0/8, ::1 or "localhost".
+// Any other host (a name included: it may resolve elsewhere) counts as reachable.
+bool is_loopback(const Address& a);
 // "n1@127.0.0.1:7101,n2@127.0.0.1:7102,..." (empty items skipped; an id twice refused)
 Result<std::vector<Member>> parse_members(std::string_view text);
 // "127.0.0.1:7101,127.0.0.1:7102,..."

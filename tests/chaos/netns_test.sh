@@ -100,7 +100,7 @@ cat >"$dir/start.sh" <<EOF
 #!/usr/bin/env bash
 i=\${1#n}
 ip netns exec shoal-$tag-n\$i "$bin/shoald" --id n\$i --data-dir "$dir/n\$i" \\
-  --client $net.\$i:7001 --peer $net.\$i:7101 --members $members --secret netns-test \\
+  --client $net.\$i:7001 --peer $net.\$i:7101 --members $members --secret netns-test --insecure \\
   --vnodes 64 --heartbeat-interval-ms 100 --gossip-interval-ms 200 --ae-interval-ms 10 \\
   >>"$dir/n\$i.log" 2>&1 &
 echo \$! >"$dir/n\$i.pid"

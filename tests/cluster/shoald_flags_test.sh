@@ -35,6 +35,26 @@ refused "op-window" "${d[@]}" --op-window-ms 1000
 refused "members.*seeds|seeds.*members" "${d[@]}" --members n1@127.0.0.1:7101 --seeds 127.0.0.1:7102
 refused "address|host:port" "${d[@]}" --client nonsense
 refused "secret" "${d[@]}" --secret-file "$tmp/missing-secret"
+# Secure defaults: a listener other machines can reach needs --insecure (docs/security.md).
+refused "refusing to listen on 0.0.0.0:[0-9]+ \(client\) without TLS.*--insecure" \
+  "${d[@]}" --client 0.0.0.0:$((20000 + RANDOM % 10000))
+refused "refusing to listen on .*\(resp\)" "${d[@]}" --resp 0.0.0.0:$((20000 + RANDOM % 10000))
+
+# With --insecure it starts, and says so in its first lines.
+port=$((30000 + RANDOM % 2000))
+timeout 30 "$shoald" "${d[@]}" --client "0.0.0.0:$port" --peer "127.0.0.1:$((port + 1))" \
+  --insecure >"$tmp/insecure.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+  grep -q "serving clients" "$tmp/insecure.log" && break
+  sleep 0.1
+done
+grep -q "serving clients on 0.0.0.0:$port" "$tmp/insecure.log" ||
+  fail "shoald --insecure on 0.0.0.0 did not start: $(cat "$tmp/insecure.log")"
+grep -q "warning --insecure: listening on 0.0.0.0:$port (client) without TLS" "$tmp/insecure.log" ||
+  fail "shoald --insecure did not warn: $(cat "$tmp/insecure.log")"
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
 
 if [ "$failures" -gt 0 ]; then
   echo "$failures shoald flag check(s) failed"
