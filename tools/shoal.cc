@@ -7,7 +7,8 @@
 //
 // This file is the command table: it parses the command line and hands the command to
 // its family: tools/data_cli.h (data commands, ping), tools/cluster_cli.h (`cluster`),
-// tools/chaos.h (`chaos`), tools/check_cli.h (`check`), tools/bench.h (`bench`).
+// tools/chaos.h (`chaos`), tools/check_cli.h (`check`), tools/bench.h (`bench`),
+// tools/user_cli.h (`user`).
 //
 // Exit codes: 0 ok, 1 the node answered with an error (not_found, timeout, ...),
 // 2 bad usage or a request refused before sending (invalid_argument).
@@ -22,6 +23,7 @@
 #include "tools/cli.h"
 #include "tools/cluster_cli.h"
 #include "tools/data_cli.h"
+#include "tools/user_cli.h"
 
 namespace {
 
@@ -59,6 +61,9 @@ int main(int argc, char** argv) {
   std::string cluster_what;
   cli::add_cluster_commands(app, &ca, &cluster_what);
 
+  cli::UserArgs user_args;
+  cli::add_user_commands(app, &user_args);
+
   chaos::ChaosArgs chaos_args;
   chaos::add_commands(app, &chaos_args);
 
@@ -86,6 +91,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (!cluster_what.empty()) return cli::cluster_command(g, cluster_what, ca);
   if (!chaos_args.what.empty()) return chaos::run(chaos_args, g.json);
+  if (!user_args.what.empty()) return cli::user_command(g, user_args);
   if (is_check) {
     Result<core::RequestOptions> o = check_flags.build();
     if (!o) return cli::print_error(g, o.status());

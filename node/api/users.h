@@ -1,0 +1,82 @@
+// Users, their password hashes and roles: the users file a node reads (issue #16;
+// docs/security.md, "Users"). This is the file format and the checks; which requests
+// need which access, and reading the file at start and on SIGHUP, belong to the shell.
+//
+// One user per line, `NAME:HASH:ROLES`; blank lines and lines starting with '#' are
+// ignored.
+//   NAME   1..64 bytes of [A-Za-z0-9_.@-]
+//   HASH   scrypt$LOG2N$R$P$SALT$KEY (SALT and KEY base64): OpenSSL's EVP_PBE_scrypt of
+//          the password, a 16-byte random salt and a 32-byte key; the password is never
+//          stored.
+//   ROLES  comma-separated grants: `admin` (membership, chaos, status details),
+//          `read:GLOB`, `write:GLOB` (buckets matching the glob: glob.h, e.g. `read:*`,
+//          `write:app-*`). Empty: the user can authenticate and do nothing else.
+//
+// Errors: parse() returns invalid_argument naming the line and what is wrong with it;
+// add() returns invalid_argument for a bad name or grant (a user of the same name is
+// replaced). No function logs or returns a password.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crdt/status.h"
+
+namespace shoal::api {
+
+// scrypt cost: 2^15 x 8 x 128 bytes = 32 MiB and ~50-100 ms per hash here, so a guess
+// costs an attacker as much. A file's parameters are capped (kMaxLog2N ...) so a bad
+// line cannot make a check take the node's memory.
+constexpr uint32_t kScryptLog2N = 15, kScryptR = 8, kScryptP = 1;
+constexpr uint32_t kMaxLog2N = 20, kMaxR = 16, kMaxP = 4;
+constexpr size_t kMaxUserNameBytes = 64;
+constexpr size_t kMaxPasswordBytes = 1024;
+
+enum class Access { kRead, kWrite, kAdmin };
+
+struct Grant {
+  Access access = Access::kRead;
+  std::string bucket_glob;  // "" for admin
+};
+
+struct User {
+  std::string name;
+  std::string hash;
+  std::vector<Grant> grants;
+};
+
+// A new hash of `password` with a fresh random salt.
+// REQUIRES: password.size() <= kMaxPasswordBytes.
+std::string hash_password(std::string_view password);
+// Whether `password` matches `hash`; false for a hash that does not parse.
+bool check_password(std::string_view hash, std::string_view password);
+
+class Users {
+ public:
+  static Result<Users> parse(std::string_view text);
+  std::string serialize() const;  // parse(serialize()) gives the same users
+
+  // Adds or replaces `u`. invalid_argument for a bad name or a grant with a bad glob.
+  Status add(User u);
+  bool remove(std::string_view name);  // false: no such user
+  const User* find(std::string_view name) const;
+  const std::map<std::string, User, std::less<>>& all() const { return users_; }
+
+  // The user, if `password` is theirs; nullptr otherwise. An unknown name costs the same
+  // hash as a known one, so the answer's timing does not tell which names exist.
+  const User* authenticate(std::string_view name, std::string_view password) const;
+  // Whether `u` may do `access` on `bucket` (admin: any bucket, and admin operations).
+  static bool allows(const User& u, Access access, std::string_view bucket);
+
+ private:
+  std::map<std::string, User, std::less<>> users_;
+};
+
+// "read", "write", "admin"; the grant as the file spells it ("read:app-*").
+std::string grant_text(const Grant& g);
+Result<Grant> parse_grant(std::string_view text);
+
+}  // namespace shoal::api
