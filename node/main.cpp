@@ -274,6 +274,12 @@ Result<uvshell::ServerConfig> server_config(const Flags& f, const CLI::App& app)
     if (!in) return Status::invalid_argument("cannot read secret file " + f.secret_file);
     std::getline(in, secret);
   }
+  if (secret.empty() && !uvshell::is_loopback(config.peer)) {
+    // --insecure opens a trusted network to the node, not the cluster to anyone.
+    return Status::invalid_argument("the peer listener " + config.peer.to_string() +
+                                    " is reachable from other machines: give the cluster a "
+                                    "secret (--secret-file, docs/security.md)");
+  }
   if (secret.empty() && (config.members.size() > 1 || !config.seeds.empty())) {
     spdlog::warn("no cluster secret set: any process that can reach the peer port may join");
   }

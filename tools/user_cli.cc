@@ -1,6 +1,7 @@
 #include "tools/user_cli.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -29,11 +30,15 @@ Result<api::Users> load(const std::string& path, bool may_be_missing) {
   return users;
 }
 
-// 0600, written whole to a temporary file, synced, then renamed over the old one.
+// 0600, written whole to a fresh temporary file (mkstemp: never one someone else made),
+// synced, renamed over the old one, and the directory synced.
 Status save(const std::string& path, const api::Users& users) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return Status::internal("cannot write " + tmp);
+  std::string tmp = path + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+    if (fd >= 0) ::close(fd);
+    return Status::internal("cannot write a temporary file beside " + path);
+  }
   const std::string text =
       "# shoal users: NAME:HASH:ROLES (docs/security.md)\n" + users.serialize();
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
@@ -42,6 +47,12 @@ Status save(const std::string& path, const api::Users& users) {
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
     return Status::internal("cannot write " + path);
+  }
+  const std::string dir =
+      path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY); dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
   }
   return Status::ok();
 }

@@ -28,10 +28,12 @@
 namespace shoal::api {
 
 // scrypt cost: 2^15 x 8 x 128 bytes = 32 MiB and ~50-100 ms per hash here, so a guess
-// costs an attacker as much. A file's parameters are capped (kMaxLog2N ...) so a bad
-// line cannot make a check take the node's memory.
+// costs an attacker as much. A file's parameters are bounded: at least 2^14 (no weak
+// hashes), at most 64 MiB of memory (128 x r x N) and p <= 2, so a bad line cannot make
+// a check take the node's memory or seconds of a core.
 constexpr uint32_t kScryptLog2N = 15, kScryptR = 8, kScryptP = 1;
-constexpr uint32_t kMaxLog2N = 20, kMaxR = 16, kMaxP = 4;
+constexpr uint32_t kMinLog2N = 14, kMaxLog2N = 20, kMaxR = 16, kMaxP = 2;
+constexpr uint64_t kMaxScryptBytes = 64u << 20;
 constexpr size_t kMaxUserNameBytes = 64;
 constexpr size_t kMaxPasswordBytes = 1024;
 

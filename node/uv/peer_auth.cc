@@ -17,7 +17,18 @@ std::string random_nonce() {
   return nonce;
 }
 
-std::string peer_proof(std::string_view secret, PeerRole role, std::string_view dialler_nonce,
+std::string peer_key(std::string_view secret) {
+  static constexpr std::string_view kSalt = "shoal peer key v2";
+  std::string key(32, '\0');
+  const int ok = EVP_PBE_scrypt(secret.data(), secret.size(),
+                                reinterpret_cast<const unsigned char*>(kSalt.data()), kSalt.size(),
+                                uint64_t{1} << 15, 8, 1, 64u << 20,
+                                reinterpret_cast<unsigned char*>(key.data()), key.size());
+  SHOAL_ASSERT(ok == 1);
+  return key;
+}
+
+std::string peer_proof(std::string_view key, PeerRole role, std::string_view dialler_nonce,
                        std::string_view listener_nonce, std::string_view dialler,
                        std::string_view listener) {
   std::string input = role == PeerRole::kDialler ? "shoal peer dialler" : "shoal peer listener";
@@ -28,7 +39,7 @@ std::string peer_proof(std::string_view secret, PeerRole role, std::string_view 
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_bytes = 0;
   const unsigned char* out =
-      HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
            reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &mac_bytes);
   SHOAL_ASSERT(out != nullptr && mac_bytes == 32);
   return std::string(reinterpret_cast<const char*>(mac), mac_bytes);

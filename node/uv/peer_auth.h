@@ -4,8 +4,11 @@
 // the secret, over both sides' fresh random nonces and both node ids, with its role
 // (dialler or listener) first: a proof cannot be replayed on another connection (new
 // nonces), reflected back to its sender (the role differs), or moved to another pair of
-// nodes (the ids). A passive observer sees nonces and MACs, never the secret; what it
-// learns is only enough for an offline guess of a weak secret (docs/security.md).
+// nodes (the ids). An observer, or a stranger who sends a hello and gets a challenge,
+// sees nonces and MACs, never the secret. The MACs are keyed not by the secret but by
+// peer_key(secret), an scrypt of it computed once at start, so each offline guess of
+// the secret from a recorded proof costs an scrypt (32 MiB, ~0.1 s) instead of one
+// HMAC (docs/security.md).
 #pragma once
 
 #include <string>
@@ -21,9 +24,14 @@ enum class PeerRole { kDialler, kListener };
 // Aborts if there is none: a predictable nonce would make proofs replayable.
 std::string random_nonce();
 
-// The proof `role` sends: HMAC-SHA256(secret, role | dialler_nonce | listener_nonce |
+// The key proofs are made with: scrypt(secret, "shoal peer key v2", N=2^15, r=8, p=1),
+// 32 bytes. About 0.1 s: call once (at start), not per connection.
+std::string peer_key(std::string_view secret);
+
+// The proof `role` sends: HMAC-SHA256(key, role | dialler_nonce | listener_nonce |
 // dialler id | listener id), each field length-prefixed so no two inputs collide.
-std::string peer_proof(std::string_view secret, PeerRole role, std::string_view dialler_nonce,
+// `key`: peer_key(secret).
+std::string peer_proof(std::string_view key, PeerRole role, std::string_view dialler_nonce,
                        std::string_view listener_nonce, std::string_view dialler,
                        std::string_view listener);
 

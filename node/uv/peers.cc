@@ -77,7 +77,8 @@ bool Server::Impl::accept_hello(Conn* c, std::string_view payload) {
   } else if (hello->node == config.node_id || hello->node.empty() ||
              hello->node.size() > core::kMaxNodeIdBytes || is_seed_name(hello->node)) {
     refusal = Status::unauthorized("bad node id \"" + hello->node + "\"");
-  } else if (hello->version == api::kClearSecretVersion && hello->secret != config.secret) {
+  } else if (hello->version == api::kClearSecretVersion &&
+             !proof_matches(hello->secret, config.secret)) {
     refusal = Status::unauthorized("wrong cluster secret");
   } else if (hello->version == api::kProtocolVersion && hello->nonce.size() != kNonceBytes) {
     refusal = Status::invalid_argument("the hello's nonce must be " + std::to_string(kNonceBytes) +
@@ -98,7 +99,7 @@ bool Server::Impl::accept_hello(Conn* c, std::string_view payload) {
   c->nonce_theirs = hello->nonce;
   c->nonce_mine = random_nonce();
   queue(c, api::encode_challenge({config.node_id, c->nonce_mine,
-                                  peer_proof(config.secret, PeerRole::kListener, c->nonce_theirs,
+                                  peer_proof(peer_key, PeerRole::kListener, c->nonce_theirs,
                                              c->nonce_mine, c->claimed, config.node_id)}));
   c->challenged = true;
   return true;
@@ -108,7 +109,7 @@ bool Server::Impl::accept_hello(Conn* c, std::string_view payload) {
 bool Server::Impl::accept_proof(Conn* c, std::string_view payload) {
   Result<std::string> proof = api::decode_proof(payload);
   if (!proof) return refuse_peer(c, c->claimed, Status::invalid_argument(proof.status().message()));
-  const std::string expected = peer_proof(config.secret, PeerRole::kDialler, c->nonce_theirs,
+  const std::string expected = peer_proof(peer_key, PeerRole::kDialler, c->nonce_theirs,
                                           c->nonce_mine, c->claimed, config.node_id);
   if (!proof_matches(*proof, expected)) {
     return refuse_peer(c, c->claimed, Status::unauthorized("wrong cluster secret"));
@@ -120,8 +121,8 @@ bool Server::Impl::accept_proof(Conn* c, std::string_view payload) {
 // Rate limited: anyone who can reach the peer port can send hellos in a loop.
 bool Server::Impl::refuse_peer(Conn* c, const std::string& claimed, const Status& refusal) {
   log_limit("hello",
-            fmt::format("refused peer connection from {} (claims to be {}): {}", c->remote, claimed,
-                        refusal.to_string()),
+            fmt::format("refused peer connection from {} (claims to be {}): {}", c->remote,
+                        claimed.substr(0, core::kMaxNodeIdBytes), refusal.to_string()),
             spdlog::level::err);
   queue(c, api::encode_welcome(refusal, config.node_id));
   c->close_after_flush = true;
@@ -194,19 +195,28 @@ bool Server::Impl::answer_challenge(Conn* c, Peer* p, std::string_view payload) 
     close_conn(c, "refused");
     return false;
   }
-  const std::string expected = peer_proof(config.secret, PeerRole::kListener, c->nonce_mine,
-                                          ch->nonce, config.node_id, ch->node);
+  const std::string expected =
+      peer_proof(peer_key, PeerRole::kListener, c->nonce_mine, ch->nonce, config.node_id, ch->node);
+  if (!is_seed_name(p->id) && ch->node != p->id) {
+    // Another node answers at this address (a stale one): what we queue is for p->id.
+    log_limit("proof " + p->id,
+              fmt::format("peer {} at {} answers as {}; sending it nothing", p->id,
+                          p->address.to_string(), ch->node.substr(0, core::kMaxNodeIdBytes)),
+              spdlog::level::err);
+    close_conn(c, "another node");
+    return false;
+  }
   if (ch->nonce.size() != kNonceBytes || !proof_matches(ch->proof, expected)) {
     log_limit("proof " + p->id,
               fmt::format("peer {} at {} (says it is {}) could not prove it knows the cluster "
                           "secret; sending it nothing",
-                          p->id, p->address.to_string(), ch->node),
+                          p->id, p->address.to_string(), ch->node.substr(0, core::kMaxNodeIdBytes)),
               spdlog::level::err);
     p->backoff_ms = 1'000;
     close_conn(c, "wrong proof");
     return false;
   }
-  queue(c, api::encode_proof(peer_proof(config.secret, PeerRole::kDialler, c->nonce_mine, ch->nonce,
+  queue(c, api::encode_proof(peer_proof(peer_key, PeerRole::kDialler, c->nonce_mine, ch->nonce,
                                         config.node_id, ch->node)));
   c->challenged = true;
   return true;

@@ -6,6 +6,7 @@
 
 #include "node/api/fault_rule.h"
 #include "node/core/identity.h"
+#include "node/uv/peer_auth.h"
 #include "node/uv/server_impl.h"
 
 namespace shoal::uvshell {
@@ -294,6 +295,7 @@ Result<std::unique_ptr<Server>> Server::open(ServerConfig config) {
   if (!self_listed) config.members.push_back({config.node_id, config.peer});
   auto impl = std::make_unique<Impl>();
   impl->config = std::move(config);
+  impl->peer_key = peer_key(impl->config.secret);
   Status s = impl->init();
   if (!s.is_ok()) {
     if (impl->loop.data) {

@@ -102,6 +102,7 @@ struct Peer {
 
 struct Server::Impl final : core::Clock, core::Transport {
   ServerConfig config;
+  std::string peer_key;  // peer_auth.h: what handshake proofs are keyed by
   uv_loop_t loop{};
   uv_tcp_t client_listener{}, peer_listener{}, resp_listener{}, http_listener{};
   uv_check_t check{};

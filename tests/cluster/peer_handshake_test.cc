@@ -52,6 +52,10 @@ class PeerLink {
 };
 
 constexpr const char* kSecret = "handshake-secret";
+const std::string& key() {  // what the node's proofs are keyed by
+  static const std::string k = uvshell::peer_key(kSecret);
+  return k;
+}
 
 // Sends a protocol 2 hello as `node`; returns the challenge (checked: n1 proved the secret).
 api::Challenge hello(PeerLink& link, const std::string& node, const std::string& nonce) {
@@ -60,7 +64,7 @@ api::Challenge hello(PeerLink& link, const std::string& node, const std::string&
   REQUIRE(ch.is_ok());
   CHECK(ch->node == "n1");
   CHECK(ch->proof ==
-        uvshell::peer_proof(kSecret, uvshell::PeerRole::kListener, nonce, ch->nonce, node, "n1"));
+        uvshell::peer_proof(key(), uvshell::PeerRole::kListener, nonce, ch->nonce, node, "n1"));
   return *ch;
 }
 
@@ -73,7 +77,7 @@ TEST_CASE("the peer handshake welcomes a proof of the secret and refuses anythin
     PeerLink link(port);
     const api::Challenge ch = hello(link, "n7", nonce);
     link.send(api::encode_proof(
-        uvshell::peer_proof(kSecret, uvshell::PeerRole::kDialler, nonce, ch.nonce, "n7", "n1")));
+        uvshell::peer_proof(key(), uvshell::PeerRole::kDialler, nonce, ch.nonce, "n7", "n1")));
     Result<std::string> welcome = api::decode_welcome(link.next());
     INFO(welcome.status().to_string());
     CHECK(welcome.is_ok());

@@ -39,6 +39,9 @@ refused "secret" "${d[@]}" --secret-file "$tmp/missing-secret"
 refused "refusing to listen on 0.0.0.0:[0-9]+ \(client\) without TLS.*--insecure" \
   "${d[@]}" --client 0.0.0.0:$((20000 + RANDOM % 10000))
 refused "refusing to listen on .*\(resp\)" "${d[@]}" --resp 0.0.0.0:$((20000 + RANDOM % 10000))
+# An exposed peer listener needs a secret, --insecure or not.
+refused "peer listener 0.0.0.0:[0-9]+ is reachable .*secret" "${d[@]}" --insecure \
+  --peer 0.0.0.0:$((20000 + RANDOM % 10000))
 
 # With --insecure it starts, and says so in its first lines.
 port=$((30000 + RANDOM % 2000))

@@ -18,6 +18,16 @@ TEST_CASE("a password hash checks its password and no other, and never holds it"
   CHECK_FALSE(check_password("", "x"));
   CHECK_FALSE(check_password("plain:correct horse", "correct horse"));
   CHECK_FALSE(check_password("scrypt$30$8$1$AAAAAAAAAAA=$AAAA", "x"));
+  // Parameters out of bounds are a hash that does not parse, never a crash or a long
+  // check: weak (2^4), too much memory (2^20 x 16), p over 2, and what OpenSSL refuses
+  // (N >= 2^(16 r)).
+  const std::string salt_key = h.substr(std::string("scrypt$15$8$1").size());  // $SALT$KEY
+  for (const char* params : {"4$8$1", "20$16$1", "15$8$3", "16$1$1"}) {
+    const std::string bad = std::string("scrypt$") + params + salt_key;
+    CHECK_FALSE(check_password(bad, "correct horse"));
+    CHECK_FALSE(Users::parse("u:" + bad + ":\n").is_ok());
+  }
+  CHECK(check_password("scrypt$15$8$1" + salt_key, "correct horse"));
 }
 
 TEST_CASE("the users file round-trips and says which line is wrong", "[users]") {
