@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -146,6 +147,8 @@ Result<LocalCluster> make_cluster(const std::string& dir, int n, int base_port, 
 
 Status save_cluster(const LocalCluster& c) {
   const std::string path = c.dir + "/cluster.state";
+  // It holds the secret: readable by its owner only.
+  (void)::close(::open((path + ".tmp").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600));
   std::ofstream out(path + ".tmp");
   out << "secret " << c.secret << "\n";
   out << "vnodes " << c.vnodes << "\n";
@@ -218,6 +221,15 @@ Result<LocalNode> add_node(LocalCluster& c, const std::string& seed_id) {
 
 namespace {
 
+// Writes `text` to `path`, readable and writable by its owner only.
+Status write_private(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const bool ok = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+                  ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  if (fd >= 0) ::close(fd);
+  return ok ? Status::ok() : Status::internal("cannot write " + path);
+}
+
 std::vector<std::string> shoald_args(const LocalCluster& c, const LocalNode& node,
                                      const std::string& exe) {
   std::vector<std::string> args = {
@@ -230,7 +242,8 @@ std::vector<std::string> shoald_args(const LocalCluster& c, const LocalNode& nod
       "--http=127.0.0.1:" + std::to_string(node.http_port()),
       node.seed.empty() ? "--members=" + c.members() : "--seeds=" + node.seed,
       "--vnodes=" + std::to_string(c.vnodes)};
-  if (!c.secret.empty()) args.push_back("--secret=" + c.secret);
+  // From a 0600 file (start_node writes it), not the command line other users see in ps.
+  if (!c.secret.empty()) args.push_back("--secret-file=" + c.dir + "/" + node.id + ".secret");
   for (const std::string& a : c.extra_args) args.push_back(a);
   return args;
 }
@@ -301,6 +314,7 @@ Status start_node(LocalCluster& c, const std::string& id, uint32_t wait_ms) {
     return Status::internal("shoald not found at " + exe + " (set SHOAL_SHOALD)");
   }
   const std::string log = c.log_path(*node);
+  SHOAL_RETURN_IF_ERROR(write_private(c.dir + "/" + id + ".secret", c.secret + "\n"));
   const pid_t pid = spawn(shoald_args(c, *node, exe), log, c.die_with_parent);
   if (pid < 0) return Status::internal("fork failed");
   node->pid = pid;
