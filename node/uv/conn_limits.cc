@@ -233,11 +233,14 @@ void Server::Impl::sweep_conns() {
   log_peer_states();
   peer_states.keep_only(node->ring().nodes());  // peers that left the ring are forgotten
   const uint64_t now = uv_now(&loop);
-  std::vector<Conn*> late, idle, slow;
+  std::vector<Conn*> late, unanswered, idle, slow;
   for (const auto& [id, c] : conns) {
     if (c->closing) continue;
-    if (c->stranger && now - c->accepted_ms >= config.peer_handshake_timeout_ms) {
+    const bool handshake_late = now - c->accepted_ms >= config.peer_handshake_timeout_ms;
+    if (c->stranger && handshake_late) {
       late.push_back(c);
+    } else if (c->kind == Conn::Kind::kPeerOut && !c->welcomed && handshake_late) {
+      unanswered.push_back(c);  // a dial (or a listener) that hangs: redial instead
     } else if (c->slot && config.client_idle_timeout_ms > 0 &&
                now - c->active_ms >= config.client_idle_timeout_ms &&
                (client_quiet(c) || c->write_busy)) {
@@ -250,6 +253,12 @@ void Server::Impl::sweep_conns() {
     log_limit("no hello", fmt::format("peer port: {} sent no hello within {} ms; closed", c->remote,
                                       config.peer_handshake_timeout_ms));
     close_conn(c, "no hello in time");
+  }
+  for (Conn* c : unanswered) {
+    log_limit("handshake " + c->peer,
+              fmt::format("peer {} at {}: no welcome within {} ms of dialling; redialling", c->peer,
+                          c->remote, config.peer_handshake_timeout_ms));
+    close_conn(c, "no welcome in time");
   }
   for (Conn* c : idle) {
     spdlog::debug("client {}: idle for {} s; closed", c->remote, (now - c->active_ms) / 1000);

@@ -252,6 +252,7 @@ void Server::Impl::connect_peer(Peer* p) {
   uv_tcp_init(&loop, &c->tcp);
   c->tcp.data = c;
   uv_tcp_nodelay(&c->tcp, 1);
+  c->accepted_ms = uv_now(&loop);  // the handshake deadline (sweep_conns) counts from here
   conns[c->id] = c;
   p->conn = c;
   p->connecting = true;

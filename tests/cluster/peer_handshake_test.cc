@@ -113,5 +113,33 @@ TEST_CASE("the peer handshake welcomes a proof of the secret and refuses anythin
   CHECK(tc.log("n1").find(kSecret) == std::string::npos);  // never logged
 }
 
+// A listener that accepts and never answers (a hung process, a half-open middlebox): the
+// dialler gives up on the connection after --peer-handshake-timeout-ms and dials again,
+// instead of holding its queue for the peer on a connection that will never welcome it.
+TEST_CASE("a dialled peer that never answers the hello is redialled after the deadline",
+          "[cluster][bad]") {
+  TestCluster tc(2, kSecret, /*start=*/false, {"--peer-handshake-timeout-ms=1500"});
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(tc.peer_port("n2")));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  REQUIRE(listen(fd, 16) == 0);
+  timeval tv{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  tc.start_node("n1");    // n2 stays down: this socket holds its peer port
+  std::vector<int> held;  // accepted and never answered
+  for (int second = 0; second < 15 && held.size() < 3; ++second) {
+    if (const int c = accept(fd, nullptr, nullptr); c >= 0) held.push_back(c);
+  }
+  CHECK(held.size() >= 3);  // the first dial and at least two more
+  CHECK_THAT(tc.log("n1"), Catch::Contains("no welcome within 1500 ms of dialling"));
+  for (int c : held) close(c);
+  close(fd);
+}
+
 }  // namespace
 }  // namespace shoal::test
