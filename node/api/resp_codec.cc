@@ -32,15 +32,17 @@ size_t Parser::find_from_scan(char c) {
   return at;
 }
 
+// A length line is at most 33 bytes (no integer is longer), whether or not its end has
+// arrived: otherwise a zero-padded length would be taken when its bytes came in one read
+// and refused when the stream was cut before its end (found by tests/fuzz/resp_fuzz.cc).
 Parser::Step Parser::read_line_int(char prefix, int64_t* value, std::string* error) {
+  constexpr size_t kMaxLineBytes = 33;
   const size_t cr = find_from_scan('\r');
-  if (cr == std::string::npos || cr + 1 >= buf_.size()) {
-    if (buf_.size() - off_ > 33) {  // no integer is that long
-      *error = std::string("Protocol error: no line end after '") + prefix + "'";
-      return Step::kError;
-    }
-    return Step::kNeedMore;
+  if ((cr == std::string::npos ? buf_.size() : cr) - off_ > kMaxLineBytes) {
+    *error = std::string("Protocol error: no line end after '") + prefix + "'";
+    return Step::kError;
   }
+  if (cr == std::string::npos || cr + 1 >= buf_.size()) return Step::kNeedMore;
   auto [end, ec] = std::from_chars(buf_.data() + off_ + 1, buf_.data() + cr, *value);
   if (ec != std::errc() || end != buf_.data() + cr || buf_[cr + 1] != '\n') {
     *error = std::string("Protocol error: invalid ") + (prefix == '*' ? "multibulk" : "bulk") +

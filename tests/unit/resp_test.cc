@@ -39,6 +39,28 @@ TEST_CASE("the RESP parser splits commands at every byte boundary", "[resp]") {
   }
 }
 
+// Found by tests/fuzz/resp_fuzz.cc: a zero-padded length line over 33 bytes was taken
+// when it arrived whole and refused when the stream was cut before its end.
+TEST_CASE("a length line over 33 bytes is refused however the stream is cut", "[resp]") {
+  const std::string padded = "*" + std::string(33, '0') + "1\r\n$4\r\nPING\r\n";
+  const std::string fits = "*" + std::string(31, '0') + "1\r\n$4\r\nPING\r\n";  // 33 bytes
+  for (const std::string& stream : {padded, fits}) {
+    for (size_t cut = 0; cut <= stream.size(); ++cut) {
+      Parser p;
+      std::vector<std::string> args;
+      std::string err;
+      Parser::Next last = Parser::Next::kNeedMore;
+      for (const std::string& part : {stream.substr(0, cut), stream.substr(cut)}) {
+        p.feed(part.data(), part.size());
+        last = p.next(&args, &err);
+        if (last != Parser::Next::kNeedMore) break;
+      }
+      INFO("cut at " << cut);
+      CHECK(last == (stream == padded ? Parser::Next::kError : Parser::Next::kCommand));
+    }
+  }
+}
+
 TEST_CASE("the RESP parser refuses malformed and oversized input", "[resp]") {
   const std::vector<std::string> bads = {"*2\r\n$3\r\nGET\r\n:1\r\n",
                                          "*x\r\n",
