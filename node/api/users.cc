@@ -95,13 +95,18 @@ const std::string& decoy_hash() {
 
 }  // namespace
 
+std::string scrypt_key(std::string_view password, std::string_view salt) {
+  std::optional<std::string> key =
+      derive(password, {kScryptLog2N, kScryptR, kScryptP, std::string(salt), ""});
+  SHOAL_ASSERT(key.has_value());  // the default parameters are always taken
+  return std::move(*key);
+}
+
 std::string hash_password(std::string_view password) {
   SHOAL_ASSERT(password.size() <= kMaxPasswordBytes);
   ScryptHash h{kScryptLog2N, kScryptR, kScryptP, std::string(kSaltBytes, '\0'), ""};
   SHOAL_ASSERT(RAND_bytes(reinterpret_cast<unsigned char*>(h.salt.data()), kSaltBytes) == 1);
-  std::optional<std::string> key = derive(password, h);
-  SHOAL_ASSERT(key.has_value());  // the default parameters are always taken
-  h.key = std::move(*key);
+  h.key = scrypt_key(password, h.salt);
   return format_hash(h);
 }
 
@@ -154,7 +159,6 @@ Result<Users> Users::parse(std::string_view text) {
     const size_t c2 = c1 == line.npos ? line.npos : line.find(':', c1 + 1);
     if (c2 == line.npos) return bad("expected NAME:HASH:ROLES");
     User u{std::string(line.substr(0, c1)), std::string(line.substr(c1 + 1, c2 - c1 - 1)), {}};
-    if (!parse_hash(u.hash)) return bad("the hash is not scrypt$LOG2N$R$P$SALT$KEY");
     const std::string_view roles = line.substr(c2 + 1);
     for (std::string_view g : roles.empty() ? std::vector<std::string_view>{} : split(roles, ',')) {
       Result<Grant> grant = parse_grant(g);
@@ -182,7 +186,11 @@ Status Users::add(User u) {
     return Status::invalid_argument("bad user name \"" + u.name.substr(0, 64) +
                                     "\": 1-64 of A-Z a-z 0-9 _ . @ -");
   }
-  if (!parse_hash(u.hash)) return Status::invalid_argument("bad password hash");
+  if (!parse_hash(u.hash)) {
+    return Status::invalid_argument(
+        "the hash is not scrypt$LOG2N$R$P$SALT$KEY within the "
+        "cost bounds");
+  }
   for (const Grant& g : u.grants) SHOAL_RETURN_IF_ERROR(parse_grant(grant_text(g)).status());
   std::string name = u.name;
   users_[std::move(name)] = std::move(u);

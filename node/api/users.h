@@ -50,6 +50,9 @@ struct User {
   std::vector<Grant> grants;
 };
 
+// scrypt(password, salt) with the default cost above, 32 bytes: what hash_password stores
+// and what the peer handshake keys its proofs by (node/uv/peer_auth.h).
+std::string scrypt_key(std::string_view password, std::string_view salt);
 // A new hash of `password` with a fresh random salt.
 // REQUIRES: password.size() <= kMaxPasswordBytes.
 std::string hash_password(std::string_view password);

@@ -7,6 +7,7 @@
 
 #include "crdt/assert.h"
 #include "crdt/coding.h"
+#include "node/api/users.h"
 
 namespace shoal::uvshell {
 
@@ -18,14 +19,7 @@ std::string random_nonce() {
 }
 
 std::string peer_key(std::string_view secret) {
-  static constexpr std::string_view kSalt = "shoal peer key v2";
-  std::string key(32, '\0');
-  const int ok = EVP_PBE_scrypt(secret.data(), secret.size(),
-                                reinterpret_cast<const unsigned char*>(kSalt.data()), kSalt.size(),
-                                uint64_t{1} << 15, 8, 1, 64u << 20,
-                                reinterpret_cast<unsigned char*>(key.data()), key.size());
-  SHOAL_ASSERT(ok == 1);
-  return key;
+  return api::scrypt_key(secret, "shoal peer key v2");
 }
 
 std::string peer_proof(std::string_view key, PeerRole role, std::string_view dialler_nonce,

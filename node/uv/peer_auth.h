@@ -1,14 +1,13 @@
 // Peer authentication without sending the cluster secret (protocol 2, peer_codec.h).
 //
 // Each side of a peer connection proves it knows the secret by an HMAC-SHA256, keyed by
-// the secret, over both sides' fresh random nonces and both node ids, with its role
-// (dialler or listener) first: a proof cannot be replayed on another connection (new
-// nonces), reflected back to its sender (the role differs), or moved to another pair of
-// nodes (the ids). An observer, or a stranger who sends a hello and gets a challenge,
-// sees nonces and MACs, never the secret. The MACs are keyed not by the secret but by
-// peer_key(secret), an scrypt of it computed once at start, so each offline guess of
-// the secret from a recorded proof costs an scrypt (32 MiB, ~0.1 s) instead of one
-// HMAC (docs/security.md).
+// a key derived from the secret, over both sides' fresh random nonces and both node ids, with its
+// role (dialler or listener) first: a proof cannot be replayed on another connection (new nonces),
+// reflected back to its sender (the role differs), or moved to another pair of nodes (the ids). An
+// observer, or a stranger who sends a hello and gets a challenge, sees nonces and MACs, never the
+// secret. The MACs are keyed not by the secret but by peer_key(secret), an scrypt of it computed
+// once at start, so each offline guess of the secret from a recorded proof costs an scrypt (32 MiB,
+// ~0.1 s) instead of one HMAC (docs/security.md).
 #pragma once
 
 #include <string>
