@@ -1,5 +1,7 @@
 // shoald: one Shoal node. Flags or a config file (`--config FILE`, key = value lines
 // with the flag names); every address defaults to 127.0.0.1.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -7,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "crdt/assert.h"
 #include "node/store/leveldb_store.h"
@@ -27,6 +30,10 @@ struct Flags {
   uint64_t min_free_mb = 100;
   bool repair = false;
   bool insecure = false;
+  std::string users_file;
+  bool metrics_open = false;
+  api::TlsFiles tls;
+  std::string tls_min_version = "1.3";
   uvshell::ServerConfig limits;  // the connection limits' flags write here
 };
 
@@ -108,6 +115,20 @@ void add_node_flags(CLI::App& app, Flags& f) {
   app.add_option("--secret", f.secret,
                  "cluster secret; peers must prove they know the same one (never sent)");
   app.add_option("--secret-file", f.secret_file, "read the cluster secret from this file");
+  app.add_option("--users-file", f.users_file,
+                 "clients must authenticate as a user of this file (shoal user add; reread on "
+                 "SIGHUP; docs/security.md). Default: none, every client may do everything");
+  app.add_flag("--metrics-open", f.metrics_open,
+               "with --users-file, GET /metrics needs no credentials (for scrapers)");
+  app.add_option("--tls-cert", f.tls.cert,
+                 "TLS on every listener and peer link: this node's certificate (PEM; its "
+                 "subjectAltName names the node id, DNS:<id>); reread on SIGHUP");
+  app.add_option("--tls-key", f.tls.key, "the certificate's private key (PEM)");
+  app.add_option("--tls-ca", f.tls.ca,
+                 "the CA that signs every node's certificate: a peer must present one signed "
+                 "by it naming the node id it claims");
+  app.add_option("--tls-min-version", f.tls_min_version, "1.3 (default) or 1.2")
+      ->capture_default_str();
   app.add_option("--vnodes", f.vnodes, "virtual nodes per node (same on every node)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 65536u));
@@ -187,7 +208,8 @@ void start_logging(const std::string& id, const std::string& level) {
 }
 
 // Secure by default: a listener other machines can reach needs --insecure, since there is
-// no TLS and no client authentication yet (issue #16; docs/security.md).
+// no TLS yet: data, and passwords if clients authenticate, would cross the network in clear
+// (issue #16; docs/security.md).
 Status check_exposure(const uvshell::ServerConfig& c, bool insecure) {
   std::string exposed;
   for (auto [name, a] : {std::pair{"client", std::optional(c.client)},
@@ -197,16 +219,36 @@ Status check_exposure(const uvshell::ServerConfig& c, bool insecure) {
     if (a && !uvshell::is_loopback(*a))
       exposed += fmt::format("{}{} ({})", exposed.empty() ? "" : ", ", a->to_string(), name);
   }
-  if (exposed.empty()) return Status::ok();
-  if (!insecure) {
-    return Status::invalid_argument(
-        "refusing to listen on " + exposed +
-        " without TLS and client authentication, which this version does not have: anyone "
-        "who reaches them could read and change every key and run admin operations. Listen "
-        "on 127.0.0.1, or pass --insecure on a network you trust (docs/security.md)");
+  if (exposed.empty() || (c.tls && !c.users_file.empty())) return Status::ok();
+  std::vector<std::string> missing, risks;
+  if (!c.tls) {
+    missing.push_back("TLS (--tls-cert, --tls-key, --tls-ca)");
+    risks.push_back("read the traffic, passwords included");
   }
-  spdlog::warn("--insecure: listening on {} without TLS or client authentication", exposed);
+  if (c.users_file.empty()) {
+    missing.push_back("client authentication (--users-file)");
+    risks.push_back("read and change every key and run admin operations");
+  }
+  const std::string lacks = fmt::format("{}", fmt::join(missing, " and "));
+  if (!insecure) {
+    return Status::invalid_argument(fmt::format(
+        "refusing to listen on {} without {}: anyone who reaches them could {}. Listen on "
+        "127.0.0.1, or pass --insecure on a network you trust (docs/security.md)",
+        exposed, lacks, fmt::join(risks, ", and ")));
+  }
+  spdlog::warn("--insecure: listening on {} without {}", exposed, lacks);
   return Status::ok();
+}
+
+// --tls-*: all three files or none.
+Status tls_config(const Flags& f, uvshell::ServerConfig* config) {
+  const int given = !f.tls.cert.empty() + !f.tls.key.empty() + !f.tls.ca.empty();
+  if (given == 0) return Status::ok();
+  if (given != 3) {
+    return Status::invalid_argument("TLS needs --tls-cert, --tls-key and --tls-ca together");
+  }
+  config->tls = f.tls;
+  return api::parse_tls_min_version(f.tls_min_version, &config->tls->allow_tls12);
 }
 
 // The listeners and the membership the flags name.
@@ -264,6 +306,13 @@ Result<uvshell::ServerConfig> server_config(const Flags& f, const CLI::App& app)
   config.object_cache_bytes = f.cache_mb << 20;
   config.max_set_read_members = f.max_set_read_members;
   config.min_free_bytes = f.min_free_mb << 20;
+  config.users_file = f.users_file;
+  config.metrics_open = f.metrics_open;
+  SHOAL_RETURN_IF_ERROR(tls_config(f, &config));
+  if (f.metrics_open && f.users_file.empty()) {
+    return Status::invalid_argument(
+        "--metrics-open needs --users-file (without one, /metrics is open)");
+  }
   SHOAL_RETURN_IF_ERROR(set_addresses(f, &config));
   Result<core::ClusterOptions> cluster = cluster_options(f, app);
   if (!cluster) return cluster.status();
@@ -274,7 +323,7 @@ Result<uvshell::ServerConfig> server_config(const Flags& f, const CLI::App& app)
     if (!in) return Status::invalid_argument("cannot read secret file " + f.secret_file);
     std::getline(in, secret);
   }
-  if (secret.empty() && !uvshell::is_loopback(config.peer)) {
+  if (secret.empty() && !uvshell::is_loopback(config.peer) && !config.tls) {
     // --insecure opens a trusted network to the node, not the cluster to anyone.
     return Status::invalid_argument("the peer listener " + config.peer.to_string() +
                                     " is reachable from other machines: give the cluster a "

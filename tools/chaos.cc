@@ -150,7 +150,7 @@ std::vector<Applied> apply_rules(client::LocalCluster& cluster,
       out.push_back(std::move(a));
       continue;
     }
-    auto c = client::Client::connect(n->host, n->client_port, 2000);
+    auto c = client::connect_env(n->host, n->client_port, 2000);
     if (!c) a.status = c.status();
     for (const std::string& rule : nr.rules) {
       if (!a.status.is_ok()) break;

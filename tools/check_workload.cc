@@ -16,7 +16,7 @@ using Clock = std::chrono::steady_clock;
 // True when no node holds hints or keys it must hand off (all running nodes answered).
 bool drained(client::LocalCluster& c) {
   for (const client::LocalNode& n : c.nodes) {
-    auto cl = client::Client::connect(n.host, n.client_port, 1000);
+    auto cl = client::connect_env(n.host, n.client_port, 1000);
     if (!cl) return false;
     auto st = (*cl)->cluster_status();
     if (!st || !st->status.is_ok()) return false;
@@ -39,7 +39,7 @@ Result<std::vector<Event>> final_reads(client::LocalCluster& c, const std::strin
     for (const std::string& key : {"c" + std::to_string(k), "s" + std::to_string(k)}) {
       for (const std::string& owner : ring.preference_list(ring::key_hash(bucket, key), 3)) {
         const client::LocalNode* n = c.find(owner);
-        auto cl = client::Client::connect(n->host, n->client_port, 2000);
+        auto cl = client::connect_env(n->host, n->client_port, 2000);
         if (!cl) return cl.status();
         auto r = key[0] == 'c' ? (*cl)->counter_get(bucket, key, local)
                                : (*cl)->set_get(bucket, key, local);
@@ -77,7 +77,7 @@ bool Workload::connect_next(Conn& conn) {
   while (!conn.c) {
     conn.node = (conn.node + 1) % cluster.nodes.size();
     const client::LocalNode& n = cluster.nodes[conn.node];
-    auto got = client::Client::connect(n.host, n.client_port, 500);
+    auto got = client::connect_env(n.host, n.client_port, 500);
     if (got) {
       conn.c = std::move(got).value();
     } else {

@@ -1,11 +1,26 @@
 #include "tools/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "node/api/json.h"
 
 namespace shoal::cli {
+
+Result<std::string> password_of(const Global& g) {
+  std::string password;
+  if (!g.password_file.empty()) {
+    std::ifstream in(g.password_file);
+    if (!in) return Status::invalid_argument("cannot read --password-file " + g.password_file);
+    std::getline(in, password);
+    return password;
+  }
+  if (const char* env = std::getenv("SHOAL_PASSWORD")) return std::string(env);
+  return Status::invalid_argument("--user " + g.user +
+                                  " needs a password: --password-file or $SHOAL_PASSWORD");
+}
 
 void ConsistencyFlags::add_to(CLI::App* cmd) {
   cmd->add_option("-c,--consistency", consistency, "ONE, QUORUM (default), ALL or LOCAL");

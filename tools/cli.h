@@ -22,7 +22,15 @@ namespace shoal::cli {
 struct Global {
   std::string host;  // one address or a comma-separated list
   bool json = false;
+  // Sign in as this user ($SHOAL_USER); the password comes from password_file's first line,
+  // else $SHOAL_PASSWORD (never a flag: a command line is visible to every local user).
+  std::string user, password_file;
+  // TLS to the nodes: the CA that signed them, and a client certificate and key if any
+  // ($SHOAL_TLS_CA, $SHOAL_TLS_CERT, $SHOAL_TLS_KEY: what client::tls_from_env reads).
+  std::string tls_ca, tls_cert, tls_key;
 };
+// The password Global names; invalid_argument when a user is set and none is found.
+Result<std::string> password_of(const Global& g);
 
 // The consistency flags every data command takes.
 struct ConsistencyFlags {

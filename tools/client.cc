@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -43,7 +44,7 @@ Status wait_fd(int fd, short events, uint64_t deadline_ms, const std::string& wh
 
 Status validate_request(const api::Request& r) {
   if (r.op == api::Op::kPing) return Status::ok();
-  if (api::is_admin(r.op)) return api::check_request(r);
+  if (api::is_admin(r.op) || r.op == api::Op::kAuth) return api::check_request(r);
   // The node's own checks, run here so nothing invalid is sent.
   Result<core::ResolvedOptions> opts = core::resolve(r.options);
   if (!opts) return opts.status();
@@ -54,8 +55,8 @@ Status validate_request(const api::Request& r) {
   return Status::ok();
 }
 
-Result<std::unique_ptr<Client>> Client::connect_address(const std::string& address,
-                                                        uint32_t timeout_ms) {
+Result<std::unique_ptr<Client>> Client::connect_address(
+    const std::string& address, uint32_t timeout_ms, const std::shared_ptr<api::TlsContext>& tls) {
   size_t colon = address.rfind(':');
   std::string host =
       colon == std::string::npos || colon == 0 ? "127.0.0.1" : address.substr(0, colon);
@@ -65,11 +66,12 @@ Result<std::unique_ptr<Client>> Client::connect_address(const std::string& addre
   if (port.empty() || *end != '\0' || p <= 0 || p > 65535) {
     return Status::invalid_argument("bad address \"" + address + "\": expected host:port");
   }
-  return connect(host, static_cast<int>(p), timeout_ms);
+  return connect(host, static_cast<int>(p), timeout_ms, tls);
 }
 
 Result<std::unique_ptr<Client>> Client::connect(const std::string& host, int port,
-                                                uint32_t timeout_ms) {
+                                                uint32_t timeout_ms,
+                                                const std::shared_ptr<api::TlsContext>& tls) {
   const std::string address = host + ":" + std::to_string(port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -103,7 +105,39 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& host, int por
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  return std::unique_ptr<Client>(new Client(fd, address, timeout_ms));
+  std::unique_ptr<Client> c(new Client(fd, address, timeout_ms));
+  if (tls) SHOAL_RETURN_IF_ERROR(c->handshake(host, tls));
+  return c;
+}
+
+// The TLS handshake, bounded by the connection's timeout.
+Status Client::handshake(const std::string& host, const std::shared_ptr<api::TlsContext>& tls) {
+  const uint64_t deadline = mono_ms() + timeout_ms_;
+  tls_ = api::TlsStream::connect(tls->client(), host);
+  std::string cipher, plain;
+  tls_->start(&cipher);
+  char buf[16 * 1024];
+  while (!tls_->established()) {
+    SHOAL_RETURN_IF_ERROR(write_all(cipher, deadline));
+    cipher.clear();
+    const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n == 0)
+      return Status::unavailable("TLS with " + address_ + ": closed during the handshake");
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      return Status::unavailable("TLS with " + address_ + ": " + std::strerror(errno));
+    }
+    if (n < 0) {
+      SHOAL_RETURN_IF_ERROR(wait_fd(fd_, POLLIN, deadline, "TLS handshake with " + address_));
+      continue;
+    }
+    const Status s = tls_->receive(buf, static_cast<size_t>(n), &plain, &cipher);
+    if (!s.is_ok()) {
+      (void)write_all(cipher, deadline);  // the alert, so the node logs why
+      return Status::unavailable("TLS with " + address_ + ": " + s.message());
+    }
+  }
+  reader_.feed(plain.data(), plain.size());
+  return write_all(cipher, deadline);
 }
 
 Prng seeded_prng() {
@@ -136,20 +170,32 @@ Status Client::send_raw(std::string_view bytes) {
 }
 
 Status Client::flush() {
-  size_t off = 0;
   const uint64_t deadline = mono_ms() + timeout_ms_;
-  while (off < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + off, out_.size() - off, MSG_NOSIGNAL);
+  std::string cipher;
+  if (tls_ && !out_.empty()) {
+    Result<size_t> taken = tls_->send(out_, &cipher);
+    if (!taken) {
+      out_.clear();
+      return Status::unavailable("TLS with " + address_ + ": " + taken.status().message());
+    }
+  }
+  const Status s = write_all(tls_ ? std::string_view(cipher) : std::string_view(out_), deadline);
+  out_.clear();
+  return s;
+}
+
+Status Client::write_all(std::string_view bytes, uint64_t deadline) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
     if (n > 0) {
       off += static_cast<size_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
       SHOAL_RETURN_IF_ERROR(wait_fd(fd_, POLLOUT, deadline, "sending to " + address_));
     } else {
-      out_.clear();
       return Status::unavailable("connection to " + address_ + " lost: " + std::strerror(errno));
     }
   }
-  out_.clear();
   return Status::ok();
 }
 
@@ -188,7 +234,13 @@ Result<api::Response> Client::recv(uint32_t wait_ms) {
         break;
     }
     ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-    if (n > 0) {
+    if (n > 0 && tls_) {
+      std::string plain, cipher;
+      const Status s = tls_->receive(buf, static_cast<size_t>(n), &plain, &cipher);
+      if (!s.is_ok()) return Status::unavailable("TLS with " + address_ + ": " + s.message());
+      SHOAL_RETURN_IF_ERROR(write_all(cipher, deadline));  // TLS 1.3 key updates
+      reader_.feed(plain.data(), plain.size());
+    } else if (n > 0) {
       reader_.feed(buf, static_cast<size_t>(n));
     } else if (n == 0) {
       return Status::unavailable("connection closed by " + address_);
@@ -220,6 +272,40 @@ Result<api::Response> Client::call_within(api::Request request, uint32_t wait_ms
 Result<api::Response> Client::ping() {
   api::Request r;
   r.op = api::Op::kPing;
+  return call(std::move(r));
+}
+
+Result<std::shared_ptr<api::TlsContext>> tls_from_env() {
+  static const Result<std::shared_ptr<api::TlsContext>> loaded =
+      []() -> Result<std::shared_ptr<api::TlsContext>> {
+    const char* ca = std::getenv("SHOAL_TLS_CA");
+    if (!ca || !*ca) return std::shared_ptr<api::TlsContext>();
+    const char* cert = std::getenv("SHOAL_TLS_CERT");
+    const char* key = std::getenv("SHOAL_TLS_KEY");
+    return api::TlsContext::load_client({cert ? cert : "", key ? key : "", ca, true});
+  }();
+  return loaded;
+}
+
+Result<std::unique_ptr<Client>> connect_env(const std::string& host, int port,
+                                            uint32_t timeout_ms) {
+  Result<std::shared_ptr<api::TlsContext>> tls = tls_from_env();
+  if (!tls) return tls.status();
+  Result<std::unique_ptr<Client>> c = Client::connect(host, port, timeout_ms, *tls);
+  const char* user = std::getenv("SHOAL_USER");
+  if (!c || !user || !*user) return c;
+  const char* password = std::getenv("SHOAL_PASSWORD");
+  Result<api::Response> in = (*c)->login(user, password ? password : "");
+  if (!in) return in.status();
+  if (!in->status.is_ok()) return in->status;
+  return c;
+}
+
+Result<api::Response> Client::login(const std::string& user, const std::string& password) {
+  api::Request r;
+  r.op = api::Op::kAuth;
+  r.user = user;
+  r.password = password;
   return call(std::move(r));
 }
 
@@ -324,134 +410,5 @@ Result<api::Response> Client::set_get(const std::string& b, const std::string& k
 }
 
 // ---- ClusterClient ----
-
-bool retryable(Code code) {
-  return code == Code::kTimeout || code == Code::kUnavailable || code == Code::kOverloaded;
-}
-
-std::vector<std::string> split_addresses(const std::string& list) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= list.size()) {
-    size_t comma = list.find(',', pos);
-    if (comma == std::string::npos) comma = list.size();
-    std::string a = list.substr(pos, comma - pos);
-    const size_t b = a.find_first_not_of(" \t"), e = a.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(a.substr(b, e - b + 1));
-    pos = comma + 1;
-  }
-  return out;
-}
-
-ClusterClient::ClusterClient(std::vector<std::string> addresses, RetryPolicy policy)
-    : addresses_(std::move(addresses)), policy_(policy), op_ids_(seeded_prng()) {
-  for (const std::string& a : addresses_) nodes_.push_back(Node{a, nullptr});
-  if (policy_.max_attempts < 1) policy_.max_attempts = 1;
-}
-
-namespace {
-
-// Errors a client gives before anything is sent: every node would give them too.
-bool refused_before_sending(Code code) {
-  return code == Code::kInvalidArgument || code == Code::kTooLarge;
-}
-
-// The answer when the last attempt definitely failed but an earlier one may have applied
-// the update: timeout, naming every attempt's outcome.
-api::Response indeterminate(const Result<api::Response>& last,
-                            const std::vector<ClusterClient::Attempt>& attempts) {
-  std::string trail;
-  for (const ClusterClient::Attempt& a : attempts) {
-    trail += (trail.empty() ? "" : "; ") + a.address + ": " + a.outcome.to_string();
-  }
-  api::Response r;
-  r.id = last ? last->id : 0;
-  r.status =
-      Status::timeout("indeterminate: an earlier attempt may have applied it (" + trail + ")");
-  return r;
-}
-
-}  // namespace
-
-Result<api::Response> ClusterClient::call(api::Request request) {
-  last_ = Last();
-  if (nodes_.empty()) return Status::invalid_argument("no node address to send to");
-  const bool update = api::is_update(request.op);
-  // One op id for every attempt: that is what makes the retries safe.
-  if (update && request.op_id.empty()) request.op_id = random_op_id(op_ids_);
-  last_.op_id = request.op_id;
-  SHOAL_RETURN_IF_ERROR(validate_request(request));
-  const int attempts = api::is_admin(request.op) ? 1 : policy_.max_attempts;
-  const uint64_t deadline = mono_ms() + policy_.deadline_ms;
-  const uint32_t natural_wait = request.options.timeout_ms + 2'000;
-
-  bool maybe_applied = false;  // an earlier attempt of this update may have landed
-  std::optional<Result<api::Response>> result;
-  size_t at = preferred_;
-  for (int attempt = 0; attempt < attempts; ++attempt) {
-    if (attempt > 0) {
-      at = (at + 1) % nodes_.size();
-      const uint64_t pause = static_cast<uint64_t>(attempt) * policy_.backoff_ms;
-      if (mono_ms() + pause >= deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(pause));
-    }
-    const uint64_t now = mono_ms();
-    if (now >= deadline) break;
-    const auto left = static_cast<uint32_t>(deadline - now);
-    Node& node = nodes_[at];
-    bool sent = false;
-    Result<api::Response> r = try_node(node, request, std::min(natural_wait, left),
-                                       std::min(policy_.connect_timeout_ms, left), &sent);
-    // Refused before sending: the same everywhere, final.
-    if (sent && !r && refused_before_sending(r.status().code())) {
-      last_.attempts.push_back({node.address, r.status()});
-      return r;
-    }
-    const Status outcome = r ? r->status : r.status();
-    last_.attempts.push_back({node.address, outcome});
-    // Indeterminate: the node said timeout, or the request left and nothing came back.
-    const bool indeterminate = outcome.code() == Code::kTimeout || (sent && !r);
-    if (update && indeterminate) maybe_applied = true;
-    result = std::move(r);
-    // Final: the node's answer (ok or a definite error), or a connection failure that
-    // another node cannot help with (a response that does not decode).
-    if (!retryable(outcome.code())) {
-      if (result->is_ok()) preferred_ = at;
-      break;
-    }
-  }
-  if (!result) {
-    return Status::unavailable("no attempt could start within the deadline of " +
-                               std::to_string(policy_.deadline_ms) + " ms");
-  }
-  const Status final_status = *result ? (*result)->status : result->status();
-  if (maybe_applied &&
-      (final_status.code() == Code::kUnavailable || final_status.code() == Code::kOverloaded)) {
-    // The last attempt's "not applied" speaks for itself only: an earlier one may have.
-    return indeterminate(*result, last_.attempts);
-  }
-  return std::move(*result);
-}
-
-Result<api::Response> ClusterClient::try_node(Node& node, const api::Request& request,
-                                              uint32_t wait_ms, uint32_t connect_ms, bool* sent) {
-  Result<api::Response> r = Status::internal("no attempt");
-  if (!node.conn) {
-    Result<std::unique_ptr<Client>> c = Client::connect_address(node.address, connect_ms);
-    if (c) {
-      node.conn = std::move(c).value();
-    } else {
-      r = c.status();  // nothing left: definite
-    }
-  }
-  if (node.conn) {
-    *sent = true;
-    r = node.conn->call_within(request, wait_ms);
-    if (!r && !refused_before_sending(r.status().code())) {
-      node.conn.reset();  // the stream may be out of step: start afresh next time
-    }
-  }
-  return r;
-}
 
 }  // namespace shoal::client

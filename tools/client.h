@@ -39,17 +39,23 @@
 #include "crdt/prng.h"
 #include "crdt/status.h"
 #include "node/api/protocol.h"
+#include "node/api/tls.h"
 
 namespace shoal::client {
 
 class Client {
  public:
-  // unavailable when the node cannot be reached within timeout_ms.
-  static Result<std::unique_ptr<Client>> connect(const std::string& host, int port,
-                                                 uint32_t timeout_ms = 5'000);
+  // unavailable when the node cannot be reached within timeout_ms. With `tls` (a
+  // TlsContext::load_client), the connection is TLS and the node's certificate must be
+  // signed by its CA and name `host`; a failed handshake is unavailable, naming OpenSSL's
+  // reason ("certificate verify failed", ...).
+  static Result<std::unique_ptr<Client>> connect(
+      const std::string& host, int port, uint32_t timeout_ms = 5'000,
+      const std::shared_ptr<api::TlsContext>& tls = nullptr);
   // "host:port"
-  static Result<std::unique_ptr<Client>> connect_address(const std::string& address,
-                                                         uint32_t timeout_ms = 5'000);
+  static Result<std::unique_ptr<Client>> connect_address(
+      const std::string& address, uint32_t timeout_ms = 5'000,
+      const std::shared_ptr<api::TlsContext>& tls = nullptr);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -71,6 +77,9 @@ class Client {
 
   // Conveniences, each one call().
   Result<api::Response> ping();
+  // Signs this connection in as `user` (a node with a users file: docs/security.md). The
+  // answer's status is ok, or unauthorized (wrong user or password).
+  Result<api::Response> login(const std::string& user, const std::string& password);
   // Admin: the node's view of the cluster; ask it to leave; remove a down node.
   Result<api::Response> cluster_status();
   Result<api::Response> leave();
@@ -114,6 +123,8 @@ class Client {
  private:
   Client(int fd, std::string address, uint32_t timeout_ms);
   Status check(const api::Request& request) const;
+  Status handshake(const std::string& host, const std::shared_ptr<api::TlsContext>& tls);
+  Status write_all(std::string_view bytes, uint64_t deadline);  // the socket, ciphertext or not
 
   int fd_;
   std::string address_;
@@ -123,7 +134,18 @@ class Client {
   std::string out_;
   Prng op_ids_;
   bool auto_op_ids_ = true;
+  std::unique_ptr<api::TlsStream> tls_;  // nullptr: plaintext
 };
+
+// The TLS context $SHOAL_TLS_CA (and $SHOAL_TLS_CERT, $SHOAL_TLS_KEY for a client
+// certificate) name, loaded once; nullptr when $SHOAL_TLS_CA is unset.
+Result<std::shared_ptr<api::TlsContext>> tls_from_env();
+// Client::connect, with TLS when tls_from_env() names one, then, when $SHOAL_USER is set,
+// Client::login as that user with $SHOAL_PASSWORD (as libpq reads PGUSER): how the CLI's
+// cluster, chaos, check and settle tools reach nodes that want TLS or authentication. A
+// refused login is unauthorized.
+Result<std::unique_ptr<Client>> connect_env(const std::string& host, int port,
+                                            uint32_t timeout_ms = 5'000);
 
 // Checks a request the way the node will, without sending it.
 Status validate_request(const api::Request& request);
@@ -166,6 +188,13 @@ class ClusterClient {
   };
   // What the last call() did.
   const Last& last() const { return last_; }
+  // Every connection signs in as `user` first (Client::login); a refusal is final.
+  void set_credentials(std::string user, std::string password) {
+    user_ = std::move(user);
+    password_ = std::move(password);
+  }
+  // Every connection is TLS with this context (Client::connect).
+  void set_tls(std::shared_ptr<api::TlsContext> tls) { tls_ = std::move(tls); }
   const std::vector<std::string>& addresses() const { return addresses_; }
 
  private:
@@ -185,6 +214,8 @@ class ClusterClient {
   size_t preferred_ = 0;
   Prng op_ids_;
   Last last_;
+  std::string user_, password_;  // empty user: no login
+  std::shared_ptr<api::TlsContext> tls_;
 };
 
 // Splits "a:1,b:2" into addresses (empty entries and surrounding spaces dropped).

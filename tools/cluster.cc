@@ -244,7 +244,12 @@ std::vector<std::string> shoald_args(const LocalCluster& c, const LocalNode& nod
       "--vnodes=" + std::to_string(c.vnodes)};
   // From a 0600 file (start_node writes it), not the command line other users see in ps.
   if (!c.secret.empty()) args.push_back("--secret-file=" + c.dir + "/" + node.id + ".secret");
-  for (const std::string& a : c.extra_args) args.push_back(a);
+  for (std::string a : c.extra_args) {  // "{id}" names the node: per-node TLS files
+    for (size_t at = a.find("{id}"); at != std::string::npos; at = a.find("{id}", at)) {
+      a.replace(at, 4, node.id);
+    }
+    args.push_back(std::move(a));
+  }
   return args;
 }
 
@@ -282,7 +287,7 @@ Status wait_answering(const LocalNode& node, const std::string& log, uint32_t wa
     if (!process_alive(node.pid)) {  // (node_running: not before the exec)
       return Status::internal("shoald " + node.id + " exited at start; see " + log);
     }
-    auto client = Client::connect("127.0.0.1", node.client_port, 500);
+    auto client = connect_env("127.0.0.1", node.client_port, 500);
     if (client) {
       auto pong = (*client)->ping();
       if (pong && pong->status.is_ok()) {
@@ -363,7 +368,7 @@ Status wait_connected(LocalCluster& c, uint32_t wait_ms) {
     std::string missing;
     for (const LocalNode& n : c.nodes) {
       if (!node_running(n)) continue;
-      auto client = Client::connect("127.0.0.1", n.client_port, 500);
+      auto client = connect_env("127.0.0.1", n.client_port, 500);
       auto pong = client ? (*client)->ping() : Result<api::Response>(client.status());
       if (!pong || !pong->status.is_ok() || pong->peers.size() + 1 < running) missing = n.id;
     }

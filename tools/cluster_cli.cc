@@ -31,7 +31,7 @@ json::Json processes_json(client::LocalCluster& c) {
   for (const client::LocalNode& n : c.nodes) {
     bool up = false;
     if (client::node_running(n)) {
-      auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
+      auto cl = client::connect_env("127.0.0.1", n.client_port, 1000);
       up = cl && (*cl)->ping().is_ok();
     }
     nodes.push_back({{"id", json::bytes(n.id)},
@@ -52,7 +52,7 @@ void print_cluster(const Global& g, client::LocalCluster& c) {
   for (const client::LocalNode& n : c.nodes) {
     std::string state = "down";
     if (client::node_running(n)) {
-      auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
+      auto cl = client::connect_env("127.0.0.1", n.client_port, 1000);
       auto pong = cl ? (*cl)->ping() : Result<api::Response>(cl.status());
       state = pong && pong->status.is_ok() ? "up" : "not answering";
       // A process that answers but is not (yet) up in its own view: joining, leaving.
@@ -76,7 +76,7 @@ Result<api::Response> cluster_view(client::LocalCluster& c, const std::string& v
   Status last = Status::unavailable("no node of " + c.dir + " is running");
   for (const client::LocalNode& n : c.nodes) {
     if ((!via.empty() && n.id != via) || !client::node_running(n)) continue;
-    auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
+    auto cl = client::connect_env("127.0.0.1", n.client_port, 1000);
     if (!cl) {
       last = cl.status();
       continue;
@@ -233,7 +233,7 @@ int cluster_join(const Global& g, client::LocalCluster& c, const ClusterArgs& a)
 // Asks a node to hand off everything and leave; waits until its process exits.
 int cluster_leave(const Global& g, client::LocalCluster& c, const ClusterArgs& a) {
   client::LocalNode* n = c.find(a.node);
-  auto cl = client::Client::connect("127.0.0.1", n->client_port, 2000);
+  auto cl = client::connect_env("127.0.0.1", n->client_port, 2000);
   if (!cl) return print_error(g, cl.status());
   auto r = (*cl)->leave();
   if (!r) return print_error(g, r.status());
@@ -261,7 +261,7 @@ int cluster_remove(const Global& g, client::LocalCluster& c, const ClusterArgs& 
   Status last = Status::unavailable("no other node is running to remove " + a.node);
   for (const client::LocalNode& n : c.nodes) {
     if (n.id == a.node || !client::node_running(n)) continue;
-    auto cl = client::Client::connect("127.0.0.1", n.client_port, 1000);
+    auto cl = client::connect_env("127.0.0.1", n.client_port, 1000);
     if (!cl) continue;
     auto r = (*cl)->remove(a.node);
     if (!r) continue;
@@ -418,7 +418,8 @@ void add_cluster_commands(CLI::App& app, ClusterArgs* args, std::string* what) {
   up->add_option("--vnodes", ca.vnodes, "virtual nodes per node")->capture_default_str();
   up->add_option(
       "--node-arg", ca.node_args,
-      "a flag for every shoald (repeatable), e.g. --node-arg=--heartbeat-interval-ms=200");
+      "a flag for every shoald (repeatable), e.g. --node-arg=--heartbeat-interval-ms=200; "
+      "{id} in it is the node's id (--node-arg=--tls-cert=pki/{id}.crt)");
   CLI::App* st = cl("status", "each process, and the membership as a node sees it", false);
   st->add_option("--node", ca.node, "the node whose view to show (default: the first up)");
   CLI::App* se = cl("settle",

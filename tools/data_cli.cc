@@ -45,6 +45,15 @@ void print_json(const api::Response& r, const std::string& op_id) {
     out["node"] = json::bytes(r.node);
     out["peers"] = json::bytes_array(r.peers);
   }
+  if (!r.members.empty()) {
+    out["members"] = json::Json::array();
+    for (const api::MemberInfo& m : r.members) {
+      out["members"].push_back({{"id", json::bytes(m.id)},
+                                {"status", json::bytes(m.status)},
+                                {"down", m.down},
+                                {"phi", m.phi}});
+    }
+  }
   std::cout << json::dump(out) << "\n";
 }
 
@@ -87,7 +96,10 @@ void print_human(const api::Response& r, bool is_write) {
         break;
     }
   }
-  if (!r.node.empty()) {
+  for (const api::MemberInfo& m : r.members) {
+    std::cout << m.id << "\t" << m.status << (m.down ? " (down)" : "") << "\tphi " << m.phi << "\n";
+  }
+  if (!r.node.empty() && r.members.empty()) {
     std::cout << "pong from " << r.node << "; reaches " << r.peers.size() << " peer(s)";
     for (const auto& p : r.peers) std::cout << " " << p;
     std::cout << "\n";
@@ -102,6 +114,14 @@ int run_request(const Global& g, api::Request req, bool is_write) {
   std::vector<std::string> hosts = client::split_addresses(g.host);
   if (hosts.empty()) return print_error(g, Status::invalid_argument("--host names no node"));
   client::ClusterClient cc(std::move(hosts));
+  Result<std::shared_ptr<api::TlsContext>> tls = client::tls_from_env();
+  if (!tls) return print_error(g, tls.status());
+  cc.set_tls(*tls);
+  if (!g.user.empty()) {
+    Result<std::string> password = password_of(g);
+    if (!password) return print_error(g, password.status());
+    cc.set_credentials(g.user, std::move(password).value());
+  }
   const bool update = api::is_update(req.op);
   Result<api::Response> r = cc.call(std::move(req));
   const std::string& op_id = cc.last().op_id;
@@ -204,6 +224,9 @@ void add_data_commands(CLI::App& app, DataArgs* args, api::Op* op) {
   on(sget, api::Op::kSetGet);
   CLI::App* ping = app.add_subcommand("ping", "check that a node answers");
   on(ping, api::Op::kPing);
+  CLI::App* status = app.add_subcommand(
+      "status", "the members as the node at --host sees them (an admin request)");
+  on(status, api::Op::kClusterStatus);
 }
 
 int run_data(const Global& g, api::Op op, const DataArgs& a) {
@@ -235,9 +258,9 @@ int run_data(const Global& g, api::Op op, const DataArgs& a) {
   return run_request(g, std::move(req), is_write && op != api::Op::kCounterAdd);
 }
 
-int run_ping(const Global& g) {
+int run_ping(const Global& g, api::Op op) {
   api::Request req;
-  req.op = api::Op::kPing;
+  req.op = op;
   return run_request(g, std::move(req), false);
 }
 

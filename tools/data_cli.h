@@ -42,6 +42,7 @@ void add_data_commands(CLI::App& app, DataArgs* a, api::Op* op);
 // Runs data command `op` (not ping) with `a`; returns the exit code.
 int run_data(const Global& g, api::Op op, const DataArgs& a);
 // `shoal ping`: asks a node of --host whether it answers and whom it reaches.
-int run_ping(const Global& g);
+// ping, or status (cluster_status: the members as the node sees them).
+int run_ping(const Global& g, api::Op op);
 
 }  // namespace shoal::cli

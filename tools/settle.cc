@@ -75,7 +75,7 @@ SettleRound settle_round(LocalCluster& c, uint32_t wait_ms) {
       round.nodes.push_back(std::move(ns));
       continue;
     }
-    auto cl = Client::connect(n.host, n.client_port, wait_ms);
+    auto cl = connect_env(n.host, n.client_port, wait_ms);
     Result<api::Response> r =
         cl ? (*cl)->call_within(req, wait_ms) : Result<api::Response>(cl.status());
     if (!r || !r->status.is_ok()) {

@@ -40,6 +40,17 @@ void add_global_flags(CLI::App& app, cli::Global* g) {
                  "along ($SHOAL_HOSTS, $SHOAL_HOST)")
       ->capture_default_str();
   app.add_flag("--json", g->json, "machine-readable output");
+  const char* env_user = std::getenv("SHOAL_USER");
+  g->user = env_user ? env_user : "";
+  app.add_option("-u,--user", g->user,
+                 "sign in as this user ($SHOAL_USER); the password is read from --password-file "
+                 "or $SHOAL_PASSWORD (docs/security.md)");
+  app.add_option("--password-file", g->password_file,
+                 "the file whose first line is --user's password");
+  app.add_option("--tls-ca", g->tls_ca,
+                 "connect with TLS, trusting nodes signed by this CA ($SHOAL_TLS_CA)");
+  app.add_option("--tls-cert", g->tls_cert, "a client certificate to present ($SHOAL_TLS_CERT)");
+  app.add_option("--tls-key", g->tls_key, "its key ($SHOAL_TLS_KEY)");
   // --json and --host work before or after the command (`shoal get k --json`): a
   // subcommand hands options it does not know to this level (inherited by each).
   app.fallthrough();
@@ -89,6 +100,12 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   signal(SIGPIPE, SIG_IGN);
+  // The TLS flags reach every tool the way the environment does (client::tls_from_env).
+  for (auto [name, value] : {std::pair{"SHOAL_TLS_CA", &g.tls_ca},
+                             {"SHOAL_TLS_CERT", &g.tls_cert},
+                             {"SHOAL_TLS_KEY", &g.tls_key}}) {
+    if (!value->empty()) setenv(name, value->c_str(), 1);
+  }
   if (!cluster_what.empty()) return cli::cluster_command(g, cluster_what, ca);
   if (!chaos_args.what.empty()) return chaos::run(chaos_args, g.json);
   if (!user_args.what.empty()) return cli::user_command(g, user_args);
@@ -100,6 +117,6 @@ int main(int argc, char** argv) {
     return check::run(check_opts);
   }
   if (is_bench) return bench::run(g.host, bo, g.json);
-  if (op == api::Op::kPing) return cli::run_ping(g);
+  if (op == api::Op::kPing || op == api::Op::kClusterStatus) return cli::run_ping(g, op);
   return cli::run_data(g, op, a);
 }

@@ -97,12 +97,29 @@ int add(const Global& g, const UserArgs& a) {
     if (!grant) return print_error(g, grant.status());
     u.grants.push_back(*grant);
   }
-  Result<std::string> pw = read_password();
-  if (!pw) return print_error(g, pw.status());
-  u.hash = api::hash_password(*pw);
+  std::string bearer;  // --token: shown once, never stored
+  if (a.token) {
+    api::Token t = api::make_token();
+    u.hash = std::move(t.hash);
+    bearer = a.name + "." + t.secret;
+  } else {
+    Result<std::string> pw = read_password();
+    if (!pw) return print_error(g, pw.status());
+    u.hash = api::hash_password(*pw);
+  }
   if (Status s = users->add(std::move(u)); !s.is_ok()) return print_error(g, s);
   if (Status s = save(a.file, *users); !s.is_ok()) return print_error(g, s);
-  std::printf("%s\n", g.json ? "{\"ok\":true}" : ("user " + a.name + " saved").c_str());
+  if (g.json) {
+    std::printf("%s\n", (bearer.empty() ? nlohmann::json{{"ok", true}}
+                                        : nlohmann::json{{"ok", true}, {"token", bearer}})
+                            .dump()
+                            .c_str());
+  } else if (!bearer.empty()) {
+    std::printf("user %s saved; its token (shown once; HTTP: Authorization: Bearer ...):\n%s\n",
+                a.name.c_str(), bearer.c_str());
+  } else {
+    std::printf("user %s saved\n", a.name.c_str());
+  }
   return 0;
 }
 
@@ -136,6 +153,9 @@ void add_user_commands(CLI::App& app, UserArgs* a) {
   add_cmd->add_option("name", a->name, "user name (A-Z a-z 0-9 _ . @ -)")->required();
   add_cmd->add_option("--grant", a->grants,
                       "admin, read:GLOB or write:GLOB (bucket glob), repeatable");
+  add_cmd->add_flag("--token", a->token,
+                    "instead of a password, generate a token and print it once (the password "
+                    "of NAME, and HTTP's Bearer NAME.TOKEN)");
   file(add_cmd);
   CLI::App* rm_cmd = user->add_subcommand("rm", "remove a user");
   rm_cmd->add_option("name", a->name, "user name")->required();

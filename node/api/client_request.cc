@@ -27,7 +27,7 @@ namespace {
 constexpr std::string_view kOpNames[] = {
     "ping",        "get",     "put",    "del",     "counter_add",
     "counter_get", "set_add", "set_rm", "set_get", "cluster_status",
-    "leave",       "remove",  "chaos"};
+    "leave",       "remove",  "chaos",  "auth"};
 
 // An admin operation naming its node or rule in k (the wire before typed fields) is told
 // which field to use, also when that field is missing (an old client sends only k).
@@ -69,6 +69,15 @@ Status check_request(const Request& r) {
     return invalid("count", "a page reads the set's members in order, not named ones (elems)");
   }
   if (r.op == Op::kPing || r.op == Op::kClusterStatus || r.op == Op::kLeave) return Status::ok();
+  if (r.op == Op::kAuth) {
+    if (r.user.empty() || r.user.size() > kMaxAuthUserBytes) {
+      return invalid("user", "a user name is 1.." + std::to_string(kMaxAuthUserBytes) + " bytes");
+    }
+    if (r.password.size() > kMaxAuthPasswordBytes) {
+      return invalid("password", "at most " + std::to_string(kMaxAuthPasswordBytes) + " bytes");
+    }
+    return Status::ok();
+  }
   if (r.op == Op::kRemove || r.op == Op::kChaos) {
     const bool remove = r.op == Op::kRemove;
     SHOAL_RETURN_IF_ERROR(admin_key_refused(r));
@@ -106,11 +115,30 @@ std::optional<Op> parse_op(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+// remove's node, chaos's rule, auth's user and password.
+void pack_admin_fields(Packer& pk, const Request& r) {
+  if (r.op == Op::kRemove || r.op == Op::kChaos) {
+    pack_str(pk, r.op == Op::kRemove ? "node" : "rule");
+    codec::pack_bytes(pk, r.op == Op::kRemove ? r.node : r.rule);
+  }
+  if (r.op == Op::kAuth) {
+    pack_str(pk, "user");
+    codec::pack_bytes(pk, r.user);
+    pack_str(pk, "password");
+    codec::pack_bytes(pk, r.password);
+  }
+}
+
+}  // namespace
+
 std::string encode_request(const Request& r) {
   msgpack::sbuffer buf(256);
   Packer pk(buf);
   uint32_t fields = 4;  // id, op, b, k
   fields += r.op == Op::kRemove || r.op == Op::kChaos;
+  fields += 2 * (r.op == Op::kAuth);
   fields += r.op == Op::kPut;
   fields += r.context.has_value();
   fields += r.op == Op::kCounterAdd;
@@ -162,10 +190,7 @@ std::string encode_request(const Request& r) {
     pack_str(pk, "op_id");
     codec::pack_bytes(pk, r.op_id);
   }
-  if (r.op == Op::kRemove || r.op == Op::kChaos) {
-    pack_str(pk, r.op == Op::kRemove ? "node" : "rule");
-    codec::pack_bytes(pk, r.op == Op::kRemove ? r.node : r.rule);
-  }
+  pack_admin_fields(pk, r);
   pack_str(pk, "opt");
   pack_options(pk, r.options);
   return std::string(buf.data(), buf.size());
@@ -190,16 +215,31 @@ enum Field : uint32_t {
   kFRule = 1u << 12,
   kFAfter = 1u << 13,
   kFCount = 1u << 14,
+  kFUser = 1u << 15,
+  kFPassword = 1u << 16,
 };
 struct FieldName {
   Field bit;
   std::string_view name;
 };
 constexpr FieldName kFields[] = {
-    {kFId, "id"},     {kFOp, "op"},       {kFBucket, "b"},    {kFKey, "k"},
-    {kFValue, "v"},   {kFContext, "ctx"}, {kFDelta, "delta"}, {kFElems, "elems"},
-    {kFType, "type"}, {kFOpt, "opt"},     {kFOpId, "op_id"},  {kFNode, "node"},
-    {kFRule, "rule"}, {kFAfter, "after"}, {kFCount, "count"},
+    {kFId, "id"},
+    {kFOp, "op"},
+    {kFBucket, "b"},
+    {kFKey, "k"},
+    {kFValue, "v"},
+    {kFContext, "ctx"},
+    {kFDelta, "delta"},
+    {kFElems, "elems"},
+    {kFType, "type"},
+    {kFOpt, "opt"},
+    {kFOpId, "op_id"},
+    {kFNode, "node"},
+    {kFRule, "rule"},
+    {kFAfter, "after"},
+    {kFCount, "count"},
+    {kFUser, "user"},
+    {kFPassword, "password"},
 };
 
 // What an operation takes beyond id, op, b, k and opt (which every request may carry:
@@ -222,6 +262,8 @@ uint32_t optional_fields(Op op) {
       return kFRule;
     case Op::kRemove:
       return kFNode;
+    case Op::kAuth:
+      return kFUser | kFPassword;
     case Op::kGet:
     case Op::kCounterGet:
     case Op::kPing:
@@ -251,6 +293,8 @@ uint32_t required_fields(Op op) {
       return kFNode;
     case Op::kChaos:
       return kFRule;
+    case Op::kAuth:
+      return kFUser | kFPassword;
     case Op::kPing:
     case Op::kClusterStatus:
     case Op::kLeave:
@@ -260,7 +304,7 @@ uint32_t required_fields(Op op) {
 }
 
 constexpr std::string_view kKnownFields =
-    "id op b k v ctx delta elems type op_id opt node rule after count";
+    "id op b k v ctx delta elems type op_id opt node rule after count user password";
 
 Status decode_count(const MsgObject& v, std::string_view k, Request* r) {
   uint64_t n = 0;
@@ -269,6 +313,19 @@ Status decode_count(const MsgObject& v, std::string_view k, Request* r) {
     return invalid(k, "a page holds 1.." + std::to_string(core::kMaxPageMembers) + " members");
   }
   r->count = static_cast<uint32_t>(n);
+  return Status::ok();
+}
+
+Status decode_op_id(const MsgObject& v, std::string_view k, Request* r) {
+  const std::string limit = "1.." + std::to_string(core::kMaxOpIdBytes) + " bytes";
+  if (v.type != msgpack::type::STR && v.type != msgpack::type::BIN) {
+    return invalid(k, "expected a byte string of " + limit);
+  }
+  SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &r->op_id));
+  if (r->op_id.empty()) return invalid(k, "empty; an operation id is " + limit);
+  if (r->op_id.size() > core::kMaxOpIdBytes) {
+    return invalid(k, std::to_string(r->op_id.size()) + " bytes; an operation id is " + limit);
+  }
   return Status::ok();
 }
 
@@ -327,18 +384,12 @@ Status decode_request_field(std::string_view k, const MsgObject& v, Request* r, 
       return field_bytes(v, k, &*r->after);
     case kFCount:
       return decode_count(v, k, r);
-    case kFOpId: {
-      const std::string limit = "1.." + std::to_string(core::kMaxOpIdBytes) + " bytes";
-      if (v.type != msgpack::type::STR && v.type != msgpack::type::BIN) {
-        return invalid(k, "expected a byte string of " + limit);
-      }
-      SHOAL_RETURN_IF_ERROR(field_bytes(v, k, &r->op_id));
-      if (r->op_id.empty()) return invalid(k, "empty; an operation id is " + limit);
-      if (r->op_id.size() > core::kMaxOpIdBytes) {
-        return invalid(k, std::to_string(r->op_id.size()) + " bytes; an operation id is " + limit);
-      }
-      return Status::ok();
-    }
+    case kFUser:
+      return field_bytes(v, k, &r->user);
+    case kFPassword:
+      return field_bytes(v, k, &r->password);
+    case kFOpId:
+      return decode_op_id(v, k, r);
   }
   return Status::internal("unhandled request field");
 }

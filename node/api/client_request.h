@@ -22,6 +22,7 @@ namespace shoal::api {
 
 constexpr size_t kMaxBucketBytes = 1024;
 constexpr size_t kMaxKeyBytes = 8192;
+constexpr size_t kMaxAuthUserBytes = 64, kMaxAuthPasswordBytes = 1024;  // users.h's bounds
 
 enum class Op : uint8_t {
   kPing,
@@ -37,11 +38,12 @@ enum class Op : uint8_t {
   kLeave,          // the node hands off its data, turns left and stops
   kRemove,         // node: a down node to forget for good
   kChaos,          // rule: one fault-filter rule for this node (fault_rule.h)
+  kAuth,           // user, password: who this connection is (node/api/users.h)
 };
 // "ping", "get", "put", "del", "counter_add", "counter_get", "set_add", "set_rm", "set_get",
-// "cluster_status", "leave", "remove", "chaos"
+// "cluster_status", "leave", "remove", "chaos", "auth"
 std::string_view op_name(Op op);
-inline bool is_admin(Op op) { return op >= Op::kClusterStatus; }
+inline bool is_admin(Op op) { return op >= Op::kClusterStatus && op <= Op::kChaos; }
 // put, del, counter_add, set_add, set_rm: the operations that may carry an op_id.
 inline bool is_update(Op op) {
   return op == Op::kPut || op == Op::kDelete || op == Op::kCounterAdd || op == Op::kSetAdd ||
@@ -71,8 +73,12 @@ struct Request {
   // Updates: the client's operation id ("op_id", 1..64 bytes; empty: none). Every
   // attempt of one operation carries the same id and it takes effect once.
   std::string op_id;
-  std::string node;  // remove: the node to forget ("node" on the wire)
-  std::string rule;  // chaos: one fault-filter rule, as text ("rule"; fault_rule.h)
+  std::string node;            // remove: the node to forget ("node" on the wire)
+  std::string rule;            // chaos: one fault-filter rule, as text ("rule"; fault_rule.h)
+  std::string user, password;  // auth ("user", "password"); never logged
+  // Not on the wire: a read an update command makes first (RESP's DEL and SREM read, then
+  // write), so it needs the write grant, not the read one (users.h, access_for).
+  bool for_update = false;
 };
 
 // The checks decode_request applies after parsing, on the fields of the struct: a

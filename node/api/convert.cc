@@ -102,6 +102,7 @@ Result<core::ClientRequest> to_core(const Request& r) {
     case Op::kLeave:
     case Op::kRemove:
     case Op::kChaos:
+    case Op::kAuth:
       break;  // answered by the shell
   }
   return Status::internal("operation has no core request");

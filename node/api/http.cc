@@ -142,8 +142,22 @@ void Session::handle(Message m) {
   const uint64_t seq = output_.reserve();
   std::weak_ptr<Session> weak = weak_from_this();
   const bool keep_alive = m.keep_alive;
-  route(m, hooks_, [weak, seq, keep_alive](Reply r) {
+  auto reply = [weak, seq, keep_alive](Reply r) {
     if (auto s = weak.lock()) s->finish(seq, std::move(r), keep_alive);
+  };
+  if (!hooks_.identify) return route(m, hooks_, reply);
+  std::optional<std::string> authorization;
+  if (auto it = m.headers.find("authorization"); it != m.headers.end()) {
+    authorization = std::move(it->second);
+    m.headers.erase(it);  // the credentials go no further than identify
+  }
+  // identify may answer later (a password check): the shell holds this connection's
+  // later requests meanwhile (may_continue), so requests are routed in order.
+  hooks_.identify(authorization, [weak, m = std::move(m), reply](Status s) {
+    auto self = weak.lock();
+    if (!self) return;
+    if (!s.is_ok()) return reply(error_reply(s));
+    route(m, self->hooks_, reply);
   });
 }
 

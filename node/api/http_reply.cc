@@ -2,6 +2,7 @@
 
 #include "node/api/json.h"
 #include "node/api/text.h"
+#include "node/api/users.h"
 
 namespace shoal::api::http {
 
@@ -19,6 +20,8 @@ const char* reason(int status) {
       return "Bad Request";
     case 401:
       return "Unauthorized";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
@@ -66,8 +69,14 @@ int status_for(Code code) {
 }
 
 Reply error_reply(const Status& s) {
-  return json_reply(status_for(s.code()), json::dump({{"code", std::string(code_name(s.code()))},
-                                                      {"message", json::bytes(s.message())}}));
+  // unauthorized: 401 (and a challenge, so a browser asks) without valid credentials; 403
+  // for a known user without the grant.
+  const bool forbidden = s.code() == Code::kUnauthorized && !is_unauthenticated(s);
+  Reply r = json_reply(forbidden ? 403 : status_for(s.code()),
+                       json::dump({{"code", std::string(code_name(s.code()))},
+                                   {"message", json::bytes(s.message())}}));
+  if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"shoal\"");
+  return r;
 }
 
 Reply json_reply(int status, std::string body) {

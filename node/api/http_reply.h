@@ -19,7 +19,9 @@ struct Reply {
 
 // The HTTP status for an error code (not_found 404, invalid_argument 400, type_mismatch
 // 409, unavailable 503, timeout 504, too_large 413, overloaded 429, unauthorized 401,
-// corruption and internal 500) and its JSON body.
+// corruption and internal 500) and its JSON body. error_reply answers an unauthorized
+// that is not api::is_unauthenticated (a user without the grant) 403, and a 401 carries
+// WWW-Authenticate: Basic.
 int status_for(Code code);
 Reply error_reply(const Status& s);
 // A JSON reply with `status` and `body` (REQUIRES: body is JSON).

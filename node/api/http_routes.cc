@@ -65,6 +65,10 @@ std::optional<Reply> page(const Message& m, const std::vector<std::string>& seg,
       seg.size() == 1 && (seg[0] == "ping" || seg[0] == "status" || seg[0] == "metrics");
   if (!seg.empty() && !node_page) return std::nullopt;
   if (Reply refusal; !allowed(m, path, {"GET"}, &refusal)) return refusal;
+  if (hooks.allow_page && (seg.empty() || seg[0] != "ping")) {
+    const Status s = hooks.allow_page(seg.empty() ? "dashboard" : seg[0]);
+    if (!s.is_ok()) return error_reply(s);
+  }
   if (seg.empty()) {
     return text_reply(hooks.dashboard ? hooks.dashboard() : "", "text/html; charset=utf-8");
   }
@@ -271,7 +275,9 @@ Reply answer_reply(Op op, const Response& a, bool paged) {
   if (a.duplicate) out.headers.emplace_back("Idempotent-Replayed", "true");
   if (!a.status.is_ok()) {
     Reply e = error_reply(a.status);
-    e.headers = out.headers;  // a deleted register's context, for a fresh put
+    // A deleted register's context (for a fresh put) joins the error's own headers (401's
+    // WWW-Authenticate).
+    e.headers.insert(e.headers.end(), out.headers.begin(), out.headers.end());
     return e;
   }
   if (op == Op::kPut || op == Op::kDelete) {

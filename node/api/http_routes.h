@@ -6,7 +6,9 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "node/api/client_request.h"
 #include "node/api/client_response.h"
@@ -36,6 +38,15 @@ struct Hooks {
   std::function<bool()> may_continue;
   // GET /ping: ok, or why the node cannot serve (its store is failing). Absent: ok.
   std::function<Status()> health;
+  // Who sent each request, from its Authorization header (nullopt: none), before it is
+  // routed: `then` runs once, now or later, with ok or the refusal to answer (401). Absent:
+  // nobody authenticates.
+  std::function<void(const std::optional<std::string>& authorization,
+                     std::function<void(Status)> then)>
+      identify;
+  // Whether the sender may see the page "dashboard", "status" or "metrics" (/ping is
+  // open): ok or unauthorized. Absent: ok. Data requests are checked by submit.
+  std::function<Status(std::string_view page)> allow_page;
 };
 
 // Answers `m` through `reply`: once, now or from the Done of hooks.submit. Every

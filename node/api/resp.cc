@@ -40,7 +40,7 @@ constexpr Arity kArity[] = {
     {"DECRBY", 3, 3},      {"SADD", 3, -1},   {"SREM", 3, -1},        {"SMEMBERS", 2, 2},
     {"SISMEMBER", 3, 3},   {"SCARD", 2, 2},   {"SSCAN", 3, 7},        {"COMMAND", 1, -1},
     {"CONFIG", 2, -1},     {"CLIENT", 2, -1}, {"SHOAL.BUCKET", 2, 2}, {"SHOAL.CONSISTENCY", 1, -1},
-    {"SHOAL.ONCE", 3, -1},
+    {"SHOAL.ONCE", 3, -1}, {"AUTH", 2, 3},    {"HELLO", 1, 7},
 };
 
 const Arity* find_arity(const std::string& upper_name) {
@@ -61,6 +61,13 @@ std::string unknown_command(const std::vector<std::string>& args, size_t first) 
     msg += " '" + args[i].substr(0, 64) + "'";
   }
   return error(msg);
+}
+
+// HELLO's answer: RESP2's flat array of the server's properties.
+std::string hello_reply() {
+  return "*14\r\n" + bulk("server") + bulk("shoal") + bulk("version") + bulk("1.0.0") +
+         bulk("proto") + integer(2) + bulk("id") + integer(0) + bulk("mode") + bulk("standalone") +
+         bulk("role") + bulk("master") + bulk("modules") + "*0\r\n";
 }
 
 // The commands SHOAL.ONCE can run: each is one update of one key.
@@ -89,8 +96,66 @@ void Session::command(std::vector<std::string> args) {
   const Arity* arity = find_arity(name);
   if (!arity) return reply(unknown_command(args, 0));
   if (!arity_ok(*arity, args.size())) return reply(wrong_args(name));
+  if (name == "AUTH") {
+    const bool with_user = args.size() == 3;
+    return auth(with_user ? std::move(args[1]) : "default", std::move(args.back()),
+                std::move(reply), false);
+  }
+  if (name == "HELLO") return hello(args, std::move(reply));
+  if (name != "QUIT" && hooks_.authorize) {
+    const Status s =
+        hooks_.authorize(name == "INFO" ? std::optional(Access::kAdmin) : std::nullopt);
+    if (!s.is_ok()) return reply(error_for(s));
+  }
   if (name == "SHOAL.ONCE") return once(args, std::move(reply));
   dispatch(name, args, std::move(reply), "");
+}
+
+void Session::auth(std::string user, std::string password, Reply reply, bool hello) {
+  if (!hooks_.authenticate) {
+    return reply(error("ERR AUTH: this node has no users (shoald --users-file)"));
+  }
+  std::weak_ptr<Session> weak = weak_from_this();
+  hooks_.authenticate(
+      std::move(user), std::move(password), [weak, reply = std::move(reply), hello](Status s) {
+        auto self = weak.lock();
+        if (!self) return;
+        if (s.code() == Code::kUnauthorized) {
+          return reply(error("WRONGPASS invalid username-password pair or user is disabled."));
+        }
+        if (!s.is_ok()) return reply(error_for(s));
+        reply(hello ? hello_reply() : simple("OK"));
+      });
+}
+
+// HELLO [protover [AUTH user password] [SETNAME name]]: RESP2 only (3 answers NOPROTO).
+void Session::hello(std::vector<std::string>& args, Reply reply) {
+  if (args.size() >= 2 && args[1] != "2") {
+    int64_t v = 0;
+    return reply(error(parse_int(args[1], &v) && v == 3
+                           ? "NOPROTO sorry, this protocol version is not supported."
+                           : "ERR Protocol version is not an integer or out of range"));
+  }
+  std::optional<std::pair<std::string, std::string>> cred;
+  for (size_t i = 2; i < args.size(); ++i) {
+    const std::string opt = upper(args[i]);
+    if (opt == "AUTH" && i + 2 < args.size()) {
+      cred.emplace(std::move(args[i + 1]), std::move(args[i + 2]));
+      i += 2;
+    } else if (opt == "SETNAME" && i + 1 < args.size()) {
+      ++i;  // accepted, not kept
+    } else {
+      return reply(error("ERR Syntax error in HELLO option '" + args[i].substr(0, 64) + "'"));
+    }
+  }
+  if (cred) return auth(std::move(cred->first), std::move(cred->second), std::move(reply), true);
+  if (hooks_.authorize && api::is_unauthenticated(hooks_.authorize(std::nullopt))) {
+    return reply(
+        error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+              "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+              "select the RESP protocol version at the same time"));
+  }
+  reply(hello_reply());
 }
 
 // SHOAL.ONCE <op-id> <command> [args...]: the command's update carries the operation id.
@@ -231,30 +296,31 @@ void Session::del(std::vector<std::string> keys, size_t i, int64_t count, bool e
                   Reply reply, const std::string& op_id) {
   if (i == keys.size()) return reply(integer(count));
   auto self = shared_from_this();
-  run(make(Op::kGet, keys[i]),
-      [self, keys, i, count, exists_only, reply, op_id](Response r) mutable {
-        if (r.status.code() == Code::kNotFound) {
-          return self->del(std::move(keys), i + 1, count, exists_only, std::move(reply), op_id);
-        }
-        if (!r.status.is_ok()) return reply(error_for(r.status));
-        if (exists_only) {
-          return self->del(std::move(keys), i + 1, count + 1, true, std::move(reply), op_id);
-        }
-        const core::DataType type = r.type.value_or(core::DataType::kLww);
-        if (type != core::DataType::kLww && type != core::DataType::kRegister) {
-          return reply(
-              error("ERR DEL of a counter or a set is not supported (a CRDT value "
-                    "cannot be deleted yet)"));
-        }
-        Request d = self->make(Op::kDelete, keys[i]);
-        d.type = type;
-        d.context = r.context;
-        d.op_id = op_id;
-        self->run(std::move(d), [self, keys, i, count, reply, op_id](Response a) mutable {
-          if (!a.status.is_ok()) return reply(error_for(a.status));
-          self->del(std::move(keys), i + 1, count + 1, false, std::move(reply), op_id);
-        });
-      });
+  Request read = make(Op::kGet, keys[i]);
+  read.for_update = !exists_only;
+  run(std::move(read), [self, keys, i, count, exists_only, reply, op_id](Response r) mutable {
+    if (r.status.code() == Code::kNotFound) {
+      return self->del(std::move(keys), i + 1, count, exists_only, std::move(reply), op_id);
+    }
+    if (!r.status.is_ok()) return reply(error_for(r.status));
+    if (exists_only) {
+      return self->del(std::move(keys), i + 1, count + 1, true, std::move(reply), op_id);
+    }
+    const core::DataType type = r.type.value_or(core::DataType::kLww);
+    if (type != core::DataType::kLww && type != core::DataType::kRegister) {
+      return reply(
+          error("ERR DEL of a counter or a set is not supported (a CRDT value "
+                "cannot be deleted yet)"));
+    }
+    Request d = self->make(Op::kDelete, keys[i]);
+    d.type = type;
+    d.context = r.context;
+    d.op_id = op_id;
+    self->run(std::move(d), [self, keys, i, count, reply, op_id](Response a) mutable {
+      if (!a.status.is_ok()) return reply(error_for(a.status));
+      self->del(std::move(keys), i + 1, count + 1, false, std::move(reply), op_id);
+    });
+  });
 }
 
 void Session::incr(const std::string& key, int64_t delta, Reply reply, const std::string& op_id) {
@@ -287,6 +353,7 @@ void Session::set_remove(std::vector<std::string>& args, Reply reply, const std:
   std::set<std::string> elems(args.begin() + 2, args.end());
   auto self = shared_from_this();
   Request probe = make(Op::kSetGet, args[1]);
+  probe.for_update = true;
   probe.elements.assign(elems.begin(), elems.end());
   run(std::move(probe), [self, key = args[1], elems, reply, op_id](Response r) {
     if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));

@@ -10,6 +10,10 @@
 // SHOAL.ONCE <op-id> <command> [args...] runs one update command (SET DEL INCR DECR
 // INCRBY DECRBY SADD SREM) with an operation id, so a retry of it takes effect once.
 // Replies leave in command order, whatever order the cluster answers in (pipelining).
+// AUTH [user] password and HELLO [2 [AUTH user password] [SETNAME name]] sign the
+// connection in (one argument: the user "default", as Redis); with authentication on,
+// any other command but QUIT first answers -NOAUTH, INFO needs admin, and a data command
+// on a bucket its user has no grant for answers -NOPERM (docs/resp.md, "Authentication").
 //
 // This file owns the commands: arity, dispatch, and each command as native requests.
 // resp_codec.h owns the wire: the command parser and the reply encodings.
@@ -27,6 +31,7 @@
 #include "node/api/client_response.h"
 #include "node/api/ordered_output.h"
 #include "node/api/resp_codec.h"
+#include "node/api/users.h"
 
 namespace shoal::api::resp {
 
@@ -42,6 +47,13 @@ class Session : public std::enable_shared_from_this<Session> {
     Submit submit;                      // runs a request; Done may run later, or at once
     std::function<void()> on_output;    // new in-order output can be taken
     std::function<std::string()> info;  // the INFO text of this node
+    // AUTH: checks the credentials; done(ok) signs the connection in as `user`. Absent:
+    // AUTH answers that the node has no users.
+    std::function<void(std::string user, std::string password, std::function<void(Status)> done)>
+        authenticate;
+    // Whether this connection may run a command that is not a data request (nullopt:
+    // anything signed in may; kAdmin: INFO). ok or unauthorized. Absent: always ok.
+    std::function<Status(std::optional<Access>)> authorize;
   };
   static std::shared_ptr<Session> make(Hooks hooks);
 
@@ -59,6 +71,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch(const std::string& name, std::vector<std::string>& args, Reply reply,
                 const std::string& op_id);
   void once(std::vector<std::string>& args, Reply reply);
+  void auth(std::string user, std::string password, Reply reply, bool hello);
+  void hello(std::vector<std::string>& args, Reply reply);
   void run(Request r, std::function<void(Response)> then);
   Request make(Op op, const std::string& key) const;
   void get(const std::string& key, Reply reply);

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "node/api/users.h"
+
 namespace shoal::api::resp {
 
 // ---- parser ----
@@ -221,6 +223,9 @@ std::string error_for(const Status& s) {
     case Code::kInvalidArgument:
     case Code::kTooLarge:
       return error("ERR " + s.to_string());
+    case Code::kUnauthorized:  // as Redis says it: no credentials, or no grant
+      return error(is_unauthenticated(s) ? std::string("NOAUTH Authentication required.")
+                                         : "NOPERM " + s.message());
     default: {
       std::string code(code_name(s.code()));
       std::transform(code.begin(), code.end(), code.begin(), ::toupper);

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <optional>
@@ -14,7 +15,9 @@
 namespace shoal::api {
 namespace {
 
-constexpr size_t kSaltBytes = 16, kKeyBytes = 32;
+constexpr size_t kSaltBytes = 16, kKeyBytes = 32, kTokenBytes = 32;
+constexpr std::string_view kTokenPrefix = "token$";
+constexpr std::string_view kUnauthenticated = "authentication required";
 constexpr uint64_t kGlobBudgetSteps = 1 << 20;  // a grant's glob against one bucket name
 
 struct ScryptHash {
@@ -74,6 +77,21 @@ std::optional<std::string> derive(std::string_view password, const ScryptHash& h
   return key;
 }
 
+std::string sha256(std::string_view bytes) {
+  std::string out(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+         reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
+// A token hash's digest; nullopt when `text` is not token$DIGEST.
+std::optional<std::string> parse_token_hash(std::string_view text) {
+  if (text.substr(0, kTokenPrefix.size()) != kTokenPrefix) return std::nullopt;
+  std::optional<std::string> digest = text::base64_decode(text.substr(kTokenPrefix.size()));
+  if (!digest || digest->size() != SHA256_DIGEST_LENGTH) return std::nullopt;
+  return digest;
+}
+
 std::string format_hash(const ScryptHash& h) {
   return "scrypt$" + std::to_string(h.log2n) + "$" + std::to_string(h.r) + "$" +
          std::to_string(h.p) + "$" + text::base64_encode(h.salt) + "$" + text::base64_encode(h.key);
@@ -111,10 +129,68 @@ std::string hash_password(std::string_view password) {
 }
 
 bool check_password(std::string_view hash, std::string_view password) {
+  if (password.size() > kMaxPasswordBytes) return false;
+  if (std::optional<std::string> digest = parse_token_hash(hash)) {
+    return CRYPTO_memcmp(sha256(password).data(), digest->data(), digest->size()) == 0;
+  }
   std::optional<ScryptHash> h = parse_hash(hash);
   if (!h || password.size() > kMaxPasswordBytes) return false;
   const std::optional<std::string> key = derive(password, *h);
   return key && CRYPTO_memcmp(key->data(), h->key.data(), kKeyBytes) == 0;
+}
+
+bool slow_check(std::string_view hash) { return !parse_token_hash(hash).has_value(); }
+
+Token make_token() {
+  std::string raw(kTokenBytes, '\0');
+  SHOAL_ASSERT(RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), kTokenBytes) == 1);
+  std::string secret = text::base64_encode(raw);
+  while (!secret.empty() && secret.back() == '=') secret.pop_back();
+  for (char& c : secret) c = c == '+' ? '-' : c == '/' ? '_' : c;  // base64url: no '.'
+  std::string hash = std::string(kTokenPrefix) + text::base64_encode(sha256(secret));
+  return {std::move(secret), std::move(hash)};
+}
+
+std::optional<std::pair<std::string, std::string>> split_bearer(std::string_view token) {
+  const size_t dot = token.rfind('.');
+  if (dot == token.npos || dot == 0 || dot + 1 == token.size()) return std::nullopt;
+  return std::pair{std::string(token.substr(0, dot)), std::string(token.substr(dot + 1))};
+}
+
+std::string_view access_name(Access a) {
+  return a == Access::kRead ? "read" : a == Access::kWrite ? "write" : "admin";
+}
+
+std::optional<Access> access_for(const Request& r) {
+  if (is_admin(r.op)) return Access::kAdmin;
+  if (is_update(r.op)) return Access::kWrite;
+  if (r.op == Op::kGet || r.op == Op::kCounterGet || r.op == Op::kSetGet) {
+    return r.for_update ? Access::kWrite : Access::kRead;
+  }
+  return std::nullopt;
+}
+
+Status unauthenticated() {
+  return Status::unauthorized(std::string(kUnauthenticated) +
+                              ": authenticate first (docs/security.md, \"Users\")");
+}
+
+Status wrong_credentials() {
+  return Status::unauthorized(std::string(kUnauthenticated) + ": wrong user name or password");
+}
+
+Status forbidden(std::string_view user, Access access, std::string_view bucket) {
+  if (access == Access::kAdmin) {
+    return Status::unauthorized("user " + std::string(user) + " has no admin grant");
+  }
+  return Status::unauthorized("user " + std::string(user) + " may not " +
+                              std::string(access_name(access)) + " bucket \"" +
+                              std::string(bucket.substr(0, 64)) + "\"");
+}
+
+bool is_unauthenticated(const Status& s) {
+  return s.code() == Code::kUnauthorized &&
+         std::string_view(s.message()).substr(0, kUnauthenticated.size()) == kUnauthenticated;
 }
 
 std::string grant_text(const Grant& g) {
@@ -175,7 +251,10 @@ std::string Users::serialize() const {
   std::string out;
   for (const auto& [name, u] : users_) {
     out += name + ":" + u.hash + ":";
-    for (size_t i = 0; i < u.grants.size(); ++i) out += (i ? "," : "") + grant_text(u.grants[i]);
+    for (size_t i = 0; i < u.grants.size(); ++i) {
+      if (i > 0) out += ',';
+      out += grant_text(u.grants[i]);
+    }
     out += "\n";
   }
   return out;
@@ -186,10 +265,10 @@ Status Users::add(User u) {
     return Status::invalid_argument("bad user name \"" + u.name.substr(0, 64) +
                                     "\": 1-64 of A-Z a-z 0-9 _ . @ -");
   }
-  if (!parse_hash(u.hash)) {
+  if (!parse_hash(u.hash) && !parse_token_hash(u.hash)) {
     return Status::invalid_argument(
-        "the hash is not scrypt$LOG2N$R$P$SALT$KEY within the "
-        "cost bounds");
+        "the hash is neither scrypt$LOG2N$R$P$SALT$KEY within the cost bounds nor "
+        "token$DIGEST");
   }
   for (const Grant& g : u.grants) SHOAL_RETURN_IF_ERROR(parse_grant(grant_text(g)).status());
   std::string name = u.name;
@@ -209,9 +288,14 @@ const User* Users::find(std::string_view name) const {
   return it == users_.end() ? nullptr : &it->second;
 }
 
+const std::string& Users::hash_for(std::string_view name) const {
+  const User* u = find(name);
+  return u ? u->hash : decoy_hash();
+}
+
 const User* Users::authenticate(std::string_view name, std::string_view password) const {
   const User* u = find(name);
-  const bool ok = check_password(u ? u->hash : decoy_hash(), password);
+  const bool ok = check_password(hash_for(name), password);
   return u && ok ? u : nullptr;
 }
 

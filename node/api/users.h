@@ -7,7 +7,9 @@
 //   NAME   1..64 bytes of [A-Za-z0-9_.@-]
 //   HASH   scrypt$LOG2N$R$P$SALT$KEY (SALT and KEY base64): OpenSSL's EVP_PBE_scrypt of
 //          the password, a 16-byte random salt and a 32-byte key; the password is never
-//          stored.
+//          stored. Or token$DIGEST: the user's credential is a generated token (32 random
+//          bytes, make_token), stored as its SHA-256; a token has too much entropy to
+//          guess, so its check needs no slow hash.
 //   ROLES  comma-separated grants: `admin` (membership, chaos, status details),
 //          `read:GLOB`, `write:GLOB` (buckets matching the glob: glob.h, e.g. `read:*`,
 //          `write:app-*`). Empty: the user can authenticate and do nothing else.
@@ -19,11 +21,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "crdt/status.h"
+#include "node/api/client_request.h"
 
 namespace shoal::api {
 
@@ -38,6 +42,20 @@ constexpr size_t kMaxUserNameBytes = 64;
 constexpr size_t kMaxPasswordBytes = 1024;
 
 enum class Access { kRead, kWrite, kAdmin };
+// "read", "write", "admin"
+std::string_view access_name(Access a);
+// The grant a request needs: get, counter_get, set_get read (write when for_update);
+// updates write; cluster_status, leave, remove, chaos admin. nullopt for ping (any
+// signed-in user) and auth (anyone).
+std::optional<Access> access_for(const Request& r);
+
+// The refusals every API shares (the error table's `unauthorized`): no credentials, or
+// wrong ones (RESP -NOAUTH / -WRONGPASS, HTTP 401), and a known user without the grant
+// (RESP -NOPERM, HTTP 403). The text tells them apart: is_unauthenticated.
+Status unauthenticated();
+Status wrong_credentials();
+Status forbidden(std::string_view user, Access access, std::string_view bucket);
+bool is_unauthenticated(const Status& s);
 
 struct Grant {
   Access access = Access::kRead;
@@ -58,6 +76,19 @@ std::string scrypt_key(std::string_view password, std::string_view salt);
 std::string hash_password(std::string_view password);
 // Whether `password` matches `hash`; false for a hash that does not parse.
 bool check_password(std::string_view hash, std::string_view password);
+// Whether check_password on `hash` costs a slow hash (scrypt, or a hash that does not
+// parse, checked against the decoy): what the shell runs off its loop.
+bool slow_check(std::string_view hash);
+
+// A new token credential: `secret` (43 characters of base64url: what the client sends,
+// shown once) and `hash` (what the users file keeps). As a bearer token the client sends
+// NAME.SECRET (split_bearer).
+struct Token {
+  std::string secret, hash;
+};
+Token make_token();
+// "NAME.SECRET" -> {NAME, SECRET}: split at the last '.'; nullopt without one.
+std::optional<std::pair<std::string, std::string>> split_bearer(std::string_view token);
 
 class Users {
  public:
@@ -70,8 +101,12 @@ class Users {
   const User* find(std::string_view name) const;
   const std::map<std::string, User, std::less<>>& all() const { return users_; }
 
+  // The hash a check of `name` runs: the user's, or the decoy for an unknown name.
+  const std::string& hash_for(std::string_view name) const;
   // The user, if `password` is theirs; nullptr otherwise. An unknown name costs the same
-  // hash as a known one, so the answer's timing does not tell which names exist.
+  // hash as a password user's, so the answer's timing does not tell which of those names
+  // exist. A token user answers at once (SHA-256): its name may show, its token cannot be
+  // guessed.
   const User* authenticate(std::string_view name, std::string_view password) const;
   // Whether `u` may do `access` on `bucket` (admin: any bucket, and admin operations).
   static bool allows(const User& u, Access access, std::string_view bucket);

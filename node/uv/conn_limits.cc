@@ -156,7 +156,8 @@ void Server::Impl::release_limits(Conn* c) {
 }
 
 bool Server::Impl::client_quiet(const Conn* c) const {
-  if (!c->slot || c->closing || c->close_after_flush || c->write_busy || !c->out.empty()) {
+  if (!c->slot || c->closing || c->close_after_flush || c->write_busy || !c->out.empty() ||
+      !c->tls_out.empty()) {
     return false;
   }
   switch (c->kind) {
@@ -300,9 +301,10 @@ bool Server::Impl::client_backlogged(const Conn* c) const {
   const size_t pending = c->kind == Conn::Kind::kResp   ? c->resp->pending()
                          : c->kind == Conn::Kind::kHttp ? c->http->pending()
                                                         : c->inflight;
+  if (c->auth_busy) return true;  // its credentials are being checked: the rest waits
   if (pending >= config.max_inflight_per_connection) return true;
   if (c->reads_in_flight >= config.max_reads_in_flight_per_connection) return true;
-  const size_t unread = c->out.size() + c->writing.size();
+  const size_t unread = c->out.size() + c->tls_out.size() + c->writing.size();
   const size_t bound = config.max_output_bytes_per_connection;
   if (unread > bound) return true;
   // One more request is always let through when none is in flight (an answer bigger than

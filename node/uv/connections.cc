@@ -50,6 +50,7 @@ void Server::Impl::on_accept(uv_stream_t* listener, Conn::Kind kind) {
   remote_name(&c->tcp, &c->remote, &c->address);
   c->accepted_ms = c->active_ms = uv_now(&loop);
   conns[c->id] = c;
+  if (tls) c->tls = api::TlsStream::accept(tls->server(kind == Conn::Kind::kPeerIn));
   if (const Status s = admit(c); !s.is_ok()) {  // a client over a cap (a stranger makes room)
     if (kind == Conn::Kind::kResp) {
       queue_raw(c, api::resp::error_for(s));
@@ -91,14 +92,23 @@ void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
   }
   if (n == 0 || c->closing) return;
   c->active_ms = uv_now(&loop);
+  std::string plain;  // TLS: what the ciphertext read holds
+  const char* data = buf->base;
+  size_t len = static_cast<size_t>(n);
+  if (c->tls && !c->close_after_flush) {
+    if (!tls_receive(c, data, len, &plain)) return;
+    data = plain.data();
+    len = plain.size();
+    if (len == 0) return;  // handshake records only
+  }
   if (c->close_after_flush) {  // refused: what else it sends is not read, or buffered
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
     c->reading = false;
     return;
   }
   if (c->kind == Conn::Kind::kHttp) {
-    watch_http(c, buf->base, static_cast<size_t>(n));
-    const bool usable = c->http->feed(buf->base, static_cast<size_t>(n));
+    watch_http(c, data, len);
+    const bool usable = c->http->feed(data, len);
     if (!usable || c->http->holds_input() || !http_may_continue(c)) {
       uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));  // resumed by process_http
       c->reading = false;
@@ -106,9 +116,9 @@ void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
     return;
   }
   if (c->kind == Conn::Kind::kResp) {
-    c->resp_parser->feed(buf->base, static_cast<size_t>(n));
+    c->resp_parser->feed(data, len);
   } else {
-    c->reader.feed(buf->base, static_cast<size_t>(n));
+    c->reader.feed(data, len);
   }
   process_frames(c);
 }
@@ -171,6 +181,26 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
     reply(c, r);
     return true;
   }
+  if (req->op == api::Op::kAuth) {
+    login(c, std::move(req->user), std::move(req->password), [this, conn_id = c->id, id](Status s) {
+      auto it = conns.find(conn_id);
+      if (it == conns.end()) return;
+      api::Response a;
+      a.id = id;
+      a.status = std::move(s);
+      reply(it->second, a);
+    });
+    return true;
+  }
+  // Data requests are authorized in submit(), where every API's pass.
+  if (Status s = req->op == api::Op::kPing || api::is_admin(req->op)
+                     ? authorize(c, api::access_for(*req), "")
+                     : Status::ok();
+      !s.is_ok()) {
+    r.status = std::move(s);
+    reply(c, r);
+    return true;
+  }
   if (req->op == api::Op::kPing) {
     r.node = config.node_id;
     // Reachable: connected, and not convicted by the failure detector (a partition
@@ -188,7 +218,8 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
   }
   ++c->inflight;
   const api::Op op = req->op;
-  submit(std::move(req).value(), count_read(c->id, op, [this, conn_id = c->id](api::Response a) {
+  submit(c->id, std::move(req).value(),
+         count_read(c->id, op, [this, conn_id = c->id](api::Response a) {
            auto it = conns.find(conn_id);
            if (it == conns.end()) return;  // the client went away
            Conn* conn = it->second;
@@ -199,10 +230,16 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
   return true;
 }
 
-void Server::Impl::submit(api::Request req, std::function<void(api::Response)> done) {
+void Server::Impl::submit(uint64_t conn_id, api::Request req,
+                          std::function<void(api::Response)> done) {
   api::Response refusal;
   refusal.id = req.id;
-  if (draining) {
+  if (auth->enabled()) {  // the one place every API's data request passes
+    auto it = conns.find(conn_id);
+    refusal.status = it == conns.end() ? Status::unavailable("the connection closed")
+                                       : authorize(it->second, api::access_for(req), req.bucket);
+  }
+  if (draining && refusal.status.is_ok()) {
     refusal.status = Status::unavailable("node " + config.node_id + " is shutting down");
   }
   Result<core::ClientRequest> creq =
@@ -234,7 +271,16 @@ void Server::Impl::start_resp(Conn* c) {
   api::resp::Session::Hooks hooks;
   hooks.submit = [this, conn_id = c->id](api::Request r, api::resp::Session::Done done) {
     const api::Op op = r.op;
-    submit(std::move(r), count_read(conn_id, op, std::move(done)));
+    submit(conn_id, std::move(r), count_read(conn_id, op, std::move(done)));
+  };
+  hooks.authenticate = [this, conn_id = c->id](std::string user, std::string password,
+                                               std::function<void(Status)> done) {
+    auto it = conns.find(conn_id);
+    if (it != conns.end()) login(it->second, std::move(user), std::move(password), std::move(done));
+  };
+  hooks.authorize = [this, conn_id = c->id](std::optional<api::Access> access) {
+    auto it = conns.find(conn_id);
+    return it == conns.end() ? Status::unavailable("closed") : authorize(it->second, access, "");
   };
   hooks.on_output = [this, conn_id = c->id] {
     auto it = conns.find(conn_id);
@@ -275,7 +321,16 @@ void Server::Impl::start_http(Conn* c) {
   api::http::Session::Hooks hooks;
   hooks.submit = [this, conn_id = c->id](api::Request r, api::http::Session::Done done) {
     const api::Op op = r.op;
-    submit(std::move(r), count_read(conn_id, op, std::move(done)));
+    submit(conn_id, std::move(r), count_read(conn_id, op, std::move(done)));
+  };
+  hooks.identify = [this, conn_id = c->id](const std::optional<std::string>& authorization,
+                                           std::function<void(Status)> then) {
+    auto it = conns.find(conn_id);
+    if (it != conns.end()) identify_http(it->second, authorization, std::move(then));
+  };
+  hooks.allow_page = [this, conn_id = c->id](std::string_view page) {
+    auto it = conns.find(conn_id);
+    return it == conns.end() ? Status::unavailable("closed") : allow_page(it->second, page);
   };
   hooks.on_output = [this, conn_id = c->id] {
     auto it = conns.find(conn_id);
@@ -325,27 +380,29 @@ void Server::Impl::queue(Conn* c, std::string_view payload) {
 
 void Server::Impl::flush(Conn* c) {
   if (c->closing || c->write_busy) return;
-  if (c->out.empty()) {
+  std::string* wire = wire_bytes(c);  // TLS: the records of what was queued
+  if (wire == nullptr) return;
+  if (wire->empty()) {
     if (c->close_after_flush) close_conn(c, "after the last reply");
     return;
   }
   // Most writes complete at once. uv_try_write then spares libuv's write request, whose
   // completion goes through the pending queue and re-arms the socket in epoll: one
   // epoll_ctl per reply on libuv 1.44 (strace: 20,983 for 20,000 SETs on n1).
-  uv_buf_t now = uv_buf_init(c->out.data(), static_cast<unsigned>(c->out.size()));
+  uv_buf_t now = uv_buf_init(wire->data(), static_cast<unsigned>(wire->size()));
   const int sent = uv_try_write(reinterpret_cast<uv_stream_t*>(&c->tcp), &now, 1);
   if (sent < 0 && sent != UV_EAGAIN) {
     close_conn(c, uv_strerror(sent));
     return;
   }
-  if (sent > 0 && static_cast<size_t>(sent) == c->out.size()) {
-    c->out.clear();
+  if (sent > 0 && static_cast<size_t>(sent) == wire->size()) {
+    wire->clear();
     after_write(c);
     return;
   }
-  if (sent > 0) c->out.erase(0, static_cast<size_t>(sent));
-  c->writing.swap(c->out);
-  c->out.clear();
+  if (sent > 0) wire->erase(0, static_cast<size_t>(sent));
+  c->writing.swap(*wire);
+  wire->clear();
   c->write_busy = true;
   c->write_req.data = c;
   uv_buf_t b = uv_buf_init(c->writing.data(), static_cast<unsigned>(c->writing.size()));

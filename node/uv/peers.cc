@@ -83,6 +83,8 @@ bool Server::Impl::accept_hello(Conn* c, std::string_view payload) {
   } else if (hello->version == api::kProtocolVersion && hello->nonce.size() != kNonceBytes) {
     refusal = Status::invalid_argument("the hello's nonce must be " + std::to_string(kNonceBytes) +
                                        " bytes");
+  } else {
+    refusal = check_peer_name(c, hello->node);  // TLS: its certificate names it
   }
   if (!refusal.is_ok()) return refuse_peer(c, hello ? hello->node : "?", refusal);
   if (hello->version == api::kClearSecretVersion) {
@@ -206,6 +208,16 @@ bool Server::Impl::answer_challenge(Conn* c, Peer* p, std::string_view payload) 
     close_conn(c, "another node");
     return false;
   }
+  if (const Status named = check_peer_name(c, ch->node); !named.is_ok()) {
+    log_limit("proof " + p->id,
+              fmt::format("peer {} at {} (says it is {}): {}; sending it nothing", p->id,
+                          p->address.to_string(), ch->node.substr(0, core::kMaxNodeIdBytes),
+                          named.message()),
+              spdlog::level::err);
+    p->backoff_ms = 1'000;
+    close_conn(c, "certificate of another node");
+    return false;
+  }
   if (ch->nonce.size() != kNonceBytes || !proof_matches(ch->proof, expected)) {
     log_limit("proof " + p->id,
               fmt::format("peer {} at {} (says it is {}) could not prove it knows the cluster "
@@ -278,6 +290,12 @@ void Server::Impl::on_dialled(Conn* c, int status) {
     return;
   }
   start_reading(c);
+  if (tls) {  // the hello below waits for the TLS handshake (wire_bytes)
+    c->tls = api::TlsStream::connect(tls->client());
+    c->tls_sniffed = true;
+    c->tls->start(&c->tls_out);
+    dirty.insert(c);
+  }
   // The secret stays here: the handshake proves it (peer_auth.h).
   c->nonce_mine = random_nonce();
   api::Hello hello{api::kProtocolVersion, config.node_id, "",

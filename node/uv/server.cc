@@ -33,6 +33,16 @@ core::NodeConfig Server::Impl::node_config() const {
 }
 
 Status Server::Impl::init() {
+  // The users file first: a bad one stops the node before anything else is opened.
+  Result<std::unique_ptr<Authenticator>> authenticator =
+      Authenticator::open(&loop, config.users_file);
+  if (!authenticator) return authenticator.status();
+  auth = std::move(authenticator).value();
+  if (config.tls) {
+    Result<std::shared_ptr<api::TlsContext>> t = api::TlsContext::load(*config.tls);
+    if (!t) return t.status();
+    tls = std::move(t).value();
+  }
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec)
@@ -259,7 +269,9 @@ void Server::Impl::begin_drain(const char* signal_name) {
 void Server::Impl::check_drain() {
   bool writes_pending = false;
   for (const auto& [id, c] : conns) {
-    if (c->is_client() && (c->write_busy || !c->out.empty())) writes_pending = true;
+    if (c->is_client() && (c->write_busy || !c->out.empty() || !c->tls_out.empty())) {
+      writes_pending = true;
+    }
   }
   if ((node->pending_requests() > 0 || writes_pending) && uv_now(&loop) < drain_deadline_ms) {
     return;
@@ -282,7 +294,8 @@ void Server::Impl::shutdown() {
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&check), reinterpret_cast<uv_handle_t*>(&wake),
         reinterpret_cast<uv_handle_t*>(&core_timer), reinterpret_cast<uv_handle_t*>(&drain_timer),
-        reinterpret_cast<uv_handle_t*>(&sigint), reinterpret_cast<uv_handle_t*>(&sigterm)}) {
+        reinterpret_cast<uv_handle_t*>(&sigint), reinterpret_cast<uv_handle_t*>(&sigterm),
+        reinterpret_cast<uv_handle_t*>(&sighup)}) {
     uv_close(h, nullptr);
   }
 }
@@ -326,15 +339,27 @@ int Server::run() {
   signal(SIGPIPE, SIG_IGN);
   uv_signal_init(&s.loop, &s.sigint);
   uv_signal_init(&s.loop, &s.sigterm);
-  s.sigint.data = s.sigterm.data = &s;
+  uv_signal_init(&s.loop, &s.sighup);
+  s.sigint.data = s.sigterm.data = s.sighup.data = &s;
+  uv_signal_start(
+      &s.sighup,
+      [](uv_signal_t* h, int) {
+        static_cast<Impl*>(h->data)->reload_users();
+        static_cast<Impl*>(h->data)->reload_tls();
+      },
+      SIGHUP);
   uv_signal_start(
       &s.sigint, [](uv_signal_t* h, int) { static_cast<Impl*>(h->data)->begin_drain("SIGINT"); },
       SIGINT);
   uv_signal_start(
       &s.sigterm, [](uv_signal_t* h, int) { static_cast<Impl*>(h->data)->begin_drain("SIGTERM"); },
       SIGTERM);
-  spdlog::info("node {} serving clients on {}, peers on {}", s.config.node_id,
-               s.config.client.to_string(), s.config.peer.to_string());
+  spdlog::info("node {} serving clients on {}, peers on {}{}; {}", s.config.node_id,
+               s.config.client.to_string(), s.config.peer.to_string(),
+               s.tls ? " over TLS (mutual between peers)" : "",
+               s.auth->enabled() ? fmt::format("clients authenticate ({} users in {})",
+                                               s.auth->user_count(), s.auth->path())
+                                 : std::string("clients do not authenticate (no --users-file)"));
   uv_run(&s.loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&s.loop);
   if (rc != 0) spdlog::warn("loop closed with handles open: {}", uv_strerror(rc));

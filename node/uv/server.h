@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "crdt/status.h"
+#include "node/api/tls.h"
 #include "node/core/node.h"
 #include "node/uv/address.h"
 #include "ring/ring.h"
@@ -47,6 +48,14 @@ struct ServerConfig {
   std::vector<Address> seeds;  // peer addresses of nodes to join through
   core::ClusterOptions cluster;
   std::string secret;  // cluster secret, checked in the peer handshake
+  // Client authentication (authenticator.h): the users file, read at start and on SIGHUP;
+  // empty: off (every client may do everything). metrics_open: GET /metrics needs no
+  // credentials (scrapers), when a users file is set.
+  std::string users_file;
+  bool metrics_open = false;
+  // TLS on every listener and peer link (api/tls.h): the node's certificate and key and the
+  // cluster CA, reread on SIGHUP. None: plaintext.
+  std::optional<api::TlsFiles> tls;
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
   // Client connections (native, RESP and HTTP together) and per remote address. A newcomer
   // over either cap takes the slot of the longest-idle client in that scope idle for at

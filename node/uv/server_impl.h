@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -19,10 +20,12 @@
 #include "node/api/http.h"
 #include "node/api/protocol.h"
 #include "node/api/resp.h"
+#include "node/api/tls.h"
 #include "node/core/node.h"
 #include "node/store/leveldb_store.h"
 #include "node/store/store_doctor.h"
 #include "node/uv/address.h"
+#include "node/uv/authenticator.h"
 #include "node/uv/metrics.h"
 #include "node/uv/peer_state_log.h"
 #include "node/uv/server.h"
@@ -42,7 +45,12 @@ struct Conn {
   Kind kind;
   uint64_t id;
   api::FrameReader reader;
-  std::string out;      // frames of this turn
+  std::string out;  // frames of this turn (plaintext)
+  // TLS (tls_conns.cc): the stream, and ciphertext waiting for the socket. tls_sniffed: the
+  // first bytes were checked (a plaintext client on a TLS port is answered in clear).
+  std::unique_ptr<api::TlsStream> tls;
+  std::string tls_out;
+  bool tls_sniffed = false;
   std::string writing;  // the buffer of the write in flight
   uv_write_t write_req{};
   bool write_busy = false;
@@ -73,6 +81,11 @@ struct Conn {
     uint64_t body_ms = 0;     // its headers ended
     uint64_t body_bytes = 0;
   } http_pace;
+  // Client authentication (client_auth.cc): the user this connection signed in as (kHttp:
+  // the current request's; "": none), and whether a check of credentials is running (the
+  // connection's input waits for it, so requests keep their order).
+  std::string user;
+  bool auth_busy = false;
   size_t inflight = 0;  // client requests awaiting the core
   // A running guess of one answer's size (the largest lately, decaying by 1/8 per answer;
   // the first ones are assumed biggish): what a request in flight will add to `out`.
@@ -108,7 +121,9 @@ struct Server::Impl final : core::Clock, core::Transport {
   uv_check_t check{};
   uv_idle_t wake{};  // started to make the next poll non-blocking
   uv_timer_t core_timer{}, drain_timer{};
-  uv_signal_t sigint{}, sigterm{};
+  uv_signal_t sigint{}, sigterm{}, sighup{};
+  std::unique_ptr<Authenticator> auth;   // client authentication (off without a users file)
+  std::shared_ptr<api::TlsContext> tls;  // every listener and peer link; nullptr: none
   std::unique_ptr<store::LevelDbStore> store;
   std::unique_ptr<store::StoreDoctor> doctor;  // treats the store's faults after each turn
   bool store_fault_logged = false;             // the current fault was logged
@@ -205,9 +220,36 @@ struct Server::Impl final : core::Clock, core::Transport {
   void close_conn(Conn* c, std::string_view why);
   Peer* peer_for(const std::string& id);
   bool handle_admin(const api::Request& req, api::Response* r);
-  // Runs a client request through the core (the native, RESP and HTTP paths share it):
-  // refused at once when draining or overloaded, else answered from the core's turn.
-  void submit(api::Request req, std::function<void(api::Response)> done);
+  // Runs a client request of connection `conn_id` through the core (the native, RESP and
+  // HTTP paths share it): refused at once when its user may not (authorize), when
+  // draining or overloaded, else answered from the core's turn.
+  void submit(uint64_t conn_id, api::Request req, std::function<void(api::Response)> done);
+  // Client authentication (client_auth.cc). Whether connection `c` may do `access` on
+  // `bucket` (nullopt: anything a signed-in user may, such as ping): ok when
+  // authentication is off.
+  Status authorize(const Conn* c, std::optional<api::Access> access, std::string_view bucket);
+  // Checks credentials for `c` (native auth, RESP AUTH, HTTP Authorization): on ok, `c` is
+  // that user. While a check runs, `c`'s input waits (Conn::auth_busy). `done` runs once,
+  // now or later (not if `c` closed meanwhile).
+  void login(Conn* c, std::string user, std::string password, std::function<void(Status)> done);
+  // HTTP: who sent the request, from its Authorization header (nullopt: nobody).
+  void identify_http(Conn* c, const std::optional<std::string>& authorization,
+                     std::function<void(Status)> then);
+  Status allow_page(const Conn* c, std::string_view page);
+  // SIGHUP: reads the users file again (a bad file leaves the users in force, logged).
+  void reload_users();
+  // TLS (tls_conns.cc). Ciphertext read on `c`: decrypted into *plain; false when `c` was
+  // refused or its TLS failed (it closes once the alert or refusal is written).
+  bool tls_receive(Conn* c, const char* data, size_t n, std::string* plain);
+  // What flush writes: `c`'s queued plaintext encrypted into c->tls_out (as much as the
+  // handshake allows), or c->out itself without TLS; nullptr when `c` was closed.
+  std::string* wire_bytes(Conn* c);
+  // A plaintext client on a TLS port: told so in its own protocol, in clear, and closed.
+  void refuse_plaintext(Conn* c);
+  // A peer link's certificate must name the node id `id` claims (api::TlsStream::peer_names).
+  Status check_peer_name(const Conn* c, const std::string& id) const;
+  // SIGHUP: reads the TLS files again; new connections use them, open ones keep theirs.
+  void reload_tls();
   void start_resp(Conn* c);
   void process_resp(Conn* c);
   void start_http(Conn* c);

@@ -39,6 +39,15 @@ refused "secret" "${d[@]}" --secret-file "$tmp/missing-secret"
 refused "refusing to listen on 0.0.0.0:[0-9]+ \(client\) without TLS.*--insecure" \
   "${d[@]}" --client 0.0.0.0:$((20000 + RANDOM % 10000))
 refused "refusing to listen on .*\(resp\)" "${d[@]}" --resp 0.0.0.0:$((20000 + RANDOM % 10000))
+refused "without TLS \(--tls-cert.*\): anyone who reaches them could read the traffic" "${d[@]}" \
+  --client 0.0.0.0:$((20000 + RANDOM % 10000)) --users-file /dev/null
+# TLS: all three files, files that load, a version it knows.
+refused "TLS needs --tls-cert, --tls-key and --tls-ca together" "${d[@]}" --tls-cert "$tmp/x.crt"
+refused "TLS: cannot use the certificate $tmp/missing.crt" "${d[@]}" --tls-cert "$tmp/missing.crt" \
+  --tls-key "$tmp/missing.key" --tls-ca "$tmp/missing.crt"
+refused "TLS version \"1.1\": 1.2 or 1.3" "${d[@]}" --tls-cert a --tls-key b --tls-ca c \
+  --tls-min-version 1.1
+refused "metrics-open needs --users-file" "${d[@]}" --metrics-open
 # An exposed peer listener needs a secret, --insecure or not.
 refused "peer listener 0.0.0.0:[0-9]+ is reachable .*secret" "${d[@]}" --insecure \
   --peer 0.0.0.0:$((20000 + RANDOM % 10000))
@@ -56,6 +65,26 @@ grep -q "serving clients on 0.0.0.0:$port" "$tmp/insecure.log" ||
   fail "shoald --insecure on 0.0.0.0 did not start: $(cat "$tmp/insecure.log")"
 grep -q "warning --insecure: listening on 0.0.0.0:$port (client) without TLS" "$tmp/insecure.log" ||
   fail "shoald --insecure did not warn: $(cat "$tmp/insecure.log")"
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+
+# With TLS and a users file it starts on 0.0.0.0 without --insecure (and without a secret:
+# peers prove themselves by certificate).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/n1.key" \
+  -out "$tmp/n1.crt" -days 2 -subj /CN=n1 -addext subjectAltName=DNS:n1 2>/dev/null
+: >"$tmp/users"
+port=$((20000 + RANDOM % 10000))
+"$shoald" --id n1 --data-dir "$tmp/secure" --client 0.0.0.0:$port --peer 0.0.0.0:$((port + 1)) \
+  --tls-cert "$tmp/n1.crt" --tls-key "$tmp/n1.key" --tls-ca "$tmp/n1.crt" \
+  --users-file "$tmp/users" >"$tmp/secure.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 50); do
+  grep -q "serving clients" "$tmp/secure.log" && break
+  sleep 0.1
+done
+grep -q "serving clients on 0.0.0.0:$port, peers on 0.0.0.0:$((port + 1)) over TLS" \
+  "$tmp/secure.log" || fail "shoald with TLS and users on 0.0.0.0 did not start: $(cat "$tmp/secure.log")"
+grep -q "insecure" "$tmp/secure.log" && fail "shoald with TLS and users warns of --insecure"
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 

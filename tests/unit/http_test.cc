@@ -4,9 +4,13 @@
 
 #include <catch2/catch.hpp>
 #include <deque>
+#include <functional>
+#include <optional>
+#include <utility>
 
 #include "crdt/prng.h"
 #include "node/api/json.h"
+#include "node/api/users.h"
 
 namespace shoal::api::http {
 namespace {
@@ -18,7 +22,7 @@ struct Fake {
       {[this](Request r, Session::Done d) { waiting.emplace_back(std::move(r), std::move(d)); },
        [this] { out += s->take_output(); }, [] { return std::string("n1"); },
        [] { return std::string("{}"); }, [] { return std::string("m 1\n"); },
-       [] { return std::string("<html>"); }, nullptr, nullptr});
+       [] { return std::string("<html>"); }, nullptr, nullptr, nullptr, nullptr});
 };
 
 TEST_CASE("HTTP requests split anywhere are parsed and answered in order", "[http]") {
@@ -321,6 +325,134 @@ TEST_CASE("the JSON reader parses what the API takes and refuses garbage", "[htt
     for (uint64_t n = rng.below(30); n > 0; --n) junk += alphabet[rng.below(alphabet.size())];
     (void)json::parse(junk);
   }
+}
+
+// A session with authentication hooks: identify records the Authorization header of each
+// request and answers `at_once` if set, else holds its answer until the test gives it
+// (identify_with); allow_page records the pages asked and answers `page_answer`.
+struct AuthFake {
+  std::deque<std::pair<Request, Session::Done>> waiting;
+  std::vector<std::optional<std::string>> seen;  // identify's argument, request by request
+  std::deque<std::function<void(Status)>> held;  // identify's answers not given yet
+  std::optional<Status> at_once;
+  std::vector<std::string> pages;
+  Status page_answer = Status::ok();
+  std::string out;
+  std::shared_ptr<Session> s = Session::make(hooks());
+
+  Hooks hooks() {
+    Hooks h;
+    h.submit = [this](Request r, Session::Done d) { waiting.emplace_back(std::move(r), d); };
+    h.on_output = [this] { out += s->take_output(); };
+    h.identify = [this](const std::optional<std::string>& authorization,
+                        std::function<void(Status)> then) {
+      seen.push_back(authorization);
+      if (at_once) return then(*at_once);
+      held.push_back(std::move(then));
+    };
+    h.allow_page = [this](std::string_view page) {
+      pages.emplace_back(page);
+      return page_answer;
+    };
+    return h;
+  }
+  void identify_with(Status result) {
+    REQUIRE_FALSE(held.empty());
+    auto then = std::move(held.front());
+    held.pop_front();
+    then(std::move(result));
+  }
+  std::string feed(const std::string& request) {
+    REQUIRE(s->feed(request.data(), request.size()));
+    return std::exchange(out, "");
+  }
+};
+
+const std::string kChallenge = "WWW-Authenticate: Basic realm=\"shoal\"\r\n";
+
+TEST_CASE("identify gets each request's Authorization, and a refusal is 401 with a challenge",
+          "[http][auth]") {
+  AuthFake f;
+  f.at_once = Status::ok();
+  f.feed("GET /buckets/b/keys/k HTTP/1.1\r\n\r\n");
+  REQUIRE(f.seen.size() == 1);
+  CHECK(f.seen[0] == std::nullopt);
+  REQUIRE(f.waiting.size() == 1);  // ok at once: routed at once
+  f.waiting[0].second(Response{});
+  f.waiting.clear();
+  f.out.clear();
+
+  f.at_once = wrong_credentials();
+  const std::string refused = f.feed("GET /buckets/b/keys/k HTTP/1.1\r\nAuthorization: x\r\n\r\n");
+  CHECK(refused.rfind("HTTP/1.1 401 Unauthorized\r\n", 0) == 0);
+  CHECK_THAT(refused, Catch::Contains(kChallenge));
+  CHECK_THAT(refused, Catch::Contains("\"code\":\"unauthorized\""));
+  CHECK(f.waiting.empty());
+
+  f.at_once.reset();  // from now on identify answers later (a password check)
+  CHECK(f.feed("GET /buckets/b/keys/k HTTP/1.1\r\nAuthorization: Basic xyz\r\n\r\n").empty());
+  REQUIRE(f.seen.size() == 3);
+  CHECK(f.seen[2] == std::optional<std::string>("Basic xyz"));
+  CHECK(f.waiting.empty());  // not routed before identify answers
+  f.identify_with(wrong_credentials());
+  CHECK(f.out.rfind("HTTP/1.1 401 Unauthorized\r\n", 0) == 0);
+  CHECK_THAT(f.out, Catch::Contains(kChallenge));
+  CHECK(f.waiting.empty());
+  f.out.clear();
+
+  // Two pipelined: the first identified ok (submitted), the second refused; the answers
+  // leave in request order.
+  f.feed(
+      "PUT /buckets/b/keys/k HTTP/1.1\r\nAuthorization: Bearer u.t\r\nContent-Length: 1\r\n\r\nv"
+      "GET /status HTTP/1.1\r\n\r\n");
+  REQUIRE(f.seen.size() == 5);
+  CHECK(f.seen[3] == std::optional<std::string>("Bearer u.t"));
+  CHECK(f.seen[4] == std::nullopt);
+  f.identify_with(Status::ok());
+  REQUIRE(f.waiting.size() == 1);
+  CHECK(f.waiting[0].first.op == Op::kPut);
+  f.identify_with(unauthenticated());
+  CHECK(f.pages.empty());  // refused before routing
+  CHECK(f.out.empty());    // waits for the PUT
+  f.waiting[0].second(Response{});
+  const size_t second = f.out.find("HTTP/1.1", 1);
+  CHECK(f.out.rfind("HTTP/1.1 204", 0) == 0);
+  REQUIRE(second != std::string::npos);
+  CHECK(f.out.substr(second).rfind("HTTP/1.1 401 Unauthorized\r\n", 0) == 0);
+}
+
+TEST_CASE("every page but /ping asks allow_page: 403 without the grant, 401 without credentials",
+          "[http][auth]") {
+  AuthFake f;
+  f.at_once = Status::ok();
+  CHECK(f.feed("GET /status HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(f.feed("GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(f.feed("GET / HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(f.feed("GET /ping HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(f.pages == std::vector<std::string>{"status", "metrics", "dashboard"});
+
+  f.page_answer = forbidden("u", Access::kAdmin, "");
+  const std::string no_grant = f.feed("GET /status HTTP/1.1\r\n\r\n");
+  CHECK(no_grant.rfind("HTTP/1.1 403 Forbidden\r\n", 0) == 0);
+  CHECK_THAT(no_grant, Catch::Contains("user u has no admin grant"));
+  CHECK(no_grant.find("WWW-Authenticate") == std::string::npos);
+  f.page_answer = unauthenticated();
+  const std::string no_credentials = f.feed("GET /metrics HTTP/1.1\r\n\r\n");
+  CHECK(no_credentials.rfind("HTTP/1.1 401 Unauthorized\r\n", 0) == 0);
+  CHECK_THAT(no_credentials, Catch::Contains(kChallenge));
+  CHECK(f.feed("GET /ping HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(f.pages.size() == 5);  // /ping was never asked
+  CHECK(f.waiting.empty());
+
+  // The error table: a known user without the grant 403, no or wrong credentials 401.
+  CHECK(error_reply(forbidden("u", Access::kWrite, "b")).status == 403);
+  CHECK(error_reply(forbidden("u", Access::kAdmin, "")).headers.empty());
+  CHECK(error_reply(unauthenticated()).status == 401);
+  CHECK(error_reply(wrong_credentials()).status == 401);
+  CHECK(error_reply(unauthenticated()).headers ==
+        std::vector<std::pair<std::string, std::string>>{
+            {"WWW-Authenticate", "Basic realm=\"shoal\""}});
+  CHECK(error_reply(Status::overloaded("busy")).status == 429);
 }
 
 }  // namespace

@@ -626,5 +626,69 @@ TEST_CASE("a set add's count of new members travels as \"added\"", "[protocol]")
   CHECK(to_response(add, answer).added == std::optional<uint32_t>(2));
 }
 
+TEST_CASE("the auth op round-trips its user and password and is not an admin op",
+          "[protocol][auth]") {
+  Request a;
+  a.id = 9;
+  a.op = Op::kAuth;
+  a.user = "alice@example.com";
+  a.password = std::string("pw\0\xff", 4);
+  CHECK(check_request(a).is_ok());
+  uint64_t id = 0;
+  Result<Request> back = decode_request(encode_request(a), &id);
+  REQUIRE(back.is_ok());
+  CHECK(id == 9);
+  CHECK(back->op == Op::kAuth);
+  CHECK(back->user == a.user);
+  CHECK(back->password == a.password);
+  CHECK_FALSE(back->for_update);
+  a.password.clear();  // an empty password is a password (it will not match)
+  back = decode_request(encode_request(a), &id);
+  REQUIRE(back.is_ok());
+  CHECK(back->password.empty());
+  CHECK(op_name(Op::kAuth) == "auth");
+  CHECK(parse_op("auth") == std::optional<Op>(Op::kAuth));
+  CHECK_FALSE(is_admin(Op::kAuth));
+  CHECK_FALSE(is_update(Op::kAuth));
+  CHECK_FALSE(takes_context(Op::kAuth));
+  CHECK(is_admin(Op::kChaos));  // the admin range still ends at chaos
+  // A DEL's read needs the write grant, but for_update is not on the wire.
+  Request del_read;
+  del_read.op = Op::kGet;
+  del_read.bucket = "b";
+  del_read.key = "k";
+  del_read.for_update = true;
+  back = decode_request(encode_request(del_read), &id);
+  REQUIRE(back.is_ok());
+  CHECK_FALSE(back->for_update);
+}
+
+TEST_CASE("an auth without its fields, or with one too long, and a user on a get are refused",
+          "[protocol][strict][auth]") {
+  const F id = num("id", 7), auth = str("op", "auth"), b = str("b", "users"), k = str("k", "a");
+  const F pw = str("password", "pw"), alice = str("user", "alice");
+  refused({id, auth, alice}, "field \"password\": missing (auth needs it)");
+  refused({id, auth, pw}, "field \"user\": missing (auth needs it)");
+  refused({id, auth, str("user", ""), pw}, "field \"user\": a user name is 1..64 bytes");
+  refused({id, auth, str("user", std::string(65, 'u')), pw},
+          "field \"user\": a user name is 1..64 bytes");
+  refused({id, auth, alice, str("password", std::string(1025, 'p'))},
+          "field \"password\": at most 1024 bytes");
+  refused({id, auth, num("user", 5), pw}, "field \"user\"");
+  refused({id, auth, alice, pw, str("password", "again")}, "field \"password\": given twice");
+  refused({id, str("op", "get"), b, k, alice}, "field \"user\": does not apply to get");
+  refused({id, str("op", "put"), b, k, bin("v", "x"), pw},
+          "field \"password\": does not apply to put");
+  refused({id, str("op", "ping"), alice, pw}, "field \"user\": does not apply to ping");
+  // At the limits: decoded.
+  uint64_t got = 0;
+  CHECK(decode_request(map_of({id, auth, str("user", std::string(64, 'u')),
+                               str("password", std::string(1024, 'p'))}),
+                       &got)
+            .is_ok());
+  CHECK(decode_request(map_of({id, auth, alice, bin("password", std::string(3, '\0'))}), &got)
+            .is_ok());
+}
+
 }  // namespace
 }  // namespace shoal::api

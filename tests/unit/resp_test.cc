@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <deque>
+#include <functional>
+#include <optional>
+#include <utility>
 
 #include "crdt/prng.h"
 
@@ -231,7 +234,8 @@ struct Fake {
   std::string out;
   std::shared_ptr<Session> s = Session::make(
       {[this](Request r, Session::Done d) { waiting.emplace_back(std::move(r), std::move(d)); },
-       [this] { out += s->take_output(); }, [] { return std::string("# Server\r\n"); }});
+       [this] { out += s->take_output(); }, [] { return std::string("# Server\r\n"); }, nullptr,
+       nullptr});
   void answer(size_t i, Response r) {
     auto d = std::move(waiting[i].second);
     waiting.erase(waiting.begin() + static_cast<long>(i));
@@ -442,6 +446,200 @@ TEST_CASE("SSCAN MATCH filters the page by bytes, NUL included, within a step bu
   page.elements.assign(50, std::string(20'000, 'a'));
   f.answer(0, page);
   CHECK(f.out.find("-ERR MATCH pattern takes more than 10000000 steps") == 0);
+}
+
+// A session whose hooks sign in as the shell does: authorize answers unauthenticated
+// until an AUTH was answered ok, and INFO (admin) is forbidden unless `admin`. The
+// answers to AUTH are held until the test gives them (check).
+struct AuthFake {
+  std::deque<std::pair<Request, Session::Done>> waiting;
+  std::vector<std::pair<std::string, std::string>> tried;  // each AUTH's user and password
+  std::deque<std::function<void(Status)>> checks;          // their answers, held
+  std::vector<std::optional<Access>> asked;                // what authorize was asked
+  bool signed_in = false, admin = false;
+  std::string out;
+  std::shared_ptr<Session> s = Session::make(hooks());
+
+  Session::Hooks hooks() {
+    Session::Hooks h;
+    h.submit = [this](Request r, Session::Done d) { waiting.emplace_back(std::move(r), d); };
+    h.on_output = [this] { out += s->take_output(); };
+    h.info = [] { return std::string("# Server\r\n"); };
+    h.authenticate = [this](std::string user, std::string password,
+                            std::function<void(Status)> done) {
+      tried.emplace_back(std::move(user), std::move(password));
+      checks.push_back(std::move(done));
+    };
+    h.authorize = [this](std::optional<Access> access) {
+      asked.push_back(access);
+      if (!signed_in) return unauthenticated();
+      if (access == Access::kAdmin && !admin) return forbidden("u", Access::kAdmin, "");
+      return Status::ok();
+    };
+    return h;
+  }
+  // Answers the oldest AUTH held: `result` (ok signs the connection in).
+  void check(Status result) {
+    REQUIRE_FALSE(checks.empty());
+    auto done = std::move(checks.front());
+    checks.pop_front();
+    if (result.is_ok()) signed_in = true;
+    done(std::move(result));
+  }
+  std::string take() { return std::exchange(out, ""); }
+};
+
+const std::string kNoAuth = "-NOAUTH Authentication required.\r\n";
+const std::string kWrongPass = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+
+TEST_CASE("AUTH without users says so, and HELLO answers RESP2's properties", "[resp][auth]") {
+  Fake f;
+  f.s->command({"AUTH", "pw"});
+  f.s->command({"AUTH", "u", "pw"});
+  CHECK(f.out ==
+        "-ERR AUTH: this node has no users (shoald --users-file)\r\n"
+        "-ERR AUTH: this node has no users (shoald --users-file)\r\n");
+  f.out.clear();
+  f.s->command({"HELLO"});
+  CHECK(f.out.rfind("*14\r\n$6\r\nserver\r\n$5\r\nshoal\r\n", 0) == 0);
+  f.out.clear();
+  f.s->command({"HELLO", "3"});
+  f.s->command({"HELLO", "x"});
+  f.s->command({"HELLO", "2", "AUTH", "u"});
+  CHECK(f.out ==
+        "-NOPROTO sorry, this protocol version is not supported.\r\n"
+        "-ERR Protocol version is not an integer or out of range\r\n"
+        "-ERR Syntax error in HELLO option 'AUTH'\r\n");
+  CHECK(f.waiting.empty());
+}
+
+TEST_CASE("before AUTH only QUIT runs, and AUTH answers WRONGPASS or OK", "[resp][auth]") {
+  AuthFake f;
+  f.s->command({"GET", "k"});
+  f.s->command({"PING"});
+  f.s->command({"SHOAL.ONCE", "id-1", "INCR", "n"});
+  CHECK(f.take() == kNoAuth + kNoAuth + kNoAuth);
+  CHECK(f.waiting.empty());
+  f.s->command({"HELLO"});
+  CHECK(f.take().rfind("-NOAUTH HELLO must be called with the client already authenticated", 0) ==
+        0);
+  f.s->command({"HELLO", "3"});
+  CHECK(f.take() == "-NOPROTO sorry, this protocol version is not supported.\r\n");
+
+  f.s->command({"AUTH", "pw"});  // one argument: the user "default"
+  f.s->command({"AUTH", "u", "bad"});
+  REQUIRE(f.tried.size() == 2);
+  CHECK(f.tried[0] == std::pair<std::string, std::string>("default", "pw"));
+  CHECK(f.tried[1] == std::pair<std::string, std::string>("u", "bad"));
+  CHECK(f.out.empty());  // answered later
+  f.check(wrong_credentials());
+  f.check(wrong_credentials());
+  CHECK(f.take() == kWrongPass + kWrongPass);
+  f.s->command({"PING"});
+  CHECK(f.take() == kNoAuth);  // a failed AUTH signs nobody in
+
+  f.s->command({"AUTH", "u", "pw"});
+  f.check(Status::ok());
+  f.s->command({"PING"});
+  CHECK(f.take() == "+OK\r\n+PONG\r\n");
+  f.s->command({"HELLO"});
+  CHECK(f.take().rfind("*14\r\n", 0) == 0);
+
+  AuthFake q;  // QUIT needs no credentials
+  q.s->command({"QUIT"});
+  CHECK(q.take() == "+OK\r\n");
+  CHECK(q.s->wants_close());
+  CHECK(q.asked.empty());
+}
+
+TEST_CASE("HELLO AUTH signs in, and replies wait for a slow AUTH in command order",
+          "[resp][auth]") {
+  AuthFake f;
+  f.s->command({"HELLO", "2", "AUTH", "u", "pw", "SETNAME", "app"});
+  REQUIRE(f.tried.size() == 1);
+  CHECK(f.tried[0] == std::pair<std::string, std::string>("u", "pw"));
+  f.check(Status::ok());
+  CHECK(f.take().rfind("*14\r\n", 0) == 0);
+  f.s->command({"HELLO", "2", "AUTH", "u", "bad"});
+  f.check(wrong_credentials());
+  CHECK(f.take() == kWrongPass);
+
+  // A slow AUTH (the check runs on the threadpool): what follows it waits for its reply.
+  f.s->command({"AUTH", "v", "pw2"});
+  f.s->command({"PING"});
+  f.s->command({"GET", "k"});
+  REQUIRE(f.waiting.size() == 1);
+  f.waiting[0].second(Response{});  // GET: no value
+  CHECK(f.out.empty());
+  f.check(Status::ok());
+  CHECK(f.take() == "+OK\r\n+PONG\r\n$-1\r\n");
+  f.s->command({"AUTH", "v", "again"});
+  f.s->command({"ECHO", "x"});
+  f.check(Status::overloaded("too many failed authentications"));
+  CHECK(f.take() == "-OVERLOADED too many failed authentications\r\n$1\r\nx\r\n");
+}
+
+TEST_CASE("INFO needs admin and a refusal from the cluster answers NOPERM or NOAUTH",
+          "[resp][auth]") {
+  AuthFake f;
+  f.signed_in = true;
+  f.s->command({"INFO"});
+  CHECK(f.take() == "-NOPERM user u has no admin grant\r\n");
+  REQUIRE_FALSE(f.asked.empty());
+  CHECK(f.asked.back() == std::optional<Access>(Access::kAdmin));
+  f.admin = true;
+  f.s->command({"INFO"});
+  CHECK(f.take().find("# Server\r\n") != std::string::npos);
+  f.s->command({"PING"});
+  CHECK(f.asked.back() == std::nullopt);
+  f.take();
+
+  f.s->command({"GET", "k"});
+  f.s->command({"SET", "k", "v"});
+  REQUIRE(f.waiting.size() == 2);
+  Response refused;
+  refused.status = forbidden("u", Access::kRead, "redis");
+  f.waiting[0].second(refused);
+  refused.status = unauthenticated();  // e.g. the user was removed by a reload
+  f.waiting[1].second(refused);
+  CHECK(f.take() == "-NOPERM user u may not read bucket \"redis\"\r\n" + kNoAuth);
+}
+
+TEST_CASE("DEL's and SREM's reads ask for the write grant, EXISTS's for the read one",
+          "[resp][auth]") {
+  Fake f;
+  f.s->command({"DEL", "k"});
+  REQUIRE(f.waiting.size() == 1);
+  CHECK(f.waiting[0].first.op == Op::kGet);
+  CHECK(f.waiting[0].first.for_update);
+  CHECK(access_for(f.waiting[0].first) == std::optional<Access>(Access::kWrite));
+  Response value;
+  value.type = core::DataType::kLww;
+  value.values = {"v"};
+  f.answer(0, value);
+  REQUIRE(f.waiting.size() == 1);
+  CHECK(f.waiting[0].first.op == Op::kDelete);
+  f.answer(0, Response{});
+
+  f.s->command({"EXISTS", "k"});
+  REQUIRE(f.waiting.size() == 1);
+  CHECK(f.waiting[0].first.op == Op::kGet);
+  CHECK_FALSE(f.waiting[0].first.for_update);
+  CHECK(access_for(f.waiting[0].first) == std::optional<Access>(Access::kRead));
+  f.answer(0, value);
+
+  f.s->command({"SREM", "s", "x"});
+  REQUIRE(f.waiting.size() == 1);
+  CHECK(f.waiting[0].first.op == Op::kSetGet);
+  CHECK(f.waiting[0].first.for_update);
+  Response denied;
+  denied.status = forbidden("u", Access::kWrite, "redis");
+  f.answer(0, denied);
+  CHECK(f.waiting.empty());  // no write after a refused read
+  f.s->command({"SMEMBERS", "s"});
+  REQUIRE(f.waiting.size() == 1);
+  CHECK_FALSE(f.waiting[0].first.for_update);
+  CHECK(f.out == ":1\r\n:1\r\n-NOPERM user u may not write bucket \"redis\"\r\n");
 }
 
 }  // namespace

@@ -1,7 +1,13 @@
 // The users file (node/api/users.h): password hashes, parsing, and what each grant allows.
 #include "node/api/users.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "node/api/text.h"
 
 namespace shoal::api {
 namespace {
@@ -48,7 +54,7 @@ TEST_CASE("the users file round-trips and says which line is wrong", "[users]") 
   auto error_of = [](const std::string& t) { return Users::parse(t).status().message(); };
   CHECK_THAT(error_of("alice\n"), Catch::Contains("line 1: expected NAME:HASH:ROLES"));
   CHECK_THAT(error_of("# c\nalice:plain:admin\n"),
-             Catch::Contains("line 2: the hash is not scrypt"));
+             Catch::Contains("line 2: the hash is neither scrypt"));
   CHECK_THAT(error_of("alice:" + h + ":root\n"), Catch::Contains("bad grant \"root\""));
   CHECK_THAT(error_of("al ice:" + h + ":admin\n"), Catch::Contains("bad user name"));
   CHECK_THAT(error_of("a:" + h + ":\na:" + h + ":\n"), Catch::Contains("appears twice"));
@@ -85,6 +91,119 @@ TEST_CASE("authenticate takes the right password only, for known users only", "[
   CHECK(users.remove("alice"));
   CHECK_FALSE(users.remove("alice"));
   CHECK(users.authenticate("alice", "s3cret") == nullptr);
+}
+
+TEST_CASE("a token is 43 characters of base64url, kept as its SHA-256, checked without scrypt",
+          "[users][auth]") {
+  const Token t = make_token();
+  CHECK(t.secret.size() == 43);
+  CHECK(t.secret.find_first_of(".+/=") == std::string::npos);
+  CHECK(std::all_of(t.secret.begin(), t.secret.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  }));
+  CHECK(t.hash.rfind("token$", 0) == 0);
+  CHECK(t.hash.find(t.secret) == std::string::npos);
+  CHECK(check_password(t.hash, t.secret));
+  const Token other = make_token();
+  CHECK(other.secret != t.secret);
+  CHECK_FALSE(check_password(t.hash, other.secret));
+  CHECK_FALSE(check_password(t.hash, t.secret + "x"));
+  CHECK_FALSE(check_password(t.hash, ""));
+  // Only a token hash is checked at once; scrypt, and anything that does not parse (checked
+  // against the decoy), costs the slow hash.
+  CHECK_FALSE(slow_check(t.hash));
+  CHECK(slow_check(hash_password("pw")));
+  CHECK(slow_check("garbage"));
+  CHECK(slow_check(""));
+  CHECK(slow_check("token$AAAA"));  // a digest of 3 bytes is not a token hash
+
+  // In the users file, and through authenticate, a token is a password like any other.
+  Result<Users> users = Users::parse("svc:" + t.hash + ":read:*\n");
+  REQUIRE(users.is_ok());
+  REQUIRE(users->find("svc") != nullptr);
+  CHECK(users->find("svc")->hash == t.hash);
+  CHECK(users->serialize() == "svc:" + t.hash + ":read:*\n");
+  Result<Users> again = Users::parse(users->serialize());
+  REQUIRE(again.is_ok());
+  CHECK(again->serialize() == users->serialize());
+  CHECK(users->authenticate("svc", t.secret) == users->find("svc"));
+  CHECK(users->authenticate("svc", other.secret) == nullptr);
+}
+
+TEST_CASE("a token hash whose digest is not 32 bytes of base64 is refused", "[users][auth]") {
+  const std::string digest = std::string(32, '\x5a');
+  CHECK(Users::parse("svc:token$" + text::base64_encode(digest) + ":\n").is_ok());
+  for (const std::string& bad :
+       {"token$" + text::base64_encode(digest.substr(1)),
+        "token$" + text::base64_encode(digest + "z"), std::string("token$"),
+        std::string("token$!!!!"), "token" + text::base64_encode(digest)}) {
+    INFO(bad);
+    Result<Users> users = Users::parse("svc:" + bad + ":read:*\n");
+    REQUIRE_FALSE(users.is_ok());
+    CHECK(users.status().code() == Code::kInvalidArgument);
+    CHECK_THAT(users.status().message(), Catch::Contains("line 1: the hash is neither"));
+    Users direct;
+    CHECK(direct.add({"svc", bad, {}}).code() == Code::kInvalidArgument);
+    CHECK_FALSE(check_password(bad, "anything"));
+  }
+}
+
+TEST_CASE("a bearer token splits at its last dot into a name and a secret", "[users][auth]") {
+  using Split = std::optional<std::pair<std::string, std::string>>;
+  CHECK(split_bearer("a.b.SECRET") == Split(std::in_place, "a.b", "SECRET"));
+  CHECK(split_bearer("svc.s3cr-t_") == Split(std::in_place, "svc", "s3cr-t_"));
+  CHECK(split_bearer("nodot") == std::nullopt);
+  CHECK(split_bearer(".x") == std::nullopt);
+  CHECK(split_bearer("x.") == std::nullopt);
+  CHECK(split_bearer(".") == std::nullopt);
+  CHECK(split_bearer("") == std::nullopt);
+}
+
+TEST_CASE("each operation needs its access: read, write, admin or none", "[users][auth]") {
+  auto need = [](Op op, bool for_update = false) {
+    Request r;
+    r.op = op;
+    r.for_update = for_update;
+    return access_for(r);
+  };
+  using A = std::optional<Access>;
+  for (Op op : {Op::kGet, Op::kCounterGet, Op::kSetGet}) {
+    INFO(op_name(op));
+    CHECK(need(op) == A(Access::kRead));
+    CHECK(need(op, true) == A(Access::kWrite));  // the read of an update (DEL, SREM)
+  }
+  for (Op op : {Op::kPut, Op::kDelete, Op::kCounterAdd, Op::kSetAdd, Op::kSetRemove}) {
+    INFO(op_name(op));
+    CHECK(need(op) == A(Access::kWrite));
+    CHECK(need(op, true) == A(Access::kWrite));
+  }
+  for (Op op : {Op::kClusterStatus, Op::kLeave, Op::kRemove, Op::kChaos}) {
+    INFO(op_name(op));
+    CHECK(need(op) == A(Access::kAdmin));
+  }
+  CHECK(need(Op::kPing) == std::nullopt);
+  CHECK(need(Op::kAuth) == std::nullopt);
+  CHECK(need(Op::kPing, true) == std::nullopt);
+  CHECK(access_name(Access::kRead) == "read");
+  CHECK(access_name(Access::kWrite) == "write");
+  CHECK(access_name(Access::kAdmin) == "admin");
+}
+
+TEST_CASE("no or wrong credentials are unauthenticated, a missing grant is not", "[users][auth]") {
+  CHECK(unauthenticated().code() == Code::kUnauthorized);
+  CHECK(is_unauthenticated(unauthenticated()));
+  CHECK(is_unauthenticated(wrong_credentials()));
+  CHECK_FALSE(is_unauthenticated(forbidden("alice", Access::kRead, "b")));
+  CHECK_FALSE(is_unauthenticated(forbidden("alice", Access::kAdmin, "")));
+  CHECK_FALSE(is_unauthenticated(Status::unauthorized("some other refusal")));
+  CHECK_FALSE(is_unauthenticated(Status::invalid_argument("authentication required")));
+  CHECK_FALSE(is_unauthenticated(Status::ok()));
+  CHECK(forbidden("alice", Access::kWrite, "app-1").message() ==
+        "user alice may not write bucket \"app-1\"");
+  CHECK(forbidden("alice", Access::kAdmin, "ignored").message() == "user alice has no admin grant");
+  // A bucket name in the refusal is cut to 64 bytes.
+  CHECK(forbidden("a", Access::kRead, std::string(100, 'b')).message().size() < 100);
 }
 
 }  // namespace
