@@ -4,7 +4,8 @@
 # iptables DROP rules on the receiving side; packet loss comes from tc netem when the
 # kernel has it (else from iptables' statistic match); kill -9, restart, SIGSTOP and
 # SIGCONT act on the processes. `shoal check` runs from the hub namespace with this script
-# as its nemesis (--nemesis-cmd), so the same workload and checkers judge the run.
+# as its nemesis (--nemesis-cmd), so the same workload and checkers judge the run. Every
+# port speaks TLS (mutual between peers) and clients sign in (docs/security.md).
 #
 #   netns_test.sh BIN_DIR                 the test (needs root; exit 77 = skipped)
 #   netns_test.sh nemesis STATE FAULT...  called by shoal check: block NODE PEERS, heal,
@@ -94,14 +95,32 @@ for i in $(seq 1 $nodes); do
 done
 echo "$loss_note"
 
+# TLS on every port, mutual between peers, and users: each node's certificate names its
+# id and its address, so the nodes listen on routable addresses without --insecure, and
+# every shoal command (the checks' clients too) signs in over TLS.
+pki="$dir/pki"
+mkdir -p "$pki"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/ca.key" \
+  -out "$pki/ca.crt" -days 2 -subj "/CN=netns test CA" 2>/dev/null
+for i in $(seq 1 $nodes); do
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/n$i.key" \
+    -out "$pki/n$i.csr" -subj "/CN=n$i" 2>/dev/null
+  openssl x509 -req -in "$pki/n$i.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+    -out "$pki/n$i.crt" -days 2 -extfile <(printf 'subjectAltName=DNS:n%s,IP:%s' "$i" "$net.$i") \
+    2>/dev/null
+done
+printf 'pw-netns\n' | "$bin/shoal" user add admin --grant admin --file "$dir/users" >/dev/null
+export SHOAL_TLS_CA="$pki/ca.crt" SHOAL_USER=admin SHOAL_PASSWORD=pw-netns
+
 members=""
 for i in $(seq 1 $nodes); do members+="${members:+,}n$i@$net.$i:7101"; done
 cat >"$dir/start.sh" <<EOF
 #!/usr/bin/env bash
 i=\${1#n}
 ip netns exec shoal-$tag-n\$i "$bin/shoald" --id n\$i --data-dir "$dir/n\$i" \\
-  --client $net.\$i:7001 --peer $net.\$i:7101 --members $members --secret netns-test --insecure \\
-  --vnodes 64 --heartbeat-interval-ms 100 --gossip-interval-ms 200 --ae-interval-ms 10 \\
+  --client $net.\$i:7001 --peer $net.\$i:7101 --members $members --secret netns-test \\
+  --tls-cert "$pki/n\$i.crt" --tls-key "$pki/n\$i.key" --tls-ca "$pki/ca.crt" \\
+  --users-file "$dir/users" --vnodes 64 --heartbeat-interval-ms 100 --gossip-interval-ms 200 --ae-interval-ms 10 \\
   >>"$dir/n\$i.log" 2>&1 &
 echo \$! >"$dir/n\$i.pid"
 EOF

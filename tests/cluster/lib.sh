@@ -3,6 +3,9 @@
 # instead of sleeping. Source it after setting `bin` (with helpers_only=1 set it defines
 # only fail, expect_exit, wait_until and eventually: tests/chaos/netns_test.sh).
 #   start_cluster [extra `shoal cluster up` flags]   sets $dir and $base
+# With SHOAL_TEST_SECURE=1 the cluster runs with TLS on every port (a CA and a certificate
+# per node made here) and a users file, and every shoal command of the test signs in as
+# an admin over TLS ($SHOAL_TLS_CA, $SHOAL_USER, $SHOAL_PASSWORD): the same test, secured.
 #   fail MESSAGE;  finish NAME                        prints the verdict and exits
 #   wait_until SECONDS WHAT -- command...             polls until the command exits 0
 #   eventually [SECONDS] PATTERN -- command...        polls until its output matches
@@ -66,12 +69,32 @@ shoal="$bin/shoal"
 dir="$(mktemp -d /tmp/shoal-test-XXXXXX)"
 trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 
+# SHOAL_TEST_SECURE: the PKI (nodes n1..n16) and users, and the flags every node gets.
+secure_args=()
+if [ -n "${SHOAL_TEST_SECURE:-}" ]; then
+  pki="$dir/pki"
+  mkdir -p "$pki"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/ca.key" \
+    -out "$pki/ca.crt" -days 2 -subj "/CN=test CA" 2>/dev/null
+  for i in $(seq 1 16); do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/n$i.key" \
+      -out "$pki/n$i.csr" -subj "/CN=n$i" 2>/dev/null
+    openssl x509 -req -in "$pki/n$i.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+      -out "$pki/n$i.crt" -days 2 \
+      -extfile <(printf 'subjectAltName=DNS:n%s,DNS:localhost,IP:127.0.0.1' "$i") 2>/dev/null
+  done
+  printf 'pw-admin\n' | "$shoal" user add admin --grant admin --file "$dir/users" >/dev/null
+  export SHOAL_TLS_CA="$pki/ca.crt" SHOAL_USER=admin SHOAL_PASSWORD=pw-admin
+  secure_args=(--node-arg=--tls-cert="$pki/{id}.crt" --node-arg=--tls-key="$pki/{id}.key"
+    --node-arg=--tls-ca="$pki/ca.crt" --node-arg=--users-file="$dir/users")
+fi
+
 start_cluster() {
   for attempt in 1 2 3; do
     # below the ephemeral port range (32768+), where outgoing connections take ports
     base=$((10000 + RANDOM % 22000))
-    if "$shoal" cluster up -n "${nodes:-3}" --dir "$dir" --base-port "$base" --vnodes 64 "$@" \
-      >"$dir/up.txt" 2>&1; then
+    if "$shoal" cluster up -n "${nodes:-3}" --dir "$dir" --base-port "$base" --vnodes 64 \
+      "${secure_args[@]}" "$@" >"$dir/up.txt" 2>&1; then
       return 0
     fi
     "$shoal" cluster down --dir "$dir" >/dev/null 2>&1
