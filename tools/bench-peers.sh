@@ -20,7 +20,6 @@ rounds="${SHOAL_BENCH_ROUNDS:-3}"
 pipelines="${SHOAL_BENCH_PIPELINES:-1 16}"
 tests="${SHOAL_BENCH_TESTS:-set get incr sadd}"
 port="${SHOAL_BENCH_PORT:-7901}"
-tick="$(getconf CLK_TCK)"
 targets=(redis shoal1 shoal3)
 
 declare -A port_of pids_of
@@ -43,15 +42,7 @@ start_shoal() {  # target, nodes, base port
   port_of[$1]=$(($3 + 200))
 }
 
-cpu_ticks() {  # pids...: utime+stime summed
-  local total=0 p f
-  for p in "$@"; do
-    read -r -a f <"/proc/$p/stat"
-    # Fields 14 and 15 (utime, stime), counted after the ")" that ends the command name.
-    total=$((total + f[13] + f[14]))
-  done
-  echo "$total"
-}
+source "$(dirname "$0")/bench-lib.sh"
 
 redis-server --port $((port + 99)) --save '' --appendonly no --daemonize no >/dev/null &
 redis_pid=$!
@@ -69,29 +60,17 @@ for round in $(seq 1 "$rounds"); do
   for p in $pipelines; do
     for t in $tests; do
       for target in "${targets[@]}"; do
-        read -r -a pids <<<"${pids_of[$target]}"
-        before="$(cpu_ticks "${pids[@]}")"
-        csv="$(timeout 600 redis-benchmark -p "${port_of[$target]}" -t "$t" -n "$n" -c 50 \
-          -r 100000 -P "$p" --csv 2>/dev/null | tail -n 1)"
-        after="$(cpu_ticks "${pids[@]}")"
-        IFS=, read -r -a f <<<"${csv//\"/}"
-        cpu_us=$(awk -v d=$((after - before)) -v hz="$tick" -v n="$n" \
-          'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
-        echo "$target $t $p $round ${f[1]:-0} ${f[6]:-0} $cpu_us" >>"$results"
+        read -r rps p99 cpu_us <<<"$(measure "${pids_of[$target]}" "${port_of[$target]}" "$t" "$p" "$n")"
+        echo "$target $t $p $round $rps $p99 $cpu_us" >>"$results"
         printf '%s round %s P%s %-5s %-7s %10s/s p99 %6s ms cpu %6s us/op\n' "$(date +%T)" \
-          "$round" "$p" "$t" "$target" "${f[1]:-0}" "${f[6]:-0}" "$cpu_us"
+          "$round" "$p" "$t" "$target" "$rps" "$p99" "$cpu_us"
       done
     done
   done
 done
 
 # Medians per (target, test, pipeline), then the table with ratios to redis-server.
-awk -v out="$out" -v n="$n" -v rounds="$rounds" '
-  function median(list,   a, k, i, j, t) {
-    k = split(list, a, " ")
-    for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-  }
+awk -v out="$out" -v n="$n" -v rounds="$rounds" "$awk_median"'
   { key = $1 SUBSEP $2 SUBSEP $3; rps[key] = rps[key] " " $5; p99[key] = p99[key] " " $6
     cpu[key] = cpu[key] " " $7; if (!($3 in seenp)) { seenp[$3] = 1; ps[++np] = $3 }
     if (!($2 in seent)) { seent[$2] = 1; ts[++nt] = $2 } }

@@ -22,7 +22,6 @@ rounds="${SHOAL_BENCH_ROUNDS:-3}"
 pipelines="${SHOAL_BENCH_PIPELINES:-1 16}"
 tests="${SHOAL_BENCH_TESTS:-set get}"
 port="${SHOAL_BENCH_PORT:-7801}"
-tick="$(getconf CLK_TCK)"
 targets=(redis redis-tls shoal1 shoal1-tls shoal3 shoal3-tls)
 
 declare -A port_of pids_of
@@ -38,18 +37,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A CA and a certificate per node (and for redis-server): P-256, as docs/security.md makes them.
+# A CA and a certificate per node (and for redis-server).
 pki="$work/pki"
-mkdir -p "$pki"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.crt" -days 2 -subj "/CN=bench CA" 2>/dev/null
-for id in n1 n2 n3 redis; do
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/$id.key" \
-    -out "$pki/$id.csr" -subj "/CN=$id" 2>/dev/null
-  openssl x509 -req -in "$pki/$id.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
-    -out "$pki/$id.crt" -days 2 \
-    -extfile <(printf 'subjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1' "$id") 2>/dev/null
-done
+"$(dirname "$0")/make-certs.sh" "$pki" n1 n2 n3 redis
 tls_args=(--node-arg=--tls-cert="$pki/{id}.crt" --node-arg=--tls-key="$pki/{id}.key"
   --node-arg=--tls-ca="$pki/ca.crt")
 
@@ -61,14 +51,7 @@ start_shoal() {  # target, nodes, base port, [tls]
   port_of[$1]=$(($3 + 200))
 }
 
-cpu_ticks() {  # pids...: utime+stime summed
-  local total=0 p f
-  for p in "$@"; do
-    read -r -a f <"/proc/$p/stat"
-    total=$((total + f[13] + f[14]))  # utime, stime (fields 14, 15)
-  done
-  echo "$total"
-}
+source "$(dirname "$0")/bench-lib.sh"
 
 redis-server --port $((port + 98)) --save '' --appendonly no >/dev/null &
 pids_redis+=($!)
@@ -93,31 +76,20 @@ for round in $(seq 1 "$rounds"); do
   for p in $pipelines; do
     for t in $tests; do
       for target in "${targets[@]}"; do
-        read -r -a pids <<<"${pids_of[$target]}"
         tls=()
         [[ "$target" == *-tls ]] && tls=(--tls --cacert "$pki/ca.crt")
-        before="$(cpu_ticks "${pids[@]}")"
-        csv="$(timeout 600 redis-benchmark -p "${port_of[$target]}" "${tls[@]}" -t "$t" -n "$n" \
-          -c 50 -r 100000 -P "$p" --csv 2>/dev/null | tail -n 1)"
-        after="$(cpu_ticks "${pids[@]}")"
-        IFS=, read -r -a f <<<"${csv//\"/}"
-        cpu_us=$(awk -v d=$((after - before)) -v hz="$tick" -v n="$n" \
-          'BEGIN { printf "%.1f", d / hz * 1e6 / n }')
-        echo "$target $t $p $round ${f[1]:-0} $cpu_us" >>"$results"
+        read -r rps _ cpu_us <<<"$(measure "${pids_of[$target]}" "${port_of[$target]}" "$t" "$p" "$n" \
+          "${tls[@]}")"
+        echo "$target $t $p $round $rps $cpu_us" >>"$results"
         printf '%s round %s P%s %-4s %-10s %10s/s cpu %6s us/op\n' "$(date +%T)" "$round" "$p" \
-          "$t" "$target" "${f[1]:-0}" "$cpu_us"
+          "$t" "$target" "$rps" "$cpu_us"
       done
     done
   done
 done
 
 # Medians per (target, test, pipeline); for each TLS target its ratio to its plaintext twin.
-awk -v out="$out" -v n="$n" -v rounds="$rounds" '
-  function median(list,   a, k, i, j, t) {
-    k = split(list, a, " ")
-    for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-    return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-  }
+awk -v out="$out" -v n="$n" -v rounds="$rounds" "$awk_median"'
   { key = $1 SUBSEP $2 SUBSEP $3; rps[key] = rps[key] " " $5; cpu[key] = cpu[key] " " $6
     if (!($3 in seenp)) { seenp[$3] = 1; ps[++np] = $3 }
     if (!($2 in seent)) { seent[$2] = 1; ts[++nt] = $2 } }

@@ -18,16 +18,11 @@
 
 #include "node/api/convert.h"
 #include "node/core/update.h"
+#include "tools/mono_ms.h"
 
 namespace shoal::client {
 
 namespace {
-
-uint64_t mono_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
-}
 
 Status wait_fd(int fd, short events, uint64_t deadline_ms, const std::string& what) {
   for (;;) {

@@ -5,18 +5,9 @@
 #include <thread>
 
 #include "tools/client.h"
+#include "tools/mono_ms.h"
 
 namespace shoal::client {
-
-namespace {
-
-uint64_t mono_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::steady_clock::now().time_since_epoch())
-                                   .count());
-}
-
-}  // namespace
 
 bool retryable(Code code) {
   return code == Code::kTimeout || code == Code::kUnavailable || code == Code::kOverloaded;

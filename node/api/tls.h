@@ -49,8 +49,8 @@ class TlsContext {
   TlsContext& operator=(const TlsContext&) = delete;
 
   // Listeners: present the node's certificate. `require_peer_cert`: the peer listener, which
-  // refuses a client without a certificate signed by the CA; client listeners ask for one
-  // but take clients without (they authenticate with passwords).
+  // refuses a client without a certificate signed by the CA; client listeners do not ask
+  // for one (clients authenticate with passwords; client certificates are not credentials).
   SSL_CTX* server(bool require_peer_cert) const {
     return require_peer_cert ? peer_server_ : client_server_;
   }

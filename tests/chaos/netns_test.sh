@@ -99,16 +99,9 @@ echo "$loss_note"
 # id and its address, so the nodes listen on routable addresses without --insecure, and
 # every shoal command (the checks' clients too) signs in over TLS.
 pki="$dir/pki"
-mkdir -p "$pki"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/ca.key" \
-  -out "$pki/ca.crt" -days 2 -subj "/CN=netns test CA" 2>/dev/null
-for i in $(seq 1 $nodes); do
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/n$i.key" \
-    -out "$pki/n$i.csr" -subj "/CN=n$i" 2>/dev/null
-  openssl x509 -req -in "$pki/n$i.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
-    -out "$pki/n$i.crt" -days 2 -extfile <(printf 'subjectAltName=DNS:n%s,IP:%s' "$i" "$net.$i") \
-    2>/dev/null
-done
+certs=()
+for i in $(seq 1 $nodes); do certs+=("n$i=$net.$i"); done
+"$(dirname "$0")/../../tools/make-certs.sh" "$pki" "${certs[@]}"
 printf 'pw-netns\n' | "$bin/shoal" user add admin --grant admin --file "$dir/users" >/dev/null
 export SHOAL_TLS_CA="$pki/ca.crt" SHOAL_USER=admin SHOAL_PASSWORD=pw-netns
 

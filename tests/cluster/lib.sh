@@ -73,16 +73,7 @@ trap '"$shoal" cluster down --dir "$dir" >/dev/null 2>&1; rm -rf "$dir"' EXIT
 secure_args=()
 if [ -n "${SHOAL_TEST_SECURE:-}" ]; then
   pki="$dir/pki"
-  mkdir -p "$pki"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/ca.key" \
-    -out "$pki/ca.crt" -days 2 -subj "/CN=test CA" 2>/dev/null
-  for i in $(seq 1 16); do
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$pki/n$i.key" \
-      -out "$pki/n$i.csr" -subj "/CN=n$i" 2>/dev/null
-    openssl x509 -req -in "$pki/n$i.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
-      -out "$pki/n$i.crt" -days 2 \
-      -extfile <(printf 'subjectAltName=DNS:n%s,DNS:localhost,IP:127.0.0.1' "$i") 2>/dev/null
-  done
+  "$(dirname "${BASH_SOURCE[0]}")/../../tools/make-certs.sh" "$pki" $(printf 'n%s ' $(seq 1 16))
   printf 'pw-admin\n' | "$shoal" user add admin --grant admin --file "$dir/users" >/dev/null
   export SHOAL_TLS_CA="$pki/ca.crt" SHOAL_USER=admin SHOAL_PASSWORD=pw-admin
   secure_args=(--node-arg=--tls-cert="$pki/{id}.crt" --node-arg=--tls-key="$pki/{id}.key"
