@@ -70,7 +70,7 @@ Result<std::shared_ptr<TlsContext>> TlsContext::load(const TlsFiles& files) {
   const int mutual = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
   t->peer_server_ = make_ctx(TLS_server_method(), files, mutual, &error);
   if (!error.is_ok()) return error;
-  t->client_server_ = make_ctx(TLS_server_method(), files, SSL_VERIFY_NONE, &error);
+  t->client_server_ = make_ctx(TLS_server_method(), files, SSL_VERIFY_PEER, &error);
   if (!error.is_ok()) return error;
   t->client_ = make_ctx(TLS_client_method(), files, SSL_VERIFY_PEER, &error);
   if (!error.is_ok()) return error;
@@ -201,27 +201,39 @@ Result<size_t> TlsStream::send(std::string_view plain, std::string* cipher) {
 
 bool TlsStream::has_peer_cert() const { return SSL_get0_peer_certificate(ssl_) != nullptr; }
 
-std::vector<std::string> TlsStream::peer_names() const {
+namespace {
+
+// The peer certificate's subjectAltNames: DNS ones when `dns`, and URIs starting with
+// `uri_prefix` (the prefix cut off).
+std::vector<std::string> alt_names(SSL* ssl, bool dns, std::string_view uri_prefix) {
   std::vector<std::string> out;
-  const X509* cert = SSL_get0_peer_certificate(ssl_);
+  const X509* cert = SSL_get0_peer_certificate(ssl);
   if (!cert) return out;
   auto* names =
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (!names) return out;
   for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
     const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
-    if (g->type != GEN_DNS && g->type != GEN_URI) continue;
+    if (!(g->type == GEN_DNS && dns) && g->type != GEN_URI) continue;
     const ASN1_STRING* s = g->type == GEN_DNS ? g->d.dNSName : g->d.uniformResourceIdentifier;
     std::string name(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
                      static_cast<size_t>(ASN1_STRING_length(s)));
     if (g->type == GEN_URI) {
-      if (name.compare(0, kUriPrefix.size(), kUriPrefix) != 0) continue;
-      name.erase(0, kUriPrefix.size());
+      if (name.compare(0, uri_prefix.size(), uri_prefix) != 0) continue;
+      name.erase(0, uri_prefix.size());
     }
     out.push_back(std::move(name));
   }
   GENERAL_NAMES_free(names);
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> TlsStream::peer_names() const { return alt_names(ssl_, true, kUriPrefix); }
+
+std::vector<std::string> TlsStream::peer_uris(std::string_view prefix) const {
+  return alt_names(ssl_, false, prefix);
 }
 
 bool looks_like_tls(std::string_view first_bytes) {

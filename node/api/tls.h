@@ -49,8 +49,10 @@ class TlsContext {
   TlsContext& operator=(const TlsContext&) = delete;
 
   // Listeners: present the node's certificate. `require_peer_cert`: the peer listener, which
-  // refuses a client without a certificate signed by the CA; client listeners do not ask
-  // for one (clients authenticate with passwords; client certificates are not credentials).
+  // refuses a client without a certificate signed by the CA; client listeners ask for one
+  // and take clients without (a certificate signed by the CA naming a user, URI
+  // shoal:user:NAME, signs the client in: docs/security.md; a certificate the CA did not
+  // sign fails the handshake).
   SSL_CTX* server(bool require_peer_cert) const {
     return require_peer_cert ? peer_server_ : client_server_;
   }
@@ -90,6 +92,9 @@ class TlsStream {
   // The other side's certificate's node names (subjectAltName DNS and URI shoal:node:ID),
   // once established; empty without a certificate.
   std::vector<std::string> peer_names() const;
+  // Its subjectAltName URIs that start with `prefix`, the prefix cut off
+  // (peer_uris("shoal:user:"): the users a client certificate names).
+  std::vector<std::string> peer_uris(std::string_view prefix) const;
   bool has_peer_cert() const;
 
  private:

@@ -46,7 +46,7 @@ void Server::Impl::login(Conn* c, std::string user, std::string password,
 
 void Server::Impl::identify_http(Conn* c, const std::optional<std::string>& authorization,
                                  std::function<void(Status)> then) {
-  c->user.clear();  // HTTP is stateless: each request says who it is
+  c->user = c->cert_user;  // HTTP is stateless: each request says who it is (or its certificate)
   if (!auth->enabled() || !authorization) return then(Status::ok());
   const std::string_view h = *authorization;
   std::optional<std::pair<std::string, std::string>> cred;

@@ -85,6 +85,7 @@ struct Conn {
   // the current request's; "": none), and whether a check of credentials is running (the
   // connection's input waits for it, so requests keep their order).
   std::string user;
+  std::string cert_user;  // the user its TLS client certificate names (tls_conns.cc)
   bool auth_busy = false;
   size_t inflight = 0;  // client requests awaiting the core
   // A running guess of one answer's size (the largest lately, decaying by 1/8 per answer;
@@ -246,6 +247,9 @@ struct Server::Impl final : core::Clock, core::Transport {
   std::string* wire_bytes(Conn* c);
   // A plaintext client on a TLS port: told so in its own protocol, in clear, and closed.
   void refuse_plaintext(Conn* c);
+  // A client whose TLS handshake just finished: signed in as the user its certificate names
+  // (URI shoal:user:NAME), if it names one user of the users file.
+  void sign_in_by_certificate(Conn* c);
   // A peer link's certificate must name the node id `id` claims (api::TlsStream::peer_names).
   Status check_peer_name(const Conn* c, const std::string& id) const;
   // SIGHUP: reads the TLS files again; new connections use them, open ones keep theirs.

@@ -16,8 +16,10 @@ bool Server::Impl::tls_receive(Conn* c, const char* data, size_t n, std::string*
       return false;
     }
   }
+  const bool was_established = c->tls->established();
   const Status s = c->tls->receive(data, n, plain, &c->tls_out);
   dirty.insert(c);  // handshake bytes to write, or what waited for the handshake
+  if (s.is_ok() && !was_established && c->tls->established()) sign_in_by_certificate(c);
   if (s.is_ok()) return true;
   if (s.code() == Code::kUnavailable) {  // close_notify: the other side is done
     close_conn(c, s.message());
@@ -69,6 +71,21 @@ std::string* Server::Impl::wire_bytes(Conn* c) {
   }
   c->out.erase(0, *taken);
   return &c->tls_out;
+}
+
+void Server::Impl::sign_in_by_certificate(Conn* c) {
+  if (!c->is_client() || !auth->enabled()) return;
+  const std::vector<std::string> users = c->tls->peer_uris("shoal:user:");
+  if (users.size() != 1 || !auth->exists(users[0])) {
+    if (!users.empty()) {
+      log_limit("tls user", fmt::format("{}: its certificate names {} user(s), none of them "
+                                        "(or not one) in the users file; not signed in",
+                                        c->remote, users.size()));
+    }
+    return;
+  }
+  c->user = c->cert_user = users[0];
+  spdlog::debug("{}: signed in as {} by its TLS certificate", c->remote, c->user);
 }
 
 Status Server::Impl::check_peer_name(const Conn* c, const std::string& id) const {

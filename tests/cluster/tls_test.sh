@@ -3,7 +3,7 @@
 # "TLS"). A CA and certificates made with the openssl CLI; the nodes also require users.
 #   - every client path over TLS: the shoal CLI (native), redis-cli --tls, python3-redis
 #     with ssl, curl --cacert; writes through one node read back through another (the peer
-#     links replicate over mutual TLS);
+#     links replicate over mutual TLS); a client certificate naming a user signs it in;
 #   - a plaintext client on each TLS port is told so in its own protocol and the node
 #     keeps serving; a client that does not trust the node's CA is refused;
 #   - a peer with a certificate of another CA, an expired certificate, or a valid
@@ -34,10 +34,19 @@ cert() {  # FILE CA ID [extra x509 flags]: a certificate for node ID signed by C
     -out "$pki/$1.crt" -days 30 \
     -extfile <(printf 'subjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1' "$3") 2>/dev/null
 }
+user_cert() {  # FILE CA USER: a client certificate naming USER (URI shoal:user:USER)
+  key "$pki/$1.key"
+  openssl req -new -key "$pki/$1.key" -out "$pki/$1.csr" -subj "/CN=$3" 2>/dev/null
+  openssl x509 -req -in "$pki/$1.csr" -CA "$pki/$2.crt" -CAkey "$pki/$2.key" -CAcreateserial \
+    -out "$pki/$1.crt" -days 30 -extfile <(printf 'subjectAltName=URI:shoal:user:%s' "$3") 2>/dev/null
+}
 ca ca
 ca other-ca
 for n in n1 n2 n3; do cert "$n" ca "$n"; done
 cert rogue other-ca n4
+user_cert app-client ca app
+user_cert ghost-client ca ghost
+user_cert stranger-client other-ca app
 # expired: signed by the cluster CA, valid for January 2020 only (openssl ca takes dates)
 key "$pki/expired.key"
 openssl req -new -key "$pki/expired.key" -out "$pki/expired.csr" -subj /CN=n4 2>/dev/null
@@ -94,6 +103,21 @@ expect_exit 0 "^$" -- curl -sf --cacert "$pki/ca.crt" -u app:pw-app -X PUT --dat
 eventually 10 "^v4$" -- curl -sf --cacert "$pki/ca.crt" -u app:pw-app \
   "https://127.0.0.1:$http3/buckets/b/keys/http-k"
 expect_exit 0 '"status":"ok"' -- curl -s --cacert "$pki/ca.crt" "https://localhost:$http1/ping"
+
+# ---- client certificates as credentials: one naming user app signs in without a password ----
+cc=(--cert "$pki/app-client.crt" --key "$pki/app-client.key")
+expect_exit 0 "^v2$" -- curl -sf --cacert "$pki/ca.crt" "${cc[@]}" \
+  "https://localhost:$http1/buckets/redis/keys/resp-k"
+expect_exit 0 "^v2$" -- redis-cli --tls --cacert "$pki/ca.crt" "${cc[@]}" -p "$resp1" get resp-k
+expect_exit 0 "^v1$" -- "$shoal" -H "$n1" --tls-cert "$pki/app-client.crt" \
+  --tls-key "$pki/app-client.key" get b native-k
+# a certificate naming no user of the file signs nobody in; one of another CA is refused
+expect_exit 0 "NOAUTH" -- redis-cli --tls --cacert "$pki/ca.crt" --cert "$pki/ghost-client.crt" \
+  --key "$pki/ghost-client.key" -p "$resp1" get resp-k
+code="$(curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/ca.crt" \
+  --cert "$pki/stranger-client.crt" --key "$pki/stranger-client.key" \
+  "https://localhost:$http1/buckets/redis/keys/resp-k")"
+[ "$code" = 000 ] || fail "a client certificate of another CA got HTTP $code, not a refused handshake"
 
 # ---- plaintext clients on TLS ports: told so; the node keeps serving ----
 expect_exit 0 "ERR this port speaks TLS" -- redis-cli -p "$resp1" ping
