@@ -122,7 +122,7 @@ void add_node_flags(CLI::App& app, Flags& f) {
                "with --users-file, GET /metrics needs no credentials (for scrapers)");
   app.add_option("--tls-cert", f.tls.cert,
                  "TLS on every listener and peer link: this node's certificate (PEM; its "
-                 "subjectAltName names the node id, DNS:<id>); reread on SIGHUP");
+                 "subjectAltName names the node id, URI:shoal:node:<id>); reread on SIGHUP");
   app.add_option("--tls-key", f.tls.key, "the certificate's private key (PEM)");
   app.add_option("--tls-ca", f.tls.ca,
                  "the CA that signs every node's certificate: a peer must present one signed "

@@ -106,7 +106,7 @@ api::Request make_request(BOp op, uint64_t key, const BenchOptions& o,
 void worker(const std::string& host, const BenchOptions& o, const Mix& mix,
             const core::RequestOptions& opts, uint64_t seed, Clock::time_point end,
             WorkerResult* out) {
-  auto client = client::Client::connect_address(host, 5'000);
+  auto client = client::connect_env_address(host, 5'000);
   if (!client) {
     out->failure = client.status();
     return;
@@ -156,7 +156,7 @@ uint32_t percentile(const std::vector<uint32_t>& sorted, double p) {
 }
 
 Status preload(const std::string& host, const BenchOptions& o, const core::RequestOptions& opts) {
-  auto client = client::Client::connect_address(host, 5'000);
+  auto client = client::connect_env_address(host, 5'000);
   if (!client) return client.status();
   (*client)->set_auto_op_ids(o.op_ids == "on");
   const std::string value(o.value_size, 'v');

@@ -284,9 +284,14 @@ Result<std::shared_ptr<api::TlsContext>> tls_from_env() {
 
 Result<std::unique_ptr<Client>> connect_env(const std::string& host, int port,
                                             uint32_t timeout_ms) {
+  return connect_env_address(host + ":" + std::to_string(port), timeout_ms);
+}
+
+Result<std::unique_ptr<Client>> connect_env_address(const std::string& address,
+                                                    uint32_t timeout_ms) {
   Result<std::shared_ptr<api::TlsContext>> tls = tls_from_env();
   if (!tls) return tls.status();
-  Result<std::unique_ptr<Client>> c = Client::connect(host, port, timeout_ms, *tls);
+  Result<std::unique_ptr<Client>> c = Client::connect_address(address, timeout_ms, *tls);
   const char* user = std::getenv("SHOAL_USER");
   if (!c || !user || !*user) return c;
   const char* password = std::getenv("SHOAL_PASSWORD");

@@ -146,6 +146,9 @@ Result<std::shared_ptr<api::TlsContext>> tls_from_env();
 // refused login is unauthorized.
 Result<std::unique_ptr<Client>> connect_env(const std::string& host, int port,
                                             uint32_t timeout_ms = 5'000);
+// The same for "host:port" (shoal bench).
+Result<std::unique_ptr<Client>> connect_env_address(const std::string& address,
+                                                    uint32_t timeout_ms = 5'000);
 
 // Checks a request the way the node will, without sending it.
 Status validate_request(const api::Request& request);

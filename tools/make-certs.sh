@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make-certs.sh DIR ID[=IP,...]...: a CA (DIR/ca.crt, ca.key; made once, kept if present)
 # and for each ID a certificate and key (DIR/ID.crt, ID.key) signed by it, naming the
-# node id and where clients dial it: subjectAltName DNS:ID, DNS:localhost, IP:127.0.0.1
-# and the IPs given. P-256 keys, valid 30 days: for tests, benchmarks and trying TLS out
+# node id (URI:shoal:node:ID, what peers check) and where clients dial it: DNS:ID,
+# DNS:localhost, IP:127.0.0.1 and the IPs given. P-256 keys, valid 30 days: for tests, benchmarks and trying TLS out
 # (docs/security.md has the commands for a real CA).
 set -euo pipefail
 dir="$1"
@@ -14,7 +14,7 @@ if [ ! -s "$dir/ca.crt" ]; then
 fi
 for spec in "$@"; do
   id="${spec%%=*}"
-  san="DNS:$id,DNS:localhost,IP:127.0.0.1"
+  san="URI:shoal:node:$id,DNS:$id,DNS:localhost,IP:127.0.0.1"
   if [ "$spec" != "$id" ]; then
     ips="${spec#*=}"
     for ip in ${ips//,/ }; do san+=",IP:$ip"; done

@@ -56,6 +56,23 @@ void add_global_flags(CLI::App& app, cli::Global* g) {
   app.fallthrough();
 }
 
+// The TLS flags and the user reach every tool the way the environment does: cluster,
+// chaos, check and bench connect through client::connect_env.
+Status export_client_settings(const cli::Global& g) {
+  for (auto [name, value] : {std::pair{"SHOAL_TLS_CA", &g.tls_ca},
+                             {"SHOAL_TLS_CERT", &g.tls_cert},
+                             {"SHOAL_TLS_KEY", &g.tls_key}}) {
+    if (!value->empty()) setenv(name, value->c_str(), 1);
+  }
+  if (g.user.empty()) return Status::ok();
+  setenv("SHOAL_USER", g.user.c_str(), 1);
+  if (g.password_file.empty()) return Status::ok();
+  Result<std::string> password = cli::password_of(g);
+  if (!password) return password.status();
+  setenv("SHOAL_PASSWORD", password->c_str(), 1);
+  return Status::ok();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,12 +117,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   signal(SIGPIPE, SIG_IGN);
-  // The TLS flags reach every tool the way the environment does (client::tls_from_env).
-  for (auto [name, value] : {std::pair{"SHOAL_TLS_CA", &g.tls_ca},
-                             {"SHOAL_TLS_CERT", &g.tls_cert},
-                             {"SHOAL_TLS_KEY", &g.tls_key}}) {
-    if (!value->empty()) setenv(name, value->c_str(), 1);
-  }
+  if (Status st = export_client_settings(g); !st.is_ok()) return cli::print_error(g, st);
   if (!cluster_what.empty()) return cli::cluster_command(g, cluster_what, ca);
   if (!chaos_args.what.empty()) return chaos::run(chaos_args, g.json);
   if (!user_args.what.empty()) return cli::user_command(g, user_args);

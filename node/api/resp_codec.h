@@ -38,6 +38,8 @@ class Parser {
   // Bytes appended, searched, copied into arguments, or moved (compaction, an argument's
   // growth) so far: what the tests bound to show the work is linear, without timing it.
   uint64_t bytes_scanned() const { return bytes_scanned_; }
+  // Whether part of a command has arrived and not all of it (the shell's slow-loris deadline).
+  bool partial() const { return off_ < buf_.size() || state_ != State::kStart; }
 
  private:
   enum class State { kStart, kArgHeader, kArgData };  // between commands, at "$<len>", in data

@@ -50,6 +50,10 @@ SSL_CTX* make_ctx(const SSL_METHOD* method, const TlsFiles& f, int verify, Statu
     return nullptr;
   }
   SSL_CTX_set_verify(ctx, verify, nullptr);
+  // Resumed TLS 1.2 sessions of verified clients need a context id (OpenSSL refuses them
+  // otherwise); TLS 1.3 ignores it.
+  static const unsigned char kSessionContext[] = "shoal";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
   return ctx;
 }
 

@@ -8,10 +8,10 @@
 // theirs. A reload (SIGHUP) makes a new TlsContext; connections keep the one they began
 // with (an SSL holds a reference to its SSL_CTX), so none is dropped.
 //
-// Peer identity: a node's certificate names its node id as a subjectAltName, DNS:<id>
-// (or URI:shoal:node:<id>). Peer links are mutual: each side presents its certificate and
-// checks the other's against the CA; the shell then checks the name against the id the
-// other side claims (TlsStream::peer_names).
+// Peer identity: a node's certificate names its node id as a subjectAltName URI
+// shoal:node:<id>. Peer links are mutual: each side presents its certificate and checks the
+// other's against the CA; the shell then checks that name against the id the other side
+// claims (peer_uris("shoal:node:")). A client certificate names its user, shoal:user:<name>.
 //
 // Errors: load() returns invalid_argument naming the file and OpenSSL's reason; a
 // TlsStream's receive() returns invalid_argument with OpenSSL's reason when the other

@@ -70,40 +70,43 @@ std::string Authenticator::cache_key(std::string_view name, std::string_view pas
   return out;
 }
 
-bool Authenticator::may_try(const std::string& address, uint64_t now_ms) {
-  auto it = failures_.find(address);
-  if (it == failures_.end()) return true;
-  Failures& f = it->second;
-  f.tokens = std::min(kFailureBurst, f.tokens + static_cast<double>(now_ms - f.at_ms) /
-                                                    static_cast<double>(kFailureRefillMs));
-  f.at_ms = now_ms;
-  return f.tokens >= 1;
-}
-
-void Authenticator::failed(const std::string& address, uint64_t now_ms) {
+bool Authenticator::take_try(const std::string& address, uint64_t now_ms) {
   if (failures_.size() >= kMaxTrackedAddresses && !failures_.count(address)) {
     failures_.erase(failures_.begin());  // bounded; an evicted address starts afresh
   }
   auto [it, fresh] = failures_.try_emplace(address);
-  if (fresh) it->second.at_ms = now_ms;
-  (void)may_try(address, now_ms);  // refills up to now
-  it->second.tokens = std::max(0.0, it->second.tokens - 1);
+  Failures& f = it->second;
+  if (fresh) f.at_ms = now_ms;
+  f.tokens = std::min(kFailureBurst, f.tokens + static_cast<double>(now_ms - f.at_ms) /
+                                                    static_cast<double>(kFailureRefillMs));
+  f.at_ms = now_ms;
+  if (f.tokens < 1) return false;
+  f.tokens -= 1;  // held while the check runs: concurrent guesses are counted too
+  return true;
+}
+
+void Authenticator::give_back_try(const std::string& address) {
+  auto it = failures_.find(address);
+  if (it == failures_.end()) return;
+  it->second.tokens = std::min(kFailureBurst, it->second.tokens + 1);
+  if (it->second.tokens >= kFailureBurst) failures_.erase(it);  // nothing left to remember
 }
 
 bool Authenticator::verify(const std::string& name, std::string password,
                            const std::string& address, Done done) {
   SHOAL_ASSERT(enabled());
-  const uint64_t now_ms = uv_now(loop_);
-  if (!may_try(address, now_ms)) {
-    OPENSSL_cleanse(password.data(), password.size());
-    done(Status::overloaded("too many failed authentications from " + address +
-                            "; one more is allowed each second"));
-    return false;
-  }
+  // A credential verified before is right: answered first, whatever the address's failures
+  // (a guesser behind the same NAT does not lock its users out).
   std::string key = cache_key(name, password);
   if (auto it = verified_.find(key); it != verified_.end() && it->second == name) {
     OPENSSL_cleanse(password.data(), password.size());
     done(Status::ok());
+    return false;
+  }
+  if (!take_try(address, uv_now(loop_))) {
+    OPENSSL_cleanse(password.data(), password.size());
+    done(Status::overloaded("too many failed authentications from " + address +
+                            "; one more is allowed each second"));
     return false;
   }
   const std::string& hash = users_->hash_for(name);
@@ -116,6 +119,7 @@ bool Authenticator::verify(const std::string& name, std::string password,
     return false;
   }
   if (in_flight_ >= kMaxChecksInFlight) {
+    give_back_try(address);
     OPENSSL_cleanse(password.data(), password.size());
     done(Status::overloaded(std::to_string(in_flight_) + " password checks are running; retry"));
     return false;
@@ -143,15 +147,14 @@ void Authenticator::finish(Check* check, bool matched) {
   std::unique_ptr<Check> owned(check);
   --in_flight_;
   OPENSSL_cleanse(owned->password.data(), owned->password.size());
-  const uint64_t now_ms = uv_now(loop_);
   // A reload while the check ran may have removed the user or changed the password.
   const api::User* now = users_->find(owned->name);
   matched = matched && now && now->hash == owned->hash;
-  if (!matched) {
-    failed(owned->address, now_ms);
+  if (!matched) {  // the try taken stays taken
     owned->done(api::wrong_credentials());
     return;
   }
+  give_back_try(owned->address);
   if (owned->generation == generation_) {
     if (verified_.size() >= kMaxCachedCredentials) verified_.clear();
     verified_[owned->key] = owned->name;

@@ -6,9 +6,10 @@
 // and a cached credential are answered at once.
 //
 // Limits (docs/limits.md): kMaxChecksInFlight password checks at once (past it: overloaded);
-// each address may fail kFailureBurst times, then once per kFailureRefillMs (past it:
-// overloaded, without a check); kMaxCachedCredentials verified credentials (the cache is
-// emptied when full and on every reload); kMaxTrackedAddresses addresses.
+// each address may fail kFailureBurst times, then once per kFailureRefillMs, counting the
+// checks it has running as failures until they succeed (past it: overloaded, without a
+// check; a credential in the cache is still answered); kMaxCachedCredentials verified credentials
+// (the cache is emptied when full and on every reload); kMaxTrackedAddresses addresses.
 //
 // The cache keeps SHA-256(random salt | name | password), never a password; a password
 // handed to verify() is wiped once checked.
@@ -66,9 +67,11 @@ class Authenticator {
   struct Check;
   Authenticator(uv_loop_t* loop, std::string path) : loop_(loop), path_(std::move(path)) {}
   std::string cache_key(std::string_view name, std::string_view password) const;
-  // Whether `address` may try (a failure token is left); false: refused.
-  bool may_try(const std::string& address, uint64_t now_ms);
-  void failed(const std::string& address, uint64_t now_ms);
+  // Takes one of `address`'s tries (refilled kFailureRefillMs apart, at most kFailureBurst)
+  // for a check; false when none is left. A check that succeeds gives it back, so only
+  // failures use them up, and checks running at once each hold one.
+  bool take_try(const std::string& address, uint64_t now_ms);
+  void give_back_try(const std::string& address);
   void finish(Check* check, bool matched);
 
   uv_loop_t* loop_;

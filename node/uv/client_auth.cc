@@ -7,6 +7,19 @@
 #include "node/uv/server_impl.h"
 
 namespace shoal::uvshell {
+namespace {
+
+// A name a client sent, fit for a log line: at most 64 bytes, anything but printable ASCII
+// as '?' (no forged lines, no terminal escapes).
+std::string printable(std::string_view name) {
+  std::string out(name.substr(0, api::kMaxUserNameBytes));
+  for (char& ch : out) {
+    if (ch < 0x20 || ch > 0x7e) ch = '?';
+  }
+  return out;
+}
+
+}  // namespace
 
 Status Server::Impl::authorize(const Conn* c, std::optional<api::Access> access,
                                std::string_view bucket) {
@@ -35,9 +48,11 @@ void Server::Impl::login(Conn* c, std::string user, std::string password,
                  conn->auth_busy = false;
                  // A failed attempt leaves the connection as it was (Redis's AUTH does the same).
                  if (s.is_ok()) conn->user = user;
-                 if (!s.is_ok()) {
-                   spdlog::info("{}: authentication as \"{}\" refused: {}", conn->remote,
-                                user.substr(0, api::kMaxUserNameBytes), s.message());
+                 if (!s.is_ok()) {  // rate limited: a client can fail in a loop
+                   log_limit("auth refused",
+                             fmt::format("{}: authentication as \"{}\" refused: {}", conn->remote,
+                                         printable(user), s.message()),
+                             spdlog::level::info);
                  }
                  done(s);
                  if (!conn->reading && !draining) resume.push_back(conn_id);

@@ -230,6 +230,24 @@ bool Server::Impl::http_too_slow(Conn* c, uint64_t now) {
   return now - pace.body_ms >= allowed;
 }
 
+bool Server::Impl::request_too_slow(Conn* c, uint64_t now) {
+  if (c->tls && !c->tls->established()) {
+    return now - c->accepted_ms >= config.http_header_timeout_ms;
+  }
+  if (c->kind != Conn::Kind::kResp || c->resp_partial_ms == 0) return false;
+  if (!c->reading || !client_quiet(c)) {  // paused by the node, not slow: the clock restarts
+    c->resp_partial_ms = now;
+    c->resp_partial_bytes = 0;
+    return false;
+  }
+  // As an HTTP body: the deadline, plus 1 s per http_body_min_bytes_per_s bytes received.
+  uint64_t allowed = config.http_header_timeout_ms;
+  if (config.http_body_min_bytes_per_s > 0) {
+    allowed += c->resp_partial_bytes * 1000 / config.http_body_min_bytes_per_s;
+  }
+  return now - c->resp_partial_ms >= allowed;
+}
+
 void Server::Impl::sweep_conns() {
   log_peer_states();
   peer_states.keep_only(node->ring().nodes());  // peers that left the ring are forgotten
@@ -248,6 +266,8 @@ void Server::Impl::sweep_conns() {
       idle.push_back(c);  // quiet, or not reading its answers
     } else if (c->slot && c->kind == Conn::Kind::kHttp && http_too_slow(c, now)) {
       slow.push_back(c);
+    } else if (c->slot && request_too_slow(c, now)) {
+      slow.push_back(c);  // a RESP command or a TLS handshake trickling in
     }
   }
   for (Conn* c : late) {
@@ -266,6 +286,13 @@ void Server::Impl::sweep_conns() {
     close_conn(c, "idle");
   }
   for (Conn* c : slow) {
+    if (c->kind != Conn::Kind::kHttp || (c->tls && !c->tls->established())) {
+      log_limit("slow request",
+                fmt::format("client {}: {} arriving too slowly; closed", c->remote,
+                            c->tls && !c->tls->established() ? "TLS handshake" : "RESP command"));
+      close_conn(c, "too slow");
+      continue;
+    }
     const bool in_body = c->http_pace.body_ms != 0;
     log_limit("slow http", fmt::format("HTTP client {}: request {} too slowly; closed", c->remote,
                                        in_body ? "body arriving" : "headers arriving"));

@@ -116,6 +116,7 @@ void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
     return;
   }
   if (c->kind == Conn::Kind::kResp) {
+    if (c->resp_partial_ms != 0) c->resp_partial_bytes += len;
     c->resp_parser->feed(data, len);
   } else {
     c->reader.feed(data, len);
@@ -236,8 +237,10 @@ void Server::Impl::submit(uint64_t conn_id, api::Request req,
   refusal.id = req.id;
   if (auth->enabled()) {  // the one place every API's data request passes
     auto it = conns.find(conn_id);
+    const std::optional<api::Access> access = api::access_for(req);
     refusal.status = it == conns.end() ? Status::unavailable("the connection closed")
-                                       : authorize(it->second, api::access_for(req), req.bucket);
+                     : !access         ? Status::internal("no grant is defined for this request")
+                                       : authorize(it->second, access, req.bucket);
   }
   if (draining && refusal.status.is_ok()) {
     refusal.status = Status::unavailable("node " + config.node_id + " is shutting down");
@@ -297,6 +300,7 @@ void Server::Impl::start_resp(Conn* c) {
 void Server::Impl::process_resp(Conn* c) {
   std::vector<std::string> args;
   std::string error;
+  bool parsed = false;  // a command ended here: a partial one after it began here too
   while (!c->closing && !c->close_after_flush) {
     if (client_backlogged(c)) {
       if (c->reading) uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->tcp));
@@ -313,6 +317,14 @@ void Server::Impl::process_resp(Conn* c) {
       return;
     }
     c->resp->command(std::move(args));
+    parsed = true;
+  }
+  // The slow-loris clock (request_too_slow): from the first byte of a command not complete.
+  if (!c->resp_parser->partial()) {
+    c->resp_partial_ms = c->resp_partial_bytes = 0;
+  } else if (parsed || c->resp_partial_ms == 0) {
+    c->resp_partial_ms = uv_now(&loop);
+    c->resp_partial_bytes = 0;
   }
   if (!c->reading && !c->closing && !c->close_after_flush && !draining) start_reading(c);
 }

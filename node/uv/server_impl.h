@@ -81,6 +81,10 @@ struct Conn {
     uint64_t body_ms = 0;     // its headers ended
     uint64_t body_bytes = 0;
   } http_pace;
+  // kResp: when the command being received began arriving (0: none partial); a client in
+  // its TLS handshake counts from accepted_ms. Both are held to http_header_timeout_ms.
+  uint64_t resp_partial_ms = 0;
+  uint64_t resp_partial_bytes = 0;  // received since
   // Client authentication (client_auth.cc): the user this connection signed in as (kHttp:
   // the current request's; "": none), and whether a check of credentials is running (the
   // connection's input waits for it, so requests keep their order).
@@ -207,6 +211,9 @@ struct Server::Impl final : core::Clock, core::Transport {
   Conn* idlest_client(const std::string* address, uint64_t now);
   Conn* oldest_stranger(const std::string* address);
   bool http_too_slow(Conn* c, uint64_t now);
+  // A RESP command, or a client's TLS handshake, not complete within http_header_timeout_ms
+  // of its first byte (slow-loris).
+  bool request_too_slow(Conn* c, uint64_t now);
   // Feeds what an HTTP connection received to its watcher (Conn::http_pace).
   void watch_http(Conn* c, const char* data, size_t n);
   // Logs a limit being hit, at most once per 10 s for each kind (strangers can hit them in

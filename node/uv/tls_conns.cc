@@ -56,10 +56,11 @@ void Server::Impl::refuse_plaintext(Conn* c) {
       reply(c, r);
       break;
     }
-    default:
+    default:  // a peer port: nothing to tell a client of ours
       break;
   }
   c->close_after_flush = true;
+  dirty.insert(c);  // flushed (or closed, with nothing to say) this turn
 }
 
 std::string* Server::Impl::wire_bytes(Conn* c) {
@@ -90,11 +91,14 @@ void Server::Impl::sign_in_by_certificate(Conn* c) {
 
 Status Server::Impl::check_peer_name(const Conn* c, const std::string& id) const {
   if (!c->tls) return Status::ok();
-  const std::vector<std::string> names = c->tls->peer_names();
+  // Only URI shoal:node:<id> names a node: DNS names (localhost, host names) are for the
+  // clients that dial it, and must not let a certificate join as another member.
+  const std::vector<std::string> names = c->tls->peer_uris("shoal:node:");
   if (std::find(names.begin(), names.end(), id) != names.end()) return Status::ok();
   std::string listed;
   for (const std::string& n : names) listed += (listed.empty() ? "" : ", ") + n.substr(0, 64);
-  return Status::unauthorized("its certificate names " + (listed.empty() ? "no node" : listed) +
+  return Status::unauthorized("its certificate names " +
+                              (listed.empty() ? "no node (URI shoal:node:ID)" : "node " + listed) +
                               ", not " + id.substr(0, core::kMaxNodeIdBytes));
 }
 

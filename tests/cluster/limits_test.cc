@@ -340,6 +340,33 @@ TEST_CASE("slow HTTP requests are closed with 408 and patient keep-alive clients
 }
 
 }  // namespace
+TEST_CASE("a RESP command trickling in is closed after the header timeout, a waiting client not",
+          "[cluster][limits]") {
+  TestCluster tc(1, "test-secret", true, {"--http-header-timeout-ms=1500"});
+  const int port = tc.cluster().find("n1")->resp_port();
+  // Slow-loris: one byte of a SET every 400 ms (a byte keeps the idle timeout away).
+  const std::string cmd = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000\r\n" + std::string(1000, 'v');
+  Sock slow(port), patient(port);
+  REQUIRE(slow.ok());
+  REQUIRE(patient.ok());
+  REQUIRE(patient.send_all("PING\r\n"));
+  const auto start = Clock::now();
+  for (size_t i = 0; i < cmd.size() && !slow.closed() && seconds_since(start) < 8; ++i) {
+    (void)slow.send_all(cmd.substr(i, 1));
+    usleep(400'000);
+  }
+  std::printf("RESP slow-loris: closed after %.1f s\n", seconds_since(start));
+  CHECK(slow.closed());
+  CHECK(seconds_since(start) >= 1.4);  // not at once: the deadline counts from its first byte
+  // A client waiting between whole commands is not slow.
+  CHECK_FALSE(patient.closed());
+  REQUIRE(patient.send_all("PING\r\n"));
+  const std::string& got = patient.read_until(
+      [](const std::string& g) { return g.find("+PONG\r\n+PONG\r\n") != std::string::npos; });
+  CHECK_THAT(got, Catch::Contains("+PONG\r\n+PONG\r\n"));
+  expect_serving(tc, "n1");
+}
+
 TEST_CASE("a silent client is closed after --client-idle-timeout-ms and a busy one is not",
           "[cluster][limits]") {
   TestCluster tc(1, "test-secret", true, {"--client-idle-timeout-ms=1500"});

@@ -32,7 +32,8 @@ cert() {  # FILE CA ID [extra x509 flags]: a certificate for node ID signed by C
   openssl req -new -key "$pki/$1.key" -out "$pki/$1.csr" -subj "/CN=$3" 2>/dev/null
   openssl x509 -req -in "$pki/$1.csr" -CA "$pki/$2.crt" -CAkey "$pki/$2.key" -CAcreateserial \
     -out "$pki/$1.crt" -days 30 \
-    -extfile <(printf 'subjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1' "$3") 2>/dev/null
+    -extfile <(printf 'subjectAltName=URI:shoal:node:%s,DNS:%s,DNS:localhost,IP:127.0.0.1' "$3" \
+      "$3") 2>/dev/null
 }
 user_cert() {  # FILE CA USER: a client certificate naming USER (URI shoal:user:USER)
   key "$pki/$1.key"
@@ -66,7 +67,7 @@ EOF
 echo 01 >"$pki/serial"
 openssl ca -batch -config "$pki/ca.cnf" -cert "$pki/ca.crt" -keyfile "$pki/ca.key" \
   -in "$pki/expired.csr" -out "$pki/expired.crt" -startdate 20200101000000Z \
-  -enddate 20200201000000Z -extfile <(printf 'subjectAltName=DNS:n4') >/dev/null 2>&1 ||
+  -enddate 20200201000000Z -extfile <(printf 'subjectAltName=URI:shoal:node:n4') >/dev/null 2>&1 ||
   fail "openssl ca could not make the expired certificate"
 [ -s "$pki/n1.crt" ] && [ -s "$pki/rogue.crt" ] && [ -s "$pki/expired.crt" ] || fail "no PKI made"
 
@@ -76,7 +77,8 @@ printf 'pw-root\n' | "$shoal" user add root --grant admin --file "$users" >/dev/
 printf 'pw-app\n' | "$shoal" user add app --grant 'read:*' --grant 'write:*' --file "$users" >/dev/null
 export SHOAL_TLS_CA="$pki/ca.crt" SHOAL_USER=root SHOAL_PASSWORD=pw-root
 start_cluster --node-arg=--tls-cert="$pki/{id}.crt" --node-arg=--tls-key="$pki/{id}.key" \
-  --node-arg=--tls-ca="$pki/ca.crt" --node-arg=--users-file="$users"
+  --node-arg=--tls-ca="$pki/ca.crt" --node-arg=--users-file="$users" \
+  --node-arg=--http-header-timeout-ms=2000
 unset SHOAL_USER SHOAL_PASSWORD
 n1=127.0.0.1:$base n2=127.0.0.1:$((base + 1))
 resp1=$((base + 200)) resp2=$((base + 201)) http1=$((base + 300)) http3=$((base + 302))
@@ -127,6 +129,17 @@ expect_exit 1 "certificate verify failed" -- env SHOAL_TLS_CA="$pki/other-ca.crt
   -H "$n1" ping
 expect_exit 0 "^v1$" -- as_app -H "$n1" get b native-k
 
+# ---- a TLS handshake that trickles in is closed after the header timeout (2 s here) ----
+exec 5<>"/dev/tcp/127.0.0.1/$resp1"
+printf '\x16\x03\x01' >&5  # the start of a ClientHello, and no more
+start_s=$SECONDS
+if IFS= read -r -t 8 _ <&5 || [ $((SECONDS - start_s)) -ge 8 ]; then
+  fail "a stalled TLS handshake was not closed within 8 s"
+fi
+exec 5<&-
+grep -q "TLS handshake arriving too slowly; closed" "$dir/n1/shoald.log" ||
+  fail "n1 did not log closing the stalled TLS handshake"
+
 # ---- peers that must be refused: another CA, expired, another node's certificate ----
 rogue_node() {  # NAME CERT: a node n4 that tries to join through n1 with CERT
   local name="$1" crt="$2"
@@ -138,7 +151,7 @@ rogue_node() {  # NAME CERT: a node n4 that tries to join through n1 with CERT
 }
 for case in "other-ca rogue unknown ca|certificate verify failed|unable to get local issuer" \
   "expired expired certificate has expired|certificate expired" \
-  "impostor n2 its certificate names n2, localhost, not n4"; do
+  "impostor n2 its certificate names node n2, not n4"; do
   name="${case%% *}" rest="${case#* }"
   crt="${rest%% *}" pattern="${rest#* }"
   : >"$dir/n1/mark.$name"
