@@ -56,10 +56,15 @@ Result<std::unique_ptr<Client>> Client::connect_address(
   std::string host =
       colon == std::string::npos || colon == 0 ? "127.0.0.1" : address.substr(0, colon);
   std::string port = colon == std::string::npos ? address : address.substr(colon + 1);
+  // "[v6]:port": the brackets part the host's colons from the port's.
+  const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
   char* end = nullptr;
   long p = std::strtol(port.c_str(), &end, 10);
-  if (port.empty() || *end != '\0' || p <= 0 || p > 65535) {
-    return Status::invalid_argument("bad address \"" + address + "\": expected host:port");
+  if (port.empty() || *end != '\0' || p <= 0 || p > 65535 ||
+      (!bracketed && host.find(':') != std::string::npos)) {
+    return Status::invalid_argument("bad address \"" + address +
+                                    "\": expected host:port or [IPv6]:port");
   }
   return connect(host, static_cast<int>(p), timeout_ms, tls);
 }

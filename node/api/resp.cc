@@ -13,16 +13,6 @@ namespace shoal::api::resp {
 
 namespace {
 
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
-  return s;
-}
-
-bool parse_int(const std::string& s, int64_t* out) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
-}
-
 std::string wrong_args(const std::string& name) {
   std::string lower = name;
   std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
@@ -221,7 +211,13 @@ void Session::dispatch(const std::string& name, std::vector<std::string>& args, 
   if (name == "GET") return get(args[1], std::move(reply));
   if (name == "SET") return set(args, std::move(reply), op_id);
   if (name == "DEL" || name == "EXISTS") {
-    return del({args.begin() + 1, args.end()}, 0, 0, name == "EXISTS", std::move(reply), op_id);
+    return del(std::make_shared<DelRun>(DelRun{{args.begin() + 1, args.end()},
+                                               name == "EXISTS",
+                                               op_id,
+                                               std::move(reply),
+                                               make(Op::kGet, ""),
+                                               0}),
+               0);
   }
   if (name == "INCR" || name == "DECR") {
     return incr(args[1], name == "INCR" ? 1 : -1, std::move(reply), op_id);
@@ -244,6 +240,15 @@ Request Session::make(Op op, const std::string& key) const {
   r.bucket = bucket_;
   r.key = key;
   r.options = options_;
+  return r;
+}
+
+Request Session::make_like(const Request& first, Op op, const std::string& key) {
+  Request r;
+  r.op = op;
+  r.bucket = first.bucket;
+  r.key = key;
+  r.options = first.options;
   return r;
 }
 
@@ -292,33 +297,32 @@ void Session::set(std::vector<std::string>& args, Reply reply, const std::string
 
 // DEL and EXISTS, one key after the other: read it, then (DEL) delete it with the
 // context read, so the delete supersedes exactly what was there.
-void Session::del(std::vector<std::string> keys, size_t i, int64_t count, bool exists_only,
-                  Reply reply, const std::string& op_id) {
-  if (i == keys.size()) return reply(integer(count));
+void Session::del(std::shared_ptr<DelRun> job, size_t i) {
+  if (i == job->keys.size()) return job->reply(integer(job->count));
   auto self = shared_from_this();
-  Request read = make(Op::kGet, keys[i]);
-  read.for_update = !exists_only;
-  run(std::move(read), [self, keys, i, count, exists_only, reply, op_id](Response r) mutable {
-    if (r.status.code() == Code::kNotFound) {
-      return self->del(std::move(keys), i + 1, count, exists_only, std::move(reply), op_id);
-    }
-    if (!r.status.is_ok()) return reply(error_for(r.status));
-    if (exists_only) {
-      return self->del(std::move(keys), i + 1, count + 1, true, std::move(reply), op_id);
+  Request read = make_like(job->first, Op::kGet, job->keys[i]);
+  read.for_update = !job->exists_only;
+  run(std::move(read), [self, job, i](Response r) {
+    if (r.status.code() == Code::kNotFound) return self->del(job, i + 1);
+    if (!r.status.is_ok()) return job->reply(error_for(r.status));
+    if (job->exists_only) {
+      ++job->count;
+      return self->del(job, i + 1);
     }
     const core::DataType type = r.type.value_or(core::DataType::kLww);
     if (type != core::DataType::kLww && type != core::DataType::kRegister) {
-      return reply(
+      return job->reply(
           error("ERR DEL of a counter or a set is not supported (a CRDT value "
                 "cannot be deleted yet)"));
     }
-    Request d = self->make(Op::kDelete, keys[i]);
+    Request d = make_like(job->first, Op::kDelete, job->keys[i]);
     d.type = type;
     d.context = r.context;
-    d.op_id = op_id;
-    self->run(std::move(d), [self, keys, i, count, reply, op_id](Response a) mutable {
-      if (!a.status.is_ok()) return reply(error_for(a.status));
-      self->del(std::move(keys), i + 1, count + 1, false, std::move(reply), op_id);
+    d.op_id = job->op_id;
+    self->run(std::move(d), [self, job, i](Response a) {
+      if (!a.status.is_ok()) return job->reply(error_for(a.status));
+      ++job->count;
+      self->del(job, i + 1);
     });
   });
 }
@@ -329,103 +333,6 @@ void Session::incr(const std::string& key, int64_t delta, Reply reply, const std
   r.op_id = op_id;
   run(std::move(r),
       [reply](Response a) { reply(a.status.is_ok() ? integer(a.counter) : error_for(a.status)); });
-}
-
-// SADD in one round trip: the write's acknowledgements say which members each replica
-// held before (ClientResponse::added), so with R + W > N the count is what a read first
-// would have found (docs/resp.md).
-void Session::set_add(std::vector<std::string>& args, Reply reply, const std::string& op_id) {
-  Request w = make(Op::kSetAdd, args[1]);
-  const std::set<std::string> members(args.begin() + 2, args.end());  // SADD k a a adds a once
-  w.elements.assign(members.begin(), members.end());
-  w.op_id = op_id;
-  run(std::move(w), [reply](Response a) {
-    if (!a.status.is_ok()) return reply(error_for(a.status));
-    reply(integer(a.added.value_or(0)));
-  });
-}
-
-// SREM answers how many members it removed, so it reads those members first (only
-// those: O(members named), not O(set size)) and removes with the context it read
-// (exactly the adds a quorum saw: a remove at one replica without a context would miss
-// an add acknowledged by the others).
-void Session::set_remove(std::vector<std::string>& args, Reply reply, const std::string& op_id) {
-  std::set<std::string> elems(args.begin() + 2, args.end());
-  auto self = shared_from_this();
-  Request probe = make(Op::kSetGet, args[1]);
-  probe.for_update = true;
-  probe.elements.assign(elems.begin(), elems.end());
-  run(std::move(probe), [self, key = args[1], elems, reply, op_id](Response r) {
-    if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));
-    const std::set<std::string> present(r.elements.begin(), r.elements.end());
-    std::vector<std::string> change;
-    for (const std::string& e : elems) {
-      if (present.count(e) != 0) change.push_back(e);
-    }
-    if (change.empty()) return reply(integer(0));
-    Request w = self->make(Op::kSetRemove, key);
-    w.elements = change;
-    w.op_id = op_id;
-    w.context = r.context;
-    const auto n = static_cast<int64_t>(change.size());
-    self->run(std::move(w), [n, reply](Response a) {
-      reply(a.status.is_ok() ? integer(n) : error_for(a.status));
-    });
-  });
-}
-
-void Session::set_read(const std::string& name, std::vector<std::string>& args, Reply reply) {
-  std::string member = args.size() > 2 ? args[2] : std::string();
-  Request q = make(Op::kSetGet, args[1]);
-  if (name == "SISMEMBER") q.elements = {member};
-  run(std::move(q), [name, member, reply](Response r) {
-    if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));
-    if (name == "SMEMBERS") return reply(array(r.elements));
-    if (name == "SCARD") return reply(integer(static_cast<int64_t>(r.elements.size())));
-    const bool in = std::find(r.elements.begin(), r.elements.end(), member) != r.elements.end();
-    reply(integer(in ? 1 : 0));
-  });
-}
-
-// SSCAN key cursor [MATCH pattern] [COUNT count]: one page of COUNT members (default
-// 10, at most core::kMaxPageMembers) in byte order, read at the connection's consistency
-// from each replica's rows after the cursor (docs/resp.md, "Big sets"); MATCH filters
-// the page (Redis globs, glob.h, as Redis filters after reading), so a page may come back
-// short or empty before the cursor reaches "0".
-void Session::set_scan(std::vector<std::string>& args, Reply reply) {
-  Request q = make(Op::kSetGet, args[1]);
-  if (!decode_cursor(args[2], &q.after)) return reply(error("ERR invalid cursor"));
-  q.count = 10;
-  std::string match;
-  for (size_t i = 3; i < args.size(); i += 2) {
-    const std::string option = upper(args[i]);
-    int64_t n = 0;
-    if (i + 1 >= args.size() || (option != "COUNT" && option != "MATCH")) {
-      return reply(error("ERR syntax error"));
-    }
-    if (option == "MATCH") {
-      match = args[i + 1];
-    } else if (!parse_int(args[i + 1], &n) || n < 1 || n > core::kMaxPageMembers) {
-      return reply(error("ERR COUNT is 1.." + std::to_string(core::kMaxPageMembers)));
-    } else {
-      q.count = static_cast<uint32_t>(n);
-    }
-  }
-  run(std::move(q), [match, reply](Response r) {
-    if (!r.status.is_ok() && r.status.code() != Code::kNotFound) return reply(error_for(r.status));
-    std::vector<std::string> page;
-    uint64_t budget_steps = kMatchBudgetSteps;
-    for (std::string& m : r.elements) {
-      const std::optional<bool> in = match.empty() ? true : glob::match(match, m, &budget_steps);
-      if (!in) {
-        return reply(error("ERR MATCH pattern takes more than " +
-                           std::to_string(kMatchBudgetSteps) +
-                           " steps on this page: use a smaller COUNT or a simpler pattern"));
-      }
-      if (*in) page.push_back(std::move(m));
-    }
-    reply("*2\r\n" + bulk(r.next ? encode_cursor(*r.next) : "0") + array(page));
-  });
 }
 
 // SHOAL.CONSISTENCY                      -> this connection's options

@@ -75,10 +75,21 @@ class Session : public std::enable_shared_from_this<Session> {
   void hello(std::vector<std::string>& args, Reply reply);
   void run(Request r, std::function<void(Response)> then);
   Request make(Op op, const std::string& key) const;
+  // A later step of a command (DEL's delete after its read, SREM's remove after its probe)
+  // goes to the bucket, with the options, of the command's first step: a SELECT or
+  // SHOAL.BUCKET pipelined behind it must not redirect it.
+  static Request make_like(const Request& first, Op op, const std::string& key);
+  struct DelRun {  // DEL or EXISTS over its keys, one after the other
+    std::vector<std::string> keys;
+    bool exists_only = false;
+    std::string op_id;
+    Reply reply;
+    Request first;  // the bucket and options every step uses
+    int64_t count = 0;
+  };
   void get(const std::string& key, Reply reply);
   void set(std::vector<std::string>& args, Reply reply, const std::string& op_id);
-  void del(std::vector<std::string> keys, size_t i, int64_t count, bool exists_only, Reply reply,
-           const std::string& op_id);
+  void del(std::shared_ptr<DelRun> job, size_t i);
   void incr(const std::string& key, int64_t delta, Reply reply, const std::string& op_id);
   void set_add(std::vector<std::string>& args, Reply reply, const std::string& op_id);
   void set_remove(std::vector<std::string>& args, Reply reply, const std::string& op_id);

@@ -266,4 +266,14 @@ bool decode_cursor(std::string_view cursor, std::optional<std::string>* after) {
   return true;
 }
 
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+bool parse_int(const std::string& s, int64_t* out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+}
+
 }  // namespace shoal::api::resp

@@ -78,6 +78,10 @@ std::string array(const std::vector<std::string>& bulks);
 std::string encode_cursor(std::string_view member);
 bool decode_cursor(std::string_view cursor, std::optional<std::string>* after);
 
+// Arguments: a command name upper-cased (ASCII); a whole argument as a signed integer.
+std::string upper(std::string s);
+bool parse_int(const std::string& s, int64_t* out);
+
 // The RESP error for a Status: type_mismatch -> WRONGTYPE, invalid_argument and
 // too_large -> ERR, any other code upper-cased (UNAVAILABLE, TIMEOUT, OVERLOADED, ...).
 std::string error_for(const Status& s);

@@ -11,9 +11,22 @@ namespace shoal::uvshell {
 Result<Address> parse_address(std::string_view text) {
   Address a;
   std::string_view port = text;
-  if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
+  if (!text.empty() && text[0] == '[') {  // [IPv6]:port
+    const size_t close = text.find("]:");
+    in6_addr v6{};
+    a.host = std::string(text.substr(1, close == std::string_view::npos ? 0 : close - 1));
+    if (close == std::string_view::npos || inet_pton(AF_INET6, a.host.c_str(), &v6) != 1) {
+      return Status::invalid_argument("bad address \"" + std::string(text) +
+                                      "\": expected [IPv6]:port, as in [::1]:7001");
+    }
+    port = text.substr(close + 2);
+  } else if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
     if (colon > 0) a.host = std::string(text.substr(0, colon));
     port = text.substr(colon + 1);
+    if (a.host.find(':') != std::string::npos) {
+      return Status::invalid_argument("bad address \"" + std::string(text) +
+                                      "\": an IPv6 host goes in brackets, as in [::1]:7001");
+    }
   }
   int p = 0;
   for (char c : port) {
@@ -29,8 +42,32 @@ Result<Address> parse_address(std::string_view text) {
   return a;
 }
 
+std::string Address::to_string() const {
+  const std::string p = std::to_string(port);
+  return host.find(':') == std::string::npos ? host + ":" + p : "[" + host + "]:" + p;
+}
+
+std::string address_key(const sockaddr* sa) {
+  char ip[INET6_ADDRSTRLEN] = "?";
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, ip, sizeof(ip));
+    return ip;
+  }
+  if (sa->sa_family != AF_INET6) return ip;
+  in6_addr v6 = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {  // ::ffff:a.b.c.d is the IPv4 client a.b.c.d
+    inet_ntop(AF_INET, &v6.s6_addr[12], ip, sizeof(ip));
+    return ip;
+  }
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return "::1";
+  // One site gets a /64 (RFC 6177): its 2^64 addresses are one client, or caps mean nothing.
+  std::memset(&v6.s6_addr[8], 0, 8);
+  inet_ntop(AF_INET6, &v6, ip, sizeof(ip));
+  return std::string(ip) + "/64";
+}
+
 bool is_loopback(const Address& a) {
-  if (a.host == "localhost" || a.host == "::1" || a.host == "[::1]") return true;
+  if (a.host == "localhost" || a.host == "::1") return true;
   in_addr v4{};
   return inet_pton(AF_INET, a.host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }

@@ -18,7 +18,7 @@ namespace shoal::uvshell {
 struct Address {
   std::string host = "127.0.0.1";
   int port = 0;
-  std::string to_string() const { return host + ":" + std::to_string(port); }
+  std::string to_string() const;  // "host:port", "[v6]:port"
 };
 
 struct Member {
@@ -26,8 +26,13 @@ struct Member {
   Address peer;  // where its peer listener is
 };
 
-// "host:port" (host defaults to 127.0.0.1 when only ":port" or "port" is given).
+// "host:port" or "[IPv6]:port" (host defaults to 127.0.0.1 when only ":port" or "port" is
+// given). An IPv6 host without brackets is refused: its last ":" cannot be told from the port's.
 Result<Address> parse_address(std::string_view text);
+// The key per-address limits count by (connection caps, failed authentications): an IPv4
+// address (an IPv4-mapped IPv6 one included) as itself; any other IPv6 address as its /64
+// ("2001:db8:1:2::/64"), since one site holds a whole /64; "?" for another family.
+std::string address_key(const sockaddr* sa);
 // Whether only this machine can reach a listener on `a`: 127.0.0.0/8, ::1 or "localhost".
 // Any other host (a name included: it may resolve elsewhere) counts as reachable.
 bool is_loopback(const Address& a);

@@ -9,7 +9,8 @@ namespace shoal::uvshell {
 
 namespace {
 
-// "ip:port" in *name, the ip alone in *address ("?" when unknown).
+// "ip:port" ("[v6]:port") in *name; in *address, the key per-address caps count by
+// (address.h: the IPv4 address, or an IPv6 address's /64); "?" when unknown.
 void remote_name(uv_tcp_t* tcp, std::string* name, std::string* address) {
   sockaddr_storage sa{};
   int len = sizeof(sa);
@@ -26,8 +27,8 @@ void remote_name(uv_tcp_t* tcp, std::string* name, std::string* address) {
     uv_ip6_name(in6, ip, sizeof(ip));
     port = ntohs(in6->sin6_port);
   }
-  *address = ip;
-  *name = *address + ":" + std::to_string(port);
+  *address = address_key(reinterpret_cast<const sockaddr*>(&sa));
+  *name = Address{ip, port}.to_string();
 }
 
 }  // namespace

@@ -88,6 +88,29 @@ grep -q "insecure" "$tmp/secure.log" && fail "shoald with TLS and users warns of
 kill "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 
+# IPv6: "[::1]:port" is loopback (no --insecure), and every API answers on it.
+refused "an IPv6 host goes in brackets" "${d[@]}" --client ::1:7001
+port=$((20000 + RANDOM % 10000))
+"$shoald" --id n1 --data-dir "$tmp/v6" --client "[::1]:$port" --peer "[::1]:$((port + 1))" \
+  --resp "[::1]:$((port + 2))" --http "[::1]:$((port + 3))" >"$tmp/v6.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 50); do
+  grep -q "serving clients" "$tmp/v6.log" && break
+  sleep 0.1
+done
+grep -q "serving clients on \[::1\]:$port" "$tmp/v6.log" ||
+  fail "shoald on [::1] did not start: $(cat "$tmp/v6.log")"
+if command -v redis-cli >/dev/null; then
+  got="$(timeout 10 redis-cli -h ::1 -p $((port + 2)) SET v6 yes)"
+  [ "$got" = OK ] || fail "redis-cli SET over [::1]: $got"
+fi
+got="$(timeout 10 curl -sg "http://[::1]:$((port + 3))/buckets/redis/keys/v6")"
+[ "$got" = yes ] || fail "curl GET over [::1]: $got"
+got="$(timeout 10 "$1/shoal" -H "[::1]:$port" get redis v6 2>&1)"
+grep -q yes <<<"$got" || fail "shoal -H [::1]:$port get redis v6: $got"
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+
 if [ "$failures" -gt 0 ]; then
   echo "$failures shoald flag check(s) failed"
   exit 1

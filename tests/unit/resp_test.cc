@@ -642,5 +642,38 @@ TEST_CASE("DEL's and SREM's reads ask for the write grant, EXISTS's for the read
   CHECK(f.out == ":1\r\n:1\r\n-NOPERM user u may not write bucket \"redis\"\r\n");
 }
 
+// A later step used to take the connection's bucket when it ran: `DEL k` then
+// `SHOAL.BUCKET other` in one pipeline read k in "redis" and deleted it in "other".
+TEST_CASE("DEL's and SREM's later steps stay in the bucket and options their command began in",
+          "[resp]") {
+  Fake f;
+  f.s->command({"DEL", "k", "k2"});
+  f.s->command({"SREM", "s", "x"});
+  f.s->command({"SHOAL.BUCKET", "other"});
+  f.s->command({"SHOAL.CONSISTENCY", "ALL"});
+  REQUIRE(f.waiting.size() == 2);
+  Response value;
+  value.type = core::DataType::kLww;
+  value.values = {"v"};
+  f.answer(0, value);  // DEL's read of k
+  Response set;
+  set.type = core::DataType::kSet;
+  set.elements = {"x"};
+  f.answer(0, set);  // SREM's read of s
+  REQUIRE(f.waiting.size() == 2);
+  for (const auto& [request, then] : f.waiting) {
+    INFO(static_cast<int>(request.op));
+    CHECK((request.op == Op::kDelete || request.op == Op::kSetRemove));
+    CHECK(request.bucket == "redis");
+    CHECK_FALSE(request.options.w == core::QuorumSpec::all());
+  }
+  f.answer(0, Response{});  // DEL's delete of k; then its read of k2
+  REQUIRE(f.waiting.size() == 2);
+  CHECK(f.waiting[1].first.key == "k2");
+  CHECK(f.waiting[1].first.bucket == "redis");
+  f.s->command({"GET", "k"});
+  CHECK(f.waiting.back().first.bucket == "other");
+}
+
 }  // namespace
 }  // namespace shoal::api::resp

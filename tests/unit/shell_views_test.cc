@@ -1,5 +1,7 @@
 // The shell's pure parts: addresses as flags give them, and the four renderings of one
 // NodeSnapshot (/status JSON, RESP INFO, the cluster_status answer, /metrics) agreeing.
+#include <arpa/inet.h>
+
 #include <catch2/catch.hpp>
 
 #include "node/api/json.h"
@@ -23,6 +25,46 @@ TEST_CASE("addresses parse with a default host and refuse bad ports", "[address]
     REQUIRE_FALSE(r);
     CHECK(r.status().message().find("expected host:port") != std::string::npos);
   }
+}
+
+TEST_CASE("IPv6 hosts go in brackets and print back in them", "[address]") {
+  Result<Address> a = parse_address("[::1]:7001");
+  REQUIRE(a);
+  CHECK(a->host == "::1");
+  CHECK(a->port == 7001);
+  CHECK(a->to_string() == "[::1]:7001");
+  CHECK(is_loopback(*a));
+  CHECK(parse_address("[2001:db8::5]:80")->to_string() == "[2001:db8::5]:80");
+  CHECK(parse_address("10.0.0.2:7101")->to_string() == "10.0.0.2:7101");
+  CHECK_FALSE(is_loopback(*parse_address("[2001:db8::5]:80")));
+  for (const char* bad : {"::1:7001", "[::1]", "[::1]7001", "[nothost]:7001", "[::1]:", "[]:1"}) {
+    INFO(bad);
+    Result<Address> r = parse_address(bad);
+    REQUIRE_FALSE(r);
+    CHECK(r.status().message().find("bad address") != std::string::npos);
+  }
+}
+
+TEST_CASE("per-address limits count IPv4 by address and IPv6 by /64", "[address]") {
+  auto key = [](const char* text) {
+    sockaddr_storage sa{};
+    if (inet_pton(AF_INET, text, &reinterpret_cast<sockaddr_in*>(&sa)->sin_addr) == 1) {
+      sa.ss_family = AF_INET;
+    } else {
+      REQUIRE(inet_pton(AF_INET6, text, &reinterpret_cast<sockaddr_in6*>(&sa)->sin6_addr) == 1);
+      sa.ss_family = AF_INET6;
+    }
+    return address_key(reinterpret_cast<const sockaddr*>(&sa));
+  };
+  CHECK(key("10.1.2.3") == "10.1.2.3");
+  CHECK(key("::ffff:10.1.2.3") == "10.1.2.3");
+  CHECK(key("::1") == "::1");
+  CHECK(key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64");
+  CHECK(key("2001:db8:1:2::7") == key("2001:db8:1:2:ffff::1"));
+  CHECK(key("2001:db8:1:3::7") != key("2001:db8:1:2::7"));
+  sockaddr_storage unix_sa{};
+  unix_sa.ss_family = AF_UNIX;
+  CHECK(address_key(reinterpret_cast<const sockaddr*>(&unix_sa)) == "?");
 }
 
 TEST_CASE("member and seed lists parse, and a member twice or without an id is refused",
