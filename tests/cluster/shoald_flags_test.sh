@@ -58,7 +58,7 @@ timeout 30 "$shoald" "${d[@]}" --client "0.0.0.0:$port" --peer "127.0.0.1:$((por
   --insecure >"$tmp/insecure.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
-  grep -q "serving clients" "$tmp/insecure.log" && break
+  grep -qs "serving clients" "$tmp/insecure.log" && break
   sleep 0.1
 done
 grep -q "serving clients on 0.0.0.0:$port" "$tmp/insecure.log" ||
@@ -79,7 +79,7 @@ port=$((20000 + RANDOM % 10000))
   --users-file "$tmp/users" >"$tmp/secure.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 50); do
-  grep -q "serving clients" "$tmp/secure.log" && break
+  grep -qs "serving clients" "$tmp/secure.log" && break
   sleep 0.1
 done
 grep -q "serving clients on 0.0.0.0:$port, peers on 0.0.0.0:$((port + 1)) over TLS" \
@@ -95,7 +95,7 @@ port=$((20000 + RANDOM % 10000))
   --resp "[::1]:$((port + 2))" --http "[::1]:$((port + 3))" >"$tmp/v6.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 50); do
-  grep -q "serving clients" "$tmp/v6.log" && break
+  grep -qs "serving clients" "$tmp/v6.log" && break
   sleep 0.1
 done
 grep -q "serving clients on \[::1\]:$port" "$tmp/v6.log" ||
