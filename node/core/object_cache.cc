@@ -1,5 +1,7 @@
 #include "node/core/object_cache.h"
 
+#include <cstring>
+
 #include "crdt/assert.h"
 #include "crdt/coding.h"
 
@@ -9,6 +11,21 @@ namespace shoal::core {
 // many tiny objects is still bounded in memory.
 constexpr size_t kEntryOverheadBytes = 128;
 constexpr size_t kMinIndexSlots = 16;
+
+ObjectCache::Entry::Entry(std::string_view key, uint64_t slot_hash, std::shared_ptr<Object> o,
+                          size_t cost)
+    : slot(slot_hash),
+      object(std::move(o)),
+      key_size(static_cast<uint32_t>(key.size())),
+      bytes(cost) {
+  SHOAL_ASSERT(key.size() <= UINT32_MAX);
+  char* to = key_inline;
+  if (key.size() > kInlineKeyBytes) {
+    key_heap = std::make_unique<char[]>(key.size());
+    to = key_heap.get();
+  }
+  std::memcpy(to, key.data(), key.size());
+}
 
 uint64_t ObjectCache::slot(std::string_view key) {
   uint64_t h = 0;
@@ -34,7 +51,7 @@ ObjectPtr ObjectCache::find(std::string_view key) {
     const Slot& s = index_[probe(slot(key))];
     if (s.entry != 0) {
       Entry& e = entries_[s.entry - 1];
-      if (e.key == key) {
+      if (e.key() == key) {
         ++hits_;
         e.used = true;
         return e.object;
@@ -48,7 +65,7 @@ ObjectPtr ObjectCache::find(std::string_view key) {
 bool ObjectCache::contains(std::string_view key) const {
   if (index_.empty()) return false;
   const Slot& s = index_[probe(slot(key))];
-  return s.entry != 0 && entries_[s.entry - 1].key == key;
+  return s.entry != 0 && entries_[s.entry - 1].key() == key;
 }
 
 void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size_t bytes) {
@@ -58,7 +75,7 @@ void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size
     const size_t pos = probe(s);
     if (index_[pos].entry != 0) {
       Entry& e = entries_[index_[pos].entry - 1];
-      if (e.key == key && cost <= capacity_bytes_) {
+      if (e.key() == key && cost <= capacity_bytes_) {
         // A write of a cached key (found, changed, put back): it keeps its place and
         // counts as used, so the hand does not take a hot key for a cold one.
         bytes_ = bytes_ - e.bytes + cost;
@@ -74,7 +91,7 @@ void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size
   if (cost > capacity_bytes_) return;
   if ((entries_.size() + 1) * 2 > index_.size()) grow();
   SHOAL_ASSERT(entries_.size() < UINT32_MAX);
-  entries_.push_back(Entry{std::string(key), s, std::move(object), cost, false});
+  entries_.emplace_back(key, s, std::move(object), cost);
   index_[probe(s)] = Slot{s, static_cast<uint32_t>(entries_.size())};
   bytes_ += cost;
   evict_over_capacity(s);
@@ -83,7 +100,7 @@ void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size
 void ObjectCache::erase(std::string_view key) {
   if (index_.empty()) return;
   const size_t pos = probe(slot(key));
-  if (index_[pos].entry != 0 && entries_[index_[pos].entry - 1].key == key) remove_at(pos);
+  if (index_[pos].entry != 0 && entries_[index_[pos].entry - 1].key() == key) remove_at(pos);
 }
 
 // CLOCK: the hand clears the used bit of an entry found since it last passed, and

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,12 +57,23 @@ class ObjectCache {
   uint64_t misses() const { return misses_; }
 
  private:
+  // Keys up to kInlineKeyBytes (a data key of a 16-byte key in a 5-byte bucket is 34)
+  // live in the entry itself: a lookup then compares bytes it has already fetched instead
+  // of following a pointer to a string on the heap (one cache miss less per request).
+  static constexpr size_t kInlineKeyBytes = 48;
   struct Entry {
-    std::string key;
     uint64_t slot = 0;
     std::shared_ptr<Object> object;  // handed out as ObjectPtr, changed only when exclusive
-    size_t bytes = 0;
+    uint32_t key_size = 0;
     bool used = false;  // found since the hand last passed
+    size_t bytes = 0;
+    char key_inline[kInlineKeyBytes];
+    std::unique_ptr<char[]> key_heap;  // the key when it is longer than kInlineKeyBytes
+
+    Entry(std::string_view key, uint64_t slot_hash, std::shared_ptr<Object> o, size_t cost);
+    std::string_view key() const {
+      return {key_size <= kInlineKeyBytes ? key_inline : key_heap.get(), key_size};
+    }
   };
   // One index slot: the key's hash and its entry's position + 1 (0: empty).
   struct Slot {

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "node/core/fifo_map.h"
 
@@ -45,6 +47,33 @@ TEST_CASE("the object cache replaces entries and erases them", "[cache]") {
   CHECK(cache.bytes() == 0);
   CHECK(cache.hits() == 1);
   CHECK(cache.misses() == 1);
+}
+
+// Keys up to 48 bytes live in the entry, longer ones on the heap; entries move when
+// others are erased (the last takes the hole), and each keeps its own key.
+TEST_CASE("the object cache keeps short and long keys apart as entries move", "[cache]") {
+  ObjectCache cache(1 << 20);
+  std::vector<std::string> keys;
+  for (size_t n : {1, 15, 16, 47, 48, 49, 64, 300}) {
+    keys.push_back(std::string(n, 'k'));
+    keys.push_back(std::string(n - 1, 'k') + "x");  // same length, last byte differs
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    cache.put(keys[i], counter(static_cast<int64_t>(i)), 10);
+  }
+  for (size_t i = 0; i < keys.size(); i += 3) cache.erase(keys[i]);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    INFO(keys[i].size() << " " << keys[i].back());
+    const ObjectPtr o = cache.find(keys[i]);
+    if (i % 3 == 0) {
+      CHECK(o == nullptr);
+    } else {
+      REQUIRE(o != nullptr);
+      CHECK(value(o) == static_cast<int64_t>(i));
+      CHECK(cache.contains(keys[i]));
+    }
+  }
+  CHECK(cache.find(std::string(49, 'k').substr(0, 48) + "y") == nullptr);
 }
 
 TEST_CASE("an object larger than the cache is not cached", "[cache]") {
