@@ -15,6 +15,7 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 namespace shoal::uvshell {
 namespace {
@@ -193,6 +194,36 @@ TEST_CASE("after kFailureBurst failures an address is refused at once and others
   CHECK_FALSE(f.auth->verify("svc", "guess", "198.51.100.8", one_failure.done()));
   REQUIRE(one_failure.status.has_value());
   CHECK(*one_failure.status == api::wrong_credentials());
+  CHECK(f.close() == 0);
+}
+
+// A guesser does not wait for answers: every check still running holds one of its
+// address's tries, so kFailureBurst checks at once leave none for the next guess (the
+// limiter used to count a failure only once its check had answered).
+TEST_CASE("checks running at once each hold one of their address's tries", "[auth]") {
+  Fixture f(all_users());
+  const std::string guesser = "203.0.113.9";
+  const size_t burst = static_cast<size_t>(Authenticator::kFailureBurst);
+  REQUIRE(burst < Authenticator::kMaxChecksInFlight);
+  std::vector<Answer> running(burst);
+  for (size_t i = 0; i < burst; ++i) {  // scrypt checks: all still on the threadpool
+    CHECK(f.auth->verify("alice", "guess " + std::to_string(i), guesser, running[i].done()));
+  }
+  Answer next;
+  CHECK_FALSE(f.auth->verify("alice", "one more", guesser, next.done()));
+  REQUIRE(next.status.has_value());
+  CHECK(next.status->code() == Code::kOverloaded);
+  f.run();
+  for (const Answer& a : running) {
+    REQUIRE(a.status.has_value());
+    CHECK(*a.status == api::wrong_credentials());
+  }
+  // A right password's check gives its try back: the next address's guesses are unaffected.
+  Answer right;
+  CHECK(f.auth->verify("alice", "alice pw", "203.0.113.10", right.done()));
+  f.run();
+  REQUIRE(right.status.has_value());
+  CHECK(right.status->is_ok());
   CHECK(f.close() == 0);
 }
 
