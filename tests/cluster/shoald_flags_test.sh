@@ -26,6 +26,22 @@ refused() {
   [ "$rc" -eq 2 ] || { fail "shoald $* exited $rc, wanted 2: $out"; return; }
   grep -qE -- "$pattern" <<<"$out" || fail "shoald $*: output lacks /$pattern/: $out"
 }
+# started NAME ARGS...: runs shoald ARGS in the background (30 s at most), logging to
+# $tmp/NAME.log, and waits up to 10 s for it to serve; its pid in $pid.
+started() {
+  local log="$tmp/$1.log"
+  shift
+  timeout 30 "$shoald" "$@" >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    grep -qs "serving clients" "$log" && break
+    sleep 0.1
+  done
+}
+stopped() {
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
 d=(--id n1 --data-dir "$tmp/data")
 refused "--id is required" --data-dir "$tmp/data"
 refused "not in \{trace" "${d[@]}" --log-level verbose
@@ -54,19 +70,12 @@ refused "peer listener 0.0.0.0:[0-9]+ is reachable .*secret" "${d[@]}" --insecur
 
 # With --insecure it starts, and says so in its first lines.
 port=$((30000 + RANDOM % 2000))
-timeout 30 "$shoald" "${d[@]}" --client "0.0.0.0:$port" --peer "127.0.0.1:$((port + 1))" \
-  --insecure >"$tmp/insecure.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do
-  grep -qs "serving clients" "$tmp/insecure.log" && break
-  sleep 0.1
-done
+started insecure "${d[@]}" --client "0.0.0.0:$port" --peer "127.0.0.1:$((port + 1))" --insecure
 grep -q "serving clients on 0.0.0.0:$port" "$tmp/insecure.log" ||
   fail "shoald --insecure on 0.0.0.0 did not start: $(cat "$tmp/insecure.log")"
 grep -q "warning --insecure: listening on 0.0.0.0:$port (client) without TLS" "$tmp/insecure.log" ||
   fail "shoald --insecure did not warn: $(cat "$tmp/insecure.log")"
-kill "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
+stopped
 
 # With TLS and a users file it starts on 0.0.0.0 without --insecure (and without a secret:
 # peers prove themselves by certificate).
@@ -74,30 +83,18 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$t
   -out "$tmp/n1.crt" -days 2 -subj /CN=n1 -addext subjectAltName=DNS:n1 2>/dev/null
 : >"$tmp/users"
 port=$((20000 + RANDOM % 10000))
-"$shoald" --id n1 --data-dir "$tmp/secure" --client 0.0.0.0:$port --peer 0.0.0.0:$((port + 1)) \
-  --tls-cert "$tmp/n1.crt" --tls-key "$tmp/n1.key" --tls-ca "$tmp/n1.crt" \
-  --users-file "$tmp/users" >"$tmp/secure.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 50); do
-  grep -qs "serving clients" "$tmp/secure.log" && break
-  sleep 0.1
-done
+started secure --id n1 --data-dir "$tmp/secure" --client 0.0.0.0:$port --peer 0.0.0.0:$((port + 1)) \
+  --tls-cert "$tmp/n1.crt" --tls-key "$tmp/n1.key" --tls-ca "$tmp/n1.crt" --users-file "$tmp/users"
 grep -q "serving clients on 0.0.0.0:$port, peers on 0.0.0.0:$((port + 1)) over TLS" \
   "$tmp/secure.log" || fail "shoald with TLS and users on 0.0.0.0 did not start: $(cat "$tmp/secure.log")"
 grep -q "insecure" "$tmp/secure.log" && fail "shoald with TLS and users warns of --insecure"
-kill "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
+stopped
 
 # IPv6: "[::1]:port" is loopback (no --insecure), and every API answers on it.
 refused "an IPv6 host goes in brackets" "${d[@]}" --client ::1:7001
 port=$((20000 + RANDOM % 10000))
-"$shoald" --id n1 --data-dir "$tmp/v6" --client "[::1]:$port" --peer "[::1]:$((port + 1))" \
-  --resp "[::1]:$((port + 2))" --http "[::1]:$((port + 3))" >"$tmp/v6.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 50); do
-  grep -qs "serving clients" "$tmp/v6.log" && break
-  sleep 0.1
-done
+started v6 --id n1 --data-dir "$tmp/v6" --client "[::1]:$port" --peer "[::1]:$((port + 1))" \
+  --resp "[::1]:$((port + 2))" --http "[::1]:$((port + 3))"
 grep -q "serving clients on \[::1\]:$port" "$tmp/v6.log" ||
   fail "shoald on [::1] did not start: $(cat "$tmp/v6.log")"
 if command -v redis-cli >/dev/null; then
@@ -108,8 +105,7 @@ got="$(timeout 10 curl -sg "http://[::1]:$((port + 3))/buckets/redis/keys/v6")"
 [ "$got" = yes ] || fail "curl GET over [::1]: $got"
 got="$(timeout 10 "$1/shoal" -H "[::1]:$port" get redis v6 2>&1)"
 grep -q yes <<<"$got" || fail "shoal -H [::1]:$port get redis v6: $got"
-kill "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
+stopped
 
 if [ "$failures" -gt 0 ]; then
   echo "$failures shoald flag check(s) failed"
