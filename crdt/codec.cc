@@ -85,17 +85,6 @@ Status boolean(const Object& o, bool* out) {
   return Status::ok();
 }
 
-Status bytes_view(const Object& o, std::string_view* out) {
-  if (o.type == msgpack::type::BIN) {
-    *out = std::string_view(o.via.bin.ptr, o.via.bin.size);
-  } else if (o.type == msgpack::type::STR) {
-    *out = std::string_view(o.via.str.ptr, o.via.str.size);
-  } else {
-    return bad("expected bytes");
-  }
-  return Status::ok();
-}
-
 Status bytes(const Object& o, std::string* out) {
   if (o.type == msgpack::type::BIN) {
     out->assign(o.via.bin.ptr, o.via.bin.size);

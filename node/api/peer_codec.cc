@@ -146,8 +146,8 @@ void pack_optional_object(Packer& pk, const core::ObjectPtr& o) {
 
 Status decode_optional_object(const MsgObject& o, core::ObjectPtr* out) {
   if (o.type == msgpack::type::NIL) return Status::ok();
-  std::string_view bytes;  // decoded in place: the frame outlives this call
-  SHOAL_RETURN_IF_ERROR(codec::bytes_view(o, &bytes));
+  std::string bytes;
+  SHOAL_RETURN_IF_ERROR(codec::bytes(o, &bytes));
   Result<core::Object> obj = core::Object::decode(bytes);
   if (!obj) return obj.status();
   *out = std::make_shared<const core::Object>(std::move(obj).value());
@@ -186,8 +186,8 @@ Status decode_update(const MsgObject& o, core::Update* u) {
   u->type = static_cast<core::DataType>(type);
   SHOAL_RETURN_IF_ERROR(codec::bytes(a[2], &u->value));
   if (a[3].type != msgpack::type::NIL) {
-    std::string_view ctx;
-    SHOAL_RETURN_IF_ERROR(codec::bytes_view(a[3], &ctx));
+    std::string ctx;
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[3], &ctx));
     Result<crdt::DotContext> c = crdt::DotContext::decode(ctx);
     if (!c) return c.status();
     u->context = std::move(c).value();
