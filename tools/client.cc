@@ -72,7 +72,8 @@ Result<std::unique_ptr<Client>> Client::connect_address(
 Result<std::unique_ptr<Client>> Client::connect(const std::string& host, int port,
                                                 uint32_t timeout_ms,
                                                 const std::shared_ptr<api::TlsContext>& tls) {
-  const std::string address = host + ":" + std::to_string(port);
+  const std::string address =
+      (host.find(':') == std::string::npos ? host : "[" + host + "]") + ":" + std::to_string(port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

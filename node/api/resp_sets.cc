@@ -1,4 +1,5 @@
 // resp::Session's set commands (resp.h): SADD, SREM, SMEMBERS, SISMEMBER, SCARD, SSCAN.
+#include <algorithm>
 #include <set>
 
 #include "node/api/glob.h"

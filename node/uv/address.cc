@@ -16,9 +16,13 @@ Result<Address> parse_address(std::string_view text) {
     in6_addr v6{};
     a.host = std::string(text.substr(1, close == std::string_view::npos ? 0 : close - 1));
     if (close == std::string_view::npos || inet_pton(AF_INET6, a.host.c_str(), &v6) != 1) {
-      return Status::invalid_argument("bad address \"" + std::string(text) +
-                                      "\": expected [IPv6]:port, as in [::1]:7001");
+      return Status::invalid_argument(
+          "bad address \"" + std::string(text) + "\": expected [IPv6]:port, as in [::1]:7001" +
+          (a.host.find('%') != std::string::npos ? " (zone ids such as %eth0 are not supported)"
+                                                 : ""));
     }
+    char canonical[INET6_ADDRSTRLEN];  // one spelling per address: [0::1] is [::1]
+    a.host = inet_ntop(AF_INET6, &v6, canonical, sizeof(canonical));
     port = text.substr(close + 2);
   } else if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
     if (colon > 0) a.host = std::string(text.substr(0, colon));
@@ -50,20 +54,33 @@ std::string Address::to_string() const {
 std::string address_key(const sockaddr* sa) {
   char ip[INET6_ADDRSTRLEN] = "?";
   if (sa->sa_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, ip, sizeof(ip));
+    const in_addr v4 = reinterpret_cast<const sockaddr_in*>(sa)->sin_addr;
+    if ((ntohl(v4.s_addr) >> 24) == 127) return "loopback";  // this machine is one client
+    inet_ntop(AF_INET, &v4, ip, sizeof(ip));
     return ip;
   }
   if (sa->sa_family != AF_INET6) return ip;
   in6_addr v6 = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
   if (IN6_IS_ADDR_V4MAPPED(&v6)) {  // ::ffff:a.b.c.d is the IPv4 client a.b.c.d
+    if (v6.s6_addr[12] == 127) return "loopback";
     inet_ntop(AF_INET, &v6.s6_addr[12], ip, sizeof(ip));
     return ip;
   }
-  if (IN6_IS_ADDR_LOOPBACK(&v6)) return "::1";
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return "loopback";
   // One site gets a /64 (RFC 6177): its 2^64 addresses are one client, or caps mean nothing.
   std::memset(&v6.s6_addr[8], 0, 8);
   inet_ntop(AF_INET6, &v6, ip, sizeof(ip));
   return std::string(ip) + "/64";
+}
+
+Result<Address> parse_peer_address(std::string_view text) {
+  Result<Address> a = parse_address(text);
+  const size_t colon = text.rfind(':');
+  in6_addr v6{};
+  if (a || colon == std::string_view::npos) return a;
+  const std::string host(text.substr(0, colon));
+  if (inet_pton(AF_INET6, host.c_str(), &v6) != 1) return a;
+  return parse_address("[" + host + "]" + std::string(text.substr(colon)));
 }
 
 bool is_loopback(const Address& a) {

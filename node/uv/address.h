@@ -31,8 +31,12 @@ struct Member {
 Result<Address> parse_address(std::string_view text);
 // The key per-address limits count by (connection caps, failed authentications): an IPv4
 // address (an IPv4-mapped IPv6 one included) as itself; any other IPv6 address as its /64
-// ("2001:db8:1:2::/64"), since one site holds a whole /64; "?" for another family.
+// ("2001:db8:1:2::/64"), since one site holds a whole /64; all of loopback (127.0.0.0/8,
+// ::1) as "loopback"; "?" for another family.
 std::string address_key(const sockaddr* sa);
+// An address a peer sent (gossip, hello): parse_address, and also the form nodes before
+// bracketed IPv6 sent ("::1:7101": the host is everything before the last ':').
+Result<Address> parse_peer_address(std::string_view text);
 // Whether only this machine can reach a listener on `a`: 127.0.0.0/8, ::1 or "localhost".
 // Any other host (a name included: it may resolve elsewhere) counts as reachable.
 bool is_loopback(const Address& a);

@@ -25,8 +25,13 @@ Peer* Server::Impl::peer_for(const std::string& id) {
     if (it != hello_addresses.end()) text = it->second;
   }
   if (!address && !text.empty()) {
-    Result<Address> parsed = parse_address(text);
-    if (parsed) address = *parsed;
+    Result<Address> parsed = parse_peer_address(text);
+    if (parsed) {
+      address = *parsed;
+    } else {
+      log_limit("peer address", fmt::format("peer {}: its address does not parse: {}", id,
+                                            parsed.status().to_string()));
+    }
   }
   if (!address) return nullptr;
   Result<sockaddr_storage> sa = resolve(*address);

@@ -218,12 +218,27 @@ TEST_CASE("checks running at once each hold one of their address's tries", "[aut
     REQUIRE(a.status.has_value());
     CHECK(*a.status == api::wrong_credentials());
   }
-  // A right password's check gives its try back: the next address's guesses are unaffected.
+  // A right password's check gives its try back. Another address: 9 guesses and the right
+  // password at once hold all 10 tries; once they answered, the right one's try is back.
+  const std::string user = "203.0.113.10";
+  std::vector<Answer> wrong(burst - 1);
+  for (size_t i = 0; i + 1 < burst; ++i) {
+    CHECK(f.auth->verify("alice", "guess " + std::to_string(i), user, wrong[i].done()));
+  }
   Answer right;
-  CHECK(f.auth->verify("alice", "alice pw", "203.0.113.10", right.done()));
+  CHECK(f.auth->verify("alice", "alice pw", user, right.done()));
+  Answer full;
+  CHECK_FALSE(f.auth->verify("alice", "one more", user, full.done()));
+  REQUIRE(full.status.has_value());
+  CHECK(full.status->code() == Code::kOverloaded);
   f.run();
   REQUIRE(right.status.has_value());
   CHECK(right.status->is_ok());
+  Answer after;  // the returned try (plus what refilled meanwhile) lets one more guess run
+  CHECK(f.auth->verify("alice", "guess after", user, after.done()));
+  f.run();
+  REQUIRE(after.status.has_value());
+  CHECK(*after.status == api::wrong_credentials());
   CHECK(f.close() == 0);
 }
 

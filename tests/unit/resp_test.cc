@@ -671,6 +671,7 @@ TEST_CASE("DEL's and SREM's later steps stay in the bucket and options their com
   REQUIRE(f.waiting.size() == 2);
   CHECK(f.waiting[1].first.key == "k2");
   CHECK(f.waiting[1].first.bucket == "redis");
+  CHECK_FALSE(f.waiting[1].first.options.w == core::QuorumSpec::all());
   f.s->command({"GET", "k"});
   CHECK(f.waiting.back().first.bucket == "other");
 }

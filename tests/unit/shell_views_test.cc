@@ -37,6 +37,16 @@ TEST_CASE("IPv6 hosts go in brackets and print back in them", "[address]") {
   CHECK(parse_address("[2001:db8::5]:80")->to_string() == "[2001:db8::5]:80");
   CHECK(parse_address("10.0.0.2:7101")->to_string() == "10.0.0.2:7101");
   CHECK_FALSE(is_loopback(*parse_address("[2001:db8::5]:80")));
+  CHECK(parse_address("[0:0::1]:80")->host == "::1");  // one spelling per address
+  CHECK_THAT(parse_address("[fe80::1%eth0]:80").status().message(),
+             Catch::Contains("zone ids such as %eth0 are not supported"));
+  // What older nodes gossiped for an IPv6 listener: accepted from peers, not from flags.
+  REQUIRE(parse_peer_address("::1:7101"));
+  CHECK(parse_peer_address("::1:7101")->to_string() == "[::1]:7101");
+  CHECK(parse_peer_address("[::1]:7101")->port == 7101);
+  CHECK(parse_peer_address("10.0.0.2:7101")->host == "10.0.0.2");
+  CHECK_FALSE(parse_peer_address("nohost::7101"));
+  CHECK_FALSE(parse_peer_address("::1:"));
   for (const char* bad : {"::1:7001", "[::1]", "[::1]7001", "[nothost]:7001", "[::1]:", "[]:1"}) {
     INFO(bad);
     Result<Address> r = parse_address(bad);
@@ -58,7 +68,10 @@ TEST_CASE("per-address limits count IPv4 by address and IPv6 by /64", "[address]
   };
   CHECK(key("10.1.2.3") == "10.1.2.3");
   CHECK(key("::ffff:10.1.2.3") == "10.1.2.3");
-  CHECK(key("::1") == "::1");
+  CHECK(key("::1") == "loopback");  // this machine is one client, however it dials
+  CHECK(key("127.0.0.1") == "loopback");
+  CHECK(key("127.0.0.2") == "loopback");
+  CHECK(key("::ffff:127.0.0.1") == "loopback");
   CHECK(key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64");
   CHECK(key("2001:db8:1:2::7") == key("2001:db8:1:2:ffff::1"));
   CHECK(key("2001:db8:1:3::7") != key("2001:db8:1:2::7"));
