@@ -54,7 +54,7 @@ TEST_CASE("the object cache replaces entries and erases them", "[cache]") {
 TEST_CASE("the object cache keeps short and long keys apart as entries move", "[cache]") {
   ObjectCache cache(1 << 20);
   std::vector<std::string> keys;
-  for (size_t n : {1, 15, 16, 47, 48, 49, 64, 300}) {
+  for (const size_t n : std::vector<size_t>{1, 15, 16, 47, 48, 49, 64, 300}) {
     keys.push_back(std::string(n, 'k'));
     keys.push_back(std::string(n - 1, 'k') + "x");  // same length, last byte differs
   }
