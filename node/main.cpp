@@ -158,9 +158,8 @@ void add_node_flags(CLI::App& app, Flags& f) {
 
 // Connection limits (docs/limits.md).
 void add_limit_flags(CLI::App& app, uvshell::ServerConfig& l) {
-  app.add_option(
-         "--max-clients-per-address", l.max_client_connections_per_address,
-         "client connections from one remote IP (an IPv6 /64 is one address, so is loopback)")
+  app.add_option("--max-clients-per-address", l.max_client_connections_per_address,
+                 "client connections from one remote IP (an IPv6 /64 is one address)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1} << 20));
   app.add_option("--client-reap-idle-ms", l.client_reap_idle_ms,

@@ -54,19 +54,16 @@ std::string Address::to_string() const {
 std::string address_key(const sockaddr* sa) {
   char ip[INET6_ADDRSTRLEN] = "?";
   if (sa->sa_family == AF_INET) {
-    const in_addr v4 = reinterpret_cast<const sockaddr_in*>(sa)->sin_addr;
-    if ((ntohl(v4.s_addr) >> 24) == 127) return "loopback";  // this machine is one client
-    inet_ntop(AF_INET, &v4, ip, sizeof(ip));
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, ip, sizeof(ip));
     return ip;
   }
   if (sa->sa_family != AF_INET6) return ip;
   in6_addr v6 = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
   if (IN6_IS_ADDR_V4MAPPED(&v6)) {  // ::ffff:a.b.c.d is the IPv4 client a.b.c.d
-    if (v6.s6_addr[12] == 127) return "loopback";
     inet_ntop(AF_INET, &v6.s6_addr[12], ip, sizeof(ip));
     return ip;
   }
-  if (IN6_IS_ADDR_LOOPBACK(&v6)) return "loopback";
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return "::1";
   // One site gets a /64 (RFC 6177): its 2^64 addresses are one client, or caps mean nothing.
   std::memset(&v6.s6_addr[8], 0, 8);
   inet_ntop(AF_INET6, &v6, ip, sizeof(ip));

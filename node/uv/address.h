@@ -31,8 +31,8 @@ struct Member {
 Result<Address> parse_address(std::string_view text);
 // The key per-address limits count by (connection caps, failed authentications): an IPv4
 // address (an IPv4-mapped IPv6 one included) as itself; any other IPv6 address as its /64
-// ("2001:db8:1:2::/64"), since one site holds a whole /64; all of loopback (127.0.0.0/8,
-// ::1) as "loopback"; "?" for another family.
+// ("2001:db8:1:2::/64"), since one site holds a whole /64, but ::1 as itself; "?" for
+// another family. Each 127.x.y.z address is its own (tests dial from several).
 std::string address_key(const sockaddr* sa);
 // An address a peer sent (gossip, hello): parse_address, and also the form nodes before
 // bracketed IPv6 sent ("::1:7101": the host is everything before the last ':').

@@ -66,7 +66,7 @@ struct Conn {
   std::string peer;  // peer id (peer-in after hello; peer-out: the target)
   std::string remote;
   // Connection limits (conn_limits.cc).
-  std::string address;       // per-address caps: address_key (IPv4, an IPv6 /64, "loopback")
+  std::string address;       // per-address caps: address_key (an IPv4 address, an IPv6 /64)
   uint64_t accepted_ms = 0;  // peer-in: the hello deadline counts from here
   uint64_t active_ms = 0;    // the last byte read or write finished: idle clients are closed
   bool slot = false;         // holds a client slot (a refused newcomer holds none)
