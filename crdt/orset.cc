@@ -12,16 +12,63 @@ using codec::bad;
 using codec::Object;
 using codec::Packer;
 
-void ORSet::insert_dot(Entries::iterator it, const Dot& d) {
-  if (it->second.empty()) element_bytes_ += it->first.size();
-  it->second.insert(d);
-  owner_.emplace(d, it->first);
+namespace {
+
+// What malloc hands out beyond the bytes asked for (glibc: an 8-byte header, 16-byte
+// rounding; jemalloc: size classes), on average.
+constexpr size_t kMallocSlackBytes = 12;
+
+// The heap an element's name holds beyond its std::string (short names live inside it).
+size_t name_heap_bytes(const std::string& name) {
+  return name.capacity() > 15 ? name.capacity() + 1 + kMallocSlackBytes : 0;
 }
 
-void ORSet::erase_dot(Entries::iterator it, std::set<Dot>::iterator d) {
-  owner_.erase(*d);
-  it->second.erase(d);
-  if (it->second.empty()) element_bytes_ -= it->first.size();
+}  // namespace
+
+ORSet::ORSet(const ORSet& other)
+    : entries_(other.entries_), ctx_(other.ctx_), deferred_(other.deferred_) {
+  const Status s = reindex();
+  SHOAL_ASSERT(s.is_ok(), "a copy of a valid set is valid");
+}
+
+ORSet& ORSet::operator=(const ORSet& other) {
+  if (this == &other) return *this;
+  entries_ = other.entries_;
+  ctx_ = other.ctx_;
+  deferred_ = other.deferred_;
+  const Status s = reindex();
+  SHOAL_ASSERT(s.is_ok(), "a copy of a valid set is valid");
+  return *this;
+}
+
+size_t ORSet::approx_bytes() const {
+  // A std::map node is a 32-byte red-black header plus its value; a hash node is a next
+  // pointer plus its value, with ~1.5 bucket pointers per entry (load factor 0.5 to 1).
+  // An element's second and later dots sit in its Dots' heap array (~1.5 slots each).
+  // From the contents alone, so a set and its rebuild from rows count the same.
+  constexpr size_t kElementNode = 32 + sizeof(std::string) + sizeof(Dots) + kMallocSlackBytes;
+  constexpr size_t kOwnerNode = sizeof(void*) + sizeof(Owners::value_type) + kMallocSlackBytes;
+  constexpr size_t kOwnerBuckets = sizeof(void*) * 3 / 2;
+  constexpr size_t kExtraDot = sizeof(Dot) * 3 / 2;
+  const size_t extra_dots = owner_.size() - entries_.size();
+  return sizeof(ORSet) + element_bytes_ + entries_.size() * kElementNode +
+         owner_.size() * (kOwnerNode + kOwnerBuckets) + extra_dots * kExtraDot;
+}
+
+// A dot the element already holds is no change (delta_of may name a dot twice).
+void ORSet::insert_dot(Entries::iterator it, const Dot& d) {
+  if (it->second.empty()) element_bytes_ += name_heap_bytes(it->first);
+  if (!it->second.insert(d)) return;
+  const bool indexed = owner_.emplace(d, &it->first).second;
+  SHOAL_ASSERT(indexed, "a dot is held by one element");
+}
+
+const Dot* ORSet::erase_dot(Entries::iterator it, const Dot* d) {
+  const size_t indexed = owner_.erase(*d);
+  SHOAL_ASSERT(indexed == 1, "a held dot is indexed");
+  const Dot* next = it->second.erase(d);
+  if (it->second.empty()) element_bytes_ -= name_heap_bytes(it->first);
+  return next;
 }
 
 ORSet::Entries::iterator ORSet::erase_if_empty(Entries::iterator it) {
@@ -59,7 +106,7 @@ void ORSet::check_element(Entries::const_iterator it) const {
   for (const Dot& d : it->second) {
     SHOAL_ASSERT(ctx_.contains(d), "a held dot is in the context");
     auto o = owner_.find(d);
-    SHOAL_ASSERT(o != owner_.end() && o->second == elem, "a held dot is owned by its element");
+    SHOAL_ASSERT(o != owner_.end() && o->second == &elem, "a held dot is owned by its element");
   }
 }
 
@@ -68,13 +115,13 @@ std::vector<Dot> ORSet::drop_observed(const std::string& elem, const DotContext&
   std::vector<Dot> dropped;
   auto it = entries_.find(elem);
   if (it == entries_.end()) return dropped;
-  for (auto d = it->second.begin(); d != it->second.end();) {
-    auto next = std::next(d);
-    if (observed.contains(*d)) {
-      dropped.push_back(*d);
-      erase_dot(it, d);
+  for (const Dot* d = it->second.begin(); d != it->second.end();) {
+    if (!observed.contains(*d)) {
+      ++d;
+      continue;
     }
-    d = next;
+    dropped.push_back(*d);
+    d = erase_dot(it, d);
   }
   if (!dropped.empty() && touched) touched->insert(elem);
   erase_if_empty(it);
@@ -95,18 +142,18 @@ ORSet ORSet::remove(const std::string& elem, const DotContext& observed, Touched
   return delta;
 }
 
-void ORSet::join_element(const std::string& elem, const std::set<Dot>* theirs,
-                         const DotContext& other_ctx, Touched* touched) {
+void ORSet::join_element(const std::string& elem, const Dots* theirs, const DotContext& other_ctx,
+                         Touched* touched) {
   auto it = entries_.find(elem);
   bool changed = false;
   if (it != entries_.end()) {
-    for (auto d = it->second.begin(); d != it->second.end();) {
-      auto next = std::next(d);
-      if ((!theirs || !theirs->count(*d)) && other_ctx.contains(*d)) {
-        erase_dot(it, d);
-        changed = true;
+    for (const Dot* d = it->second.begin(); d != it->second.end();) {
+      if ((theirs && theirs->contains(*d)) || !other_ctx.contains(*d)) {
+        ++d;
+        continue;
       }
-      d = next;
+      d = erase_dot(it, d);
+      changed = true;
     }
   }
   if (theirs) {
@@ -134,18 +181,16 @@ void ORSet::join_full(const ORSet& other, Touched* touched) {
 // remove or a superseding add took away), found through owner_.
 void ORSet::join_sparse(const ORSet& other, Touched* touched) {
   std::set<std::string> hit;
-  auto note = [&](std::map<Dot, std::string>::const_iterator o) {
-    if (!other.entries_.count(o->second)) hit.insert(o->second);
+  auto note = [&](const Dot& d) {
+    auto o = owner_.find(d);
+    if (o != owner_.end() && !other.entries_.count(*o->second)) hit.insert(*o->second);
   };
+  // join() takes this path only when other's context names at most as many dots as I
+  // hold elements, so walking each actor's counters costs no more than a full join.
   for (const auto& [actor, counter] : other.ctx_.vv().entries()) {
-    for (auto o = owner_.lower_bound(Dot{actor, 1});
-         o != owner_.end() && o->first.actor == actor && o->first.counter <= counter; ++o) {
-      note(o);
-    }
+    for (uint64_t c = 1; c <= counter; ++c) note(Dot{actor, c});
   }
-  for (const Dot& d : other.ctx_.cloud()) {
-    if (auto o = owner_.find(d); o != owner_.end()) note(o);
-  }
+  for (const Dot& d : other.ctx_.cloud()) note(d);
   for (const std::string& elem : hit) join_element(elem, nullptr, other.ctx_, touched);
   for (const auto& [elem, dots] : other.entries_) join_element(elem, &dots, other.ctx_, touched);
 }
@@ -228,7 +273,7 @@ ORSet ORSet::delta_of(const std::vector<Dot>& dots, const std::set<std::string>&
     out.ctx_.add(d);
     auto o = owner_.find(d);
     if (o == owner_.end()) continue;
-    auto it = out.entries_.try_emplace(o->second).first;
+    auto it = out.entries_.try_emplace(*o->second).first;
     out.insert_dot(it, d);
   }
   return out;
@@ -243,13 +288,14 @@ std::vector<std::string> ORSet::read() const {
 
 Status ORSet::reindex() {
   owner_.clear();
+  owner_.reserve(entries_.size());
   element_bytes_ = 0;
   for (const auto& [elem, dots] : entries_) {
     if (dots.empty()) return bad("element without dots");
-    element_bytes_ += elem.size();
+    element_bytes_ += name_heap_bytes(elem);
     for (const Dot& d : dots) {
       if (!ctx_.contains(d)) return bad("element dot outside the causal context");
-      if (!owner_.emplace(d, elem).second) return bad("dot shared by two elements");
+      if (!owner_.emplace(d, &elem).second) return bad("dot shared by two elements");
     }
   }
   return Status::ok();
@@ -258,7 +304,7 @@ Status ORSet::reindex() {
 namespace {
 
 // An element's dots: [a1, c1, a2, c2, ...], strictly increasing (entries and element rows).
-void pack_dots(Packer& pk, const std::set<Dot>& dots) {
+void pack_dots(Packer& pk, const Dots& dots) {
   pk.pack_array(static_cast<uint32_t>(dots.size() * 2));
   for (const Dot& d : dots) {
     pk.pack(d.actor);
@@ -266,7 +312,7 @@ void pack_dots(Packer& pk, const std::set<Dot>& dots) {
   }
 }
 
-Status unpack_dots(const Object& o, std::set<Dot>* out) {
+Status unpack_dots(const Object& o, Dots* out) {
   Array flat;
   SHOAL_RETURN_IF_ERROR(codec::array(o, &flat));
   if (flat.size == 0 || flat.size % 2 != 0) return bad("element needs actor/counter pairs");
@@ -275,8 +321,8 @@ Status unpack_dots(const Object& o, std::set<Dot>* out) {
     SHOAL_RETURN_IF_ERROR(codec::u64(flat[i], &d.actor));
     SHOAL_RETURN_IF_ERROR(codec::u64(flat[i + 1], &d.counter));
     if (d.counter == 0) return bad("dot counter must be >= 1");
-    if (!out->empty() && !(*out->rbegin() < d)) return bad("dots must be strictly increasing");
-    out->insert(out->end(), d);
+    if (!out->empty() && !(out->back() < d)) return bad("dots must be strictly increasing");
+    out->insert(d);
   }
   return Status::ok();
 }
@@ -305,8 +351,7 @@ void ORSet::encode_to(Packer& pk) const {
 
 namespace {
 
-Status decode_entry_dots(const Object& o, const DotContext& ctx, std::set<Dot>* seen,
-                         std::set<Dot>* out) {
+Status decode_entry_dots(const Object& o, const DotContext& ctx, std::set<Dot>* seen, Dots* out) {
   SHOAL_RETURN_IF_ERROR(unpack_dots(o, out));
   for (const Dot& d : *out) {
     if (!ctx.contains(d)) return bad("element dot outside the causal context");
@@ -315,8 +360,7 @@ Status decode_entry_dots(const Object& o, const DotContext& ctx, std::set<Dot>* 
   return Status::ok();
 }
 
-Status decode_entries(const Object& o, const DotContext& ctx,
-                      std::map<std::string, std::set<Dot>>* out) {
+Status decode_entries(const Object& o, const DotContext& ctx, std::map<std::string, Dots>* out) {
   Array flat;
   SHOAL_RETURN_IF_ERROR(codec::array(o, &flat));
   if (flat.size % 2 != 0) return bad("entries need element/dots pairs");
@@ -327,7 +371,7 @@ Status decode_entries(const Object& o, const DotContext& ctx,
     if (!out->empty() && !(out->rbegin()->first < elem)) {
       return bad("elements must be strictly increasing");
     }
-    auto it = out->emplace_hint(out->end(), std::move(elem), std::set<Dot>{});
+    auto it = out->emplace_hint(out->end(), std::move(elem), Dots{});
     SHOAL_RETURN_IF_ERROR(decode_entry_dots(flat[i + 1], ctx, &seen, &it->second));
   }
   return Status::ok();
@@ -383,21 +427,21 @@ std::string ORSet::encode_head() const {
 }
 
 // [a1, c1, a2, c2, ...], strictly increasing
-std::string ORSet::encode_dots(const std::set<Dot>& dots) {
+std::string ORSet::encode_dots(const Dots& dots) {
   msgpack::sbuffer buf(32);
   Packer pk(buf);
   pack_dots(pk, dots);
   return std::string(buf.data(), buf.size());
 }
 
-Result<std::set<Dot>> ORSet::decode_dots(std::string_view bytes) {
-  std::set<Dot> out;
+Result<Dots> ORSet::decode_dots(std::string_view bytes) {
+  Dots out;
   Status s = codec::unpack(bytes, 2, [&](const Object& o) { return unpack_dots(o, &out); });
   if (!s.is_ok()) return s;
   return out;
 }
 
-Result<ORSet> ORSet::assemble(ORSet head, std::map<std::string, std::set<Dot>> entries) {
+Result<ORSet> ORSet::assemble(ORSet head, std::map<std::string, Dots> entries) {
   if (!head.entries_.empty()) return bad("set head row holds elements");
   head.entries_ = std::move(entries);
   SHOAL_RETURN_IF_ERROR(head.reindex());

@@ -126,7 +126,7 @@ Status ObjectStore::scan_elements(const std::string& prefix, const std::string& 
           *more = true;
           return false;
         }
-        Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(v);
+        Result<crdt::Dots> dots = crdt::ORSet::decode_dots(v);
         if (!dots) {
           bad = dots.status();
           return false;
@@ -213,7 +213,7 @@ Result<ObjectStore::Part> ObjectStore::load_part(const std::string& bucket, cons
     auto row = store_.get(prefix + e);
     if (!row) return row.status();
     if (!row->has_value()) continue;
-    Result<std::set<crdt::Dot>> dots = crdt::ORSet::decode_dots(**row);
+    Result<crdt::Dots> dots = crdt::ORSet::decode_dots(**row);
     if (!dots) return corrupt_object(bucket, key, dots.status());
     entries.emplace(e, std::move(dots).value());
   }

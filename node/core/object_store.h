@@ -142,7 +142,7 @@ class ObjectStore {
   uint64_t scan_failures() const { return scan_failures_; }
 
  private:
-  using Entries = std::map<std::string, std::set<crdt::Dot>>;
+  using Entries = std::map<std::string, crdt::Dots>;
   // A key's stored row, decoded (Object::decode_stored); nullopt: absent.
   struct StoredHead {
     Object object;

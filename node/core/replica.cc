@@ -75,7 +75,7 @@ std::string held_flags(const Object* state, const std::vector<std::string>& elem
   for (size_t i = 0; i < elements.size(); ++i) {
     auto held = set->entries().find(elements[i]);
     if (held == set->entries().end()) continue;  // not held: 0 or 2
-    const std::set<crdt::Dot>* own = nullptr;
+    const crdt::Dots* own = nullptr;
     if (adds) {
       auto a = adds->entries().find(elements[i]);
       if (a != adds->entries().end()) own = &a->second;

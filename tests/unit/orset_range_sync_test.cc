@@ -24,10 +24,9 @@ std::string member(Prng& rng) {
 }
 
 // The rows of `s` from `lo` on (at most max_rows, and below `hi` when not empty).
-std::vector<std::pair<std::string, std::set<Dot>>> rows_from(const ORSet& s, const std::string& lo,
-                                                             const std::string& hi,
-                                                             size_t max_rows) {
-  std::vector<std::pair<std::string, std::set<Dot>>> out;
+std::vector<std::pair<std::string, crdt::Dots>> rows_from(const ORSet& s, const std::string& lo,
+                                                          const std::string& hi, size_t max_rows) {
+  std::vector<std::pair<std::string, crdt::Dots>> out;
   for (auto it = s.entries().lower_bound(lo); it != s.entries().end(); ++it) {
     if ((!hi.empty() && it->first >= hi) || out.size() == max_rows) break;
     out.emplace_back(it->first, it->second);
@@ -35,7 +34,7 @@ std::vector<std::pair<std::string, std::set<Dot>>> rows_from(const ORSet& s, con
   return out;
 }
 
-std::vector<Dot> dots_of(const std::vector<std::pair<std::string, std::set<Dot>>>& rows) {
+std::vector<Dot> dots_of(const std::vector<std::pair<std::string, crdt::Dots>>& rows) {
   std::vector<Dot> out;
   for (const auto& [elem, dots] : rows) out.insert(out.end(), dots.begin(), dots.end());
   return out;

@@ -1,0 +1,103 @@
+// An ORSet's memory: Dots (an element's dots, one inline) and approx_bytes(), which an
+// object cache counts against its bound, so a big set cannot hold many times the
+// configured cache (it once counted 44 bytes per member of the 352 malloc handed out).
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "crdt/dots.h"
+#include "crdt/orset.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SHOAL_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SHOAL_TEST_ASAN 1
+#endif
+#endif
+
+#ifdef SHOAL_TEST_ASAN
+#include <sanitizer/allocator_interface.h>
+#else
+#include <malloc.h>
+#endif
+
+namespace shoal::crdt {
+namespace {
+
+// Bytes the process's heap hands out now (ASan: bytes asked for; glibc: chunks in use).
+size_t heap_in_use() {
+#ifdef SHOAL_TEST_ASAN
+  return __sanitizer_get_current_allocated_bytes();
+#else
+  return mallinfo2().uordblks;
+#endif
+}
+
+std::vector<Dot> all(const Dots& d) { return {d.begin(), d.end()}; }
+
+TEST_CASE("Dots keeps its dots sorted and unique, one inline, more on the heap", "[orset]") {
+  Dots d;
+  CHECK(d.empty());
+  CHECK(d.insert(Dot{2, 5}));
+  CHECK_FALSE(d.insert(Dot{2, 5}));
+  CHECK(d.insert(Dot{1, 9}));
+  CHECK(d.insert(Dot{2, 1}));
+  CHECK(all(d) == std::vector<Dot>{{1, 9}, {2, 1}, {2, 5}});
+  CHECK(d.contains(Dot{2, 1}));
+  CHECK_FALSE(d.contains(Dot{2, 2}));
+  const Dots copy = d;
+  Dots moved = std::move(d);
+  CHECK(copy == moved);
+  CHECK(d.empty());  // NOLINT(bugprone-use-after-move): a moved-from Dots is empty
+  const Dot* next = moved.erase(moved.begin() + 1);
+  CHECK(*next == Dot{2, 5});
+  CHECK(all(moved) == std::vector<Dot>{{1, 9}, {2, 5}});
+  moved.erase(moved.begin());
+  CHECK(all(moved) == std::vector<Dot>{{2, 5}});  // back inline
+  CHECK(moved.erase(moved.begin()) == moved.end());
+  CHECK(moved.empty());
+  CHECK(copy == Dots{{1, 9}, {2, 1}, {2, 5}});
+  CHECK_FALSE(copy == Dots{{1, 9}});
+}
+
+// A set of `members` names of `name_bytes` each, every 10th added concurrently by a
+// second replica too (two dots), every 7th removed again.
+ORSet grow(size_t members, size_t name_bytes) {
+  ORSet a, b;
+  char number[24];
+  for (size_t i = 0; i < members; ++i) {
+    std::snprintf(number, sizeof number, "%012zu", i * 7919);
+    // Distinct for any length >= 6: 7919 is prime to 10^6, so the last 6 digits differ.
+    std::string name = std::string(name_bytes > 12 ? name_bytes - 12 : 0, 'm') + number;
+    name = name.substr(name.size() - name_bytes);
+    a.add(1, name);
+    if (i % 10 == 0) b.add(2, name);
+    if (i % 7 == 3) a.remove(name);
+  }
+  a.join(b);
+  return a;
+}
+
+TEST_CASE("an ORSet's approx_bytes is within 25-35% of the heap it holds", "[orset]") {
+  for (size_t name_bytes : {size_t{6}, size_t{20}, size_t{100}}) {
+    INFO("names of " << name_bytes << " bytes");
+    const size_t before = heap_in_use();
+    size_t approx = 0, members = 0;
+    {
+      const ORSet s = grow(50000, name_bytes);
+      const size_t held = heap_in_use() - before;
+      approx = s.approx_bytes();
+      members = s.size();
+      INFO("members " << members << ": heap " << held << " bytes, approx " << approx);
+      CHECK(static_cast<double>(approx) >= 0.75 * static_cast<double>(held));
+      CHECK(static_cast<double>(approx) <= 1.35 * static_cast<double>(held));
+    }
+    CHECK(members > 40000);
+    CHECK(heap_in_use() <= before + 65536);  // given back (Catch's messages aside)
+  }
+}
+
+}  // namespace
+}  // namespace shoal::crdt
