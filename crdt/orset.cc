@@ -50,9 +50,12 @@ size_t ORSet::approx_bytes() const {
   constexpr size_t kOwnerNode = sizeof(void*) + sizeof(Owners::value_type) + kMallocSlackBytes;
   constexpr size_t kOwnerBuckets = sizeof(void*) * 3 / 2;
   constexpr size_t kExtraDot = sizeof(Dot) * 3 / 2;
+  // The element index's 16-byte slots are 35-70% full: ~2 per element.
+  constexpr size_t kIndexed = 2 * (sizeof(uint64_t) + sizeof(Entries::iterator));
   const size_t extra_dots = owner_.size() - entries_.size();
+  const size_t indexed = entries_.size() >= kIndexMinElements ? entries_.size() : 0;
   return sizeof(ORSet) + element_bytes_ + entries_.size() * kElementNode +
-         owner_.size() * (kOwnerNode + kOwnerBuckets) + extra_dots * kExtraDot;
+         owner_.size() * (kOwnerNode + kOwnerBuckets) + extra_dots * kExtraDot + indexed * kIndexed;
 }
 
 // A dot the element already holds is no change (delta_of may name a dot twice).
@@ -72,14 +75,39 @@ const Dot* ORSet::erase_dot(Entries::iterator it, const Dot* d) {
 }
 
 ORSet::Entries::iterator ORSet::erase_if_empty(Entries::iterator it) {
-  return it->second.empty() ? entries_.erase(it) : std::next(it);
+  if (!it->second.empty()) return std::next(it);
+  if (index_.size() > 0) index_.erase(it->first);
+  return entries_.erase(it);
+}
+
+ORSet::Entries::iterator ORSet::find_entry(const std::string& elem) const {
+  auto& entries = const_cast<Entries&>(entries_);  // the index hands out mutable iterators
+  SHOAL_ASSERT(index_.size() == 0 || index_.size() == entries_.size(), "all or none indexed");
+  if (index_.size() > 0) return index_.find(elem, entries.end());
+  return entries.find(elem);
+}
+
+ORSet::Entries::iterator ORSet::emplace_entry(const std::string& elem) {
+  auto [it, made] = entries_.try_emplace(elem);
+  if (!made) return it;
+  if (index_.size() > 0) {
+    index_.insert(it);
+  } else if (entries_.size() >= kIndexMinElements) {
+    index_.rebuild(entries_);
+  }
+  return it;
+}
+
+const Dots* ORSet::find(const std::string& elem) const {
+  auto it = find_entry(elem);
+  return it == entries_.end() ? nullptr : &it->second;
 }
 
 ORSet ORSet::add(Actor actor, const std::string& elem, Touched* touched) {
   ORSet delta;
   const Dot dot = ctx_.next_dot(actor);
   SHOAL_ASSERT(!ctx_.contains(dot), "an add's dot is fresh");
-  auto it = entries_.try_emplace(elem).first;
+  auto it = emplace_entry(elem);
   // The delta's context carries the dots it supersedes, so a join drops them too.
   while (!it->second.empty()) {
     delta.ctx_.add(*it->second.begin());
@@ -88,7 +116,7 @@ ORSet ORSet::add(Actor actor, const std::string& elem, Touched* touched) {
   insert_dot(it, dot);
   ctx_.add(dot);
   delta.ctx_.add(dot);
-  auto d = delta.entries_.try_emplace(elem).first;
+  auto d = delta.emplace_entry(elem);
   delta.insert_dot(d, dot);
   if (touched) touched->insert(elem);
   check_element(it);  // by the iterator: in a big set each lookup is ~17 string compares
@@ -96,7 +124,7 @@ ORSet ORSet::add(Actor actor, const std::string& elem, Touched* touched) {
 }
 
 void ORSet::check_element(const std::string& elem) const {
-  auto it = entries_.find(elem);
+  auto it = find_entry(elem);
   if (it != entries_.end()) check_element(it);
 }
 
@@ -113,7 +141,7 @@ void ORSet::check_element(Entries::const_iterator it) const {
 std::vector<Dot> ORSet::drop_observed(const std::string& elem, const DotContext& observed,
                                       Touched* touched) {
   std::vector<Dot> dropped;
-  auto it = entries_.find(elem);
+  auto it = find_entry(elem);
   if (it == entries_.end()) return dropped;
   for (const Dot* d = it->second.begin(); d != it->second.end();) {
     if (!observed.contains(*d)) {
@@ -144,7 +172,7 @@ ORSet ORSet::remove(const std::string& elem, const DotContext& observed, Touched
 
 void ORSet::join_element(const std::string& elem, const Dots* theirs, const DotContext& other_ctx,
                          Touched* touched) {
-  auto it = entries_.find(elem);
+  auto it = find_entry(elem);
   bool changed = false;
   if (it != entries_.end()) {
     for (const Dot* d = it->second.begin(); d != it->second.end();) {
@@ -159,7 +187,7 @@ void ORSet::join_element(const std::string& elem, const Dots* theirs, const DotC
   if (theirs) {
     for (const Dot& d : *theirs) {
       if (ctx_.contains(d) || (it != entries_.end() && it->second.count(d))) continue;
-      if (it == entries_.end()) it = entries_.try_emplace(elem).first;
+      if (it == entries_.end()) it = emplace_entry(elem);
       insert_dot(it, d);
       changed = true;
     }
@@ -171,7 +199,7 @@ void ORSet::join_element(const std::string& elem, const Dots* theirs, const DotC
 void ORSet::join_full(const ORSet& other, Touched* touched) {
   std::vector<std::string> mine_only;
   for (const auto& [elem, dots] : entries_) {
-    if (!other.entries_.count(elem)) mine_only.push_back(elem);
+    if (!other.contains(elem)) mine_only.push_back(elem);
   }
   for (const std::string& elem : mine_only) join_element(elem, nullptr, other.ctx_, touched);
   for (const auto& [elem, dots] : other.entries_) join_element(elem, &dots, other.ctx_, touched);
@@ -183,7 +211,7 @@ void ORSet::join_sparse(const ORSet& other, Touched* touched) {
   std::set<std::string> hit;
   auto note = [&](const Dot& d) {
     auto o = owner_.find(d);
-    if (o != owner_.end() && !other.entries_.count(*o->second)) hit.insert(*o->second);
+    if (o != owner_.end() && !other.contains(*o->second)) hit.insert(*o->second);
   };
   // join() takes this path only when other's context names at most as many dots as I
   // hold elements, so walking each actor's counters costs no more than a full join.
@@ -244,9 +272,9 @@ ORSet ORSet::project(const std::vector<std::string>& elems, bool every_deferred)
   ORSet out;
   out.ctx_ = ctx_;
   for (const std::string& e : elems) {
-    auto it = entries_.find(e);
-    if (it == entries_.end() || out.entries_.count(e)) continue;
-    auto o = out.entries_.try_emplace(e).first;
+    auto it = find_entry(e);
+    if (it == entries_.end() || out.contains(e)) continue;
+    auto o = out.emplace_entry(e);
     for (const Dot& d : it->second) out.insert_dot(o, d);
   }
   if (every_deferred) {
@@ -273,7 +301,7 @@ ORSet ORSet::delta_of(const std::vector<Dot>& dots, const std::set<std::string>&
     out.ctx_.add(d);
     auto o = owner_.find(d);
     if (o == owner_.end()) continue;
-    auto it = out.entries_.try_emplace(*o->second).first;
+    auto it = out.emplace_entry(*o->second);
     out.insert_dot(it, d);
   }
   return out;
@@ -289,6 +317,8 @@ std::vector<std::string> ORSet::read() const {
 Status ORSet::reindex() {
   owner_.clear();
   owner_.reserve(entries_.size());
+  index_.clear();
+  if (entries_.size() >= kIndexMinElements) index_.rebuild(entries_);
   element_bytes_ = 0;
   for (const auto& [elem, dots] : entries_) {
     if (dots.empty()) return bad("element without dots");

@@ -23,6 +23,7 @@
 
 #include "crdt/dot.h"
 #include "crdt/dots.h"
+#include "crdt/element_index.h"
 #include "crdt/status.h"
 
 namespace shoal::crdt {
@@ -72,7 +73,9 @@ class ORSet {
   void join_context(const ORSet& other, Touched* touched = nullptr);
 
   std::vector<std::string> read() const;  // sorted
-  bool contains(const std::string& elem) const { return entries_.count(elem) > 0; }
+  bool contains(const std::string& elem) const { return find(elem) != nullptr; }
+  // The dots `elem` holds; null when it is not a member. O(1) in a big set.
+  const Dots* find(const std::string& elem) const;
   // Whether some element holds `d` (O(1): a hashed index).
   bool holds(const Dot& d) const { return owner_.count(d) > 0; }
   // Whether this replica removed `d`: it saw it and holds it no more, or a deferred
@@ -132,8 +135,12 @@ class ORSet {
   // Asserts the invariants of one element: held dots non-empty, in the context, owned.
   void check_element(const std::string& elem) const;
   void check_element(Entries::const_iterator it) const;  // the same, already found
-  // Rebuilds owner_ and element_bytes_ from entries_, checking the invariants.
+  // Rebuilds owner_, index_ and element_bytes_ from entries_, checking the invariants.
   Status reindex();
+  // entries_.find, through index_ once the set is big enough to have one.
+  Entries::iterator find_entry(const std::string& elem) const;
+  // The entry for `elem`, made (empty, and indexed) when there is none.
+  Entries::iterator emplace_entry(const std::string& elem);
 
   struct DotHash {
     size_t operator()(const Dot& d) const noexcept {
@@ -155,6 +162,10 @@ class ORSet {
   std::map<DotContext, std::set<std::string>> deferred_;  // invariant: none covered by ctx_
   // Derived: which element holds each dot, and the heap bytes of all element names.
   Owners owner_;
+  // Derived: the elements by name, hashed, once there are kIndexMinElements (a few
+  // string compares down a small tree are as fast, and a small set stays small).
+  static constexpr size_t kIndexMinElements = 32;
+  mutable ElementIndex<Entries> index_;
   size_t element_bytes_ = 0;
 };
 

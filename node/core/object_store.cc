@@ -16,6 +16,17 @@ size_t cached_bytes(const Object& o, size_t stored_bytes) {
   return (set ? set->approx_bytes() : 0) + o.ops().approx_bytes() + stored_bytes;
 }
 
+// A set of more members is not kept in the cache. Changing a cached set costs a tree
+// insert per new member (~20 dependent misses at a million), which past ~200,000
+// members is slower than part()'s reads of the head and the named rows from LevelDB,
+// whose cost stays flat (docs/benchmarks.md, "SADD as one set grows").
+constexpr size_t kMaxCachedSetMembers = 131072;
+
+bool cacheable(const Object& o) {
+  const auto* set = o.as<crdt::ORSet>();
+  return set == nullptr || set->size() <= kMaxCachedSetMembers;
+}
+
 Status corrupt_object(const std::string& bucket, const std::string& key, const Status& s) {
   return Status::corruption("stored object for " + bucket + "/" + key + ": " + s.message());
 }
@@ -110,7 +121,7 @@ Result<std::shared_ptr<Object>> ObjectStore::load_shared(const std::string& buck
   if (!(*head)->split && ptr->type() == DataType::kSet) {
     // A whole-set row from before element rows.
     save(bucket, key, ptr, Rows{.all = true}, false);
-  } else {
+  } else if (cacheable(*ptr)) {
     cache_.put(k, ptr, cached_bytes(*ptr, (*head)->bytes));
   }
   return ptr;
@@ -298,8 +309,12 @@ void ObjectStore::save(const std::string& bucket, const std::string& key, std::s
   store_.put(k, bytes);
   if (const auto* set = o->as<crdt::ORSet>()) save_elements(hash, bucket, key, *set, rows);
   save_ops(hash, bucket, key, *o, rows);
-  const size_t cost = cached_bytes(*o, bytes.size());
-  cache_.put(k, std::move(o), cost);
+  if (cacheable(*o)) {
+    const size_t cost = cached_bytes(*o, bytes.size());
+    cache_.put(k, std::move(o), cost);
+  } else {
+    cache_.erase(k);
+  }
   turn_.need_sync(durable);
   on_change_(hash);
 }
@@ -310,9 +325,8 @@ void ObjectStore::save_elements(uint64_t hash, const std::string& bucket, const 
   if (rows.all) clear_rows(prefix, rows);
   auto put_row = [&](const std::string& elem) {
     const std::string row = prefix + elem;
-    auto it = set.entries().find(elem);
-    if (it != set.entries().end()) {
-      const std::string dots = crdt::ORSet::encode_dots(it->second);
+    if (const crdt::Dots* held = set.find(elem)) {
+      const std::string dots = crdt::ORSet::encode_dots(*held);
       update_kept(prefix, elem, &dots);
       store_.put(row, dots);
     } else {

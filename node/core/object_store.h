@@ -11,7 +11,8 @@
 // loaded whole by an operation on some of its members: part() reads its head and just
 // the rows the operation needs, so an add costs the same in a set of 10 members or of
 // 10 million whether or not the set fits the cache. Only whole reads, anti-entropy and
-// handoff load such a set whole.
+// handoff load such a set whole. A set of more than 131,072 members is never cached
+// (adds to it through part() are faster than changing a cached copy that big).
 //
 // Errors: load() answers corruption for an undecodable row (naming the key) and the
 // Store's error for a failed read; erase_object() answers a failed scan's error and

@@ -73,20 +73,15 @@ std::string held_flags(const Object* state, const std::vector<std::string>& elem
   const char not_held = adds && removed_superseded(*set, *adds) ? 2 : 0;
   for (char& f : flags) f = not_held;
   for (size_t i = 0; i < elements.size(); ++i) {
-    auto held = set->entries().find(elements[i]);
-    if (held == set->entries().end()) continue;  // not held: 0 or 2
-    const crdt::Dots* own = nullptr;
-    if (adds) {
-      auto a = adds->entries().find(elements[i]);
-      if (a != adds->entries().end()) own = &a->second;
-    }
+    const crdt::Dots* held = set->find(elements[i]);
+    if (held == nullptr) continue;  // not held: 0 or 2
+    const crdt::Dots* own = adds ? adds->find(elements[i]) : nullptr;
     // A dot the minter saw and did not hold for this member (not in the delta's context)
     // was removed there: a read of both would not count it.
-    const bool other =
-        std::any_of(held->second.begin(), held->second.end(), [&](const crdt::Dot& d) {
-          if (own && own->count(d)) return false;
-          return !minter_seen || !adds || adds->context().contains(d) || !minter_seen->contains(d);
-        });
+    const bool other = std::any_of(held->begin(), held->end(), [&](const crdt::Dot& d) {
+      if (own && own->count(d)) return false;
+      return !minter_seen || !adds || adds->context().contains(d) || !minter_seen->contains(d);
+    });
     if (other) flags[i] = 1;
   }
   return flags;

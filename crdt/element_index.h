@@ -1,0 +1,106 @@
+// ElementIndex: a hash index over the keys of a std::map<std::string, V>, so that finding
+// a member of a big ORSet costs ~2 cache misses instead of ~20 dependent string compares
+// down a red-black tree (a third of a replica's CPU for adds to a 500,000-member set).
+//
+// Open addressing with linear probing over 16-byte slots (the name's hash and the map
+// iterator), at most 70% full; erase shifts the run back, so there are no tombstones.
+// Owns nothing but the slots: the map owns the entries, and every iterator indexed must
+// stay valid (std::map's do until their entry is erased, and through a move of the map).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crdt/assert.h"
+
+namespace shoal::crdt {
+
+template <typename Map>
+class ElementIndex {
+ public:
+  using Iterator = typename Map::iterator;
+
+  size_t size() const { return size_; }
+  size_t slots() const { return slots_.size(); }
+
+  // The entry named `name`, or `end` when it is not indexed.
+  Iterator find(const std::string& name, Iterator end) const {
+    if (slots_.empty()) return end;
+    const Slot& s = slots_[position(name, hash_of(name))];
+    return s.hash != 0 ? s.it : end;
+  }
+  // REQUIRES: it->first is not indexed yet.
+  void insert(Iterator it) {
+    if ((size_ + 1) * 10 > slots_.size() * 7) grow();
+    const uint64_t h = hash_of(it->first);
+    Slot& s = slots_[position(it->first, h)];
+    SHOAL_ASSERT(s.hash == 0, "an element is indexed once");
+    s = Slot{h, it};
+    ++size_;
+  }
+  // REQUIRES: `name` is indexed.
+  void erase(const std::string& name) {
+    size_t hole = position(name, hash_of(name));
+    SHOAL_ASSERT(slots_[hole].hash != 0, "an erased element was indexed");
+    const size_t mask = slots_.size() - 1;
+    // Backward shift: pull later members of the run into the hole when their home slot
+    // is not after it, so every member stays reachable from its home without tombstones.
+    for (size_t next = (hole + 1) & mask; slots_[next].hash != 0; next = (next + 1) & mask) {
+      const size_t home = static_cast<size_t>(slots_[next].hash) & mask;
+      const bool stays =
+          hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
+      if (stays) continue;
+      slots_[hole] = slots_[next];
+      hole = next;
+    }
+    slots_[hole] = Slot{};
+    --size_;
+  }
+  void rebuild(Map& map) {
+    clear();
+    size_t n = 16;
+    while (map.size() * 10 > n * 7) n *= 2;
+    slots_.resize(n);
+    for (auto it = map.begin(); it != map.end(); ++it) insert(it);
+  }
+  void clear() {
+    slots_.clear();
+    slots_.shrink_to_fit();
+    size_ = 0;
+  }
+
+ private:
+  struct Slot {
+    uint64_t hash = 0;  // 0: empty (hash_of never gives 0)
+    Iterator it{};
+  };
+
+  static uint64_t hash_of(const std::string& name) {
+    return std::hash<std::string_view>{}(name) | (uint64_t{1} << 63);
+  }
+  // The slot holding `name`, or the empty slot ending its run.
+  size_t position(const std::string& name, uint64_t h) const {
+    const size_t mask = slots_.size() - 1;
+    size_t pos = static_cast<size_t>(h) & mask;
+    while (slots_[pos].hash != 0 && (slots_[pos].hash != h || slots_[pos].it->first != name)) {
+      pos = (pos + 1) & mask;
+    }
+    return pos;
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
+    size_ = 0;
+    for (const Slot& s : old) {
+      if (s.hash != 0) insert(s.it);
+    }
+  }
+
+  std::vector<Slot> slots_;  // a power of two long, or empty
+  size_t size_ = 0;
+};
+
+}  // namespace shoal::crdt
