@@ -57,6 +57,11 @@ Status field_double(const MsgObject& o, std::string_view name, double* out) {
     *out = o.via.f64;
     return Status::ok();
   }
+  // msgpack-c packs a double holding a whole number as an integer, negative ones too.
+  if (o.type == msgpack::type::NEGATIVE_INTEGER) {
+    *out = static_cast<double>(o.via.i64);
+    return Status::ok();
+  }
   uint64_t u = 0;
   if (codec::u64(o, &u).is_ok()) {
     *out = static_cast<double>(u);

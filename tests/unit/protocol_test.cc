@@ -548,6 +548,24 @@ TEST_CASE("admin requests and the cluster status answer round-trip", "[protocol]
   CHECK(rb->stats == r.stats);
 }
 
+// Found by fuzz_client_response (tests/fuzz/corpus/client_response/regress-negative-whole):
+// msgpack-c packs a double holding a whole number as an integer, so a negative whole phi
+// or share went out as a negative integer that the decoder refused.
+TEST_CASE("a member's phi and share that are whole numbers, negative too, round-trip",
+          "[protocol]") {
+  for (double v : {-15977162.0, -1.0, 0.0, 2.0, 0.5}) {
+    INFO("value " << v);
+    Response r;
+    r.id = 9;
+    MemberInfo m{"n2", "up", "a", "b", 1, false, v, v, 1, 2, 3};
+    r.members = {m};
+    auto rb = decode_response(encode_response(r));
+    REQUIRE(rb.is_ok());
+    REQUIRE(rb->members.size() == 1);
+    CHECK(rb->members[0] == m);
+  }
+}
+
 TEST_CASE("protocol decoders survive 50k random and mutated payloads", "[protocol][fuzz]") {
   Prng rng(11);
   std::vector<std::string> valid;
