@@ -9,9 +9,8 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <cstring>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "crdt/assert.h"
@@ -78,8 +77,22 @@ class ElementIndex {
     Iterator it{};
   };
 
+  // FNV-1a over 8-byte words, then splitmix64's finaliser to spread them. Not std::hash:
+  // the core computes the same everywhere (tests/layering_test.sh).
   static uint64_t hash_of(const std::string& name) {
-    return std::hash<std::string_view>{}(name) | (uint64_t{1} << 63);
+    uint64_t h = 0xcbf29ce484222325ULL ^ name.size();
+    size_t i = 0;
+    for (; i + 8 <= name.size(); i += 8) {
+      uint64_t word = 0;
+      std::memcpy(&word, name.data() + i, 8);
+      h = (h ^ word) * 0x100000001b3ULL;
+    }
+    uint64_t tail = 0;
+    std::memcpy(&tail, name.data() + i, name.size() - i);
+    h = (h ^ tail) * 0x100000001b3ULL;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return (h ^ (h >> 31)) | (uint64_t{1} << 63);
   }
   // The slot holding `name`, or the empty slot ending its run.
   size_t position(const std::string& name, uint64_t h) const {

@@ -1,8 +1,5 @@
 #include "node/core/object_store.h"
 
-#define XXH_INLINE_ALL  // XXH3_state_t on the stack (no allocation per row), no ABI to match
-#include <xxhash.h>
-
 #include "crdt/assert.h"
 #include "crdt/coding.h"
 #include "ring/ring.h"
@@ -341,66 +338,6 @@ void ObjectStore::save_elements(uint64_t hash, const std::string& bucket, const 
   }
 }
 
-// The old row out of the kept digests, the new one in; a new row that ends a span cuts
-// its span first, an erased one that ended a span joins it to the next. A failed read
-// drops the kept digests (the next exchange recomputes them); spans that cannot be kept
-// up (set_spans.h limits, or not as expected) are dropped alone: repairs read the set.
-void ObjectStore::update_kept(const std::string& prefix, const std::string& elem,
-                              const std::string* dots) {
-  ElementDigest* kept = element_digests_.find(prefix);
-  if (kept == nullptr) return;
-  kept->written_ms = clock_.now_ms();
-  const std::string row = prefix + elem;
-  Result<std::optional<std::string>> old = store_.get(row);
-  if (!old) {
-    element_digests_.erase(prefix);
-    return;
-  }
-  const uint64_t old_digest = old->has_value() ? row_digest(row, **old) : 0;
-  const uint64_t new_digest = dots != nullptr ? row_digest(row, *dots) : 0;
-  kept->digest ^= old_digest ^ new_digest;
-  if (!kept->spans) return;
-  SpanDigests& spans = *kept->spans;
-  if (!is_span_end(elem, span_members_) || old->has_value() == (dots != nullptr)) {
-    spans.span_of(elem) ^= old_digest ^ new_digest;  // no end comes or goes
-  } else if (dots != nullptr) {                      // a new end
-    if (!split_span(prefix, elem, &spans)) {
-      kept->spans.reset();
-      return;
-    }
-    spans.span_of(elem) ^= new_digest;
-  } else {  // an end goes: what is left of its span joins the next
-    auto end = spans.ends.find(elem);
-    if (end == spans.ends.end()) {
-      kept->spans.reset();
-      return;
-    }
-    const uint64_t rest = end->second ^ old_digest;
-    spans.ends.erase(end);
-    spans.span_of(elem) ^= rest;
-  }
-}
-
-// False: the span could not be cut (a failed scan, more than kMaxSplitRows rows before
-// `elem` in it, kMaxSpans ends already, or `elem` an end already).
-bool ObjectStore::split_span(const std::string& prefix, const std::string& elem,
-                             SpanDigests* spans) {
-  if (spans->ends.count(elem) || spans->ends.size() >= kMaxSpans) return false;
-  const std::optional<std::string> before = spans->end_before(elem);
-  const std::string from = before ? prefix + *before + std::string(1, '\0') : prefix;
-  uint64_t head = 0;  // the rows in (before, elem): the new span's, taken from the old one
-  size_t rows = 0;
-  Status s = store_.scan(from, prefix + elem, [&](std::string_view k, std::string_view v) {
-    head ^= row_digest(k, v);
-    return ++rows <= kMaxSplitRows;
-  });
-  if (!s.is_ok()) scan_failed(s);
-  if (!s.is_ok() || rows > kMaxSplitRows) return false;
-  spans->span_of(elem) ^= head;
-  spans->ends.emplace(elem, head);
-  return true;
-}
-
 void ObjectStore::save_ops(uint64_t hash, const std::string& bucket, const std::string& key,
                            const Object& o, Rows rows) {
   const std::string prefix = op_prefix(hash, bucket, key);
@@ -461,45 +398,6 @@ void ObjectStore::erase_rows(const std::vector<std::string>& rows) {
     }
     store_.erase(row);
   }
-}
-
-const SpanDigests* ObjectStore::element_spans(const std::string& prefix) const {
-  const ElementDigest* d = element_digests_.find(prefix);
-  return d && d->spans ? &*d->spans : nullptr;
-}
-
-std::optional<uint64_t> ObjectStore::element_digest(const std::string& prefix) const {
-  const ElementDigest* d = element_digests_.find(prefix);
-  return d ? std::optional<uint64_t>(d->digest) : std::nullopt;
-}
-
-bool ObjectStore::hold_while_written(const std::string& prefix, uint64_t now_ms, uint64_t quiet_ms,
-                                     uint64_t max_hold_ms) {
-  ElementDigest* d = element_digests_.find(prefix);
-  if (d == nullptr) return false;
-  if (now_ms >= d->written_ms + quiet_ms) {
-    d->held_since_ms.reset();
-    return false;
-  }
-  if (!d->held_since_ms) d->held_since_ms = now_ms;
-  if (now_ms < *d->held_since_ms + max_hold_ms) return true;
-  d->held_since_ms = now_ms;  // let go now; held again from here
-  return false;
-}
-
-void ObjectStore::keep_element_digest(const std::string& prefix, uint64_t digest,
-                                      std::optional<SpanDigests> spans) {
-  // One kept already stays (saves update it).
-  element_digests_.insert(prefix, ElementDigest{digest, std::move(spans), 0, std::nullopt});
-}
-
-uint64_t row_digest(std::string_view key, std::string_view value) {
-  // Streaming gives XXH3 of the concatenation without copying it (every scanned row).
-  XXH3_state_t state;
-  XXH3_64bits_reset(&state);
-  XXH3_64bits_update(&state, key.data(), key.size());
-  XXH3_64bits_update(&state, value.data(), value.size());
-  return XXH3_64bits_digest(&state);
 }
 
 void ObjectStore::scan_failed(const Status& s) {
