@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crdt/assert.h"
@@ -21,6 +22,19 @@ template <typename Map>
 class ElementIndex {
  public:
   using Iterator = typename Map::iterator;
+
+  ElementIndex() = default;
+  // A copy would point into the other map: the owner rebuilds instead. A move leaves the
+  // source empty, as the map it indexes is left.
+  ElementIndex(const ElementIndex&) = delete;
+  ElementIndex& operator=(const ElementIndex&) = delete;
+  ElementIndex(ElementIndex&& other) noexcept { *this = std::move(other); }
+  ElementIndex& operator=(ElementIndex&& other) noexcept {
+    slots_ = std::move(other.slots_);
+    size_ = std::exchange(other.size_, 0);
+    other.slots_.clear();
+    return *this;
+  }
 
   size_t size() const { return size_; }
   size_t slots() const { return slots_.size(); }

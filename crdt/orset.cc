@@ -1,6 +1,7 @@
 #include "crdt/orset.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "crdt/assert.h"
 #include "crdt/codec.h"
@@ -38,6 +39,19 @@ ORSet& ORSet::operator=(const ORSet& other) {
   deferred_ = other.deferred_;
   const Status s = reindex();
   SHOAL_ASSERT(s.is_ok(), "a copy of a valid set is valid");
+  return *this;
+}
+
+ORSet::ORSet(ORSet&& other) noexcept { *this = std::move(other); }
+
+ORSet& ORSet::operator=(ORSet&& other) noexcept {
+  if (this == &other) return *this;
+  entries_ = std::exchange(other.entries_, {});
+  ctx_ = std::exchange(other.ctx_, {});
+  deferred_ = std::exchange(other.deferred_, {});
+  owner_ = std::exchange(other.owner_, {});
+  element_bytes_ = std::exchange(other.element_bytes_, 0);
+  index_ = std::move(other.index_);  // its iterators moved with entries_'s nodes
   return *this;
 }
 

@@ -38,8 +38,9 @@ class ORSet {
   // A copy rebuilds the dot index (it points into its own entries); a move keeps it.
   ORSet(const ORSet& other);
   ORSet& operator=(const ORSet& other);
-  ORSet(ORSet&&) noexcept = default;
-  ORSet& operator=(ORSet&&) noexcept = default;
+  // A moved-from set is empty and usable.
+  ORSet(ORSet&& other) noexcept;
+  ORSet& operator=(ORSet&& other) noexcept;
 
   // Adds `elem` with a fresh dot of `actor`, superseding this replica's earlier dots
   // for it. Returns the delta. Cost O(log n) in the set size.
