@@ -23,6 +23,13 @@ class ElementIndex {
  public:
   using Iterator = typename Map::iterator;
 
+  // Member names are the client's choice, and the hash has no secret: names made to share
+  // a hash, or neighbouring homes, could make every lookup walk the whole table (an add
+  // O(n), building a set O(n^2)). A walk past this many slots drops the index for good;
+  // the owner then finds members down its tree, O(log n), as before there was an index.
+  // Honest names at 70% load never come near it.
+  static constexpr size_t kMaxProbeSlots = 512;
+
   ElementIndex() = default;
   // A copy would point into the other map: the owner rebuilds instead. A move leaves the
   // source empty, as the map it indexes is left.
@@ -30,33 +37,46 @@ class ElementIndex {
   ElementIndex& operator=(const ElementIndex&) = delete;
   ElementIndex(ElementIndex&& other) noexcept { *this = std::move(other); }
   ElementIndex& operator=(ElementIndex&& other) noexcept {
+    if (this == &other) return *this;
     slots_ = std::move(other.slots_);
     size_ = std::exchange(other.size_, 0);
+    dropped_ = std::exchange(other.dropped_, false);
     other.slots_.clear();
     return *this;
   }
 
+  // Whether it indexes every entry of the map (else the owner searches the map).
+  bool active() const { return size_ > 0; }
+  // Whether a walk past kMaxProbeSlots dropped it; rebuild() does nothing then.
+  bool dropped() const { return dropped_; }
   size_t size() const { return size_; }
   size_t slots() const { return slots_.size(); }
 
-  // The entry named `name`, or `end` when it is not indexed.
+  // The entry named `name`, or `end` when it is not indexed. A lookup that drops the
+  // index answers `end` too: check active() after it.
   Iterator find(const std::string& name, Iterator end) const {
     if (slots_.empty()) return end;
-    const Slot& s = slots_[position(name, hash_of(name))];
-    return s.hash != 0 ? s.it : end;
+    const size_t pos = position(name, hash_of(name));
+    if (pos == kNone || slots_[pos].hash == 0) return end;
+    return slots_[pos].it;
   }
-  // REQUIRES: it->first is not indexed yet.
+  // REQUIRES: active() or building, it->first not indexed yet.
   void insert(Iterator it) {
+    if (dropped_) return;
     if ((size_ + 1) * 10 > slots_.size() * 7) grow();
+    if (dropped_) return;
     const uint64_t h = hash_of(it->first);
-    Slot& s = slots_[position(it->first, h)];
-    SHOAL_ASSERT(s.hash == 0, "an element is indexed once");
-    s = Slot{h, it};
+    const size_t pos = position(it->first, h);
+    if (pos == kNone) return;
+    SHOAL_ASSERT(slots_[pos].hash == 0, "an element is indexed once");
+    slots_[pos] = Slot{h, it};
     ++size_;
   }
   // REQUIRES: `name` is indexed.
   void erase(const std::string& name) {
+    if (slots_.empty()) return;
     size_t hole = position(name, hash_of(name));
+    if (hole == kNone) return;
     SHOAL_ASSERT(slots_[hole].hash != 0, "an erased element was indexed");
     const size_t mask = slots_.size() - 1;
     // Backward shift: pull later members of the run into the hole when their home slot
@@ -74,10 +94,11 @@ class ElementIndex {
   }
   void rebuild(Map& map) {
     clear();
+    if (dropped_) return;
     size_t n = 16;
     while (map.size() * 10 > n * 7) n *= 2;
     slots_.resize(n);
-    for (auto it = map.begin(); it != map.end(); ++it) insert(it);
+    for (auto it = map.begin(); it != map.end() && !dropped_; ++it) insert(it);
   }
   void clear() {
     slots_.clear();
@@ -86,6 +107,7 @@ class ElementIndex {
   }
 
  private:
+  static constexpr size_t kNone = ~size_t{0};
   struct Slot {
     uint64_t hash = 0;  // 0: empty (hash_of never gives 0)
     Iterator it{};
@@ -108,26 +130,40 @@ class ElementIndex {
     h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
     return (h ^ (h >> 31)) | (uint64_t{1} << 63);
   }
-  // The slot holding `name`, or the empty slot ending its run.
+  // The slot holding `name`, or the empty slot ending its run; kNone (and the index
+  // dropped) when that is more than kMaxProbeSlots away.
   size_t position(const std::string& name, uint64_t h) const {
     const size_t mask = slots_.size() - 1;
     size_t pos = static_cast<size_t>(h) & mask;
-    while (slots_[pos].hash != 0 && (slots_[pos].hash != h || slots_[pos].it->first != name)) {
+    for (size_t walked = 0; slots_[pos].hash != 0; ++walked) {
+      if (slots_[pos].hash == h && slots_[pos].it->first == name) return pos;
+      if (walked == kMaxProbeSlots) {
+        drop();
+        return kNone;
+      }
       pos = (pos + 1) & mask;
     }
     return pos;
+  }
+  void drop() const {
+    slots_.clear();
+    slots_.shrink_to_fit();
+    size_ = 0;
+    dropped_ = true;
   }
   void grow() {
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
     size_ = 0;
     for (const Slot& s : old) {
-      if (s.hash != 0) insert(s.it);
+      if (s.hash != 0 && !dropped_) insert(s.it);
     }
   }
 
-  std::vector<Slot> slots_;  // a power of two long, or empty
-  size_t size_ = 0;
+  // Mutable: a lookup that walks too far drops the index (a const find may).
+  mutable std::vector<Slot> slots_;  // a power of two long, or empty
+  mutable size_t size_ = 0;
+  mutable bool dropped_ = false;
 };
 
 }  // namespace shoal::crdt

@@ -34,12 +34,8 @@ ORSet::ORSet(const ORSet& other)
 
 ORSet& ORSet::operator=(const ORSet& other) {
   if (this == &other) return *this;
-  entries_ = other.entries_;
-  ctx_ = other.ctx_;
-  deferred_ = other.deferred_;
-  const Status s = reindex();
-  SHOAL_ASSERT(s.is_ok(), "a copy of a valid set is valid");
-  return *this;
+  ORSet copy(other);  // whole, then moved in: no index left pointing at freed nodes
+  return *this = std::move(copy);
 }
 
 ORSet::ORSet(ORSet&& other) noexcept { *this = std::move(other); }
@@ -90,23 +86,26 @@ const Dot* ORSet::erase_dot(Entries::iterator it, const Dot* d) {
 
 ORSet::Entries::iterator ORSet::erase_if_empty(Entries::iterator it) {
   if (!it->second.empty()) return std::next(it);
-  if (index_.size() > 0) index_.erase(it->first);
+  if (index_.active()) index_.erase(it->first);
   return entries_.erase(it);
 }
 
 ORSet::Entries::iterator ORSet::find_entry(const std::string& elem) const {
   auto& entries = const_cast<Entries&>(entries_);  // the index hands out mutable iterators
-  SHOAL_ASSERT(index_.size() == 0 || index_.size() == entries_.size(), "all or none indexed");
-  if (index_.size() > 0) return index_.find(elem, entries.end());
+  SHOAL_ASSERT(!index_.active() || index_.size() == entries_.size(), "all or none indexed");
+  if (index_.active()) {
+    auto it = index_.find(elem, entries.end());
+    if (index_.active()) return it;  // else this lookup walked too far and dropped it
+  }
   return entries.find(elem);
 }
 
 ORSet::Entries::iterator ORSet::emplace_entry(const std::string& elem) {
   auto [it, made] = entries_.try_emplace(elem);
   if (!made) return it;
-  if (index_.size() > 0) {
+  if (index_.active()) {
     index_.insert(it);
-  } else if (entries_.size() >= kIndexMinElements) {
+  } else if (!index_.dropped() && entries_.size() >= kIndexMinElements) {
     index_.rebuild(entries_);
   }
   return it;
