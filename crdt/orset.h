@@ -90,7 +90,7 @@ class ORSet {
   }
   size_t size() const { return entries_.size(); }
   // The heap this set holds, O(1): what an object cache counts against its bound. Within
-  // ~5% of what glibc's malloc hands out for members of 6 to 100 bytes; the test allows
+  // ~2% of what glibc's malloc hands out for members of 6 to 100 bytes; the test allows
   // 0.75-1.35x for other allocators (tests/unit/set_memory_test.cc).
   size_t approx_bytes() const;
   const DotContext& context() const { return ctx_; }
