@@ -351,7 +351,9 @@ void Node::finish_if_done(uint64_t id, Pending& p) {
       r.next = std::move(next);
       respond(p, std::move(r));
     } else {
-      ClientResponse r{Status::ok(), p.state, p.duplicate};
+      // respond() drops the state (only the first answer carries it): moved, not copied,
+      // so no reference count on a cold object is touched twice.
+      ClientResponse r{Status::ok(), std::move(p.state), p.duplicate};
       if (!p.held.empty()) r.added = p.added();
       respond(p, std::move(r));
     }

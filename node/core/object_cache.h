@@ -62,7 +62,7 @@ class ObjectCache {
   // of following a pointer to a string on the heap (one cache miss less per request).
   static constexpr size_t kInlineKeyBytes = 48;
   struct Entry {
-    uint64_t slot = 0;
+    uint32_t slot = 0;
     std::shared_ptr<Object> object;  // handed out as ObjectPtr, changed only when exclusive
     uint32_t key_size = 0;
     bool used = false;  // found since the hand last passed
@@ -70,29 +70,33 @@ class ObjectCache {
     char key_inline[kInlineKeyBytes];
     std::unique_ptr<char[]> key_heap;  // the key when it is longer than kInlineKeyBytes
 
-    Entry(std::string_view key, uint64_t slot_hash, std::shared_ptr<Object> o, size_t cost);
+    Entry(std::string_view key, uint32_t slot_hash, std::shared_ptr<Object> o, size_t cost);
     std::string_view key() const {
       return {key_size <= kInlineKeyBytes ? key_inline : key_heap.get(), key_size};
     }
   };
-  // One index slot: the key's hash and its entry's position + 1 (0: empty).
+  // One index slot: the low 32 bits of the key's hash, its entry's position + 1 (0:
+  // empty) and the entry's object. The object's address in the slot lets find() fetch the
+  // object while it fetches the entry to compare the key: two cache misses in parallel
+  // instead of a chain of three (slot, entry, object).
   struct Slot {
-    uint64_t hash = 0;
+    uint32_t hash = 0;
     uint32_t entry = 0;
+    const Object* object = nullptr;
   };
 
   size_t capacity_bytes_;
   size_t bytes_ = 0;
   uint64_t hits_ = 0, misses_ = 0;
-  // Indexed by a 64-bit hash of the key: for data keys the XXH3 they embed (keys.h),
-  // otherwise FNV-1a. Two keys with the same hash share a slot: the newer evicts the
-  // older, and find() checks the full key, so a collision only costs a miss.
-  static uint64_t slot(std::string_view key);
+  // Indexed by a 32-bit hash of the key: the low bits of the XXH3 a data key embeds
+  // (keys.h), otherwise of FNV-1a. Two keys with the same hash share a slot: the newer
+  // evicts the older, and find() checks the full key, so a collision only costs a miss.
+  static uint32_t slot(std::string_view key);
   // Where `hash` sits in index_, or where it would go (an empty slot).
-  size_t probe(uint64_t hash) const;
+  size_t probe(uint32_t hash) const;
   void remove_at(size_t pos);  // REQUIRES: index_[pos] holds an entry
   void grow();
-  void evict_over_capacity(uint64_t keep);
+  void evict_over_capacity(uint32_t keep);
 
   std::vector<Entry> entries_;  // dense; a removed entry's place takes the last one
   std::vector<Slot> index_;     // power-of-two size, at most half full

@@ -13,15 +13,9 @@ size_t cached_bytes(const Object& o, size_t stored_bytes) {
   return (set ? set->approx_bytes() : 0) + o.ops().approx_bytes() + stored_bytes;
 }
 
-// A set of more members is not kept in the cache. Changing a cached set costs a tree
-// insert per new member (~20 dependent misses at a million), which past ~200,000
-// members is slower than part()'s reads of the head and the named rows from LevelDB,
-// whose cost stays flat (docs/benchmarks.md, "SADD as one set grows").
-constexpr size_t kMaxCachedSetMembers = 131072;
-
 bool cacheable(const Object& o) {
   const auto* set = o.as<crdt::ORSet>();
-  return set == nullptr || set->size() <= kMaxCachedSetMembers;
+  return set == nullptr || set->size() <= ObjectStore::kMaxCachedSetMembers;
 }
 
 Status corrupt_object(const std::string& bucket, const std::string& key, const Status& s) {

@@ -66,6 +66,12 @@ class ObjectStore {
     bool records_in_rows = false;  // partial: the key's records are in rows (keep the form)
   };
 
+  // A set of more members is not kept in the cache. Changing a cached set costs a tree
+  // insert per new member (~20 dependent misses at a million), which past ~200,000
+  // members is slower than part()'s reads of the head and the named rows from LevelDB,
+  // whose cost stays flat (docs/benchmarks.md, "SADD as one set grows").
+  static constexpr size_t kMaxCachedSetMembers = 131072;
+
   // REQUIRES: `store`, `turn` and `clock` outlive this object; whole_set_max_members >= 1,
   // span_members >= 1 (set_spans.h).
   ObjectStore(Store& store, Turn& turn, Clock& clock, size_t cache_bytes,

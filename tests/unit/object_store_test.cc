@@ -7,6 +7,7 @@
 #include <leveldb/helpers/memenv.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <memory>
 
 #include "crdt/prng.h"
@@ -93,6 +94,45 @@ TEST_CASE("writable() changes the cached object in place unless another holds it
   std::shared_ptr<Object> b = f.objects->writable("b", "k").value();
   CHECK(b.get() != reader.get());  // so the writer gets a copy
   CHECK(*b == *reader);
+}
+
+TEST_CASE("a set of more than kMaxCachedSetMembers members is not cached", "[object_store]") {
+  Fixture f;
+  const size_t cap = ObjectStore::kMaxCachedSetMembers;
+  auto big = std::make_shared<Object>(crdt::ORSet());
+  auto* set = big->as<crdt::ORSet>();
+  char name[16];
+  for (size_t i = 0; i < cap; ++i) {
+    std::snprintf(name, sizeof name, "m%07zu", i);
+    set->add(1, name);
+  }
+  // A cache with room for far more than the set: only the member count keeps it out.
+  auto roomy = [&f] {
+    return std::make_unique<ObjectStore>(f.store, f.turn, f.clock, size_t{1} << 30, 4096,
+                                         kSpanMembers, [](uint64_t) {});
+  };
+  auto objects = roomy();
+  objects->save("b", "k", big, ObjectStore::Rows{.all = true}, false);
+  REQUIRE(f.turn.commit(f.store, false).is_ok());
+  CHECK(objects->load("b", "k").value().get() == big.get());  // at the cap: cached
+  objects = roomy();
+  ObjectPtr first = objects->load("b", "k").value();
+  CHECK(objects->load("b", "k").value().get() == first.get());  // loaded once, then cached
+
+  auto bigger = std::make_shared<Object>(*first);
+  bigger->as<crdt::ORSet>()->add(1, "over");
+  const crdt::ORSet::Touched over{"over"};
+  objects->save("b", "k", bigger, ObjectStore::Rows{.elements = &over}, false);
+  REQUIRE(f.turn.commit(f.store, false).is_ok());
+  ObjectPtr a = objects->load("b", "k").value();
+  ObjectPtr b = objects->load("b", "k").value();
+  CHECK(a.get() != bigger.get());  // over the cap: read from the rows each time
+  CHECK(a.get() != b.get());
+  CHECK(a->as<crdt::ORSet>()->size() == cap + 1);
+  first.reset();
+  a.reset();
+  objects = roomy();  // a cold cache: the same from the rows
+  CHECK(objects->load("b", "k").value().get() != objects->load("b", "k").value().get());
 }
 
 TEST_CASE("a whole rewrite whose old rows cannot be listed fails the turn", "[object_store]") {
