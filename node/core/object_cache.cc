@@ -7,12 +7,9 @@
 
 namespace shoal::core {
 
-// Per-entry overhead beyond the encoded bytes (entry, index slots, key), so a cache of
-// many tiny objects is still bounded in memory.
-constexpr size_t kEntryOverheadBytes = 128;
 constexpr size_t kMinIndexSlots = 16;
 
-ObjectCache::Entry::Entry(std::string_view key, uint32_t slot_hash, std::shared_ptr<Object> o,
+ObjectCache::Entry::Entry(std::string_view key, uint64_t slot_hash, std::shared_ptr<Object> o,
                           size_t cost)
     : slot(slot_hash),
       object(std::move(o)),
@@ -27,18 +24,14 @@ ObjectCache::Entry::Entry(std::string_view key, uint32_t slot_hash, std::shared_
   std::memcpy(to, key.data(), key.size());
 }
 
-uint32_t ObjectCache::slot(std::string_view key) {
-  uint64_t h = 0;
-  if (key.size() >= 9 && key[0] == 'd') {
-    h = coding::get_be64(key.substr(1));
-  } else {
-    h = 0xcbf29ce484222325ULL;
-    for (char c : key) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
-  }
-  return static_cast<uint32_t>(h);
+uint64_t ObjectCache::slot(std::string_view key) {
+  if (key.size() >= 9 && key[0] == 'd') return coding::get_be64(key.substr(1));
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (char c : key) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+  return h;
 }
 
-size_t ObjectCache::probe(uint32_t hash) const {
+size_t ObjectCache::probe(uint64_t hash) const {
   SHOAL_ASSERT(!index_.empty());
   const size_t mask = index_.size() - 1;
   // The embedded XXH3 is well mixed; FNV-1a's low bits are too.
@@ -72,8 +65,10 @@ bool ObjectCache::contains(std::string_view key) const {
 }
 
 void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size_t bytes) {
+  // The entry and its share of the index (at most half full: 2-4 slots per entry).
+  static_assert(sizeof(Entry) + 8 * sizeof(Slot) / 3 <= kEntryOverheadBytes);
   const size_t cost = bytes + key.size() + kEntryOverheadBytes;
-  const uint32_t s = slot(key);
+  const uint64_t s = slot(key);
   if (!index_.empty()) {
     const size_t pos = probe(s);
     if (index_[pos].entry != 0) {
@@ -97,7 +92,9 @@ void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size
   SHOAL_ASSERT(entries_.size() < UINT32_MAX);
   const Object* raw = object.get();
   entries_.emplace_back(key, s, std::move(object), cost);
-  index_[probe(s)] = Slot{s, static_cast<uint32_t>(entries_.size()), raw};
+  const size_t pos = probe(s);
+  SHOAL_ASSERT(index_[pos].entry == 0);  // one entry per hash: `keep` names one entry
+  index_[pos] = Slot{s, raw, static_cast<uint32_t>(entries_.size())};
   bytes_ += cost;
   evict_over_capacity(s);
 }
@@ -110,7 +107,7 @@ void ObjectCache::erase(std::string_view key) {
 
 // CLOCK: the hand clears the used bit of an entry found since it last passed, and
 // evicts the first one that was not; never the entry just put (`keep`, its slot hash).
-void ObjectCache::evict_over_capacity(uint32_t keep) {
+void ObjectCache::evict_over_capacity(uint64_t keep) {
   while (bytes_ > capacity_bytes_) {
     SHOAL_ASSERT(entries_.size() > 1);  // `keep` alone fits: put() checked its cost
     if (hand_ >= entries_.size()) hand_ = 0;
@@ -154,7 +151,6 @@ void ObjectCache::remove_at(size_t pos) {
 void ObjectCache::grow() {
   std::vector<Slot> old = std::move(index_);
   index_.assign(std::max(kMinIndexSlots, old.size() * 2), Slot{});
-  SHOAL_ASSERT(index_.size() - 1 <= UINT32_MAX);  // a slot's hash holds every home position
   for (const Slot& s : old) {
     if (s.entry != 0) index_[probe(s.hash)] = s;
   }

@@ -51,6 +51,10 @@ class ObjectCache {
     hand_ = 0;
   }
 
+  // What an entry costs beyond its object's bytes and its key (the entry, its index
+  // slots), so a cache of many tiny objects is still bounded in memory.
+  static constexpr size_t kEntryOverheadBytes = 160;
+
   size_t bytes() const { return bytes_; }
   size_t entries() const { return entries_.size(); }
   uint64_t hits() const { return hits_; }
@@ -62,7 +66,7 @@ class ObjectCache {
   // of following a pointer to a string on the heap (one cache miss less per request).
   static constexpr size_t kInlineKeyBytes = 48;
   struct Entry {
-    uint32_t slot = 0;
+    uint64_t slot = 0;
     std::shared_ptr<Object> object;  // handed out as ObjectPtr, changed only when exclusive
     uint32_t key_size = 0;
     bool used = false;  // found since the hand last passed
@@ -70,33 +74,34 @@ class ObjectCache {
     char key_inline[kInlineKeyBytes];
     std::unique_ptr<char[]> key_heap;  // the key when it is longer than kInlineKeyBytes
 
-    Entry(std::string_view key, uint32_t slot_hash, std::shared_ptr<Object> o, size_t cost);
+    Entry(std::string_view key, uint64_t slot_hash, std::shared_ptr<Object> o, size_t cost);
     std::string_view key() const {
       return {key_size <= kInlineKeyBytes ? key_inline : key_heap.get(), key_size};
     }
   };
-  // One index slot: the low 32 bits of the key's hash, its entry's position + 1 (0:
-  // empty) and the entry's object. The object's address in the slot lets find() fetch the
-  // object while it fetches the entry to compare the key: two cache misses in parallel
-  // instead of a chain of three (slot, entry, object).
+  // One index slot: the key's hash, the entry's object and the entry's position + 1 (0:
+  // empty). The object's address in the slot lets find() fetch the object while it
+  // fetches the entry to compare the key: two cache misses in parallel instead of a chain
+  // of three (slot, entry, object). The whole 64-bit hash stays: with 32 bits a client
+  // could find keys that share a hot key's slot by brute force and keep evicting it.
   struct Slot {
-    uint32_t hash = 0;
-    uint32_t entry = 0;
+    uint64_t hash = 0;
     const Object* object = nullptr;
+    uint32_t entry = 0;
   };
 
   size_t capacity_bytes_;
   size_t bytes_ = 0;
   uint64_t hits_ = 0, misses_ = 0;
-  // Indexed by a 32-bit hash of the key: the low bits of the XXH3 a data key embeds
-  // (keys.h), otherwise of FNV-1a. Two keys with the same hash share a slot: the newer
-  // evicts the older, and find() checks the full key, so a collision only costs a miss.
-  static uint32_t slot(std::string_view key);
+  // Indexed by a 64-bit hash of the key: for data keys the XXH3 they embed (keys.h),
+  // otherwise FNV-1a. Two keys with the same hash share a slot: the newer evicts the
+  // older, and find() checks the full key, so a collision only costs a miss.
+  static uint64_t slot(std::string_view key);
   // Where `hash` sits in index_, or where it would go (an empty slot).
-  size_t probe(uint32_t hash) const;
+  size_t probe(uint64_t hash) const;
   void remove_at(size_t pos);  // REQUIRES: index_[pos] holds an entry
   void grow();
-  void evict_over_capacity(uint32_t keep);
+  void evict_over_capacity(uint64_t keep);
 
   std::vector<Entry> entries_;  // dense; a removed entry's place takes the last one
   std::vector<Slot> index_;     // power-of-two size, at most half full

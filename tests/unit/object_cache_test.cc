@@ -12,6 +12,8 @@
 namespace shoal::core {
 namespace {
 
+constexpr size_t kOverhead = ObjectCache::kEntryOverheadBytes;
+
 std::shared_ptr<Object> counter(int64_t v) {
   crdt::PNCounter c;
   return std::make_shared<Object>(*c.add(1, v));
@@ -20,8 +22,8 @@ std::shared_ptr<Object> counter(int64_t v) {
 int64_t value(const ObjectPtr& o) { return o->as<crdt::PNCounter>()->read(); }
 
 TEST_CASE("the object cache evicts the least recently used beyond its byte bound", "[cache]") {
-  // Each entry costs 100 + key + 128 bytes of overhead: room for three.
-  ObjectCache cache(3 * (100 + 1 + 128));
+  // Each entry costs 100 + key + kOverhead bytes: room for three.
+  ObjectCache cache(3 * (100 + 1 + kOverhead));
   cache.put("a", counter(1), 100);
   cache.put("b", counter(2), 100);
   cache.put("c", counter(3), 100);
@@ -32,7 +34,7 @@ TEST_CASE("the object cache evicts the least recently used beyond its byte bound
   CHECK(value(cache.find("c")) == 3);
   CHECK(value(cache.find("d")) == 4);
   CHECK(cache.entries() == 3);
-  CHECK(cache.bytes() <= 3 * (100 + 1 + 128));
+  CHECK(cache.bytes() <= 3 * (100 + 1 + kOverhead));
 }
 
 TEST_CASE("the object cache replaces entries and erases them", "[cache]") {
@@ -41,7 +43,7 @@ TEST_CASE("the object cache replaces entries and erases them", "[cache]") {
   cache.put("k", counter(7), 80);
   CHECK(cache.entries() == 1);
   CHECK(value(cache.find("k")) == 7);
-  CHECK(cache.bytes() == 80 + 1 + 128);
+  CHECK(cache.bytes() == 80 + 1 + kOverhead);
   cache.erase("k");
   CHECK(cache.find("k") == nullptr);
   CHECK(cache.bytes() == 0);
@@ -144,7 +146,7 @@ TEST_CASE("the object cache's index agrees with a map through random puts and er
 }
 
 TEST_CASE("a key written again stays, and a put never evicts what it put", "[cache]") {
-  const size_t room = 3 * (100 + 1 + 128);
+  const size_t room = 3 * (100 + 1 + kOverhead);
   ObjectCache cache(room);
   cache.put("a", counter(1), 100);
   cache.put("b", counter(2), 100);
@@ -160,13 +162,13 @@ TEST_CASE("a key written again stays, and a put never evicts what it put", "[cac
 }
 
 TEST_CASE("the object cache stays within its bound and keeps what is used", "[cache]") {
-  ObjectCache cache(100 * (10 + 4 + 128));
+  ObjectCache cache(100 * (10 + 4 + kOverhead));
   for (int i = 0; i < 10'000; ++i) {
     cache.put("k" + std::to_string(i % 997), counter(i + 1), 10);
     ObjectPtr hot = cache.find("hot");
     REQUIRE((hot == nullptr || value(hot) == 42));
     if (i == 50) cache.put("hot", counter(42), 10);
-    REQUIRE(cache.bytes() <= 100 * (10 + 4 + 128));
+    REQUIRE(cache.bytes() <= 100 * (10 + 4 + kOverhead));
   }
   // Found on every put, "hot" always had its second chance.
   REQUIRE(cache.find("hot") != nullptr);
