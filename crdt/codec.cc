@@ -86,10 +86,17 @@ Status boolean(const Object& o, bool* out) {
 }
 
 Status bytes(const Object& o, std::string* out) {
+  std::string_view view;
+  SHOAL_RETURN_IF_ERROR(bytes(o, &view));
+  out->assign(view);
+  return Status::ok();
+}
+
+Status bytes(const Object& o, std::string_view* out) {
   if (o.type == msgpack::type::BIN) {
-    out->assign(o.via.bin.ptr, o.via.bin.size);
+    *out = std::string_view(o.via.bin.ptr, o.via.bin.size);
   } else if (o.type == msgpack::type::STR) {
-    out->assign(o.via.str.ptr, o.via.str.size);
+    *out = std::string_view(o.via.str.ptr, o.via.str.size);
   } else {
     return bad("expected bytes");
   }

@@ -52,6 +52,9 @@ Status i64(const Object& o, int64_t* out);
 Status boolean(const Object& o, bool* out);
 // A byte string: msgpack bin or str.
 Status bytes(const Object& o, std::string* out);
+// The same, as a view into the unpacked buffer: valid while the object is (inside the
+// unpack callback).
+Status bytes(const Object& o, std::string_view* out);
 
 void pack_bytes(Packer& pk, std::string_view b);
 // An array of byte strings (set members, sibling values).

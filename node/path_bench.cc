@@ -236,7 +236,8 @@ class Bench {
         std::fprintf(stderr, "undecodable frame: %s\n", m.status().to_string().c_str());
         std::exit(1);
       }
-      const bool ack = m->kind == core::Message::Kind::kMergeAck;
+      const bool ack =
+          m->kind == core::Message::Kind::kMergeAck || m->kind == core::Message::Kind::kMergeAcks;
       const double enc = encode_ns_;
       t0 = Steady::now();
       nodes_[e.to]->node().on_message(e.from, *m);

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "crdt/assert.h"
 #include "node/api/msgpack_fields.h"
 
 namespace shoal::api {
@@ -146,7 +147,7 @@ void pack_optional_object(Packer& pk, const core::ObjectPtr& o) {
 
 Status decode_optional_object(const MsgObject& o, core::ObjectPtr* out) {
   if (o.type == msgpack::type::NIL) return Status::ok();
-  std::string bytes;
+  std::string_view bytes;
   SHOAL_RETURN_IF_ERROR(codec::bytes(o, &bytes));
   Result<core::Object> obj = core::Object::decode(bytes);
   if (!obj) return obj.status();
@@ -202,9 +203,57 @@ Status decode_update(const MsgObject& o, core::Update* u) {
   return Status::ok();
 }
 
+// [kMergeAcks, [[req_id, code, message, base, held], ...]]
+std::string encode_acks(const core::Message& m) {
+  SHOAL_ASSERT(!m.acks.empty() && m.acks.size() <= core::kMaxBatchAcks);
+  msgpack::sbuffer buf(16 + 24 * m.acks.size());
+  Packer pk(buf);
+  pk.pack_array(2);
+  pk.pack_uint8(static_cast<uint8_t>(m.kind));
+  pk.pack_array(static_cast<uint32_t>(m.acks.size()));
+  for (const core::MergeAck& a : m.acks) {
+    pk.pack_array(5);
+    pk.pack_uint64(a.req_id);
+    pk.pack_uint8(static_cast<uint8_t>(a.status.code()));
+    pack_str(pk, a.status.message());
+    pk.pack_uint64(a.base);
+    codec::pack_bytes(pk, a.held);
+  }
+  return std::string(buf.data(), buf.size());
+}
+
+Status decode_status(const MsgObject& code_field, const MsgObject& message_field, Status* out) {
+  uint64_t code = 0;
+  SHOAL_RETURN_IF_ERROR(codec::u64(code_field, &code));
+  if (code > static_cast<uint64_t>(Code::kInternal)) return codec::bad("peer message: code");
+  std::string msg;
+  SHOAL_RETURN_IF_ERROR(codec::bytes(message_field, &msg));
+  if (code != 0) *out = Status(static_cast<Code>(code), std::move(msg));
+  return Status::ok();
+}
+
+Status decode_acks(const MsgObject& list, core::Message* m) {
+  codec::Array acks;
+  SHOAL_RETURN_IF_ERROR(codec::array(list, &acks));
+  if (acks.size < 1 || acks.size > core::kMaxBatchAcks) return codec::bad("acks: count");
+  m->acks.resize(acks.size);
+  for (uint32_t i = 0; i < acks.size; ++i) {
+    codec::Array a;
+    SHOAL_RETURN_IF_ERROR(codec::array(acks[i], &a));
+    if (a.size != 5) return codec::bad("ack: wrong field count");
+    core::MergeAck& ack = m->acks[i];
+    SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &ack.req_id));
+    SHOAL_RETURN_IF_ERROR(decode_status(a[1], a[2], &ack.status));
+    SHOAL_RETURN_IF_ERROR(codec::u64(a[3], &ack.base));
+    SHOAL_RETURN_IF_ERROR(codec::bytes(a[4], &ack.held));
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 std::string encode_message(const core::Message& m) {
+  if (m.kind == core::Message::Kind::kMergeAcks) return encode_acks(m);
   msgpack::sbuffer buf(256);
   Packer pk(buf);
   // The 14th field (duplicate) only when set, the 15th and 16th (base, full) only when
@@ -214,7 +263,10 @@ std::string encode_message(const core::Message& m) {
   const bool page_fields = m.page.has_value();
   const bool until_field = page_fields && m.page->until.has_value();
   const bool gap_fields = m.base != 0 || m.full || page_fields;
-  pk.pack_array(until_field ? 19 : page_fields ? 18 : gap_fields ? 16 : m.duplicate ? 14 : 13);
+  // The 14th field of a kMerge is acks_batched (duplicate is a kMintReply's).
+  const bool merge = m.kind == core::Message::Kind::kMerge;
+  const bool flag = merge ? m.acks_batched : m.duplicate;
+  pk.pack_array(until_field ? 19 : page_fields ? 18 : gap_fields ? 16 : flag ? 14 : 13);
   pk.pack_uint8(static_cast<uint8_t>(m.kind));
   pk.pack_uint64(m.req_id);
   codec::pack_bytes(pk, m.bucket);
@@ -232,7 +284,7 @@ std::string encode_message(const core::Message& m) {
   codec::pack_bytes(pk, m.hint_for);
   codec::pack_bytes(pk, m.body);
   codec::pack_bytes_array(pk, m.elements);
-  if (m.duplicate || gap_fields) pk.pack(m.duplicate);
+  if (flag || gap_fields) pk.pack(flag);
   if (gap_fields) {
     pk.pack_uint64(m.base);
     pk.pack(m.full);
@@ -254,11 +306,16 @@ Result<core::Message> decode_message(std::string_view payload) {
   Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
     codec::Array a;
     SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
+    uint64_t kind = 0;
+    if (a.size > 0) SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &kind));
+    if (kind == static_cast<uint64_t>(core::Message::Kind::kMergeAcks)) {
+      if (a.size != 2) return codec::bad("peer message: wrong field count");
+      m.kind = core::Message::Kind::kMergeAcks;
+      return decode_acks(a[1], &m);
+    }
     if (a.size != 13 && a.size != 14 && a.size != 16 && a.size != 18 && a.size != 19) {
       return codec::bad("peer message: wrong field count");
     }
-    uint64_t kind = 0, code = 0;
-    SHOAL_RETURN_IF_ERROR(codec::u64(a[0], &kind));
     if (kind < 1 || kind > static_cast<uint64_t>(core::Message::kLastKind)) {
       return codec::bad("peer message: unknown kind");
     }
@@ -266,11 +323,7 @@ Result<core::Message> decode_message(std::string_view payload) {
     SHOAL_RETURN_IF_ERROR(codec::u64(a[1], &m.req_id));
     SHOAL_RETURN_IF_ERROR(codec::bytes(a[2], &m.bucket));
     SHOAL_RETURN_IF_ERROR(codec::bytes(a[3], &m.key));
-    SHOAL_RETURN_IF_ERROR(codec::u64(a[4], &code));
-    if (code > static_cast<uint64_t>(Code::kInternal)) return codec::bad("peer message: code");
-    std::string msg;
-    SHOAL_RETURN_IF_ERROR(codec::bytes(a[5], &msg));
-    if (code != 0) m.status = Status(static_cast<Code>(code), std::move(msg));
+    SHOAL_RETURN_IF_ERROR(decode_status(a[4], a[5], &m.status));
     SHOAL_RETURN_IF_ERROR(decode_optional_object(a[6], &m.object));
     SHOAL_RETURN_IF_ERROR(decode_optional_object(a[7], &m.state));
     if (a[8].type != msgpack::type::NIL) {
@@ -281,7 +334,10 @@ Result<core::Message> decode_message(std::string_view payload) {
     SHOAL_RETURN_IF_ERROR(codec::bytes(a[10], &m.hint_for));
     SHOAL_RETURN_IF_ERROR(codec::bytes(a[11], &m.body));
     SHOAL_RETURN_IF_ERROR(field_string_list(a[12], "elements", &m.elements));
-    if (a.size >= 14) SHOAL_RETURN_IF_ERROR(codec::boolean(a[13], &m.duplicate));
+    if (a.size >= 14) {
+      const bool merge = m.kind == core::Message::Kind::kMerge;
+      SHOAL_RETURN_IF_ERROR(codec::boolean(a[13], merge ? &m.acks_batched : &m.duplicate));
+    }
     if (a.size >= 16) {
       SHOAL_RETURN_IF_ERROR(codec::u64(a[14], &m.base));
       SHOAL_RETURN_IF_ERROR(codec::boolean(a[15], &m.full));

@@ -6,7 +6,8 @@
 // and was answered by the welcome; a listener still accepts it. Every frame after the
 // welcome is one core::Message. Peer frames are compact
 // msgpack arrays; newer optional fields are sent only when set, so older nodes still
-// read them.
+// read them. A kMergeAcks batch ([20, [[req_id, code, message, base, held], ...]]) goes
+// only to a node that asked for it in its kMerge (acks_batched, the kMerge's 14th field).
 //
 // Errors: no decoder throws. decode_hello refuses anything but a hello with
 // invalid_argument ("the first peer frame must be a hello"); decode_welcome returns the

@@ -255,6 +255,7 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
     m.base = p.base;
     m.elements = p.delta_elements;
     m.body = minter_bytes;
+    m.acks_batched = !config_.cluster.fault_points.legacy_acks;
     send(t.node, std::move(m));
   }
 }
@@ -333,6 +334,7 @@ void Node::send_full(uint64_t id, Pending& p, const ring::NodeId& node) {
   m.object = p.full;
   m.durable = p.options.durable;
   m.hint_for = t->hint_for.value_or("");
+  m.acks_batched = !config_.cluster.fault_points.legacy_acks;
   send(node, std::move(m));
 }
 
@@ -426,6 +428,14 @@ void Node::on_read_reply(const ring::NodeId& from, const Message& m, Pending& p)
 
 // A replica's answer to a request this node coordinates (unknown ids: already finished).
 void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
+  if (m.kind == Message::Kind::kMergeAck) {
+    on_merge_ack(from, m.req_id, m.status, m.base, m.body);
+    return;
+  }
+  if (m.kind == Message::Kind::kMergeAcks) {  // a batch: each counts as its own kMergeAck
+    for (const MergeAck& a : m.acks) on_merge_ack(from, a.req_id, a.status, a.base, a.held);
+    return;
+  }
   if (on_set_page(from, m)) return;
   Pending* found = requests_.find(m.req_id);
   if (found == nullptr) return;
@@ -450,16 +460,21 @@ void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
     p.note_held(m.body, /*from_minter=*/true);
     spread_delta(m.req_id, p, from);
     record(m.req_id, from, true, Status::ok());
-  } else if (m.kind == Message::Kind::kMergeAck) {
-    if (p.op != ClientRequest::Op::kUpdate) return;
-    if (!m.status.is_ok() && m.base != 0 && p.delta && p.target(from) &&
-        !p.answered_by.count(from)) {
-      on_gap(m.req_id, p, from);
-      return;
-    }
-    if (m.status.is_ok() && !p.answered_by.count(from)) p.note_held(m.body, /*from_minter=*/false);
-    record(m.req_id, from, m.status.is_ok(), m.status);
   }
+}
+
+void Node::on_merge_ack(const ring::NodeId& from, uint64_t id, const Status& status, uint64_t base,
+                        std::string_view held) {
+  Pending* found = requests_.find(id);
+  if (found == nullptr) return;
+  Pending& p = *found;
+  if (p.op != ClientRequest::Op::kUpdate) return;
+  if (!status.is_ok() && base != 0 && p.delta && p.target(from) && !p.answered_by.count(from)) {
+    on_gap(id, p, from);
+    return;
+  }
+  if (status.is_ok() && !p.answered_by.count(from)) p.note_held(held, /*from_minter=*/false);
+  record(id, from, status.is_ok(), status);
 }
 
 }  // namespace shoal::core

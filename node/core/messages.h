@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "crdt/status.h"
 #include "node/core/object.h"
@@ -12,6 +13,19 @@
 #include "ring/ring.h"
 
 namespace shoal::core {
+
+// One kMergeAck, as carried in a kMergeAcks batch (its fields as in Message).
+struct MergeAck {
+  uint64_t req_id = 0;
+  Status status;
+  uint64_t base = 0;
+  std::string held;  // Message::body of a kMergeAck
+  bool operator==(const MergeAck&) const = default;
+};
+// A kMergeAcks batch: at most this many acks, and beyond the first ack at most this many
+// bytes of their messages and held flags (a larger single ack travels alone).
+constexpr size_t kMaxBatchAcks = 4096;
+constexpr size_t kMaxBatchAckBytes = 1u << 20;
 
 struct Message {
   enum class Kind : uint8_t {
@@ -35,8 +49,9 @@ struct Message {
     kSetSpans,        // a big set's repair (set_sync.h): send me your set's span digests
     kSetSpansReply,   // elements: span ends; body: their digests, the tail's (set_spans.h);
                       // not_found: none kept
+    kMergeAcks,       // acks: the kMergeAcks of one turn to one coordinator, in one message
   };
-  static constexpr Kind kLastKind = Kind::kSetSpansReply;
+  static constexpr Kind kLastKind = Kind::kMergeAcks;
   Kind kind = Kind::kRead;
   uint64_t req_id = 0;  // the coordinator's request id, echoed in replies
   std::string bucket;
@@ -68,6 +83,11 @@ struct Message {
   // page->count members, fewer only when the set has no more after page->after (up to
   // page->until).
   std::optional<SetPage> page;
+  // kMerge: the coordinator reads kMergeAcks, so the replica may batch its ack with the
+  // turn's others to the same coordinator (nodes before batching ignore it). kMergeAck:
+  // it may travel in such a batch (Node::end_turn).
+  bool acks_batched = false;
+  std::vector<MergeAck> acks;  // kMergeAcks: 1 to kMaxBatchAcks acks
 
   static Message make(Kind kind, uint64_t req_id = 0, std::string bucket = {},
                       std::string key = {}) {

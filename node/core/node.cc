@@ -120,6 +120,7 @@ void Node::on_message(const ring::NodeId& from, const Message& m) {
     case Message::Kind::kReadReply:
     case Message::Kind::kMintReply:
     case Message::Kind::kMergeAck:
+    case Message::Kind::kMergeAcks:
       on_replica_answer(from, m);
       return;
     case Message::Kind::kHeartbeat:
@@ -204,12 +205,45 @@ void Node::end_turn() {
     }
     return;
   }
+  batch_acks(outbox);
   if (config_.cluster.fault_points.shuffle_outbox) {
     for (size_t i = outbox.size(); i > 1; --i)
       std::swap(outbox[i - 1], outbox[env_.rng.next() % i]);
   }
   for (const auto& [to, m] : outbox) send_filtered(to, m);
   for (auto& [fn, response] : replies) fn(std::move(response));
+}
+
+void Node::batch_acks(std::vector<std::pair<ring::NodeId, Message>>& outbox) {
+  size_t batchable = 0;
+  for (const auto& [to, m] : outbox)
+    batchable += m.kind == Message::Kind::kMergeAck && m.acks_batched;
+  if (batchable < 2) return;
+  struct Open {  // the open batch to one coordinator: its place in `kept`, its bytes
+    const ring::NodeId* to;
+    size_t index, bytes;
+  };
+  std::vector<Open> open;  // one per coordinator: a few
+  std::vector<std::pair<ring::NodeId, Message>> kept;
+  kept.reserve(outbox.size());
+  for (auto& [to, m] : outbox) {
+    if (m.kind != Message::Kind::kMergeAck || !m.acks_batched) {
+      kept.emplace_back(std::move(to), std::move(m));
+      continue;
+    }
+    const size_t bytes = m.status.message().size() + m.body.size();
+    auto it = std::find_if(open.begin(), open.end(), [&](const Open& o) { return *o.to == to; });
+    if (it == open.end() || kept[it->index].second.acks.size() == kMaxBatchAcks ||
+        it->bytes + bytes > kMaxBatchAckBytes) {
+      kept.emplace_back(to, Message::make(Message::Kind::kMergeAcks));
+      if (it == open.end()) it = open.insert(open.end(), Open{&to, 0, 0});
+      *it = Open{&to, kept.size() - 1, 0};
+    }
+    it->bytes += bytes;
+    kept[it->index].second.acks.push_back(
+        MergeAck{m.req_id, std::move(m.status), m.base, std::move(m.body)});
+  }
+  outbox = std::move(kept);
 }
 
 void Node::send_filtered(const ring::NodeId& to, const Message& m) {

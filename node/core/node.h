@@ -9,7 +9,8 @@
 //
 // Turns: everything a turn writes is staged in the Store; end_turn() commits it as one
 // batch (fsynced if any write was durable) and only then sends the turn's messages and
-// client replies, so nothing is acknowledged before it is stored.
+// client replies, so nothing is acknowledged before it is stored. The acks of a turn's
+// merges to one coordinator that reads batches leave as one kMergeAcks (batch_acks).
 //
 // Cluster (cluster.cc): gossiped membership (membership.h) decides the ring; heartbeats
 // feed a phi-accrual failure detector, and a peer it convicts (or the shell reports
@@ -98,6 +99,9 @@ struct FaultPoints {
   // entries for, not every member its update named (object_store.h): a remove's member
   // is not read, so its dots survive there.
   bool bug_partial_by_entries = false;
+  // A node from before batched acks: its merges do not ask for kMergeAcks, and as a
+  // replica it answers every merge with its own kMergeAck (mixed-version clusters).
+  bool legacy_acks = false;
 };
 
 // Timing and limits of the cluster machinery (docs/operations.md lists them all).
@@ -293,8 +297,11 @@ class Node {
   Status refusal(const Pending& p, size_t replicas) const;
   bool joining_alone() const;
   void on_replica_answer(const ring::NodeId& from, const Message& m);
+  void on_merge_ack(const ring::NodeId& from, uint64_t id, const Status& status, uint64_t base,
+                    std::string_view held);
   void answer_read(const Message& m, Message& reply);
   void handle_replica(const ring::NodeId& from, const Message& m);
+  void apply_merge(const Message& m, Message& reply);
   // cluster.cc
   void tick();
   void send_heartbeats(uint64_t now_ms);
@@ -422,6 +429,8 @@ class Node {
   FaultFilter faults_;
   HeldMessages held_;
   void send_filtered(const ring::NodeId& to, const Message& m);
+  // The turn's kMergeAcks that may be batched travel as one kMergeAcks per coordinator.
+  static void batch_acks(std::vector<std::pair<ring::NodeId, Message>>& outbox);
   // This turn's effects, released by end_turn() after the store commit.
   std::vector<std::pair<ring::NodeId, Message>> outbox_;
   std::vector<std::pair<ReplyFn, ClientResponse>> replies_;

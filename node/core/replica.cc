@@ -313,8 +313,14 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
   }
   Message reply;
   reply.req_id = m.req_id;
-  reply.bucket = m.bucket;
-  reply.key = m.key;
+  // A merge's ack may travel in a batch (Node::batch_acks) when its coordinator reads
+  // them; a batched ack names no key.
+  reply.acks_batched = m.kind == Message::Kind::kMerge && m.acks_batched &&
+                       !config_.cluster.fault_points.legacy_acks;
+  if (!reply.acks_batched) {
+    reply.bucket = m.bucket;
+    reply.key = m.key;
+  }
   // A duplicate of a mint already applied is answered from recent_mints_ below, even
   // while the store refuses writes: refusing it would say `unavailable` of a write that
   // was applied.
@@ -349,31 +355,37 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
       reply.body = std::move(applied->held);  // Message::body of kMintReply
     }
   } else {
-    reply.kind = Message::Kind::kMergeAck;
-    const bool hint = !m.hint_for.empty() && m.hint_for != config_.self;
-    if (!m.object) {
-      reply.status = Status::invalid_argument("merge without an object");
-    } else if (m.base != 0 && refuses_gap(m, hint)) {
-      reply.status = Status::unavailable("this replica missed earlier updates of the counter");
-      reply.base = m.base;
-    } else if (hint) {
-      reply.status =
-          hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable, env_.clock.wall_ms());
-    } else {
-      // Held flags for a set add someone waits on (Message::body of kMergeAck), judged
-      // against the minter's context, which only a set add's merge carries (Message::body
-      // of kMerge): a remove's or a repair's merge needs none.
-      std::optional<crdt::DotContext> seen;
-      if (!m.body.empty()) {
-        if (Result<crdt::DotContext> c = crdt::DotContext::decode(m.body)) seen = std::move(*c);
-      }
-      reply.status =
-          merge_local(m.bucket, m.key, *m.object, m.durable, m.elements,
-                      m.req_id != 0 && seen ? &reply.body : nullptr, seen ? &*seen : nullptr);
-    }
+    apply_merge(m, reply);
     if (m.req_id == 0) return;  // read repair: nobody waits for an ack
   }
   send(from, std::move(reply));
+}
+
+// A kMerge: joins its object (or stores it as a hint, or refuses a counter delta with a
+// gap), saying how in `reply` (a kMergeAck).
+void Node::apply_merge(const Message& m, Message& reply) {
+  reply.kind = Message::Kind::kMergeAck;
+  const bool hint = !m.hint_for.empty() && m.hint_for != config_.self;
+  if (!m.object) {
+    reply.status = Status::invalid_argument("merge without an object");
+  } else if (m.base != 0 && refuses_gap(m, hint)) {
+    reply.status = Status::unavailable("this replica missed earlier updates of the counter");
+    reply.base = m.base;
+  } else if (hint) {
+    reply.status =
+        hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable, env_.clock.wall_ms());
+  } else {
+    // Held flags for a set add someone waits on (Message::body of kMergeAck), judged
+    // against the minter's context, which only a set add's merge carries (Message::body
+    // of kMerge): a remove's or a repair's merge needs none.
+    std::optional<crdt::DotContext> seen;
+    if (!m.body.empty()) {
+      if (Result<crdt::DotContext> c = crdt::DotContext::decode(m.body)) seen = std::move(*c);
+    }
+    reply.status =
+        merge_local(m.bucket, m.key, *m.object, m.durable, m.elements,
+                    m.req_id != 0 && seen ? &reply.body : nullptr, seen ? &*seen : nullptr);
+  }
 }
 
 // A mint or merge while the store cannot take writes: refused (`unavailable`, nothing

@@ -17,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(again->kind == message->kind && again->req_id == message->req_id);
   FUZZ_CHECK(again->bucket == message->bucket && again->key == message->key);
   FUZZ_CHECK(again->body == message->body && again->elements == message->elements);
+  FUZZ_CHECK(again->acks == message->acks && again->acks_batched == message->acks_batched);
   FUZZ_CHECK(encode_message(*again) == once);
   return 0;
 }

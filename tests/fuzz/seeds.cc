@@ -117,6 +117,7 @@ Seeds messages() {
   core::Message merge = core::Message::make(K::kMerge, 3, "tags", "post-1");
   merge.object = std::make_shared<const core::Object>(a_set());
   merge.elements = {"red", "blue"};
+  merge.acks_batched = true;
   out.push_back(api::encode_message(merge));
   core::Message syn = core::Message::make(K::kGossipSyn);
   syn.body = core::encode_gossip(gossip());
@@ -124,6 +125,10 @@ Seeds messages() {
   core::Message ack = core::Message::make(K::kMergeAck, 3);
   ack.status = Status::type_mismatch("the key holds a set");
   out.push_back(api::encode_message(ack));
+  core::Message acks = core::Message::make(K::kMergeAcks);
+  acks.acks = {{3, Status::ok(), 0, std::string("\x01\x00", 2)},
+               {4, Status::unavailable("missed earlier updates"), 17, ""}};
+  out.push_back(api::encode_message(acks));
   return out;
 }
 

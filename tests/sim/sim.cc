@@ -184,6 +184,7 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
     config.seeds = seeds;
     config.vnodes_per_node = sim.options_.vnodes;
     config.cluster = sim.options_.cluster;
+    config.cluster.fault_points.legacy_acks |= sim.options_.legacy_acks.count(id_) > 0;
     config.max_pending_requests = sim.options_.max_pending_requests;
     config.max_write_bytes_in_flight = sim.options_.max_write_bytes_in_flight;
     config.object_cache_bytes = sim.options_.object_cache_bytes;
@@ -513,8 +514,14 @@ void Sim::deliver(const std::string& from, const std::string& to, const core::Me
 
 void Sim::send_now(const std::string& from, const std::string& to, const core::Message& m) {
   if (tap_) tap_(from, to, m);
-  if (blocked(from, to) || rng_.chance(options_.loss_pct, 100)) return;
+  const bool batch = m.kind == core::Message::Kind::kMergeAcks;
+  if (batch) ++ack_batches_.sent, ack_batches_.acks += m.acks.size();
+  if (blocked(from, to) || rng_.chance(options_.loss_pct, 100)) {
+    ack_batches_.lost += batch;
+    return;
+  }
   const int copies = rng_.chance(options_.dup_pct, 100) ? 2 : 1;
+  ack_batches_.duplicated += batch && copies == 2;
   for (int c = 0; c < copies; ++c) {
     schedule(link_delay_ms(), [this, from, to, m] {
       if (blocked(from, to)) return;  // a partition that began in flight
@@ -522,12 +529,36 @@ void Sim::send_now(const std::string& from, const std::string& to, const core::M
       when_awake(to, [this, from, to, m, inc] {
         auto it = nodes_.find(to);
         if (it == nodes_.end() || incarnation_[to] != inc) return;  // not running
+        if (options_.batch_arrivals) return arrive(from, to, m);
         ++delivered_;
         trace(static_cast<uint64_t>(m.kind), m.req_id);
         it->second->turn([&] { it->second->node().on_message(from, m); });
       });
     });
   }
+}
+
+void Sim::arrive(const std::string& from, const std::string& to, const core::Message& m) {
+  std::vector<Arrival>& waiting = inbox_[to];
+  waiting.push_back({from, m, incarnation_[to]});
+  if (waiting.size() == 1) schedule(0, [this, to] { flush(to); });
+}
+
+void Sim::flush(const std::string& to) {
+  auto batch = std::make_shared<std::vector<Arrival>>(std::move(inbox_[to]));
+  inbox_.erase(to);
+  when_awake(to, [this, to, batch] {
+    auto it = nodes_.find(to);
+    if (it == nodes_.end()) return;
+    it->second->turn([&] {
+      for (const Arrival& a : *batch) {
+        if (incarnation_[to] != a.incarnation) continue;  // sent to a process since killed
+        ++delivered_;
+        trace(static_cast<uint64_t>(a.m.kind), a.m.req_id);
+        it->second->node().on_message(a.from, a.m);
+      }
+    });
+  });
 }
 
 void Sim::client(const std::string& at_node, core::ClientRequest request, core::ReplyFn done) {

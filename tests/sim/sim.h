@@ -62,6 +62,11 @@ struct SimOptions {
   // The injected bug "partial-repair" (swarm.h): a repair (the doctor's or the offline
   // one) leaves objects with part of their rows, as before (LevelDbStore::repair_dir).
   bool bug_partial_repair = false;
+  // Messages that reach a node in the same millisecond are handled in one turn (as a busy
+  // shell reads many frames per loop turn), so the turn's acks travel batched (kMergeAcks).
+  bool batch_arrivals = false;
+  // Nodes that act as if from before batched acks (FaultPoints::legacy_acks).
+  std::set<std::string> legacy_acks = {};
 
   // Intervals scaled for simulation (the defaults, but heartbeats and gossip every
   // 200 ms, so a dead node is convicted in about 4 s of simulated time).
@@ -199,6 +204,11 @@ class Sim {
   void run_until(uint64_t until_ms);
   void run_until_idle(uint64_t max_ms);
 
+  // kMergeAcks batches the nodes sent, the acks in them, and what the network did to them.
+  struct AckBatches {
+    uint64_t sent = 0, acks = 0, lost = 0, duplicated = 0;
+  };
+  const AckBatches& ack_batches() const { return ack_batches_; }
   uint64_t trace_digest() const { return digest_; }
   uint64_t delivered() const { return delivered_; }
 
@@ -224,6 +234,10 @@ class Sim {
   void stall(const std::string& id, uint64_t ms);
   uint64_t stalled_for(const std::string& id) const;  // 0: not stalled now
   void send_now(const std::string& from, const std::string& to, const core::Message& m);
+  // batch_arrivals: a message reached `to`; the first of a millisecond schedules the turn
+  // that handles them all (flush), after every event already due then.
+  void arrive(const std::string& from, const std::string& to, const core::Message& m);
+  void flush(const std::string& to);
   void drain(uint64_t until_ms);  // runs every event due at or before until_ms
   void deliver(const std::string& from, const std::string& to, const core::Message& m);
   void trace(uint64_t a, uint64_t b);
@@ -236,6 +250,7 @@ class Sim {
   uint64_t seq_ = 0;
   uint64_t digest_ = 0;
   uint64_t delivered_ = 0;
+  AckBatches ack_batches_;
   std::unique_ptr<DiskFaults> env_;
   std::vector<std::string> ids_;
   std::map<std::string, std::unique_ptr<SimNode>> nodes_;  // running ones
@@ -247,6 +262,12 @@ class Sim {
   std::map<std::string, uint64_t> slow_ms_;
   StoreStats store_stats_;
   Tap tap_;
+  struct Arrival {
+    std::string from;
+    core::Message m;
+    uint64_t incarnation;  // of the receiver when it arrived
+  };
+  std::map<std::string, std::vector<Arrival>> inbox_;  // batch_arrivals: not yet handled
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
 };
 

@@ -74,6 +74,12 @@ Swarm choose_swarm(uint64_t seed, bool field_faults) {
     o.whole_set_max_members = 1 + rng.below(4);
     o.object_cache_bytes = rng.chance(1, 2) ? 0 : 4096;
   }
+  // Batched acks (issue #15), drawn after the rest so a seed keeps its other choices: one
+  // turn per millisecond's arrivals, and perhaps a node from before batching.
+  o.batch_arrivals = rng.chance(1, 2);
+  if (rng.chance(1, 4)) {
+    o.legacy_acks.insert("n" + std::to_string(1 + rng.below(static_cast<uint64_t>(o.nodes))));
+  }
   if (loses_victim_data(s)) {
     // A replaced or damaged disk loses what only it held: every acknowledged write must
     // be on a second node (docs/testing.md, "Rollback and clone").
@@ -115,6 +121,8 @@ std::string describe(const Swarm& s) {
            " cache=" + std::to_string(o.object_cache_bytes);
   }
   for (const auto& [node, from] : o.start_from) out += " " + node + "_starts_from=" + from;
+  if (o.batch_arrivals) out += " batch_arrivals";
+  for (const std::string& node : o.legacy_acks) out += " " + node + "_legacy_acks";
   out += " points={hint_skip=" + std::to_string(fp.hint_replay_skip_pct) + "%" +
          (fp.gossip_one_target ? " one_target" : "") + (fp.shuffle_outbox ? " shuffle" : "") +
          (fp.bug_never_replay_hints ? " BUG:never_replay_hints" : "") +

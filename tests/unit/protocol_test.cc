@@ -574,6 +574,9 @@ TEST_CASE("protocol decoders survive 50k random and mutated payloads", "[protoco
   m.kind = core::Message::Kind::kMerge;
   m.object = std::make_shared<const core::Object>(core::DataType::kSet);
   valid.push_back(encode_message(m));
+  core::Message acks = core::Message::make(core::Message::Kind::kMergeAcks);
+  acks.acks = {{1, Status::ok(), 0, "\x01"}, {2, Status::unavailable("gap"), 3, ""}};
+  valid.push_back(encode_message(acks));
   valid.push_back(encode_hello({kProtocolVersion, "n1", "", "127.0.0.1:7101", "nonce"}));
   valid.push_back(encode_hello({kClearSecretVersion, "n1", "s", "127.0.0.1:7101", ""}));
   valid.push_back(encode_challenge({"n1", "nonce", "proof"}));
@@ -706,6 +709,71 @@ TEST_CASE("an auth without its fields, or with one too long, and a user on a get
             .is_ok());
   CHECK(decode_request(map_of({id, auth, alice, bin("password", std::string(3, '\0'))}), &got)
             .is_ok());
+}
+
+TEST_CASE("a batch of merge acks round-trips, and a merge asks for it in its 14th field",
+          "[protocol][acks]") {
+  core::Message batch = core::Message::make(core::Message::Kind::kMergeAcks);
+  batch.acks.push_back({7, Status::ok(), 0, std::string("\x01\x00\x01", 3)});
+  batch.acks.push_back({8, Status::unavailable("missed earlier updates"), 41, ""});
+  batch.acks.push_back({~0ULL, Status::timeout("t"), 0, ""});
+  const std::string frame = encode_message(batch);
+  auto back = decode_message(frame);
+  REQUIRE(back.is_ok());
+  CHECK(back->kind == core::Message::Kind::kMergeAcks);
+  CHECK(back->acks == batch.acks);
+
+  // Every cut of the frame fails cleanly (none decodes to fewer acks).
+  for (size_t n = 0; n < frame.size(); ++n) CHECK_FALSE(decode_message(frame.substr(0, n)));
+
+  // The limits: no empty batch, at most kMaxBatchAcks, five fields per ack, known codes.
+  auto acks_frame = [](size_t count, int fields, int code) {
+    msgpack::sbuffer buf;
+    Pk pk(buf);
+    pk.pack_array(2);
+    pk.pack(static_cast<int>(core::Message::Kind::kMergeAcks));
+    pk.pack_array(static_cast<uint32_t>(count));
+    for (size_t i = 0; i < count; ++i) {
+      pk.pack_array(fields);
+      pk.pack(i + 1);
+      pk.pack(code);
+      pk.pack(std::string());
+      pk.pack(0);
+      for (int f = 4; f < fields; ++f) pk.pack(std::string());
+    }
+    return std::string(buf.data(), buf.size());
+  };
+  CHECK(decode_message(acks_frame(1, 5, 0)).is_ok());
+  CHECK(decode_message(acks_frame(core::kMaxBatchAcks, 5, 0))->acks.size() == core::kMaxBatchAcks);
+  CHECK_FALSE(decode_message(acks_frame(0, 5, 0)));
+  CHECK_FALSE(decode_message(acks_frame(core::kMaxBatchAcks + 1, 5, 0)));
+  CHECK_FALSE(decode_message(acks_frame(1, 4, 0)));
+  CHECK_FALSE(decode_message(acks_frame(1, 6, 0)));
+  CHECK_FALSE(decode_message(acks_frame(1, 5, 99)));
+
+  // A merge that asks for batched acks: the 14-field form; without, the old 13 fields.
+  core::Message merge = core::Message::make(core::Message::Kind::kMerge, 7, "b", "k");
+  merge.object = std::make_shared<const core::Object>(core::DataType::kSet);
+  CHECK(static_cast<unsigned char>(encode_message(merge)[0]) == 0x90 + 13);
+  merge.acks_batched = true;
+  const std::string asks = encode_message(merge);
+  CHECK(static_cast<unsigned char>(asks[0]) == 0x90 + 14);
+  auto mb = decode_message(asks);
+  REQUIRE(mb.is_ok());
+  CHECK(mb->acks_batched);
+  CHECK_FALSE(mb->duplicate);
+  merge.base = 9;  // with the gap fields the flag stays in its place
+  auto gb = decode_message(encode_message(merge));
+  REQUIRE(gb.is_ok());
+  CHECK(gb->acks_batched);
+  CHECK(gb->base == 9);
+  // A mint reply's 14th field stays its duplicate flag.
+  core::Message reply = core::Message::make(core::Message::Kind::kMintReply, 7);
+  reply.duplicate = true;
+  auto rb = decode_message(encode_message(reply));
+  REQUIRE(rb.is_ok());
+  CHECK(rb->duplicate);
+  CHECK_FALSE(rb->acks_batched);
 }
 
 }  // namespace
