@@ -12,6 +12,9 @@
 // waits for the whole context before removing anything: some dots a client observed
 // may never arrive (lost with a disk restored from an older copy). Deferred entries are
 // the only remove metadata ever stored, and only while a replica lags behind a client.
+// A remove's delta carries the remove itself the same way (unless the dots it took out
+// here cover what it observed): a replica that removed some of those dots before, by a
+// remove whose delta was lost, still takes them out of the replicas that hold them.
 #pragma once
 
 #include <map>

@@ -134,6 +134,18 @@ TEST_CASE("swarm: an injected bug that skips fsync loses acknowledged writes and
   REQUIRE(run.verdict.summary.lost + run.verdict.summary.out_of_bounds > 0);
 }
 
+TEST_CASE("swarm: seed 428 keeps a remove minted where the element was gone already",
+          "[sim][swarm]") {
+  // A first remove's merges were lost; the second, through the same minter, had an empty
+  // delta, so its acknowledgements held nothing and a clone of the minter's disk brought
+  // the element back (docs/testing.md). Batched turns and a legacy node make this seed.
+  const Swarm s = choose_swarm(428, true);
+  REQUIRE(s.sim.batch_arrivals);
+  const SwarmRun r = run_swarm(s);
+  INFO(report(s, r));
+  REQUIRE(r.ok());
+}
+
 TEST_CASE("swarm: an injected bug that never replays hints is caught", "[sim][swarm]") {
   // Fallbacks keep the writes they took for down primaries. Nothing acknowledged is lost
   // (a primary minted every write), but the hints never drain: the liveness bound fails.

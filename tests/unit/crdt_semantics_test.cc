@@ -83,6 +83,38 @@ TEST_CASE("orset: a deferred remove takes out the dots it saw before its whole c
   REQUIRE(a.read() == Strings{"x"});
 }
 
+TEST_CASE("orset: a remove minted where the element is gone already still removes it elsewhere",
+          "[crdt][orset]") {
+  // x lives on r1, r2 and `minter`. A first remove ran on `minter` and its delta never
+  // reached the others; a client reads x on r1 and removes it again through `minter`.
+  ORSet minter, r1, r2;
+  r1.add(1, "x");
+  minter.join(r1);
+  r2.join(r1);
+  (void)minter.remove("x");  // lost in the network
+  const DotContext seen = r1.context();
+  const ORSet rm = minter.remove("x", seen);
+  r1.join(rm);
+  r2.join(rm);
+  REQUIRE(r1.read().empty());  // the remove is held where it was acknowledged
+  REQUIRE(r2.read().empty());
+  REQUIRE(r1.deferred().empty());  // applied and dropped: r1 covers what it observed
+  REQUIRE(r1 == minter);
+  // Without a context (remove every dot seen here) the same holds.
+  ORSet r3;
+  r3.join(r1.add(2, "y"));
+  minter.join(r1);
+  (void)minter.remove("y");
+  r3.join(minter.remove("y"));
+  REQUIRE(r3.read().empty());
+  // An add the remover never saw survives the carried remove (add wins).
+  ORSet late;
+  late.join(r1);
+  late.add(3, "x");
+  late.join(rm);
+  REQUIRE(late.contains("x"));
+}
+
 TEST_CASE("orset: remove of an absent element is harmless", "[crdt][orset]") {
   ORSet s;
   ORSet d = s.remove("nope");
