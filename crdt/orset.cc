@@ -180,11 +180,8 @@ ORSet ORSet::remove(const std::string& elem, const DotContext& observed, Touched
     deferred_[observed].insert(elem);
     delta.deferred_[observed].insert(elem);
   } else if (!delta.ctx_.covers(observed)) {
-    // Some dots of `elem` that `observed` holds may be gone here already (an earlier
-    // remove whose delta never reached the other replicas) and still live there: the
-    // delta carries the remove itself, which a replica covering `observed` applies and
-    // drops at once. Without it, the remove would be acknowledged by replicas it changed
-    // nothing on, and held by this one alone.
+    // Dots of `elem` that `observed` holds may be gone here (an earlier remove whose delta
+    // was lost) but live elsewhere: the delta carries the remove itself (orset.h).
     delta.deferred_[observed].insert(elem);
   }
   return delta;
