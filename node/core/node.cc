@@ -226,9 +226,11 @@ void Node::batch_acks(std::vector<std::pair<ring::NodeId, Message>>& outbox) {
   std::vector<Open> open;  // one per coordinator: a few
   std::vector<std::pair<ring::NodeId, Message>> kept;
   kept.reserve(outbox.size());
-  for (auto& [to, m] : outbox) {
+  for (auto& entry : outbox) {
+    const ring::NodeId& to = entry.first;
+    Message& m = entry.second;
     if (m.kind != Message::Kind::kMergeAck || !m.acks_batched) {
-      kept.emplace_back(std::move(to), std::move(m));
+      kept.push_back(std::move(entry));
       continue;
     }
     const size_t bytes = m.status.message().size() + m.body.size();
