@@ -186,6 +186,11 @@ void add_limit_flags(CLI::App& app, uvshell::ServerConfig& l) {
                  "a peer connection's hello must arrive within this")
       ->capture_default_str()
       ->check(CLI::Range(100u, 600'000u));
+  app.add_option("--peer-min-protocol", l.peer_min_protocol,
+                 "the oldest peer protocol welcomed: 2 refuses protocol 1 hellos, which send "
+                 "the cluster secret in clear")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 2u));
   app.add_option("--max-peer-strangers", l.max_peer_strangers,
                  "peer connections waiting for their hello; beyond, the oldest is closed")
       ->capture_default_str()

@@ -79,6 +79,11 @@ bool Server::Impl::accept_hello(Conn* c, std::string_view payload) {
         Status::invalid_argument("protocol version " + std::to_string(hello->version) +
                                  " (this node speaks " + std::to_string(api::kClearSecretVersion) +
                                  " and " + std::to_string(api::kProtocolVersion) + ")");
+  } else if (hello->version < config.peer_min_protocol) {
+    refusal = Status::unauthorized("peer protocol " + std::to_string(hello->version) +
+                                   " sends the cluster secret in clear; this node takes protocol " +
+                                   std::to_string(config.peer_min_protocol) +
+                                   " and later (--peer-min-protocol)");
   } else if (hello->node == config.node_id || hello->node.empty() ||
              hello->node.size() > core::kMaxNodeIdBytes || is_seed_name(hello->node)) {
     refusal = Status::unauthorized("bad node id \"" + hello->node + "\"");

@@ -76,6 +76,9 @@ struct ServerConfig {
   // within peer_handshake_timeout_ms; over a cap, the oldest stranger in that scope is closed
   // (a real peer says hello within a round trip, so it is never the oldest for long).
   uint32_t peer_handshake_timeout_ms = 5'000;
+  // The oldest peer protocol a listener welcomes: 1 also takes a hello that carries the
+  // secret in clear (nodes not yet upgraded, warned about); 2 refuses it.
+  uint32_t peer_min_protocol = 1;
   size_t max_peer_strangers = 64;
   size_t max_peer_strangers_per_address = 16;
   size_t max_inflight_per_connection = 1024;

@@ -113,6 +113,30 @@ TEST_CASE("the peer handshake welcomes a proof of the secret and refuses anythin
   CHECK(tc.log("n1").find(kSecret) == std::string::npos);  // never logged
 }
 
+TEST_CASE("--peer-min-protocol=2 refuses a hello that sends the secret in clear",
+          "[cluster][bad]") {
+  TestCluster tc(1, kSecret, /*start=*/true, {"--peer-min-protocol=2"});
+  const int port = tc.peer_port("n1");
+  {  // the right secret, in clear: refused, and the connection closed
+    PeerLink clear(port);
+    clear.send(api::encode_hello({api::kClearSecretVersion, "n9", kSecret, "", ""}));
+    Result<std::string> welcome = api::decode_welcome(clear.next());
+    CHECK(welcome.status().code() == Code::kUnauthorized);
+    CHECK_THAT(welcome.status().message(), Catch::Contains("--peer-min-protocol"));
+    CHECK(clear.next().empty());
+  }
+  {  // protocol 2 is still welcomed
+    PeerLink link(port);
+    const std::string nonce = uvshell::random_nonce();
+    const api::Challenge ch = hello(link, "n7", nonce);
+    link.send(api::encode_proof(
+        uvshell::peer_proof(key(), uvshell::PeerRole::kDialler, nonce, ch.nonce, "n7", "n1")));
+    CHECK(api::decode_welcome(link.next()).is_ok());
+  }
+  CHECK_THAT(tc.log("n1"), Catch::Contains("sends the cluster secret in clear; this node takes"));
+  CHECK(tc.log("n1").find(kSecret) == std::string::npos);  // never logged
+}
+
 // A listener that accepts and never answers (a hung process, a half-open middlebox): the
 // dialler gives up on the connection after --peer-handshake-timeout-ms and dials again,
 // instead of holding its queue for the peer on a connection that will never welcome it.
