@@ -147,8 +147,16 @@ void Server::Impl::welcomed_stranger(Conn* c) {
   count_down(&strangers_by_address, c->address);
 }
 
+void Server::Impl::end_tls_refusal(Conn* c) {
+  if (!c->tls_refusal) return;
+  c->tls_refusal = false;
+  --tls_refusals;
+  dirty.insert(c);  // the refusal can go now (or the alert), then the connection closes
+}
+
 void Server::Impl::release_limits(Conn* c) {
   welcomed_stranger(c);
+  end_tls_refusal(c);
   if (!c->slot) return;
   c->slot = false;
   --client_conns;
@@ -266,7 +274,7 @@ void Server::Impl::sweep_conns() {
       idle.push_back(c);  // quiet, or not reading its answers
     } else if (c->slot && c->kind == Conn::Kind::kHttp && http_too_slow(c, now)) {
       slow.push_back(c);
-    } else if (c->slot && request_too_slow(c, now)) {
+    } else if ((c->slot || c->tls_refusal) && request_too_slow(c, now)) {
       slow.push_back(c);  // a RESP command or a TLS handshake trickling in
     }
   }

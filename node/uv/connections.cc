@@ -64,6 +64,11 @@ void Server::Impl::on_accept(uv_stream_t* listener, Conn::Kind kind) {
       reply(c, r);
     }
     c->close_after_flush = true;
+    if (c->tls && tls_refusals < kMaxTlsRefusals) {  // it can read why once TLS is up
+      c->tls_refusal = true;
+      ++tls_refusals;
+      start_reading(c);
+    }
     return;
   }
   if (kind == Conn::Kind::kResp) start_resp(c);
@@ -96,8 +101,12 @@ void Server::Impl::on_read(Conn* c, ssize_t n, const uv_buf_t* buf) {
   std::string plain;  // TLS: what the ciphertext read holds
   const char* data = buf->base;
   size_t len = static_cast<size_t>(n);
-  if (c->tls && !c->close_after_flush) {
+  if (c->tls && (!c->close_after_flush || c->tls_refusal)) {
     if (!tls_receive(c, data, len, &plain)) return;
+    if (c->tls_refusal) {  // what it sends is not read; the refusal goes once TLS is up
+      if (c->tls->established()) end_tls_refusal(c);
+      return;
+    }
     data = plain.data();
     len = plain.size();
     if (len == 0) return;  // handshake records only
@@ -396,7 +405,7 @@ void Server::Impl::flush(Conn* c) {
   std::string* wire = wire_bytes(c);  // TLS: the records of what was queued
   if (wire == nullptr) return;
   if (wire->empty()) {
-    if (c->close_after_flush) close_conn(c, "after the last reply");
+    if (c->close_after_flush && !c->tls_refusal) close_conn(c, "after the last reply");
     return;
   }
   // Most writes complete at once. uv_try_write then spares libuv's write request, whose

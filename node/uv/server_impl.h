@@ -70,7 +70,10 @@ struct Conn {
   uint64_t accepted_ms = 0;  // peer-in: the hello deadline counts from here
   uint64_t active_ms = 0;    // the last byte read or write finished: idle clients are closed
   bool slot = false;         // holds a client slot (a refused newcomer holds none)
-  bool stranger = false;     // peer-in counted as waiting for its hello
+  // A TLS client refused at accept (over a cap): its handshake is completed first so the
+  // refusal can be read (Impl::tls_refusals counts these, kMaxTlsRefusals at most).
+  bool tls_refusal = false;
+  bool stranger = false;  // peer-in counted as waiting for its hello
   // kHttp: a second parser that only watches where requests begin and end (the session's
   // is private), for the header and body deadlines; 0: not in that part of a request.
   struct HttpPace {
@@ -222,6 +225,11 @@ struct Server::Impl final : core::Clock, core::Transport {
                  spdlog::level::level_enum level = spdlog::level::warn);
   uv_timer_t limits_timer{};
   size_t strangers = 0;  // peer-in connections whose hello is not accepted yet
+  // TLS clients refused over a cap, finishing their handshake to read why (Conn::tls_refusal):
+  // beyond this many at once, one is closed without the refusal, as without TLS it never is.
+  static constexpr size_t kMaxTlsRefusals = 64;
+  size_t tls_refusals = 0;
+  void end_tls_refusal(Conn* c);
   std::map<std::string, size_t, std::less<>> clients_by_address, strangers_by_address;
   std::map<std::string, std::pair<uint64_t, size_t>> limit_logs;  // kind: next log, not logged
   PeerStateLog peer_states;  // what was logged of peers going down and back

@@ -30,6 +30,7 @@ bool Server::Impl::tls_receive(Conn* c, const char* data, size_t n, std::string*
             spdlog::level::info);
   c->out.clear();  // only the alert goes out
   c->close_after_flush = true;
+  end_tls_refusal(c);
   if (c->kind == Conn::Kind::kPeerOut) close_conn(c, s.message());
   return false;
 }
@@ -39,6 +40,8 @@ void Server::Impl::refuse_plaintext(Conn* c) {
             fmt::format("{}: a plaintext client on a TLS port; told so and closed", c->remote),
             spdlog::level::info);
   c->tls.reset();  // the refusal goes out in clear: it must be readable
+  c->out.clear();  // a refusal over a cap waiting for TLS: this one says more
+  end_tls_refusal(c);
   const std::string why = "this port speaks TLS: connect with TLS";
   switch (c->kind) {
     case Conn::Kind::kHttp: {

@@ -5,7 +5,8 @@
 #     with ssl, curl --cacert; writes through one node read back through another (the peer
 #     links replicate over mutual TLS); a client certificate naming a user signs it in;
 #   - a plaintext client on each TLS port is told so in its own protocol and the node
-#     keeps serving; a client that does not trust the node's CA is refused;
+#     keeps serving; a client that does not trust the node's CA is refused; a TLS client
+#     over the connection cap is told why (RESP, HTTP 429, native) after its handshake;
 #   - a peer with a certificate of another CA, an expired certificate, or a valid
 #     certificate naming another node id is refused (and logged), and never joins;
 #   - SIGHUP with a new certificate: open connections keep working, new ones see it.
@@ -128,6 +129,26 @@ expect_exit 1 "this port speaks TLS" -- env -u SHOAL_TLS_CA "$shoal" -H "$n1" pi
 expect_exit 1 "certificate verify failed" -- env SHOAL_TLS_CA="$pki/other-ca.crt" "$shoal" \
   -H "$n1" ping
 expect_exit 0 "^v1$" -- as_app -H "$n1" get b native-k
+
+# ---- a TLS client over the connection cap is told why once its handshake is done ----
+# (before, it was closed at accept, before TLS could carry a word: redis-cli said nothing)
+"$bin/shoald" --id n5 --data-dir "$dir/capped" --client 127.0.0.1:$((base + 70)) \
+  --peer 127.0.0.1:$((base + 170)) --resp 127.0.0.1:$((base + 270)) \
+  --http 127.0.0.1:$((base + 370)) --tls-cert "$pki/n1.crt" --tls-key "$pki/n1.key" \
+  --tls-ca "$pki/ca.crt" --max-clients 1 >"$dir/capped.log" 2>&1 &
+capped_pid=$!
+eventually 10 "^PONG$" -- redis-cli --tls --cacert "$pki/ca.crt" -p $((base + 270)) ping
+exec 6< <(sleep 20 | openssl s_client -connect 127.0.0.1:$((base + 270)) -CAfile "$pki/ca.crt" \
+  -quiet 2>&1)  # holds the one client slot
+holder_pid=$!
+eventually 10 "too many client connections" -- redis-cli --tls --cacert "$pki/ca.crt" \
+  -p $((base + 270)) ping
+expect_exit 0 "^429$" -- curl -s -o /dev/null -w '%{http_code}' --cacert "$pki/ca.crt" \
+  "https://localhost:$((base + 370))/ping"
+expect_exit 1 "too many client connections" -- "$shoal" -H 127.0.0.1:$((base + 70)) ping
+kill "$holder_pid" "$capped_pid" 2>/dev/null
+wait "$capped_pid" 2>/dev/null
+exec 6<&-
 
 # ---- a TLS handshake that trickles in is closed after the header timeout (2 s here) ----
 exec 5<>"/dev/tcp/127.0.0.1/$resp1"
