@@ -734,7 +734,7 @@ TEST_CASE("a batch of merge acks round-trips, and a merge asks for it in its 14t
     pk.pack(static_cast<int>(core::Message::Kind::kMergeAcks));
     pk.pack_array(static_cast<uint32_t>(count));
     for (size_t i = 0; i < count; ++i) {
-      pk.pack_array(fields);
+      pk.pack_array(static_cast<uint32_t>(fields));
       pk.pack(i + 1);
       pk.pack(code);
       pk.pack(std::string());
