@@ -60,7 +60,7 @@ TEST_CASE("a turn's acks to one coordinator travel as one batch and every count 
   CHECK(sim.ack_batches().sent > 0);
   CHECK(sim.ack_batches().acks >= 600);
   CHECK(sim.ack_batches().acks >= 20 * sim.ack_batches().sent);
-  for (const std::string& n : {"n1", "n2", "n3"}) {
+  for (const char* n : {"n1", "n2", "n3"}) {
     CHECK(local_counter(sim, n, "k7") == 7);
     CHECK(local_counter(sim, n, "k200") == 200);
   }
