@@ -113,7 +113,7 @@ TEST_CASE("the peer handshake welcomes a proof of the secret and refuses anythin
   CHECK(tc.log("n1").find(kSecret) == std::string::npos);  // never logged
 }
 
-TEST_CASE("--peer-min-protocol=2 refuses a hello that sends the secret in clear",
+TEST_CASE("a listener with --peer-min-protocol=2 refuses a hello that sends the secret in clear",
           "[cluster][bad]") {
   TestCluster tc(1, kSecret, /*start=*/true, {"--peer-min-protocol=2"});
   const int port = tc.peer_port("n1");
