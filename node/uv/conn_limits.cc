@@ -151,7 +151,8 @@ void Server::Impl::end_tls_refusal(Conn* c) {
   if (!c->tls_refusal) return;
   c->tls_refusal = false;
   --tls_refusals;
-  dirty.insert(c);  // the refusal can go now (or the alert), then the connection closes
+  // No dirty.insert here: close_conn calls this after taking `c` out of `dirty`; the
+  // callers that go on writing (tls_receive, refuse_plaintext) mark `c` dirty themselves.
 }
 
 void Server::Impl::release_limits(Conn* c) {
