@@ -267,10 +267,21 @@ class Checker {
 
   // Whether remove `rm` observed attempt `add`: exactly when the add's dot is known (the
   // remove's context holds it or not); without it, a remove invoked after the attempt
-  // possibly observed it (its read came later), and none certainly did.
+  // possibly observed it (its read came later), and none certainly did. A remove without
+  // a context reads the replicas while it runs (a counting remove's follow-up,
+  // node/core/set_remove.cc): until its last answer, or forever when an attempt has none.
   static bool possibly_observed(const Op& rm, const Op& op, const Attempt& add) {
     if (add.dot() && rm.first().ctx) return rm.first().ctx->contains(*add.dot());
+    if (!rm.first().ctx) return observes_until_ms(rm) >= op.effect_since_ms(add);
     return rm.first().time_ms >= op.effect_since_ms(add);
+  }
+  static uint64_t observes_until_ms(const Op& rm) {
+    uint64_t until_ms = 0;
+    for (const Attempt& a : rm.attempts) {
+      if (!a.done) return UINT64_MAX;
+      until_ms = std::max(until_ms, a.done->time_ms);
+    }
+    return until_ms;
   }
   static bool certainly_observed(const Op& rm, const Attempt& add) {
     return add.dot() && rm.first().ctx && rm.first().ctx->contains(*add.dot());

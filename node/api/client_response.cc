@@ -129,7 +129,7 @@ std::string encode_response(const Response& r) {
   const bool ok = r.status.is_ok();
   uint32_t fields = 2u + !ok + r.type.has_value() + r.context.has_value() + !r.node.empty() * 2u +
                     !r.members.empty() + !r.stats.empty() + r.chaos.has_value() + r.duplicate +
-                    r.next.has_value() + r.added.has_value();
+                    r.next.has_value() + r.added.has_value() + r.removed.has_value();
   const bool has_values =
       r.type && (*r.type == core::DataType::kRegister || *r.type == core::DataType::kLww);
   const bool has_counter = r.type && *r.type == core::DataType::kCounter;
@@ -151,6 +151,10 @@ std::string encode_response(const Response& r) {
   if (r.added) {
     pack_str(pk, "added");
     pk.pack_uint32(*r.added);
+  }
+  if (r.removed) {
+    pack_str(pk, "removed");
+    pk.pack_uint32(*r.removed);
   }
   if (r.type) {
     pack_str(pk, "type");
@@ -189,11 +193,11 @@ Result<Response> decode_response(std::string_view payload) {
       if (k == "status") return field_bytes(v, k, &code);
       if (k == "msg") return field_bytes(v, k, &msg);
       if (k == "dup") return field_bool(v, k, &r.duplicate);
-      if (k == "added") {
+      if (k == "added" || k == "removed") {
         uint64_t n = 0;
         SHOAL_RETURN_IF_ERROR(field_u64(v, k, &n));
         if (n > UINT32_MAX) return invalid(k, "out of range");
-        r.added = static_cast<uint32_t>(n);
+        (k == "added" ? r.added : r.removed) = static_cast<uint32_t>(n);
         return Status::ok();
       }
       if (k == "type") {

@@ -66,6 +66,9 @@ struct Response {
   // set_add: how many of the members named were new (none of the replicas that
   // acknowledged the write held them before; "added" on the wire).
   std::optional<uint32_t> added;
+  // Set removes without a context: how many of the members named a read before the
+  // remove would have found ("removed" on the wire; core::ClientResponse::removed).
+  std::optional<uint32_t> removed;
 };
 
 std::string encode_response(const Response& response);

@@ -114,6 +114,7 @@ Response to_response(const Request& request, core::ClientResponse answer) {
   r.status = std::move(answer.status);
   r.duplicate = answer.duplicate;
   r.added = answer.added;
+  r.removed = answer.removed;
   r.next = std::move(answer.next);
   if (!answer.object) return r;
   const core::Object& o = *answer.object;

@@ -299,7 +299,8 @@ Reply answer_reply(Op op, const Response& a, bool paged) {
     // set: that would make every add O(set size)); a read with the members.
     const bool write = op == Op::kSetAdd || op == Op::kSetRemove;
     body = {{"type", "set"}, {write ? "present" : "members", json::bytes_array(a.elements)}};
-    if (a.added) body["added"] = *a.added;  // an add: how many were new (as SADD answers)
+    if (a.added) body["added"] = *a.added;        // an add: how many were new (as SADD answers)
+    if (a.removed) body["removed"] = *a.removed;  // a remove without a context (as SREM)
     if (paged) body["cursor"] = a.next ? resp::encode_cursor(*a.next) : "0";
   } else {
     out.status = 300;

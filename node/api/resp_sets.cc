@@ -21,36 +21,19 @@ void Session::set_add(std::vector<std::string>& args, Reply reply, const std::st
   });
 }
 
-// SREM answers how many members it removed, so it reads those members first (only
-// those: O(members named), not O(set size)) and removes with the context it read
-// (exactly the adds a quorum saw: a remove at one replica without a context would miss
-// an add acknowledged by the others).
+// SREM in one round trip: a remove without a context removes every add a read at the
+// connection's consistency would have seen, and answers how many of the members named
+// that read would have found (core::ClientResponse::removed; docs/semantics.md,
+// "Removes without a context").
 void Session::set_remove(std::vector<std::string>& args, Reply reply, const std::string& op_id) {
-  std::set<std::string> elems(args.begin() + 2, args.end());
-  auto self = shared_from_this();
-  Request probe = make(Op::kSetGet, args[1]);
-  probe.for_update = true;
-  probe.elements.assign(elems.begin(), elems.end());
-  Request probe_scope = make(Op::kSetGet, "");
-  run(std::move(probe),
-      [self, key = args[1], elems, reply, op_id, probe_scope = std::move(probe_scope)](Response r) {
-        if (!r.status.is_ok() && r.status.code() != Code::kNotFound)
-          return reply(error_for(r.status));
-        const std::set<std::string> present(r.elements.begin(), r.elements.end());
-        std::vector<std::string> change;
-        for (const std::string& e : elems) {
-          if (present.count(e) != 0) change.push_back(e);
-        }
-        if (change.empty()) return reply(integer(0));
-        Request w = make_like(probe_scope, Op::kSetRemove, key);
-        w.elements = change;
-        w.op_id = op_id;
-        w.context = r.context;
-        const auto n = static_cast<int64_t>(change.size());
-        self->run(std::move(w), [n, reply](Response a) {
-          reply(a.status.is_ok() ? integer(n) : error_for(a.status));
-        });
-      });
+  Request w = make(Op::kSetRemove, args[1]);
+  const std::set<std::string> members(args.begin() + 2, args.end());
+  w.elements.assign(members.begin(), members.end());
+  w.op_id = op_id;
+  run(std::move(w), [reply](Response a) {
+    if (!a.status.is_ok()) return reply(error_for(a.status));
+    reply(integer(a.removed.value_or(0)));
+  });
 }
 
 void Session::set_read(const std::string& name, std::vector<std::string>& args, Reply reply) {

@@ -9,6 +9,15 @@
 namespace shoal::core {
 
 void Node::on_client_request(ClientRequest request, ReplyFn reply) {
+  start_request(std::move(request), std::move(reply), /*internal=*/false);
+}
+
+void Node::answer(ReplyFn reply, ClientResponse response, bool internal) {
+  if (internal) return reply(std::move(response));
+  replies_.emplace_back(std::move(reply), std::move(response));
+}
+
+void Node::start_request(ClientRequest request, ReplyFn reply, bool internal) {
   Result<ResolvedOptions> opts = resolve(request.options);
   Status invalid = opts.status();
   if (invalid.is_ok() && faults_.refuses_clients()) {
@@ -23,19 +32,10 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
                                 " set members per read");
   }
   if (invalid.is_ok() && request.page) invalid = check_page(request);
-  if (!invalid.is_ok()) {
-    replies_.emplace_back(std::move(reply), ClientResponse{invalid, nullptr});
-    return;
-  }
-  if (requests_.full()) {
-    replies_.emplace_back(std::move(reply), ClientResponse{overload(), nullptr});
-    return;
-  }
+  if (invalid.is_ok() && requests_.full()) invalid = overload();
   const size_t write_bytes = held_write_bytes(request);
-  if (requests_.over_budget(write_bytes)) {
-    replies_.emplace_back(std::move(reply), ClientResponse{write_overload(), nullptr});
-    return;
-  }
+  if (invalid.is_ok() && requests_.over_budget(write_bytes)) invalid = write_overload();
+  if (!invalid.is_ok()) return answer(std::move(reply), ClientResponse{invalid, nullptr}, internal);
   const uint64_t id = next_id_++;
   Pending& p = requests_.open(id, write_bytes);
   p.op = request.op;
@@ -45,6 +45,10 @@ void Node::on_client_request(ClientRequest request, ReplyFn reply) {
   p.page = std::move(request.page);
   p.options = fit_to_replicas(request.options, *opts, static_cast<uint32_t>(ring_.ring().size()));
   p.reply = std::move(reply);
+  p.internal = internal;
+  if (request.op == ClientRequest::Op::kUpdate && counts_removed(request.update)) {
+    p.request_options = request.options;
+  }
   const size_t replicas = choose_targets(p, ring::key_hash(p.bucket, p.key));
   const Status refused = refusal(p, replicas);
   if (!refused.is_ok()) {
@@ -189,6 +193,7 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
     p.delta_elements = update.elements;
   }
   if (update.kind == Update::Kind::kSetAdd) p.held.assign(update.elements.size(), '\0');
+  if (counts_removed(update)) p.removal.assign(update.elements.size(), '\0');
   if (minter->node != config_.self) {
     Message m = Message::make(Message::Kind::kMint, id, p.bucket, p.key);
     m.update = update;
@@ -208,15 +213,16 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
   p.state = std::move(applied->state);
   p.duplicate = applied->duplicate;
   p.base = applied->base;
-  p.note_held(applied->held, /*from_minter=*/true);
+  note_flags(p, applied->held, config_.self, /*from_minter=*/true);
   spread_delta(id, p, config_.self);
   record(id, config_.self, true, Status::ok());
 }
 
-// A set add's minter context: the state the minter answered with is the set projected
-// on the members named, with its whole context (answer_state in replica.cc).
+// A set add's or counting remove's minter context: the state the minter answered with is
+// the set projected on the members named, with its whole context (answer_state in
+// replica.cc).
 const crdt::DotContext* Node::minter_context(const Pending& p) {
-  if (p.held.empty() || !p.state) return nullptr;
+  if ((p.held.empty() && !p.counting_remove()) || !p.state) return nullptr;
   const auto* set = p.state->as<crdt::ORSet>();
   return set ? &set->context() : nullptr;
 }
@@ -226,7 +232,9 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
   // A set add: the minter's context, by which each replica judges its held flags
   // (encoded once: the same bytes go to every remote target).
   const crdt::DotContext* minter_seen = minter_context(p);
-  const std::string minter_bytes = minter_seen ? minter_seen->encode() : std::string();
+  std::string minter_bytes;
+  if (minter_seen && p.counting_remove()) minter_bytes = kRemovalMark;
+  if (minter_seen) minter_bytes += minter_seen->encode();
   for (const ring::Target& t : targets) {
     if (t.node == minter) continue;
     if (t.node == config_.self) {
@@ -238,11 +246,12 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
         on_gap(id, p, t.node);
       } else {
         std::string held;
-        Status s = t.hint_for ? hints_.store(*t.hint_for, p.bucket, p.key, *p.delta,
-                                             p.options.durable, env_.clock.wall_ms())
-                              : merge_local(p.bucket, p.key, *p.delta, p.options.durable,
-                                            p.delta_elements, &held, minter_context(p));
-        if (s.is_ok()) p.note_held(held, /*from_minter=*/false);
+        Status s = t.hint_for
+                       ? hints_.store(*t.hint_for, p.bucket, p.key, *p.delta, p.options.durable,
+                                      env_.clock.wall_ms())
+                       : merge_local(p.bucket, p.key, *p.delta, p.options.durable, p.delta_elements,
+                                     &held, minter_context(p), p.counting_remove());
+        if (s.is_ok()) note_flags(p, held, config_.self, /*from_minter=*/false);
         record(id, t.node, s.is_ok(), s);
       }
       if (!requests_.find(id)) return;
@@ -345,7 +354,9 @@ void Node::record(uint64_t id, const ring::NodeId& from, bool ok, const Status& 
 void Node::finish_if_done(uint64_t id, Pending& p) {
   const Outcome outcome = p.outcome();
   if (outcome == Outcome::kSucceeded) {
-    if (p.is_read()) {
+    if (p.counting_remove()) {
+      if (!p.replied) finish_counting_remove(p);
+    } else if (p.is_read()) {
       std::optional<std::string> next;
       if (p.page) next = merge_page(p);
       ClientResponse r{p.merged ? Status::ok() : Status::not_found(p.bucket + "/" + p.key),
@@ -457,10 +468,16 @@ void Node::on_replica_answer(const ring::NodeId& from, const Message& m) {
     p.state = m.state;
     p.duplicate = m.duplicate;
     p.base = m.base;
-    p.note_held(m.body, /*from_minter=*/true);
+    note_flags(p, m.body, from, /*from_minter=*/true);
     spread_delta(m.req_id, p, from);
     record(m.req_id, from, true, Status::ok());
   }
+}
+
+void Node::note_flags(Pending& p, std::string_view flags, const ring::NodeId& from,
+                      bool from_minter) {
+  if (p.counting_remove()) return p.note_removal(flags, from);
+  p.note_held(flags, from_minter);
 }
 
 void Node::on_merge_ack(const ring::NodeId& from, uint64_t id, const Status& status, uint64_t base,
@@ -473,7 +490,8 @@ void Node::on_merge_ack(const ring::NodeId& from, uint64_t id, const Status& sta
     on_gap(id, p, from);
     return;
   }
-  if (status.is_ok() && !p.answered_by.count(from)) p.note_held(held, /*from_minter=*/false);
+  if (status.is_ok() && !p.answered_by.count(from))
+    note_flags(p, held, from, /*from_minter=*/false);
   record(id, from, status.is_ok(), status);
 }
 

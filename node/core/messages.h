@@ -27,6 +27,9 @@ struct MergeAck {
 constexpr size_t kMaxBatchAcks = 4096;
 constexpr size_t kMaxBatchAckBytes = 1u << 20;
 
+// Starts the body of a counting remove's kMerge (no encoded context starts with it).
+inline constexpr char kRemovalMark = '\0';
+
 struct Message {
   enum class Kind : uint8_t {
     kRead = 1,   // coordinator -> replica: send me your state for (bucket, key)
@@ -65,7 +68,9 @@ struct Message {
   std::string hint_for;          // kRead, kMerge to a sloppy fallback: the down primary
   // gossip: encode_gossip(). kMintReply and kMergeAck of a set delta: one byte per
   // member of the update / kMerge `elements`, 1 if the replica held it before (SADD's
-  // count, Pending::held); empty from nodes before these flags.
+  // count, Pending::held); empty from nodes before these flags. A counting remove's
+  // kMintReply and kMergeAck: its removal flags (Pending::removal). kMerge of a set add:
+  // the minter's context (encoded); of a counting remove: kRemovalMark and that context.
   std::string body;
   // kRead: only these set members (empty: all). kMerge of a minted set delta: the
   // members it touches (every dot its context holds is one of theirs), so a big set's

@@ -80,10 +80,10 @@ void Node::send(const ring::NodeId& to, Message m) { outbox_.emplace_back(to, st
 void Node::respond(Pending& p, ClientResponse response) {
   if (p.replied) return;
   p.replied = true;
-  replies_.emplace_back(std::move(p.reply), std::move(response));
   // The minter's state was for this answer: a request waiting on a slow replica after it
   // must not hold a copy of the value (memory per write in flight, docs/limits.md).
   p.state.reset();
+  answer(std::move(p.reply), std::move(response), p.internal);
 }
 
 void Node::on_timer(uint64_t timer_id) {

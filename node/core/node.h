@@ -196,6 +196,9 @@ struct NodeCounters {
   uint64_t actor_renewals = 0;
   // Updates answered from an earlier attempt of the same operation id (not applied again).
   uint64_t duplicates_answered = 0;
+  // Counting removes whose first round left a member on a replica (or had too few
+  // reports): a read and a remove with its context followed (set_remove.cc).
+  uint64_t remove_followups = 0;
   uint64_t gossip_rounds = 0;
   uint64_t store_resets = 0;  // on_store_reset() calls
   // Register writes minted here that left kWarnSiblings or more siblings (update.h).
@@ -288,6 +291,18 @@ class Node {
   void close_request(uint64_t id);  // forgets the request and cancels its timer
   void on_read_reply(const ring::NodeId& from, const Message& m, Pending& p);
   void respond(Pending& p, ClientResponse response);
+  // `internal`: a step of a request this node runs for another (set_remove.cc): answered
+  // at once, within the turn, instead of with the turn's answers.
+  void start_request(ClientRequest request, ReplyFn reply, bool internal);
+  void answer(ReplyFn reply, ClientResponse response, bool internal);
+  // Joins a replica's flags into a set add's held flags or a counting remove's removal.
+  static void note_flags(Pending& p, std::string_view flags, const ring::NodeId& from,
+                         bool from_minter);
+  // set_remove.cc
+  struct RemoveFollowUp;
+  void finish_counting_remove(Pending& p);
+  void follow_up_read(std::shared_ptr<RemoveFollowUp> f, ClientResponse read);
+  void follow_up_done(std::shared_ptr<RemoveFollowUp> f, const Status& status);
 
   size_t choose_targets(Pending& p, uint64_t hash);
   Status overload() const;        // why a request is refused while requests_ is full
@@ -374,7 +389,8 @@ class Node {
   // `minter_seen`: the minting replica's context of the set, to judge `held` by.
   Status merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                      bool durable, const std::vector<std::string>& elements = {},
-                     std::string* held = nullptr, const crdt::DotContext* minter_seen = nullptr);
+                     std::string* held = nullptr, const crdt::DotContext* minter_seen = nullptr,
+                     bool removal = false);  // `held` gets removal flags (Pending::removal)
   Result<ObjectStore::Part> merge_target(const std::string& bucket, const std::string& key,
                                          const Object& delta,
                                          const std::vector<std::string>& elements);

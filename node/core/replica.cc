@@ -87,6 +87,41 @@ std::string held_flags(const Object* state, const std::vector<std::string>& elem
   return flags;
 }
 
+// A counting remove's flags (Pending::removal), one byte per member of `elements`, each
+// with Pending::kRemoveReport: kRemoveHeld when `state` (before the merge) holds a dot of
+// the member that a read of it and the minter would keep (one the minter took out, or
+// never saw); kRemoveLeft when one of those is a dot the minter never saw, which the
+// remove (it takes out what the minter saw) leaves here. `delta` null: the minter's own
+// flags, taken before it removes what it holds.
+std::string removal_flags(const Object* state, const std::vector<std::string>& elements,
+                          const Object* delta, const crdt::DotContext* minter_seen) {
+  using P = Pending;
+  std::string flags(elements.size(), P::kRemoveReport);
+  const auto* set = state ? state->as<crdt::ORSet>() : nullptr;
+  const auto* removal = delta ? delta->as<crdt::ORSet>() : nullptr;
+  if (!set || (delta && (!removal || !minter_seen))) return flags;
+  for (size_t i = 0; i < elements.size(); ++i) {
+    const crdt::Dots* held = set->find(elements[i]);
+    if (held == nullptr) continue;
+    for (const crdt::Dot& d : *held) {
+      const bool unseen = minter_seen && !minter_seen->contains(d);
+      char f = flags[i];
+      if (!removal || removal->context().contains(d) || unseen) f = f | P::kRemoveHeld;
+      if (unseen) f = f | P::kRemoveLeft;
+      flags[i] = f;
+    }
+  }
+  return flags;
+}
+
+// A set delta that changes nothing anywhere: a counting remove of members its minter did
+// not have.
+bool is_nothing(const Object& delta) {
+  const auto* set = delta.as<crdt::ORSet>();
+  return set && set->entries().empty() && set->context().empty() && set->deferred().empty() &&
+         delta.ops().empty();
+}
+
 }  // namespace
 
 ObjectPtr for_client(ObjectPtr o) {
@@ -162,13 +197,17 @@ Result<ObjectStore::Part> Node::merge_target(const std::string& bucket, const st
 
 Status Node::merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                          bool durable, const std::vector<std::string>& elements, std::string* held,
-                         const crdt::DotContext* minter_seen) {
+                         const crdt::DotContext* minter_seen, bool removal) {
   Result<ObjectStore::Part> current = merge_target(bucket, key, delta, elements);
   if (!current) return current.status();
   ObjectStore::Part part = std::move(current).value();
-  if (held) *held = held_flags(part.object.get(), elements, &delta, minter_seen);
+  if (held) {
+    *held = removal ? removal_flags(part.object.get(), elements, &delta, minter_seen)
+                    : held_flags(part.object.get(), elements, &delta, minter_seen);
+  }
   check_own_history(part.object.get(), delta);
   std::vector<uint64_t> ops;
+  if (!part.object && is_nothing(delta)) return Status::ok();  // creates no empty set
   if (!part.object) {
     auto fresh = std::make_shared<Object>(delta);
     prune_ops(*fresh, nullptr);
@@ -231,8 +270,10 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   ObjectStore::Part part = std::move(current).value();
   std::shared_ptr<Object> state =
       part.object ? part.object : std::make_shared<Object>(update_type(update));
-  const std::string held =
-      u.kind == Update::Kind::kSetAdd ? held_flags(state.get(), u.elements) : std::string();
+  const std::string held = u.kind == Update::Kind::kSetAdd ? held_flags(state.get(), u.elements)
+                           : counts_removed(u)
+                               ? removal_flags(state.get(), u.elements, nullptr, nullptr)
+                               : std::string();
   Once once;
   Result<Object> delta = apply_once(state.get(), actor_, u, env_.clock.wall_ms(), &once);
   if (!delta) {
@@ -245,6 +286,12 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
     ++counters_.duplicates_answered;
     return LocalApplied{answer_state(state, u),
                         std::make_shared<const Object>(std::move(delta).value()), true, 0, held};
+  }
+  if (!part.object && counts_removed(u)) {
+    // Members of a set this replica does not have: nothing to save or spread (no empty set
+    // is created, as Redis SREM on a missing key); the others report what they hold.
+    return LocalApplied{answer_state(state, u), std::make_shared<const Object>(crdt::ORSet{}),
+                        false, 0, held};
   }
   minted_since_bump_ = true;
   if (const auto* reg = state->as<crdt::DvvSet>(); reg && reg->siblings().size() >= kWarnSiblings) {
@@ -375,16 +422,19 @@ void Node::apply_merge(const Message& m, Message& reply) {
     reply.status =
         hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable, env_.clock.wall_ms());
   } else {
-    // Held flags for a set add someone waits on (Message::body of kMergeAck), judged
-    // against the minter's context, which only a set add's merge carries (Message::body
-    // of kMerge): a remove's or a repair's merge needs none.
+    // Flags for a set add or a counting remove someone waits on (Message::body of
+    // kMergeAck), judged against the minter's context, which only their merges carry
+    // (Message::body of kMerge; a counting remove's starts with a 0 byte): a repair's
+    // merge needs none.
+    const bool removal = !m.body.empty() && m.body.front() == kRemovalMark;
     std::optional<crdt::DotContext> seen;
     if (!m.body.empty()) {
-      if (Result<crdt::DotContext> c = crdt::DotContext::decode(m.body)) seen = std::move(*c);
+      const std::string_view bytes = std::string_view(m.body).substr(removal ? 1 : 0);
+      if (Result<crdt::DotContext> c = crdt::DotContext::decode(bytes)) seen = std::move(*c);
     }
-    reply.status =
-        merge_local(m.bucket, m.key, *m.object, m.durable, m.elements,
-                    m.req_id != 0 && seen ? &reply.body : nullptr, seen ? &*seen : nullptr);
+    reply.status = merge_local(m.bucket, m.key, *m.object, m.durable, m.elements,
+                               m.req_id != 0 && seen ? &reply.body : nullptr,
+                               seen ? &*seen : nullptr, removal);
   }
 }
 

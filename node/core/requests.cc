@@ -54,6 +54,35 @@ uint32_t Pending::added() const {
   return n;
 }
 
+void Pending::note_removal(std::string_view flags, const ring::NodeId& from) {
+  const ring::Target* t = target(from);
+  if (!t || t->hint_for || flags.size() != removal.size()) return;
+  for (char f : flags) {
+    if (!(f & kRemoveReport)) return;
+  }
+  for (size_t i = 0; i < flags.size(); ++i) {
+    removal[i] = static_cast<char>(removal[i] | (flags[i] & (kRemoveHeld | kRemoveLeft)));
+  }
+  reporters.insert(from);
+}
+
+std::optional<uint32_t> Pending::removed_if_conclusive() const {
+  SHOAL_ASSERT(counting_remove() && removal.size() == delta_elements.size());
+  if (reporters.size() < std::max<size_t>({options.r, options.pr, 1})) return std::nullopt;
+  for (char f : removal) {
+    if (f & kRemoveLeft) return std::nullopt;
+  }
+  return static_cast<uint32_t>(removal_held().size());
+}
+
+std::set<std::string> Pending::removal_held() const {
+  std::set<std::string> held_by_some;
+  for (size_t i = 0; i < removal.size(); ++i) {
+    if (removal[i] & kRemoveHeld) held_by_some.insert(delta_elements[i]);
+  }
+  return held_by_some;
+}
+
 size_t held_write_bytes(const ClientRequest& request) {
   if (request.op != ClientRequest::Op::kUpdate) return 0;
   size_t bytes = request.update.value.size();

@@ -59,6 +59,10 @@ struct ClientResponse {
   // write held before it (Redis SADD's answer, from the write's own round trip: with
   // R + W > N it counts what a read before it would have found).
   std::optional<uint32_t> added = std::nullopt;
+  // Set removes without a context: how many of the members named a read before the
+  // remove would have found (Redis SREM's answer; docs/semantics.md, "Removes without a
+  // context").
+  std::optional<uint32_t> removed = std::nullopt;
 };
 
 using ReplyFn = std::function<void(ClientResponse)>;
@@ -86,9 +90,18 @@ struct Pending {
   // kHeldElsewhere, kRemovedElsewhere bits.
   std::string held;
   static constexpr char kHeldMinter = 1, kHeldElsewhere = 2, kRemovedElsewhere = 4;
+  // Set removes without a context (counting removes): one byte per delta_elements entry,
+  // the union of what the reporting replicas said (kRemoveHeld, kRemoveLeft), and which
+  // primaries reported. A replica's flags carry kRemoveReport on every byte (a node
+  // before these flags sends none, or add flags, and is not a reporter).
+  std::string removal;
+  std::set<ring::NodeId> reporters;
+  static constexpr char kRemoveHeld = 1, kRemoveLeft = 2, kRemoveReport = 4;
+  RequestOptions request_options;  // counting removes: as asked, for the follow-up
   Status first_error;
   ReplyFn reply;
   bool replied = false;
+  bool internal = false;  // Node::start_request: a step of another request
   // Updates: a replica may have applied it (minted here, or a mint was sent), so a
   // failure is indeterminate: timeout, never unavailable (docs/semantics.md).
   bool may_have_applied = false;
@@ -121,6 +134,16 @@ struct Pending {
   // Set adds: the distinct members no acknowledging replica held before: held by none
   // but the minter, and there removed by a replica the remove reached first.
   uint32_t added() const;
+  bool counting_remove() const { return !removal.empty(); }
+  // Counting removes: joins the removal flags `from` sent (ignored unless it is a primary
+  // target and every byte is a report).
+  void note_removal(std::string_view flags, const ring::NodeId& from);
+  // Counting removes: the count, when the reports settle it: at least a read quorum of
+  // primaries (max(r, pr)) reported and none still holds a dot of a member the minter
+  // never saw. None: a follow-up read and remove with its context must finish the job.
+  std::optional<uint32_t> removed_if_conclusive() const;
+  // Counting removes: the distinct members some reporter held.
+  std::set<std::string> removal_held() const;
 };
 
 // What an update holds of its value while in flight (its minted delta carries it); 0 for

@@ -46,6 +46,12 @@ struct Update {
   std::string op_id;
 };
 
+// A set remove without a context: it counts what it removed, and removes every add a read
+// quorum held (docs/semantics.md, "Removes without a context").
+inline bool counts_removed(const Update& u) {
+  return u.kind == Update::Kind::kSetRemove && !u.context;
+}
+
 struct Applied {
   Object state;  // the replica's new state for the key
   Object delta;  // what the other replicas join

@@ -148,6 +148,10 @@ void node_samples(const NodeSnapshot& s, std::string* out) {
   counter("shoal_duplicates_answered_total",
           "Updates answered from an earlier attempt of the same operation id.",
           s.duplicates_answered);
+  counter("shoal_remove_followups_total",
+          "Set removes without a context that read the members and removed again "
+          "(a replica held an add their minter had not seen).",
+          s.remove_followups);
   counter("shoal_sibling_warnings_total",
           "Register writes minted here that left 25 or more siblings (refused past 100).",
           s.sibling_warnings);

@@ -66,6 +66,7 @@ NodeSnapshot take_snapshot(const core::Node& node, const std::string& node_id,
   s.in_sync = node.in_sync();
   s.actor_renewals = node.counters().actor_renewals;
   s.duplicates_answered = node.counters().duplicates_answered;
+  s.remove_followups = node.counters().remove_followups;
   s.sibling_warnings = node.counters().sibling_warnings;
   s.pending_requests = node.pending_requests();
   s.client_connections = shell.client_connections;
@@ -113,6 +114,7 @@ std::string status_json(const NodeSnapshot& s) {
         {"treatments_failed", s.store.treatments_failed}}},
       {"actor_renewals", s.actor_renewals},
       {"duplicates_answered", s.duplicates_answered},
+      {"remove_followups", s.remove_followups},
       {"sibling_warnings", s.sibling_warnings},
       {"pending_requests", s.pending_requests},
       {"client_connections", s.client_connections},
@@ -141,6 +143,7 @@ std::string info_text(const NodeSnapshot& s) {
   out += std::string("store_healthy:") + (s.store.fault.empty() ? "1" : "0") + "\r\n";
   out += "store_repairs:" + std::to_string(s.store.repairs) + "\r\n";
   out += "duplicates_answered:" + std::to_string(s.duplicates_answered) + "\r\n";
+  out += "remove_followups:" + std::to_string(s.remove_followups) + "\r\n";
   return out;
 }
 
@@ -190,6 +193,7 @@ void fill_cluster_status(const NodeSnapshot& s, api::Response* r) {
               {"ae_set_syncs", i64(ae.set_syncs)},
               {"chaos_dropped", i64(s.chaos_dropped)},
               {"duplicates_answered", i64(s.duplicates_answered)},
+              {"remove_followups", i64(s.remove_followups)},
               {"sibling_warnings", i64(s.sibling_warnings)},
               {"gossip_rounds", i64(s.gossip_rounds)},
               {"handoff_active", h.active ? 1 : 0},

@@ -45,6 +45,7 @@ struct NodeSnapshot {
   bool in_sync = false;
   uint64_t actor_renewals = 0;
   uint64_t duplicates_answered = 0;
+  uint64_t remove_followups = 0;  // counting removes that read and removed again
   uint64_t sibling_warnings = 0;  // writes that left 25 or more siblings (core/update.h)
   uint64_t pending_requests = 0;
   uint64_t client_connections = 0;

@@ -47,6 +47,13 @@ expect "^3$" -- "${r1[@]}" scard tags
 expect "^1$" -- "${r2[@]}" sismember tags yellow
 expect "^0$" -- "${r2[@]}" sismember tags green
 expect "blue" -- "${r3[@]}" smembers tags
+# SREM in one round trip counts what a read would have found, each member once, and
+# creates no empty set for a key that has none
+expect "^2$" -- "${r1[@]}" srem tags red blue red purple
+expect "^0$" -- "${r2[@]}" srem tags red
+expect "^1$" -- "${r3[@]}" scard tags
+expect "^0$" -- "${r1[@]}" srem never-a-set x y
+expect "^0$" -- "${r2[@]}" exists never-a-set
 
 # A SADD reads its members, then writes from the read's answer in a follow-up turn that
 # must not wait for a timer: a wake handle that stopped itself let poll block until the

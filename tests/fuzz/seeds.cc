@@ -89,6 +89,9 @@ Seeds responses() {
   set.next = "b";
   set.added = 1;
   out.push_back(api::encode_response(set));
+  set.added.reset();
+  set.removed = 2;  // a counting remove's answer
+  out.push_back(api::encode_response(set));
   api::Response status{.id = 4};
   status.members.push_back({.id = "n1", .status = "up", .peer_address = "127.0.0.1:7101"});
   status.stats = {{"gossip_rounds", 12}, {"hints_held", 0}};

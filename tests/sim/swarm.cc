@@ -80,6 +80,8 @@ Swarm choose_swarm(uint64_t seed, bool field_faults) {
   if (rng.chance(1, 4)) {
     o.legacy_acks.insert("n" + std::to_string(1 + rng.below(static_cast<uint64_t>(o.nodes))));
   }
+  // Counting removes (issue #15), drawn after the rest so a seed keeps its other choices.
+  s.blind_removes = rng.chance(1, 2);
   if (loses_victim_data(s)) {
     // A replaced or damaged disk loses what only it held: every acknowledged write must
     // be on a second node (docs/testing.md, "Rollback and clone").
@@ -122,6 +124,7 @@ std::string describe(const Swarm& s) {
   }
   for (const auto& [node, from] : o.start_from) out += " " + node + "_starts_from=" + from;
   if (o.batch_arrivals) out += " batch_arrivals";
+  if (s.blind_removes) out += " blind_removes";
   for (const std::string& node : o.legacy_acks) out += " " + node + "_legacy_acks";
   out += " points={hint_skip=" + std::to_string(fp.hint_replay_skip_pct) + "%" +
          (fp.gossip_one_target ? " one_target" : "") + (fp.shuffle_outbox ? " shuffle" : "") +
@@ -403,6 +406,7 @@ class Runner {
       if (mine.empty()) return;
       elem = mine[sim_.rng().below(mine.size())];
       q.elements = {elem};
+      if (s_.blind_removes && sim_.rng().chance(1, 2)) return remove_blind(at, key, elem);
     }
     sim_.client(at, std::move(q), [this, at, key, is_set, elem](core::ClientResponse r) {
       record_read(at, key, r);
@@ -445,6 +449,18 @@ class Runner {
     e.ctx = set->context();
     core::ClientRequest w = set_remove(key, elem, set->context(), options());
     w.bucket = "b";
+    send(at, std::move(w), e);
+  }
+
+  // A remove without a context: the core removes what a read quorum holds and counts it.
+  void remove_blind(const std::string& at, const std::string& key, const std::string& elem) {
+    Event e;
+    e.f = "set_remove";
+    e.key = key;
+    e.element = elem;
+    core::ClientRequest w = set_remove(key, elem, crdt::DotContext{}, options());
+    w.bucket = "b";
+    w.update.context.reset();
     send(at, std::move(w), e);
   }
 

@@ -49,6 +49,9 @@ struct Swarm {
   // ever loses synced writes, and such runs write at QUORUM or ALL only (docs/testing.md,
   // "Rollback and clone").
   std::string victim;
+  // Half of the set removes go without a read or a context (a counting remove, as RESP
+  // SREM sends: node/core/set_remove.cc).
+  bool blind_removes = false;
 };
 
 // Whether the run's faults may take writes from the victim's disk (rollback, clone, and

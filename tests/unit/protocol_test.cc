@@ -647,6 +647,25 @@ TEST_CASE("a set add's count of new members travels as \"added\"", "[protocol]")
   CHECK(to_response(add, answer).added == std::optional<uint32_t>(2));
 }
 
+TEST_CASE("a counting remove's count travels as \"removed\"", "[protocol]") {
+  Response r;
+  r.id = 9;
+  r.type = core::DataType::kSet;
+  CHECK(encode_response(r).find("removed") == std::string::npos);  // absent unless known
+  CHECK_FALSE(decode_response(encode_response(r))->removed.has_value());
+  r.removed = 3;
+  auto back = decode_response(encode_response(r));
+  REQUIRE(back.is_ok());
+  CHECK(back->removed == std::optional<uint32_t>(3));
+  CHECK_FALSE(back->added.has_value());
+
+  Request rm;
+  rm.op = Op::kSetRemove;
+  core::ClientResponse answer;
+  answer.removed = 2;
+  CHECK(to_response(rm, answer).removed == std::optional<uint32_t>(2));
+}
+
 TEST_CASE("the auth op round-trips its user and password and is not an admin op",
           "[protocol][auth]") {
   Request a;
