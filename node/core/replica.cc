@@ -99,7 +99,8 @@ std::string removal_flags(const Object* state, const std::vector<std::string>& e
   std::string flags(elements.size(), P::kRemoveReport);
   const auto* set = state ? state->as<crdt::ORSet>() : nullptr;
   const auto* removal = delta ? delta->as<crdt::ORSet>() : nullptr;
-  if (!set || (delta && (!removal || !minter_seen))) return flags;
+  if (delta && (!removal || !minter_seen)) return std::string();  // cannot judge: no report
+  if (!set) return flags;
   for (size_t i = 0; i < elements.size(); ++i) {
     const crdt::Dots* held = set->find(elements[i]);
     if (held == nullptr) continue;

@@ -68,6 +68,9 @@ void Pending::note_removal(std::string_view flags, const ring::NodeId& from) {
 
 std::optional<uint32_t> Pending::removed_if_conclusive() const {
   SHOAL_ASSERT(counting_remove() && removal.size() == delta_elements.size());
+  // A retry the minter answered from its first attempt re-sent only what that attempt
+  // took out, not a remove of all the minter has seen since: the reports do not tell.
+  if (duplicate) return std::nullopt;
   if (reporters.size() < std::max<size_t>({options.r, options.pr, 1})) return std::nullopt;
   for (char f : removal) {
     if (f & kRemoveLeft) return std::nullopt;

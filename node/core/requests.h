@@ -140,7 +140,8 @@ struct Pending {
   void note_removal(std::string_view flags, const ring::NodeId& from);
   // Counting removes: the count, when the reports settle it: at least a read quorum of
   // primaries (max(r, pr)) reported and none still holds a dot of a member the minter
-  // never saw. None: a follow-up read and remove with its context must finish the job.
+  // never saw, and the minter minted it now (not a retry answered from its first
+  // attempt). None: a follow-up read and remove with its context must finish the job.
   std::optional<uint32_t> removed_if_conclusive() const;
   // Counting removes: the distinct members some reporter held.
   std::set<std::string> removal_held() const;

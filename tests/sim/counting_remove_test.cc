@@ -80,6 +80,34 @@ TEST_CASE("a counting remove through a minter behind the others takes out what t
   }
 }
 
+TEST_CASE("a retried counting remove takes out an add acknowledged since its first attempt",
+          "[sim]") {
+  for (uint64_t seed : scenario_seeds(10)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    Sim sim(SimOptions{seed, 3, 1, 20, 0, 0, 256});
+    REQUIRE(run_one(sim, "n1", set_add("k", "x"))->status.is_ok());
+    ClientRequest rm = remove_of("k", {"x"});
+    rm.update.op_id = "srem-1";
+    REQUIRE(run_one(sim, "n1", rm)->removed == std::optional<uint32_t>(1));
+    // x is added again while n1 is cut off, then reaches n1 by anti-entropy; the client,
+    // which never got the first answer, retries with the same operation id through n1:
+    // n1 answers from the first attempt, which did not take out the new add.
+    sim.partition({"n1"});
+    REQUIRE(run_one(sim, "n2", set_add("k", "x"), 100)->status.is_ok());
+    sim.heal();
+    sim.run_until_idle(5'000);
+    const std::optional<ClientResponse> retry = run_one(sim, "n1", rm);
+    REQUIRE(retry->status.is_ok());
+    CHECK(retry->duplicate);
+    CHECK(retry->removed == std::optional<uint32_t>(1));  // what a read found now
+    for (const char* via : {"n1", "n2", "n3"}) {
+      const std::optional<ClientResponse> left = run_one(sim, via, read_all("k"));
+      REQUIRE(left->status.is_ok());
+      CHECK_FALSE(left->object->as<crdt::ORSet>()->contains("x"));
+    }
+  }
+}
+
 // Random traffic: an add acknowledged at QUORUM, then a counting remove through another
 // node at once, then a QUORUM read through the third: the remove counted the member and
 // the read no longer finds it.
