@@ -48,6 +48,7 @@ void Node::start_request(ClientRequest request, ReplyFn reply, bool internal) {
   p.internal = internal;
   if (request.op == ClientRequest::Op::kUpdate && counts_removed(request.update)) {
     p.request_options = request.options;
+    p.deadline_ms = env_.clock.now_ms() + p.options.timeout_ms;
   }
   const size_t replicas = choose_targets(p, ring::key_hash(p.bucket, p.key));
   const Status refused = refusal(p, replicas);

@@ -301,6 +301,7 @@ class Node {
   // set_remove.cc
   struct RemoveFollowUp;
   void finish_counting_remove(Pending& p);
+  bool fit_to_deadline(RemoveFollowUp& f) const;
   void follow_up_read(std::shared_ptr<RemoveFollowUp> f, ClientResponse read);
   void follow_up_done(std::shared_ptr<RemoveFollowUp> f, const Status& status);
 

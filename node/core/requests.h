@@ -98,6 +98,7 @@ struct Pending {
   std::set<ring::NodeId> reporters;
   static constexpr char kRemoveHeld = 1, kRemoveLeft = 2, kRemoveReport = 4;
   RequestOptions request_options;  // counting removes: as asked, for the follow-up
+  uint64_t deadline_ms = 0;        // counting removes: when the client stops waiting
   Status first_error;
   ReplyFn reply;
   bool replied = false;

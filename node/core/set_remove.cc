@@ -20,11 +20,20 @@ struct Node::RemoveFollowUp {
   bool internal = false;
   std::string bucket, key;
   RequestOptions options;
+  uint64_t deadline_ms = 0;           // the follow-up's steps share the request's timeout
   std::vector<std::string> elements;  // distinct, as named
   std::set<std::string> held;         // the members some replica held: the count
   ObjectPtr state;                    // the minter's answer
   bool duplicate = false;
 };
+
+// The next step's timeout: what is left of the request's (false: nothing is).
+bool Node::fit_to_deadline(RemoveFollowUp& f) const {
+  const uint64_t now_ms = env_.clock.now_ms();
+  if (now_ms >= f.deadline_ms) return false;
+  f.options.timeout_ms = static_cast<uint32_t>(f.deadline_ms - now_ms);
+  return true;
+}
 
 void Node::finish_counting_remove(Pending& p) {
   SHOAL_ASSERT(p.counting_remove() && !p.replied);
@@ -41,12 +50,14 @@ void Node::finish_counting_remove(Pending& p) {
   f->bucket = p.bucket;
   f->key = p.key;
   f->options = p.request_options;
+  f->deadline_ms = p.deadline_ms;
   const std::set<std::string> named(p.delta_elements.begin(), p.delta_elements.end());
   f->elements.assign(named.begin(), named.end());
   f->held = p.removal_held();
   f->state = std::move(p.state);
   f->duplicate = p.duplicate;
   p.replied = true;  // answered by the follow-up; later acks of this round change nothing
+  if (!fit_to_deadline(*f)) return follow_up_done(f, Status::timeout("no time left to read"));
   ClientRequest q;
   q.op = ClientRequest::Op::kGet;
   q.bucket = f->bucket;
@@ -75,6 +86,8 @@ void Node::follow_up_read(std::shared_ptr<RemoveFollowUp> f, ClientResponse read
   if (w.update.elements.empty()) return follow_up_done(f, Status::ok());
   f->held.insert(w.update.elements.begin(), w.update.elements.end());
   w.update.context = set->context();
+  if (!fit_to_deadline(*f)) return follow_up_done(f, Status::timeout("no time left to remove"));
+  w.options = f->options;
   start_request(
       std::move(w), [this, f](ClientResponse r) { follow_up_done(f, r.status); },
       /*internal=*/true);
