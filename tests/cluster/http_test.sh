@@ -50,6 +50,10 @@ expect 200 '"present":\[\]' -- -X POST -H "X-Shoal-Context: $sctx" -d '{"remove"
 expect 200 '"members":\["blue","red"\]' -- "$h1/buckets/t/sets/p1?r=all"
 expect 200 '"members":\["red"\]' -- "$h1/buckets/t/sets/p1?member=red"
 expect 200 '"members":\[\]' -- "$h1/buckets/t/sets/p1?member=green"
+# a remove without a context counts what a read would have found (as SREM)
+expect 200 '"added":1' -- -X POST -d '{"add": ["gone"]}' "$h1/buckets/t/sets/p2"
+expect 200 '"removed":1' -- -X POST -d '{"remove": ["gone","never"]}' "$h2/buckets/t/sets/p2"
+expect 200 '"members":\[\]' -- "$h1/buckets/t/sets/p2?r=all"
 # operation ids: Idempotency-Key on updates, refused when empty, too long, or on a GET
 expect 200 '"value":5' -- -X POST -H 'Idempotency-Key: add-7f3a' -d '{"delta": 5}' "$h1/buckets/stats/counters/once"
 expect 204 "" -- -X PUT -H 'Idempotency-Key: put-1' --data-binary 'v' "$h2/buckets/b/keys/once"
