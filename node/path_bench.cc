@@ -2,6 +2,11 @@
 // tools/dev bench-peers shows where it came from.
 //
 //   build/release/bin/shoal-pathbench [--ops 200000] [--batch 64] [--keys 100000]
+//                                     [--command set|incr|sadd|srem]
+//
+// The commands are redis-benchmark's: SET key:N xxx, INCR counter:N, SADD myset element:N
+// (one set, growing), and SREM myset element:N of a set first filled by as many SADDs
+// (not timed), N random below --keys.
 //
 // Three real core::Node instances (N=3, QUORUM), each over its own LevelDB in a fresh
 // temporary directory, wired in-process: messages are encoded and decoded with the peer
@@ -95,9 +100,10 @@ double since(Steady::time_point t0) {
   return std::chrono::duration<double, std::nano>(Steady::now() - t0).count();
 }
 
-std::string resp_set(const std::string& key, const std::string& value) {
-  return "*3\r\n$3\r\nSET\r\n$" + std::to_string(key.size()) + "\r\n" + key + "\r\n$" +
-         std::to_string(value.size()) + "\r\n" + value + "\r\n";
+std::string resp_command(const std::vector<std::string>& args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (const std::string& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return out;
 }
 
 }  // namespace
@@ -108,22 +114,31 @@ struct Options {
   uint64_t ops = 200'000;
   uint64_t batch = 64;
   uint64_t keys = 100'000;
+  std::string command = "set";
 };
 
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const uint64_t v = std::strtoull(argv[i + 1], nullptr, 10);
-    if (!std::strcmp(argv[i], "--ops")) {
+    if (!std::strcmp(argv[i], "--command")) {
+      o.command = argv[i + 1];
+    } else if (!std::strcmp(argv[i], "--ops")) {
       o.ops = v;
     } else if (!std::strcmp(argv[i], "--batch")) {
       o.batch = v;
     } else if (!std::strcmp(argv[i], "--keys")) {
       o.keys = v;
     } else {
-      std::fprintf(stderr, "usage: shoal-pathbench [--ops N] [--batch N] [--keys N]\n");
+      std::fprintf(stderr,
+                   "usage: shoal-pathbench [--ops N] [--batch N] [--keys N] "
+                   "[--command set|incr|sadd|srem]\n");
       std::exit(2);
     }
+  }
+  if (o.command != "set" && o.command != "incr" && o.command != "sadd" && o.command != "srem") {
+    std::fprintf(stderr, "--command is set, incr, sadd or srem\n");
+    std::exit(2);
   }
   if (o.ops == 0 || o.batch == 0 || o.keys == 0) {
     std::fprintf(stderr, "--ops, --batch and --keys are at least 1\n");
@@ -140,11 +155,16 @@ class Bench {
     }
   }
 
-  // One loop turn's worth of SETs through n1, to the end: every ack in, every answer out.
-  void batch(Prng& rng) {
+  // One loop turn's worth of commands through n1, to the end: every ack in, every answer
+  // out.
+  void batch(Prng& rng, const std::string& command) {
     std::string stream;
     for (uint64_t i = 0; i < o_.batch; ++i) {
-      stream += resp_set("key:" + std::to_string(rng.below(o_.keys)), "xxx");
+      const std::string n = std::to_string(rng.below(o_.keys));
+      if (command == "set") stream += resp_command({"SET", "key:" + n, "xxx"});
+      if (command == "incr") stream += resp_command({"INCR", "counter:" + n});
+      if (command == "sadd") stream += resp_command({"SADD", "myset", "element:" + n});
+      if (command == "srem") stream += resp_command({"SREM", "myset", "element:" + n});
     }
     auto t0 = Steady::now();
     api::resp::Parser parser;
@@ -153,7 +173,7 @@ class Bench {
     std::string error;
     for (auto& args : commands) parser.next(&args, &error);
     s_.decode_resp += since(t0);
-    for (auto& args : commands) submit(std::move(args[1]), std::move(args[2]));
+    for (auto& args : commands) submit(args);
     end_turn("n1");
     deliver();  // the merges
     end_turn("n2");
@@ -167,11 +187,17 @@ class Bench {
     }
   }
 
+  // Forgets the figures so far (a fill that is not measured).
+  void reset() {
+    s_ = Stages{};
+    measured_from_ = sent_;
+  }
+
   void print() const {
-    const double n = static_cast<double>(sent_);
-    std::printf("%llu replicated SETs (N=3, QUORUM), %llu per turn, %llu keys: ns per op\n",
-                (unsigned long long)sent_, (unsigned long long)o_.batch,
-                (unsigned long long)o_.keys);
+    const double n = static_cast<double>(sent_ - measured_from_);
+    std::printf("%llu replicated %s (N=3, QUORUM), %llu per turn, %llu keys: ns per op\n",
+                (unsigned long long)(sent_ - measured_from_), o_.command.c_str(),
+                (unsigned long long)o_.batch, (unsigned long long)o_.keys);
     const std::pair<const char*, double> rows[] = {
         {"decode: RESP parse", s_.decode_resp},
         {"coordinate: targets, quorum, mint on n1", s_.coordinate},
@@ -190,19 +216,40 @@ class Bench {
   }
 
  private:
-  void submit(std::string key, std::string value) {
+  // The core request RESP makes of `args` (node/api/resp*.cc).
+  static core::ClientRequest request_of(std::vector<std::string>& args) {
     core::ClientRequest r;
     r.op = core::ClientRequest::Op::kUpdate;
     r.bucket = "default";
-    r.key = std::move(key);
-    r.update.kind = core::Update::Kind::kPut;
-    r.update.type = core::DataType::kLww;
-    r.update.value = std::move(value);
+    r.key = std::move(args[1]);
+    if (args[0] == "SET") {
+      r.update.kind = core::Update::Kind::kPut;
+      r.update.type = core::DataType::kLww;
+      r.update.value = std::move(args[2]);
+    } else if (args[0] == "INCR") {
+      r.update.kind = core::Update::Kind::kCounterAdd;
+      r.update.type = core::DataType::kCounter;
+      r.update.delta = 1;
+    } else {
+      r.update.kind =
+          args[0] == "SADD" ? core::Update::Kind::kSetAdd : core::Update::Kind::kSetRemove;
+      r.update.type = core::DataType::kSet;
+      r.update.elements = {std::move(args[2])};
+    }
+    return r;
+  }
+
+  void submit(std::vector<std::string>& args) {
+    core::ClientRequest r = request_of(args);
     ++sent_;
     const uint64_t id = sent_;
     const double enc = encode_ns_;
     auto t0 = Steady::now();
     nodes_["n1"]->node().on_client_request(std::move(r), [this, id](core::ClientResponse a) {
+      if (!a.status.is_ok()) {
+        std::fprintf(stderr, "a write failed: %s\n", a.status.to_string().c_str());
+        std::exit(1);
+      }
       auto t1 = Steady::now();
       api::Response out;
       out.id = id;
@@ -250,7 +297,7 @@ class Bench {
   double encode_ns_ = 0, reply_ns_ = 0;
   std::map<std::string, std::unique_ptr<BenchNode>> nodes_;
   Stages s_;
-  uint64_t sent_ = 0, answered_ = 0, sink_ = 0;
+  uint64_t sent_ = 0, answered_ = 0, sink_ = 0, measured_from_ = 0;
 };
 
 }  // namespace
@@ -264,7 +311,11 @@ int main(int argc, char** argv) {
   {
     Bench bench(o, dir);
     Prng rng(42);
-    for (uint64_t done = 0; done < o.ops; done += o.batch) bench.batch(rng);
+    if (o.command == "srem") {  // the set it empties, not measured
+      for (uint64_t done = 0; done < o.ops; done += o.batch) bench.batch(rng, "sadd");
+      bench.reset();
+    }
+    for (uint64_t done = 0; done < o.ops; done += o.batch) bench.batch(rng, o.command);
     bench.print();
   }
   std::filesystem::remove_all(dir);
