@@ -38,6 +38,15 @@ std::optional<ClientResponse> run_one(Sim& sim, const std::string& via, ClientRe
   return got;
 }
 
+// An ALL read of `key` through each node: `elem` is gone everywhere.
+void check_gone(Sim& sim, const std::string& key, const std::string& elem) {
+  for (const char* via : {"n1", "n2", "n3"}) {
+    const std::optional<ClientResponse> left = run_one(sim, via, read_all(key));
+    REQUIRE(left->status.is_ok());
+    CHECK_FALSE(left->object->as<crdt::ORSet>()->contains(elem));
+  }
+}
+
 TEST_CASE("a counting remove in a cluster in sync answers in one round trip", "[sim]") {
   for (uint64_t seed : scenario_seeds(10)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
@@ -72,11 +81,7 @@ TEST_CASE("a counting remove through a minter behind the others takes out what t
     CHECK(r->removed == std::optional<uint32_t>(1));
     CHECK(sim.node("n1").counters().remove_followups == 1);
     sim.run_until_idle(5'000);  // anti-entropy has nothing to bring back
-    for (const char* via : {"n1", "n2", "n3"}) {
-      const std::optional<ClientResponse> left = run_one(sim, via, read_all("k"));
-      REQUIRE(left->status.is_ok());
-      CHECK_FALSE(left->object->as<crdt::ORSet>()->contains("x"));
-    }
+    check_gone(sim, "k", "x");
   }
 }
 
@@ -100,11 +105,7 @@ TEST_CASE("a retried counting remove takes out an add acknowledged since its fir
     REQUIRE(retry->status.is_ok());
     CHECK(retry->duplicate);
     CHECK(retry->removed == std::optional<uint32_t>(1));  // what a read found now
-    for (const char* via : {"n1", "n2", "n3"}) {
-      const std::optional<ClientResponse> left = run_one(sim, via, read_all("k"));
-      REQUIRE(left->status.is_ok());
-      CHECK_FALSE(left->object->as<crdt::ORSet>()->contains("x"));
-    }
+    check_gone(sim, "k", "x");
   }
 }
 
