@@ -74,6 +74,8 @@ expect 0 '"members":\["blue","red"\]' -- "$shoal" --json set get tags t1 -c all
 expect 0 '"members":\["red"\]' -- "$shoal" --json set get tags t1 red green -c all  # membership test
 expect 0 "^blue$" -- "$shoal" get tags t1             # get reads any type
 expect 0 '"type":"set"' -- "$shoal" --json get tags t1
+expect 0 '"added":1' -- "$shoal" --json set add tags t9 gone
+expect 0 '"removed":1' -- "$shoal" --json set rm tags t9 gone never
 expect 0 '"type":"counter","value":3' -- "$shoal" --json get stats visits
 expect 1 "type_mismatch" -- "$shoal" set get stats visits
 
