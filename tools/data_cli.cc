@@ -25,7 +25,7 @@ void print_json(const api::Response& r, const std::string& op_id) {
   if (!r.status.is_ok()) out["message"] = json::bytes(r.status.message());
   if (!op_id.empty()) out["op_id"] = json::bytes(op_id);
   if (r.duplicate) out["duplicate"] = true;
-  if (r.added) out["added"] = *r.added;      // set add: members new (SADD's count)
+  if (r.added) out["added"] = *r.added;        // set add: members new (SADD's count)
   if (r.removed) out["removed"] = *r.removed;  // set rm without a context (SREM's count)
   if (r.type) {
     out["type"] = std::string(core::type_name(*r.type));
