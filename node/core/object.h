@@ -62,6 +62,12 @@ class Object {
   // holds more of its own history than it does.
   uint64_t seen_of(crdt::Actor actor) const;
 
+  // Makes the value an empty T, in place (a decoder fills it without moving it after).
+  template <typename T>
+  T& emplace() {
+    return value_.emplace<T>();
+  }
+
   // nullptr when the object holds another type.
   template <typename T>
   T* as() {
