@@ -79,6 +79,9 @@ struct Request {
   // Not on the wire: a read an update command makes first (RESP's DEL and SREM read, then
   // write), so it needs the write grant, not the read one (users.h, access_for).
   bool for_update = false;
+  // Not on the wire: RESP DEL's delete of an lww key, which answers whether the key was
+  // there (Response::removed) in one round trip (core::Update::counting).
+  bool counting = false;
 };
 
 // The checks decode_request applies after parsing, on the fields of the struct: a

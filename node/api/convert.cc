@@ -77,6 +77,7 @@ Result<core::ClientRequest> to_core(const Request& r) {
       u.kind = r.op == Op::kPut ? core::Update::Kind::kPut : core::Update::Kind::kDelete;
       u.type = r.type;
       u.value = r.value;
+      u.counting = r.counting;
       Result<std::optional<crdt::DotContext>> ctx = parse_context(r.context);
       if (!ctx) return ctx.status();
       u.context = std::move(ctx).value();

@@ -295,10 +295,30 @@ void Session::set(std::vector<std::string>& args, Reply reply, const std::string
       [reply](Response a) { reply(a.status.is_ok() ? simple("OK") : error_for(a.status)); });
 }
 
-// DEL and EXISTS, one key after the other: read it, then (DEL) delete it with the
-// context read, so the delete supersedes exactly what was there.
+// DEL and EXISTS, one key after the other. DEL sends a counting delete of an lww key:
+// one round trip, answering whether a read before it would have found the key
+// (docs/semantics.md, "Deletes that count"). A key its minter holds as another type (a
+// register written through another API, a counter, a set) is read, then deleted as
+// before.
 void Session::del(std::shared_ptr<DelRun> job, size_t i) {
   if (i == job->keys.size()) return job->reply(integer(job->count));
+  if (job->exists_only) return read_then_delete(job, i);
+  auto self = shared_from_this();
+  Request d = make_like(job->first, Op::kDelete, job->keys[i]);
+  d.type = core::DataType::kLww;
+  d.counting = true;
+  d.op_id = job->op_id;
+  run(std::move(d), [self, job, i](Response a) {
+    if (a.status.code() == Code::kTypeMismatch) return self->read_then_delete(job, i);
+    if (!a.status.is_ok()) return job->reply(error_for(a.status));
+    job->count += a.removed.value_or(0);
+    self->del(job, i + 1);
+  });
+}
+
+// EXISTS, and DEL of a key that is not an lww value: read it, then (DEL) delete it with
+// the context read, so the delete supersedes exactly what was there.
+void Session::read_then_delete(std::shared_ptr<DelRun> job, size_t i) {
   auto self = shared_from_this();
   Request read = make_like(job->first, Op::kGet, job->keys[i]);
   read.for_update = !job->exists_only;

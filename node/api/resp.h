@@ -90,6 +90,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void get(const std::string& key, Reply reply);
   void set(std::vector<std::string>& args, Reply reply, const std::string& op_id);
   void del(std::shared_ptr<DelRun> job, size_t i);
+  void read_then_delete(std::shared_ptr<DelRun> job, size_t i);
   void incr(const std::string& key, int64_t delta, Reply reply, const std::string& op_id);
   void set_add(std::vector<std::string>& args, Reply reply, const std::string& op_id);
   void set_remove(std::vector<std::string>& args, Reply reply, const std::string& op_id);

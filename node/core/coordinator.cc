@@ -194,10 +194,11 @@ void Node::start_update(uint64_t id, Pending& p, const Update& update) {
     p.delta_elements = update.elements;
   }
   if (update.kind == Update::Kind::kSetAdd) p.held.assign(update.elements.size(), '\0');
-  if (counts_removed(update)) p.removal.assign(update.elements.size(), '\0');
+  if (counts_removed(update)) p.removal.assign(std::max<size_t>(update.elements.size(), 1), '\0');
   if (minter->node != config_.self) {
     Message m = Message::make(Message::Kind::kMint, id, p.bucket, p.key);
     m.update = update;
+    if (update.counting) m.body = kRemovalMark;  // Message::body of kMint
     m.durable = p.options.durable;
     send(minter->node, std::move(m));
     p.may_have_applied = true;
@@ -230,12 +231,7 @@ const crdt::DotContext* Node::minter_context(const Pending& p) {
 
 void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
   const std::vector<ring::Target> targets = p.targets;  // record() may erase p
-  // A set add: the minter's context, by which each replica judges its held flags
-  // (encoded once: the same bytes go to every remote target).
-  const crdt::DotContext* minter_seen = minter_context(p);
-  std::string minter_bytes;
-  if (minter_seen && p.counting_remove()) minter_bytes = kRemovalMark;
-  if (minter_seen) minter_bytes += minter_seen->encode();
+  const std::string minter_bytes = merge_body(p);       // encoded once for every remote target
   for (const ring::Target& t : targets) {
     if (t.node == minter) continue;
     if (t.node == config_.self) {
@@ -247,11 +243,9 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
         on_gap(id, p, t.node);
       } else {
         std::string held;
-        Status s = t.hint_for
-                       ? hints_.store(*t.hint_for, p.bucket, p.key, *p.delta, p.options.durable,
-                                      env_.clock.wall_ms())
-                       : merge_local(p.bucket, p.key, *p.delta, p.options.durable, p.delta_elements,
-                                     &held, minter_context(p), p.counting_remove());
+        Status s = t.hint_for ? hints_.store(*t.hint_for, p.bucket, p.key, *p.delta,
+                                             p.options.durable, env_.clock.wall_ms())
+                              : merge_minted(p, &held);
         if (s.is_ok()) note_flags(p, held, config_.self, /*from_minter=*/false);
         record(id, t.node, s.is_ok(), s);
       }

@@ -29,6 +29,9 @@ constexpr size_t kMaxBatchAckBytes = 1u << 20;
 
 // Starts the body of a counting remove's kMerge (no encoded context starts with it).
 inline constexpr char kRemovalMark = '\0';
+// Follows kRemovalMark in a counting delete's kMerge when its minter held no value: a
+// probe, which replicas without a value do not write (Node::merge_counting_delete).
+inline constexpr char kDeleteProbe = '\x01';
 
 struct Message {
   enum class Kind : uint8_t {
@@ -70,7 +73,9 @@ struct Message {
   // member of the update / kMerge `elements`, 1 if the replica held it before (SADD's
   // count, Pending::held); empty from nodes before these flags. A counting remove's
   // kMintReply and kMergeAck: its removal flags (Pending::removal). kMerge of a set add:
-  // the minter's context (encoded); of a counting remove: kRemovalMark and that context.
+  // the minter's context (encoded); of a counting remove: kRemovalMark and that context;
+  // of a counting delete (Update::counting): kRemovalMark, then kDeleteProbe when its
+  // minter held no value; kMint of a counting delete: kRemovalMark.
   std::string body;
   // kRead: only these set members (empty: all). kMerge of a minted set delta: the
   // members it touches (every dot its context holds is one of theirs), so a big set's

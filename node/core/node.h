@@ -276,6 +276,8 @@ class Node {
   void start_get(uint64_t id, Pending& p);
   void start_update(uint64_t id, Pending& p, const Update& update);
   static const crdt::DotContext* minter_context(const Pending& p);
+  std::string merge_body(Pending& p);
+  Status merge_minted(const Pending& p, std::string* flags);
   void spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter);
   void on_gap(uint64_t id, Pending& p, const ring::NodeId& node);
   void send_full(uint64_t id, Pending& p, const ring::NodeId& node);
@@ -303,6 +305,7 @@ class Node {
   void finish_counting_remove(Pending& p);
   bool fit_to_deadline(RemoveFollowUp& f) const;
   void follow_up_read(std::shared_ptr<RemoveFollowUp> f, ClientResponse read);
+  void follow_up_delete(std::shared_ptr<RemoveFollowUp> f, const Object* found);
   void follow_up_done(std::shared_ptr<RemoveFollowUp> f, const Status& status);
 
   size_t choose_targets(Pending& p, uint64_t hash);
@@ -392,6 +395,8 @@ class Node {
                      bool durable, const std::vector<std::string>& elements = {},
                      std::string* held = nullptr, const crdt::DotContext* minter_seen = nullptr,
                      bool removal = false);  // `held` gets removal flags (Pending::removal)
+  Status merge_counting_delete(const std::string& bucket, const std::string& key,
+                               const Object& delta, bool durable, bool probe, std::string* flags);
   Result<ObjectStore::Part> merge_target(const std::string& bucket, const std::string& key,
                                          const Object& delta,
                                          const std::vector<std::string>& elements);

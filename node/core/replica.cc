@@ -272,6 +272,7 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   std::shared_ptr<Object> state =
       part.object ? part.object : std::make_shared<Object>(update_type(update));
   const std::string held = u.kind == Update::Kind::kSetAdd ? held_flags(state.get(), u.elements)
+                           : u.counting ? delete_flags(part.object.get(), nullptr)
                            : counts_removed(u)
                                ? removal_flags(state.get(), u.elements, nullptr, nullptr)
                                : std::string();
@@ -290,9 +291,11 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   }
   if (!part.object && counts_removed(u)) {
     // Members of a set this replica does not have: nothing to save or spread (no empty set
-    // is created, as Redis SREM on a missing key); the others report what they hold.
-    return LocalApplied{answer_state(state, u), std::make_shared<const Object>(crdt::ORSet{}),
-                        false, 0, held};
+    // is created, as Redis SREM on a missing key); the others report what they hold. A
+    // counting delete spreads its tombstone, which only replicas holding the key write.
+    ObjectPtr spread = u.counting ? std::make_shared<const Object>(std::move(delta).value())
+                                  : std::make_shared<const Object>(crdt::ORSet{});
+    return LocalApplied{answer_state(state, u), std::move(spread), false, 0, held};
   }
   minted_since_bump_ = true;
   if (const auto* reg = state->as<crdt::DvvSet>(); reg && reg->siblings().size() >= kWarnSiblings) {
@@ -390,9 +393,12 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
       return;
     }
     if (refuse_write(from, m, reply)) return;
-    Result<LocalApplied> applied =
-        m.update ? local_update(*m.update, m.bucket, m.key, m.durable)
-                 : Result<LocalApplied>(Status::invalid_argument("mint without an update"));
+    Result<LocalApplied> applied = Status::invalid_argument("mint without an update");
+    if (m.update) {
+      Update u = *m.update;
+      u.counting = u.kind == Update::Kind::kDelete && m.body == std::string(1, kRemovalMark);
+      applied = local_update(u, m.bucket, m.key, m.durable);
+    }
     reply.status = applied.status();
     if (applied) {
       if (recent_mints_.insert(mint_id, *applied)) ++mints_this_turn_;
@@ -428,6 +434,12 @@ void Node::apply_merge(const Message& m, Message& reply) {
     // (Message::body of kMerge; a counting remove's starts with a 0 byte): a repair's
     // merge needs none.
     const bool removal = !m.body.empty() && m.body.front() == kRemovalMark;
+    const bool probe = m.body == std::string{kRemovalMark, kDeleteProbe};
+    if ((m.body.size() == 1 && removal) || probe) {  // a counting delete: no context follows
+      reply.status = merge_counting_delete(m.bucket, m.key, *m.object, m.durable, probe,
+                                           m.req_id != 0 ? &reply.body : nullptr);
+      return;
+    }
     std::optional<crdt::DotContext> seen;
     if (!m.body.empty()) {
       const std::string_view bytes = std::string_view(m.body).substr(removal ? 1 : 0);

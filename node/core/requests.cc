@@ -67,7 +67,8 @@ void Pending::note_removal(std::string_view flags, const ring::NodeId& from) {
 }
 
 std::optional<uint32_t> Pending::removed_if_conclusive() const {
-  SHOAL_ASSERT(counting_remove() && removal.size() == delta_elements.size());
+  SHOAL_ASSERT(counting_remove());
+  SHOAL_ASSERT(removal.size() == (delta_elements.empty() ? 1 : delta_elements.size()));
   // A retry the minter answered from its first attempt re-sent only what that attempt
   // took out, not a remove of all the minter has seen since: the reports do not tell.
   if (duplicate) return std::nullopt;
@@ -75,15 +76,32 @@ std::optional<uint32_t> Pending::removed_if_conclusive() const {
   for (char f : removal) {
     if (f & kRemoveLeft) return std::nullopt;
   }
+  // A probe that found a value: the replicas that lacked it wrote no tombstone.
+  if (probe && (removal[0] & kRemoveHeld)) return std::nullopt;
   return static_cast<uint32_t>(removal_held().size());
 }
 
 std::set<std::string> Pending::removal_held() const {
   std::set<std::string> held_by_some;
+  if (counting_delete()) {
+    if (removal[0] & kRemoveHeld) held_by_some.insert(std::string());
+    return held_by_some;
+  }
   for (size_t i = 0; i < removal.size(); ++i) {
     if (removal[i] & kRemoveHeld) held_by_some.insert(delta_elements[i]);
   }
   return held_by_some;
+}
+
+std::string delete_flags(const Object* before, const Object* after) {
+  const auto live = [](const Object* o) {
+    const auto* reg = o ? o->as<crdt::LWWRegister>() : nullptr;
+    return reg && reg->read().has_value();
+  };
+  char f = Pending::kRemoveReport;
+  if (live(before)) f = f | Pending::kRemoveHeld;
+  if (live(after)) f = f | Pending::kRemoveLeft;
+  return std::string(1, f);
 }
 
 size_t held_write_bytes(const ClientRequest& request) {

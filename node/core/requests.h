@@ -90,13 +90,17 @@ struct Pending {
   // kHeldElsewhere, kRemovedElsewhere bits.
   std::string held;
   static constexpr char kHeldMinter = 1, kHeldElsewhere = 2, kRemovedElsewhere = 4;
-  // Set removes without a context (counting removes): one byte per delta_elements entry,
+  // Set removes without a context (counting removes): one byte per delta_elements entry
+  // (a counting delete, which names no members: one byte for the key),
   // the union of what the reporting replicas said (kRemoveHeld, kRemoveLeft), and which
   // primaries reported. A replica's flags carry kRemoveReport on every byte (a node
   // before these flags sends none, or add flags, and is not a reporter).
   std::string removal;
   std::set<ring::NodeId> reporters;
   static constexpr char kRemoveHeld = 1, kRemoveLeft = 2, kRemoveReport = 4;
+  // A counting delete whose minter held no value (kDeleteProbe): replicas without one
+  // wrote nothing, so if any held one, the tombstone may be on fewer than W replicas.
+  bool probe = false;
   RequestOptions request_options;  // counting removes: as asked, for the follow-up
   uint64_t deadline_ms = 0;        // counting removes: when the client stops waiting
   Status first_error;
@@ -136,6 +140,8 @@ struct Pending {
   // but the minter, and there removed by a replica the remove reached first.
   uint32_t added() const;
   bool counting_remove() const { return !removal.empty(); }
+  // A counting remove of the whole key (Update::counting): delta_elements is empty.
+  bool counting_delete() const { return counting_remove() && delta_elements.empty(); }
   // Counting removes: joins the removal flags `from` sent (ignored unless it is a primary
   // target and every byte is a report).
   void note_removal(std::string_view flags, const ring::NodeId& from);
@@ -144,9 +150,15 @@ struct Pending {
   // never saw, and the minter minted it now (not a retry answered from its first
   // attempt). None: a follow-up read and remove with its context must finish the job.
   std::optional<uint32_t> removed_if_conclusive() const;
-  // Counting removes: the distinct members some reporter held.
+  // Counting removes: the distinct members some reporter held (a counting delete: "" when
+  // some reporter held the key).
   std::set<std::string> removal_held() const;
 };
+
+// A counting delete's flags (Pending::removal, one byte for the key): kRemoveReport, plus
+// kRemoveHeld when `before` held a live lww value, plus kRemoveLeft when `after` (the
+// state once the delete joined; null: the minter's own flags) still does.
+std::string delete_flags(const Object* before, const Object* after);
 
 // What an update holds of its value while in flight (its minted delta carries it); 0 for
 // reads.

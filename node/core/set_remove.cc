@@ -1,7 +1,8 @@
 // Node: counting removes (update.h, counts_removed): a set remove without a context,
 // answered with how many of the members named a read before it would have found (Redis
 // SREM) in one round trip when the replicas agree, and removing every add a read quorum
-// held (docs/semantics.md, "Removes without a context").
+// held (docs/semantics.md, "Removes without a context"); the same for a counting delete
+// of an lww key (Redis DEL), whose one "member" is the key's value.
 //
 // The minter removes what it has seen of each member; every replica merging the delta
 // reports per member whether it held it and whether it still holds a dot the minter never
@@ -21,7 +22,8 @@ struct Node::RemoveFollowUp {
   std::string bucket, key;
   RequestOptions options;
   uint64_t deadline_ms = 0;           // the follow-up's steps share the request's timeout
-  std::vector<std::string> elements;  // distinct, as named
+  std::vector<std::string> elements;  // distinct, as named (a counting delete: none)
+  bool whole_key = false;             // a counting delete (Update::counting)
   std::set<std::string> held;         // the members some replica held: the count
   ObjectPtr state;                    // the minter's answer
   bool duplicate = false;
@@ -53,6 +55,7 @@ void Node::finish_counting_remove(Pending& p) {
   f->deadline_ms = p.deadline_ms;
   const std::set<std::string> named(p.delta_elements.begin(), p.delta_elements.end());
   f->elements.assign(named.begin(), named.end());
+  f->whole_key = p.counting_delete();
   f->held = p.removal_held();
   f->state = std::move(p.state);
   f->duplicate = p.duplicate;
@@ -73,6 +76,7 @@ void Node::follow_up_read(std::shared_ptr<RemoveFollowUp> f, ClientResponse read
   if (!read.status.is_ok() && read.status.code() != Code::kNotFound) {
     return follow_up_done(f, read.status);
   }
+  if (f->whole_key) return follow_up_delete(f, read.object.get());
   const auto* set = read.object ? read.object->as<crdt::ORSet>() : nullptr;
   ClientRequest w;
   w.op = ClientRequest::Op::kUpdate;
@@ -93,6 +97,36 @@ void Node::follow_up_read(std::shared_ptr<RemoveFollowUp> f, ClientResponse read
       /*internal=*/true);
 }
 
+// A counting delete's follow-up: deletes what the read found (an lww value, stamped after
+// it, or a register's siblings, with its context).
+void Node::follow_up_delete(std::shared_ptr<RemoveFollowUp> f, const Object* found) {
+  const auto* lww = found ? found->as<crdt::LWWRegister>() : nullptr;
+  const auto* reg = found ? found->as<crdt::DvvSet>() : nullptr;
+  if (found && !lww && !reg) {
+    return follow_up_done(f, Status::type_mismatch("the key holds a counter or a set"));
+  }
+  // A value some replica held in the first round is deleted again even when the read sees
+  // only tombstones: the replicas that lacked it may not have written one.
+  if ((!lww || !lww->read()) && (!reg || reg->is_deleted()) && f->held.empty()) {
+    return follow_up_done(f, Status::ok());  // nothing was there
+  }
+  ClientRequest w;
+  w.op = ClientRequest::Op::kUpdate;
+  w.bucket = f->bucket;
+  w.key = f->key;
+  w.update.kind = Update::Kind::kDelete;
+  w.update.type = reg ? DataType::kRegister : DataType::kLww;
+  if (reg) w.update.context = reg->context();
+  // It supersedes what the read saw, even a value stamped by a clock ahead of this one.
+  if (!reg) w.update.timestamp_ms = std::max(env_.clock.wall_ms(), lww ? lww->timestamp() + 1 : 0);
+  f->held.insert(std::string());
+  if (!fit_to_deadline(*f)) return follow_up_done(f, Status::timeout("no time left to delete"));
+  w.options = f->options;
+  start_request(
+      std::move(w), [this, f](ClientResponse r) { follow_up_done(f, r.status); },
+      /*internal=*/true);
+}
+
 // The first round was applied (its minter removed what it held), so a failure now is
 // indeterminate: timeout, as for any update a replica may have applied.
 void Node::follow_up_done(std::shared_ptr<RemoveFollowUp> f, const Status& status) {
@@ -107,6 +141,75 @@ void Node::follow_up_done(std::shared_ptr<RemoveFollowUp> f, const Status& statu
         status.to_string() + "): retry it with the same operation id");
   }
   answer(std::move(f->reply), std::move(out), f->internal);
+}
+
+// A counting delete's tombstone (Update::counting): joined where the key holds a value,
+// and where it does not, written unless it is a probe (its minter held no value either):
+// a DEL of a key no replica has leaves nothing behind, as in Redis. The flags say whether
+// this replica held a value before, and whether one survives (stamped later).
+Status Node::merge_counting_delete(const std::string& bucket, const std::string& key,
+                                   const Object& delta, bool durable, bool probe,
+                                   std::string* flags) {
+  Result<std::shared_ptr<Object>> whole = objects_.writable(bucket, key);
+  if (!whole) return whole.status();
+  std::shared_ptr<Object> mine = std::move(whole).value();
+  // Another type is left as it is, unreported: the coordinator reads the key and deletes
+  // what it finds (Node::follow_up_delete).
+  if (mine && mine->type() != DataType::kLww) return Status::ok();
+  const auto* tomb = delta.as<crdt::LWWRegister>();
+  if (!tomb) return Status::invalid_argument("a counting delete carries an lww tombstone");
+  const auto* reg = mine ? mine->as<crdt::LWWRegister>() : nullptr;
+  const bool live = reg && reg->read();
+  if (flags) *flags = delete_flags(nullptr, nullptr);
+  if (probe && reg && !live && reg->timestamp() == tomb->timestamp() &&
+      reg->actor() == tomb->actor()) {
+    // This probe's tombstone, written here before (a duplicate of the message): a probe is
+    // only written where a value was, so this replica held one.
+    if (flags) *flags = std::string(1, Pending::kRemoveReport | Pending::kRemoveHeld);
+    return Status::ok();
+  }
+  if (probe && !live) return Status::ok();
+  check_own_history(mine.get(), delta);
+  if (!mine) {
+    auto fresh = std::make_shared<Object>(delta);
+    prune_ops(*fresh, nullptr);
+    objects_.save(bucket, key, std::move(fresh), ObjectStore::Rows{.all = true, .absent = true},
+                  durable);
+    return Status::ok();
+  }
+  const Object before = mine->without_ops();
+  std::vector<uint64_t> ops;
+  SHOAL_RETURN_IF_ERROR(mine->join(delta, nullptr, &ops));
+  prune_ops(*mine, &ops);
+  if (flags) *flags = delete_flags(&before, mine.get());
+  if (!mine->same_value(before) || !ops.empty()) {
+    objects_.save(bucket, key, std::move(mine), ObjectStore::Rows{nullptr, &ops}, durable);
+  }
+  return Status::ok();
+}
+
+// What a minted delta's kMerge carries (Message::body): a set add's minter context, by
+// which each replica judges its held flags; a counting remove's kRemovalMark and that
+// context; a counting delete's kRemovalMark, then kDeleteProbe when its minter held no
+// value (its flags are in by now).
+std::string Node::merge_body(Pending& p) {
+  if (p.counting_delete()) {
+    p.probe = !(p.removal[0] & Pending::kRemoveHeld);
+    return p.probe ? std::string{kRemovalMark, kDeleteProbe} : std::string(1, kRemovalMark);
+  }
+  const crdt::DotContext* minter_seen = minter_context(p);
+  if (!minter_seen) return std::string();
+  return (p.counting_remove() ? std::string(1, kRemovalMark) : std::string()) +
+         minter_seen->encode();
+}
+
+// This node's merge of a delta it coordinates but did not mint, with its flags.
+Status Node::merge_minted(const Pending& p, std::string* flags) {
+  if (p.counting_delete()) {
+    return merge_counting_delete(p.bucket, p.key, *p.delta, p.options.durable, p.probe, flags);
+  }
+  return merge_local(p.bucket, p.key, *p.delta, p.options.durable, p.delta_elements, flags,
+                     minter_context(p), p.counting_remove());
 }
 
 }  // namespace shoal::core

@@ -76,6 +76,9 @@ Status validate(const Update& u) {
     return Status::invalid_argument("operation id of " + std::to_string(u.op_id.size()) +
                                     " bytes: at most " + std::to_string(kMaxOpIdBytes));
   }
+  if (u.counting && (u.kind != Update::Kind::kDelete || u.type != DataType::kLww)) {
+    return Status::invalid_argument("only a delete of an lww key counts what it removed");
+  }
   switch (u.kind) {
     case Update::Kind::kPut:
       if (u.value.size() > kMaxValueBytes) return too_large("value", u.value.size());

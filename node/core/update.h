@@ -44,12 +44,17 @@ struct Update {
   // The client's operation id (empty: none). Every attempt of one operation carries the
   // same id; through any coordinator it takes effect once (docs/semantics.md).
   std::string op_id;
+  // kDelete of an lww key (RESP DEL): a counting delete. It answers whether a read before
+  // it would have found the key, and a replica without the key writes no tombstone
+  // (docs/semantics.md, "Deletes that count"). Travels as Message::body of kMint.
+  bool counting = false;
 };
 
-// A set remove without a context: it counts what it removed, and removes every add a read
-// quorum held (docs/semantics.md, "Removes without a context").
+// A set remove without a context, or a counting delete: it counts what it removed, and
+// removes everything a read quorum held (docs/semantics.md, "Removes without a context").
 inline bool counts_removed(const Update& u) {
-  return u.kind == Update::Kind::kSetRemove && !u.context;
+  return (u.kind == Update::Kind::kSetRemove && !u.context) ||
+         (u.kind == Update::Kind::kDelete && u.counting);
 }
 
 struct Applied {

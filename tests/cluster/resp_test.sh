@@ -31,6 +31,15 @@ expect "^$" -- "${r1[@]}" get nothing-here
 expect "^1$" -- "${r1[@]}" exists greeting
 expect "^1$" -- "${r2[@]}" del greeting nothing-here
 expect "^0$" -- "${r1[@]}" exists greeting
+# DEL is one counting delete per key: it counts the keys a read would have found, a key
+# named twice once
+expect "^OK$" -- "${r1[@]}" set d1 1
+expect "^OK$" -- "${r2[@]}" set d2 2
+expect "^2$" -- "${r3[@]}" del d1 d2 d3 d1
+expect "^0$" -- "${r1[@]}" del d1
+expect "^0$" -- "${r2[@]}" exists d1 d2
+expect "^OK$" -- "${r3[@]}" set d1 again
+expect "^again$" -- "${r1[@]}" get d1
 
 # counters converge: increments through every node
 expect "^1$" -- "${r1[@]}" incr visits

@@ -373,14 +373,13 @@ TEST_CASE("SHOAL.ONCE runs one update with an operation id", "[resp][op_id]") {
   two_new.added = 2;
   g.answer(0, two_new);
   g.s->command({"SHOAL.ONCE", "del-1", "DEL", "k"});
-  Response value;
-  value.type = core::DataType::kLww;
-  value.values = {"v"};
-  g.answer(0, value);
   REQUIRE(g.waiting.size() == 1);
   CHECK(g.waiting[0].first.op == Op::kDelete);
+  CHECK(g.waiting[0].first.counting);
   CHECK(g.waiting[0].first.op_id == "del-1");
-  g.answer(0, Response{});
+  Response removed;
+  removed.removed = 1;
+  g.answer(0, removed);
   g.s->command({"SHOAL.ONCE", "decr-1", "DECRBY", "n", "2"});
   REQUIRE(g.waiting.size() == 1);
   CHECK(g.waiting[0].first.delta == -2);
@@ -598,20 +597,41 @@ TEST_CASE("INFO needs admin and a refusal from the cluster answers NOPERM or NOA
   CHECK(f.take() == "-NOPERM user u may not read bucket \"redis\"\r\n" + kNoAuth);
 }
 
-TEST_CASE("DEL's read and SREM ask for the write grant, EXISTS's read for the read one",
+TEST_CASE("DEL is one counting delete, and reads first only a key of another type",
           "[resp][auth]") {
   Fake f;
   f.s->command({"DEL", "k"});
+  REQUIRE(f.waiting.size() == 1);
+  CHECK(f.waiting[0].first.op == Op::kDelete);
+  CHECK(f.waiting[0].first.counting);
+  CHECK(f.waiting[0].first.type == core::DataType::kLww);
+  CHECK_FALSE(f.waiting[0].first.context);
+  CHECK(access_for(f.waiting[0].first) == std::optional<Access>(Access::kWrite));
+  Response removed;
+  removed.removed = 1;
+  f.answer(0, removed);
+  REQUIRE(f.waiting.empty());
+
+  // A register (written through another API) is refused by the counting delete: DEL
+  // reads it, with the write grant, and deletes the siblings it read.
+  f.s->command({"DEL", "reg"});
+  Response other;
+  other.status = Status::type_mismatch("the key holds a register");
+  f.answer(0, other);
   REQUIRE(f.waiting.size() == 1);
   CHECK(f.waiting[0].first.op == Op::kGet);
   CHECK(f.waiting[0].first.for_update);
   CHECK(access_for(f.waiting[0].first) == std::optional<Access>(Access::kWrite));
   Response value;
-  value.type = core::DataType::kLww;
+  value.type = core::DataType::kRegister;
   value.values = {"v"};
+  value.context = "ctx";
   f.answer(0, value);
   REQUIRE(f.waiting.size() == 1);
   CHECK(f.waiting[0].first.op == Op::kDelete);
+  CHECK_FALSE(f.waiting[0].first.counting);
+  CHECK(f.waiting[0].first.type == core::DataType::kRegister);
+  CHECK(f.waiting[0].first.context == std::optional<std::string>("ctx"));
   f.answer(0, Response{});
 
   f.s->command({"EXISTS", "k"});
@@ -620,6 +640,14 @@ TEST_CASE("DEL's read and SREM ask for the write grant, EXISTS's read for the re
   CHECK_FALSE(f.waiting[0].first.for_update);
   CHECK(access_for(f.waiting[0].first) == std::optional<Access>(Access::kRead));
   f.answer(0, value);
+
+  f.s->command({"DEL", "a", "b", "c"});  // counts what each delete found
+  for (uint32_t n : {1u, 0u, 1u}) {
+    REQUIRE(f.waiting.size() == 1);
+    Response r;
+    r.removed = n;
+    f.answer(0, r);
+  }
 
   f.s->command({"SREM", "s", "x"});
   REQUIRE(f.waiting.size() == 1);
@@ -632,7 +660,7 @@ TEST_CASE("DEL's read and SREM ask for the write grant, EXISTS's read for the re
   f.s->command({"SMEMBERS", "s"});
   REQUIRE(f.waiting.size() == 1);
   CHECK_FALSE(f.waiting[0].first.for_update);
-  CHECK(f.out == ":1\r\n:1\r\n-NOPERM user u may not write bucket \"redis\"\r\n");
+  CHECK(f.out == ":1\r\n:1\r\n:1\r\n:2\r\n-NOPERM user u may not write bucket \"redis\"\r\n");
 }
 
 // A later step used to take the connection's bucket when it ran: `DEL k` then
@@ -644,10 +672,14 @@ TEST_CASE("DEL's later steps stay in the bucket and options their command began 
   f.s->command({"SHOAL.BUCKET", "other"});
   f.s->command({"SHOAL.CONSISTENCY", "ALL"});
   REQUIRE(f.waiting.size() == 2);
+  Response other;
+  other.status = Status::type_mismatch("the key holds a register");
+  f.answer(0, other);  // DEL's delete of k; its read follows, SREM's remove is waiting[0]
+  REQUIRE(f.waiting.size() == 2);
   Response value;
-  value.type = core::DataType::kLww;
+  value.type = core::DataType::kRegister;
   value.values = {"v"};
-  f.answer(0, value);  // DEL's read of k; SREM's remove is waiting[0] now
+  f.answer(1, value);  // DEL's read of k: its delete follows
   REQUIRE(f.waiting.size() == 2);
   for (const auto& [request, then] : f.waiting) {
     INFO(static_cast<int>(request.op));
@@ -655,9 +687,10 @@ TEST_CASE("DEL's later steps stay in the bucket and options their command began 
     CHECK(request.bucket == "redis");
     CHECK_FALSE(request.options.w == core::QuorumSpec::all());
   }
-  f.answer(1, Response{});  // DEL's delete of k; then its read of k2
+  f.answer(1, Response{});  // DEL's delete of k; then its counting delete of k2
   REQUIRE(f.waiting.size() == 2);
   CHECK(f.waiting[1].first.key == "k2");
+  CHECK(f.waiting[1].first.counting);
   CHECK(f.waiting[1].first.bucket == "redis");
   CHECK_FALSE(f.waiting[1].first.options.w == core::QuorumSpec::all());
   f.s->command({"GET", "k"});

@@ -1,0 +1,198 @@
+// Counting deletes (core::Update::counting; node/core/set_remove.cc): RESP DEL's delete of
+// an lww key answers whether a read before it would have found the key, in one round trip
+// when the replicas agree; replicas without the key write no tombstone; and it takes out
+// a value a quorum acknowledged before it, even through a minter that has not seen it or
+// when a replica holds it stamped by a clock ahead (then a read and a delete follow).
+// Each run is one seed; a failure names it.
+#include <catch2/catch.hpp>
+
+#include "requests.h"
+#include "sim.h"
+
+namespace shoal::sim {
+namespace {
+
+using core::ClientRequest;
+using core::ClientResponse;
+
+ClientRequest lww_put(const std::string& key, const std::string& value) {
+  ClientRequest r = put(key, value, std::nullopt);
+  r.update.type = core::DataType::kLww;
+  return r;
+}
+
+ClientRequest counting_delete(const std::string& key) {
+  ClientRequest r = lww_put(key, "");
+  r.update.kind = core::Update::Kind::kDelete;
+  r.update.counting = true;
+  return r;
+}
+
+ClientRequest read_all(const std::string& key) {
+  ClientRequest q = read("r", key);
+  q.options.r = core::QuorumSpec::all();
+  return q;
+}
+
+std::optional<ClientResponse> run_one(Sim& sim, const std::string& via, ClientRequest r,
+                                      uint64_t run_ms = 2'000) {
+  std::optional<ClientResponse> got;
+  sim.client(via, std::move(r), [&got](ClientResponse a) { got = std::move(a); });
+  sim.run_until_idle(run_ms);
+  return got;
+}
+
+// A read that found no value: not_found, or a tombstone.
+bool no_value(const ClientResponse& got) {
+  if (got.status.code() == Code::kNotFound) return true;
+  const auto* lww =
+      got.status.is_ok() && got.object ? got.object->as<crdt::LWWRegister>() : nullptr;
+  return lww && !lww->read();
+}
+
+// A LOCAL read of `key` on every node finds no value.
+void check_gone(Sim& sim, const std::string& key) {
+  for (const char* via : {"n1", "n2", "n3"}) {
+    const std::optional<ClientResponse> left = run_one(sim, via, read("r", key, local()));
+    REQUIRE(left);
+    INFO(via << ": " << left->status.to_string());
+    CHECK(no_value(*left));
+  }
+}
+
+TEST_CASE("a counting delete in a cluster in sync answers in one round trip", "[sim]") {
+  for (uint64_t seed : scenario_seeds(10)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    Sim sim(SimOptions{seed, 3, 1, 20, 0, 0, 256});
+    REQUIRE(run_one(sim, "n1", lww_put("k", "v"))->status.is_ok());
+    const std::optional<ClientResponse> r = run_one(sim, "n2", counting_delete("k"));
+    REQUIRE(r);
+    REQUIRE(r->status.is_ok());
+    CHECK(r->removed == std::optional<uint32_t>(1));
+    CHECK(sim.node("n2").counters().remove_followups == 0);
+    const std::optional<ClientResponse> again = run_one(sim, "n3", counting_delete("k"));
+    CHECK(again->removed == std::optional<uint32_t>(0));
+    check_gone(sim, "k");
+  }
+}
+
+TEST_CASE("a counting delete of a key no replica holds writes nothing anywhere", "[sim]") {
+  Sim sim(SimOptions{1, 3, 1, 20, 0, 0, 256});
+  for (const char* via : {"n1", "n2", "n3"}) {
+    const std::optional<ClientResponse> r = run_one(sim, via, counting_delete("never"));
+    REQUIRE(r->status.is_ok());
+    CHECK(r->removed == std::optional<uint32_t>(0));
+  }
+  // Nothing stored: an lww write with a timestamp long past (below any tombstone's)
+  // still lands, which a tombstone written by the deletes would have beaten.
+  ClientRequest old = lww_put("never", "old");
+  old.update.timestamp_ms = 1;
+  REQUIRE(run_one(sim, "n1", old)->status.is_ok());
+  const std::optional<ClientResponse> got = run_one(sim, "n2", read_all("never"));
+  REQUIRE(got->status.is_ok());
+  CHECK(got->object->as<crdt::LWWRegister>()->read() == std::optional<std::string>("old"));
+}
+
+TEST_CASE("a counting delete through a minter behind the others takes out what they hold",
+          "[sim]") {
+  for (uint64_t seed : scenario_seeds(10)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    Sim sim(SimOptions{seed, 3, 1, 20, 0, 0, 256});
+    sim.partition({"n1"});
+    REQUIRE(run_one(sim, "n2", lww_put("k", "v"), 100)->status.is_ok());
+    sim.heal();
+    const std::optional<ClientResponse> r = run_one(sim, "n1", counting_delete("k"), 500);
+    REQUIRE(r);
+    REQUIRE(r->status.is_ok());
+    CHECK(r->removed == std::optional<uint32_t>(1));
+    // n1 held no value: its delete was a probe, which n2 and n3 answered holding one, so
+    // n1 read and deleted it again, on a write quorum.
+    CHECK(sim.node("n1").counters().remove_followups == 1);
+    sim.run_until_idle(5'000);  // anti-entropy has nothing to bring back
+    check_gone(sim, "k");
+  }
+}
+
+TEST_CASE("a counting delete that leaves a value stamped ahead reads it and deletes it", "[sim]") {
+  for (uint64_t seed : scenario_seeds(10)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    Sim sim(SimOptions{seed, 3, 1, 20, 0, 0, 256});
+    // Every node holds a value; then n2 and n3 take one stamped an hour ahead of every
+    // clock (a writer whose clock runs ahead) while n1 is cut off. n1's tombstone, stamped
+    // past the value it holds, loses to that one there: they report it left, so n1 reads
+    // it and deletes what it read.
+    REQUIRE(run_one(sim, "n1", lww_put("k", "v"))->status.is_ok());
+    sim.partition({"n1"});
+    ClientRequest ahead = lww_put("k", "ahead");
+    ahead.update.timestamp_ms = 1'700'000'000'000ull + sim.now_ms() + 3'600'000;  // sim.cc: wall_ms
+    REQUIRE(run_one(sim, "n2", ahead, 100)->status.is_ok());
+    sim.heal();
+    const std::optional<ClientResponse> r = run_one(sim, "n1", counting_delete("k"), 500);
+    REQUIRE(r);
+    REQUIRE(r->status.is_ok());
+    CHECK(r->removed == std::optional<uint32_t>(1));
+    CHECK(sim.node("n1").counters().remove_followups == 1);
+    sim.run_until_idle(5'000);
+    check_gone(sim, "k");
+  }
+}
+
+TEST_CASE("a counting delete of a register, counter or set is refused as type_mismatch", "[sim]") {
+  Sim sim(SimOptions{1, 3, 1, 20, 0, 0, 256});
+  REQUIRE(run_one(sim, "n1", put("reg", "v", std::nullopt))->status.is_ok());
+  const std::optional<ClientResponse> r = run_one(sim, "n2", counting_delete("reg"));
+  REQUIRE(r);
+  CHECK(r->status.code() == Code::kTypeMismatch);  // RESP DEL then reads and deletes
+  const std::optional<ClientResponse> still = run_one(sim, "n3", read_all("reg"));
+  REQUIRE(still->status.is_ok());
+  CHECK(still->object->as<crdt::DvvSet>()->values() == std::vector<std::string>{"v"});
+}
+
+// Random traffic: a value written at QUORUM, then a counting delete through another node
+// at once, then a QUORUM read through the third: the delete counted the key and the read
+// no longer finds it.
+TEST_CASE("an acknowledged counting delete takes out the value acknowledged before it (50 seeds)",
+          "[sim]") {
+  for (uint64_t seed : scenario_seeds(50)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    Sim sim(SimOptions{seed, 3, 1, 30, /*loss_pct=*/0, /*dup_pct=*/5, 256});
+    std::vector<std::string> violations;
+    int checked = 0;
+    for (int i = 0; i < 100; ++i) {
+      sim.at(static_cast<uint64_t>(i) * 20, [&sim, &violations, &checked, i] {
+        const uint64_t w = sim.rng().below(3);
+        const std::string writer = "n" + std::to_string(1 + w);
+        const std::string deleter = "n" + std::to_string(1 + (w + 1) % 3);
+        const std::string reader = "n" + std::to_string(1 + (w + 2) % 3);
+        const std::string key = "k" + std::to_string(i);
+        sim.client(writer, lww_put(key, "v"), [&, deleter, reader, key](ClientResponse a) {
+          if (!a.status.is_ok()) return violations.push_back("put: " + a.status.to_string());
+          sim.client(deleter, counting_delete(key), [&, reader, key](ClientResponse r) {
+            if (!r.status.is_ok()) return violations.push_back("del: " + r.status.to_string());
+            if (r.removed != std::optional<uint32_t>(1))
+              violations.push_back("delete of acked " + key + " counted " +
+                                   std::to_string(r.removed.value_or(99)));
+            ClientRequest q = read_all(key);
+            q.options.r = core::QuorumSpec::quorum();
+            sim.client(reader, q, [&, key, r](ClientResponse got) {
+              ++checked;
+              if (!no_value(got))
+                violations.push_back(
+                    "read after an acked delete of " + key + ": " + got.status.to_string() +
+                    " ts " + std::to_string(got.object->as<crdt::LWWRegister>()->timestamp()) +
+                    " del " + std::to_string(r.removed.value_or(9)) + " dup " +
+                    std::to_string(r.duplicate));
+            });
+          });
+        });
+      });
+    }
+    sim.run_until_idle(60'000);
+    for (const auto& v : violations) UNSCOPED_INFO(v);
+    REQUIRE(violations.empty());
+    REQUIRE(checked == 100);
+  }
+}
+
+}  // namespace
+}  // namespace shoal::sim
