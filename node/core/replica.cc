@@ -244,6 +244,12 @@ Status Node::merge_local(const std::string& bucket, const std::string& key, cons
 Result<ObjectStore::Part> Node::update_target(const Update& u, const std::string& bucket,
                                               const std::string& key) {
   const bool set_op = u.kind == Update::Kind::kSetAdd || u.kind == Update::Kind::kSetRemove;
+  if (u.counting) {  // a big set is loaded in part, only to refuse it (type_mismatch)
+    std::vector<uint64_t> ops;
+    if (!u.op_id.empty()) ops.push_back(op_key(u.op_id));
+    Result<ObjectStore::Part> part = objects_.part(bucket, key, {std::string()}, ops, true);
+    return part;
+  }
   if (!set_op || u.elements.empty()) {
     Result<std::shared_ptr<Object>> whole = objects_.writable(bucket, key);
     if (!whole) return whole.status();
@@ -276,6 +282,13 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
                            : counts_removed(u)
                                ? removal_flags(state.get(), u.elements, nullptr, nullptr)
                                : std::string();
+  // A counting delete where only a tombstone is (its stamp reported): a probe, not written
+  // here, as where nothing is (unless an operation id may name an attempt it records).
+  if (u.counting && u.op_id.empty() && !(held[0] & Pending::kRemoveHeld) && part.object &&
+      part.object->as<crdt::LWWRegister>()) {
+    part.object = nullptr;
+    state = std::make_shared<Object>(update_type(update));
+  }
   Once once;
   Result<Object> delta = apply_once(state.get(), actor_, u, env_.clock.wall_ms(), &once);
   if (!delta) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "crdt/assert.h"
+#include "crdt/coding.h"
 
 namespace shoal::core {
 
@@ -56,7 +57,14 @@ uint32_t Pending::added() const {
 
 void Pending::note_removal(std::string_view flags, const ring::NodeId& from) {
   const ring::Target* t = target(from);
-  if (!t || t->hint_for || flags.size() != removal.size()) return;
+  if (!t || t->hint_for) return;
+  if (counting_delete() && flags.size() == 1 + 16) {  // the flag byte, then a stamp
+    const Stamp s{coding::get_be64(flags.substr(1)), coding::get_be64(flags.substr(9)),
+                  (flags[0] & kRemoveHeld) != 0};
+    flags = flags.substr(0, 1);
+    if (flags[0] & kRemoveReport && (!latest || s.beats(*latest))) latest = s;
+  }
+  if (flags.size() != removal.size()) return;
   for (char f : flags) {
     if (!(f & kRemoveReport)) return;
   }
@@ -76,8 +84,11 @@ std::optional<uint32_t> Pending::removed_if_conclusive() const {
   for (char f : removal) {
     if (f & kRemoveLeft) return std::nullopt;
   }
-  // A probe that found a value: the replicas that lacked it wrote no tombstone.
-  if (probe && (removal[0] & kRemoveHeld)) return std::nullopt;
+  if (counting_delete()) {
+    // A probe that found a value: the replicas that lacked it wrote no tombstone.
+    if (probe && (removal[0] & kRemoveHeld)) return std::nullopt;
+    return found_value() ? 1u : 0u;
+  }
   return static_cast<uint32_t>(removal_held().size());
 }
 
@@ -94,14 +105,18 @@ std::set<std::string> Pending::removal_held() const {
 }
 
 std::string delete_flags(const Object* before, const Object* after) {
-  const auto live = [](const Object* o) {
-    const auto* reg = o ? o->as<crdt::LWWRegister>() : nullptr;
-    return reg && reg->read().has_value();
-  };
+  const auto lww = [](const Object* o) { return o ? o->as<crdt::LWWRegister>() : nullptr; };
+  const crdt::LWWRegister* was = lww(before);
+  const crdt::LWWRegister* now = lww(after);
   char f = Pending::kRemoveReport;
-  if (live(before)) f = f | Pending::kRemoveHeld;
-  if (live(after)) f = f | Pending::kRemoveLeft;
-  return std::string(1, f);
+  if (was && was->read()) f = f | Pending::kRemoveHeld;
+  if (now && now->read()) f = f | Pending::kRemoveLeft;
+  std::string out(1, f);
+  if (was) {
+    coding::put_be64(&out, was->timestamp());
+    coding::put_be64(&out, was->actor());
+  }
+  return out;
 }
 
 size_t held_write_bytes(const ClientRequest& request) {

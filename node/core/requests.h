@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "node/core/object.h"
@@ -101,6 +102,18 @@ struct Pending {
   // A counting delete whose minter held no value (kDeleteProbe): replicas without one
   // wrote nothing, so if any held one, the tombstone may be on fewer than W replicas.
   bool probe = false;
+  // A counting delete: the latest of the reporters' lww states before it (their flags
+  // carry its stamp, delete_flags), as a read of them would join it; live: a value.
+  struct Stamp {
+    uint64_t timestamp_ms = 0;
+    crdt::Actor actor = 0;
+    bool live = false;
+    // The lww order (crdt/lww_register.h): timestamp, then actor, then a tombstone wins.
+    bool beats(const Stamp& o) const {
+      return std::tuple(timestamp_ms, actor, !live) > std::tuple(o.timestamp_ms, o.actor, !o.live);
+    }
+  };
+  std::optional<Stamp> latest;
   RequestOptions request_options;  // counting removes: as asked, for the follow-up
   uint64_t deadline_ms = 0;        // counting removes: when the client stops waiting
   Status first_error;
@@ -151,13 +164,17 @@ struct Pending {
   // attempt). None: a follow-up read and remove with its context must finish the job.
   std::optional<uint32_t> removed_if_conclusive() const;
   // Counting removes: the distinct members some reporter held (a counting delete: "" when
-  // some reporter held the key).
+  // some reporter held a value).
   std::set<std::string> removal_held() const;
+  // A counting delete: a read of the reporters before it would have found a value.
+  bool found_value() const { return latest && latest->live; }
 };
 
 // A counting delete's flags (Pending::removal, one byte for the key): kRemoveReport, plus
 // kRemoveHeld when `before` held a live lww value, plus kRemoveLeft when `after` (the
-// state once the delete joined; null: the minter's own flags) still does.
+// state once the delete joined; null: the minter's own flags) still does; then, when
+// `before` is an lww state (a value or a tombstone), its timestamp and actor (big-endian
+// 64 bits each; Pending::latest).
 std::string delete_flags(const Object* before, const Object* after);
 
 // What an update holds of its value while in flight (its minted delta carries it); 0 for

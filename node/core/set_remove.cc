@@ -12,6 +12,7 @@
 // coordinator reads the members at the request's consistency and removes what that read
 // saw, with its context, as a client would: two more round trips, rare.
 #include "crdt/assert.h"
+#include "crdt/coding.h"
 #include "node/core/node.h"
 
 namespace shoal::core {
@@ -24,6 +25,8 @@ struct Node::RemoveFollowUp {
   uint64_t deadline_ms = 0;           // the follow-up's steps share the request's timeout
   std::vector<std::string> elements;  // distinct, as named (a counting delete: none)
   bool whole_key = false;             // a counting delete (Update::counting)
+  bool probe = false;                 // ... whose minter held no value (Pending::probe)
+  bool found = false;                 // ... that found a value: its count
   std::set<std::string> held;         // the members some replica held: the count
   ObjectPtr state;                    // the minter's answer
   bool duplicate = false;
@@ -56,6 +59,8 @@ void Node::finish_counting_remove(Pending& p) {
   const std::set<std::string> named(p.delta_elements.begin(), p.delta_elements.end());
   f->elements.assign(named.begin(), named.end());
   f->whole_key = p.counting_delete();
+  f->probe = p.probe;
+  f->found = p.found_value();
   f->held = p.removal_held();
   f->state = std::move(p.state);
   f->duplicate = p.duplicate;
@@ -103,7 +108,11 @@ void Node::follow_up_delete(std::shared_ptr<RemoveFollowUp> f, const Object* fou
   const auto* lww = found ? found->as<crdt::LWWRegister>() : nullptr;
   const auto* reg = found ? found->as<crdt::DvvSet>() : nullptr;
   if (found && !lww && !reg) {
-    return follow_up_done(f, Status::type_mismatch("the key holds a counter or a set"));
+    const Status other = Status::type_mismatch("the key holds a counter or a set");
+    // A probe no reporter held a value for wrote nothing: the answer is definite.
+    if (f->probe && f->held.empty())
+      return answer(std::move(f->reply), {other, nullptr}, f->internal);
+    return follow_up_done(f, other);
   }
   // A value some replica held in the first round is deleted again even when the read sees
   // only tombstones: the replicas that lacked it may not have written one.
@@ -119,7 +128,7 @@ void Node::follow_up_delete(std::shared_ptr<RemoveFollowUp> f, const Object* fou
   if (reg) w.update.context = reg->context();
   // It supersedes what the read saw, even a value stamped by a clock ahead of this one.
   if (!reg) w.update.timestamp_ms = std::max(env_.clock.wall_ms(), lww ? lww->timestamp() + 1 : 0);
-  f->held.insert(std::string());
+  if ((lww && lww->read()) || (reg && !reg->is_deleted())) f->found = true;
   if (!fit_to_deadline(*f)) return follow_up_done(f, Status::timeout("no time left to delete"));
   w.options = f->options;
   start_request(
@@ -133,7 +142,7 @@ void Node::follow_up_done(std::shared_ptr<RemoveFollowUp> f, const Status& statu
   ClientResponse out;
   if (status.is_ok()) {
     out = ClientResponse{Status::ok(), std::move(f->state), f->duplicate};
-    out.removed = static_cast<uint32_t>(f->held.size());
+    out.removed = f->whole_key ? (f->found ? 1u : 0u) : static_cast<uint32_t>(f->held.size());
   } else {
     out.status = Status::timeout(
         "the remove was applied where it was minted, but taking out what other replicas hold "
@@ -146,13 +155,15 @@ void Node::follow_up_done(std::shared_ptr<RemoveFollowUp> f, const Status& statu
 // A counting delete's tombstone (Update::counting): joined where the key holds a value,
 // and where it does not, written unless it is a probe (its minter held no value either):
 // a DEL of a key no replica has leaves nothing behind, as in Redis. The flags say whether
-// this replica held a value before, and whether one survives (stamped later).
+// this replica held a value before, and whether one survives (stamped later), and carry
+// the stamp of what it held (Pending::latest).
 Status Node::merge_counting_delete(const std::string& bucket, const std::string& key,
                                    const Object& delta, bool durable, bool probe,
                                    std::string* flags) {
-  Result<std::shared_ptr<Object>> whole = objects_.writable(bucket, key);
-  if (!whole) return whole.status();
-  std::shared_ptr<Object> mine = std::move(whole).value();
+  // A big set is loaded in part (only its head), never whole, to learn its type.
+  Result<ObjectStore::Part> part = objects_.part(bucket, key, {std::string()}, {}, true);
+  if (!part) return part.status();
+  std::shared_ptr<Object> mine = std::move(part->object);
   // Another type is left as it is, unreported: the coordinator reads the key and deletes
   // what it finds (Node::follow_up_delete).
   if (mine && mine->type() != DataType::kLww) return Status::ok();
@@ -160,12 +171,17 @@ Status Node::merge_counting_delete(const std::string& bucket, const std::string&
   if (!tomb) return Status::invalid_argument("a counting delete carries an lww tombstone");
   const auto* reg = mine ? mine->as<crdt::LWWRegister>() : nullptr;
   const bool live = reg && reg->read();
-  if (flags) *flags = delete_flags(nullptr, nullptr);
-  if (probe && reg && !live && reg->timestamp() == tomb->timestamp() &&
-      reg->actor() == tomb->actor()) {
-    // This probe's tombstone, written here before (a duplicate of the message): a probe is
-    // only written where a value was, so this replica held one.
-    if (flags) *flags = std::string(1, Pending::kRemoveReport | Pending::kRemoveHeld);
+  if (flags) *flags = delete_flags(mine.get(), nullptr);  // a tombstone's stamp counts too
+  if (reg && !live && reg->timestamp() == tomb->timestamp() && reg->actor() == tomb->actor()) {
+    // This delete's tombstone, written here before (a duplicate of the message): what this
+    // replica held before is gone. A probe is only written where a value was: it held
+    // one, stamped at most as the tombstone. Otherwise it reports no stamp.
+    if (flags) *flags = std::string(1, Pending::kRemoveReport);
+    if (flags && probe) {
+      *flags = std::string(1, Pending::kRemoveReport | Pending::kRemoveHeld);
+      coding::put_be64(flags, tomb->timestamp());
+      coding::put_be64(flags, tomb->actor());
+    }
     return Status::ok();
   }
   if (probe && !live) return Status::ok();
@@ -194,7 +210,9 @@ Status Node::merge_counting_delete(const std::string& bucket, const std::string&
 // value (its flags are in by now).
 std::string Node::merge_body(Pending& p) {
   if (p.counting_delete()) {
-    p.probe = !(p.removal[0] & Pending::kRemoveHeld);
+    // A retry answered from its first attempt re-sends that attempt's tombstone: not a
+    // probe, or replicas holding that tombstone would take it for their own write.
+    p.probe = !p.duplicate && !(p.removal[0] & Pending::kRemoveHeld);
     return p.probe ? std::string{kRemovalMark, kDeleteProbe} : std::string(1, kRemovalMark);
   }
   const crdt::DotContext* minter_seen = minter_context(p);

@@ -148,6 +148,78 @@ TEST_CASE("a counting delete of a register, counter or set is refused as type_mi
   CHECK(still->object->as<crdt::DvvSet>()->values() == std::vector<std::string>{"v"});
 }
 
+// Review findings: each answer is what a read at the same consistency before the DEL
+// would have said.
+TEST_CASE("a counting delete through a minter holding a value the others deleted counts 0",
+          "[sim]") {
+  for (uint64_t seed : scenario_seeds(10)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    Sim sim(SimOptions{seed, 3, 1, 20, 0, 0, 256});
+    REQUIRE(run_one(sim, "n1", lww_put("k", "v"))->status.is_ok());
+    sim.partition({"n1"});
+    REQUIRE(run_one(sim, "n2", counting_delete("k"), 100)->removed == std::optional<uint32_t>(1));
+    sim.heal();
+    // n1 still holds v; n2 and n3 hold a later tombstone: a QUORUM read finds nothing.
+    const std::optional<ClientResponse> r = run_one(sim, "n1", counting_delete("k"), 500);
+    REQUIRE(r);
+    REQUIRE(r->status.is_ok());
+    CHECK(r->removed == std::optional<uint32_t>(0));
+    sim.run_until_idle(5'000);
+    check_gone(sim, "k");
+  }
+}
+
+TEST_CASE("a retried counting delete that was applied answers 0 through any node", "[sim]") {
+  for (uint64_t seed : scenario_seeds(10)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    Sim sim(SimOptions{seed, 3, 1, 20, 0, 0, 256});
+    REQUIRE(run_one(sim, "n1", lww_put("k", "v"))->status.is_ok());
+    ClientRequest del = counting_delete("k");
+    del.update.op_id = "del-1";
+    REQUIRE(run_one(sim, "n1", del)->removed == std::optional<uint32_t>(1));
+    for (const char* via : {"n1", "n2"}) {
+      const std::optional<ClientResponse> retry = run_one(sim, via, del);
+      REQUIRE(retry->status.is_ok());
+      CHECK(retry->removed == std::optional<uint32_t>(0));
+    }
+    check_gone(sim, "k");
+  }
+}
+
+TEST_CASE("a counting delete of a set its minter has not seen is refused as type_mismatch",
+          "[sim]") {
+  Sim sim(SimOptions{1, 3, 1, 20, 0, 0, 256});
+  sim.partition({"n1"});
+  ClientRequest add = set_add("s1", "x");
+  add.bucket = "r";
+  REQUIRE(run_one(sim, "n2", add, 100)->status.is_ok());
+  sim.heal();
+  const std::optional<ClientResponse> r = run_one(sim, "n1", counting_delete("s1"), 500);
+  REQUIRE(r);
+  CHECK(r->status.code() == Code::kTypeMismatch);  // RESP DEL then says it cannot delete it
+}
+
+// RESP `DEL k k` in one pipeline: the second delete starts as soon as the first is
+// acknowledged, while one replica may not have its tombstone yet.
+TEST_CASE("a key deleted twice in a row counts once (20 seeds)", "[sim]") {
+  for (uint64_t seed : scenario_seeds(20)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    Sim sim(SimOptions{seed, 3, 1, 20, 0, 0, 256});
+    REQUIRE(run_one(sim, "n1", lww_put("k", "v"))->status.is_ok());
+    const std::string second_via = seed % 2 ? "n2" : "n3";
+    std::optional<ClientResponse> first, second;
+    sim.client("n2", counting_delete("k"), [&](ClientResponse a) {
+      first = std::move(a);
+      sim.client(second_via, counting_delete("k"), [&](ClientResponse b) { second = b; });
+    });
+    sim.run_until_idle(2'000);
+    REQUIRE(first);
+    REQUIRE(second);
+    CHECK(first->removed == std::optional<uint32_t>(1));
+    CHECK(second->removed == std::optional<uint32_t>(0));
+  }
+}
+
 // Random traffic: a value written at QUORUM, then a counting delete through another node
 // at once, then a QUORUM read through the third: the delete counted the key and the read
 // no longer finds it.
