@@ -243,9 +243,7 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
         on_gap(id, p, t.node);
       } else {
         std::string held;
-        Status s = t.hint_for ? hints_.store(*t.hint_for, p.bucket, p.key, *p.delta,
-                                             p.options.durable, env_.clock.wall_ms())
-                              : merge_minted(p, &held);
+        Status s = merge_minted(p, t, &held);
         if (s.is_ok()) note_flags(p, held, config_.self, /*from_minter=*/false);
         record(id, t.node, s.is_ok(), s);
       }

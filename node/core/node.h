@@ -277,7 +277,8 @@ class Node {
   void start_update(uint64_t id, Pending& p, const Update& update);
   static const crdt::DotContext* minter_context(const Pending& p);
   std::string merge_body(Pending& p);
-  Status merge_minted(const Pending& p, std::string* flags);
+  Status merge_minted(const Pending& p, const ring::Target& t, std::string* flags);
+  static bool probe_over_tombstone(Update& u, const std::string& held, ObjectStore::Part& part);
   void spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter);
   void on_gap(uint64_t id, Pending& p, const ring::NodeId& node);
   void send_full(uint64_t id, Pending& p, const ring::NodeId& node);

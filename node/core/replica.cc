@@ -282,13 +282,7 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
                            : counts_removed(u)
                                ? removal_flags(state.get(), u.elements, nullptr, nullptr)
                                : std::string();
-  // A counting delete where only a tombstone is (its stamp reported): a probe, not written
-  // here, as where nothing is (unless an operation id may name an attempt it records).
-  if (u.counting && u.op_id.empty() && !(held[0] & Pending::kRemoveHeld) && part.object &&
-      part.object->as<crdt::LWWRegister>()) {
-    part.object = nullptr;
-    state = std::make_shared<Object>(update_type(update));
-  }
+  if (probe_over_tombstone(u, held, part)) state = std::make_shared<Object>(update_type(update));
   Once once;
   Result<Object> delta = apply_once(state.get(), actor_, u, env_.clock.wall_ms(), &once);
   if (!delta) {
@@ -439,8 +433,12 @@ void Node::apply_merge(const Message& m, Message& reply) {
     reply.status = Status::unavailable("this replica missed earlier updates of the counter");
     reply.base = m.base;
   } else if (hint) {
-    reply.status =
-        hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable, env_.clock.wall_ms());
+    // A counting delete's probe is not kept for a down replica: where it matters (a
+    // replica held a value) the coordinator deletes again, on a write quorum.
+    const bool probe = m.body == std::string{kRemovalMark, kDeleteProbe};
+    reply.status = probe ? Status::ok()
+                         : hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable,
+                                        env_.clock.wall_ms());
   } else {
     // Flags for a set add or a counting remove someone waits on (Message::body of
     // kMergeAck), judged against the minter's context, which only their merges carry

@@ -172,19 +172,11 @@ Status Node::merge_counting_delete(const std::string& bucket, const std::string&
   const auto* reg = mine ? mine->as<crdt::LWWRegister>() : nullptr;
   const bool live = reg && reg->read();
   if (flags) *flags = delete_flags(mine.get(), nullptr);  // a tombstone's stamp counts too
-  if (reg && !live && reg->timestamp() == tomb->timestamp() && reg->actor() == tomb->actor()) {
-    // This delete's tombstone, written here before (a duplicate of the message): what this
-    // replica held before is gone. A probe is only written where a value was: it held
-    // one, stamped at most as the tombstone. Otherwise it reports no stamp.
-    if (flags) *flags = std::string(1, Pending::kRemoveReport);
-    if (flags && probe) {
-      *flags = std::string(1, Pending::kRemoveReport | Pending::kRemoveHeld);
-      coding::put_be64(flags, tomb->timestamp());
-      coding::put_be64(flags, tomb->actor());
-    }
-    return Status::ok();
-  }
-  if (probe && !live) return Status::ok();
+  // This delete's tombstone, written here before (a duplicate of the message): what this
+  // replica held before is gone (its records are still joined below).
+  const bool again =
+      reg && !live && reg->timestamp() == tomb->timestamp() && reg->actor() == tomb->actor();
+  if (probe && !live && !again) return Status::ok();
   check_own_history(mine.get(), delta);
   if (!mine) {
     auto fresh = std::make_shared<Object>(delta);
@@ -197,11 +189,33 @@ Status Node::merge_counting_delete(const std::string& bucket, const std::string&
   std::vector<uint64_t> ops;
   SHOAL_RETURN_IF_ERROR(mine->join(delta, nullptr, &ops));
   prune_ops(*mine, &ops);
-  if (flags) *flags = delete_flags(&before, mine.get());
+  if (flags && again) {
+    // A probe is only written where a value was: this replica held one, stamped at most
+    // as the tombstone (an upper bound). A plain delete's duplicate reports no stamp.
+    *flags = std::string(1, Pending::kRemoveReport);
+    if (probe) {
+      *flags = std::string(1, Pending::kRemoveReport | Pending::kRemoveHeld);
+      coding::put_be64(flags, tomb->timestamp());
+      coding::put_be64(flags, tomb->actor());
+    }
+  } else if (flags) {
+    *flags = delete_flags(&before, mine.get());
+  }
   if (!mine->same_value(before) || !ops.empty()) {
     objects_.save(bucket, key, std::move(mine), ObjectStore::Rows{nullptr, &ops}, durable);
   }
   return Status::ok();
+}
+
+// A counting delete where the minter holds only a tombstone (its stamp is in `held`): a
+// probe, written here no more than where nothing is (unless an operation id may name an
+// attempt it records), stamped past that tombstone so it is never taken for it.
+bool Node::probe_over_tombstone(Update& u, const std::string& held, ObjectStore::Part& part) {
+  const auto* lww = part.object ? part.object->as<crdt::LWWRegister>() : nullptr;
+  if (!u.counting || !u.op_id.empty() || !lww || (held[0] & Pending::kRemoveHeld)) return false;
+  u.timestamp_ms = std::max(u.timestamp_ms, lww->timestamp() + 1);
+  part.object = nullptr;
+  return true;
 }
 
 // What a minted delta's kMerge carries (Message::body): a set add's minter context, by
@@ -221,8 +235,14 @@ std::string Node::merge_body(Pending& p) {
          minter_seen->encode();
 }
 
-// This node's merge of a delta it coordinates but did not mint, with its flags.
-Status Node::merge_minted(const Pending& p, std::string* flags) {
+// This node's merge of a delta it coordinates but did not mint, with its flags; as a
+// fallback (`t`), a hint (but a counting delete's probe is kept for nobody: apply_merge).
+Status Node::merge_minted(const Pending& p, const ring::Target& t, std::string* flags) {
+  if (t.hint_for) {
+    if (p.counting_delete() && p.probe) return Status::ok();
+    return hints_.store(*t.hint_for, p.bucket, p.key, *p.delta, p.options.durable,
+                        env_.clock.wall_ms());
+  }
   if (p.counting_delete()) {
     return merge_counting_delete(p.bucket, p.key, *p.delta, p.options.durable, p.probe, flags);
   }

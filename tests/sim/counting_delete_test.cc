@@ -186,6 +186,27 @@ TEST_CASE("a retried counting delete that was applied answers 0 through any node
   }
 }
 
+TEST_CASE("a retried counting delete leaves a value written since its first attempt", "[sim]") {
+  for (uint64_t seed : scenario_seeds(10)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    Sim sim(SimOptions{seed, 3, 1, 20, 0, 0, 256});
+    REQUIRE(run_one(sim, "n1", lww_put("k", "v"))->status.is_ok());
+    ClientRequest del = counting_delete("k");
+    del.update.op_id = "del-1";
+    REQUIRE(run_one(sim, "n1", del)->removed == std::optional<uint32_t>(1));
+    REQUIRE(run_one(sim, "n2", lww_put("k", "v2"))->status.is_ok());  // another client
+    for (const char* via : {"n1", "n2"}) {
+      const std::optional<ClientResponse> retry = run_one(sim, via, del);
+      REQUIRE(retry->status.is_ok());
+      CHECK(retry->duplicate);
+      CHECK(retry->removed == std::optional<uint32_t>(0));  // took effect once, before v2
+    }
+    const std::optional<ClientResponse> got = run_one(sim, "n3", read_all("k"));
+    REQUIRE(got->status.is_ok());
+    CHECK(got->object->as<crdt::LWWRegister>()->read() == std::optional<std::string>("v2"));
+  }
+}
+
 TEST_CASE("a counting delete of a set its minter has not seen is refused as type_mismatch",
           "[sim]") {
   Sim sim(SimOptions{1, 3, 1, 20, 0, 0, 256});
