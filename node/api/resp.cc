@@ -298,16 +298,16 @@ void Session::set(std::vector<std::string>& args, Reply reply, const std::string
 // DEL and EXISTS, one key after the other. DEL sends a counting delete of an lww key:
 // one round trip, answering whether a read before it would have found the key
 // (docs/semantics.md, "Deletes that count"). A key its minter holds as another type (a
-// register written through another API, a counter, a set) is read, then deleted as
-// before.
+// register written through another API, a counter, a set), and SHOAL.ONCE DEL, are read,
+// then deleted as before.
 void Session::del(std::shared_ptr<DelRun> job, size_t i) {
   if (i == job->keys.size()) return job->reply(integer(job->count));
-  if (job->exists_only) return read_then_delete(job, i);
+  // SHOAL.ONCE DEL too: a counting delete takes no operation id (update.h).
+  if (job->exists_only || !job->op_id.empty()) return read_then_delete(job, i);
   auto self = shared_from_this();
   Request d = make_like(job->first, Op::kDelete, job->keys[i]);
   d.type = core::DataType::kLww;
   d.counting = true;
-  d.op_id = job->op_id;
   run(std::move(d), [self, job, i](Response a) {
     if (a.status.code() == Code::kTypeMismatch) return self->read_then_delete(job, i);
     if (!a.status.is_ok()) return job->reply(error_for(a.status));

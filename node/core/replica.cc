@@ -296,8 +296,7 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
     return LocalApplied{answer_state(state, u),
                         std::make_shared<const Object>(std::move(delta).value()), true, 0, held};
   }
-  // (A counting delete with an operation id keeps its record here: a retry must find it.)
-  if (!part.object && counts_removed(u) && !(u.counting && !u.op_id.empty())) {
+  if (!part.object && counts_removed(u)) {
     // Members of a set this replica does not have: nothing to save or spread (no empty set
     // is created, as Redis SREM on a missing key); the others report what they hold. A
     // counting delete spreads its tombstone, which only replicas holding the key write.

@@ -78,10 +78,8 @@ std::optional<uint32_t> Pending::removed_if_conclusive() const {
   SHOAL_ASSERT(counting_remove());
   SHOAL_ASSERT(removal.size() == (delta_elements.empty() ? 1 : delta_elements.size()));
   // A retry the minter answered from its first attempt re-sent only what that attempt
-  // took out, not a remove of all the minter has seen since: the reports do not tell. A
-  // delete's retry takes effect no further (a value written since must stay, and stamps
-  // cannot tell it from one the first attempt missed): 0.
-  if (duplicate && counting_delete()) return 0u;
+  // took out, not a remove of all the minter has seen since: the reports do not tell.
+  // (A counting delete takes no operation id: update.cc.)
   if (duplicate) return std::nullopt;
   if (reporters.size() < std::max<size_t>({options.r, options.pr, 1})) return std::nullopt;
   for (char f : removal) {

@@ -224,8 +224,8 @@ bool Node::probe_over_tombstone(Update& u, const std::string& held, ObjectStore:
 // value (its flags are in by now).
 std::string Node::merge_body(Pending& p) {
   if (p.counting_delete()) {
-    // A retry answered from its first attempt re-sends that attempt's tombstone: not a
-    // probe, or replicas holding that tombstone would take it for their own write.
+    // (A retry answered from its first attempt would re-send that attempt's state: never
+    // a probe. Counting deletes take no op id, so none is.)
     p.probe = !p.duplicate && !(p.removal[0] & Pending::kRemoveHeld);
     return p.probe ? std::string{kRemovalMark, kDeleteProbe} : std::string(1, kRemovalMark);
   }

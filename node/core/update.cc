@@ -79,6 +79,10 @@ Status validate(const Update& u) {
   if (u.counting && (u.kind != Update::Kind::kDelete || u.type != DataType::kLww)) {
     return Status::invalid_argument("only a delete of an lww key counts what it removed");
   }
+  // A probe keeps nothing where the key is absent, so no record a retry would find.
+  if (u.counting && !u.op_id.empty()) {
+    return Status::invalid_argument("a counting delete takes no operation id");
+  }
   switch (u.kind) {
     case Update::Kind::kPut:
       if (u.value.size() > kMaxValueBytes) return too_large("value", u.value.size());

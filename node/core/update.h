@@ -46,7 +46,8 @@ struct Update {
   std::string op_id;
   // kDelete of an lww key (RESP DEL): a counting delete. It answers whether a read before
   // it would have found the key, and a replica without the key writes no tombstone
-  // (docs/semantics.md, "Deletes that count"). Travels as Message::body of kMint.
+  // (docs/semantics.md, "Deletes that count"). Takes no op_id. Travels as Message::body
+  // of kMint.
   bool counting = false;
 };
 

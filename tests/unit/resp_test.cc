@@ -372,14 +372,18 @@ TEST_CASE("SHOAL.ONCE runs one update with an operation id", "[resp][op_id]") {
   Response two_new;
   two_new.added = 2;
   g.answer(0, two_new);
-  g.s->command({"SHOAL.ONCE", "del-1", "DEL", "k"});
+  g.s->command({"SHOAL.ONCE", "del-1", "DEL", "k"});  // reads first: no counting delete
+  REQUIRE(g.waiting.size() == 1);
+  CHECK(g.waiting[0].first.op == Op::kGet);
+  Response value;
+  value.type = core::DataType::kLww;
+  value.values = {"v"};
+  g.answer(0, value);
   REQUIRE(g.waiting.size() == 1);
   CHECK(g.waiting[0].first.op == Op::kDelete);
-  CHECK(g.waiting[0].first.counting);
+  CHECK_FALSE(g.waiting[0].first.counting);
   CHECK(g.waiting[0].first.op_id == "del-1");
-  Response removed;
-  removed.removed = 1;
-  g.answer(0, removed);
+  g.answer(0, Response{});
   g.s->command({"SHOAL.ONCE", "decr-1", "DECRBY", "n", "2"});
   REQUIRE(g.waiting.size() == 1);
   CHECK(g.waiting[0].first.delta == -2);
