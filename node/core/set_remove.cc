@@ -208,11 +208,12 @@ Status Node::merge_counting_delete(const std::string& bucket, const std::string&
 }
 
 // A counting delete where the minter holds only a tombstone (its stamp is in `held`): a
-// probe, written here no more than where nothing is (unless an operation id may name an
-// attempt it records), stamped past that tombstone so it is never taken for it.
+// probe, written here no more than where nothing is, stamped past that tombstone so it is
+// never taken for it.
 bool Node::probe_over_tombstone(Update& u, const std::string& held, ObjectStore::Part& part) {
   const auto* lww = part.object ? part.object->as<crdt::LWWRegister>() : nullptr;
-  if (!u.counting || !u.op_id.empty() || !lww || (held[0] & Pending::kRemoveHeld)) return false;
+  if (!u.counting || !lww || (held[0] & Pending::kRemoveHeld)) return false;
+  SHOAL_ASSERT(u.op_id.empty(), "validate() refuses an op id on a counting delete");
   u.timestamp_ms = std::max(u.timestamp_ms, lww->timestamp() + 1);
   part.object = nullptr;
   return true;
@@ -224,9 +225,9 @@ bool Node::probe_over_tombstone(Update& u, const std::string& held, ObjectStore:
 // value (its flags are in by now).
 std::string Node::merge_body(Pending& p) {
   if (p.counting_delete()) {
-    // (A retry answered from its first attempt would re-send that attempt's state: never
-    // a probe. Counting deletes take no op id, so none is.)
-    p.probe = !p.duplicate && !(p.removal[0] & Pending::kRemoveHeld);
+    // Counting deletes take no op id, so none is a retry answered from a first attempt.
+    SHOAL_ASSERT(!p.duplicate, "a counting delete has no op id to be a duplicate of");
+    p.probe = !(p.removal[0] & Pending::kRemoveHeld);
     return p.probe ? std::string{kRemovalMark, kDeleteProbe} : std::string(1, kRemovalMark);
   }
   const crdt::DotContext* minter_seen = minter_context(p);

@@ -34,14 +34,6 @@ ClientRequest read_all(const std::string& key) {
   return q;
 }
 
-std::optional<ClientResponse> run_one(Sim& sim, const std::string& via, ClientRequest r,
-                                      uint64_t run_ms = 2'000) {
-  std::optional<ClientResponse> got;
-  sim.client(via, std::move(r), [&got](ClientResponse a) { got = std::move(a); });
-  sim.run_until_idle(run_ms);
-  return got;
-}
-
 // A read that found no value: not_found, or a tombstone.
 bool no_value(const ClientResponse& got) {
   if (got.status.code() == Code::kNotFound) return true;
@@ -58,6 +50,19 @@ void check_gone(Sim& sim, const std::string& key) {
     INFO(via << ": " << left->status.to_string());
     CHECK(no_value(*left));
   }
+}
+
+// A counting delete of `key` through n1 that the replicas do not settle: n1 reads the key
+// and deletes what it read on a write quorum (one follow-up); it counts 1, and after
+// anti-entropy had its time no node holds a value.
+void delete_after_follow_up(Sim& sim, const std::string& key) {
+  const std::optional<ClientResponse> r = run_one(sim, "n1", counting_delete(key), 500);
+  REQUIRE(r);
+  REQUIRE(r->status.is_ok());
+  CHECK(r->removed == std::optional<uint32_t>(1));
+  CHECK(sim.node("n1").counters().remove_followups == 1);
+  sim.run_until_idle(5'000);
+  check_gone(sim, key);
 }
 
 TEST_CASE("a counting delete in a cluster in sync answers in one round trip", "[sim]") {
@@ -101,15 +106,8 @@ TEST_CASE("a counting delete through a minter behind the others takes out what t
     sim.partition({"n1"});
     REQUIRE(run_one(sim, "n2", lww_put("k", "v"), 100)->status.is_ok());
     sim.heal();
-    const std::optional<ClientResponse> r = run_one(sim, "n1", counting_delete("k"), 500);
-    REQUIRE(r);
-    REQUIRE(r->status.is_ok());
-    CHECK(r->removed == std::optional<uint32_t>(1));
-    // n1 held no value: its delete was a probe, which n2 and n3 answered holding one, so
-    // n1 read and deleted it again, on a write quorum.
-    CHECK(sim.node("n1").counters().remove_followups == 1);
-    sim.run_until_idle(5'000);  // anti-entropy has nothing to bring back
-    check_gone(sim, "k");
+    // n1 held no value: its delete was a probe, which n2 and n3 answer holding one.
+    delete_after_follow_up(sim, "k");
   }
 }
 
@@ -127,13 +125,7 @@ TEST_CASE("a counting delete that leaves a value stamped ahead reads it and dele
     ahead.update.timestamp_ms = 1'700'000'000'000ull + sim.now_ms() + 3'600'000;  // sim.cc: wall_ms
     REQUIRE(run_one(sim, "n2", ahead, 100)->status.is_ok());
     sim.heal();
-    const std::optional<ClientResponse> r = run_one(sim, "n1", counting_delete("k"), 500);
-    REQUIRE(r);
-    REQUIRE(r->status.is_ok());
-    CHECK(r->removed == std::optional<uint32_t>(1));
-    CHECK(sim.node("n1").counters().remove_followups == 1);
-    sim.run_until_idle(5'000);
-    check_gone(sim, "k");
+    delete_after_follow_up(sim, "k");
   }
 }
 
@@ -226,41 +218,13 @@ TEST_CASE("an acknowledged counting delete takes out the value acknowledged befo
   for (uint64_t seed : scenario_seeds(50)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
     Sim sim(SimOptions{seed, 3, 1, 30, /*loss_pct=*/0, /*dup_pct=*/5, 256});
-    std::vector<std::string> violations;
-    int checked = 0;
-    for (int i = 0; i < 100; ++i) {
-      sim.at(static_cast<uint64_t>(i) * 20, [&sim, &violations, &checked, i] {
-        const uint64_t w = sim.rng().below(3);
-        const std::string writer = "n" + std::to_string(1 + w);
-        const std::string deleter = "n" + std::to_string(1 + (w + 1) % 3);
-        const std::string reader = "n" + std::to_string(1 + (w + 2) % 3);
-        const std::string key = "k" + std::to_string(i);
-        sim.client(writer, lww_put(key, "v"), [&, deleter, reader, key](ClientResponse a) {
-          if (!a.status.is_ok()) return violations.push_back("put: " + a.status.to_string());
-          sim.client(deleter, counting_delete(key), [&, reader, key](ClientResponse r) {
-            if (!r.status.is_ok()) return violations.push_back("del: " + r.status.to_string());
-            if (r.removed != std::optional<uint32_t>(1))
-              violations.push_back("delete of acked " + key + " counted " +
-                                   std::to_string(r.removed.value_or(99)));
-            ClientRequest q = read_all(key);
-            q.options.r = core::QuorumSpec::quorum();
-            sim.client(reader, q, [&, key, r](ClientResponse got) {
-              ++checked;
-              if (!no_value(got))
-                violations.push_back(
-                    "read after an acked delete of " + key + ": " + got.status.to_string() +
-                    " ts " + std::to_string(got.object->as<crdt::LWWRegister>()->timestamp()) +
-                    " del " + std::to_string(r.removed.value_or(9)) + " dup " +
-                    std::to_string(r.duplicate));
-            });
-          });
-        });
-      });
-    }
-    sim.run_until_idle(60'000);
-    for (const auto& v : violations) UNSCOPED_INFO(v);
-    REQUIRE(violations.empty());
-    REQUIRE(checked == 100);
+    const RemoveCheck got = count_removes(sim, 100, [](int i) {
+      const std::string key = "k" + std::to_string(i);
+      return RemoveStep{lww_put(key, "v"), counting_delete(key), read_all(key), no_value};
+    });
+    for (const auto& v : got.violations) UNSCOPED_INFO(v);
+    REQUIRE(got.violations.empty());
+    REQUIRE(got.reads == 100);
   }
 }
 

@@ -29,15 +29,6 @@ ClientRequest read_all(const std::string& key) {
   return q;
 }
 
-// Sends `r` through `via`, then runs the simulation for `run_ms`.
-std::optional<ClientResponse> run_one(Sim& sim, const std::string& via, ClientRequest r,
-                                      uint64_t run_ms = 2'000) {
-  std::optional<ClientResponse> got;
-  sim.client(via, std::move(r), [&got](ClientResponse a) { got = std::move(a); });
-  sim.run_until_idle(run_ms);
-  return got;
-}
-
 // An ALL read of `key` through each node: `elem` is gone everywhere.
 void check_gone(Sim& sim, const std::string& key, const std::string& elem) {
   for (const char* via : {"n1", "n2", "n3"}) {
@@ -117,38 +108,17 @@ TEST_CASE("an acknowledged counting remove takes out the add acknowledged before
   for (uint64_t seed : scenario_seeds(50)) {
     INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
     Sim sim(SimOptions{seed, 3, 1, 30, /*loss_pct=*/0, /*dup_pct=*/5, 256});
-    std::vector<std::string> violations;
-    int checked = 0;
-    for (int i = 0; i < 100; ++i) {
-      sim.at(static_cast<uint64_t>(i) * 20, [&sim, &violations, &checked, i] {
-        const uint64_t w = sim.rng().below(3);
-        const std::string adder = "n" + std::to_string(1 + w);
-        const std::string remover = "n" + std::to_string(1 + (w + 1) % 3);
-        const std::string reader = "n" + std::to_string(1 + (w + 2) % 3);
-        const std::string key = "k" + std::to_string(sim.rng().below(4));
-        const std::string elem = "e" + std::to_string(i);
-        sim.client(adder, set_add(key, elem), [&, remover, reader, key, elem](ClientResponse a) {
-          if (!a.status.is_ok()) return violations.push_back("add: " + a.status.to_string());
-          sim.client(remover, remove_of(key, {elem}), [&, reader, key, elem](ClientResponse r) {
-            if (!r.status.is_ok()) return violations.push_back("rm: " + r.status.to_string());
-            if (r.removed != std::optional<uint32_t>(1))
-              violations.push_back("remove of acked " + key + "/" + elem + " counted " +
-                                   std::to_string(r.removed.value_or(99)));
-            ClientRequest q = read_all(key);
-            q.options.r = core::QuorumSpec::quorum();
-            sim.client(reader, q, [&, key, elem](ClientResponse got) {
-              ++checked;
-              if (got.status.is_ok() && got.object->as<crdt::ORSet>()->contains(elem))
-                violations.push_back("read after an acked remove holds " + key + "/" + elem);
-            });
-          });
-        });
-      });
-    }
-    sim.run_until_idle(60'000);
-    for (const auto& v : violations) UNSCOPED_INFO(v);
-    REQUIRE(violations.empty());
-    REQUIRE(checked == 100);
+    const RemoveCheck got = count_removes(sim, 100, [&sim](int i) {
+      const std::string key = "k" + std::to_string(sim.rng().below(4));
+      const std::string elem = "e" + std::to_string(i);
+      auto gone = [elem](const ClientResponse& r) {
+        return !r.status.is_ok() || !r.object->as<crdt::ORSet>()->contains(elem);
+      };
+      return RemoveStep{set_add(key, elem), remove_of(key, {elem}), read_all(key), gone};
+    });
+    for (const auto& v : got.violations) UNSCOPED_INFO(v);
+    REQUIRE(got.violations.empty());
+    REQUIRE(got.reads == 100);
   }
 }
 
