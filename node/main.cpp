@@ -26,6 +26,7 @@ struct Flags {
   uint32_t drain_timeout_ms = 5000;
   size_t max_clients = 1024;
   size_t cache_mb = 32;
+  size_t key_filter_mb = 16;
   size_t max_set_read_members = 100'000;
   uint64_t min_free_mb = 100;
   bool repair = false;
@@ -137,6 +138,11 @@ void add_node_flags(CLI::App& app, Flags& f) {
       ->capture_default_str();
   app.add_option("--cache-mb", f.cache_mb, "decoded objects kept in memory (0: none)")
       ->capture_default_str();
+  app.add_option("--key-filter-mb", f.key_filter_mb,
+                 "the in-memory filter of the keys this node holds, ~10 bits per key, so a new "
+                 "key's write skips a disk search (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{1024}));
   app.add_option("--max-clients", f.max_clients, "client connection limit")->capture_default_str();
   app.add_option("--max-set-read-members", f.max_set_read_members,
                  "a whole read (SMEMBERS, SCARD, GET) of a set with more members is refused with "
@@ -309,6 +315,7 @@ Result<uvshell::ServerConfig> server_config(const Flags& f, const CLI::App& app)
   config.drain_timeout_ms = f.drain_timeout_ms;
   config.max_client_connections = f.max_clients;
   config.object_cache_bytes = f.cache_mb << 20;
+  config.key_filter_bytes = f.key_filter_mb << 20;
   config.max_set_read_members = f.max_set_read_members;
   config.min_free_bytes = f.min_free_mb << 20;
   config.users_file = f.users_file;

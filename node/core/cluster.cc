@@ -14,6 +14,7 @@ void Node::tick() {
   for (const ring::NodeId& peer : membership_.peers()) update_down(peer);
   if (gossip_.due(now, c.gossip_interval_ms)) gossip_round();
   sweep_step(now);
+  objects_.build_key_filter(c.key_filter_rows_per_tick);
   if (!hints_.counts_known()) hints_.count();
   const FaultPoints& fp = c.fault_points;
   const bool skip_replay =

@@ -44,9 +44,10 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
     : config_(std::move(config)),
       env_(env),
       actor_(actor),
-      objects_(env_.store, turn_, env_.clock, config_.object_cache_bytes,
-               config_.whole_set_max_members, config_.cluster.ae_set_span_members,
-               [this](uint64_t hash) { segment_changed(hash); }),
+      objects_(
+          env_.store, turn_, env_.clock, config_.object_cache_bytes, config_.whole_set_max_members,
+          config_.cluster.ae_set_span_members, [this](uint64_t hash) { segment_changed(hash); },
+          config_.key_filter_bytes),
       requests_(config_.max_pending_requests, config_.max_write_bytes_in_flight,
                 config_.cluster.fault_points.bug_count_duplicate_replies),
       membership_(initial_self(config_, env_.clock.wall_ms(), was_leaving(env.store))),
@@ -69,6 +70,10 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
   const uint64_t now = env_.clock.now_ms();
   for (const ring::NodeId& peer : membership_.peers()) health_.watch(peer, now);
   hints_.count();
+  if (config_.cluster.fault_points.bug_key_filter_trusted_unbuilt) {
+    objects_.key_filter().trust_unbuilt();
+  }
+  objects_.build_key_filter(config_.cluster.key_filter_rows_per_tick);
   start_sweep();
   env_.timers.schedule(kTickTimer, config_.cluster.tick_ms);
 }

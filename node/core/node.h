@@ -99,6 +99,10 @@ struct FaultPoints {
   // entries for, not every member its update named (object_store.h): a remove's member
   // is not read, so its dots survive there.
   bool bug_partial_by_entries = false;
+  // The key filter (key_filter.h) is trusted from start, before its walk of the store
+  // found the keys already on disk: a restarted node takes a key it holds for absent, and
+  // the next write there replaces what it held.
+  bool bug_key_filter_trusted_unbuilt = false;
   // A node from before batched acks: its merges do not ask for kMergeAcks, and as a
   // replica it answers every merge with its own kMergeAck (mixed-version clusters).
   bool legacy_acks = false;
@@ -116,11 +120,12 @@ struct ClusterOptions {
   // How long a key remembers an operation id (op_log.h): retries within it count once.
   // At least the hint window (a hint may deliver a first attempt that late).
   uint64_t op_window_ms = 6 * 3600 * 1000;
-  uint64_t max_hints_per_target = 100'000;  // beyond: a fallback refuses the write
-  uint32_t hints_per_tick = 100;            // replay throttle (per target, per tick)
-  uint32_t handoff_keys_per_tick = 256;     // handoff throttle: keys sent per tick
-  uint32_t handoff_scan_per_tick = 4096;    // keys examined per tick
-  uint32_t transfer_timeout_ms = 10'000;    // an unacknowledged transfer is re-sent later
+  uint64_t max_hints_per_target = 100'000;    // beyond: a fallback refuses the write
+  uint32_t hints_per_tick = 100;              // replay throttle (per target, per tick)
+  uint32_t handoff_keys_per_tick = 256;       // handoff throttle: keys sent per tick
+  uint32_t handoff_scan_per_tick = 4096;      // keys examined per tick
+  uint32_t key_filter_rows_per_tick = 16384;  // the key filter's build: rows walked per tick
+  uint32_t transfer_timeout_ms = 10'000;      // an unacknowledged transfer is re-sent later
   // A sweep runs after every ring change and whenever a key this node does not own
   // arrives; otherwise only this often (a safety net: a pass reads every key).
   uint32_t handoff_recheck_ms = 600'000;
@@ -146,6 +151,8 @@ struct NodeConfig {
   std::string peer_address, client_address;  // published in gossip
   uint32_t vnodes_per_node = ring::Ring::kDefaultVnodes;
   size_t object_cache_bytes = 32u << 20;  // decoded objects kept in memory (0: none)
+  // The filter of the keys the store may hold (key_filter.h; 0: none): ~10 bits per key.
+  size_t key_filter_bytes = 16u << 20;
   // A set with more members is never loaded whole to change or test some of them
   // (object_store.h): its head and the members named are read instead.
   size_t whole_set_max_members = 4096;

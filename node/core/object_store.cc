@@ -39,17 +39,24 @@ Status rows_under(Store& store, const std::string& prefix, std::vector<std::stri
 }  // namespace
 
 ObjectStore::ObjectStore(Store& store, Turn& turn, Clock& clock, size_t cache_bytes,
-                         size_t whole_set_max_members, uint32_t span_members, ChangeFn on_change)
+                         size_t whole_set_max_members, uint32_t span_members, ChangeFn on_change,
+                         size_t key_filter_bytes)
     : store_(store),
       turn_(turn),
       clock_(clock),
       cache_(cache_bytes),
+      key_filter_(key_filter_bytes),
       whole_set_max_members_(whole_set_max_members),
       span_members_(span_members),
       on_change_(std::move(on_change)) {
   SHOAL_ASSERT(on_change_ != nullptr);
   SHOAL_ASSERT(span_members_ >= 1);
   SHOAL_ASSERT(whole_set_max_members_ >= 1);
+}
+
+void ObjectStore::build_key_filter(size_t max_rows) {
+  Status s = key_filter_.build_step(store_, max_rows);
+  if (!s.is_ok()) scan_failed(s);
 }
 
 Result<ObjectPtr> ObjectStore::load(const std::string& bucket, const std::string& key) {
@@ -76,6 +83,7 @@ Result<ObjectPtr> ObjectStore::load_bounded(const std::string& bucket, const std
 Result<std::optional<ObjectStore::StoredHead>> ObjectStore::read_head(uint64_t hash,
                                                                       const std::string& bucket,
                                                                       const std::string& key) {
+  if (!key_filter_.may_hold(hash)) return std::optional<StoredHead>();
   auto raw = store_.get(data_key(hash, bucket, key));
   if (!raw) return raw.status();
   if (!raw->has_value()) return std::optional<StoredHead>();
@@ -284,6 +292,7 @@ void ObjectStore::save_part(const std::string& bucket, const std::string& key, P
   SHOAL_ASSERT(!rows.all && part.object->type() == DataType::kSet);
   const uint64_t hash = ring::key_hash(bucket, key);
   const std::string k = data_key(hash, bucket, key);
+  key_filter_.add(hash);
   store_.put(k, part.object->encode_stored(part.records_in_rows));
   save_elements(hash, bucket, key, *part.object->as<crdt::ORSet>(), rows);
   save_ops(hash, bucket, key, *part.object, rows);
@@ -297,6 +306,7 @@ void ObjectStore::save(const std::string& bucket, const std::string& key, std::s
   const uint64_t hash = ring::key_hash(bucket, key);
   const std::string k = data_key(hash, bucket, key);
   const std::string bytes = o->encode_stored();
+  key_filter_.add(hash);
   store_.put(k, bytes);
   if (const auto* set = o->as<crdt::ORSet>()) save_elements(hash, bucket, key, *set, rows);
   save_ops(hash, bucket, key, *o, rows);

@@ -32,6 +32,7 @@
 #include "crdt/status.h"
 #include "node/core/env.h"
 #include "node/core/fifo_map.h"
+#include "node/core/key_filter.h"
 #include "node/core/keys.h"
 #include "node/core/object.h"
 #include "node/core/object_cache.h"
@@ -73,9 +74,10 @@ class ObjectStore {
   static constexpr size_t kMaxCachedSetMembers = 131072;
 
   // REQUIRES: `store`, `turn` and `clock` outlive this object; whole_set_max_members >= 1,
-  // span_members >= 1 (set_spans.h).
+  // span_members >= 1 (set_spans.h); key_filter_bytes as KeyFilter requires (0: none).
   ObjectStore(Store& store, Turn& turn, Clock& clock, size_t cache_bytes,
-              size_t whole_set_max_members, uint32_t span_members, ChangeFn on_change);
+              size_t whole_set_max_members, uint32_t span_members, ChangeFn on_change,
+              size_t key_filter_bytes = 0);
 
   // The key's object; null when absent.
   Result<ObjectPtr> load(const std::string& bucket, const std::string& key);
@@ -138,11 +140,19 @@ class ObjectStore {
                            std::optional<SpanDigests> spans);
 
   // The store was repaired or reopened (store_doctor.h), or a turn's writes discarded:
-  // what the cache and the digests hold may no longer be what the store holds.
+  // what the cache, the digests and the key filter hold may no longer be what the store
+  // holds.
   void forget_cache() {
     cache_.clear();
     element_digests_.clear();
+    key_filter_.restart();
   }
+
+  // One bounded step of the key filter's build (key_filter.h): up to max_rows rows. A
+  // failed scan is counted (scan_failed); the next step resumes.
+  void build_key_filter(size_t max_rows);
+  KeyFilter& key_filter() { return key_filter_; }
+  const KeyFilter& key_filter() const { return key_filter_; }
 
   // Notes a failed Store scan (here or by another part): counted, the caller retries.
   void scan_failed(const Status& s);
@@ -190,6 +200,7 @@ class ObjectStore {
   Turn& turn_;
   Clock& clock_;
   ObjectCache cache_;
+  KeyFilter key_filter_;  // which keys the store may hold (read_head asks it first)
   const size_t whole_set_max_members_;
   const uint32_t span_members_;
   // Data keys of sets found to hold more than whole_set_max_members elements (a set

@@ -390,14 +390,25 @@ Status LevelDbStore::flush(bool sync) {
 // then failed left a set's head without its element rows). They are copied first, so
 // writes `fn` stages are not visited, as a database iterator does not see them either.
 Status LevelDbStore::scan(std::string_view from, std::string_view to, const ScanFn& fn) {
+  return scan_with(true, from, to, fn);
+}
+
+Status LevelDbStore::walk(std::string_view from, std::string_view to, const ScanFn& fn) {
+  return scan_with(false, from, to, fn);
+}
+
+Status LevelDbStore::scan_with(bool fill_cache, std::string_view from, std::string_view to,
+                               const ScanFn& fn) {
   if (!db_) return fault_;
+  leveldb::ReadOptions options = verified(verify_checksums_);
+  options.fill_cache = fill_cache;
   std::vector<std::pair<std::string, std::optional<std::string>>> staged;
   for (auto st = staged_.lower_bound(from); st != staged_.end(); ++st) {
     if (!to.empty() && st->first >= to) break;
     staged.emplace_back(st->first, st->second);
   }
   auto st = staged.begin();
-  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(verified(verify_checksums_)));
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(options));
   it->Seek(slice(from));
   while (true) {
     const bool in_db =

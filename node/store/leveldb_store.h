@@ -70,6 +70,7 @@ class LevelDbStore final : public core::Store {
   Status health() const override;
   Status flush(bool sync) override;
   Status scan(std::string_view from, std::string_view to, const ScanFn& fn) override;
+  Status walk(std::string_view from, std::string_view to, const ScanFn& fn) override;
 
   // Approximate bytes on disk (for /metrics and status).
   uint64_t approximate_size() const;
@@ -103,6 +104,8 @@ class LevelDbStore final : public core::Store {
   void set_repair_erases(bool on) { repair_erases_ = on; }
 
  private:
+  // scan(), keeping the blocks read in the block cache or not.
+  Status scan_with(bool fill_cache, std::string_view from, std::string_view to, const ScanFn& fn);
   LevelDbStore(std::string dir, leveldb::Env* env);
   Status open_db();
   Status note(const Status& s);  // remembers a fault, returns s

@@ -18,6 +18,7 @@ core::NodeConfig Server::Impl::node_config() const {
   nc.self = config.node_id;
   nc.vnodes_per_node = config.vnodes;
   nc.object_cache_bytes = config.object_cache_bytes;
+  nc.key_filter_bytes = config.key_filter_bytes;
   nc.max_set_read_members = config.max_set_read_members;
   nc.max_pending_requests = config.max_pending_requests;
   nc.cluster = config.cluster;

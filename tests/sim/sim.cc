@@ -99,6 +99,11 @@ class SimStore final : public core::Store {
     disk_.quiesce();
     return inner_.scan(from, to, fn);
   }
+  Status walk(std::string_view from, std::string_view to, const ScanFn& fn) override {
+    if (failing_()) return Status::corruption("simulated read error");
+    disk_.quiesce();
+    return inner_.walk(from, to, fn);
+  }
   // The disk as a power failure now would leave it: the committed rows, with every write
   // not yet fsynced undone; nullopt when a read failed (a damaged table: a copy with rows
   // silently missing would be no copy of this disk). REQUIRES: between turns.
@@ -189,6 +194,7 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
     config.max_write_bytes_in_flight = sim.options_.max_write_bytes_in_flight;
     config.object_cache_bytes = sim.options_.object_cache_bytes;
     config.whole_set_max_members = sim.options_.whole_set_max_members;
+    config.key_filter_bytes = sim.options_.key_filter_bytes;
     node_ = std::make_unique<core::Node>(config, core::NodeEnv{*this, *this, *this, *disk_, rng_},
                                          *actor);
   }

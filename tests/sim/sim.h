@@ -56,6 +56,7 @@ struct SimOptions {
   // NodeConfig's: small ones make sets "big" (loaded in part, object_store.h).
   size_t object_cache_bytes = 32u << 20;
   size_t whole_set_max_members = 4096;
+  size_t key_filter_bytes = 64u << 10;  // NodeConfig's (small: the simulated stores are)
   // The injected bug "no-checksums" (swarm.h): stores read without verifying LevelDB's
   // block checksums (LevelDbStore::set_verify_checksums), as before issue #14.
   bool bug_skip_read_checksums = false;

@@ -82,6 +82,10 @@ Swarm choose_swarm(uint64_t seed, bool field_faults) {
   }
   // Counting removes (issue #15), drawn after the rest so a seed keeps its other choices.
   s.blind_removes = rng.chance(1, 2);
+  // The key filter (issue #15): off, or small enough to answer "maybe" for keys it never
+  // heard of, and built a few rows per tick, so requests meet it unbuilt after restarts.
+  o.key_filter_bytes = rng.chance(1, 4) ? 0 : size_t{64} << rng.below(8);
+  o.cluster.key_filter_rows_per_tick = 1 + static_cast<uint32_t>(rng.below(32));
   if (loses_victim_data(s)) {
     // A replaced or damaged disk loses what only it held: every acknowledged write must
     // be on a second node (docs/testing.md, "Rollback and clone").
@@ -126,6 +130,8 @@ std::string describe(const Swarm& s) {
   if (o.batch_arrivals) out += " batch_arrivals";
   if (s.blind_removes) out += " blind_removes";
   for (const std::string& node : o.legacy_acks) out += " " + node + "_legacy_acks";
+  out += " key_filter=" + std::to_string(o.key_filter_bytes) + "B/" +
+         std::to_string(o.cluster.key_filter_rows_per_tick) + "rows";
   out += " points={hint_skip=" + std::to_string(fp.hint_replay_skip_pct) + "%" +
          (fp.gossip_one_target ? " one_target" : "") + (fp.shuffle_outbox ? " shuffle" : "") +
          (fp.bug_never_replay_hints ? " BUG:never_replay_hints" : "") +
@@ -137,7 +143,8 @@ std::string describe(const Swarm& s) {
          (fp.bug_count_duplicate_replies ? " BUG:count_duplicate_replies" : "") +
          (o.bug_skip_read_checksums ? " BUG:skip_read_checksums" : "") +
          (o.bug_partial_repair ? " BUG:partial_repair" : "") +
-         (fp.bug_partial_by_entries ? " BUG:partial_merge" : "") + "}";
+         (fp.bug_partial_by_entries ? " BUG:partial_merge" : "") +
+         (fp.bug_key_filter_trusted_unbuilt ? " BUG:key_filter_unbuilt" : "") + "}";
   return out;
 }
 
@@ -195,6 +202,13 @@ Swarm with_bug(Swarm s, const std::string& bug) {
     s.sim.whole_set_max_members = 1;
     s.sim.object_cache_bytes = 0;
     s.consistency = {"QUORUM"};
+  } else if (bug == "key-filter-unbuilt") {
+    // Restarts keep the disk; with no cache, every write after one reads the store.
+    fp.bug_key_filter_trusted_unbuilt = true;
+    s.sim.key_filter_bytes = 4096;
+    s.sim.object_cache_bytes = 0;
+    s.consistency = {"W1", "QUORUM"};
+    s.faults = {"kill", "kill", "isolate"};
   } else if (bug == "count-duplicate-replies") {
     // Stopped by an invariant (crdt/assert.h), not by the checkers: the run aborts and
     // names its seed (tests/sim/invariant_test.sh).

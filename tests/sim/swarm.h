@@ -88,17 +88,15 @@ std::string describe(const Swarm& s);
 //    kills), so a set's head may outlive some of its element rows.
 //  - "partial-merge": a big set's replica merges a delta reading only the members it
 //    holds entries for (QUORUM, every set big and uncached), so a remove is not applied.
+//  - "key-filter-unbuilt": a node trusts its key filter before the filter's walk of the
+//    store found the keys on disk (W1/QUORUM, kills, caches off), so a restarted replica
+//    takes a key it holds for absent and its next write there replaces what it held.
 // Unknown names leave it unchanged.
-inline const std::vector<std::string> kInjectableBugs = {"no-hint-replay",
-                                                         "no-fsync",
-                                                         "reuse-actor",
-                                                         "unavailable-after-send",
-                                                         "ignore-op-ids",
-                                                         "counter-gaps",
-                                                         "count-duplicate-replies",
-                                                         "no-checksums",
-                                                         "partial-repair",
-                                                         "partial-merge"};
+inline const std::vector<std::string> kInjectableBugs = {
+    "no-hint-replay",          "no-fsync",          "reuse-actor",
+    "unavailable-after-send",  "ignore-op-ids",     "counter-gaps",
+    "count-duplicate-replies", "no-checksums",      "partial-repair",
+    "partial-merge",           "key-filter-unbuilt"};
 Swarm with_bug(Swarm s, const std::string& bug);
 
 struct SwarmRun {

@@ -73,7 +73,7 @@ Swarm without_bugs(Swarm s) {
   core::FaultPoints& fp = s.sim.cluster.fault_points;
   fp.bug_never_replay_hints = fp.bug_never_fsync = fp.bug_reuse_actor = false;
   fp.bug_unavailable_after_send = fp.bug_ignore_op_ids = fp.bug_counter_gaps = false;
-  fp.bug_partial_by_entries = false;
+  fp.bug_partial_by_entries = fp.bug_key_filter_trusted_unbuilt = false;
   s.sim.bug_skip_read_checksums = s.sim.bug_partial_repair = false;
   return s;
 }
@@ -230,6 +230,16 @@ TEST_CASE("swarm: an injected bug that merges into big sets reading too few memb
   REQUIRE(seed != 0);
   REQUIRE_FALSE(run.verdict.valid);
   REQUIRE(names(run, check::kLostAckedWrite));
+}
+
+TEST_CASE("swarm: an injected bug that trusts the key filter before it is built is caught",
+          "[sim][swarm]") {
+  // Issue #15: the key filter spares the store search for keys a node never held. Trusted
+  // before its walk of the store found the keys already on disk, a restarted replica
+  // takes a key it holds for absent, and its next write there replaces what it held.
+  const auto [seed, run] = first_catch("key-filter-unbuilt");
+  REQUIRE(seed != 0);
+  REQUIRE_FALSE(run.verdict.valid);
 }
 
 }  // namespace

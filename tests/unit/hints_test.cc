@@ -3,31 +3,17 @@
 // of an unchanged hint, and counts that stay unknown while scans fail.
 #include "node/core/hints.h"
 
-#include <leveldb/env.h>
-#include <leveldb/helpers/memenv.h>
-
 #include <catch2/catch.hpp>
 #include <memory>
 
-#include "node/store/leveldb_store.h"
 #include "recording_store.h"
 
 namespace shoal::core {
 namespace {
 
-using testing::RecordingStore;
-
-struct FixedClock final : Clock {
-  uint64_t now_ms() override { return 1'000; }
-  uint64_t wall_ms() override { return 1'000; }
-};
-
-struct Fixture {
-  std::unique_ptr<leveldb::Env> mem{leveldb::NewMemEnv(leveldb::Env::Default())};
-  std::unique_ptr<store::LevelDbStore> db = store::LevelDbStore::open("/db", mem.get()).value();
-  RecordingStore store{*db};
+struct Fixture : testing::MemStore {
   Turn turn;
-  FixedClock clock;
+  testing::FixedClock clock;
   ObjectStore objects{store, turn, clock, 1 << 20, 4096, 1024, [](uint64_t) {}};
   Hints hints{store, turn, objects, /*max_per_target=*/2};
 };

@@ -1,0 +1,81 @@
+// KeyFilter: which keys this node's store may hold, in memory, so that the first write of
+// a new key (and a read of a key never written here) does not search LevelDB to learn it
+// is absent: that search walks the memtable's skiplist and every level's filter, a chain
+// of cache misses that cost ~9-20% of a replicated write (docs/benchmarks.md, "Ninth
+// session").
+//
+// A blocked Bloom filter over data-key hashes (keys.h): every bit of one key falls in one
+// 64-byte block, so a lookup is one cache miss. It never forgets a key it was told of; a
+// key it was not told of may still be answered "maybe" (a false positive costs the
+// search it saves otherwise, nothing more). Deleted keys stay in it.
+//
+// It is trusted only once built: from start (or restart()) a build walks every data row
+// of the store a bounded step at a time (build_step), while every head a save writes is
+// added as it is staged; when the walk reaches the end, every key the store holds was
+// added, and may_hold() starts answering. Before that, and when disabled (0 bytes), it
+// answers "maybe" for every key.
+//
+// Owns: the bits (allocated zeroed and touched as keys land: memory grows with the keys
+// up to `bytes`) and the build cursor. Pure: the store comes in as an argument.
+//
+// Errors: build_step() answers the store's scan error; the walk resumes where it was.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "crdt/status.h"
+#include "node/core/env.h"
+
+namespace shoal::core {
+
+class KeyFilter {
+ public:
+  static constexpr size_t kMaxBytes = size_t{1} << 30;  // the block index takes 24 bits
+  // REQUIRES: bytes is 0 (disabled) or in [64, kMaxBytes]. It is rounded down to a power
+  // of two times 64 bytes. ~10 bits per key keep false positives near 1-2%: 16 MiB serves ~13
+  // million keys; past that the filter answers "maybe" more often, never wrongly.
+  explicit KeyFilter(size_t bytes);
+
+  // A head of the key with this hash is being staged (or was found by the build).
+  void add(uint64_t key_hash);
+  // False only when the store certainly holds no head of the key: the filter is built
+  // and never heard of it.
+  bool may_hold(uint64_t key_hash) const;
+
+  // Forget everything and build again (the store was repaired, reopened or lost a turn's
+  // writes: what it holds is no longer known).
+  void restart();
+  // Walks up to max_rows data rows from the cursor, adding each one's key hash; the walk
+  // that reaches the end makes the filter trusted. No effect once built or when disabled.
+  Status build_step(Store& store, size_t max_rows);
+
+  bool enabled() const { return blocks_ > 0; }
+  bool built() const { return built_; }
+  // The filter's memory (its bits), as configured.
+  size_t bytes() const { return blocks_ * kBlockBytes; }
+  // Lookups answered "absent" (each spared a store search), since start.
+  uint64_t spared() const { return spared_; }
+  // Deliberate bug (FaultPoints::bug_key_filter_trusted_unbuilt): trusted at once, before
+  // its walk found the keys already on disk.
+  void trust_unbuilt() { built_ = enabled(); }
+
+ private:
+  static constexpr size_t kBlockBytes = 64;
+  static constexpr size_t kWordsPerBlock = kBlockBytes / sizeof(uint64_t);
+  struct Free {
+    void operator()(uint64_t* p) const { std::free(p); }
+  };
+  uint64_t* block(uint64_t mixed) const;
+
+  size_t blocks_ = 0;  // a power of two, or 0 (disabled)
+  std::unique_ptr<uint64_t[], Free> bits_;
+  bool built_ = false;
+  std::string cursor_;  // the next data row the build walks from; empty: from the first
+  mutable uint64_t spared_ = 0;
+};
+
+}  // namespace shoal::core
