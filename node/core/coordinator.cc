@@ -348,7 +348,7 @@ void Node::finish_if_done(uint64_t id, Pending& p) {
   const Outcome outcome = p.outcome();
   if (outcome == Outcome::kSucceeded) {
     if (p.counting_remove()) {
-      if (!p.replied) finish_counting_remove(p);
+      if (!p.replied && !p.awaiting_reports()) finish_counting_remove(p);
     } else if (p.is_read()) {
       std::optional<std::string> next;
       if (p.page) next = merge_page(p);

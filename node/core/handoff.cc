@@ -135,6 +135,7 @@ void Node::on_transfer_ack(const ring::NodeId& from, const Message& m) {
 // writes that followed (found by `shoal check` with LOCAL writes under isolation).
 void Node::on_store_reset() {
   objects_.forget_cache();
+  objects_.key_filter().restart();  // the store may hold keys no save added
   segments_.forget_all();
   hints_.recount();
   bump_actor();

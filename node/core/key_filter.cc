@@ -20,23 +20,26 @@ uint64_t mix(uint64_t h) {
 }
 
 constexpr int kBitsPerKey = 4;  // probes, all in one block: 4 fields of 9 bits of the hash
+// Rows of one key in a row: past this many (a big set's members), the walk skips to the
+// next key's rows, which the store finds by a seek.
+constexpr size_t kRowsPerKey = 64;
 
 }  // namespace
 
 KeyFilter::KeyFilter(size_t bytes) {
   SHOAL_ASSERT(bytes == 0 || (bytes >= kBlockBytes && bytes <= kMaxBytes));
   blocks_ = bytes == 0 ? 0 : std::bit_floor(bytes / kBlockBytes);
-  restart();
+  if (blocks_ == 0) return;
+  // calloc: the kernel hands out zero pages as they are first written, so the filter is
+  // resident only as keys land. Without the memory, no filter (every read searches).
+  bits_.reset(static_cast<uint64_t*>(std::calloc(blocks_ * kWordsPerBlock, sizeof(uint64_t))));
+  if (!bits_) blocks_ = 0;
 }
 
 void KeyFilter::restart() {
+  // The bits stay: a key that left the store only makes the filter say "maybe".
   built_ = false;
   cursor_.clear();
-  if (blocks_ == 0) return;
-  // calloc: the kernel hands out zero pages as they are first written, so a node with few
-  // keys does not hold the whole filter in memory.
-  bits_.reset(static_cast<uint64_t*>(std::calloc(blocks_ * kWordsPerBlock, sizeof(uint64_t))));
-  SHOAL_ASSERT(bits_ != nullptr, "the key filter's memory");
 }
 
 uint64_t* KeyFilter::block(uint64_t mixed) const {
@@ -68,26 +71,42 @@ bool KeyFilter::may_hold(uint64_t key_hash) const {
   return true;
 }
 
-Status KeyFilter::build_step(Store& store, size_t max_rows) {
+Status KeyFilter::build_step(Store& store, size_t max_rows, size_t max_bytes) {
   if (built_ || blocks_ == 0) return Status::ok();
-  SHOAL_ASSERT(max_rows >= 1);
-  const std::string from = cursor_.empty() ? data_key_lower_bound(0) : cursor_;
-  size_t seen = 0;
-  bool finished = true;
-  Status s = store.walk(from, data_key_end(), [&](std::string_view k, std::string_view) {
-    if (seen == max_rows) {
-      cursor_ = std::string(k);
-      finished = false;
-      return false;
+  SHOAL_ASSERT(max_rows >= 1 && max_bytes >= 1);
+  size_t rows = 0, bytes = 0;
+  while (rows < max_rows && bytes < max_bytes) {
+    std::string next;  // where the walk goes on; empty: it reached the end
+    uint64_t run_hash = 0;
+    size_t run = 0;
+    Status s = store.walk(cursor_.empty() ? data_key_lower_bound(0) : cursor_, data_key_end(),
+                          [&](std::string_view k, std::string_view v) {
+                            if (rows == max_rows || bytes >= max_bytes) {
+                              next = std::string(k);
+                              return false;
+                            }
+                            ++rows;
+                            bytes += k.size() + v.size();
+                            // Every row of a key starts 'd' + its hash (keys.h); a row too
+                            // short for that (a damaged store) is no key's.
+                            if (k.size() < 9) return true;
+                            const uint64_t hash = coding::get_be64(k.substr(1, 8));
+                            run = hash == run_hash ? run + 1 : 1;
+                            run_hash = hash;
+                            add(hash);
+                            if (run < kRowsPerKey || hash == UINT64_MAX) return true;
+                            next = data_key_lower_bound(hash + 1);
+                            return false;
+                          });
+    // A failed walk keeps its cursor: a store may report a block it could not read only
+    // at the end, after passing over the rows in it.
+    if (!s.is_ok()) return s;
+    cursor_ = std::move(next);
+    if (cursor_.empty()) {
+      built_ = true;
+      break;
     }
-    ++seen;
-    // Heads and their set and record rows alike start 'd' + the key's hash (keys.h); a
-    // row too short for that (a damaged store) is no key's head.
-    if (k.size() >= 9) add(coding::get_be64(k.substr(1, 8)));
-    return true;
-  });
-  if (!s.is_ok()) return s;
-  built_ = finished;
+  }
   return Status::ok();
 }
 

@@ -15,8 +15,9 @@
 // added, and may_hold() starts answering. Before that, and when disabled (0 bytes), it
 // answers "maybe" for every key.
 //
-// Owns: the bits (allocated zeroed and touched as keys land: memory grows with the keys
-// up to `bytes`) and the build cursor. Pure: the store comes in as an argument.
+// Owns: the bits (allocated zeroed, resident as keys land: the keys spread evenly over it,
+// so past ~10,000 keys all of it is) and the build cursor. Pure: the store comes in as an
+// argument.
 //
 // Errors: build_step() answers the store's scan error; the walk resumes where it was.
 #pragma once
@@ -35,6 +36,9 @@ namespace shoal::core {
 class KeyFilter {
  public:
   static constexpr size_t kMaxBytes = size_t{1} << 30;  // the block index takes 24 bits
+  // What one build step reads at most (besides its row limit), so a store of big values
+  // does not stall the node's loop: 4 MiB, a few ms.
+  static constexpr size_t kMaxStepBytes = size_t{4} << 20;
   // REQUIRES: bytes is 0 (disabled) or in [64, kMaxBytes]. It is rounded down to a power
   // of two times 64 bytes. ~10 bits per key keep false positives near 1-2%: 16 MiB serves ~13
   // million keys; past that the filter answers "maybe" more often, never wrongly.
@@ -46,12 +50,14 @@ class KeyFilter {
   // and never heard of it.
   bool may_hold(uint64_t key_hash) const;
 
-  // Forget everything and build again (the store was repaired, reopened or lost a turn's
-  // writes: what it holds is no longer known).
+  // Build again (the store was repaired or reopened: it may hold keys no save added). The
+  // bits stay (what left the store only makes the filter say "maybe").
   void restart();
-  // Walks up to max_rows data rows from the cursor, adding each one's key hash; the walk
-  // that reaches the end makes the filter trusted. No effect once built or when disabled.
-  Status build_step(Store& store, size_t max_rows);
+  // Walks data rows from the cursor, adding each one's key hash, until max_rows rows or
+  // max_bytes of keys and values were read (a key's rows past the first 64, a big set's
+  // members, are skipped); the walk that reaches the end makes the filter trusted. No
+  // effect once built or when disabled.
+  Status build_step(Store& store, size_t max_rows, size_t max_bytes = kMaxStepBytes);
 
   bool enabled() const { return blocks_ > 0; }
   bool built() const { return built_; }

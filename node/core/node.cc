@@ -103,9 +103,13 @@ void Node::on_timer(uint64_t timer_id) {
   Pending* found = requests_.find(timer_id);
   if (found == nullptr) return;
   Pending& p = *found;
-  respond(p, {Status::timeout("only " + std::to_string(p.tally.ok) + " of " +
-                              std::to_string(p.goal.required) +
-                              " replicas answered in time; a write may have landed on some"),
+  const bool uncounted = p.counting_remove() && p.outcome() == Outcome::kSucceeded;
+  respond(p, {Status::timeout(uncounted ? "the remove was applied, but too few replicas reported "
+                                          "what they held in time to count it"
+                                        : "only " + std::to_string(p.tally.ok) + " of " +
+                                              std::to_string(p.goal.required) +
+                                              " replicas answered in time; a write may have "
+                                              "landed on some"),
               nullptr});
   if (p.is_read()) read_repair(p);
   requests_.close(timer_id);

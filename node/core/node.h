@@ -106,6 +106,10 @@ struct FaultPoints {
   // A node from before batched acks: its merges do not ask for kMergeAcks, and as a
   // replica it answers every merge with its own kMergeAck (mixed-version clusters).
   bool legacy_acks = false;
+  // A node from before counting deletes (mixed-version clusters): as a minter it mints a
+  // plain delete and reports nothing, as a replica it merges a counting delete's
+  // tombstone plainly and reports nothing, as a fallback it keeps a probe as a hint.
+  bool legacy_deletes = false;
 };
 
 // Timing and limits of the cluster machinery (docs/operations.md lists them all).
@@ -274,6 +278,8 @@ class Node {
   // for the next turn or tick, and a write that could not clear its old rows answers
   // timeout (`shoal_store_scan_failures_total`).
   uint64_t store_scan_failures() const { return objects_.scan_failures(); }
+  // The key filter (key_filter.h): whether it is built, and the store reads it spared.
+  const KeyFilter& key_filter() const { return objects_.key_filter(); }
   // True once this node has left the cluster and told its peers: the shell stops.
   bool wants_stop() const { return stop_at_ms_ != 0 && env_.clock.now_ms() >= stop_at_ms_; }
 
@@ -405,6 +411,7 @@ class Node {
                      bool removal = false);  // `held` gets removal flags (Pending::removal)
   Status merge_counting_delete(const std::string& bucket, const std::string& key,
                                const Object& delta, bool durable, bool probe, std::string* flags);
+  bool merged_counting_delete(const Message& m, Message& reply);
   Result<ObjectStore::Part> merge_target(const std::string& bucket, const std::string& key,
                                          const Object& delta,
                                          const std::vector<std::string>& elements);

@@ -140,12 +140,12 @@ class ObjectStore {
                            std::optional<SpanDigests> spans);
 
   // The store was repaired or reopened (store_doctor.h), or a turn's writes discarded:
-  // what the cache, the digests and the key filter hold may no longer be what the store
-  // holds.
+  // what the cache and the digests hold may no longer be what the store holds. (The key
+  // filter only ever holds more than the store: a repaired or reopened store restarts it,
+  // Node::on_store_reset.)
   void forget_cache() {
     cache_.clear();
     element_digests_.clear();
-    key_filter_.restart();
   }
 
   // One bounded step of the key filter's build (key_filter.h): up to max_rows rows. A

@@ -403,8 +403,13 @@ void Node::handle_replica(const ring::NodeId& from, const Message& m) {
     Result<LocalApplied> applied = Status::invalid_argument("mint without an update");
     if (m.update) {
       Update u = *m.update;
-      u.counting = u.kind == Update::Kind::kDelete && m.body == std::string(1, kRemovalMark);
-      applied = local_update(u, m.bucket, m.key, m.durable);
+      u.counting = u.kind == Update::Kind::kDelete && m.body == std::string(1, kRemovalMark) &&
+                   !config_.cluster.fault_points.legacy_deletes;
+      // A peer's update is checked as a client's is (a counting delete with an operation
+      // id, say, is refused, not trusted).
+      const Status valid = validate(u);
+      applied =
+          valid.is_ok() ? local_update(u, m.bucket, m.key, m.durable) : Result<LocalApplied>(valid);
     }
     reply.status = applied.status();
     if (applied) {
@@ -435,7 +440,8 @@ void Node::apply_merge(const Message& m, Message& reply) {
   } else if (hint) {
     // A counting delete's probe is not kept for a down replica: where it matters (a
     // replica held a value) the coordinator deletes again, on a write quorum.
-    const bool probe = m.body == std::string{kRemovalMark, kDeleteProbe};
+    const bool probe = m.body == std::string{kRemovalMark, kDeleteProbe} &&
+                       !config_.cluster.fault_points.legacy_deletes;
     reply.status = probe ? Status::ok()
                          : hints_.store(m.hint_for, m.bucket, m.key, *m.object, m.durable,
                                         env_.clock.wall_ms());
@@ -444,13 +450,8 @@ void Node::apply_merge(const Message& m, Message& reply) {
     // kMergeAck), judged against the minter's context, which only their merges carry
     // (Message::body of kMerge; a counting remove's starts with a 0 byte): a repair's
     // merge needs none.
+    if (merged_counting_delete(m, reply)) return;
     const bool removal = !m.body.empty() && m.body.front() == kRemovalMark;
-    const bool probe = m.body == std::string{kRemovalMark, kDeleteProbe};
-    if ((m.body.size() == 1 && removal) || probe) {  // a counting delete: no context follows
-      reply.status = merge_counting_delete(m.bucket, m.key, *m.object, m.durable, probe,
-                                           m.req_id != 0 ? &reply.body : nullptr);
-      return;
-    }
     std::optional<crdt::DotContext> seen;
     if (!m.body.empty()) {
       const std::string_view bytes = std::string_view(m.body).substr(removal ? 1 : 0);

@@ -93,6 +93,16 @@ std::optional<uint32_t> Pending::removed_if_conclusive() const {
   return static_cast<uint32_t>(removal_held().size());
 }
 
+bool Pending::awaiting_reports() const {
+  SHOAL_ASSERT(counting_remove());
+  if (all_answered() || duplicate) return false;
+  if (reporters.size() >= std::max<size_t>({options.r, options.pr, 1})) return false;
+  for (char f : removal) {
+    if (f & kRemoveLeft) return false;
+  }
+  return !(counting_delete() && probe && (removal[0] & kRemoveHeld));
+}
+
 std::set<std::string> Pending::removal_held() const {
   std::set<std::string> held_by_some;
   if (counting_delete()) {

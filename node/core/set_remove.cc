@@ -207,6 +207,20 @@ Status Node::merge_counting_delete(const std::string& bucket, const std::string&
   return Status::ok();
 }
 
+// A kMerge of a counting delete (its body a kRemovalMark, then kDeleteProbe for a probe;
+// no context follows): merged, its flags in `reply`. False: another merge.
+bool Node::merged_counting_delete(const Message& m, Message& reply) {
+  const bool probe = m.body == std::string{kRemovalMark, kDeleteProbe};
+  if (m.body != std::string(1, kRemovalMark) && !probe) return false;
+  if (config_.cluster.fault_points.legacy_deletes) {  // a node from before: a plain merge
+    reply.status = merge_local(m.bucket, m.key, *m.object, m.durable);
+    return true;
+  }
+  reply.status = merge_counting_delete(m.bucket, m.key, *m.object, m.durable, probe,
+                                       m.req_id != 0 ? &reply.body : nullptr);
+  return true;
+}
+
 // A counting delete where the minter holds only a tombstone (its stamp is in `held`): a
 // probe, written here no more than where nothing is, stamped past that tombstone so it is
 // never taken for it.
@@ -225,9 +239,13 @@ bool Node::probe_over_tombstone(Update& u, const std::string& held, ObjectStore:
 // value (its flags are in by now).
 std::string Node::merge_body(Pending& p) {
   if (p.counting_delete()) {
-    // Counting deletes take no op id, so none is a retry answered from a first attempt.
-    SHOAL_ASSERT(!p.duplicate, "a counting delete has no op id to be a duplicate of");
-    p.probe = !(p.removal[0] & Pending::kRemoveHeld);
+    // A probe only when the minter said it held no value: a minter from before counting
+    // deletes says nothing and writes a plain tombstone, so every replica must write one
+    // and a fallback keep it as a hint. (A minter answering from an earlier attempt re-sends
+    // that attempt's state: never a probe. Counting deletes take no op id, so no honest
+    // peer says so.)
+    p.probe =
+        !p.duplicate && p.reporters.count(p.minter) > 0 && !(p.removal[0] & Pending::kRemoveHeld);
     return p.probe ? std::string{kRemovalMark, kDeleteProbe} : std::string(1, kRemovalMark);
   }
   const crdt::DotContext* minter_seen = minter_context(p);

@@ -77,6 +77,8 @@ NodeSnapshot take_snapshot(const core::Node& node, const std::string& node_id,
   s.read_repairs = node.counters().read_repairs;
   s.gap_refills = node.counters().gap_refills;
   s.store_scan_failures = node.store_scan_failures();
+  s.key_filter_built = node.key_filter().built();
+  s.key_filter_spared = node.key_filter().spared();
   s.store_bytes = shell.store_bytes;
   s.store = shell.store;
   s.store_resets = node.counters().store_resets;

@@ -56,7 +56,9 @@ struct NodeSnapshot {
   uint64_t read_repairs = 0;
   uint64_t gap_refills = 0;
   uint64_t store_scan_failures = 0;
-  uint64_t store_bytes = 0;  // LevelDB's approximate size (0 unless taken for /metrics)
+  bool key_filter_built = false;
+  uint64_t key_filter_spared = 0;  // store reads the key filter spared
+  uint64_t store_bytes = 0;        // LevelDB's approximate size (0 unless taken for /metrics)
   StoreHealth store;
   uint64_t store_resets = 0;  // times the node forgot its caches after a treatment
 };

@@ -4,6 +4,7 @@
 // a value a quorum acknowledged before it, even through a minter that has not seen it or
 // when a replica holds it stamped by a clock ahead (then a read and a delete follow).
 // Each run is one seed; a failure names it.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "requests.h"
@@ -187,6 +188,83 @@ TEST_CASE("a counting delete of a set its minter has not seen is refused as type
   const std::optional<ClientResponse> r = run_one(sim, "n1", counting_delete("s1"), 500);
   REQUIRE(r);
   CHECK(r->status.code() == Code::kTypeMismatch);  // RESP DEL then says it cannot delete it
+}
+
+// W=1, R=ALL: the minter's own write makes the write quorum at once, when only its report
+// is in. It holds a value the others deleted while it was cut off (no anti-entropy here to
+// bring it the tombstone): a read before the delete would have found nothing, so the count
+// waits for the other primaries' reports rather than trust the minter's alone.
+TEST_CASE("a counting delete whose minter holds a value the others deleted counts 0 at W=1",
+          "[sim]") {
+  for (uint64_t seed : scenario_seeds(10)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    SimOptions o{seed, 3, 1, 20, 0, 0, 256};
+    o.cluster.ae_interval_ms = 0;
+    Sim sim(o);
+    ClientRequest put_all = lww_put("k", "v");
+    put_all.options.w = core::QuorumSpec::all();
+    REQUIRE(run_one(sim, "n1", put_all)->status.is_ok());
+    sim.partition({"n1"});
+    REQUIRE(run_one(sim, "n2", counting_delete("k"), 100)->removed == std::optional<uint32_t>(1));
+    sim.heal();
+    ClientRequest del = counting_delete("k");
+    del.options.w = core::QuorumSpec::one();
+    del.options.r = core::QuorumSpec::all();
+    const std::optional<ClientResponse> r = run_one(sim, "n1", del);
+    REQUIRE(r);
+    REQUIRE(r->status.is_ok());
+    CHECK(r->removed == std::optional<uint32_t>(0));
+    check_gone(sim, "k");
+  }
+}
+
+// A rolling upgrade: the key's first primary A, its minter, is from before counting
+// deletes (it mints a plain delete and reports nothing); C never got the value (cut off
+// while it was written, no anti-entropy here) and B is down, so the coordinator n4 stands
+// in for it. The delete must not go out as a probe (which C, holding nothing, would not
+// write, and n4 would keep no hint of): B gets its tombstone by the hint, and the value
+// does not come back.
+TEST_CASE("a counting delete minted by a node from before them reaches a down replica by its hint",
+          "[sim]") {
+  for (uint64_t seed : scenario_seeds(5)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    SimOptions o{seed, 4, 1, 20, 0, 0, 256};
+    o.cluster.ae_interval_ms = 0;  // only the hint can bring B the tombstone
+    std::string key;
+    std::vector<ring::NodeId> prefs;
+    for (int i = 0; key.empty(); ++i) {
+      prefs =
+          Sim(o).node("n1").ring().preference_list(ring::key_hash("r", "k" + std::to_string(i)), 3);
+      if (std::find(prefs.begin(), prefs.end(), "n4") == prefs.end()) key = "k" + std::to_string(i);
+    }
+    const std::string a = prefs[0], b = prefs[1], c = prefs[2];
+    o.legacy_deletes = {a};
+    Sim sim(o);
+    sim.run_until(1'000);
+    sim.partition({c});
+    REQUIRE(run_one(sim, "n4", lww_put(key, "v"), 100)->status.is_ok());
+    sim.heal();
+    sim.kill(b);
+    sim.run_until(sim.now_ms() + 6'000);
+    REQUIRE(sim.node("n4").is_down(b));
+    // R=1: the one report (C's: nothing held) settles the count, no follow-up read runs
+    // (whose repeat of the delete would store a hint anyway).
+    ClientRequest del = counting_delete(key);
+    del.options.r = core::QuorumSpec::one();
+    const std::optional<ClientResponse> r = run_one(sim, "n4", del);
+    REQUIRE(r);
+    REQUIRE(r->status.is_ok());
+    // (It counts 0: the one replica that reported held nothing, and the minter says
+    // nothing; docs/semantics.md.)
+    CHECK(r->removed == std::optional<uint32_t>(0));
+    sim.restart(b);
+    sim.run_until(sim.now_ms() + 10'000);  // n4 hands its hint to b
+    check_gone(sim, key);
+    const std::optional<ClientResponse> got = run_one(sim, b, read("r", key));
+    REQUIRE(got);
+    INFO(got->status.to_string());
+    CHECK(no_value(*got));
+  }
 }
 
 // RESP `DEL k k` in one pipeline: the second delete starts as soon as the first is

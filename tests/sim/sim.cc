@@ -190,6 +190,7 @@ class Sim::SimNode final : public core::Clock, public core::Transport, public co
     config.vnodes_per_node = sim.options_.vnodes;
     config.cluster = sim.options_.cluster;
     config.cluster.fault_points.legacy_acks |= sim.options_.legacy_acks.count(id_) > 0;
+    config.cluster.fault_points.legacy_deletes |= sim.options_.legacy_deletes.count(id_) > 0;
     config.max_pending_requests = sim.options_.max_pending_requests;
     config.max_write_bytes_in_flight = sim.options_.max_write_bytes_in_flight;
     config.object_cache_bytes = sim.options_.object_cache_bytes;

@@ -68,6 +68,8 @@ struct SimOptions {
   bool batch_arrivals = false;
   // Nodes that act as if from before batched acks (FaultPoints::legacy_acks).
   std::set<std::string> legacy_acks = {};
+  // Nodes that act as if from before counting deletes (FaultPoints::legacy_deletes).
+  std::set<std::string> legacy_deletes = {};
 
   // Intervals scaled for simulation (the defaults, but heartbeats and gossip every
   // 200 ms, so a dead node is convicted in about 4 s of simulated time).
