@@ -106,9 +106,10 @@ struct FaultPoints {
   // A node from before batched acks: its merges do not ask for kMergeAcks, and as a
   // replica it answers every merge with its own kMergeAck (mixed-version clusters).
   bool legacy_acks = false;
-  // A node from before counting deletes (mixed-version clusters): as a minter it mints a
-  // plain delete and reports nothing, as a replica it merges a counting delete's
-  // tombstone plainly and reports nothing, as a fallback it keeps a probe as a hint.
+  // A node from before counting deletes (mixed-version clusters): as a minter a kMint
+  // reaches it mints a plain delete and reports nothing, as a replica it merges a counting
+  // delete's tombstone plainly and reports nothing, as a fallback it keeps a probe as a
+  // hint. (Not as a coordinator: one that mints its own request still counts.)
   bool legacy_deletes = false;
 };
 

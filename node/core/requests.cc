@@ -96,7 +96,12 @@ std::optional<uint32_t> Pending::removed_if_conclusive() const {
 bool Pending::awaiting_reports() const {
   SHOAL_ASSERT(counting_remove());
   if (all_answered() || duplicate) return false;
-  if (reporters.size() >= std::max<size_t>({options.r, options.pr, 1})) return false;
+  const size_t needed = std::max<size_t>({options.r, options.pr, 1});
+  // Only primaries report; when those yet to answer cannot make up the read quorum (one
+  // answered without a report: a node from before them), waiting cannot settle the count.
+  size_t unanswered = 0;
+  for (const ring::Target& t : targets) unanswered += !t.hint_for && !answered_by.count(t.node);
+  if (reporters.size() >= needed || reporters.size() + unanswered < needed) return false;
   for (char f : removal) {
     if (f & kRemoveLeft) return false;
   }

@@ -163,10 +163,10 @@ struct Pending {
   // never saw, and the minter minted it now (not a retry answered from its first
   // attempt). None: a follow-up read and remove with its context must finish the job.
   std::optional<uint32_t> removed_if_conclusive() const;
-  // Counting removes: fewer than a read quorum of primaries reported yet, nothing else
-  // keeps the count open, and some targets have not answered: the count waits for their
-  // reports rather than start a follow-up that would read this remove's own tombstones
-  // (a write quorum smaller than the read quorum, or a fallback's quick ack).
+  // Counting removes: fewer than a read quorum of primaries reported yet, enough primaries
+  // have not answered to make one up, and nothing else keeps the count open: the count
+  // waits for their reports rather than start a follow-up that would read this remove's own
+  // tombstones (a write quorum smaller than the read quorum, or a fallback's quick ack).
   bool awaiting_reports() const;
   // Counting removes: the distinct members some reporter held (a counting delete: "" when
   // some reporter held a value).
