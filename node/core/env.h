@@ -68,7 +68,8 @@ class Store {
   // the committed rows (staged ones `fn` adds are not visited); commits nothing, so a
   // turn's writes commit together or not at all. An empty `to` means no upper bound.
   virtual Status scan(std::string_view from, std::string_view to, const ScanFn& fn) = 0;
-  // scan() for a walk of the whole store (the key filter's build): what it reads does not
+  // scan() for a walk of the whole store (the key filter's build, the handoff sweep's
+  // passes): what it reads does not
   // take the place of the rows requests use in the store's block cache.
   virtual Status walk(std::string_view from, std::string_view to, const ScanFn& fn) {
     return scan(from, to, fn);

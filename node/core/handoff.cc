@@ -153,7 +153,8 @@ void Node::bump_actor() {
 
 void Node::start_sweep() { sweep_.start(ring_.fingerprint(), data_key_lower_bound(0)); }
 
-// One throttled step: examines up to handoff_scan_per_tick keys from the cursor and
+// One throttled step (a walk: a pass over every row keeps none of them in the block
+// cache): examines up to handoff_scan_per_tick keys from the cursor and
 // sends up to handoff_keys_per_tick of those this node does not own to their owners (all
 // of them must be reachable: a key is dropped only once every owner has it).
 void Node::sweep_step(uint64_t now_ms) {
@@ -167,7 +168,7 @@ void Node::sweep_step(uint64_t now_ms) {
   const uint64_t wall = env_.clock.wall_ms();
   std::vector<std::string> expired;  // operation rows past the op window
   Status s =
-      env_.store.scan(sweep_.cursor(), data_key_end(), [&](std::string_view k, std::string_view v) {
+      env_.store.walk(sweep_.cursor(), data_key_end(), [&](std::string_view k, std::string_view v) {
         if (examined == config_.cluster.handoff_scan_per_tick ||
             sent == config_.cluster.handoff_keys_per_tick) {
           sweep_.pause_at(std::string(k));
