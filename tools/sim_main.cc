@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
                  "a deliberate bug the runs should catch (tests/sim/swarm.h): no-hint-replay, "
                  "no-fsync, reuse-actor, unavailable-after-send, ignore-op-ids, counter-gaps, "
                  "count-duplicate-replies, no-checksums, partial-repair, partial-merge, "
-                 "key-filter-unbuilt")
+                 "key-filter-unbuilt, key-filter-members")
       ->check(CLI::IsMember(sim::kInjectableBugs));
   app.add_flag("--field-faults,!--no-field-faults", g_field_faults,
                "with restored, cloned and twin-started disks and client retries (the "

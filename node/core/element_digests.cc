@@ -19,7 +19,8 @@ void ObjectStore::update_kept(const std::string& prefix, const std::string& elem
   if (kept == nullptr) return;
   kept->written_ms = clock_.now_ms();
   const std::string row = prefix + elem;
-  Result<std::optional<std::string>> old = store_.get(row);
+  Result<std::optional<std::string>> old =
+      key_filter_.may_hold_row(row) ? store_.get(row) : std::optional<std::string>();
   if (!old) {
     element_digests_.erase(prefix);
     return;

@@ -2,6 +2,9 @@
 
 #include <bit>
 
+#define XXH_INLINE_ALL  // no ABI to match, inlined into the one call
+#include <xxhash.h>
+
 #include "crdt/assert.h"
 #include "crdt/coding.h"
 #include "node/core/keys.h"
@@ -20,9 +23,13 @@ uint64_t mix(uint64_t h) {
 }
 
 constexpr int kBitsPerKey = 4;  // probes, all in one block: 4 fields of 9 bits of the hash
-// Rows of one key in a row: past this many (a big set's members), the walk skips to the
-// next key's rows, which the store finds by a seek.
-constexpr size_t kRowsPerKey = 64;
+// Operation records of one hash in a row: past this many, the walk seeks past the rest to
+// the hash's element rows (a key may keep 100,000 records; none of them is looked up here).
+constexpr size_t kOpRowsPerKey = 64;
+
+uint64_t row_hash(std::string_view element_row) {
+  return XXH3_64bits(element_row.data(), element_row.size());
+}
 
 }  // namespace
 
@@ -71,6 +78,34 @@ bool KeyFilter::may_hold(uint64_t key_hash) const {
   return true;
 }
 
+void KeyFilter::add_row(std::string_view element_row) {
+  if (blocks_ != 0) add(row_hash(element_row));
+}
+
+bool KeyFilter::may_hold_row(std::string_view element_row) const {
+  return !built_ || may_hold(row_hash(element_row));
+}
+
+// One row of the walk: its key's hash in, and its whole key if it is an element row. An
+// empty answer: go on; else where the walk goes on (past the rest of a key's records).
+std::string KeyFilter::walk_row(std::string_view k, uint64_t* run_hash, size_t* run) {
+  // Every row of a key starts 'd' + its hash (keys.h); a row too short for that (a
+  // damaged store) is no key's.
+  if (k.size() < 9) return {};
+  const uint64_t hash = coding::get_be64(k.substr(1, 8));
+  add(hash);
+  if (is_element_row(k)) {
+    if (!walk_skips_members_) add_row(k);
+    return {};
+  }
+  if (!is_op_row(k)) return {};
+  *run = hash == *run_hash ? *run + 1 : 1;
+  *run_hash = hash;
+  if (*run < kOpRowsPerKey) return {};
+  *run = 0;
+  return element_rows_lower_bound(hash);
+}
+
 Status KeyFilter::build_step(Store& store, size_t max_rows, size_t max_bytes) {
   if (built_ || blocks_ == 0) return Status::ok();
   SHOAL_ASSERT(max_rows >= 1 && max_bytes >= 1);
@@ -87,16 +122,8 @@ Status KeyFilter::build_step(Store& store, size_t max_rows, size_t max_bytes) {
                             }
                             ++rows;
                             bytes += k.size() + v.size();
-                            // Every row of a key starts 'd' + its hash (keys.h); a row too
-                            // short for that (a damaged store) is no key's.
-                            if (k.size() < 9) return true;
-                            const uint64_t hash = coding::get_be64(k.substr(1, 8));
-                            run = hash == run_hash ? run + 1 : 1;
-                            run_hash = hash;
-                            add(hash);
-                            if (run < kRowsPerKey || hash == UINT64_MAX) return true;
-                            next = data_key_lower_bound(hash + 1);
-                            return false;
+                            next = walk_row(k, &run_hash, &run);
+                            return next.empty();
                           });
     // A failed walk keeps its cursor: a store may report a block it could not read only
     // at the end, after passing over the rows in it.

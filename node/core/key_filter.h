@@ -4,10 +4,13 @@
 // of cache misses that cost ~9-20% of a replicated write (docs/benchmarks.md, "Ninth
 // session").
 //
-// A blocked Bloom filter over data-key hashes (keys.h): every bit of one key falls in one
-// 64-byte block, so a lookup is one cache miss. It never forgets a key it was told of; a
-// key it was not told of may still be answered "maybe" (a false positive costs the
-// search it saves otherwise, nothing more). Deleted keys stay in it.
+// A blocked Bloom filter over data-key hashes (keys.h), and over the whole stored key of
+// every set element row, so that adding a new member to a big set (one loaded in part,
+// object_store.h) does not search LevelDB either (that miss was ~25% of a replica's CPU
+// per SADD at 700,000 members: docs/benchmarks.md, "Tenth session"). Every bit of one
+// entry falls in one 64-byte block, so a lookup is one cache miss. It never forgets an
+// entry it was told of; one it was not told of may still be answered "maybe" (a false
+// positive costs the search it saves otherwise, nothing more). Deleted rows stay in it.
 //
 // It is trusted only once built: from start (or restart()) a build walks every data row
 // of the store a bounded step at a time (build_step), while every head a save writes is
@@ -27,6 +30,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "crdt/status.h"
 #include "node/core/env.h"
@@ -49,14 +53,17 @@ class KeyFilter {
   // False only when the store certainly holds no head of the key: the filter is built
   // and never heard of it.
   bool may_hold(uint64_t key_hash) const;
+  // The same for a set's element row, by its whole stored key (element_prefix + member).
+  void add_row(std::string_view element_row);
+  bool may_hold_row(std::string_view element_row) const;
 
   // Build again (the store was repaired or reopened: it may hold keys no save added). The
   // bits stay (what left the store only makes the filter say "maybe").
   void restart();
-  // Walks data rows from the cursor, adding each one's key hash, until max_rows rows or
-  // max_bytes of keys and values were read (a key's rows past the first 64, a big set's
-  // members, are skipped); the walk that reaches the end makes the filter trusted. No
-  // effect once built or when disabled.
+  // Walks data rows from the cursor, adding each one's key hash and each element row,
+  // until max_rows rows or max_bytes of keys and values were read (a key's operation
+  // records past its first 64 are skipped); the walk that reaches the end makes the
+  // filter trusted. No effect once built or when disabled.
   Status build_step(Store& store, size_t max_rows, size_t max_bytes = kMaxStepBytes);
 
   bool enabled() const { return blocks_ > 0; }
@@ -68,6 +75,9 @@ class KeyFilter {
   // Deliberate bug (FaultPoints::bug_key_filter_trusted_unbuilt): trusted at once, before
   // its walk found the keys already on disk.
   void trust_unbuilt() { built_ = enabled(); }
+  // Deliberate bug (FaultPoints::bug_key_filter_skips_members): the walk adds no element
+  // row, as before element rows were in the filter.
+  void skip_members_in_walk() { walk_skips_members_ = true; }
 
  private:
   static constexpr size_t kBlockBytes = 64;
@@ -76,10 +86,12 @@ class KeyFilter {
     void operator()(uint64_t* p) const { std::free(p); }
   };
   uint64_t* block(uint64_t mixed) const;
+  std::string walk_row(std::string_view k, uint64_t* run_hash, size_t* run);
 
   size_t blocks_ = 0;  // a power of two, or 0 (disabled)
   std::unique_ptr<uint64_t[], Free> bits_;
   bool built_ = false;
+  bool walk_skips_members_ = false;
   std::string cursor_;  // the next data row the build walks from; empty: from the first
   mutable uint64_t spared_ = 0;
 };

@@ -66,6 +66,18 @@ bool is_op_row(std::string_view stored) {
   return stored.size() >= 13 && stored[0] == kDataPrefix && (get_be(stored.substr(9), 4) & kOpFlag);
 }
 
+bool is_element_row(std::string_view stored) {
+  return stored.size() >= 13 && stored[0] == kDataPrefix &&
+         (get_be(stored.substr(9), 4) & kElementFlag);
+}
+
+std::string element_rows_lower_bound(uint64_t hash) {
+  std::string out(1, kDataPrefix);
+  put_be(&out, hash, 8);
+  put_be(&out, kElementFlag, 4);
+  return out;
+}
+
 std::optional<DataKey> parse_data_row(std::string_view s, bool* is_element, std::string* elem) {
   if (s.size() < 13 || s[0] != kDataPrefix) return std::nullopt;
   const uint64_t word = get_be(s.substr(9), 4);

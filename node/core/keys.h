@@ -46,12 +46,17 @@ std::string element_prefix(uint64_t hash, std::string_view bucket, std::string_v
 std::string op_prefix(uint64_t hash, std::string_view bucket, std::string_view key);
 std::string op_row_key(std::string_view op_prefix, uint64_t op);
 bool is_op_row(std::string_view stored);
+// A set's element row (element_prefix + member), told from its first 13 bytes.
+bool is_element_row(std::string_view stored);
 // Parses any kind of data row; `is_element` says it is one of a key's own rows (a set
 // element or an operation record) rather than the key's head; `elem` (may be null) gets
 // what follows the key in such a row.
 std::optional<DataKey> parse_data_row(std::string_view stored, bool* is_element, std::string* elem);
 // The smallest data key whose hash is >= `hash` (a scan bound).
 std::string data_key_lower_bound(uint64_t hash);
+// The smallest element row of any key with this hash: the hash's heads and operation
+// records all sort before it.
+std::string element_rows_lower_bound(uint64_t hash);
 std::string meta_key(std::string_view name);
 // The past-the-end bound of all data keys.
 std::string data_key_end();

@@ -73,6 +73,9 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
   if (config_.cluster.fault_points.bug_key_filter_trusted_unbuilt) {
     objects_.key_filter().trust_unbuilt();
   }
+  if (config_.cluster.fault_points.bug_key_filter_skips_members) {
+    objects_.key_filter().skip_members_in_walk();
+  }
   objects_.build_key_filter(config_.cluster.key_filter_rows_per_tick);
   start_sweep();
   env_.timers.schedule(kTickTimer, config_.cluster.tick_ms);

@@ -103,6 +103,9 @@ struct FaultPoints {
   // found the keys already on disk: a restarted node takes a key it holds for absent, and
   // the next write there replaces what it held.
   bool bug_key_filter_trusted_unbuilt = false;
+  // The key filter's walk adds no set element row (as before element rows were in it): a
+  // restarted node takes a big set's member it holds for absent.
+  bool bug_key_filter_skips_members = false;
   // A node from before batched acks: its merges do not ask for kMergeAcks, and as a
   // replica it answers every merge with its own kMergeAck (mixed-version clusters).
   bool legacy_acks = false;

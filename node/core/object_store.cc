@@ -220,7 +220,9 @@ Result<ObjectStore::Part> ObjectStore::load_part(const std::string& bucket, cons
   const std::string prefix = element_prefix(hash, bucket, key);
   Entries entries;
   for (const std::string& e : names) {
-    auto row = store_.get(prefix + e);
+    const std::string k = prefix + e;
+    if (!key_filter_.may_hold_row(k)) continue;  // a new member: no search of the store
+    auto row = store_.get(k);
     if (!row) return row.status();
     if (!row->has_value()) continue;
     Result<crdt::Dots> dots = crdt::ORSet::decode_dots(**row);
@@ -329,6 +331,7 @@ void ObjectStore::save_elements(uint64_t hash, const std::string& bucket, const 
     if (const crdt::Dots* held = set.find(elem)) {
       const std::string dots = crdt::ORSet::encode_dots(*held);
       update_kept(prefix, elem, &dots);
+      key_filter_.add_row(row);
       store_.put(row, dots);
     } else {
       update_kept(prefix, elem, nullptr);

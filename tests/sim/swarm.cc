@@ -144,7 +144,8 @@ std::string describe(const Swarm& s) {
          (o.bug_skip_read_checksums ? " BUG:skip_read_checksums" : "") +
          (o.bug_partial_repair ? " BUG:partial_repair" : "") +
          (fp.bug_partial_by_entries ? " BUG:partial_merge" : "") +
-         (fp.bug_key_filter_trusted_unbuilt ? " BUG:key_filter_unbuilt" : "") + "}";
+         (fp.bug_key_filter_trusted_unbuilt ? " BUG:key_filter_unbuilt" : "") +
+         (fp.bug_key_filter_skips_members ? " BUG:key_filter_skips_members" : "") + "}";
   return out;
 }
 
@@ -206,6 +207,15 @@ Swarm with_bug(Swarm s, const std::string& bug) {
     // Restarts keep the disk; with no cache, every write after one reads the store.
     fp.bug_key_filter_trusted_unbuilt = true;
     s.sim.key_filter_bytes = 4096;
+    s.sim.object_cache_bytes = 0;
+    s.consistency = {"W1", "QUORUM"};
+    s.faults = {"kill", "kill", "isolate"};
+  } else if (bug == "key-filter-members") {
+    // Every set is big and uncached, so a write after a restart reads its member rows
+    // through the filter; the bug's walk left out those already on disk.
+    fp.bug_key_filter_skips_members = true;
+    s.sim.key_filter_bytes = 4096;
+    s.sim.whole_set_max_members = 1;
     s.sim.object_cache_bytes = 0;
     s.consistency = {"W1", "QUORUM"};
     s.faults = {"kill", "kill", "isolate"};

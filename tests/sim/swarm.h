@@ -91,12 +91,15 @@ std::string describe(const Swarm& s);
 //  - "key-filter-unbuilt": a node trusts its key filter before the filter's walk of the
 //    store found the keys on disk (W1/QUORUM, kills, caches off), so a restarted replica
 //    takes a key it holds for absent and its next write there replaces what it held.
+//  - "key-filter-members": the key filter's walk leaves out set element rows (W1/QUORUM,
+//    kills, every set big and uncached), so a restarted node takes a member it holds for
+//    absent.
 // Unknown names leave it unchanged.
 inline const std::vector<std::string> kInjectableBugs = {
-    "no-hint-replay",          "no-fsync",          "reuse-actor",
-    "unavailable-after-send",  "ignore-op-ids",     "counter-gaps",
-    "count-duplicate-replies", "no-checksums",      "partial-repair",
-    "partial-merge",           "key-filter-unbuilt"};
+    "no-hint-replay",          "no-fsync",           "reuse-actor",
+    "unavailable-after-send",  "ignore-op-ids",      "counter-gaps",
+    "count-duplicate-replies", "no-checksums",       "partial-repair",
+    "partial-merge",           "key-filter-unbuilt", "key-filter-members"};
 Swarm with_bug(Swarm s, const std::string& bug);
 
 struct SwarmRun {

@@ -19,9 +19,9 @@ struct Fixture : testing::MemStore {
   testing::FixedClock clock;
   Turn turn;
   // An ObjectStore over the same rows, as a node starting on this disk has it.
-  std::unique_ptr<ObjectStore> objects(size_t filter_bytes) {
+  std::unique_ptr<ObjectStore> objects(size_t filter_bytes, size_t whole_set_max_members = 4096) {
     return std::make_unique<ObjectStore>(
-        store, turn, clock, 0, 4096, 8, [](uint64_t) {}, filter_bytes);
+        store, turn, clock, 0, whole_set_max_members, 8, [](uint64_t) {}, filter_bytes);
   }
 };
 
@@ -181,7 +181,7 @@ TEST_CASE("a walk that failed goes on from where it was, not past what it could 
   for (int i = 0; i < 20; ++i) CHECK(filter.may_hold(ring::key_hash("b", "k" + std::to_string(i))));
 }
 
-TEST_CASE("a walk step is bounded by bytes and passes over a big set's members", "[key_filter]") {
+TEST_CASE("a walk adds a big set's members and passes over a key's many records", "[key_filter]") {
   Fixture f;
   auto writer = f.objects(0);
   crdt::ORSet big;
@@ -189,18 +189,58 @@ TEST_CASE("a walk step is bounded by bytes and passes over a big set's members",
   writer->save("s", "big", std::make_shared<Object>(std::move(big)), ObjectStore::Rows{.all = true},
                false);
   writer->save("s", "small", counter(1), ObjectStore::Rows{}, false);
+  // 5,000 operation records of one key, as rows (the walk reads no value).
+  const uint64_t hash = ring::key_hash("s", "logged");
+  writer->save("s", "logged", counter(1), ObjectStore::Rows{}, false);
+  for (uint64_t op = 1; op <= 5000; ++op)
+    f.store.put(op_row_key(op_prefix(hash, "s", "logged"), op), "r");
   REQUIRE(f.turn.commit(f.store, false).is_ok());
-  REQUIRE(f.store.rows_under(std::string(1, kDataPrefix)) > 1000);
-  KeyFilter filter(4096);
-  // 1,002 rows, but a key's rows past the 64th are skipped: 66 rows read in all.
-  REQUIRE(filter.build_step(f.store, 100).is_ok());
-  CHECK(filter.built());
+  REQUIRE(f.store.flush(false).is_ok());
+  REQUIRE(f.store.rows_under(std::string(1, kDataPrefix)) > 6000);
+  KeyFilter filter(1 << 16);
+  // Each member's row is read, the records past a key's 64th are not: ~1,070 rows.
+  int steps = 0;
+  while (!filter.built()) {
+    REQUIRE(filter.build_step(f.store, 100).is_ok());
+    REQUIRE(++steps <= 11);
+  }
+  CHECK(steps >= 10);
   CHECK(filter.may_hold(ring::key_hash("s", "big")));
   CHECK(filter.may_hold(ring::key_hash("s", "small")));
+  CHECK(filter.may_hold(hash));
+  const std::string prefix = element_prefix(ring::key_hash("s", "big"), "s", "big");
+  size_t maybe = 0;
+  for (int i = 0; i < 1000; ++i) {
+    CHECK(filter.may_hold_row(prefix + "m" + std::to_string(i)));
+    maybe += filter.may_hold_row(prefix + "new" + std::to_string(i));
+  }
+  CHECK(maybe < 50);
   // A byte budget smaller than one row still reads one row a step.
   KeyFilter slow(4096);
   REQUIRE(slow.build_step(f.store, 100, 1).is_ok());
   CHECK_FALSE(slow.built());
+}
+
+TEST_CASE("a big set's new member is added without a search of the store", "[key_filter]") {
+  Fixture f;
+  auto writer = f.objects(0);
+  crdt::ORSet big;
+  for (int i = 0; i < 100; ++i) big.add(1, "m" + std::to_string(i));
+  writer->save("s", "big", std::make_shared<Object>(std::move(big)), ObjectStore::Rows{.all = true},
+               false);
+  REQUIRE(f.turn.commit(f.store, false).is_ok());
+  // A node starting on this disk, big sets loaded in part (more than 8 members).
+  auto objects = f.objects(4096, 8);
+  objects->build_key_filter(1000);
+  REQUIRE(objects->key_filter().built());
+  (void)objects->part("s", "big", {"m1"}, {}, false);  // learns the set is big
+  f.store.gets = 0;
+  auto part = objects->part("s", "big", {"new", "m7"}, {}, true);
+  REQUIRE(part.is_ok());
+  REQUIRE(part->partial);
+  CHECK(f.store.gets == 2);  // the head and m7's row; not the new member's
+  CHECK(part->object->as<crdt::ORSet>()->contains("m7"));
+  CHECK_FALSE(part->object->as<crdt::ORSet>()->contains("new"));
 }
 
 }  // namespace
