@@ -47,6 +47,7 @@ void KeyFilter::restart() {
   // The bits stay: a key that left the store only makes the filter say "maybe".
   built_ = false;
   cursor_.clear();
+  op_run_hash_ = op_run_ = 0;
 }
 
 uint64_t* KeyFilter::block(uint64_t mixed) const {
@@ -88,7 +89,7 @@ bool KeyFilter::may_hold_row(std::string_view element_row) const {
 
 // One row of the walk: its key's hash in, and its whole key if it is an element row. An
 // empty answer: go on; else where the walk goes on (past the rest of a key's records).
-std::string KeyFilter::walk_row(std::string_view k, uint64_t* run_hash, size_t* run) {
+std::string KeyFilter::walk_row(std::string_view k) {
   // Every row of a key starts 'd' + its hash (keys.h); a row too short for that (a
   // damaged store) is no key's.
   if (k.size() < 9) return {};
@@ -99,10 +100,11 @@ std::string KeyFilter::walk_row(std::string_view k, uint64_t* run_hash, size_t* 
     return {};
   }
   if (!is_op_row(k)) return {};
-  *run = hash == *run_hash ? *run + 1 : 1;
-  *run_hash = hash;
-  if (*run < kOpRowsPerKey) return {};
-  *run = 0;
+  // The run goes on across steps (the cursor is where it stopped).
+  op_run_ = hash == op_run_hash_ ? op_run_ + 1 : 1;
+  op_run_hash_ = hash;
+  if (op_run_ < kOpRowsPerKey) return {};
+  op_run_ = 0;
   return element_rows_lower_bound(hash);
 }
 
@@ -112,8 +114,6 @@ Status KeyFilter::build_step(Store& store, size_t max_rows, size_t max_bytes) {
   size_t rows = 0, bytes = 0;
   while (rows < max_rows && bytes < max_bytes) {
     std::string next;  // where the walk goes on; empty: it reached the end
-    uint64_t run_hash = 0;
-    size_t run = 0;
     Status s = store.walk(cursor_.empty() ? data_key_lower_bound(0) : cursor_, data_key_end(),
                           [&](std::string_view k, std::string_view v) {
                             if (rows == max_rows || bytes >= max_bytes) {
@@ -122,7 +122,7 @@ Status KeyFilter::build_step(Store& store, size_t max_rows, size_t max_bytes) {
                             }
                             ++rows;
                             bytes += k.size() + v.size();
-                            next = walk_row(k, &run_hash, &run);
+                            next = walk_row(k);
                             return next.empty();
                           });
     // A failed walk keeps its cursor: a store may report a block it could not read only

@@ -86,13 +86,15 @@ class KeyFilter {
     void operator()(uint64_t* p) const { std::free(p); }
   };
   uint64_t* block(uint64_t mixed) const;
-  std::string walk_row(std::string_view k, uint64_t* run_hash, size_t* run);
+  std::string walk_row(std::string_view k);
 
   size_t blocks_ = 0;  // a power of two, or 0 (disabled)
   std::unique_ptr<uint64_t[], Free> bits_;
   bool built_ = false;
   bool walk_skips_members_ = false;
-  std::string cursor_;  // the next data row the build walks from; empty: from the first
+  std::string cursor_;        // the next data row the build walks from; empty: from the first
+  uint64_t op_run_hash_ = 0;  // the hash of the operation records the walk is in
+  size_t op_run_ = 0;         // how many of them it read
   mutable uint64_t spared_ = 0;
 };
 

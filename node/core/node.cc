@@ -196,6 +196,7 @@ void Node::end_turn() {
   replies_.clear();
   const size_t mints = mints_this_turn_;
   mints_this_turn_ = 0;
+  objects_.end_turn(turn_.discarded());
   if (!flushed.is_ok()) {
     // Acknowledge nothing of this turn; peers time out, clients learn why. An update's
     // outcome is indeterminate: an earlier turn may have sent it to other replicas. When

@@ -55,6 +55,7 @@ ObjectStore::ObjectStore(Store& store, Turn& turn, Clock& clock, size_t cache_by
 }
 
 void ObjectStore::build_key_filter(size_t max_rows) {
+  walked_this_turn_ = walked_this_turn_ || !key_filter_.built();
   Status s = key_filter_.build_step(store_, max_rows);
   if (!s.is_ok()) scan_failed(s);
 }

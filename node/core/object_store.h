@@ -142,10 +142,17 @@ class ObjectStore {
   // The store was repaired or reopened (store_doctor.h), or a turn's writes discarded:
   // what the cache and the digests hold may no longer be what the store holds. (The key
   // filter only ever holds more than the store: a repaired or reopened store restarts it,
-  // Node::on_store_reset.)
+  // Node::on_store_reset; a discarded turn, end_turn.)
   void forget_cache() {
     cache_.clear();
     element_digests_.clear();
+  }
+  // The turn's writes were committed, or `discarded`. A step of the key filter's walk in
+  // a discarded turn saw its staged writes (a walk shows them), and an erase among them
+  // hid a row the discard brought back: the walk starts again.
+  void end_turn(bool discarded) {
+    if (discarded && walked_this_turn_) key_filter_.restart();
+    walked_this_turn_ = false;
   }
 
   // One bounded step of the key filter's build (key_filter.h): up to max_rows rows. A
@@ -200,7 +207,8 @@ class ObjectStore {
   Turn& turn_;
   Clock& clock_;
   ObjectCache cache_;
-  KeyFilter key_filter_;  // which keys the store may hold (read_head asks it first)
+  KeyFilter key_filter_;           // which keys the store may hold (read_head asks it first)
+  bool walked_this_turn_ = false;  // a step of the key filter's walk ran this turn
   const size_t whole_set_max_members_;
   const uint32_t span_members_;
   // Data keys of sets found to hold more than whole_set_max_members elements (a set

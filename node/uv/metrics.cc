@@ -120,7 +120,8 @@ void node_samples(const NodeSnapshot& s, std::string* out) {
         "1 once the key filter walked the store: reads of keys it never heard of skip LevelDB.",
         s.key_filter_built ? 1 : 0);
   counter("shoal_key_filter_spared_reads_total",
-          "Store reads the key filter spared (keys it knew absent).", s.key_filter_spared);
+          "Store reads the key filter spared (keys and set members it knew absent).",
+          s.key_filter_spared);
   gauge("shoal_hints_held", "Hints this node holds for down replicas.",
         static_cast<double>(s.hints_held));
   counter("shoal_hints_replayed_total", "Hints delivered to their owners.", s.hints_replayed);
