@@ -1,5 +1,7 @@
 #include "node/api/client_response.h"
 
+#include <limits>
+
 #include "node/api/msgpack_fields.h"
 
 namespace shoal::api {
@@ -18,6 +20,18 @@ using wire::unpack_payload;
 
 namespace {
 
+// msgpack-c's pack_double packs a whole number as an integer, and 2^64 itself it first
+// converts to uint64_t, out of range (undefined behaviour: fuzz_client_response found it
+// in a `phi` read from an integer of 2^64 - 211). 2^64 goes as the largest uint64, which
+// field_double reads back as the same double.
+void pack_number(Packer& pk, double d) {
+  if (d == 0x1p64) {
+    pk.pack_uint64(std::numeric_limits<uint64_t>::max());
+    return;
+  }
+  pk.pack_double(d);
+}
+
 void pack_member(Packer& pk, const MemberInfo& m) {
   pk.pack_map(m.sync_known ? 14 : 11);
   pack_str(pk, "id");
@@ -33,9 +47,9 @@ void pack_member(Packer& pk, const MemberInfo& m) {
   pack_str(pk, "down");
   pk.pack(m.down);
   pack_str(pk, "phi");
-  pk.pack_double(m.phi);
+  pack_number(pk, m.phi);
   pack_str(pk, "own");
-  pk.pack_double(m.ownership);
+  pack_number(pk, m.ownership);
   pack_str(pk, "hints_here");
   pk.pack_uint64(m.hints_here);
   pack_str(pk, "hints");
