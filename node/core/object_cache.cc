@@ -64,16 +64,18 @@ bool ObjectCache::contains(std::string_view key) const {
   return s.entry != 0 && entries_[s.entry - 1].key() == key;
 }
 
-void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size_t bytes) {
+bool ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size_t bytes) {
   // The entry and its share of the index (at most half full: 2-4 slots per entry).
   static_assert(sizeof(Entry) + 8 * sizeof(Slot) / 3 <= kEntryOverheadBytes);
   const size_t cost = bytes + key.size() + kEntryOverheadBytes;
   const uint64_t s = slot(key);
+  bool was_cached = false;
   if (!index_.empty()) {
     const size_t pos = probe(s);
     if (index_[pos].entry != 0) {
       Entry& e = entries_[index_[pos].entry - 1];
-      if (e.key() == key && cost <= capacity_bytes_) {
+      was_cached = e.key() == key;
+      if (was_cached && cost <= capacity_bytes_) {
         // A write of a cached key (found, changed, put back): it keeps its place and
         // counts as used, so the hand does not take a hot key for a cold one.
         bytes_ = bytes_ - e.bytes + cost;
@@ -82,12 +84,12 @@ void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size
         e.bytes = cost;
         e.used = true;
         evict_over_capacity(s);
-        return;
+        return true;
       }
       remove_at(pos);  // another key in the slot, or this one grown past the capacity
     }
   }
-  if (cost > capacity_bytes_) return;
+  if (cost > capacity_bytes_) return was_cached;
   if ((entries_.size() + 1) * 2 > index_.size()) grow();
   SHOAL_ASSERT(entries_.size() < UINT32_MAX);
   const Object* raw = object.get();
@@ -97,12 +99,15 @@ void ObjectCache::put(std::string_view key, std::shared_ptr<Object> object, size
   index_[pos] = Slot{s, raw, static_cast<uint32_t>(entries_.size())};
   bytes_ += cost;
   evict_over_capacity(s);
+  return was_cached;
 }
 
-void ObjectCache::erase(std::string_view key) {
-  if (index_.empty()) return;
+bool ObjectCache::erase(std::string_view key) {
+  if (index_.empty()) return false;
   const size_t pos = probe(slot(key));
-  if (index_[pos].entry != 0 && entries_[index_[pos].entry - 1].key() == key) remove_at(pos);
+  if (index_[pos].entry == 0 || entries_[index_[pos].entry - 1].key() != key) return false;
+  remove_at(pos);
+  return true;
 }
 
 // CLOCK: the hand clears the used bit of an entry found since it last passed, and

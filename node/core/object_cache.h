@@ -40,9 +40,9 @@ class ObjectCache {
   // Inserts or replaces; evicts entries not used since the hand last passed them while
   // over the capacity. An
   // object larger than the whole capacity is not cached. `bytes`: its encoded size, or
-  // an estimate of its memory.
-  void put(std::string_view key, std::shared_ptr<Object> object, size_t bytes);
-  void erase(std::string_view key);
+  // an estimate of its memory. Both answer whether `key` was cached before the call.
+  bool put(std::string_view key, std::shared_ptr<Object> object, size_t bytes);
+  bool erase(std::string_view key);
   // Forgets every entry (the store under it changed behind the node's back).
   void clear() {
     entries_.clear();

@@ -309,16 +309,19 @@ void ObjectStore::save(const std::string& bucket, const std::string& key, std::s
   const uint64_t hash = ring::key_hash(bucket, key);
   const std::string k = data_key(hash, bucket, key);
   const std::string bytes = o->encode_stored();
-  key_filter_.add(hash);
   store_.put(k, bytes);
   if (const auto* set = o->as<crdt::ORSet>()) save_elements(hash, bucket, key, *set, rows);
   save_ops(hash, bucket, key, *o, rows);
+  bool was_cached = false;
   if (cacheable(*o)) {
     const size_t cost = cached_bytes(*o, bytes.size());
-    cache_.put(k, std::move(o), cost);
+    was_cached = cache_.put(k, std::move(o), cost);
   } else {
-    cache_.erase(k);
+    was_cached = cache_.erase(k);
   }
+  // A cached key came from the store or an earlier save, so the filter holds it (or its
+  // walk will reach it): adding it again would only cost the filter block's cache miss.
+  if (!was_cached) key_filter_.add(hash);
   turn_.need_sync(durable);
   on_change_(hash);
 }
@@ -348,6 +351,7 @@ void ObjectStore::save_elements(uint64_t hash, const std::string& bucket, const 
 
 void ObjectStore::save_ops(uint64_t hash, const std::string& bucket, const std::string& key,
                            const Object& o, Rows rows) {
+  if (!rows.all && (!rows.ops || rows.ops->empty())) return;  // most writes carry no op id
   const std::string prefix = op_prefix(hash, bucket, key);
   auto put_op = [&](uint64_t op) {
     const OpRecord* r = o.ops().find(op);

@@ -347,7 +347,10 @@ Status LevelDbStore::note(const Status& s) {
 }
 
 Result<std::optional<std::string>> LevelDbStore::get(std::string_view key) {
-  if (auto it = staged_.find(key); it != staged_.end()) return it->second;
+  if (auto staged = staged_.find(key)) {
+    return *staged ? std::optional<std::string>(std::string(**staged))
+                   : std::optional<std::string>();
+  }
   if (!db_) return fault_;
   std::string value;
   leveldb::Status s = db_->Get(verified(verify_checksums_), slice(key), &value);
@@ -356,24 +359,20 @@ Result<std::optional<std::string>> LevelDbStore::get(std::string_view key) {
   return std::optional<std::string>(std::move(value));
 }
 
-void LevelDbStore::put(std::string_view key, std::string_view value) {
-  staged_.insert_or_assign(std::string(key), std::string(value));
-}
+void LevelDbStore::put(std::string_view key, std::string_view value) { staged_.put(key, value); }
 
-void LevelDbStore::erase(std::string_view key) {
-  staged_.insert_or_assign(std::string(key), std::nullopt);
-}
+void LevelDbStore::erase(std::string_view key) { staged_.erase(key); }
 
 Status LevelDbStore::flush(bool sync) {
   if (staged_.empty() && !(sync && unsynced_)) return Status::ok();
   leveldb::WriteBatch batch;
-  for (const auto& [key, value] : staged_) {
+  staged_.for_each([&batch](std::string_view key, const std::string_view* value) {
     if (value) {
-      batch.Put(key, *value);
+      batch.Put(slice(key), slice(*value));
     } else {
-      batch.Delete(key);
+      batch.Delete(slice(key));
     }
-  }
+  });
   // After a write error LevelDB's log writer may hold a torn record: nothing more goes to
   // it until the doctor reopened the database.
   if (!db_ || !fault_.is_ok()) return fault_;
@@ -402,11 +401,8 @@ Status LevelDbStore::scan_with(bool fill_cache, std::string_view from, std::stri
   if (!db_) return fault_;
   leveldb::ReadOptions options = verified(verify_checksums_);
   options.fill_cache = fill_cache;
-  std::vector<std::pair<std::string, std::optional<std::string>>> staged;
-  for (auto st = staged_.lower_bound(from); st != staged_.end(); ++st) {
-    if (!to.empty() && st->first >= to) break;
-    staged.emplace_back(st->first, st->second);
-  }
+  const std::vector<std::pair<std::string, std::optional<std::string>>> staged =
+      staged_.range(from, to);
   auto st = staged.begin();
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(options));
   it->Seek(slice(from));

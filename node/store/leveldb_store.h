@@ -1,7 +1,7 @@
 // LevelDbStore: the core::Store over one LevelDB database per node.
 //
-// Staged writes live in an ordered map (so reads see them) and are committed by flush()
-// as one leveldb::WriteBatch. Tests pass a memenv Env to run without touching disk.
+// Staged writes live in a StagedWrites (so reads and scans see them) and are committed
+// by flush() as one leveldb::WriteBatch. Tests pass a memenv Env to run without touching disk.
 //
 // Every read verifies LevelDB's block checksums, so a damaged block is an error, never
 // a value. The store remembers the first fault LevelDB reported (fault()): a corruption
@@ -18,6 +18,7 @@
 
 #include "node/core/env.h"
 #include "node/store/damage.h"
+#include "node/store/staged_writes.h"
 
 namespace leveldb {
 class Cache;
@@ -119,7 +120,7 @@ class LevelDbStore final : public core::Store {
   leveldb::Env* env_;
   Status fault_;
   Status space_;
-  std::map<std::string, std::optional<std::string>, std::less<>> staged_;  // nullopt: erase
+  StagedWrites staged_;
   // The last commit was not fsynced: the next flush(true) syncs even if nothing is staged
   // by then, so a durable commit makes every earlier write durable.
   bool unsynced_ = false;

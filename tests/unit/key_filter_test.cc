@@ -139,6 +139,31 @@ TEST_CASE("an object store reads no key its built filter never heard of", "[key_
   CHECK_FALSE(restarted->key_filter().built());
 }
 
+// A save of a cached key does not add it again (ObjectStore::save): the cache only holds
+// keys the filter holds, so one the cache lets go is still found in the store.
+TEST_CASE("a key saved while cached stays known to the filter", "[key_filter]") {
+  Fixture f;
+  ObjectStore objects(
+      f.store, f.turn, f.clock, 1 << 20, 4096, 8, [](uint64_t) {}, 4096);
+  objects.build_key_filter(100);
+  REQUIRE(objects.key_filter().built());
+  for (int i = 0; i < 50; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    objects.save("b", key, counter(1), ObjectStore::Rows{.absent = true}, false);
+    if (i % 2 == 0) continue;
+    auto cached = objects.writable("b", key).value();  // found in the cache, saved again
+    REQUIRE(cached != nullptr);
+    objects.save("b", key, std::move(cached), ObjectStore::Rows{}, false);
+  }
+  REQUIRE(f.turn.commit(f.store, false).is_ok());
+  objects.forget_cache();
+  f.store.gets = 0;
+  for (int i = 0; i < 50; ++i) {
+    CHECK(objects.load("b", "k" + std::to_string(i)).value() != nullptr);
+  }
+  CHECK(f.store.gets == 50);
+}
+
 // A store whose walk passes over some rows without showing them (an unreadable block) and
 // reports it only at the end, as LevelDB's iterator does.
 struct HidingStore final : Store {

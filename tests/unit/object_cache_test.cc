@@ -39,12 +39,13 @@ TEST_CASE("the object cache evicts the least recently used beyond its byte bound
 
 TEST_CASE("the object cache replaces entries and erases them", "[cache]") {
   ObjectCache cache(10'000);
-  cache.put("k", counter(1), 50);
-  cache.put("k", counter(7), 80);
+  CHECK_FALSE(cache.put("k", counter(1), 50));  // each answers whether "k" was cached
+  CHECK(cache.put("k", counter(7), 80));
   CHECK(cache.entries() == 1);
   CHECK(value(cache.find("k")) == 7);
   CHECK(cache.bytes() == 80 + 1 + kOverhead);
-  cache.erase("k");
+  CHECK(cache.erase("k"));
+  CHECK_FALSE(cache.erase("k"));
   CHECK(cache.find("k") == nullptr);
   CHECK(cache.bytes() == 0);
   CHECK(cache.hits() == 1);
