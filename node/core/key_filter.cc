@@ -65,6 +65,10 @@ void KeyFilter::add(uint64_t key_hash) {
   }
 }
 
+void KeyFilter::prefetch(uint64_t key_hash) const {
+  if (blocks_ > 0) __builtin_prefetch(block(mix(key_hash)));
+}
+
 bool KeyFilter::may_hold(uint64_t key_hash) const {
   if (!built_) return true;
   const uint64_t m = mix(key_hash);

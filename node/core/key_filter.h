@@ -53,6 +53,8 @@ class KeyFilter {
   // False only when the store certainly holds no head of the key: the filter is built
   // and never heard of it.
   bool may_hold(uint64_t key_hash) const;
+  // Starts fetching the block add() or may_hold() of this hash reads (a hint, no effect).
+  void prefetch(uint64_t key_hash) const;
   // The same for a set's element row, by its whole stored key (element_prefix + member).
   void add_row(std::string_view element_row);
   bool may_hold_row(std::string_view element_row) const;

@@ -1,6 +1,7 @@
 #include "node/core/node.h"
 
 #include <algorithm>
+#include <array>
 
 #include "crdt/assert.h"
 #include "node/core/keys.h"
@@ -116,6 +117,24 @@ void Node::on_timer(uint64_t timer_id) {
               nullptr});
   if (p.is_read()) read_repair(p);
   requests_.close(timer_id);
+}
+
+void Node::prefetch(const Message* messages, size_t count) const {
+  constexpr size_t kMaxKeys = 64;
+  std::array<uint64_t, kMaxKeys> hashes;
+  size_t keys = 0;
+  for (size_t i = 0; i < count && keys < kMaxKeys; ++i) {
+    const Message& m = messages[i];
+    if (m.kind != Message::Kind::kMerge && m.kind != Message::Kind::kMint &&
+        m.kind != Message::Kind::kRead) {
+      continue;
+    }
+    hashes[keys] = ring::key_hash(m.bucket, m.key);
+    objects_.prefetch(hashes[keys], 0);
+    ++keys;
+  }
+  // The slots asked first have arrived by now (or are on their way): what they name.
+  for (size_t i = 0; i < keys; ++i) objects_.prefetch(hashes[i], 1);
 }
 
 void Node::on_message(const ring::NodeId& from, const Message& m) {

@@ -58,6 +58,18 @@ ObjectPtr ObjectCache::find(std::string_view key) {
   return nullptr;
 }
 
+void ObjectCache::prefetch_slot(uint64_t key_hash) const {
+  if (!index_.empty()) __builtin_prefetch(&index_[key_hash & (index_.size() - 1)]);
+}
+
+void ObjectCache::prefetch_entry(uint64_t key_hash) const {
+  if (index_.empty()) return;
+  const Slot& s = index_[probe(key_hash)];
+  if (s.entry == 0) return;
+  __builtin_prefetch(&entries_[s.entry - 1]);
+  __builtin_prefetch(s.object);
+}
+
 bool ObjectCache::contains(std::string_view key) const {
   if (index_.empty()) return false;
   const Slot& s = index_[probe(slot(key))];

@@ -35,6 +35,12 @@ class ObjectCache {
   // cached object in place only while nothing but the cache and itself hold it (no
   // pending request, message or reply can see the change), then put()s it again.
   ObjectPtr find(std::string_view key);
+  // Hints, no effect on what is cached: start fetching what find() of the data key with
+  // this key hash (keys.h) reads first, its index slot; then, once the slot has had time
+  // to arrive, the entry and the object it names. A batch that prefetches every slot,
+  // then every entry, before its first find() overlaps those cache misses.
+  void prefetch_slot(uint64_t key_hash) const;
+  void prefetch_entry(uint64_t key_hash) const;
   // Whether `key` is cached (no effect on recency or the hit counts).
   bool contains(std::string_view key) const;
   // Inserts or replaces; evicts entries not used since the hand last passed them while

@@ -145,6 +145,7 @@ void Server::Impl::process_frames(Conn* c) {
   }
   std::string_view payload;
   size_t claimed = 0;
+  PeerBatch batch;
   while (!c->closing && !c->close_after_flush) {
     if (c->kind == Conn::Kind::kClient && client_backlogged(c)) {
       // Backpressure: stop reading until the core answers some requests, or until a
@@ -155,6 +156,18 @@ void Server::Impl::process_frames(Conn* c) {
     }
     api::FrameReader::Next next = c->reader.next(&payload, &claimed);
     if (next == api::FrameReader::Next::kNeedMore) break;
+    if (next == api::FrameReader::Next::kFrame && c->kind == Conn::Kind::kPeerIn && c->welcomed) {
+      if (!batch.add(payload)) {
+        deliver(c, &batch);
+        spdlog::warn("peer {} ({}): {}; closing the connection", c->peer, c->remote,
+                     batch.error.to_string());
+        close_conn(c, "bad peer frame");
+        return;
+      }
+      if (batch.full()) deliver(c, &batch);
+      continue;
+    }
+    deliver(c, &batch);  // in order: what came before this frame first
     if (next == api::FrameReader::Next::kTooLarge) {
       const size_t limit = c->reader.max_payload_bytes();
       log_limit(
@@ -179,6 +192,7 @@ void Server::Impl::process_frames(Conn* c) {
                                                  : handle_peer_out_frame(c, payload);
     if (!keep) return;
   }
+  deliver(c, &batch);
   if (!c->reading && !c->closing && !c->close_after_flush && !draining) start_reading(c);
 }
 

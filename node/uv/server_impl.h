@@ -170,7 +170,20 @@ struct Server::Impl final : core::Clock, core::Transport {
   void start_reading(Conn* c);
   void on_read(Conn* c, ssize_t n, const uv_buf_t* buf);
   void process_frames(Conn* c);
+  // A welcomed peer's messages, decoded and not yet handed to the core (connections.cc).
+  struct PeerBatch {
+    static constexpr size_t kMaxMessages = 64;
+    static constexpr size_t kMaxBytes = size_t{1} << 20;  // of frames: bounds its memory
+    std::vector<core::Message> messages;
+    size_t bytes = 0;
+    Status error;  // why add() failed
+    bool add(std::string_view payload);
+    bool full() const { return messages.size() >= kMaxMessages || bytes >= kMaxBytes; }
+  };
+  // Hands the batch to the core (prefetch, then each message in order), and empties it.
+  void deliver(Conn* c, PeerBatch* batch);
   bool handle_client_frame(Conn* c, std::string_view payload);
+  // The handshake's frames; a welcomed peer's go through a PeerBatch.
   bool handle_peer_in_frame(Conn* c, std::string_view payload);
   bool handle_peer_out_frame(Conn* c, std::string_view payload);
   // The peer handshake (peers.cc): the listener's steps, then the dialler's.
