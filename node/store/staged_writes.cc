@@ -80,20 +80,35 @@ void StagedWrites::for_each(
   }
 }
 
-// Sorts the records staged since the last scan and merges them into order_: a scan after
-// a few more writes costs those, not the whole turn.
+// Sorts the records staged since the last scan into the short run (a binary insert each
+// when they are few), and merges the short run into the long one when it has grown.
 void StagedWrites::sort_new_records() const {
-  const size_t old_size = order_.size();
+  if (sorted_bytes_ == buf_.size()) return;
+  auto by_key = [this](uint64_t a, uint64_t b) { return key_less(a, b); };
+  std::vector<uint64_t> fresh;
   for (uint64_t offset = sorted_bytes_; offset < buf_.size();) {
-    order_.push_back(offset);
+    fresh.push_back(offset);
     const Record r = record_at(offset);
     offset += kHeaderBytes + r.key.size() + r.value.size();
   }
   sorted_bytes_ = buf_.size();
-  auto by_key = [this](uint64_t a, uint64_t b) { return record_at(a).key < record_at(b).key; };
-  const auto middle = order_.begin() + static_cast<std::ptrdiff_t>(old_size);
-  std::sort(middle, order_.end(), by_key);
-  std::inplace_merge(order_.begin(), middle, order_.end(), by_key);
+  if (fresh.size() <= 8) {
+    for (uint64_t offset : fresh) {
+      recent_.insert(std::upper_bound(recent_.begin(), recent_.end(), offset, by_key), offset);
+    }
+  } else {
+    std::sort(fresh.begin(), fresh.end(), by_key);
+    const size_t old_size = recent_.size();
+    recent_.insert(recent_.end(), fresh.begin(), fresh.end());
+    std::inplace_merge(recent_.begin(), recent_.begin() + static_cast<std::ptrdiff_t>(old_size),
+                       recent_.end(), by_key);
+  }
+  if (recent_.size() * 8 <= order_.size()) return;
+  const size_t old_size = order_.size();
+  order_.insert(order_.end(), recent_.begin(), recent_.end());
+  std::inplace_merge(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(old_size),
+                     order_.end(), by_key);
+  recent_.clear();
 }
 
 std::vector<std::pair<std::string, std::optional<std::string>>> StagedWrites::range(
@@ -101,11 +116,13 @@ std::vector<std::pair<std::string, std::optional<std::string>>> StagedWrites::ra
   std::vector<std::pair<std::string, std::optional<std::string>>> out;
   if (keys_ == 0) return out;
   sort_new_records();
-  auto it =
-      std::lower_bound(order_.begin(), order_.end(), from,
-                       [this](uint64_t a, std::string_view k) { return record_at(a).key < k; });
-  for (; it != order_.end(); ++it) {
-    const Record r = record_at(*it);
+  auto below = [this](uint64_t a, std::string_view k) { return record_at(a).key < k; };
+  auto a = std::lower_bound(order_.begin(), order_.end(), from, below);
+  auto b = std::lower_bound(recent_.begin(), recent_.end(), from, below);
+  while (a != order_.end() || b != recent_.end()) {
+    // The two runs merged by key; a key in both has one record superseded.
+    const bool take_a = b == recent_.end() || (a != order_.end() && !key_less(*b, *a));
+    const Record r = record_at(take_a ? *a++ : *b++);
     if (!to.empty() && r.key >= to) break;
     if (r.flags & kSuperseded) continue;
     out.emplace_back(std::string(r.key), (r.flags & kErased)
@@ -129,7 +146,9 @@ void StagedWrites::clear() {
     std::fill(index_.begin(), index_.end(), Slot{});
   }
   order_.clear();
+  recent_.clear();
   if (order_.capacity() * sizeof(uint64_t) > kKeptBytes) std::vector<uint64_t>().swap(order_);
+  if (recent_.capacity() * sizeof(uint64_t) > kKeptBytes) std::vector<uint64_t>().swap(recent_);
   sorted_bytes_ = 0;
   keys_ = 0;
 }

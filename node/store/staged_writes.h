@@ -27,7 +27,8 @@ class StagedWrites {
  public:
   // What clear() keeps of the buffer's capacity, so the next turns do not grow it again.
   static constexpr size_t kKeptBytes = size_t{4} << 20;
-  // REQUIRES (put): key and value shorter than 4 GiB each.
+  // REQUIRES (put): key and value shorter than 4 GiB each, and not views into this
+  // object (find()'s answers): the buffer may move while they are copied.
   void put(std::string_view key, std::string_view value) { stage(key, value, false); }
   void erase(std::string_view key) { stage(key, {}, true); }
 
@@ -67,15 +68,21 @@ class StagedWrites {
   // Where `key` (hashed to `hash`) sits in index_, or the empty slot where it would go.
   size_t probe(uint64_t hash, std::string_view key) const;
   void grow();
-  // Brings order_ up to date with every record appended since the last scan.
+  // Brings order_ and recent_ up to date with every record appended since the last scan.
   void sort_new_records() const;
+  bool key_less(uint64_t a, uint64_t b) const { return record_at(a).key < record_at(b).key; }
 
   std::string buf_;
   std::vector<Slot> index_;  // power-of-two size, at most half full
   size_t keys_ = 0;
-  // Offsets of records in key order (superseded ones included, skipped when read): the
-  // records from buf_ offset sorted_bytes_ on are not in it yet.
+  // Offsets of records in key order (superseded ones included, skipped when read), in two
+  // runs: what scans sorted before (order_), and a shorter run of what was staged since
+  // (recent_), merged into order_ once it is an eighth of its size. A scan after every
+  // write (a turn that erases objects one by one) then costs a binary insert into the
+  // short run, not a merge of everything the turn staged. The records from buf_ offset
+  // sorted_bytes_ on are in neither yet.
   mutable std::vector<uint64_t> order_;
+  mutable std::vector<uint64_t> recent_;
   mutable size_t sorted_bytes_ = 0;
 };
 

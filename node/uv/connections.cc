@@ -145,7 +145,8 @@ void Server::Impl::process_frames(Conn* c) {
   }
   std::string_view payload;
   size_t claimed = 0;
-  PeerBatch batch;
+  PeerBatch& batch = peer_batch;
+  SHOAL_ASSERT(batch.messages.empty());  // delivered before process_frames returns
   while (!c->closing && !c->close_after_flush) {
     if (c->kind == Conn::Kind::kClient && client_backlogged(c)) {
       // Backpressure: stop reading until the core answers some requests, or until a

@@ -182,6 +182,9 @@ struct Server::Impl final : core::Clock, core::Transport {
   };
   // Hands the batch to the core (prefetch, then each message in order), and empties it.
   void deliver(Conn* c, PeerBatch* batch);
+  // process_frames' batch, kept so its storage is reused (the core only queues what it
+  // sends, so nothing re-enters process_frames while a batch is delivered).
+  PeerBatch peer_batch;
   bool handle_client_frame(Conn* c, std::string_view payload);
   // The handshake's frames; a welcomed peer's go through a PeerBatch.
   bool handle_peer_in_frame(Conn* c, std::string_view payload);
