@@ -13,9 +13,11 @@
 // positive costs the search it saves otherwise, nothing more). Deleted rows stay in it.
 //
 // It is trusted only once built: from start (or restart()) a build walks every data row
-// of the store a bounded step at a time (build_step), while every head a save writes is
-// added as it is staged; when the walk reaches the end, every key the store holds was
-// added, and may_hold() starts answering. Before that, and when disabled (0 bytes), it
+// of the store a bounded step at a time (build_step), while every head and member row a
+// save writes is added as it is staged (ObjectStore::save skips a key its cache holds:
+// that key came from the store or an earlier save, so it is here or the walk will reach
+// it); when the walk reaches the end, every key the store holds was added, and
+// may_hold()/may_hold_row() start answering. Before that, and when disabled (0 bytes), it
 // answers "maybe" for every key.
 //
 // Owns: the bits (allocated zeroed, resident as keys land: the keys spread evenly over it,
