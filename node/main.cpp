@@ -25,7 +25,7 @@ struct Flags {
   uint32_t vnodes = ring::Ring::kDefaultVnodes;
   uint32_t drain_timeout_ms = 5000;
   size_t max_clients = 1024;
-  size_t cache_mb = 32;
+  size_t cache_mb = 128;
   size_t key_filter_mb = 16;
   size_t max_set_read_members = 100'000;
   uint64_t min_free_mb = 100;

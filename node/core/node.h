@@ -158,7 +158,7 @@ struct NodeConfig {
   std::vector<std::string> seeds;
   std::string peer_address, client_address;  // published in gossip
   uint32_t vnodes_per_node = ring::Ring::kDefaultVnodes;
-  size_t object_cache_bytes = 32u << 20;  // decoded objects kept in memory (0: none)
+  size_t object_cache_bytes = 128u << 20;  // decoded objects kept in memory (0: none)
   // The filter of the keys the store may hold (key_filter.h; 0: none): ~10 bits per key.
   size_t key_filter_bytes = 16u << 20;
   // A set with more members is never loaded whole to change or test some of them

@@ -93,7 +93,7 @@ struct ServerConfig {
   size_t max_pending_requests = 100'000;
   size_t max_peer_queue_bytes = 64u << 20;
   uint32_t drain_timeout_ms = 5'000;
-  size_t object_cache_bytes = 32u << 20;
+  size_t object_cache_bytes = 128u << 20;
   size_t key_filter_bytes = 16u << 20;    // core::NodeConfig's
   size_t max_set_read_members = 100'000;  // core::NodeConfig's
   // Writes are refused below this much free disk (0: no floor; store_doctor.h).
