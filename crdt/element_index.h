@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "crdt/assert.h"
+#include "crdt/linear_probe.h"
 
 namespace shoal::crdt {
 
@@ -75,21 +76,13 @@ class ElementIndex {
   // REQUIRES: `name` is indexed.
   void erase(const std::string& name) {
     if (slots_.empty()) return;
-    size_t hole = position(name, hash_of(name));
+    const size_t hole = position(name, hash_of(name));
     if (hole == kNone) return;
     SHOAL_ASSERT(slots_[hole].hash != 0, "an erased element was indexed");
     const size_t mask = slots_.size() - 1;
-    // Backward shift: pull later members of the run into the hole when their home slot
-    // is not after it, so every member stays reachable from its home without tombstones.
-    for (size_t next = (hole + 1) & mask; slots_[next].hash != 0; next = (next + 1) & mask) {
-      const size_t home = static_cast<size_t>(slots_[next].hash) & mask;
-      const bool stays =
-          hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
-      if (stays) continue;
-      slots_[hole] = slots_[next];
-      hole = next;
-    }
-    slots_[hole] = Slot{};
+    erase_shifting_back(
+        slots_, hole, [](const Slot& s) { return s.hash == 0; },
+        [mask](const Slot& s) { return static_cast<size_t>(s.hash) & mask; });
     --size_;
   }
   void rebuild(Map& map) {

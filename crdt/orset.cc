@@ -52,27 +52,25 @@ ORSet& ORSet::operator=(ORSet&& other) noexcept {
 }
 
 size_t ORSet::approx_bytes() const {
-  // A std::map node is a 32-byte red-black header plus its value; a hash node is a next
-  // pointer plus its value, with ~1.5 bucket pointers per entry (load factor 0.5 to 1).
-  // An element's second and later dots sit in its Dots' heap array (~1.5 slots each).
-  // From the contents alone, so a set and its rebuild from rows count the same.
+  // A std::map node is a 32-byte red-black header plus its value; the dot owners' table
+  // holds ~2 slots per dot. An element's second and later dots sit in its Dots' heap array (~1.5
+  // slots each). From the contents alone, so a set and its rebuild from rows count the same.
   constexpr size_t kElementNode = 32 + sizeof(std::string) + sizeof(Dots) + kMallocSlackBytes;
-  constexpr size_t kOwnerNode = sizeof(void*) + sizeof(Owners::value_type) + kMallocSlackBytes;
-  constexpr size_t kOwnerBuckets = sizeof(void*) * 3 / 2;
   constexpr size_t kExtraDot = sizeof(Dot) * 3 / 2;
   // The element index's 16-byte slots are 35-70% full: ~2 per element.
   constexpr size_t kIndexed = 2 * (sizeof(uint64_t) + sizeof(Entries::iterator));
   const size_t extra_dots = owner_.size() - entries_.size();
   const size_t indexed = entries_.size() >= kIndexMinElements ? entries_.size() : 0;
   return sizeof(ORSet) + element_bytes_ + entries_.size() * kElementNode +
-         owner_.size() * (kOwnerNode + kOwnerBuckets) + extra_dots * kExtraDot + indexed * kIndexed;
+         owner_.size() * DotOwners::approx_bytes_per_dot() + extra_dots * kExtraDot +
+         indexed * kIndexed;
 }
 
 // A dot the element already holds is no change (delta_of may name a dot twice).
 void ORSet::insert_dot(Entries::iterator it, const Dot& d) {
   if (it->second.empty()) element_bytes_ += name_heap_bytes(it->first);
   if (!it->second.insert(d)) return;
-  const bool indexed = owner_.emplace(d, &it->first).second;
+  const bool indexed = owner_.emplace(d, &it->first);
   SHOAL_ASSERT(indexed, "a dot is held by one element");
 }
 
@@ -101,6 +99,11 @@ ORSet::Entries::iterator ORSet::find_entry(const std::string& elem) const {
 }
 
 ORSet::Entries::iterator ORSet::emplace_entry(const std::string& elem) {
+  // A held member is found through the index, not down the tree (~17 compares, each a miss).
+  if (index_.active()) {
+    auto found = find_entry(elem);
+    if (found != entries_.end()) return found;
+  }
   auto [it, made] = entries_.try_emplace(elem);
   if (!made) return it;
   if (index_.active()) {
@@ -146,8 +149,7 @@ void ORSet::check_element(Entries::const_iterator it) const {
   SHOAL_ASSERT(!it->second.empty(), "a held element holds a dot");
   for (const Dot& d : it->second) {
     SHOAL_ASSERT(ctx_.contains(d), "a held dot is in the context");
-    auto o = owner_.find(d);
-    SHOAL_ASSERT(o != owner_.end() && o->second == &elem, "a held dot is owned by its element");
+    SHOAL_ASSERT(owner_.find(d) == &elem, "a held dot is owned by its element");
   }
 }
 
@@ -227,8 +229,8 @@ void ORSet::join_full(const ORSet& other, Touched* touched) {
 void ORSet::join_sparse(const ORSet& other, Touched* touched) {
   std::set<std::string> hit;
   auto note = [&](const Dot& d) {
-    auto o = owner_.find(d);
-    if (o != owner_.end() && !other.contains(*o->second)) hit.insert(*o->second);
+    const std::string* o = owner_.find(d);
+    if (o != nullptr && !other.contains(*o)) hit.insert(*o);
   };
   // join() takes this path only when other's context names at most as many dots as I
   // hold elements, so walking each actor's counters costs no more than a full join.
@@ -316,9 +318,9 @@ ORSet ORSet::delta_of(const std::vector<Dot>& dots, const std::set<std::string>&
   for (const Dot& d : dots) {
     if (!ctx_.contains(d)) continue;  // never seen here: nothing to say about it
     out.ctx_.add(d);
-    auto o = owner_.find(d);
-    if (o == owner_.end()) continue;
-    auto it = out.emplace_entry(*o->second);
+    const std::string* o = owner_.find(d);
+    if (o == nullptr) continue;
+    auto it = out.emplace_entry(*o);
     out.insert_dot(it, d);
   }
   return out;
@@ -342,7 +344,7 @@ Status ORSet::reindex() {
     element_bytes_ += name_heap_bytes(elem);
     for (const Dot& d : dots) {
       if (!ctx_.contains(d)) return bad("element dot outside the causal context");
-      if (!owner_.emplace(d, &elem).second) return bad("dot shared by two elements");
+      if (!owner_.emplace(d, &elem)) return bad("dot shared by two elements");
     }
   }
   return Status::ok();

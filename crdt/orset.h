@@ -21,10 +21,10 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "crdt/dot.h"
+#include "crdt/dot_owners.h"
 #include "crdt/dots.h"
 #include "crdt/element_index.h"
 #include "crdt/status.h"
@@ -147,26 +147,14 @@ class ORSet {
   // The entry for `elem`, made (empty, and indexed) when there is none.
   Entries::iterator emplace_entry(const std::string& elem);
 
-  struct DotHash {
-    size_t operator()(const Dot& d) const noexcept {
-      // Counters of one actor are dense, actors are random: mix both (splitmix64's finaliser).
-      uint64_t x = d.actor ^ (d.counter * 0x9e3779b97f4a7c15ULL);
-      x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-      return static_cast<size_t>(x ^ (x >> 31));
-    }
-  };
-  // Dot -> the element holding it: a pointer to its key in entries_ (std::map nodes stay
-  // put until erased, and an element is erased only once it holds no dot). A hash, not a
-  // tree: in a big set every add and every replica's join looks dots up here, and a map of
-  // a million dots is ~20 dependent cache misses per lookup, and a copy of each name.
-  using Owners = std::unordered_map<Dot, const std::string*, DotHash>;
-
   Entries entries_;                                       // invariant: dot sets non-empty, disjoint
   DotContext ctx_;                                        // invariant: covers every dot in entries_
   std::map<DotContext, std::set<std::string>> deferred_;  // invariant: none covered by ctx_
-  // Derived: which element holds each dot, and the heap bytes of all element names.
-  Owners owner_;
+  // Derived: which element holds each dot (a pointer to its key in entries_: std::map
+  // nodes stay put until erased, and an element is erased only once it holds no dot), and
+  // the heap bytes of all element names. Hashed: in a big set every add and every
+  // replica's join looks dots up here (crdt/dot_owners.h).
+  DotOwners owner_;
   // Derived: the elements by name, hashed, once there are kIndexMinElements (a few
   // string compares down a small tree are as fast, and a small set stays small). Mutable:
   // a lookup that finds the table flooded drops it (element_index.h).

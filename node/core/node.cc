@@ -130,11 +130,11 @@ void Node::prefetch(const Message* messages, size_t count) const {
       continue;
     }
     hashes[keys] = ring::key_hash(m.bucket, m.key);
-    objects_.prefetch(hashes[keys], 0);
+    objects_.prefetch_slot(hashes[keys]);
     ++keys;
   }
   // The slots asked first have arrived by now (or are on their way): what they name.
-  for (size_t i = 0; i < keys; ++i) objects_.prefetch(hashes[i], 1);
+  for (size_t i = 0; i < keys; ++i) objects_.prefetch_entry(hashes[i]);
 }
 
 void Node::on_message(const ring::NodeId& from, const Message& m) {

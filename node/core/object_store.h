@@ -89,17 +89,15 @@ class ObjectStore {
   // else a copy (others keep what they saw). Null when the key is absent. A change is
   // stored only by save().
   Result<std::shared_ptr<Object>> writable(const std::string& bucket, const std::string& key);
-  // A hint (Node::prefetch): `stage` 0 starts fetching the cache slot and key filter
-  // block of the key with this hash (ring::key_hash), stage 1 the cached entry and object
-  // the slot names. No effect on what is cached or stored.
-  void prefetch(uint64_t key_hash, int stage) const {
-    if (stage == 0) {
-      cache_.prefetch_slot(key_hash);
-      key_filter_.prefetch(key_hash);
-    } else {
-      cache_.prefetch_entry(key_hash);
-    }
+  // Hints (Node::prefetch) for the key with this hash (ring::key_hash): prefetch_slot
+  // starts fetching its cache slot and key filter block; prefetch_entry, once the slot has
+  // arrived, the cached entry and object the slot names. No effect on what is cached or
+  // stored.
+  void prefetch_slot(uint64_t key_hash) const {
+    cache_.prefetch_slot(key_hash);
+    key_filter_.prefetch(key_hash);
   }
+  void prefetch_entry(uint64_t key_hash) const { cache_.prefetch_entry(key_hash); }
   // What an operation naming `elements` (and the operation records `ops`) needs of the
   // key: the whole object when it is cached, not a set, or a set of at most
   // whole_set_max_members elements (then as writable() gives it, `for_write` or not);

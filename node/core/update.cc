@@ -59,11 +59,16 @@ Object apply_lww(crdt::LWWRegister& state, crdt::Actor actor, const Update& u) {
 Object apply_set(crdt::ORSet& state, crdt::Actor actor, const Update& u,
                  crdt::ORSet::Touched* touched) {
   crdt::ORSet delta;
-  for (const std::string& e : u.elements) {
-    if (u.kind == Update::Kind::kSetAdd) {
-      delta.join(state.add(actor, e, touched));
+  for (size_t i = 0; i < u.elements.size(); ++i) {
+    const std::string& e = u.elements[i];
+    crdt::ORSet one = u.kind == Update::Kind::kSetAdd ? state.add(actor, e, touched)
+                      : u.context                     ? state.remove(e, *u.context, touched)
+                                                      : state.remove(e, touched);
+    // The first member's delta is the delta so far: no join into an empty set.
+    if (i == 0) {
+      delta = std::move(one);
     } else {
-      delta.join(u.context ? state.remove(e, *u.context, touched) : state.remove(e, touched));
+      delta.join(one);
     }
   }
   return Object(std::move(delta));

@@ -10,7 +10,6 @@
 // StoreDoctor's (store_doctor.h): repair() or reopen() clear it.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>

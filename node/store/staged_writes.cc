@@ -76,7 +76,7 @@ void StagedWrites::for_each(
   for (uint64_t offset = 0; offset < buf_.size();) {
     const Record r = record_at(offset);
     if (!(r.flags & kSuperseded)) fn(r.key, (r.flags & kErased) ? nullptr : &r.value);
-    offset += kHeaderBytes + r.key.size() + r.value.size();
+    offset += r.bytes();
   }
 }
 
@@ -89,7 +89,7 @@ void StagedWrites::sort_new_records() const {
   for (uint64_t offset = sorted_bytes_; offset < buf_.size();) {
     fresh.push_back(offset);
     const Record r = record_at(offset);
-    offset += kHeaderBytes + r.key.size() + r.value.size();
+    offset += r.bytes();
   }
   sorted_bytes_ = buf_.size();
   if (fresh.size() <= 8) {

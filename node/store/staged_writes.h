@@ -61,6 +61,8 @@ class StagedWrites {
     uint8_t flags;
     std::string_view key;
     std::string_view value;
+    // What it takes in buf_: its header, key and value.
+    size_t bytes() const { return kHeaderBytes + key.size() + value.size(); }
   };
 
   void stage(std::string_view key, std::string_view value, bool erased);

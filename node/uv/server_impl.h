@@ -170,7 +170,8 @@ struct Server::Impl final : core::Clock, core::Transport {
   void start_reading(Conn* c);
   void on_read(Conn* c, ssize_t n, const uv_buf_t* buf);
   void process_frames(Conn* c);
-  // A welcomed peer's messages, decoded and not yet handed to the core (connections.cc).
+  // A welcomed peer's messages, decoded and not yet handed to the core (filled by
+  // process_frames in connections.cc; add() and deliver() are in peers.cc).
   struct PeerBatch {
     static constexpr size_t kMaxMessages = 64;
     static constexpr size_t kMaxBytes = size_t{1} << 20;  // of frames: bounds its memory

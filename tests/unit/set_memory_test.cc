@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "crdt/dot_owners.h"
 #include "crdt/dots.h"
 #include "crdt/element_index.h"
 #include "crdt/orset.h"
@@ -95,6 +96,43 @@ TEST_CASE("ElementIndex finds what the map holds through inserts, erases and reb
         REQUIRE(index.find(n, map.end()) == map.find(n));
       }
     }
+  }
+}
+
+TEST_CASE("DotOwners answers as a std::map twin through emplaces, erases and reserves", "[orset]") {
+  const std::string names[3] = {"a", "b", "c"};
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    INFO("seed " << seed);
+    Prng rng(seed);
+    std::map<Dot, const std::string*> twin;
+    DotOwners owners;
+    // Few actors and counters, so runs of probes form, wrap around the table's end and are
+    // shifted back by erases.
+    const uint64_t counters = 20 + seed * 300;
+    for (int step = 0; step < 30000; ++step) {
+      const Dot d{1 + rng.below(3), 1 + rng.below(counters)};
+      const std::string* owner = &names[rng.below(3)];
+      if (rng.below(2) == 0) {
+        const bool fresh = twin.emplace(d, owner).second;
+        REQUIRE(owners.emplace(d, owner) == fresh);
+      } else {
+        REQUIRE(owners.erase(d) == twin.erase(d));
+      }
+      if (step % 4999 == 0) owners.reserve(twin.size() * 2);
+      if (step % 1500 != 0) continue;
+      REQUIRE(owners.size() == twin.size());
+      for (uint64_t a = 1; a <= 3; ++a) {
+        for (uint64_t c = 1; c <= counters; ++c) {
+          auto it = twin.find(Dot{a, c});
+          REQUIRE(owners.find(Dot{a, c}) == (it == twin.end() ? nullptr : it->second));
+        }
+      }
+    }
+    DotOwners moved = std::move(owners);
+    CHECK(moved.size() == twin.size());
+    CHECK(owners.size() == 0);  // NOLINT(bugprone-use-after-move): moved-from is empty
+    CHECK(owners.find(Dot{1, 1}) == nullptr);
+    CHECK(owners.emplace(Dot{1, 1}, &names[0]));
   }
 }
 
