@@ -6,6 +6,7 @@
 #include <xxhash.h>
 
 #include "crdt/assert.h"
+#include "ring/ring.h"
 
 namespace shoal::core {
 
@@ -13,14 +14,39 @@ namespace shoal::core {
 // its span first, an erased one that ended a span joins it to the next. A failed read
 // drops the kept digests (the next exchange recomputes them); spans that cannot be kept
 // up (set_spans.h limits, or not as expected) are dropped alone: repairs read the set.
+ObjectStore::RowsBefore ObjectStore::rows_before(const std::string& bucket, const std::string& key,
+                                                 const crdt::ORSet& set,
+                                                 const std::vector<std::string>& elements,
+                                                 const crdt::ORSet* delta) const {
+  RowsBefore out;
+  if (element_digests_.find(element_prefix(ring::key_hash(bucket, key), bucket, key)) == nullptr) {
+    return out;
+  }
+  auto take = [&](const std::string& elem) {
+    const crdt::Dots* held = set.find(elem);
+    out[elem] = held ? std::optional(crdt::ORSet::encode_dots(*held)) : std::nullopt;
+  };
+  for (const std::string& elem : elements) take(elem);
+  if (delta != nullptr) {
+    for (const auto& [elem, dots] : delta->entries()) take(elem);
+  }
+  return out;
+}
+
 void ObjectStore::update_kept(const std::string& prefix, const std::string& elem,
-                              const std::string* dots) {
+                              const std::string* dots, const RowsBefore* before) {
   ElementDigest* kept = element_digests_.find(prefix);
   if (kept == nullptr) return;
   kept->written_ms = clock_.now_ms();
   const std::string row = prefix + elem;
-  Result<std::optional<std::string>> old =
-      key_filter_.may_hold_row(row) ? store_.get(row) : std::optional<std::string>();
+  // A LevelDB read per row written was a fifth of a replica's CPU for SADDs to a big set.
+  const auto known = before != nullptr ? before->find(elem) : RowsBefore::const_iterator();
+  Result<std::optional<std::string>> old = std::optional<std::string>();
+  if (before != nullptr && known != before->end()) {
+    old = known->second;
+  } else if (key_filter_.may_hold_row(row)) {
+    old = store_.get(row);
+  }
   if (!old) {
     element_digests_.erase(prefix);
     return;

@@ -334,11 +334,11 @@ void ObjectStore::save_elements(uint64_t hash, const std::string& bucket, const 
     const std::string row = prefix + elem;
     if (const crdt::Dots* held = set.find(elem)) {
       const std::string dots = crdt::ORSet::encode_dots(*held);
-      update_kept(prefix, elem, &dots);
+      update_kept(prefix, elem, &dots, rows.before);
       key_filter_.add_row(row);
       store_.put(row, dots);
     } else {
-      update_kept(prefix, elem, nullptr);
+      update_kept(prefix, elem, nullptr, rows.before);
       store_.erase(row);
     }
   };

@@ -49,11 +49,15 @@ class ObjectStore {
   // operation records listed. `absent`: the key had no head before this save, so it has
   // no rows either (rows are written and erased only with their head, in one turn) and
   // `all` writes them without first scanning for old ones to clear.
+  // `before`: what some element rows hold before this save (rows_before()), so a kept
+  // digest is updated without reading them back; a row it does not name is read.
+  using RowsBefore = std::map<std::string, std::optional<std::string>>;  // null: no row
   struct Rows {
     const crdt::ORSet::Touched* elements = nullptr;
     const std::vector<uint64_t>* ops = nullptr;
     bool all = false;
     bool absent = false;
+    const RowsBefore* before = nullptr;
   };
 
   // What an operation on some members of a key sees of it (part()).
@@ -143,6 +147,13 @@ class ObjectStore {
   // max_hold_ms. False for a set whose digest is not kept.
   bool hold_while_written(const std::string& prefix, uint64_t now_ms, uint64_t quiet_ms,
                           uint64_t max_hold_ms);
+  // The rows of `elements` and of the members `delta` (if any) holds as `set` (the key's
+  // object, before an operation changes it) holds them, for Rows::before; empty when no
+  // digest of the key's rows is kept (no save would read them). REQUIRES: `set` holds
+  // every such row the store holds: the whole cached set, or a part() that loaded them.
+  RowsBefore rows_before(const std::string& bucket, const std::string& key, const crdt::ORSet& set,
+                         const std::vector<std::string>& elements,
+                         const crdt::ORSet* delta = nullptr) const;
   // REQUIRES: `digest` and `spans` (nullopt: none kept) are of the rows under `prefix` as
   // the store holds them now.
   void keep_element_digest(const std::string& prefix, uint64_t digest,
@@ -202,8 +213,10 @@ class ObjectStore {
   Status load_ops(uint64_t hash, const std::string& bucket, const std::string& key, OpLog* out);
   void save_elements(uint64_t hash, const std::string& bucket, const std::string& key,
                      const crdt::ORSet& set, Rows rows);
-  // A kept digest's update for a row about to be written (`dots`) or erased (null).
-  void update_kept(const std::string& prefix, const std::string& elem, const std::string* dots);
+  // A kept digest's update for a row about to be written (`dots`) or erased (null); the
+  // row's old value from `before` when it names it, else from the store.
+  void update_kept(const std::string& prefix, const std::string& elem, const std::string* dots,
+                   const RowsBefore* before);
   // Cuts the span `elem` falls in at `elem` (a new end, its row not yet written).
   bool split_span(const std::string& prefix, const std::string& elem, SpanDigests* spans);
   void save_ops(uint64_t hash, const std::string& bucket, const std::string& key, const Object& o,

@@ -221,14 +221,15 @@ Status Node::merge_local(const std::string& bucket, const std::string& key, cons
     SHOAL_RETURN_IF_ERROR(check_type(delta.type(), DataType::kSet));
     const crdt::DotContext ctx_before = set->context();
     const auto deferred_before = set->deferred();  // almost always empty
+    const ObjectStore::RowsBefore before =
+        objects_.rows_before(bucket, key, *set, elements, delta.as<crdt::ORSet>());
     crdt::ORSet::Touched touched;
     SHOAL_RETURN_IF_ERROR(mine.join(delta, &touched, &ops));
     if (!part.partial) prune_ops(mine, &ops);  // a partial set holds only some records
     const bool changed = !touched.empty() || !(set->context() == ctx_before) ||
                          set->deferred() != deferred_before || !ops.empty();
-    if (changed) {
-      objects_.save_part(bucket, key, std::move(part), ObjectStore::Rows{&touched, &ops}, durable);
-    }
+    const ObjectStore::Rows rows{.elements = &touched, .ops = &ops, .before = &before};
+    if (changed) objects_.save_part(bucket, key, std::move(part), rows, durable);
     return Status::ok();
   }
   // Registers and counters are small: compare the value to skip no-op writes.
@@ -283,6 +284,9 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
                                ? removal_flags(state.get(), u.elements, nullptr, nullptr)
                                : std::string();
   if (probe_over_tombstone(u, held, part)) state = std::make_shared<Object>(update_type(update));
+  const auto* set = state->as<crdt::ORSet>();
+  const ObjectStore::RowsBefore before =
+      set ? objects_.rows_before(bucket, key, *set, u.elements) : ObjectStore::RowsBefore();
   Once once;
   Result<Object> delta = apply_once(state.get(), actor_, u, env_.clock.wall_ms(), &once);
   if (!delta) {
@@ -312,8 +316,9 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   LocalApplied out{answer_state(state, u), std::make_shared<const Object>(std::move(delta).value()),
                    false, once.base, held};
   part.object = std::move(state);
-  objects_.save_part(bucket, key, std::move(part), ObjectStore::Rows{&once.touched, &once.ops},
-                     durable);
+  objects_.save_part(
+      bucket, key, std::move(part),
+      ObjectStore::Rows{.elements = &once.touched, .ops = &once.ops, .before = &before}, durable);
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "node/api/frames.h"
 #include "node/api/peer_codec.h"
+#include "node/core/object.h"
 #include "node/uv/peer_auth.h"
 
 namespace shoal::test {
@@ -32,6 +33,9 @@ class PeerLink {
   void send(std::string_view payload) {
     std::string f;
     api::append_frame(&f, payload);
+    send_bytes(f);
+  }
+  void send_bytes(std::string_view f) {
     REQUIRE(::send(fd_, f.data(), f.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(f.size()));
   }
   // The next frame's payload; "" on EOF or after 5 s without one.
@@ -111,6 +115,44 @@ TEST_CASE("the peer handshake welcomes a proof of the secret and refuses anythin
   CHECK_THAT(tc.log("n1"), Catch::Contains("claims to be n8)"));
   CHECK_THAT(tc.log("n1"), Catch::Contains("wrong cluster secret"));
   CHECK(tc.log("n1").find(kSecret) == std::string::npos);  // never logged
+}
+
+// A merge of register `key` = `value`, as a peer's read repair sends it (no ack awaited).
+std::string repair_merge(const std::string& key, const std::string& value) {
+  core::Message m = core::Message::make(core::Message::Kind::kMerge, 0, "b", key);
+  m.object = std::make_shared<const core::Object>(crdt::DvvSet{}.put(0x7e57, {}, value));
+  return api::encode_message(m);
+}
+
+TEST_CASE("a welcomed peer's frames before a bad one are applied, then its link is closed",
+          "[cluster][bad]") {
+  TestCluster tc(1, kSecret);
+  PeerLink link(tc.peer_port("n1"));
+  const std::string nonce = uvshell::random_nonce();
+  const api::Challenge ch = hello(link, "n7", nonce);
+  link.send(api::encode_proof(
+      uvshell::peer_proof(key(), uvshell::PeerRole::kDialler, nonce, ch.nonce, "n7", "n1")));
+  REQUIRE(api::decode_welcome(link.next()).is_ok());
+  // In one write, so they arrive in one read and are decoded as one batch.
+  std::string frames;
+  api::append_frame(&frames, repair_merge("k1", "v1"));
+  api::append_frame(&frames, repair_merge("k2", "v2"));
+  api::append_frame(&frames, "\xc1 not a message");
+  api::append_frame(&frames, repair_merge("k3", "v3"));  // after the bad frame: dropped
+  link.send_bytes(frames);
+  CHECK(link.next().empty());  // closed
+  auto c = tc.connect("n1");
+  for (const auto& [k, v] : {std::pair{"k1", "v1"}, {"k2", "v2"}}) {
+    INFO(k);
+    auto got = c->get("b", k, opts("one"));
+    REQUIRE(got.is_ok());
+    CHECK(got->values == std::vector<std::string>{v});
+  }
+  auto dropped = c->get("b", "k3", opts("one"));
+  REQUIRE(dropped.is_ok());
+  CHECK(dropped->values.empty());
+  CHECK_THAT(tc.log("n1"), Catch::Contains("peer n7 ("));
+  CHECK_THAT(tc.log("n1"), Catch::Contains("peer message"));
 }
 
 TEST_CASE("a listener with --peer-min-protocol=2 refuses a hello that sends the secret in clear",

@@ -231,15 +231,26 @@ TEST_CASE(
     std::shared_ptr<Object> o = f.objects->writable("b", "big").value();
     crdt::ORSet::Touched touched;
     // Some saves write several rows at once (a span cut then reads rows staged beside it).
+    std::vector<std::string> names;
     for (uint64_t n = rng.chance(1, 4) ? 1 + rng.below(8) : 1; n > 0; --n) {
-      const std::string m = "m" + std::to_string(rng.below(400));
+      names.push_back("m" + std::to_string(rng.below(400)));
+    }
+    // Half the saves are told the rows' old values (as a node's are), the rest read them;
+    // either way the digest must be the rows'. Told of some names only: the rest are read.
+    const bool told = step % 2 == 0;
+    const std::vector<std::string> some(names.begin(), names.begin() + (names.size() + 1) / 2);
+    const ObjectStore::RowsBefore before =
+        f.objects->rows_before("b", "big", *o->as<crdt::ORSet>(), step % 4 == 0 ? names : some);
+    for (const std::string& m : names) {
       if (rng.chance(1, 3)) {
         o->as<crdt::ORSet>()->remove(m, &touched);
       } else {
         o->as<crdt::ORSet>()->add(1 + rng.below(3), m, &touched);
       }
     }
-    f.objects->save("b", "big", o, ObjectStore::Rows{.elements = &touched}, false);
+    f.objects->save("b", "big", o,
+                    ObjectStore::Rows{.elements = &touched, .before = told ? &before : nullptr},
+                    false);
     if (step % 50 == 49) REQUIRE(f.turn.commit(f.store, true).is_ok());
     REQUIRE(f.objects->element_digest(prefix));
     CHECK(*f.objects->element_digest(prefix) == digest_of_rows(f.store, prefix));
