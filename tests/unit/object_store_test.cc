@@ -238,7 +238,8 @@ TEST_CASE(
     // Half the saves are told the rows' old values (as a node's are), the rest read them;
     // either way the digest must be the rows'. Told of some names only: the rest are read.
     const bool told = step % 2 == 0;
-    const std::vector<std::string> some(names.begin(), names.begin() + (names.size() + 1) / 2);
+    const auto half = static_cast<std::ptrdiff_t>((names.size() + 1) / 2);
+    const std::vector<std::string> some(names.begin(), names.begin() + half);
     const ObjectStore::RowsBefore before =
         f.objects->rows_before("b", "big", *o->as<crdt::ORSet>(), step % 4 == 0 ? names : some);
     for (const std::string& m : names) {
