@@ -10,10 +10,6 @@
 
 namespace shoal::core {
 
-// The old row out of the kept digests, the new one in; a new row that ends a span cuts
-// its span first, an erased one that ended a span joins it to the next. A failed read
-// drops the kept digests (the next exchange recomputes them); spans that cannot be kept
-// up (set_spans.h limits, or not as expected) are dropped alone: repairs read the set.
 ObjectStore::RowsBefore ObjectStore::rows_before(const std::string& bucket, const std::string& key,
                                                  const crdt::ORSet& set,
                                                  const std::vector<std::string>& elements,
@@ -33,6 +29,10 @@ ObjectStore::RowsBefore ObjectStore::rows_before(const std::string& bucket, cons
   return out;
 }
 
+// The old row out of the kept digests, the new one in; a new row that ends a span cuts
+// its span first, an erased one that ended a span joins it to the next. A failed read
+// drops the kept digests (the next exchange recomputes them); spans that cannot be kept
+// up (set_spans.h limits, or not as expected) are dropped alone: repairs read the set.
 void ObjectStore::update_kept(const std::string& prefix, const std::string& elem,
                               const std::string* dots, const RowsBefore* before) {
   ElementDigest* kept = element_digests_.find(prefix);
@@ -40,10 +40,9 @@ void ObjectStore::update_kept(const std::string& prefix, const std::string& elem
   kept->written_ms = clock_.now_ms();
   const std::string row = prefix + elem;
   // A LevelDB read per row written was a fifth of a replica's CPU for SADDs to a big set.
-  const auto known = before != nullptr ? before->find(elem) : RowsBefore::const_iterator();
   Result<std::optional<std::string>> old = std::optional<std::string>();
-  if (before != nullptr && known != before->end()) {
-    old = known->second;
+  if (before != nullptr && before->count(elem) > 0) {
+    old = before->at(elem);
   } else if (key_filter_.may_hold_row(row)) {
     old = store_.get(row);
   }
