@@ -3,7 +3,10 @@
 #include <exception>
 #include <limits>
 #include <memory>
+#include <new>
 #include <vector>
+
+#include "crdt/msgpack_parse.h"
 
 namespace shoal::crdt::codec {
 
@@ -24,22 +27,13 @@ Status unpack(std::string_view bytes, size_t max_depth,
     }
   } release{zone, ++level};
 
-  // Each element needs at least one byte, so no honest container is larger than this.
-  const size_t n = bytes.size();
-  msgpack::unpack_limit limit(n, n, n, n, n, max_depth);
   try {
-    size_t off = 0;
-    bool referenced = false;
-    msgpack::object o =
-        msgpack::unpack(zone, bytes.data(), n, off, referenced, nullptr, nullptr, limit);
-    if (off == 0) return bad("truncated msgpack");
-    if (off != n) return bad("trailing bytes after msgpack object");
+    msgpack::object o;
+    SHOAL_RETURN_IF_ERROR(parse_msgpack(bytes, max_depth, zone, &o));
     return fn(o);
-  } catch (const msgpack::insufficient_bytes&) {
-    return bad("truncated msgpack");
   } catch (const std::bad_alloc&) {
     return bad("msgpack object too large");
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // a decoder that converted with msgpack-c's own as<>
     return bad(std::string("malformed msgpack: ") + e.what());
   }
 }

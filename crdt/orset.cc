@@ -98,12 +98,7 @@ ORSet::Entries::iterator ORSet::find_entry(const std::string& elem) const {
   return entries.find(elem);
 }
 
-ORSet::Entries::iterator ORSet::emplace_entry(const std::string& elem) {
-  // A held member is found through the index, not down the tree (~17 compares, each a miss).
-  if (index_.active()) {
-    auto found = find_entry(elem);
-    if (found != entries_.end()) return found;
-  }
+ORSet::Entries::iterator ORSet::emplace_absent(const std::string& elem) {
   auto [it, made] = entries_.try_emplace(elem);
   if (!made) return it;
   if (index_.active()) {
@@ -206,7 +201,7 @@ void ORSet::join_element(const std::string& elem, const Dots* theirs, const DotC
   if (theirs) {
     for (const Dot& d : *theirs) {
       if (ctx_.contains(d) || (it != entries_.end() && it->second.count(d))) continue;
-      if (it == entries_.end()) it = emplace_entry(elem);
+      if (it == entries_.end()) it = emplace_absent(elem);  // find_entry just missed it
       insert_dot(it, d);
       changed = true;
     }

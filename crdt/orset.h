@@ -144,8 +144,14 @@ class ORSet {
   Status reindex();
   // entries_.find, through index_ once the set is big enough to have one.
   Entries::iterator find_entry(const std::string& elem) const;
-  // The entry for `elem`, made (empty, and indexed) when there is none.
-  Entries::iterator emplace_entry(const std::string& elem);
+  // The entry for `elem`, made (empty, and indexed) when there is none. A held member is
+  // found through the index, not down the tree (~17 compares, each a cache miss).
+  Entries::iterator emplace_entry(const std::string& elem) {
+    const auto found = index_.active() ? find_entry(elem) : entries_.end();
+    return found != entries_.end() ? found : emplace_absent(elem);
+  }
+  // The same for a member find_entry() just did not find (no second lookup).
+  Entries::iterator emplace_absent(const std::string& elem);
 
   Entries entries_;                                       // invariant: dot sets non-empty, disjoint
   DotContext ctx_;                                        // invariant: covers every dot in entries_

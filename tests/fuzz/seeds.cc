@@ -197,5 +197,9 @@ int main(int argc, char** argv) {
   write(dir, "gossip", {core::encode_gossip(gossip())});
   write(dir, "crdt", crdts());
   write(dir, "object", objects());
+  Seeds msgpack = messages();  // every encoding above is msgpack; these span its forms
+  for (const std::string& o : objects()) msgpack.push_back(o);
+  for (const std::string& c : crdts()) msgpack.push_back(c.substr(1));  // without the selector
+  write(dir, "msgpack", msgpack);
   return 0;
 }
