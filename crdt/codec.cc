@@ -33,7 +33,7 @@ Status unpack(std::string_view bytes, size_t max_depth,
     return fn(o);
   } catch (const std::bad_alloc&) {
     return bad("msgpack object too large");
-  } catch (const std::exception& e) {  // a decoder that converted with msgpack-c's own as<>
+  } catch (const std::exception& e) {  // none known: msgpack-c's own conversions would
     return bad(std::string("malformed msgpack: ") + e.what());
   }
 }

@@ -1,9 +1,10 @@
 // Internal msgpack helpers shared by the crdt codecs (and later by node codecs).
 //
-// msgpack-c throws; everything here catches at the edge and returns a Status, so a
-// decoder never throws out of the library. Unpacking is bounded: no container may
-// claim more elements than the input has bytes, and nesting is shallow, so hostile
-// input cannot make us allocate more than a small multiple of its own size.
+// unpack() parses with crdt/msgpack_parse.h, which returns errors instead of throwing;
+// whatever else throws (an allocation) is caught at the edge and returned as a Status,
+// so a decoder never throws out of the library. Parsing is bounded: no container may
+// declare more elements than the bytes left can hold, and nesting is shallow, so hostile
+// input cannot make us allocate more than 24 bytes of tree per byte of it.
 #pragma once
 
 #include <cstdint>

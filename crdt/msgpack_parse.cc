@@ -43,7 +43,13 @@ class Parser {
   const uint8_t* end_;
   const size_t max_depth_;
   msgpack::zone& zone_;
+  // Elements the open containers declared and have not started yet: each takes at least
+  // a byte, so a container may declare at most left() - owed_ more. This bounds the tree
+  // by the input (24 bytes per input byte) even for input refused in the end.
+  uint64_t owed_ = 0;
 };
+
+static_assert(sizeof(size_t) == 8, "sizes below are summed in size_t without overflow checks");
 
 // Integers and floats (lead 0xca..0xd3): the width follows from the lead byte.
 Status Parser::number(uint8_t lead, msgpack::object* out) {
@@ -113,7 +119,10 @@ Status Parser::span(uint8_t lead, msgpack::object* out) {
 }
 
 Status Parser::elements(msgpack::object* items, uint64_t count, size_t depth) {
-  for (uint64_t i = 0; i < count; ++i) SHOAL_RETURN_IF_ERROR(object(&items[i], depth));
+  for (uint64_t i = 0; i < count; ++i) {
+    --owed_;
+    SHOAL_RETURN_IF_ERROR(object(&items[i], depth));
+  }
   return Status::ok();
 }
 
@@ -131,7 +140,12 @@ Status Parser::container(uint8_t lead, msgpack::object* out, size_t depth) {
   }
   if (depth > max_depth_) return Status::corruption("malformed msgpack: nested too deep");
   const uint64_t objects = map ? 2 * count : count;
-  if (objects > left()) return truncated();  // every object takes at least one byte
+  if (objects + owed_ > left()) {  // every object takes at least one byte
+    return Status::corruption(
+        "truncated msgpack: a container declares more elements than "
+        "the bytes left can hold");
+  }
+  owed_ += objects;
   msgpack::object* items = nullptr;
   if (count != 0) {
     items = static_cast<msgpack::object*>(zone_.allocate_align(

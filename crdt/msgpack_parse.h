@@ -20,11 +20,13 @@
 
 namespace shoal::crdt::codec {
 
-// Parses the one object that spans all of `bytes` into *out.
+// Parses the one object that spans all of `bytes` into *out, allocating at most 24 bytes
+// of tree per input byte (every element declared takes at least one byte).
 // Errors (all corruption): "truncated msgpack" (bytes end inside the object, or are
-// empty), "trailing bytes after msgpack object", "malformed msgpack: ..." (a byte no
-// type starts with, a container more than max_depth deep, a container claiming more
-// elements than `bytes` has bytes).
+// empty; "truncated msgpack: a container declares more elements than ..." when a count
+// says so before the bytes run out),
+// "trailing bytes after msgpack object", "malformed msgpack: ..." (the byte 0xc1, which
+// no type starts with; a container more than max_depth deep, the outermost at depth 1).
 // REQUIRES: max_depth >= 1. May throw std::bad_alloc from the zone.
 Status parse_msgpack(std::string_view bytes, size_t max_depth, msgpack::zone& zone,
                      msgpack::object* out);

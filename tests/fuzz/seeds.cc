@@ -197,9 +197,12 @@ int main(int argc, char** argv) {
   write(dir, "gossip", {core::encode_gossip(gossip())});
   write(dir, "crdt", crdts());
   write(dir, "object", objects());
-  Seeds msgpack = messages();  // every encoding above is msgpack; these span its forms
-  for (const std::string& o : objects()) msgpack.push_back(o);
-  for (const std::string& c : crdts()) msgpack.push_back(c.substr(1));  // without the selector
+  // Every encoding above is msgpack and together they span its forms; the first byte
+  // picks the nesting limit (7: 8 deep, what peer frames get; 10: 11, a stored object's).
+  Seeds msgpack;
+  for (const std::string& m : messages()) msgpack.push_back('\x07' + m);
+  for (const std::string& o : objects()) msgpack.push_back('\x0a' + o);
+  for (const std::string& c : crdts()) msgpack.push_back('\x07' + c.substr(1));
   write(dir, "msgpack", msgpack);
   return 0;
 }
