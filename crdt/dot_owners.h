@@ -73,6 +73,7 @@ class DotOwners {
   }
   // Room for `dots` without growing.
   void reserve(size_t dots) {
+    if (dots == 0) return;  // an empty set's rebuild allocates nothing
     size_t n = 4;
     while (dots * 10 > n * 7) n *= 2;
     if (n > slots_.size()) resize(n);

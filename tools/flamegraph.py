@@ -19,6 +19,9 @@ import zlib
 WIDTH_PX = 1200
 FRAME_PX = 16
 MIN_SHARE = 1 / 2000
+# Names perf found in the kernel's image (their frames say so: "([kernel.kallsyms])"); the
+# name alone cannot tell: malloc, free, main and uv_run are lowercase too.
+KERNEL_NAMES = set()
 
 
 def frame_name(line):
@@ -28,6 +31,8 @@ def frame_name(line):
         return None
     sym, _, dso = parts[1].rpartition(" (")
     sym = re.sub(r"\+0x[0-9a-f]+$", "", sym)
+    if "kernel.kallsyms" in dso:
+        KERNEL_NAMES.add(sym[:300])
     if sym in ("[unknown]", ""):
         lib = dso.rstrip(")").rsplit("/", 1)[-1] or "[unknown]"
         sym = lib if lib.startswith("[") else "[" + lib + "]"
@@ -81,7 +86,7 @@ def color(name):
     """Kernel orange, LevelDB and snappy blue, libc and the allocator grey, Shoal green,
     the rest yellow; the shade from the name, so one function keeps its colour."""
     h = zlib.crc32(name.encode()) % 40
-    if name.startswith(("[kernel", "entry_", "do_syscall")) or re.match(r"^[a-z_0-9]+$", name):
+    if name in KERNEL_NAMES or name.startswith("[kernel"):
         return f"rgb({215 + h // 2},{110 + h},40)"
     if "leveldb" in name or "snappy" in name:
         return f"rgb(80,{130 + h},{200 + h // 2})"

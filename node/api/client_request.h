@@ -82,6 +82,10 @@ struct Request {
   // Not on the wire: RESP DEL's delete of an lww key, which answers whether the key was
   // there (Response::removed) in one round trip (core::Update::counting).
   bool counting = false;
+  // Not on the wire: the caller reads only the status and the counts (RESP SET, SADD,
+  // SREM, DEL), so the answer's values, members and context are not copied out of the
+  // state (to_response).
+  bool status_only = false;
 };
 
 // The checks decode_request applies after parsing, on the fields of the struct: a

@@ -126,6 +126,7 @@ Response to_response(const Request& request, core::ClientResponse answer) {
       return r;
     }
   }
+  if (request.status_only) return r;
   fill_from_object(o, &r);
   const bool is_register =
       o.type() == core::DataType::kRegister || o.type() == core::DataType::kLww;

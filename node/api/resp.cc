@@ -291,6 +291,7 @@ void Session::set(std::vector<std::string>& args, Reply reply, const std::string
   r.type = core::DataType::kLww;
   r.value = std::move(args[2]);
   r.op_id = op_id;
+  r.status_only = true;
   run(std::move(r),
       [reply](Response a) { reply(a.status.is_ok() ? simple("OK") : error_for(a.status)); });
 }
@@ -308,6 +309,7 @@ void Session::del(std::shared_ptr<DelRun> job, size_t i) {
   Request d = make_like(job->first, Op::kDelete, job->keys[i]);
   d.type = core::DataType::kLww;
   d.counting = true;
+  d.status_only = true;
   run(std::move(d), [self, job, i](Response a) {
     if (a.status.code() == Code::kTypeMismatch) return self->read_then_delete(job, i);
     if (!a.status.is_ok()) return job->reply(error_for(a.status));

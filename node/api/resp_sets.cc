@@ -15,6 +15,7 @@ void Session::set_add(std::vector<std::string>& args, Reply reply, const std::st
   const std::set<std::string> members(args.begin() + 2, args.end());  // SADD k a a adds a once
   w.elements.assign(members.begin(), members.end());
   w.op_id = op_id;
+  w.status_only = true;
   run(std::move(w), [reply](Response a) {
     if (!a.status.is_ok()) return reply(error_for(a.status));
     reply(integer(a.added.value_or(0)));
@@ -30,6 +31,7 @@ void Session::set_remove(std::vector<std::string>& args, Reply reply, const std:
   const std::set<std::string> members(args.begin() + 2, args.end());
   w.elements.assign(members.begin(), members.end());
   w.op_id = op_id;
+  w.status_only = true;
   run(std::move(w), [reply](Response a) {
     if (!a.status.is_ok()) return reply(error_for(a.status));
     reply(integer(a.removed.value_or(0)));

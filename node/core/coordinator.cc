@@ -412,7 +412,7 @@ void Node::read_repair(Pending& p) {
 
 void Node::on_read_reply(const ring::NodeId& from, const Message& m, Pending& p) {
   if (m.status.is_ok()) {
-    if (p.answered_by.count(from)) return;
+    if (p.answered(from)) return;
     p.replies[from] = p.page ? page_of(m.object, *p.page) : m.object;
     if (m.object && !p.page) {
       if (!p.merged) {
@@ -479,12 +479,11 @@ void Node::on_merge_ack(const ring::NodeId& from, uint64_t id, const Status& sta
   if (found == nullptr) return;
   Pending& p = *found;
   if (p.op != ClientRequest::Op::kUpdate) return;
-  if (!status.is_ok() && base != 0 && p.delta && p.target(from) && !p.answered_by.count(from)) {
+  if (!status.is_ok() && base != 0 && p.delta && p.target(from) && !p.answered(from)) {
     on_gap(id, p, from);
     return;
   }
-  if (status.is_ok() && !p.answered_by.count(from))
-    note_flags(p, held, from, /*from_minter=*/false);
+  if (status.is_ok() && !p.answered(from)) note_flags(p, held, from, /*from_minter=*/false);
   record(id, from, status.is_ok(), status);
 }
 

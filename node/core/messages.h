@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "crdt/status.h"
+#include "node/core/boxed.h"
 #include "node/core/object.h"
 #include "node/core/update.h"
 #include "ring/ring.h"
@@ -62,13 +63,13 @@ struct Message {
   uint64_t req_id = 0;  // the coordinator's request id, echoed in replies
   std::string bucket;
   std::string key;
-  Status status;                 // replies
-  ObjectPtr object;              // kReadReply (state), kMintReply (delta), kMerge; null: none
-  ObjectPtr state;               // kMintReply: the minting replica's new state
-  std::optional<Update> update;  // kMint
-  bool durable = false;          // kMint, kMerge: fsync before acknowledging
-  bool duplicate = false;        // kMintReply: the op id was applied before; nothing new minted
-  std::string hint_for;          // kRead, kMerge to a sloppy fallback: the down primary
+  Status status;           // replies
+  ObjectPtr object;        // kReadReply (state), kMintReply (delta), kMerge; null: none
+  ObjectPtr state;         // kMintReply: the minting replica's new state
+  Boxed<Update> update;    // kMint (boxed: most messages are not kMint, boxed.h)
+  bool durable = false;    // kMint, kMerge: fsync before acknowledging
+  bool duplicate = false;  // kMintReply: the op id was applied before; nothing new minted
+  std::string hint_for;    // kRead, kMerge to a sloppy fallback: the down primary
   // gossip: encode_gossip(). kMintReply and kMergeAck of a set delta: one byte per
   // member of the update / kMerge `elements`, 1 if the replica held it before (SADD's
   // count, Pending::held); empty from nodes before these flags. A counting remove's
@@ -92,7 +93,7 @@ struct Message {
   // kRead: a page of the set's members instead (object.h); the reply holds at most
   // page->count members, fewer only when the set has no more after page->after (up to
   // page->until).
-  std::optional<SetPage> page;
+  Boxed<SetPage> page;  // boxed: only paged reads carry one
   // kMerge: the coordinator reads kMergeAcks, so the replica may batch its ack with the
   // turn's others to the same coordinator (nodes before batching ignore it). kMergeAck:
   // it may travel in such a batch (Node::end_turn).

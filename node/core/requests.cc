@@ -8,15 +8,21 @@
 namespace shoal::core {
 
 const ring::Target* Pending::target(const ring::NodeId& node) const {
-  for (const ring::Target& t : targets) {
-    if (t.node == node) return &t;
+  const size_t i = target_index(node);
+  return i < targets.size() ? &targets[i] : nullptr;
+}
+
+size_t Pending::target_index(const ring::NodeId& node) const {
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (targets[i].node == node) return i;
   }
-  return nullptr;
+  return targets.size();
 }
 
 void Pending::set_targets(std::vector<ring::Target> chosen) {
   SHOAL_ASSERT(answered_by.empty() && tally.ok + tally.failed == 0, "targets set once, first");
   targets = std::move(chosen);
+  SHOAL_ASSERT(targets.size() <= AnsweredTargets::kMaxTargets);
   const auto primaries = static_cast<uint32_t>(std::count_if(
       targets.begin(), targets.end(), [](const ring::Target& t) { return !t.hint_for; }));
   goal.required = is_read() ? std::max(options.r, options.pr) : std::max(options.w, options.pw);
@@ -100,7 +106,9 @@ bool Pending::awaiting_reports() const {
   // Only primaries report; when those yet to answer cannot make up the read quorum (one
   // answered without a report: a node from before them), waiting cannot settle the count.
   size_t unanswered = 0;
-  for (const ring::Target& t : targets) unanswered += !t.hint_for && !answered_by.count(t.node);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    unanswered += !targets[i].hint_for && !answered_by.count(i);
+  }
   if (reporters.size() >= needed || reporters.size() + unanswered < needed) return false;
   for (char f : removal) {
     if (f & kRemoveLeft) return false;
@@ -172,10 +180,10 @@ void Requests::close(uint64_t id) {
 Pending* Requests::record(uint64_t id, const ring::NodeId& from, bool ok, const Status& error) {
   Pending* p = find(id);
   if (p == nullptr) return nullptr;
-  const ring::Target* t = p->target(from);
-  if (t == nullptr) return nullptr;  // a stranger
-  if (!p->answered_by.insert(from).second && !count_duplicates_) return nullptr;
-  p->tally.record(ok, /*primary=*/!t->hint_for);
+  const size_t i = p->target_index(from);
+  if (i == p->targets.size()) return nullptr;  // a stranger
+  if (!p->answered_by.insert(i) && !count_duplicates_) return nullptr;
+  p->tally.record(ok, /*primary=*/!p->targets[i].hint_for);
   SHOAL_ASSERT(p->answered_by.size() == p->tally.ok + p->tally.failed);
   if (!ok && p->first_error.is_ok()) p->first_error = error;
   return p;
@@ -184,7 +192,7 @@ Pending* Requests::record(uint64_t id, const ring::NodeId& from, bool ok, const 
 std::vector<uint64_t> Requests::waiting_on(const ring::NodeId& node) const {
   std::vector<uint64_t> ids;
   for (const auto& [id, p] : open_) {
-    if (p.target(node) && !p.answered_by.count(node)) ids.push_back(id);
+    if (p.target(node) && !p.answered(node)) ids.push_back(id);
   }
   return ids;
 }

@@ -13,6 +13,7 @@
 // that is not a target of the request, and a second answer from one target are ignored.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -68,6 +69,27 @@ struct ClientResponse {
 
 using ReplyFn = std::function<void(ClientResponse)>;
 
+// Which of a request's targets answered, by their index in Pending::targets: a bit each,
+// no allocation (a std::set of node names cost three tree inserts per write).
+class AnsweredTargets {
+ public:
+  static constexpr size_t kMaxTargets = 32;  // a preference list has at most 16 (--replicas)
+  // Whether target `i` had not answered before.
+  bool insert(size_t i) {
+    SHOAL_ASSERT(i < kMaxTargets);
+    const uint32_t bit = uint32_t{1} << i;
+    const bool fresh = (bits_ & bit) == 0;
+    bits_ |= bit;
+    return fresh;
+  }
+  bool count(size_t i) const { return i < kMaxTargets && (bits_ >> i & 1u) != 0; }
+  size_t size() const { return static_cast<size_t>(std::popcount(bits_)); }
+  bool empty() const { return bits_ == 0; }
+
+ private:
+  uint32_t bits_ = 0;
+};
+
 // One request in flight.
 struct Pending {
   ClientRequest::Op op = ClientRequest::Op::kGet;
@@ -76,7 +98,7 @@ struct Pending {
   ResolvedOptions options;
   std::vector<ring::Target> targets;          // hint_for set: a sloppy fallback
   std::map<ring::NodeId, ObjectPtr> replies;  // ok replies (reads); null: not found
-  std::set<ring::NodeId> answered_by;
+  AnsweredTargets answered_by;                // by index in targets
   QuorumGoal goal;
   Tally tally;
   ObjectPtr merged;                   // reads: join of the ok replies
@@ -135,6 +157,10 @@ struct Pending {
   bool is_read() const { return op == ClientRequest::Op::kGet; }
   // The target entry of `node` (null: the request did not go to it).
   const ring::Target* target(const ring::NodeId& node) const;
+  // Its index in targets (targets.size(): none).
+  size_t target_index(const ring::NodeId& node) const;
+  // Whether `node` is a target that answered.
+  bool answered(const ring::NodeId& node) const { return answered_by.count(target_index(node)); }
   // Sets the replicas the request goes to and the quorum goal they imply: r/w with pr/pw
   // for updates; a read counts primaries only (a fallback holds just what a down primary
   // missed, never the whole value, so ALL means every primary answered).

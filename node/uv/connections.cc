@@ -281,12 +281,13 @@ void Server::Impl::submit(uint64_t conn_id, api::Request req,
   api::Request head;
   head.id = req.id;
   head.op = req.op;
+  head.status_only = req.status_only;
   head.bucket = std::move(req.bucket);
   head.key = std::move(req.key);
   const uint64_t start_ns = uv_hrtime();
   node->on_client_request(std::move(creq).value(),
                           [this, head = std::move(head), done = std::move(done), start_ns,
-                           cons = Metrics::consistency_label(req.options)](core::ClientResponse a) {
+                           cons = Metrics::consistency_of(req.options)](core::ClientResponse a) {
                             api::Response r = api::to_response(head, std::move(a));
                             metrics.observe(head.op, cons, r.status.code(),
                                             static_cast<double>(uv_hrtime() - start_ns) / 1e9);

@@ -2,7 +2,10 @@
 
 #include <array>
 #include <cstdio>
+#include <string_view>
 #include <utility>
+
+#include "crdt/assert.h"
 
 namespace shoal::uvshell {
 
@@ -27,7 +30,7 @@ void sample(std::string* out, const std::string& name, const std::string& labels
   *out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + fmt(v) + "\n";
 }
 
-std::string label(const char* k, const std::string& v) {
+std::string label(const char* k, std::string_view v) {
   std::string escaped;
   for (char c : v) {
     if (c == '\\' || c == '"') escaped.push_back('\\');
@@ -42,24 +45,32 @@ std::string label(const char* k, const std::string& v) {
 
 }  // namespace
 
-std::string Metrics::consistency_label(const core::RequestOptions& o) {
+Metrics::Consistency Metrics::consistency_of(const core::RequestOptions& o) {
   // Per request: compare against the presets parsed once.
-  static const std::array<std::pair<core::RequestOptions, const char*>, 4> kPresets = {{
-      {core::preset("ONE").value(), "one"},
-      {core::preset("QUORUM").value(), "quorum"},
-      {core::preset("ALL").value(), "all"},
-      {core::preset("LOCAL").value(), "local"},
+  static const std::array<std::pair<core::RequestOptions, Consistency>, 4> kPresets = {{
+      {core::preset("ONE").value(), Consistency::kOne},
+      {core::preset("QUORUM").value(), Consistency::kQuorum},
+      {core::preset("ALL").value(), Consistency::kAll},
+      {core::preset("LOCAL").value(), Consistency::kLocal},
   }};
-  for (const auto& [preset, name] : kPresets) {
-    if (same_quorums(o, preset)) return name;
+  for (const auto& [preset, c] : kPresets) {
+    if (same_quorums(o, preset)) return c;
   }
-  return "custom";
+  return Consistency::kCustom;
 }
 
-void Metrics::observe(api::Op op, const std::string& consistency, Code code, double seconds) {
-  const std::string o(api::op_name(op));
-  ++counts_[{o, consistency, std::string(code_name(code))}];
-  Histogram& h = latency_[{o, consistency}];
+std::string_view Metrics::consistency_name(Consistency c) {
+  static constexpr std::array<std::string_view, kConsistencies> kNames = {"one", "quorum", "all",
+                                                                          "local", "custom"};
+  return kNames[static_cast<size_t>(c)];
+}
+
+void Metrics::observe(api::Op op, Consistency consistency, Code code, double seconds) {
+  const auto o = static_cast<size_t>(op), c = static_cast<size_t>(consistency);
+  const auto k = static_cast<size_t>(code);
+  SHOAL_ASSERT(o < kOps && c < kConsistencies && k < kCodes, "a known op, consistency and code");
+  ++counts_[(o * kConsistencies + c) * kCodes + k];
+  Histogram& h = latency_[o * kConsistencies + c];
   for (size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) ++h.buckets[i];
   }
@@ -197,7 +208,22 @@ std::string Metrics::render(const NodeSnapshot& s) const {
   std::string out;
   header(&out, "shoal_requests_total", "counter",
          "Client requests answered, by operation, consistency and result code.");
-  for (const auto& [k, v] : counts_) {
+  // In the order of their names, as before they were array cells.
+  std::map<std::tuple<std::string_view, std::string_view, std::string_view>, uint64_t> counts;
+  std::map<std::pair<std::string_view, std::string_view>, const Histogram*> latency;
+  for (size_t o = 0; o < kOps; ++o) {
+    for (size_t c = 0; c < kConsistencies; ++c) {
+      const std::string_view op = api::op_name(static_cast<api::Op>(o));
+      const std::string_view cons = consistency_name(static_cast<Consistency>(c));
+      for (size_t k = 0; k < kCodes; ++k) {
+        const uint64_t n = counts_[(o * kConsistencies + c) * kCodes + k];
+        if (n > 0) counts[{op, cons, code_name(static_cast<Code>(k))}] = n;
+      }
+      const Histogram& h = latency_[o * kConsistencies + c];
+      if (h.count > 0) latency[{op, cons}] = &h;
+    }
+  }
+  for (const auto& [k, v] : counts) {
     const auto& [op, cons, code] = k;
     sample(&out, "shoal_requests_total",
            label("op", op) + "," + label("consistency", cons) + "," + label("code", code),
@@ -205,7 +231,8 @@ std::string Metrics::render(const NodeSnapshot& s) const {
   }
   header(&out, "shoal_request_duration_seconds", "histogram",
          "Client request latency at this coordinator, by operation and consistency.");
-  for (const auto& [k, h] : latency_) {
+  for (const auto& [k, hp] : latency) {
+    const Histogram& h = *hp;
     const std::string base = label("op", k.first) + "," + label("consistency", k.second);
     for (size_t i = 0; i < kBuckets.size(); ++i) {
       sample(&out, "shoal_request_duration_seconds_bucket",

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 #include "node/api/protocol.h"
@@ -20,10 +21,14 @@ class Metrics {
   // Latency buckets (seconds), as Prometheus histograms want them.
   static constexpr std::array<double, 15> kBuckets = {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
-  // "one", "quorum", "all", "local" or "custom".
-  static std::string consistency_label(const core::RequestOptions& o);
+  // A request's consistency as the series name it: "one", "quorum", "all", "local" or
+  // "custom" (consistency_name).
+  enum class Consistency : uint8_t { kOne, kQuorum, kAll, kLocal, kCustom };
+  static Consistency consistency_of(const core::RequestOptions& o);
+  static std::string_view consistency_name(Consistency c);
 
-  void observe(api::Op op, const std::string& consistency, Code code, double seconds);
+  // Per request: array cells, no strings (they are named when rendered).
+  void observe(api::Op op, Consistency consistency, Code code, double seconds);
   uint64_t requests() const { return requests_; }
   double seconds() const { return seconds_; }
 
@@ -36,8 +41,13 @@ class Metrics {
     uint64_t count = 0;
     double sum = 0;
   };
-  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> counts_;  // op, cons, code
-  std::map<std::pair<std::string, std::string>, Histogram> latency_;              // op, cons
+  static constexpr size_t kOps = static_cast<size_t>(api::Op::kAuth) + 1;
+  static constexpr size_t kConsistencies = static_cast<size_t>(Consistency::kCustom) + 1;
+  static constexpr size_t kCodes = static_cast<size_t>(Code::kInternal) + 1;
+  // Indexed [op][consistency][code] and [op][consistency]; a series is rendered once it
+  // counted a request (as the maps they replaced held only what was observed).
+  std::array<uint64_t, kOps * kConsistencies * kCodes> counts_{};
+  std::array<Histogram, kOps * kConsistencies> latency_{};
   uint64_t requests_ = 0;
   double seconds_ = 0;
 };

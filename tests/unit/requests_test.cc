@@ -118,3 +118,24 @@ TEST_CASE("requests: waiting_on lists the open requests a node has not answered"
   CHECK(requests.waiting_on("c") == std::vector<uint64_t>{2, 3});
   CHECK(requests.waiting_on("z").empty());
 }
+
+TEST_CASE("requests: answers are known by node at the widest preference list", "[requests]") {
+  Requests requests(10);
+  std::vector<ring::Target> targets;
+  for (size_t i = 0; i < ring::Ring::kMaxReplicas; ++i) {
+    targets.push_back(primary("n" + std::to_string(i)));
+  }
+  Pending& p = open_update(requests, 1, targets);
+  for (size_t i = ring::Ring::kMaxReplicas; i-- > 0;) {  // last target first
+    const std::string node = "n" + std::to_string(i);
+    CHECK_FALSE(p.answered(node));
+    CHECK_FALSE(p.all_answered());
+    REQUIRE(requests.record(1, node, i % 2 == 0, Status::unavailable("down")) != nullptr);
+    CHECK(p.answered(node));
+    CHECK(requests.record(1, node, true, Status::ok()) == nullptr);  // a duplicate
+  }
+  CHECK(p.all_answered());
+  CHECK(p.tally.ok + p.tally.failed == ring::Ring::kMaxReplicas);
+  CHECK(p.tally.ok == ring::Ring::kMaxReplicas / 2);
+  CHECK_FALSE(p.answered("stranger"));
+}
