@@ -25,7 +25,7 @@ enum class Code : int {
   kOverloaded,
   kUnauthorized,
   kCorruption,
-  kInternal,
+  kInternal,  // keep last, or move Metrics::kCodes (node/uv/metrics.h) to the new last code
 };
 
 // Stable snake_case name of a code, as it appears on the wire ("not_found", ...).

@@ -31,11 +31,11 @@ def frame_name(line):
         return None
     sym, _, dso = parts[1].rpartition(" (")
     sym = re.sub(r"\+0x[0-9a-f]+$", "", sym)
-    if "kernel.kallsyms" in dso:
-        KERNEL_NAMES.add(sym[:300])
     if sym in ("[unknown]", ""):
         lib = dso.rstrip(")").rsplit("/", 1)[-1] or "[unknown]"
         sym = lib if lib.startswith("[") else "[" + lib + "]"
+    if "kernel.kallsyms" in dso:
+        KERNEL_NAMES.add(sym[:300])
     return sym[:300]
 
 

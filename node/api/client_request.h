@@ -39,6 +39,7 @@ enum class Op : uint8_t {
   kRemove,         // node: a down node to forget for good
   kChaos,          // rule: one fault-filter rule for this node (fault_rule.h)
   kAuth,           // user, password: who this connection is (node/api/users.h)
+  // Keep kAuth last, or move Metrics::kOps (node/uv/metrics.h) to the new last op.
 };
 // "ping", "get", "put", "del", "counter_add", "counter_get", "set_add", "set_rm", "set_get",
 // "cluster_status", "leave", "remove", "chaos", "auth"
@@ -83,8 +84,8 @@ struct Request {
   // there (Response::removed) in one round trip (core::Update::counting).
   bool counting = false;
   // Not on the wire: the caller reads only the status and the counts (RESP SET, SADD,
-  // SREM, DEL), so the answer's values, members and context are not copied out of the
-  // state (to_response).
+  // SREM, DEL), so the answer's type, values, members, counter and context are not
+  // copied out of the state (to_response); duplicate, added and removed still are.
   bool status_only = false;
 };
 

@@ -25,6 +25,9 @@ class Boxed {
   Boxed(const std::optional<T>& value) {                           // NOLINT: as optional
     if (value) box_ = std::make_unique<T>(*value);
   }
+  Boxed(std::optional<T>&& value) {  // NOLINT: as optional
+    if (value) box_ = std::make_unique<T>(std::move(*value));
+  }
   Boxed(const Boxed& o) : box_(o.box_ ? std::make_unique<T>(*o.box_) : nullptr) {}
   Boxed(Boxed&&) noexcept = default;
   Boxed& operator=(const Boxed& o) {
@@ -60,6 +63,8 @@ class Boxed {
   std::optional<T> to_optional() const { return box_ ? std::optional<T>(*box_) : std::nullopt; }
 
   // As std::optional: equal when both are empty or both hold equal values.
+  bool operator==(std::nullopt_t) const { return !box_; }
+  bool operator==(const T& o) const { return box_ && *box_ == o; }
   bool operator==(const Boxed& o) const {
     if (!box_ || !o.box_) return !box_ && !o.box_;
     return *box_ == *o.box_;

@@ -89,6 +89,9 @@ class AnsweredTargets {
  private:
   uint32_t bits_ = 0;
 };
+static_assert(kMaxReplicas <= AnsweredTargets::kMaxTargets &&
+                  ring::Ring::kMaxReplicas <= AnsweredTargets::kMaxTargets,
+              "every target of the largest preference list has a bit");
 
 // One request in flight.
 struct Pending {

@@ -14,7 +14,7 @@ TEST_CASE("boxed: empty, set, copied deep, moved, reset, compared as an optional
   CHECK_FALSE(a.has_value());
   CHECK_FALSE(a);
   CHECK(a == Boxed<std::string>());
-  CHECK(a == std::optional<std::string>());
+  CHECK(a == std::nullopt);
   a = std::string("red");
   REQUIRE(a);
   CHECK(*a == "red");
@@ -24,29 +24,36 @@ TEST_CASE("boxed: empty, set, copied deep, moved, reset, compared as an optional
   CHECK(*a == "red");
   CHECK(*b == "redder");
   CHECK_FALSE(a == b);
-  CHECK(a == std::optional<std::string>("red"));
-  CHECK_FALSE(a == std::optional<std::string>());
+  const std::optional<std::string> red = "red", none;
+  CHECK(a == red);
+  CHECK(a == std::string("red"));
+  CHECK_FALSE(a == none);
   Boxed<std::string> c = std::move(b);
   CHECK(*c == "redder");
-  c = std::optional<std::string>();  // from an empty optional: empty
+  c = none;  // from an empty optional: empty
   CHECK_FALSE(c);
-  c = std::optional<std::string>("blue");
+  const std::optional<std::string> blue = "blue";
+  c = blue;
   CHECK(*c == "blue");
   c.emplace(size_t{2}, 'x');
   CHECK(*c == "xx");
-  CHECK(c.to_optional() == std::optional<std::string>("xx"));
+  REQUIRE(c.to_optional().has_value());
+  CHECK(*c.to_optional() == "xx");
   c = a;
   CHECK(c == a);
   c.reset();
   CHECK_FALSE(c);
-  CHECK(c.to_optional() == std::nullopt);
+  CHECK_FALSE(c.to_optional().has_value());
 }
 
 TEST_CASE("boxed: a message keeps kMint's update and a page off its own size", "[boxed]") {
   using shoal::core::Message;
   STATIC_REQUIRE(sizeof(Message) < 400);  // 624 bytes with them inline
   Message m = Message::make(Message::Kind::kMint, 7, "b", "k");
-  m.update = shoal::core::Update{.kind = shoal::core::Update::Kind::kSetAdd, .elements = {"x"}};
+  shoal::core::Update add;
+  add.kind = shoal::core::Update::Kind::kSetAdd;
+  add.elements = {"x"};
+  m.update = add;
   const Message copy = m;
   REQUIRE(copy.update);
   CHECK(copy.update->elements == std::vector<std::string>{"x"});

@@ -651,6 +651,21 @@ TEST_CASE("a set add's count of new members travels as \"added\"", "[protocol]")
   core::ClientResponse answer;
   answer.added = 2;
   CHECK(to_response(add, answer).added == std::optional<uint32_t>(2));
+
+  // RESP's SADD reads the count alone: nothing is copied out of the state for it.
+  crdt::ORSet set;
+  set.add(7, "a");
+  set.add(7, "b");
+  answer.object = std::make_shared<const core::Object>(set);
+  const Response whole = to_response(add, answer);
+  CHECK(whole.elements == std::vector<std::string>{"a", "b"});
+  CHECK(whole.context.has_value());
+  add.status_only = true;
+  const Response counted = to_response(add, answer);
+  CHECK(counted.status.is_ok());
+  CHECK(counted.added == std::optional<uint32_t>(2));
+  CHECK(counted.elements.empty());
+  CHECK_FALSE(counted.context.has_value());
 }
 
 TEST_CASE("a counting remove's count travels as \"removed\"", "[protocol]") {
