@@ -17,6 +17,13 @@ inline void put_be(std::string* out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
 }
 
+// The same into raw memory; returns the end of what it wrote. REQUIRES: `out` has room.
+inline char* put_be(char* out, uint64_t v, int bytes) {
+  SHOAL_ASSERT(bytes >= 1 && bytes <= 8);
+  for (int i = bytes - 1; i >= 0; --i) *out++ = static_cast<char>(v >> (8 * i));
+  return out;
+}
+
 // The first `bytes` bytes of `s` as a big-endian number. REQUIRES: s.size() >= bytes.
 inline uint64_t get_be(std::string_view s, int bytes) {
   SHOAL_ASSERT(bytes >= 1 && bytes <= 8 && s.size() >= static_cast<size_t>(bytes));

@@ -151,7 +151,11 @@ Dot DotContext::next_dot(Actor actor) const {
 void DotContext::add(const Dot& dot) {
   SHOAL_ASSERT(dot.counter >= 1);
   if (contains(dot)) return;
-  cloud_.insert(dot);
+  if (dot.counter == vv_.get(dot.actor) + 1) {
+    vv_.set(dot.actor, dot.counter);  // the next dot (every mint): no cloud node to make and free
+  } else {
+    cloud_.insert(dot);
+  }
   compact_actor(dot.actor);
   SHOAL_ASSERT(contains(dot));
 }
@@ -169,18 +173,16 @@ void DotContext::compact_actor(Actor actor) {
   SHOAL_ASSERT(it == cloud_.end() || it->actor != actor || it->counter > top + 1);
 }
 
-void DotContext::compact() {
-  std::vector<Actor> actors;
-  for (const Dot& d : cloud_) {
-    if (actors.empty() || actors.back() != d.actor) actors.push_back(d.actor);
-  }
-  for (Actor a : actors) compact_actor(a);
-}
-
 void DotContext::join(const DotContext& other) {
   vv_.merge(other.vv_);
-  cloud_.insert(other.cloud_.begin(), other.cloud_.end());
-  compact();
+  // Both were canonical, so only the actors `other` names can compact now. Dot by dot: a
+  // delta's context is mostly one dot, which add() takes into the vector without making a
+  // cloud node (inserting the cloud whole, then compacting every actor, made one and
+  // freed it, and allocated a list of the actors).
+  if (!cloud_.empty()) {
+    for (const auto& [actor, counter] : other.vv_.entries()) compact_actor(actor);
+  }
+  for (const Dot& d : other.cloud_) add(d);
   SHOAL_ASSERT(covers(other), "a context join holds every dot of both");
 }
 

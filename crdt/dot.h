@@ -94,7 +94,6 @@ class DotContext {
 
  private:
   void compact_actor(Actor actor);
-  void compact();
 
   VersionVector vv_;
   std::set<Dot> cloud_;  // invariant: every dot d has d.counter > vv_.get(d.actor) + 1

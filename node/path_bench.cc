@@ -21,15 +21,20 @@
 //   tally      n1: the acks counted, the answer made
 //   commit     every node's end_turn: one LevelDB WriteBatch per node per batch
 //   reply      the RESP answer and the native response encoding
-// Figures are ns per client operation (a stage that runs on two replicas counts both).
+// Figures are ns and heap allocations (operator new calls of every unaligned form on the
+// bench's thread; LevelDB's compaction thread is not counted) per client operation; a
+// stage that runs on two replicas counts both. Allocations repeat from run to run, so
+// they show a change that this VM's timing noise (+-15%) hides.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <new>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -42,14 +47,70 @@
 #include "node/core/node.h"
 #include "node/store/leveldb_store.h"
 
+// Heap allocations made by this thread. Replacing the global operator new is the only
+// hook that sees them all; each thread counts its own, so LevelDB's compaction thread
+// does not blur the stages. Every plain, array and nothrow form is replaced, all through
+// malloc and free, so no pair mixes this allocator with the linked one (jemalloc, or
+// ASan's); the aligned forms (alignof > 16) stay the library's and are not counted.
+// Not inlined, so GCC does not take free() for a mismatch with new
+// (-Wmismatched-new-delete).
+thread_local uint64_t t_allocations = 0;
+
+namespace {
+[[gnu::noinline]] void* counted_malloc(size_t bytes) noexcept {
+  ++t_allocations;
+  return std::malloc(bytes == 0 ? 1 : bytes);
+}
+[[gnu::noinline]] void* counted_or_throw(size_t bytes) {
+  if (void* p = counted_malloc(bytes)) return p;
+  throw std::bad_alloc();
+}
+}  // namespace
+
+void* operator new(size_t bytes) { return counted_or_throw(bytes); }
+void* operator new[](size_t bytes) { return counted_or_throw(bytes); }
+void* operator new(size_t bytes, const std::nothrow_t&) noexcept { return counted_malloc(bytes); }
+void* operator new[](size_t bytes, const std::nothrow_t&) noexcept { return counted_malloc(bytes); }
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+
 namespace {
 
 using namespace shoal;
 using Steady = std::chrono::steady_clock;
 
+// What a stretch of the run cost: wall time and heap allocations.
+struct Cost {
+  double ns = 0;
+  double allocations = 0;
+  Cost& operator+=(const Cost& o) {
+    ns += o.ns;
+    allocations += o.allocations;
+    return *this;
+  }
+  Cost operator-(const Cost& o) const { return {ns - o.ns, allocations - o.allocations}; }
+};
+
+// Started at construction; since() is what was spent from then on.
+class Meter {
+ public:
+  Meter() : t0_(Steady::now()), allocations0_(t_allocations) {}
+  Cost since() const {
+    return {std::chrono::duration<double, std::nano>(Steady::now() - t0_).count(),
+            static_cast<double>(t_allocations - allocations0_)};
+  }
+
+ private:
+  Steady::time_point t0_;
+  uint64_t allocations0_;
+};
+
 struct Stages {
-  double decode_resp = 0, coordinate = 0, encode_peer = 0, decode_peer = 0, apply = 0, tally = 0,
-         commit = 0, reply = 0;
+  Cost decode_resp, coordinate, encode_peer, decode_peer, apply, tally, commit, reply;
 };
 
 struct Envelope {
@@ -59,9 +120,8 @@ struct Envelope {
 // A node with its own store and a transport that queues encoded frames.
 class BenchNode final : public core::Clock, public core::Transport, public core::Timers {
  public:
-  BenchNode(const std::string& id, const std::string& dir, std::deque<Envelope>* wire,
-            double* encode_ns)
-      : id_(id), wire_(wire), encode_ns_(encode_ns), rng_(std::hash<std::string>{}(id)) {
+  BenchNode(const std::string& id, const std::string& dir, std::deque<Envelope>* wire, Cost* encode)
+      : id_(id), wire_(wire), encode_(encode), rng_(std::hash<std::string>{}(id)) {
     auto opened = store::LevelDbStore::open(dir);
     if (!opened) {
       std::fprintf(stderr, "cannot open %s: %s\n", dir.c_str(),
@@ -80,9 +140,9 @@ class BenchNode final : public core::Clock, public core::Transport, public core:
   uint64_t now_ms() override { return now_ms_; }
   uint64_t wall_ms() override { return 1'800'000'000'000 + now_ms_; }
   void send(const std::string& to, const core::Message& m) override {
-    const auto t0 = Steady::now();
+    const Meter meter;
     std::string frame = api::encode_message(m);
-    *encode_ns_ += std::chrono::duration<double, std::nano>(Steady::now() - t0).count();
+    *encode_ += meter.since();
     wire_->push_back(Envelope{id_, to, std::move(frame)});
   }
   void schedule(uint64_t, uint64_t) override {}
@@ -91,16 +151,12 @@ class BenchNode final : public core::Clock, public core::Transport, public core:
  private:
   std::string id_;
   std::deque<Envelope>* wire_;
-  double* encode_ns_;
+  Cost* encode_;
   core::SeededRng rng_;
   uint64_t now_ms_ = 1000;
   std::unique_ptr<store::LevelDbStore> store_;
   std::unique_ptr<core::Node> node_;
 };
-
-double since(Steady::time_point t0) {
-  return std::chrono::duration<double, std::nano>(Steady::now() - t0).count();
-}
 
 std::string resp_command(const std::vector<std::string>& args) {
   std::string out = "*" + std::to_string(args.size()) + "\r\n";
@@ -156,7 +212,7 @@ class Bench {
  public:
   Bench(const Options& o, const std::string& dir) : o_(o), prefetch_(o.prefetch) {
     for (const char* id : {"n1", "n2", "n3"}) {
-      nodes_[id] = std::make_unique<BenchNode>(id, dir + "/" + id, &wire_, &encode_ns_);
+      nodes_[id] = std::make_unique<BenchNode>(id, dir + "/" + id, &wire_, &encode_);
     }
   }
 
@@ -171,13 +227,13 @@ class Bench {
       if (command == "sadd") stream += resp_command({"SADD", "myset", "element:" + n});
       if (command == "srem") stream += resp_command({"SREM", "myset", "element:" + n});
     }
-    auto t0 = Steady::now();
+    const Meter meter;
     api::resp::Parser parser;
     parser.feed(stream.data(), stream.size());
     std::vector<std::vector<std::string>> commands(o_.batch);
     std::string error;
     for (auto& args : commands) parser.next(&args, &error);
-    s_.decode_resp += since(t0);
+    s_.decode_resp += meter.since();
     for (auto& args : commands) submit(args);
     end_turn("n1");
     deliver();  // the merges
@@ -200,10 +256,10 @@ class Bench {
 
   void print() const {
     const double n = static_cast<double>(sent_ - measured_from_);
-    std::printf("%llu replicated %s (N=3, QUORUM), %llu per turn, %llu keys: ns per op\n",
+    std::printf("%llu replicated %s (N=3, QUORUM), %llu per turn, %llu keys: per op\n",
                 (unsigned long long)(sent_ - measured_from_), o_.command.c_str(),
                 (unsigned long long)o_.batch, (unsigned long long)o_.keys);
-    const std::pair<const char*, double> rows[] = {
+    const std::pair<const char*, Cost> rows[] = {
         {"decode: RESP parse", s_.decode_resp},
         {"coordinate: targets, quorum, mint on n1", s_.coordinate},
         {"encode: peer messages (merges and acks)", s_.encode_peer},
@@ -212,12 +268,14 @@ class Bench {
         {"tally: acks counted on n1", s_.tally},
         {"commit: end_turn, LevelDB WriteBatch on 3 nodes", s_.commit},
         {"reply: RESP answer + native response encoding", s_.reply}};
-    double total = 0;
-    for (const auto& [what, ns] : rows) {
-      std::printf("  %-50s %8.0f\n", what, ns / n);
-      total += ns;
+    std::printf("  %-50s %8s %12s\n", "stage", "ns", "allocations");
+    Cost total;
+    for (const auto& [what, cost] : rows) {
+      std::printf("  %-50s %8.0f %12.2f\n", what, cost.ns / n, cost.allocations / n);
+      total += cost;
     }
-    std::printf("  %-50s %8.0f\n", "total (all three nodes)", total / n);
+    std::printf("  %-50s %8.0f %12.2f\n", "total (all three nodes)", total.ns / n,
+                total.allocations / n);
   }
 
  private:
@@ -248,33 +306,33 @@ class Bench {
     core::ClientRequest r = request_of(args);
     ++sent_;
     const uint64_t id = sent_;
-    const double enc = encode_ns_;
-    auto t0 = Steady::now();
+    const Cost enc = encode_;
+    const Meter meter;
     nodes_["n1"]->node().on_client_request(std::move(r), [this, id](core::ClientResponse a) {
       if (!a.status.is_ok()) {
         std::fprintf(stderr, "a write failed: %s\n", a.status.to_string().c_str());
         std::exit(1);
       }
-      auto t1 = Steady::now();
+      const Meter reply;
       api::Response out;
       out.id = id;
       out.status = a.status;
       sink_ += api::encode_response(out).size();
       sink_ += a.status.is_ok() ? std::strlen("+OK\r\n") : 0;
       ++answered_;
-      reply_ns_ += since(t1);
+      reply_ += reply.since();
     });
-    s_.coordinate += since(t0) - (encode_ns_ - enc);
+    s_.coordinate += meter.since() - (encode_ - enc);
   }
 
   void end_turn(const std::string& id) {
-    const double enc = encode_ns_, rep = reply_ns_;
-    auto t0 = Steady::now();
+    const Cost enc = encode_, rep = reply_;
+    const Meter meter;
     nodes_[id]->node().end_turn();
-    const double took = since(t0);
-    s_.encode_peer += encode_ns_ - enc;
-    s_.reply += reply_ns_ - rep;
-    s_.commit += took - (encode_ns_ - enc) - (reply_ns_ - rep);
+    const Cost took = meter.since();
+    s_.encode_peer += encode_ - enc;
+    s_.reply += reply_ - rep;
+    s_.commit += took - (encode_ - enc) - (reply_ - rep);
   }
 
   // As the shell does (connections.cc): one link's frames decoded a batch at a time, the
@@ -292,9 +350,9 @@ class Bench {
       for (j = i;
            j < now.size() && j - i < 64 && now[j].to == now[i].to && now[j].from == now[i].from;
            ++j) {
-        auto t0 = Steady::now();
+        const Meter meter;
         Result<core::Message> m = api::decode_message(now[j].frame);
-        s_.decode_peer += since(t0);
+        s_.decode_peer += meter.since();
         if (!m) {
           std::fprintf(stderr, "undecodable frame: %s\n", m.status().to_string().c_str());
           std::exit(1);
@@ -302,16 +360,16 @@ class Bench {
         batch.push_back(std::move(m).value());
       }
       core::Node& to = nodes_[now[i].to]->node();
-      auto t0 = Steady::now();
+      const Meter prefetch;
       if (prefetch_) to.prefetch(batch.data(), batch.size());
-      s_.apply += since(t0);
+      s_.apply += prefetch.since();
       for (const core::Message& m : batch) {
         const bool ack =
             m.kind == core::Message::Kind::kMergeAck || m.kind == core::Message::Kind::kMergeAcks;
-        const double enc = encode_ns_;
-        t0 = Steady::now();
+        const Cost enc = encode_;
+        const Meter meter;
         to.on_message(now[i].from, m);
-        (ack ? s_.tally : s_.apply) += since(t0) - (encode_ns_ - enc);
+        (ack ? s_.tally : s_.apply) += meter.since() - (encode_ - enc);
       }
     }
   }
@@ -319,7 +377,7 @@ class Bench {
   Options o_;
   bool prefetch_;
   std::deque<Envelope> wire_;
-  double encode_ns_ = 0, reply_ns_ = 0;
+  Cost encode_, reply_;
   std::map<std::string, std::unique_ptr<BenchNode>> nodes_;
   Stages s_;
   uint64_t sent_ = 0, answered_ = 0, sink_ = 0, measured_from_ = 0;

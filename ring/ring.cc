@@ -74,6 +74,7 @@ void Ring::preference_indexes(uint64_t hash, size_t n, std::vector<uint32_t>* ou
   out->clear();
   const size_t want = std::min(n, nodes_.size());
   if (want == 0) return;
+  out->reserve(want);  // one allocation at most, none when `out` is reused
   const size_t total = tokens_.size();
   for (size_t i = position(hash), steps = 0; out->size() < want && steps < total; ++steps) {
     const uint32_t owner = owners_[i];

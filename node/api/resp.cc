@@ -234,11 +234,11 @@ void Session::dispatch(const std::string& name, std::vector<std::string>& args, 
   set_read(name, args, std::move(reply));  // SMEMBERS, SISMEMBER, SCARD
 }
 
-Request Session::make(Op op, const std::string& key) const {
+Request Session::make(Op op, std::string key) const {
   Request r;
   r.op = op;
   r.bucket = bucket_;
-  r.key = key;
+  r.key = std::move(key);
   r.options = options_;
   return r;
 }
@@ -263,7 +263,7 @@ void Session::run(Request r, std::function<void(Response)> then) {
 }
 
 void Session::get(const std::string& key, Reply reply) {
-  run(make(Op::kGet, key), [reply](Response r) {
+  run(make(Op::kGet, key), [reply = std::move(reply)](Response r) {
     if (r.status.code() == Code::kNotFound) return reply(null_bulk());
     if (!r.status.is_ok()) return reply(error_for(r.status));
     switch (r.type.value_or(core::DataType::kLww)) {
@@ -287,13 +287,14 @@ void Session::set(std::vector<std::string>& args, Reply reply, const std::string
         error("ERR SET options (EX, PX, NX, XX, KEEPTTL, GET) are not supported: "
               "Shoal has no expiry and no conditional writes"));
   }
-  Request r = make(Op::kPut, args[1]);
+  Request r = make(Op::kPut, std::move(args[1]));
   r.type = core::DataType::kLww;
   r.value = std::move(args[2]);
   r.op_id = op_id;
   r.status_only = true;
-  run(std::move(r),
-      [reply](Response a) { reply(a.status.is_ok() ? simple("OK") : error_for(a.status)); });
+  run(std::move(r), [reply = std::move(reply)](Response a) {
+    reply(a.status.is_ok() ? simple("OK") : error_for(a.status));
+  });
 }
 
 // DEL and EXISTS, one key after the other. DEL sends a counting delete of an lww key:
@@ -353,8 +354,9 @@ void Session::incr(const std::string& key, int64_t delta, Reply reply, const std
   Request r = make(Op::kCounterAdd, key);
   r.delta = delta;
   r.op_id = op_id;
-  run(std::move(r),
-      [reply](Response a) { reply(a.status.is_ok() ? integer(a.counter) : error_for(a.status)); });
+  run(std::move(r), [reply = std::move(reply)](Response a) {
+    reply(a.status.is_ok() ? integer(a.counter) : error_for(a.status));
+  });
 }
 
 // SHOAL.CONSISTENCY                      -> this connection's options

@@ -74,7 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void auth(std::string user, std::string password, Reply reply, bool hello);
   void hello(std::vector<std::string>& args, Reply reply);
   void run(Request r, std::function<void(Response)> then);
-  Request make(Op op, const std::string& key) const;
+  Request make(Op op, std::string key) const;
   // A later step of a command (DEL's delete after its read, SREM's remove after its probe)
   // goes to the bucket, with the options, of the command's first step: a SELECT or
   // SHOAL.BUCKET pipelined behind it must not redirect it.

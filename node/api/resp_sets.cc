@@ -11,12 +11,12 @@ namespace shoal::api::resp {
 // held before (ClientResponse::added), so with R + W > N the count is what a read first
 // would have found (docs/resp.md).
 void Session::set_add(std::vector<std::string>& args, Reply reply, const std::string& op_id) {
-  Request w = make(Op::kSetAdd, args[1]);
+  Request w = make(Op::kSetAdd, std::move(args[1]));
   const std::set<std::string> members(args.begin() + 2, args.end());  // SADD k a a adds a once
   w.elements.assign(members.begin(), members.end());
   w.op_id = op_id;
   w.status_only = true;
-  run(std::move(w), [reply](Response a) {
+  run(std::move(w), [reply = std::move(reply)](Response a) {
     if (!a.status.is_ok()) return reply(error_for(a.status));
     reply(integer(a.added.value_or(0)));
   });
@@ -27,12 +27,12 @@ void Session::set_add(std::vector<std::string>& args, Reply reply, const std::st
 // that read would have found (core::ClientResponse::removed; docs/semantics.md,
 // "Removes without a context").
 void Session::set_remove(std::vector<std::string>& args, Reply reply, const std::string& op_id) {
-  Request w = make(Op::kSetRemove, args[1]);
+  Request w = make(Op::kSetRemove, std::move(args[1]));
   const std::set<std::string> members(args.begin() + 2, args.end());
   w.elements.assign(members.begin(), members.end());
   w.op_id = op_id;
   w.status_only = true;
-  run(std::move(w), [reply](Response a) {
+  run(std::move(w), [reply = std::move(reply)](Response a) {
     if (!a.status.is_ok()) return reply(error_for(a.status));
     reply(integer(a.removed.value_or(0)));
   });

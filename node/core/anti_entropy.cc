@@ -111,14 +111,6 @@ void finish_run(ElementRun* run, ObjectStore& objects) {
   *run = ElementRun();
 }
 
-// The element prefix of an element row (not an operation record); empty for other rows.
-std::string_view element_prefix_of(std::string_view row) {
-  bool sub = false;
-  std::string elem;
-  if (!parse_data_row(row, &sub, &elem) || !sub || is_op_row(row)) return {};
-  return row.substr(0, row.size() - elem.size());
-}
-
 }  // namespace
 
 // One store scan from *from: sets *from to where the next one starts (past element rows

@@ -80,16 +80,10 @@ size_t Node::choose_targets(Pending& p, uint64_t hash) {
       // owners when they are reachable.
       sweep_.soon(env_.clock.now_ms());
     }
-  } else if (health_.down().empty()) {
-    for (ring::NodeId& t : ring_.ring().preference_list(hash, p.options.n)) {
-      targets.push_back(ring::Target{std::move(t), std::nullopt});
-    }
-  } else if (p.options.sloppy) {
+  } else if (p.options.sloppy && !health_.down().empty()) {
     targets = ring_.ring().sloppy_targets(hash, p.options.n, health_.down());
   } else {
-    for (ring::NodeId& t : ring_.ring().preference_list(hash, p.options.n)) {
-      if (!health_.is_down(t)) targets.push_back(ring::Target{std::move(t), std::nullopt});
-    }
+    targets = ring_.primaries(hash, p.options.n, health_.down());
   }
   // Never more targets than replicas, and a primary that is down is never one of them.
   SHOAL_ASSERT(targets.size() <= std::max<size_t>(p.options.n, 1));
@@ -230,9 +224,14 @@ const crdt::DotContext* Node::minter_context(const Pending& p) {
 }
 
 void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
-  const std::vector<ring::Target> targets = p.targets;  // record() may erase p
-  const std::string minter_bytes = merge_body(p);       // encoded once for every remote target
-  for (const ring::Target& t : targets) {
+  std::string minter_bytes = merge_body(p);  // encoded once for every remote target
+  size_t remote = 0;                         // the last one takes minter_bytes, not a copy
+  for (const ring::Target& t : p.targets) remote += t.node != minter && t.node != config_.self;
+  // By index into p.targets, not a copy of them: only this node's own merge can close the
+  // request (record()), and the loop stops then; while it is open, p stays where it is
+  // (Requests never moves an open request) and its targets are set once.
+  for (size_t i = 0; i < p.targets.size(); ++i) {
+    const ring::Target& t = p.targets[i];
     if (t.node == minter) continue;
     if (t.node == config_.self) {
       // Only a counter delta (base set) can miss history: no load for the others.
@@ -240,12 +239,12 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
                                : t.hint_for ? hints_.load(*t.hint_for, p.bucket, p.key)
                                             : objects_.load(p.bucket, p.key);
       if (mine && misses_history(mine->get(), *p.delta, p.base)) {
-        on_gap(id, p, t.node);
+        on_gap(id, p, config_.self);
       } else {
         std::string held;
         Status s = merge_minted(p, t, &held);
         if (s.is_ok()) note_flags(p, held, config_.self, /*from_minter=*/false);
-        record(id, t.node, s.is_ok(), s);
+        record(id, config_.self, s.is_ok(), s);  // not t.node: record() may free it
       }
       if (!requests_.find(id)) return;
       continue;
@@ -256,7 +255,7 @@ void Node::spread_delta(uint64_t id, Pending& p, const ring::NodeId& minter) {
     m.hint_for = t.hint_for.value_or("");
     m.base = p.base;
     m.elements = p.delta_elements;
-    m.body = minter_bytes;
+    m.body = --remote == 0 ? std::move(minter_bytes) : minter_bytes;
     m.acks_batched = !config_.cluster.fault_points.legacy_acks;
     send(t.node, std::move(m));
   }

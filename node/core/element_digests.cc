@@ -29,6 +29,18 @@ ObjectStore::RowsBefore ObjectStore::rows_before(const std::string& bucket, cons
   return out;
 }
 
+namespace {
+
+// What the caller read of `elem`'s row before the change, if it read it (null: not told).
+const std::optional<std::string>* row_told(const ObjectStore::RowsBefore* before,
+                                           const std::string& elem) {
+  if (before == nullptr) return nullptr;
+  const auto it = before->find(elem);
+  return it == before->end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
 // The old row out of the kept digests, the new one in; a new row that ends a span cuts
 // its span first, an erased one that ended a span joins it to the next. A failed read
 // drops the kept digests (the next exchange recomputes them); spans that cannot be kept
@@ -41,9 +53,8 @@ void ObjectStore::update_kept(const std::string& prefix, const std::string& elem
   const std::string row = prefix + elem;
   // A LevelDB read per row written was a fifth of a replica's CPU for SADDs to a big set.
   Result<std::optional<std::string>> old = std::optional<std::string>();
-  const auto told = before != nullptr ? before->find(elem) : RowsBefore::const_iterator();
-  if (before != nullptr && told != before->end()) {
-    old = told->second;
+  if (const std::optional<std::string>* told = row_told(before, elem)) {
+    old = *told;
   } else if (key_filter_.may_hold_row(row)) {
     old = store_.get(row);
   }

@@ -1,5 +1,7 @@
 #include "node/core/keys.h"
 
+#include <algorithm>
+
 #include "crdt/assert.h"
 #include "crdt/coding.h"
 
@@ -9,14 +11,20 @@ using coding::get_be;
 using coding::put_be;
 
 std::string data_key(uint64_t hash, std::string_view bucket, std::string_view key) {
-  std::string out;
-  out.reserve(13 + bucket.size() + key.size());
-  out.push_back(kDataPrefix);
-  put_be(&out, hash, 8);
-  put_be(&out, bucket.size(), 4);
-  out.append(bucket);
-  out.append(key);
-  return out;
+  return std::string(DataKeyBuffer(hash, bucket, key).view());
+}
+
+DataKeyBuffer::DataKeyBuffer(uint64_t hash, std::string_view bucket, std::string_view key)
+    : size_(13 + bucket.size() + key.size()) {
+  if (size_ > kInlineBytes) heap_.resize(size_);
+  char* start = heap_.empty() ? inline_ : heap_.data();
+  char* out = start;
+  *out++ = kDataPrefix;
+  out = put_be(out, hash, 8);
+  out = put_be(out, bucket.size(), 4);
+  out = std::copy(bucket.begin(), bucket.end(), out);
+  out = std::copy(key.begin(), key.end(), out);
+  SHOAL_ASSERT(static_cast<size_t>(out - start) == size_);
 }
 
 std::optional<DataKey> parse_data_key(std::string_view s) {
@@ -69,6 +77,17 @@ bool is_op_row(std::string_view stored) {
 bool is_element_row(std::string_view stored) {
   return stored.size() >= 13 && stored[0] == kDataPrefix &&
          (get_be(stored.substr(9), 4) & kElementFlag);
+}
+
+std::string_view element_prefix_of(std::string_view stored) {
+  if (!is_element_row(stored)) return {};
+  const uint64_t word = get_be(stored.substr(9), 4);
+  if (word & kOpFlag) return {};
+  const uint64_t blen = word & ~kElementFlag;
+  if (blen > stored.size() - 13 || stored.size() - 13 - blen < 4) return {};
+  const uint64_t klen = get_be(stored.substr(13 + blen), 4);
+  if (klen > stored.size() - 17 - blen) return {};
+  return stored.substr(0, 17 + blen + klen);
 }
 
 std::string element_rows_lower_bound(uint64_t hash) {

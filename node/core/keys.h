@@ -37,6 +37,23 @@ struct DataKey {
 };
 
 std::string data_key(uint64_t hash, std::string_view bucket, std::string_view key);
+// data_key()'s bytes, on the stack when they fit: every write builds its key two or three
+// times, and 13 + bucket + key bytes is past std::string's 15 inline ones, so a
+// std::string would cost an allocation each time. Not copyable (the view points into it).
+class DataKeyBuffer {
+ public:
+  DataKeyBuffer(uint64_t hash, std::string_view bucket, std::string_view key);
+  DataKeyBuffer(const DataKeyBuffer&) = delete;
+  DataKeyBuffer& operator=(const DataKeyBuffer&) = delete;
+  std::string_view view() const { return {heap_.empty() ? inline_ : heap_.data(), size_}; }
+  operator std::string_view() const { return view(); }  // NOLINT: a key wherever one is read
+
+ private:
+  static constexpr size_t kInlineBytes = 96;
+  char inline_[kInlineBytes];
+  size_t size_;
+  std::string heap_;  // the key when it is longer than kInlineBytes
+};
 // nullopt if `stored` is not a well-formed data key.
 std::optional<DataKey> parse_data_key(std::string_view stored);
 // Element rows of the set stored under (hash, bucket, key) lie in
@@ -48,6 +65,10 @@ std::string op_row_key(std::string_view op_prefix, uint64_t op);
 bool is_op_row(std::string_view stored);
 // A set's element row (element_prefix + member), told from its first 13 bytes.
 bool is_element_row(std::string_view stored);
+// The element_prefix() a well-formed element row starts with (a view into `stored`);
+// empty for any other row. Parses nothing else and copies nothing: anti-entropy asks it
+// of every row it scans.
+std::string_view element_prefix_of(std::string_view stored);
 // Parses any kind of data row; `is_element` says it is one of a key's own rows (a set
 // element or an operation record) rather than the key's head; `elem` (may be null) gets
 // what follows the key in such a row.

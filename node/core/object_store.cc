@@ -85,7 +85,7 @@ Result<std::optional<ObjectStore::StoredHead>> ObjectStore::read_head(uint64_t h
                                                                       const std::string& bucket,
                                                                       const std::string& key) {
   if (!key_filter_.may_hold(hash)) return std::optional<StoredHead>();
-  auto raw = store_.get(data_key(hash, bucket, key));
+  auto raw = store_.get(DataKeyBuffer(hash, bucket, key));
   if (!raw) return raw.status();
   if (!raw->has_value()) return std::optional<StoredHead>();
   StoredHead head;
@@ -100,7 +100,7 @@ Result<std::shared_ptr<Object>> ObjectStore::load_shared(const std::string& buck
                                                          const std::string& key, size_t max_members,
                                                          bool* too_big) {
   const uint64_t hash = ring::key_hash(bucket, key);
-  const std::string k = data_key(hash, bucket, key);
+  const DataKeyBuffer k(hash, bucket, key);
   if (ObjectPtr cached = cache_.find(k)) return std::const_pointer_cast<Object>(cached);
   Result<std::optional<StoredHead>> head = read_head(hash, bucket, key);
   if (!head) return head.status();
@@ -249,7 +249,8 @@ Result<ObjectStore::Part> ObjectStore::load_part(const std::string& bucket, cons
 Result<ObjectPtr> ObjectStore::load_page(const std::string& bucket, const std::string& key,
                                          const SetPage& page) {
   const uint64_t hash = ring::key_hash(bucket, key);
-  if (ObjectPtr cached = cache_.find(data_key(hash, bucket, key))) return page_of(cached, page);
+  if (ObjectPtr cached = cache_.find(DataKeyBuffer(hash, bucket, key)))
+    return page_of(cached, page);
   Result<std::optional<StoredHead>> head = read_head(hash, bucket, key);
   if (!head) return head.status();
   if (!*head) return ObjectPtr();
@@ -274,7 +275,7 @@ Result<ObjectPtr> ObjectStore::load_page(const std::string& bucket, const std::s
 
 Result<OpLog> ObjectStore::load_records(const std::string& bucket, const std::string& key) {
   const uint64_t hash = ring::key_hash(bucket, key);
-  if (ObjectPtr cached = cache_.find(data_key(hash, bucket, key))) return cached->ops();
+  if (ObjectPtr cached = cache_.find(DataKeyBuffer(hash, bucket, key))) return cached->ops();
   Result<std::optional<StoredHead>> head = read_head(hash, bucket, key);
   if (!head) return head.status();
   if (!*head) return OpLog();
@@ -294,7 +295,7 @@ void ObjectStore::save_part(const std::string& bucket, const std::string& key, P
   }
   SHOAL_ASSERT(!rows.all && part.object->type() == DataType::kSet);
   const uint64_t hash = ring::key_hash(bucket, key);
-  const std::string k = data_key(hash, bucket, key);
+  const DataKeyBuffer k(hash, bucket, key);
   key_filter_.add(hash);
   store_.put(k, part.object->encode_stored(part.records_in_rows));
   save_elements(hash, bucket, key, *part.object->as<crdt::ORSet>(), rows);
@@ -307,7 +308,7 @@ void ObjectStore::save_part(const std::string& bucket, const std::string& key, P
 void ObjectStore::save(const std::string& bucket, const std::string& key, std::shared_ptr<Object> o,
                        Rows rows, bool durable) {
   const uint64_t hash = ring::key_hash(bucket, key);
-  const std::string k = data_key(hash, bucket, key);
+  const DataKeyBuffer k(hash, bucket, key);
   const std::string bytes = o->encode_stored();
   store_.put(k, bytes);
   if (const auto* set = o->as<crdt::ORSet>()) save_elements(hash, bucket, key, *set, rows);
@@ -351,7 +352,8 @@ void ObjectStore::save_elements(uint64_t hash, const std::string& bucket, const 
 
 void ObjectStore::save_ops(uint64_t hash, const std::string& bucket, const std::string& key,
                            const Object& o, Rows rows) {
-  if (!rows.all && (!rows.ops || rows.ops->empty())) return;  // most writes carry no op id
+  if (!rows.all && (!rows.ops || rows.ops->empty())) return;         // most writes carry no op id
+  if (rows.all && rows.absent && o.ops().records().empty()) return;  // no rows, none to clear
   const std::string prefix = op_prefix(hash, bucket, key);
   auto put_op = [&](uint64_t op) {
     const OpRecord* r = o.ops().find(op);

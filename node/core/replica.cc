@@ -175,27 +175,6 @@ void Node::check_own_history(const Object* mine, const Object& incoming) {
   bump_actor();
 }
 
-// A minted set delta touches only the elements its update named: a big set's replica
-// reads just those rows (and the records the delta carries) to join it.
-Result<ObjectStore::Part> Node::merge_target(const std::string& bucket, const std::string& key,
-                                             const Object& delta,
-                                             const std::vector<std::string>& elements) {
-  const auto* set = delta.as<crdt::ORSet>();
-  if (!set || elements.empty()) {
-    Result<std::shared_ptr<Object>> whole = objects_.writable(bucket, key);
-    if (!whole) return whole.status();
-    return ObjectStore::Part{std::move(whole).value()};
-  }
-  std::set<std::string> names(elements.begin(), elements.end());
-  if (config_.cluster.fault_points.bug_partial_by_entries) names.clear();
-  for (const auto& [elem, dots] : set->entries()) names.insert(elem);
-  if (names.empty()) names.insert(elements.front() + "?");  // the bug: reads none of them
-  for (const auto& [observed, named] : set->deferred()) names.insert(named.begin(), named.end());
-  std::vector<uint64_t> ops;
-  for (const auto& [op, record] : delta.ops().records()) ops.push_back(op);
-  return objects_.part(bucket, key, {names.begin(), names.end()}, ops, /*for_write=*/true);
-}
-
 Status Node::merge_local(const std::string& bucket, const std::string& key, const Object& delta,
                          bool durable, const std::vector<std::string>& elements, std::string* held,
                          const crdt::DotContext* minter_seen, bool removal) {
@@ -219,15 +198,17 @@ Status Node::merge_local(const std::string& bucket, const std::string& key, cons
   Object& mine = *part.object;
   if (auto* set = mine.as<crdt::ORSet>()) {
     SHOAL_RETURN_IF_ERROR(check_type(delta.type(), DataType::kSet));
-    const crdt::DotContext ctx_before = set->context();
+    // The join grows the context exactly when it does not hold the delta's already (both
+    // canonical); asked before it, no copy of the context to compare with after.
+    const bool context_grows = !set->context().covers(delta.as<crdt::ORSet>()->context());
     const auto deferred_before = set->deferred();  // almost always empty
     const ObjectStore::RowsBefore before =
         objects_.rows_before(bucket, key, *set, elements, delta.as<crdt::ORSet>());
     crdt::ORSet::Touched touched;
     SHOAL_RETURN_IF_ERROR(mine.join(delta, &touched, &ops));
     if (!part.partial) prune_ops(mine, &ops);  // a partial set holds only some records
-    const bool changed = !touched.empty() || !(set->context() == ctx_before) ||
-                         set->deferred() != deferred_before || !ops.empty();
+    const bool changed =
+        !touched.empty() || context_grows || set->deferred() != deferred_before || !ops.empty();
     const ObjectStore::Rows rows{.elements = &touched, .ops = &ops, .before = &before};
     if (changed) objects_.save_part(bucket, key, std::move(part), rows, durable);
     return Status::ok();
@@ -242,37 +223,16 @@ Status Node::merge_local(const std::string& bucket, const std::string& key, cons
   return Status::ok();
 }
 
-Result<ObjectStore::Part> Node::update_target(const Update& u, const std::string& bucket,
-                                              const std::string& key) {
-  const bool set_op = u.kind == Update::Kind::kSetAdd || u.kind == Update::Kind::kSetRemove;
-  if (u.counting) {  // a big set is loaded in part, only to refuse it (type_mismatch)
-    std::vector<uint64_t> ops;
-    if (!u.op_id.empty()) ops.push_back(op_key(u.op_id));
-    Result<ObjectStore::Part> part = objects_.part(bucket, key, {std::string()}, ops, true);
-    return part;
-  }
-  if (!set_op || u.elements.empty()) {
-    Result<std::shared_ptr<Object>> whole = objects_.writable(bucket, key);
-    if (!whole) return whole.status();
-    return ObjectStore::Part{std::move(whole).value()};
-  }
-  std::vector<uint64_t> ops;
-  if (!u.op_id.empty()) ops.push_back(op_key(u.op_id));
-  return objects_.part(bucket, key, u.elements, ops, /*for_write=*/true);
-}
-
-Result<ObjectPtr> Node::load_members(const std::string& bucket, const std::string& key,
-                                     const std::vector<std::string>& elements) {
-  if (elements.empty()) return objects_.load_bounded(bucket, key, config_.max_set_read_members);
-  Result<ObjectStore::Part> got = objects_.part(bucket, key, elements, {}, /*for_write=*/false);
-  if (!got) return got.status();
-  return ObjectPtr(std::move(got->object));
-}
-
 Result<Node::LocalApplied> Node::local_update(const Update& update, const std::string& bucket,
                                               const std::string& key, bool durable) {
-  Update u = update;
-  if (config_.cluster.fault_points.bug_ignore_op_ids) u.op_id.clear();
+  // A copy only where the update changes (a copy of every value and member list would
+  // cost allocations on every write): the fault drops its op id, and a counting delete's
+  // timestamp may move past a tombstone (probe_over_tombstone).
+  const bool drop_op_id = config_.cluster.fault_points.bug_ignore_op_ids && !update.op_id.empty();
+  std::optional<Update> copy;
+  if (drop_op_id || update.counting) copy = update;
+  if (drop_op_id) copy->op_id.clear();
+  const Update& u = copy ? *copy : update;
   Result<ObjectStore::Part> current = update_target(u, bucket, key);
   if (!current) return current.status();
   ObjectStore::Part part = std::move(current).value();
@@ -283,7 +243,8 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
                            : counts_removed(u)
                                ? removal_flags(state.get(), u.elements, nullptr, nullptr)
                                : std::string();
-  if (probe_over_tombstone(u, held, part)) state = std::make_shared<Object>(update_type(update));
+  if (copy && probe_over_tombstone(*copy, held, part))
+    state = std::make_shared<Object>(update_type(update));
   const auto* set = state->as<crdt::ORSet>();
   const ObjectStore::RowsBefore before =
       set ? objects_.rows_before(bucket, key, *set, u.elements) : ObjectStore::RowsBefore();

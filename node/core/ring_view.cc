@@ -53,6 +53,19 @@ std::vector<ring::NodeId> RingView::owners(uint64_t hash) const {
   return out;
 }
 
+std::vector<ring::Target> RingView::primaries(uint64_t hash, size_t n,
+                                              const std::set<ring::NodeId>& down) const {
+  thread_local std::vector<uint32_t> owners;
+  ring_.preference_indexes(hash, n, &owners);
+  std::vector<ring::Target> out;
+  out.reserve(owners.size());
+  for (uint32_t i : owners) {
+    const ring::NodeId& node = ring_.nodes()[i];
+    if (down.empty() || !down.contains(node)) out.push_back(ring::Target{node, std::nullopt});
+  }
+  return out;
+}
+
 const std::map<ring::NodeId, double>& RingView::ownership() const {
   if (ownership_ring_ != fingerprint_ || ownership_.empty()) {
     ownership_ = ring_.ownership(replicas_);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "ring/ring.h"
@@ -35,6 +36,11 @@ class RingView {
   bool co_owned(uint64_t hash, const ring::NodeId& peer) const;
   // The key's owners, in preference order.
   std::vector<ring::NodeId> owners(uint64_t hash) const;
+  // A request's targets under a strict quorum: the key's first min(n, size) owners (n is
+  // the request's, not necessarily `replicas`) that `down` does not hold, in preference
+  // order, none standing in for another. One allocation (every request asks this).
+  std::vector<ring::Target> primaries(uint64_t hash, size_t n,
+                                      const std::set<ring::NodeId>& down) const;
   // Each node's share of the hash space it replicates (summing to min(replicas, size)).
   const std::map<ring::NodeId, double>& ownership() const;
 

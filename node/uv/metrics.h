@@ -21,7 +21,7 @@ class Metrics {
   // Latency buckets (seconds), as Prometheus histograms want them.
   static constexpr std::array<double, 15> kBuckets = {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
-  // A request's consistency as the series name it: "one", "quorum", "all", "local" or
+  // A request's consistency as the series names it: "one", "quorum", "all", "local" or
   // "custom" (consistency_name).
   enum class Consistency : uint8_t { kOne, kQuorum, kAll, kLocal, kCustom };
   static Consistency consistency_of(const core::RequestOptions& o);

@@ -72,5 +72,50 @@ TEST_CASE("keys: data keys round-trip and sort by key hash", "[core][keys]") {
   REQUIRE_FALSE(parse_data_key(bad).has_value());
 }
 
+TEST_CASE("keys: an element row's prefix is told without parsing the row", "[core][keys]") {
+  for (const std::string& key : {std::string("k"), std::string(300, 'x')}) {
+    const std::string prefix = element_prefix(7, "bucket", key);
+    CHECK(element_prefix_of(prefix + "member") == prefix);
+    CHECK(element_prefix_of(prefix) == prefix);  // the empty member
+    CHECK(element_prefix_of(data_key(7, "bucket", key)).empty());
+    CHECK(element_prefix_of(op_row_key(op_prefix(7, "bucket", key), 3)).empty());
+    CHECK(element_prefix_of(prefix.substr(0, prefix.size() - 1)).empty());  // cut short
+    CHECK(element_prefix_of(prefix.substr(0, 15)).empty());
+  }
+  CHECK(element_prefix_of(meta_key("actor")).empty());
+  CHECK(element_prefix_of("").empty());
+  // Every cut of every kind of row, and a row with both flags, against the parse it
+  // replaces (anti_entropy.cc before: the row less its parsed member).
+  const std::string prefix = element_prefix(7, "bucket", "key");
+  std::string both = prefix;
+  both[9] = static_cast<char>(both[9] | 0x40);  // the op flag too
+  for (const std::string& row : {prefix + "member", op_row_key(op_prefix(7, "bucket", "key"), 3),
+                                 data_key(7, "bucket", "key"), both + "member"}) {
+    for (size_t n = 0; n <= row.size(); ++n) {
+      const std::string_view cut = std::string_view(row).substr(0, n);
+      bool sub = false;
+      std::string elem;
+      const bool element = parse_data_row(cut, &sub, &elem) && sub && !is_op_row(cut);
+      INFO(n);
+      CHECK(element_prefix_of(cut) ==
+            (element ? cut.substr(0, cut.size() - elem.size()) : std::string_view()));
+    }
+  }
+}
+
+TEST_CASE("keys: a data key buffer holds the key's bytes, inline or not", "[core][keys]") {
+  const std::string expected =
+      std::string("d\x01\x02\x03\x04\x05\x06\x07\x08\0\0\0\x02", 13) + "bk" + "key";
+  CHECK(DataKeyBuffer(0x0102030405060708, "bk", "key").view() == expected);
+  // Across the inline size (96 bytes: 13 of header, then bucket and key).
+  for (size_t n = 0; n < 200; ++n) {
+    INFO(n);
+    const std::string key(n, static_cast<char>('a' + n % 26));
+    const DataKeyBuffer k(n, "bucket", key);
+    REQUIRE(k.view().size() == 13 + 6 + n);
+    REQUIRE(parse_data_key(k) == DataKey{n, "bucket", key});
+  }
+}
+
 }  // namespace
 }  // namespace shoal::core

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "crdt/prng.h"
 
@@ -47,6 +48,27 @@ TEST_CASE("owns, co_owned and owners agree with the ring's preference lists", "[
         CHECK(v.co_owned(hash, peer) == (in(expected, "n2") && in(expected, peer)));
       }
     }
+  }
+}
+
+TEST_CASE("a request's primaries are the preference list less the down nodes", "[ring_view]") {
+  const std::vector<ring::NodeId> members = {"n1", "n2", "n3", "n4", "n5"};
+  RingView v("n1", 16, 3, members);
+  ring::Ring twin(members, 16);
+  Prng rng(11);
+  for (int i = 0; i < 2000; ++i) {
+    const uint64_t hash = rng.next();
+    const size_t n = 1 + rng.below(6);  // a request's own n, also past the ring's size
+    std::set<ring::NodeId> down;
+    for (const ring::NodeId& m : members) {
+      if (rng.below(4) == 0) down.insert(m);
+    }
+    std::vector<ring::Target> expected;
+    for (const ring::NodeId& node : twin.preference_list(hash, n)) {
+      if (!down.count(node)) expected.push_back(ring::Target{node, std::nullopt});
+    }
+    REQUIRE(v.primaries(hash, n, down) == expected);
+    REQUIRE(v.primaries(hash, n, {}).size() == std::min<size_t>(n, members.size()));
   }
 }
 

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <catch2/catch.hpp>
+#include <string>
+#include <vector>
 
 #include "node/api/json.h"
 #include "node/uv/address.h"
@@ -162,6 +164,65 @@ TEST_CASE("INFO, cluster_status and /metrics say what /status says", "[snapshot]
   CHECK(metrics.find("shoal_peer_up{peer=\"n2\"} 0\n") != std::string::npos);
   CHECK(metrics.find("shoal_peer_unconfirmed_segments{peer=\"n2\"} 2\n") != std::string::npos);
   CHECK(metrics.find("peer=\"n1\"") == std::string::npos);
+}
+
+// The lines of `text` that start with `prefix`, in order.
+std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t end = text.find('\n', at);
+    const std::string line = text.substr(at, end == std::string::npos ? end : end - at);
+    if (line.starts_with(prefix)) out.push_back(line);
+    at = end == std::string::npos ? text.size() : end + 1;
+  }
+  return out;
+}
+
+TEST_CASE("/metrics names each request cell, in name order, and only those counted", "[metrics]") {
+  using C = Metrics::Consistency;
+  Metrics m;
+  // Observed out of name order, the first one twice, two codes under one op.
+  m.observe(api::Op::kSetAdd, C::kQuorum, Code::kOk, 0.0003);
+  m.observe(api::Op::kGet, C::kOne, Code::kNotFound, 0.002);
+  m.observe(api::Op::kSetAdd, C::kQuorum, Code::kOk, 0.0001);
+  m.observe(api::Op::kGet, C::kOne, Code::kOk, 7.0);
+  m.observe(api::Op::kPut, C::kCustom, Code::kTimeout, 1.0);
+  CHECK(m.requests() == 5);
+  const std::string text = m.render(NodeSnapshot{});
+  CHECK(lines_starting(text, "shoal_requests_total{") ==
+        std::vector<std::string>{
+            R"(shoal_requests_total{op="get",consistency="one",code="not_found"} 1)",
+            R"(shoal_requests_total{op="get",consistency="one",code="ok"} 1)",
+            R"(shoal_requests_total{op="put",consistency="custom",code="timeout"} 1)",
+            R"(shoal_requests_total{op="set_add",consistency="quorum",code="ok"} 2)"});
+  // One histogram per op and consistency: its buckets count what fell at or under them.
+  auto bucket = [](const char* le, int n) {
+    return std::string(
+               R"(shoal_request_duration_seconds_bucket{op="set_add",consistency="quorum",)") +
+           "le=\"" + le + "\"} " + std::to_string(n);
+  };
+  CHECK(lines_starting(text, R"(shoal_request_duration_seconds_bucket{op="set_add")") ==
+        std::vector<std::string>{
+            bucket("0.0001", 1), bucket("0.00025", 1), bucket("0.0005", 2), bucket("0.001", 2),
+            bucket("0.0025", 2), bucket("0.005", 2), bucket("0.01", 2), bucket("0.025", 2),
+            bucket("0.05", 2), bucket("0.1", 2), bucket("0.25", 2), bucket("0.5", 2),
+            bucket("1", 2), bucket("2.5", 2), bucket("5", 2), bucket("+Inf", 2)});
+  CHECK(lines_starting(text, "shoal_request_duration_seconds_count{") ==
+        std::vector<std::string>{
+            R"(shoal_request_duration_seconds_count{op="get",consistency="one"} 2)",
+            R"(shoal_request_duration_seconds_count{op="put",consistency="custom"} 1)",
+            R"(shoal_request_duration_seconds_count{op="set_add",consistency="quorum"} 2)"});
+  CHECK(lines_starting(text, R"(shoal_request_duration_seconds_sum{op="get")") ==
+        std::vector<std::string>{
+            R"(shoal_request_duration_seconds_sum{op="get",consistency="one"} 7.002)"});
+  // A request past the last bucket counts only in +Inf.
+  CHECK(text.find(R"(op="get",consistency="one",le="5"} 1)") != std::string::npos);
+  CHECK(text.find(R"(op="get",consistency="one",le="+Inf"} 2)") != std::string::npos);
+  // Nothing counted: no request series at all, only their headers.
+  const std::string none = Metrics().render(NodeSnapshot{});
+  CHECK(lines_starting(none, "shoal_request").empty());
+  CHECK(none.find("# TYPE shoal_requests_total counter") != std::string::npos);
 }
 
 }  // namespace
