@@ -5,7 +5,10 @@
 // when a replica holds it stamped by a clock ahead (then a read and a delete follow).
 // Each run is one seed; a failure names it.
 #include <algorithm>
+#include <array>
 #include <catch2/catch.hpp>
+#include <utility>
+#include <vector>
 
 #include "requests.h"
 #include "sim.h"
@@ -285,6 +288,45 @@ TEST_CASE("a key deleted twice in a row counts once (20 seeds)", "[sim]") {
     REQUIRE(second);
     CHECK(first->removed == std::optional<uint32_t>(1));
     CHECK(second->removed == std::optional<uint32_t>(0));
+  }
+}
+
+// The stamp (timestamp, actor) of the tombstone a LOCAL read on `via` finds for `key`.
+std::pair<uint64_t, crdt::Actor> tombstone_stamp(Sim& sim, const char* via,
+                                                 const std::string& key) {
+  const std::optional<ClientResponse> got = run_one(sim, via, read("r", key, local()));
+  REQUIRE(got);
+  REQUIRE(got->status.is_ok());
+  const auto* lww = got->object ? got->object->as<crdt::LWWRegister>() : nullptr;
+  REQUIRE(lww);
+  REQUIRE_FALSE(lww->read());
+  return {lww->timestamp(), lww->actor()};
+}
+
+// A minter holding only a tombstone sends a probe stamped past it and leaves its tombstone
+// as it is, as every replica does: a DEL of a deleted key writes nothing anywhere.
+TEST_CASE("a counting delete of a deleted key leaves every tombstone as it was", "[sim]") {
+  for (uint64_t seed : scenario_seeds(5)) {
+    INFO("replay with: SHOAL_SIM_SEED=" << seed << " build/test/tests/sim_tests");
+    Sim sim(SimOptions{seed, 3, 1, 20, 0, 0, 256});
+    REQUIRE(run_one(sim, "n1", lww_put("k", "v"))->status.is_ok());
+    REQUIRE(run_one(sim, "n2", counting_delete("k"))->removed == std::optional<uint32_t>(1));
+    sim.run_until_idle(1'000);
+    std::vector<std::pair<uint64_t, crdt::Actor>> before;
+    for (const char* via : {"n1", "n2", "n3"}) before.push_back(tombstone_stamp(sim, via, "k"));
+    for (const char* via : {"n1", "n2", "n3"}) {
+      const std::optional<ClientResponse> again = run_one(sim, via, counting_delete("k"));
+      REQUIRE(again);
+      REQUIRE(again->status.is_ok());
+      CHECK(again->removed == std::optional<uint32_t>(0));
+      CHECK(sim.node(via).counters().remove_followups == 0);
+    }
+    sim.run_until_idle(1'000);
+    const std::array<const char*, 3> nodes{"n1", "n2", "n3"};
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      INFO(nodes[i]);
+      CHECK(tombstone_stamp(sim, nodes[i], "k") == before[i]);
+    }
   }
 }
 
