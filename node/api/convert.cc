@@ -53,30 +53,30 @@ void fill_from_object(const core::Object& o, Response* r) {
 
 }  // namespace
 
-Result<core::ClientRequest> to_core(const Request& r) {
+Result<core::ClientRequest> to_core(Request&& r) {
   core::ClientRequest c;
-  c.bucket = r.bucket;
-  c.key = r.key;
+  c.bucket = std::move(r.bucket);
+  c.key = std::move(r.key);
   c.options = r.options;
   c.op = core::ClientRequest::Op::kUpdate;
   core::Update& u = c.update;
   if (!r.op_id.empty() && !is_update(r.op)) {
     return Status::invalid_argument("field \"op_id\": op_id applies to updates only");
   }
-  u.op_id = r.op_id;  // every attempt of one operation carries it; it takes effect once
+  u.op_id = std::move(r.op_id);  // every attempt of one operation carries it; it takes effect once
   switch (r.op) {
     case Op::kGet:
     case Op::kCounterGet:
     case Op::kSetGet:
       c.op = core::ClientRequest::Op::kGet;
-      if (r.op == Op::kSetGet) c.elements = r.elements;
-      if (r.op == Op::kSetGet && r.count > 0) c.page = core::SetPage{r.after, r.count};
+      if (r.op == Op::kSetGet) c.elements = std::move(r.elements);
+      if (r.op == Op::kSetGet && r.count > 0) c.page = core::SetPage{std::move(r.after), r.count};
       return c;
     case Op::kPut:
     case Op::kDelete: {
       u.kind = r.op == Op::kPut ? core::Update::Kind::kPut : core::Update::Kind::kDelete;
       u.type = r.type;
-      u.value = r.value;
+      u.value = std::move(r.value);
       u.counting = r.counting;
       Result<std::optional<crdt::DotContext>> ctx = parse_context(r.context);
       if (!ctx) return ctx.status();
@@ -92,7 +92,7 @@ Result<core::ClientRequest> to_core(const Request& r) {
     case Op::kSetRemove: {
       u.kind = r.op == Op::kSetAdd ? core::Update::Kind::kSetAdd : core::Update::Kind::kSetRemove;
       u.type = core::DataType::kSet;
-      u.elements = r.elements;
+      u.elements = std::move(r.elements);
       Result<std::optional<crdt::DotContext>> ctx = parse_context(r.context);
       if (!ctx) return ctx.status();
       u.context = std::move(ctx).value();
@@ -109,7 +109,25 @@ Result<core::ClientRequest> to_core(const Request& r) {
   return Status::internal("operation has no core request");
 }
 
+Result<core::ClientRequest> to_core(const Request& request) { return to_core(Request(request)); }
+
+Asked Asked::of(const Request& request) {
+  Asked a;
+  a.id = request.id;
+  a.op = request.op;
+  a.status_only = request.status_only;
+  if (request.op == Op::kGet) {
+    a.bucket = request.bucket;
+    a.key = request.key;
+  }
+  return a;
+}
+
 Response to_response(const Request& request, core::ClientResponse answer) {
+  return to_response(Asked::of(request), std::move(answer));
+}
+
+Response to_response(const Asked& request, core::ClientResponse answer) {
   Response r;
   r.id = request.id;
   r.status = std::move(answer.status);

@@ -27,7 +27,7 @@ struct Message {
 using Done = std::function<void(Response)>;
 // What a route reaches beyond the message. Any hook may be empty but submit.
 struct Hooks {
-  std::function<void(Request, Done)> submit;
+  std::function<void(Request&&, Done)> submit;  // the request is the callee's to move from
   std::function<void()> on_output;
   std::function<std::string()> node_id;
   std::function<std::string()> status_json;   // GET /status

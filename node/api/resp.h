@@ -42,7 +42,8 @@ constexpr uint64_t kMatchBudgetSteps = 10'000'000;
 class Session : public std::enable_shared_from_this<Session> {
  public:
   using Done = std::function<void(Response)>;
-  using Submit = std::function<void(Request, Done)>;
+  // The request is the callee's to move from (one request is not copied on its way in).
+  using Submit = std::function<void(Request&&, Done)>;
   struct Hooks {
     Submit submit;                      // runs a request; Done may run later, or at once
     std::function<void()> on_output;    // new in-order output can be taken

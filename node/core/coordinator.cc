@@ -17,7 +17,7 @@ void Node::answer(ReplyFn reply, ClientResponse response, bool internal) {
   replies_.emplace_back(std::move(reply), std::move(response));
 }
 
-void Node::start_request(ClientRequest request, ReplyFn reply, bool internal) {
+void Node::start_request(ClientRequest&& request, ReplyFn reply, bool internal) {
   Result<ResolvedOptions> opts = resolve(request.options);
   Status invalid = opts.status();
   if (invalid.is_ok() && faults_.refuses_clients()) {

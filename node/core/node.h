@@ -317,7 +317,7 @@ class Node {
   void respond(Pending& p, ClientResponse response);
   // `internal`: a step of a request this node runs for another (set_remove.cc): answered
   // at once, within the turn, instead of with the turn's answers.
-  void start_request(ClientRequest request, ReplyFn reply, bool internal);
+  void start_request(ClientRequest&& request, ReplyFn reply, bool internal);
   void answer(ReplyFn reply, ClientResponse response, bool internal);
   // Joins a replica's flags into a set add's held flags or a counting remove's removal.
   static void note_flags(Pending& p, std::string_view flags, const ring::NodeId& from,

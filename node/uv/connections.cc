@@ -256,7 +256,7 @@ bool Server::Impl::handle_client_frame(Conn* c, std::string_view payload) {
   return true;
 }
 
-void Server::Impl::submit(uint64_t conn_id, api::Request req,
+void Server::Impl::submit(uint64_t conn_id, api::Request&& req,
                           std::function<void(api::Response)> done) {
   api::Response refusal;
   refusal.id = req.id;
@@ -270,26 +270,23 @@ void Server::Impl::submit(uint64_t conn_id, api::Request req,
   if (draining && refusal.status.is_ok()) {
     refusal.status = Status::unavailable("node " + config.node_id + " is shutting down");
   }
-  Result<core::ClientRequest> creq =
-      refusal.status.is_ok() ? api::to_core(req) : Result<core::ClientRequest>(refusal.status);
+  // The answer needs only the request's identity; the core takes the payload.
+  api::Asked asked = api::Asked::of(req);
+  const Metrics::Consistency cons = Metrics::consistency_of(req.options);
+  Result<core::ClientRequest> creq = refusal.status.is_ok()
+                                         ? api::to_core(std::move(req))
+                                         : Result<core::ClientRequest>(refusal.status);
   if (!creq) {
     refusal.status = creq.status();
     done(std::move(refusal));
     return;
   }
-  // The answer needs only the request's identity; drop the payload.
-  api::Request head;
-  head.id = req.id;
-  head.op = req.op;
-  head.status_only = req.status_only;
-  head.bucket = std::move(req.bucket);
-  head.key = std::move(req.key);
   const uint64_t start_ns = uv_hrtime();
   node->on_client_request(std::move(creq).value(),
-                          [this, head = std::move(head), done = std::move(done), start_ns,
-                           cons = Metrics::consistency_of(req.options)](core::ClientResponse a) {
-                            api::Response r = api::to_response(head, std::move(a));
-                            metrics.observe(head.op, cons, r.status.code(),
+                          [this, asked = std::move(asked), done = std::move(done), start_ns,
+                           cons](core::ClientResponse a) {
+                            api::Response r = api::to_response(asked, std::move(a));
+                            metrics.observe(asked.op, cons, r.status.code(),
                                             static_cast<double>(uv_hrtime() - start_ns) / 1e9);
                             done(std::move(r));
                           });
@@ -298,7 +295,7 @@ void Server::Impl::submit(uint64_t conn_id, api::Request req,
 void Server::Impl::start_resp(Conn* c) {
   c->resp_parser = std::make_unique<api::resp::Parser>();
   api::resp::Session::Hooks hooks;
-  hooks.submit = [this, conn_id = c->id](api::Request r, api::resp::Session::Done done) {
+  hooks.submit = [this, conn_id = c->id](api::Request&& r, api::resp::Session::Done done) {
     const api::Op op = r.op;
     submit(conn_id, std::move(r), count_read(conn_id, op, std::move(done)));
   };
@@ -357,7 +354,7 @@ void Server::Impl::process_resp(Conn* c) {
 
 void Server::Impl::start_http(Conn* c) {
   api::http::Session::Hooks hooks;
-  hooks.submit = [this, conn_id = c->id](api::Request r, api::http::Session::Done done) {
+  hooks.submit = [this, conn_id = c->id](api::Request&& r, api::http::Session::Done done) {
     const api::Op op = r.op;
     submit(conn_id, std::move(r), count_read(conn_id, op, std::move(done)));
   };

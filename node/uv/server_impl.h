@@ -256,7 +256,7 @@ struct Server::Impl final : core::Clock, core::Transport {
   // Runs a client request of connection `conn_id` through the core (the native, RESP and
   // HTTP paths share it): refused at once when its user may not (authorize), when
   // draining or overloaded, else answered from the core's turn.
-  void submit(uint64_t conn_id, api::Request req, std::function<void(api::Response)> done);
+  void submit(uint64_t conn_id, api::Request&& req, std::function<void(api::Response)> done);
   // Client authentication (client_auth.cc). Whether connection `c` may do `access` on
   // `bucket` (nullopt: anything a signed-in user may, such as ping): ok when
   // authentication is off.

@@ -3,6 +3,10 @@
 #include "node/uv/timer_queue.h"
 
 #include <catch2/catch.hpp>
+#include <map>
+#include <optional>
+#include <random>
+#include <tuple>
 #include <vector>
 
 namespace shoal::uvshell {
@@ -87,6 +91,77 @@ TEST_CASE("the shell's timer is armed only when the earliest deadline changes", 
   h.queue.schedule(4, 0);
   CHECK(h.armed.back() == 1'200);  // now 1200 + 0, a new arming after the fire
   CHECK(h.armed.size() == 5);
+}
+
+TEST_CASE("deadlines of requests that finished early do not pile up", "[timer_queue]") {
+  Harness h;
+  h.queue.schedule(1, 60'000);  // a tick that stays
+  for (uint64_t id = 2; id < 10'000; ++id) {
+    h.queue.schedule(id, 5'000);           // a request's timeout...
+    if (id % 10 != 0) h.queue.cancel(id);  // ...most of them answered long before it
+    REQUIRE(h.queue.held_entries() <= 2 * h.queue.size() + 64);
+  }
+  CHECK(h.queue.size() == 1 + 999);
+  CHECK(h.queue.first_deadline_ms() == 6'000);
+}
+
+// The naive twin: every live timer in a map, fired by a scan for the earliest (deadline,
+// order scheduled).
+struct Twin {
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> live;  // id -> (deadline, order)
+  uint64_t order = 0;
+  void schedule(uint64_t id, uint64_t deadline_ms) { live[id] = {deadline_ms, order++}; }
+  std::optional<uint64_t> first() const {
+    std::optional<std::pair<uint64_t, uint64_t>> best;
+    for (const auto& [id, d] : live) best = best ? std::min(*best, d) : d;
+    if (!best) return std::nullopt;
+    return best->first;
+  }
+  std::vector<uint64_t> fire(uint64_t now) {
+    std::vector<uint64_t> fired;
+    for (;;) {
+      auto earliest = live.end();
+      for (auto it = live.begin(); it != live.end(); ++it) {
+        if (earliest == live.end() || it->second < earliest->second) earliest = it;
+      }
+      if (earliest == live.end() || earliest->second.first > now) return fired;
+      fired.push_back(earliest->first);
+      live.erase(earliest);
+    }
+  }
+};
+
+TEST_CASE("the queue fires as a naive twin does, and holds few dead deadlines", "[timer_queue]") {
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    INFO("seed " << seed);
+    std::mt19937_64 rng(seed);
+    Harness h;
+    Twin twin;
+    const uint64_t ids = 1 + rng() % 300;  // some runs grow the table, some do not
+    for (int step = 0; step < 5'000; ++step) {
+      const uint64_t id = 1 + rng() % ids;
+      switch (rng() % 4) {
+        case 0:
+        case 1: {
+          const uint64_t delay_ms = rng() % 500;
+          h.queue.schedule(id, delay_ms);
+          twin.schedule(id, h.clock.now + delay_ms);
+          break;
+        }
+        case 2:
+          h.queue.cancel(id);
+          twin.live.erase(id);
+          break;
+        default: {
+          const uint64_t now = h.clock.now + rng() % 60;
+          REQUIRE(h.fire(now) == twin.fire(now));
+        }
+      }
+      REQUIRE(h.queue.size() == twin.live.size());
+      REQUIRE(h.queue.first_deadline_ms() == twin.first());
+      REQUIRE(h.queue.held_entries() <= 2 * h.queue.size() + 64);
+    }
+  }
 }
 
 }  // namespace
