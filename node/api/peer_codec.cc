@@ -303,6 +303,12 @@ std::string encode_message(const core::Message& m) {
 
 Result<core::Message> decode_message(std::string_view payload) {
   core::Message m;
+  SHOAL_RETURN_IF_ERROR(decode_message_into(payload, &m));
+  return m;
+}
+
+Status decode_message_into(std::string_view payload, core::Message* out) {
+  core::Message& m = *out;
   Status s = unpack_payload(payload, [&](const MsgObject& o) -> Status {
     codec::Array a;
     SHOAL_RETURN_IF_ERROR(codec::array(o, &a));
@@ -361,7 +367,7 @@ Result<core::Message> decode_message(std::string_view payload) {
     return Status::ok();
   });
   if (!s.is_ok()) return Status::corruption("peer message: " + s.message());
-  return m;
+  return Status::ok();
 }
 
 }  // namespace shoal::api

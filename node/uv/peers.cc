@@ -56,13 +56,13 @@ Peer* Server::Impl::peer_for(const std::string& id) {
 // keys before it handles any (Node::prefetch): the cache misses of their lookups overlap
 // instead of stalling each message in turn.
 bool Server::Impl::PeerBatch::add(std::string_view payload) {
-  Result<core::Message> m = api::decode_message(payload);
-  if (!m) {
-    error = m.status();
+  if (messages.capacity() == 0) messages.reserve(kMaxMessages);
+  Status decoded = api::decode_message_into(payload, &messages.emplace_back());
+  if (!decoded.is_ok()) {
+    messages.pop_back();
+    error = std::move(decoded);
     return false;
   }
-  if (messages.capacity() == 0) messages.reserve(kMaxMessages);
-  messages.push_back(std::move(m).value());
   bytes += payload.size();
   return true;
 }
