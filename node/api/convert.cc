@@ -51,32 +51,35 @@ void fill_from_object(const core::Object& o, Response* r) {
   }
 }
 
-}  // namespace
-
-Result<core::ClientRequest> to_core(Request&& r) {
+// One body for both forms: `Req` is Request (the payload's strings are moved out) or
+// const Request& (copied; nothing else of the request, such as a password, is).
+template <typename Req>
+Result<core::ClientRequest> build_core(Req&& r) {
   core::ClientRequest c;
-  c.bucket = std::move(r.bucket);
-  c.key = std::move(r.key);
+  c.bucket = std::forward<Req>(r).bucket;
+  c.key = std::forward<Req>(r).key;
   c.options = r.options;
   c.op = core::ClientRequest::Op::kUpdate;
   core::Update& u = c.update;
   if (!r.op_id.empty() && !is_update(r.op)) {
     return Status::invalid_argument("field \"op_id\": op_id applies to updates only");
   }
-  u.op_id = std::move(r.op_id);  // every attempt of one operation carries it; it takes effect once
+  u.op_id = std::forward<Req>(r)
+                .op_id;  // every attempt of one operation carries it; it takes effect once
   switch (r.op) {
     case Op::kGet:
     case Op::kCounterGet:
     case Op::kSetGet:
       c.op = core::ClientRequest::Op::kGet;
-      if (r.op == Op::kSetGet) c.elements = std::move(r.elements);
-      if (r.op == Op::kSetGet && r.count > 0) c.page = core::SetPage{std::move(r.after), r.count};
+      if (r.op == Op::kSetGet) c.elements = std::forward<Req>(r).elements;
+      if (r.op == Op::kSetGet && r.count > 0)
+        c.page = core::SetPage{std::forward<Req>(r).after, r.count};
       return c;
     case Op::kPut:
     case Op::kDelete: {
       u.kind = r.op == Op::kPut ? core::Update::Kind::kPut : core::Update::Kind::kDelete;
       u.type = r.type;
-      u.value = std::move(r.value);
+      u.value = std::forward<Req>(r).value;
       u.counting = r.counting;
       Result<std::optional<crdt::DotContext>> ctx = parse_context(r.context);
       if (!ctx) return ctx.status();
@@ -92,7 +95,7 @@ Result<core::ClientRequest> to_core(Request&& r) {
     case Op::kSetRemove: {
       u.kind = r.op == Op::kSetAdd ? core::Update::Kind::kSetAdd : core::Update::Kind::kSetRemove;
       u.type = core::DataType::kSet;
-      u.elements = std::move(r.elements);
+      u.elements = std::forward<Req>(r).elements;
       Result<std::optional<crdt::DotContext>> ctx = parse_context(r.context);
       if (!ctx) return ctx.status();
       u.context = std::move(ctx).value();
@@ -109,7 +112,11 @@ Result<core::ClientRequest> to_core(Request&& r) {
   return Status::internal("operation has no core request");
 }
 
-Result<core::ClientRequest> to_core(const Request& request) { return to_core(Request(request)); }
+}  // namespace
+
+Result<core::ClientRequest> to_core(Request&& request) { return build_core(std::move(request)); }
+
+Result<core::ClientRequest> to_core(const Request& request) { return build_core(request); }
 
 Asked Asked::of(const Request& request) {
   Asked a;

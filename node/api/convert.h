@@ -12,7 +12,8 @@ namespace shoal::api {
 
 // REQUIRES: request.op != Op::kPing. invalid_argument for a context that is not one
 // Shoal returned, or an op_id on a read. An update's op_id becomes Update::op_id.
-// The rvalue form moves the key, value, members and op id out of `request`.
+// The rvalue form moves the bucket, key, value, members, page start and op id out of
+// `request`.
 Result<core::ClientRequest> to_core(Request&& request);
 Result<core::ClientRequest> to_core(const Request& request);
 

@@ -57,8 +57,8 @@ Result<std::string> decode_welcome(std::string_view payload);  // the node id, o
 
 std::string encode_message(const core::Message& message);
 Result<core::Message> decode_message(std::string_view payload);
-// The same, into a default-constructed `out` (a receiver's batch decodes in place, without
-// moving each message). On an error `out` holds part of the message: discard it.
+// The same, into `out` (a receiver's batch decodes in place, without moving each message).
+// REQUIRES: *out is default-constructed. On an error it holds part of the message: discard it.
 Status decode_message_into(std::string_view payload, core::Message* out);
 
 }  // namespace shoal::api

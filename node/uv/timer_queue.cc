@@ -1,6 +1,7 @@
 #include "node/uv/timer_queue.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "crdt/assert.h"
 #include "crdt/linear_probe.h"
@@ -12,8 +13,11 @@ namespace {
 constexpr size_t kFirstSlots = 64;
 constexpr size_t kSpareDeadEntries = 64;
 
+// Fibonacci hashing: the product's top bits, so every bit of the id counts (request ids
+// are an actor's bits above a counter's).
 size_t home_of(uint64_t id, size_t slots) {
-  return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> 32) & (slots - 1);
+  const int bits = std::countr_zero(slots);  // slots is a power of two, at least 64
+  return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> (64 - bits));
 }
 
 }  // namespace

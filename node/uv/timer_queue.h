@@ -9,7 +9,8 @@
 // of (deadline, sequence, id) in a vector, and an open-addressing table id -> sequence of
 // its live entry. A cancelled or replaced entry stays in the heap, dead, until it reaches
 // the top or the heap holds more than twice the live timers plus 64 (then it is rebuilt
-// from the live ones). The heap's top is always live.
+// from the live ones; the bound holds between calls, not within fire_due's loop). The
+// heap's top is always live. The table is at most half full, so a probe always ends.
 //
 // Arming: `arm(deadline_ms)` is called whenever the earliest deadline is not the one last
 // armed (the shell starts its timer for it); after fire_due() nothing counts as armed.
@@ -17,6 +18,7 @@
 // re-arms for the next one.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>

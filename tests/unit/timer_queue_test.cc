@@ -3,6 +3,7 @@
 #include "node/uv/timer_queue.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -117,7 +118,9 @@ struct Twin {
     if (!best) return std::nullopt;
     return best->first;
   }
-  std::vector<uint64_t> fire(uint64_t now) {
+  // Fires what is due at `now`, earliest first; `then(id)` runs after each, and may
+  // schedule and cancel.
+  std::vector<uint64_t> fire(uint64_t now, const std::function<void(uint64_t)>& then) {
     std::vector<uint64_t> fired;
     for (;;) {
       auto earliest = live.end();
@@ -125,11 +128,23 @@ struct Twin {
         if (earliest == live.end() || it->second < earliest->second) earliest = it;
       }
       if (earliest == live.end() || earliest->second.first > now) return fired;
-      fired.push_back(earliest->first);
+      const uint64_t id = earliest->first;
+      fired.push_back(id);
       live.erase(earliest);
+      then(id);
     }
   }
 };
+
+// What a fired timer's callback does, the same on both sides: from the fired id alone, so
+// both make the same calls. Some reschedule another id already due (it fires in the same
+// call), some cancel one that may be due and buried in the heap.
+template <typename Schedule, typename Cancel>
+void react(uint64_t fired, uint64_t ids, Schedule schedule, Cancel cancel) {
+  const uint64_t other = 1 + (fired * 7) % ids;
+  if (fired % 3 == 0) schedule(other, fired % 5);  // delay 0: due now
+  if (fired % 3 == 1) cancel(other);
+}
 
 TEST_CASE("the queue fires as a naive twin does, and holds few dead deadlines", "[timer_queue]") {
   for (uint32_t seed = 1; seed <= 20; ++seed) {
@@ -154,7 +169,22 @@ TEST_CASE("the queue fires as a naive twin does, and holds few dead deadlines", 
           break;
         default: {
           const uint64_t now = h.clock.now + rng() % 60;
-          REQUIRE(h.fire(now) == twin.fire(now));
+          h.clock.now = now;
+          std::vector<uint64_t> fired;
+          h.queue.fire_due(now, [&](uint64_t f) {
+            fired.push_back(f);
+            react(
+                f, ids, [&](uint64_t i, uint64_t d) { h.queue.schedule(i, d); },
+                [&](uint64_t i) { h.queue.cancel(i); });
+          });
+          const std::vector<uint64_t> want = twin.fire(now, [&](uint64_t f) {
+            react(
+                f, ids, [&](uint64_t i, uint64_t d) { twin.schedule(i, now + d); },
+                [&](uint64_t i) { twin.live.erase(i); });
+          });
+          REQUIRE(fired == want);
+          // Armed for the earliest deadline left (fire_due arms whatever is first).
+          if (twin.first()) REQUIRE(h.armed.back() == *twin.first());
         }
       }
       REQUIRE(h.queue.size() == twin.live.size());
