@@ -64,16 +64,17 @@ Result<core::ClientRequest> build_core(Req&& r) {
   if (!r.op_id.empty() && !is_update(r.op)) {
     return Status::invalid_argument("field \"op_id\": op_id applies to updates only");
   }
-  u.op_id = std::forward<Req>(r)
-                .op_id;  // every attempt of one operation carries it; it takes effect once
+  // Every attempt of one operation carries its op id; it takes effect once.
+  u.op_id = std::forward<Req>(r).op_id;
   switch (r.op) {
     case Op::kGet:
     case Op::kCounterGet:
     case Op::kSetGet:
       c.op = core::ClientRequest::Op::kGet;
       if (r.op == Op::kSetGet) c.elements = std::forward<Req>(r).elements;
-      if (r.op == Op::kSetGet && r.count > 0)
+      if (r.op == Op::kSetGet && r.count > 0) {
         c.page = core::SetPage{std::forward<Req>(r).after, r.count};
+      }
       return c;
     case Op::kPut:
     case Op::kDelete: {
