@@ -61,6 +61,36 @@ class ElementIndex {
     if (pos == kNone || slots_[pos].hash == 0) return end;
     return slots_[pos].it;
   }
+  // Hints, no effect: start fetching what a find() of the name with this hash (hash_of)
+  // reads, one step per stage: 0 its home slot; 1 (the slot has arrived) the entry the
+  // slot names, if its hash matches; 2 (the entry has arrived) that entry's name.
+  void prefetch(uint64_t h, int stage) const {
+    if (slots_.empty()) return;
+    const Slot& s = slots_[static_cast<size_t>(h) & (slots_.size() - 1)];
+    if (stage == 0) {
+      __builtin_prefetch(&s);
+    } else if (s.hash == h) {
+      if (stage == 1) __builtin_prefetch(&*s.it);
+      if (stage == 2) __builtin_prefetch(s.it->first.data());
+    }
+  }
+  // FNV-1a over 8-byte words, then splitmix64's finaliser to spread them. Not std::hash:
+  // the core computes the same everywhere (tests/layering_test.sh).
+  static uint64_t hash_of(const std::string& name) {
+    uint64_t h = 0xcbf29ce484222325ULL ^ name.size();
+    size_t i = 0;
+    for (; i + 8 <= name.size(); i += 8) {
+      uint64_t word = 0;
+      std::memcpy(&word, name.data() + i, 8);
+      h = (h ^ word) * 0x100000001b3ULL;
+    }
+    uint64_t tail = 0;
+    std::memcpy(&tail, name.data() + i, name.size() - i);
+    h = (h ^ tail) * 0x100000001b3ULL;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+    return (h ^ (h >> 31)) | (uint64_t{1} << 63);
+  }
   // REQUIRES: active() or building, it->first not indexed yet.
   void insert(Iterator it) {
     if (dropped_) return;
@@ -106,23 +136,6 @@ class ElementIndex {
     Iterator it{};
   };
 
-  // FNV-1a over 8-byte words, then splitmix64's finaliser to spread them. Not std::hash:
-  // the core computes the same everywhere (tests/layering_test.sh).
-  static uint64_t hash_of(const std::string& name) {
-    uint64_t h = 0xcbf29ce484222325ULL ^ name.size();
-    size_t i = 0;
-    for (; i + 8 <= name.size(); i += 8) {
-      uint64_t word = 0;
-      std::memcpy(&word, name.data() + i, 8);
-      h = (h ^ word) * 0x100000001b3ULL;
-    }
-    uint64_t tail = 0;
-    std::memcpy(&tail, name.data() + i, name.size() - i);
-    h = (h ^ tail) * 0x100000001b3ULL;
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-    return (h ^ (h >> 31)) | (uint64_t{1} << 63);
-  }
   // The slot holding `name`, or the empty slot ending its run; kNone (and the index
   // dropped) when that is more than kMaxProbeSlots away.
   size_t position(const std::string& name, uint64_t h) const {

@@ -8,10 +8,7 @@
 
 namespace shoal::crdt {
 
-using codec::Array;
 using codec::bad;
-using codec::Object;
-using codec::Packer;
 
 namespace {
 
@@ -82,10 +79,10 @@ const Dot* ORSet::erase_dot(Entries::iterator it, const Dot* d) {
   return next;
 }
 
-ORSet::Entries::iterator ORSet::erase_if_empty(Entries::iterator it) {
-  if (!it->second.empty()) return std::next(it);
+void ORSet::erase_if_empty(Entries::iterator it) {
+  if (!it->second.empty()) return;
   if (index_.active()) index_.erase(it->first);
-  return entries_.erase(it);
+  entries_.erase(it);
 }
 
 ORSet::Entries::iterator ORSet::find_entry(const std::string& elem) const {
@@ -343,153 +340,6 @@ Status ORSet::reindex() {
     }
   }
   return Status::ok();
-}
-
-namespace {
-
-// An element's dots: [a1, c1, a2, c2, ...], strictly increasing (entries and element rows).
-void pack_dots(Packer& pk, const Dots& dots) {
-  pk.pack_array(static_cast<uint32_t>(dots.size() * 2));
-  for (const Dot& d : dots) {
-    pk.pack(d.actor);
-    pk.pack(d.counter);
-  }
-}
-
-Status unpack_dots(const Object& o, Dots* out) {
-  Array flat;
-  SHOAL_RETURN_IF_ERROR(codec::array(o, &flat));
-  if (flat.size == 0 || flat.size % 2 != 0) return bad("element needs actor/counter pairs");
-  for (uint32_t i = 0; i < flat.size; i += 2) {
-    Dot d;
-    SHOAL_RETURN_IF_ERROR(codec::u64(flat[i], &d.actor));
-    SHOAL_RETURN_IF_ERROR(codec::u64(flat[i + 1], &d.counter));
-    if (d.counter == 0) return bad("dot counter must be >= 1");
-    if (!out->empty() && !(out->back() < d)) return bad("dots must be strictly increasing");
-    out->insert(d);
-  }
-  return Status::ok();
-}
-
-}  // namespace
-
-// [tag, ctx, [e1, [a,c,...], e2, [...], ...], [[ctx, [e...]], ...]]
-template <>
-void ORSet::encode_to(Packer& pk) const {
-  pk.pack_array(4);
-  pk.pack(static_cast<uint8_t>(codec::kTagORSet));
-  ctx_.encode_to(pk);
-  pk.pack_array(static_cast<uint32_t>(entries_.size() * 2));
-  for (const auto& [elem, dots] : entries_) {
-    codec::pack_bytes(pk, elem);
-    pack_dots(pk, dots);
-  }
-  pk.pack_array(static_cast<uint32_t>(deferred_.size()));
-  for (const auto& [observed, elems] : deferred_) {
-    pk.pack_array(2);
-    observed.encode_to(pk);
-    pk.pack_array(static_cast<uint32_t>(elems.size()));
-    for (const std::string& e : elems) codec::pack_bytes(pk, e);
-  }
-}
-
-namespace {
-
-Status decode_entry_dots(const Object& o, const DotContext& ctx, std::set<Dot>* seen, Dots* out) {
-  SHOAL_RETURN_IF_ERROR(unpack_dots(o, out));
-  for (const Dot& d : *out) {
-    if (!ctx.contains(d)) return bad("element dot outside the causal context");
-    if (!seen->insert(d).second) return bad("dot shared by two elements");
-  }
-  return Status::ok();
-}
-
-Status decode_entries(const Object& o, const DotContext& ctx, std::map<std::string, Dots>* out) {
-  Array flat;
-  SHOAL_RETURN_IF_ERROR(codec::array(o, &flat));
-  if (flat.size % 2 != 0) return bad("entries need element/dots pairs");
-  std::set<Dot> seen;
-  for (uint32_t i = 0; i < flat.size; i += 2) {
-    std::string elem;
-    SHOAL_RETURN_IF_ERROR(codec::bytes(flat[i], &elem));
-    if (!out->empty() && !(out->rbegin()->first < elem)) {
-      return bad("elements must be strictly increasing");
-    }
-    auto it = out->emplace_hint(out->end(), std::move(elem), Dots{});
-    SHOAL_RETURN_IF_ERROR(decode_entry_dots(flat[i + 1], ctx, &seen, &it->second));
-  }
-  return Status::ok();
-}
-
-Status decode_deferred(const Object& o, const DotContext& ctx,
-                       std::map<DotContext, std::set<std::string>>* out) {
-  Array list;
-  SHOAL_RETURN_IF_ERROR(codec::array(o, &list));
-  for (uint32_t i = 0; i < list.size; ++i) {
-    Array pair, elems;
-    DotContext observed;
-    SHOAL_RETURN_IF_ERROR(codec::array(list[i], &pair));
-    if (pair.size != 2) return bad("deferred remove needs [context, elements]");
-    SHOAL_RETURN_IF_ERROR(DotContext::decode_from(pair[0], &observed));
-    if (ctx.covers(observed)) return bad("deferred remove should have been applied");
-    if (!out->empty() && !(out->rbegin()->first < observed)) {
-      return bad("deferred removes must be strictly increasing");
-    }
-    SHOAL_RETURN_IF_ERROR(codec::array(pair[1], &elems));
-    if (elems.size == 0) return bad("deferred remove without elements");
-    auto& set = out->emplace_hint(out->end(), std::move(observed), std::set<std::string>{})->second;
-    for (uint32_t j = 0; j < elems.size; ++j) {
-      std::string e;
-      SHOAL_RETURN_IF_ERROR(codec::bytes(elems[j], &e));
-      if (!set.empty() && !(*set.rbegin() < e)) return bad("elements must be strictly increasing");
-      set.insert(set.end(), std::move(e));
-    }
-  }
-  return Status::ok();
-}
-
-}  // namespace
-
-template <>
-Status ORSet::decode_from(const Object& o, ORSet* out) {
-  Array a;
-  SHOAL_RETURN_IF_ERROR(codec::tagged(o, codec::kTagORSet, 3, &a));
-  SHOAL_RETURN_IF_ERROR(DotContext::decode_from(a[1], &out->ctx_));
-  SHOAL_RETURN_IF_ERROR(decode_entries(a[2], out->ctx_, &out->entries_));
-  SHOAL_RETURN_IF_ERROR(decode_deferred(a[3], out->ctx_, &out->deferred_));
-  return out->reindex();
-}
-
-std::string ORSet::encode() const { return codec::encode_whole(*this); }
-Result<ORSet> ORSet::decode(std::string_view bytes) { return codec::decode_whole<ORSet>(bytes); }
-
-std::string ORSet::encode_head() const {
-  ORSet head;
-  head.ctx_ = ctx_;
-  head.deferred_ = deferred_;
-  return head.encode();
-}
-
-// [a1, c1, a2, c2, ...], strictly increasing
-std::string ORSet::encode_dots(const Dots& dots) {
-  msgpack::sbuffer buf(32);
-  Packer pk(buf);
-  pack_dots(pk, dots);
-  return std::string(buf.data(), buf.size());
-}
-
-Result<Dots> ORSet::decode_dots(std::string_view bytes) {
-  Dots out;
-  Status s = codec::unpack(bytes, 2, [&](const Object& o) { return unpack_dots(o, &out); });
-  if (!s.is_ok()) return s;
-  return out;
-}
-
-Result<ORSet> ORSet::assemble(ORSet head, std::map<std::string, Dots> entries) {
-  if (!head.entries_.empty()) return bad("set head row holds elements");
-  head.entries_ = std::move(entries);
-  SHOAL_RETURN_IF_ERROR(head.reindex());
-  return head;
 }
 
 }  // namespace shoal::crdt

@@ -2,11 +2,13 @@
 // tools/dev bench-peers shows where it came from.
 //
 //   build/release/bin/shoal-pathbench [--ops 200000] [--batch 64] [--keys 100000]
-//                                     [--command set|incr|sadd|srem]
+//                                     [--command set|incr|sadd|srem] [--warm N]
 //
 // The commands are redis-benchmark's: SET key:N xxx, INCR counter:N, SADD myset element:N
 // (one set, growing), and SREM myset element:N of a set first filled by as many SADDs
-// (not timed), N random below --keys.
+// (not timed), N random below --keys. --warm N runs N operations of the command first,
+// not timed: `--command sadd --warm 300000` measures adds to a set that holds nearly every
+// member already, as bench-peers' later rounds do.
 //
 // Three real core::Node instances (N=3, QUORUM), each over its own LevelDB in a fresh
 // temporary directory, wired in-process: messages are encoded and decoded with the peer
@@ -173,7 +175,8 @@ struct Options {
   uint64_t batch = 64;
   uint64_t keys = 100'000;
   std::string command = "set";
-  bool prefetch = true;  // Node::prefetch before each batch of peer messages (0: off)
+  bool prefetch = true;   // Node::prefetch before each batch of peer messages (0: off)
+  uint64_t warm_ops = 0;  // operations run before the measured ones, not timed
 };
 
 Options parse(int argc, char** argv) {
@@ -188,12 +191,14 @@ Options parse(int argc, char** argv) {
       o.batch = v;
     } else if (!std::strcmp(argv[i], "--keys")) {
       o.keys = v;
+    } else if (!std::strcmp(argv[i], "--warm")) {
+      o.warm_ops = v;
     } else if (!std::strcmp(argv[i], "--prefetch")) {
       o.prefetch = v != 0;
     } else {
       std::fprintf(stderr,
                    "usage: shoal-pathbench [--ops N] [--batch N] [--keys N] "
-                   "[--command set|incr|sadd|srem] [--prefetch 0|1]\n");
+                   "[--command set|incr|sadd|srem] [--prefetch 0|1] [--warm N]\n");
       std::exit(2);
     }
   }
@@ -396,6 +401,10 @@ int main(int argc, char** argv) {
     Prng rng(42);
     if (o.command == "srem") {  // the set it empties, not measured
       for (uint64_t done = 0; done < o.ops; done += o.batch) bench.batch(rng, "sadd");
+      bench.reset();
+    }
+    if (o.warm_ops > 0) {
+      for (uint64_t done = 0; done < o.warm_ops; done += o.batch) bench.batch(rng, o.command);
       bench.reset();
     }
     for (uint64_t done = 0; done < o.ops; done += o.batch) bench.batch(rng, o.command);

@@ -45,12 +45,13 @@ const std::optional<std::string>* row_told(const ObjectStore::RowsBefore* before
 // its span first, an erased one that ended a span joins it to the next. A failed read
 // drops the kept digests (the next exchange recomputes them); spans that cannot be kept
 // up (set_spans.h limits, or not as expected) are dropped alone: repairs read the set.
-void ObjectStore::update_kept(const std::string& prefix, const std::string& elem,
-                              const std::string* dots, const RowsBefore* before) {
+// True when the row was there before (told, or read): then the key filter holds it.
+bool ObjectStore::update_kept(const std::string& prefix, const std::string& elem,
+                              const std::string& row, const std::string* dots,
+                              const RowsBefore* before) {
   ElementDigest* kept = element_digests_.find(prefix);
-  if (kept == nullptr) return;
+  if (kept == nullptr) return false;
   kept->written_ms = clock_.now_ms();
-  const std::string row = prefix + elem;
   // A LevelDB read per row written was a fifth of a replica's CPU for SADDs to a big set.
   Result<std::optional<std::string>> old = std::optional<std::string>();
   if (const std::optional<std::string>* told = row_told(before, elem)) {
@@ -60,31 +61,33 @@ void ObjectStore::update_kept(const std::string& prefix, const std::string& elem
   }
   if (!old) {
     element_digests_.erase(prefix);
-    return;
+    return false;
   }
+  const bool had_row = old->has_value();
   const uint64_t old_digest = old->has_value() ? row_digest(row, **old) : 0;
   const uint64_t new_digest = dots != nullptr ? row_digest(row, *dots) : 0;
   kept->digest ^= old_digest ^ new_digest;
-  if (!kept->spans) return;
+  if (!kept->spans) return had_row;
   SpanDigests& spans = *kept->spans;
   if (!is_span_end(elem, span_members_) || old->has_value() == (dots != nullptr)) {
     spans.span_of(elem) ^= old_digest ^ new_digest;  // no end comes or goes
   } else if (dots != nullptr) {                      // a new end
     if (!split_span(prefix, elem, &spans)) {
       kept->spans.reset();
-      return;
+      return had_row;
     }
     spans.span_of(elem) ^= new_digest;
   } else {  // an end goes: what is left of its span joins the next
     auto end = spans.ends.find(elem);
     if (end == spans.ends.end()) {
       kept->spans.reset();
-      return;
+      return had_row;
     }
     const uint64_t rest = end->second ^ old_digest;
     spans.ends.erase(end);
     spans.span_of(elem) ^= rest;
   }
+  return had_row;
 }
 
 // False: the span could not be cut (a failed scan, more than kMaxSplitRows rows before

@@ -122,6 +122,7 @@ void Node::on_timer(uint64_t timer_id) {
 void Node::prefetch(const Message* messages, size_t count) const {
   constexpr size_t kMaxKeys = 64;
   std::array<uint64_t, kMaxKeys> hashes;
+  std::array<const Message*, kMaxKeys> named;
   size_t keys = 0;
   for (size_t i = 0; i < count && keys < kMaxKeys; ++i) {
     const Message& m = messages[i];
@@ -130,11 +131,20 @@ void Node::prefetch(const Message* messages, size_t count) const {
       continue;
     }
     hashes[keys] = ring::key_hash(m.bucket, m.key);
+    named[keys] = &m;
     objects_.prefetch_slot(hashes[keys]);
     ++keys;
   }
   // The slots asked first have arrived by now (or are on their way): what they name.
   for (size_t i = 0; i < keys; ++i) objects_.prefetch_entry(hashes[i]);
+  // A set merge's members, each lookup a few dependent misses in a big cached set (~5% of
+  // a replica's CPU under SADD to a 100,000-member set), overlapped step by step.
+  for (int stage = 0; stage < 3; ++stage) {
+    for (size_t i = 0; i < keys; ++i) {
+      if (named[i]->kind != Message::Kind::kMerge || named[i]->elements.empty()) continue;
+      objects_.prefetch_members(hashes[i], named[i]->elements, stage);
+    }
+  }
 }
 
 void Node::on_message(const ring::NodeId& from, const Message& m) {

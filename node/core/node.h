@@ -229,8 +229,9 @@ class Node {
   void on_client_request(ClientRequest request, ReplyFn reply);
   void on_message(const ring::NodeId& from, const Message& message);
   // A hint before on_message() of each of `messages`, in one batch: starts fetching the
-  // cache slots, filter blocks and cached objects their keys' lookups read, so those
-  // cache misses overlap instead of stalling each message in turn. No other effect.
+  // cache slots, filter blocks and cached objects their keys' lookups read, then what the
+  // lookups of a set merge's members read in the cached set, so those cache misses
+  // overlap instead of stalling each message in turn. No other effect.
   void prefetch(const Message* messages, size_t count) const;
   void on_timer(uint64_t timer_id);
   // The shell reports whether it can reach a peer (connected and handshaken). An

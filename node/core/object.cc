@@ -201,8 +201,7 @@ std::string Object::encode_stored(bool records_in_rows) const {
   pk.pack(version);
   pk.pack(static_cast<uint8_t>(type()));
   if (set) {
-    const std::string head = set->encode_head();
-    buf.write(head.data(), head.size());  // already msgpack: one value
+    set->encode_head_to(pk);
   } else {
     std::visit([&](const auto& v) { v.encode_to(pk); }, value_);
   }

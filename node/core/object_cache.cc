@@ -70,6 +70,12 @@ void ObjectCache::prefetch_entry(uint64_t key_hash) const {
   __builtin_prefetch(s.object);
 }
 
+const Object* ObjectCache::peek(uint64_t key_hash) const {
+  if (index_.empty()) return nullptr;
+  const Slot& s = index_[probe(key_hash)];
+  return s.entry != 0 ? s.object : nullptr;
+}
+
 bool ObjectCache::contains(std::string_view key) const {
   if (index_.empty()) return false;
   const Slot& s = index_[probe(slot(key))];

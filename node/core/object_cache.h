@@ -41,6 +41,9 @@ class ObjectCache {
   // then every entry, before its first find() overlaps those cache misses.
   void prefetch_slot(uint64_t key_hash) const;
   void prefetch_entry(uint64_t key_hash) const;
+  // For hints only: the object cached under a key with this key hash, by the hash alone
+  // (another key of the same hash may answer), without marking it used; null if none.
+  const Object* peek(uint64_t key_hash) const;
   // Whether `key` is cached (no effect on recency or the hit counts).
   bool contains(std::string_view key) const;
   // Inserts or replaces; evicts entries not used since the hand last passed them while

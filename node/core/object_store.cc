@@ -331,15 +331,17 @@ void ObjectStore::save_elements(uint64_t hash, const std::string& bucket, const 
                                 const crdt::ORSet& set, Rows rows) {
   const std::string prefix = element_prefix(hash, bucket, key);
   if (rows.all) clear_rows(prefix, rows);
+  std::string row;  // one buffer for every row's key
   auto put_row = [&](const std::string& elem) {
-    const std::string row = prefix + elem;
+    row.assign(prefix).append(elem);
     if (const crdt::Dots* held = set.find(elem)) {
       const std::string dots = crdt::ORSet::encode_dots(*held);
-      update_kept(prefix, elem, &dots, rows.before);
-      key_filter_.add_row(row);
+      // A row that was there is in the filter (or its build walk will reach it): adding it
+      // again would cost the filter block's cache miss, ~3% of a SADD re-adding a member.
+      if (!update_kept(prefix, elem, row, &dots, rows.before)) key_filter_.add_row(row);
       store_.put(row, dots);
     } else {
-      update_kept(prefix, elem, nullptr, rows.before);
+      update_kept(prefix, elem, row, nullptr, rows.before);
       store_.erase(row);
     }
   };

@@ -19,6 +19,7 @@
 // then erases nothing.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -102,6 +103,18 @@ class ObjectStore {
     key_filter_.prefetch(key_hash);
   }
   void prefetch_entry(uint64_t key_hash) const { cache_.prefetch_entry(key_hash); }
+  // Then, for a set merge: what the lookups of its first kPrefetchMembers members in the
+  // cached set read (crdt::ORSet::prefetch_member), one step per stage. More would only
+  // evict each other before they are read.
+  static constexpr size_t kPrefetchMembers = 16;
+  void prefetch_members(uint64_t key_hash, const std::vector<std::string>& elements,
+                        int stage) const {
+    const Object* o = cache_.peek(key_hash);
+    const auto* set = o ? o->as<crdt::ORSet>() : nullptr;
+    if (set == nullptr) return;
+    const size_t n = std::min(elements.size(), kPrefetchMembers);
+    for (size_t i = 0; i < n; ++i) set->prefetch_member(elements[i], stage);
+  }
   // What an operation naming `elements` (and the operation records `ops`) needs of the
   // key: the whole object when it is cached, not a set, or a set of at most
   // whole_set_max_members elements (then as writable() gives it, `for_write` or not);
@@ -214,9 +227,12 @@ class ObjectStore {
   void save_elements(uint64_t hash, const std::string& bucket, const std::string& key,
                      const crdt::ORSet& set, Rows rows);
   // A kept digest's update for a row about to be written (`dots`) or erased (null); the
-  // row's old value from `before` when it names it, else from the store.
-  void update_kept(const std::string& prefix, const std::string& elem, const std::string* dots,
-                   const RowsBefore* before);
+  // row's old value from `before` when it names it, else from the store. `row`: the row's
+  // stored key, `prefix` + `elem`. True when that
+  // value says the row was there (so the key filter already holds it); false when it was
+  // not, or when no digest is kept (nothing was learnt).
+  bool update_kept(const std::string& prefix, const std::string& elem, const std::string& row,
+                   const std::string* dots, const RowsBefore* before);
   // Cuts the span `elem` falls in at `elem` (a new end, its row not yet written).
   bool split_span(const std::string& prefix, const std::string& elem, SpanDigests* spans);
   void save_ops(uint64_t hash, const std::string& bucket, const std::string& key, const Object& o,
