@@ -34,10 +34,6 @@ Status unpack_dots(const codec::Object& o, Dots* out) {
   return Status::ok();
 }
 
-}  // namespace
-
-namespace {
-
 // [tag, ctx, [e1, [a,c,...], e2, [...], ...], [[ctx, [e...]], ...]]; entries null: the
 // head form (an empty entry array), packed without a copy of the context.
 void pack_set(codec::Packer& pk, const DotContext& ctx, const std::map<std::string, Dots>* entries,

@@ -3,12 +3,14 @@
 //
 //   build/release/bin/shoal-pathbench [--ops 200000] [--batch 64] [--keys 100000]
 //                                     [--command set|incr|sadd|srem] [--warm N]
+//                                     [--prefetch 0|1]
 //
 // The commands are redis-benchmark's: SET key:N xxx, INCR counter:N, SADD myset element:N
 // (one set, growing), and SREM myset element:N of a set first filled by as many SADDs
 // (not timed), N random below --keys. --warm N runs N operations of the command first,
 // not timed: `--command sadd --warm 300000` measures adds to a set that holds nearly every
-// member already, as bench-peers' later rounds do.
+// member already, as bench-peers' later rounds do (for srem, the warm SREMs take members
+// out of the filled set before the timed ones).
 //
 // Three real core::Node instances (N=3, QUORUM), each over its own LevelDB in a fresh
 // temporary directory, wired in-process: messages are encoded and decoded with the peer

@@ -227,10 +227,10 @@ class ObjectStore {
   void save_elements(uint64_t hash, const std::string& bucket, const std::string& key,
                      const crdt::ORSet& set, Rows rows);
   // A kept digest's update for a row about to be written (`dots`) or erased (null); the
-  // row's old value from `before` when it names it, else from the store. `row`: the row's
-  // stored key, `prefix` + `elem`. True when that
-  // value says the row was there (so the key filter already holds it); false when it was
-  // not, or when no digest is kept (nothing was learnt).
+  // row's old value from `before` when it names it, else from the store. True when that
+  // value says the row was there (so the key filter holds it, or its build walk will reach
+  // it); false when it was not, or when no digest is kept (nothing was learnt).
+  // REQUIRES: row == prefix + elem (the row's stored key).
   bool update_kept(const std::string& prefix, const std::string& elem, const std::string& row,
                    const std::string* dots, const RowsBefore* before);
   // Cuts the span `elem` falls in at `elem` (a new end, its row not yet written).
