@@ -117,9 +117,7 @@ class ORSet {
 
   // Row storage (node/core stores a set as a head row plus one row per element): the
   // head is this set without its entries; an element row holds one element's dots.
-  std::string encode_head() const;
-  // The same head, packed in place (no copy of the context: a save of a big set's head
-  // per write).
+  // Packed in place (no copy of the context: a big set's head is saved per write).
   template <typename Packer>
   void encode_head_to(Packer& pk) const;
   static std::string encode_dots(const Dots& dots);

@@ -132,13 +132,6 @@ Status ORSet::decode_from(const codec::Object& o, ORSet* out) {
 std::string ORSet::encode() const { return codec::encode_whole(*this); }
 Result<ORSet> ORSet::decode(std::string_view bytes) { return codec::decode_whole<ORSet>(bytes); }
 
-std::string ORSet::encode_head() const {
-  msgpack::sbuffer buf(64);
-  codec::Packer pk(buf);
-  encode_head_to(pk);
-  return std::string(buf.data(), buf.size());
-}
-
 namespace {
 
 // msgpack-c's packer writes to any stream with write(); this one appends to a string, so

@@ -242,5 +242,32 @@ TEST_CASE("lww: a later timestamp wins and a replica never goes back in time", "
   REQUIRE_FALSE(r.read().has_value());
 }
 
+
+// decode_from leaves these checks to reindex(): a dot two elements share, or one outside
+// the context, is refused with its message (the bytes of a valid set, one dot changed).
+TEST_CASE("orset: a decoded set whose elements share a dot or hold one unseen is refused",
+          "[crdt][orset]") {
+  ORSet s;
+  s.add(1, "a");
+  s.add(1, "b");
+  const std::string good = s.encode();
+  REQUIRE(ORSet::decode(good));
+  auto with_b_dot = [&](const std::string& dot) {
+    std::string bytes = good;
+    const std::string b_dot = std::string("b") + "\x92\x01\x02";
+    const size_t at = bytes.find(b_dot);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(bytes.find(b_dot, at + 1) == std::string::npos);
+    bytes.replace(at + 1, 3, dot);
+    return ORSet::decode(bytes);
+  };
+  auto shared = with_b_dot("\x92\x01\x01");
+  REQUIRE(!shared);
+  CHECK(shared.status().message() == "dot shared by two elements");
+  auto unseen = with_b_dot("\x92\x01\x05");
+  REQUIRE(!unseen);
+  CHECK(unseen.status().message() == "element dot outside the causal context");
+}
+
 }  // namespace
 }  // namespace shoal::crdt
