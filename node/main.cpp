@@ -27,6 +27,9 @@ struct Flags {
   size_t max_clients = 1024;
   size_t cache_mb = 128;
   size_t key_filter_mb = 16;
+  size_t write_buffer_mb = store::Tuning{}.write_buffer_bytes >> 20;
+  size_t block_kb = store::Tuning{}.block_bytes >> 10;
+  std::string compression = store::Tuning{}.compress ? "snappy" : "none";
   size_t max_set_read_members = 100'000;
   uint64_t min_free_mb = 100;
   bool repair = false;
@@ -159,6 +162,21 @@ void add_node_flags(CLI::App& app, Flags& f) {
                "tables move to DIR/lost; docs/operations.md, \"When data is corrupted\")");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error, critical, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+}
+
+// LevelDB's knobs (docs/storage.md, "Tuning").
+void add_storage_flags(CLI::App& app, Flags& f) {
+  app.add_option("--write-buffer-mb", f.write_buffer_mb,
+                 "LevelDB memtable size before it is written out as a table (the log replayed "
+                 "at start grows to it; LevelDB may hold two)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1024}));
+  app.add_option("--block-kb", f.block_kb, "LevelDB table block size before compression")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1024}));
+  app.add_option("--compression", f.compression, "LevelDB table blocks: snappy or none")
+      ->check(CLI::IsMember({"snappy", "none"}))
       ->capture_default_str();
 }
 
@@ -315,6 +333,7 @@ Result<uvshell::ServerConfig> server_config(const Flags& f, const CLI::App& app)
   config.drain_timeout_ms = f.drain_timeout_ms;
   config.max_client_connections = f.max_clients;
   config.object_cache_bytes = f.cache_mb << 20;
+  config.storage = {f.write_buffer_mb << 20, f.block_kb << 10, f.compression == "snappy"};
   config.key_filter_bytes = f.key_filter_mb << 20;
   config.max_set_read_members = f.max_set_read_members;
   config.min_free_bytes = f.min_free_mb << 20;
@@ -381,6 +400,7 @@ int main(int argc, char** argv) {
   add_network_flags(app, flags);
   add_cluster_flags(app, flags);
   add_node_flags(app, flags);
+  add_storage_flags(app, flags);
   add_limit_flags(app, flags.limits);
   // Bad flags are bad usage: exit 2 (CLI11's own codes are 100+); --help exits 0.
   try {

@@ -3,7 +3,7 @@
 //
 //   build/release/bin/shoal-pathbench [--ops 200000] [--batch 64] [--keys 100000]
 //                                     [--command set|incr|sadd|srem] [--warm N]
-//                                     [--prefetch 0|1]
+//                                     [--prefetch 0|1] [--write-buffer-mb 4]
 //
 // The commands are redis-benchmark's: SET key:N xxx, INCR counter:N, SADD myset element:N
 // (one set, growing), and SREM myset element:N of a set first filled by as many SADDs
@@ -124,9 +124,10 @@ struct Envelope {
 // A node with its own store and a transport that queues encoded frames.
 class BenchNode final : public core::Clock, public core::Transport, public core::Timers {
  public:
-  BenchNode(const std::string& id, const std::string& dir, std::deque<Envelope>* wire, Cost* encode)
+  BenchNode(const std::string& id, const std::string& dir, const store::Tuning& tuning,
+            std::deque<Envelope>* wire, Cost* encode)
       : id_(id), wire_(wire), encode_(encode), rng_(std::hash<std::string>{}(id)) {
-    auto opened = store::LevelDbStore::open(dir);
+    auto opened = store::LevelDbStore::open(dir, nullptr, tuning);
     if (!opened) {
       std::fprintf(stderr, "cannot open %s: %s\n", dir.c_str(),
                    opened.status().to_string().c_str());
@@ -179,6 +180,7 @@ struct Options {
   std::string command = "set";
   bool prefetch = true;   // Node::prefetch before each batch of peer messages (0: off)
   uint64_t warm_ops = 0;  // operations run before the measured ones, not timed
+  store::Tuning tuning;   // shoald's defaults; --write-buffer-mb sets the memtable's size
 };
 
 Options parse(int argc, char** argv) {
@@ -197,10 +199,13 @@ Options parse(int argc, char** argv) {
       o.warm_ops = v;
     } else if (!std::strcmp(argv[i], "--prefetch")) {
       o.prefetch = v != 0;
+    } else if (!std::strcmp(argv[i], "--write-buffer-mb") && v >= 1 && v <= 1024) {
+      o.tuning.write_buffer_bytes = v << 20;
     } else {
       std::fprintf(stderr,
                    "usage: shoal-pathbench [--ops N] [--batch N] [--keys N] "
-                   "[--command set|incr|sadd|srem] [--prefetch 0|1] [--warm N]\n");
+                   "[--command set|incr|sadd|srem] [--prefetch 0|1] [--warm N] "
+                   "[--write-buffer-mb 1-1024]\n");
       std::exit(2);
     }
   }
@@ -219,7 +224,7 @@ class Bench {
  public:
   Bench(const Options& o, const std::string& dir) : o_(o), prefetch_(o.prefetch) {
     for (const char* id : {"n1", "n2", "n3"}) {
-      nodes_[id] = std::make_unique<BenchNode>(id, dir + "/" + id, &wire_, &encode_);
+      nodes_[id] = std::make_unique<BenchNode>(id, dir + "/" + id, o.tuning, &wire_, &encode_);
     }
   }
 

@@ -204,12 +204,15 @@ Status Node::merge_local(const std::string& bucket, const std::string& key, cons
     const auto deferred_before = set->deferred();  // almost always empty
     const ObjectStore::RowsBefore before =
         objects_.rows_before(bucket, key, *set, elements, delta.as<crdt::ORSet>());
+    const ObjectStore::HeldBefore held_before =
+        ObjectStore::held_before_of(*set, *delta.as<crdt::ORSet>());
     crdt::ORSet::Touched touched;
     SHOAL_RETURN_IF_ERROR(mine.join(delta, &touched, &ops));
     if (!part.partial) prune_ops(mine, &ops);  // a partial set holds only some records
     const bool changed =
         !touched.empty() || context_grows || set->deferred() != deferred_before || !ops.empty();
-    const ObjectStore::Rows rows{.elements = &touched, .ops = &ops, .before = &before};
+    const ObjectStore::Rows rows{
+        .elements = &touched, .ops = &ops, .before = &before, .held_before = &held_before};
     if (changed) objects_.save_part(bucket, key, std::move(part), rows, durable);
     return Status::ok();
   }
@@ -248,6 +251,8 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   const auto* set = state->as<crdt::ORSet>();
   const ObjectStore::RowsBefore before =
       set ? objects_.rows_before(bucket, key, *set, u.elements) : ObjectStore::RowsBefore();
+  const ObjectStore::HeldBefore held_before =
+      set ? ObjectStore::held_before_of(*set, u.elements) : ObjectStore::HeldBefore();
   Once once;
   Result<Object> delta = apply_once(state.get(), actor_, u, env_.clock.wall_ms(), &once);
   if (!delta) {
@@ -277,9 +282,12 @@ Result<Node::LocalApplied> Node::local_update(const Update& update, const std::s
   LocalApplied out{answer_state(state, u), std::make_shared<const Object>(std::move(delta).value()),
                    false, once.base, held};
   part.object = std::move(state);
-  objects_.save_part(
-      bucket, key, std::move(part),
-      ObjectStore::Rows{.elements = &once.touched, .ops = &once.ops, .before = &before}, durable);
+  objects_.save_part(bucket, key, std::move(part),
+                     ObjectStore::Rows{.elements = &once.touched,
+                                       .ops = &once.ops,
+                                       .before = &before,
+                                       .held_before = &held_before},
+                     durable);
   return out;
 }
 

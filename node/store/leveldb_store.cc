@@ -27,10 +27,13 @@ Status from_leveldb(const leveldb::Status& s) {
 }
 leveldb::Slice slice(std::string_view s) { return leveldb::Slice(s.data(), s.size()); }
 
-leveldb::Options options_for(leveldb::Env* env) {
+leveldb::Options options_for(leveldb::Env* env, const Tuning& tuning = {}) {
   leveldb::Options options;
   options.paranoid_checks = true;
   if (env != nullptr) options.env = env;
+  options.write_buffer_size = tuning.write_buffer_bytes;
+  options.block_size = tuning.block_bytes;
+  options.compression = tuning.compress ? leveldb::kSnappyCompression : leveldb::kNoCompression;
   return options;
 }
 
@@ -181,9 +184,10 @@ leveldb::ReadOptions verified(bool verify) {
 }
 }  // namespace
 
-Result<std::unique_ptr<LevelDbStore>> LevelDbStore::open(const std::string& dir,
-                                                         leveldb::Env* env) {
-  auto store = std::unique_ptr<LevelDbStore>(new LevelDbStore(dir, env));
+Result<std::unique_ptr<LevelDbStore>> LevelDbStore::open(const std::string& dir, leveldb::Env* env,
+                                                         const Tuning& tuning) {
+  SHOAL_ASSERT(tuning.write_buffer_bytes >= (64u << 10) && tuning.block_bytes >= 1024);
+  auto store = std::unique_ptr<LevelDbStore>(new LevelDbStore(dir, env, tuning));
   SHOAL_RETURN_IF_ERROR(store->open_db());
   return store;
 }
@@ -268,7 +272,8 @@ std::string describe(const RepairReport& report) {
          std::to_string(report.erased.rows) + " rows) whole";
 }
 
-LevelDbStore::LevelDbStore(std::string dir, leveldb::Env* env) : dir_(std::move(dir)), env_(env) {}
+LevelDbStore::LevelDbStore(std::string dir, leveldb::Env* env, const Tuning& tuning)
+    : dir_(std::move(dir)), env_(env), tuning_(tuning) {}
 
 LevelDbStore::~LevelDbStore() {
   // Whatever was staged but never flushed was never acknowledged: dropping it is safe.
@@ -280,7 +285,7 @@ Status LevelDbStore::open_db() {
   // block cache keeps hot blocks decoded (LevelDB's default is 8 MiB).
   if (!filter_) filter_.reset(leveldb::NewBloomFilterPolicy(kBloomBitsPerKey));
   cache_.reset(leveldb::NewLRUCache(kBlockCacheBytes));  // no block of the old files
-  leveldb::Options options = options_for(env_);
+  leveldb::Options options = options_for(env_, tuning_);
   options.create_if_missing = true;
   options.filter_policy = filter_.get();
   options.block_cache = cache_.get();

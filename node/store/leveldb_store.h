@@ -38,6 +38,15 @@ struct RepairReport {
 // how many objects were erased.
 std::string describe(const RepairReport& report);
 
+// LevelDB's knobs a node sets (shoald --write-buffer-mb, --block-kb, --compression). The
+// defaults are LevelDB's, the best of what was measured (docs/storage.md, "Tuning"). Each
+// may change between two opens of a directory: a table records how its blocks are packed.
+struct Tuning {
+  size_t write_buffer_bytes = 4u << 20;  // a memtable's size before it is written as a table
+  size_t block_bytes = 4u << 10;         // a table block's size before compression
+  bool compress = true;                  // snappy per block
+};
+
 class LevelDbStore final : public core::Store {
  public:
   static constexpr int kBloomBitsPerKey = 10;
@@ -47,8 +56,10 @@ class LevelDbStore final : public core::Store {
   // filesystem) or, in tests, leveldb::NewMemEnv(). REQUIRES: env outlives the store.
   // Errors: internal naming the LOCK when another process holds the directory,
   // corruption (with how to repair) when LevelDB finds it damaged.
+  // REQUIRES: tuning.write_buffer_bytes >= 64 KiB, tuning.block_bytes >= 1 KiB.
   static Result<std::unique_ptr<LevelDbStore>> open(const std::string& dir,
-                                                    leveldb::Env* env = nullptr);
+                                                    leveldb::Env* env = nullptr,
+                                                    const Tuning& tuning = {});
   // Repairs a closed directory (leveldb_store.cc has the steps; docs/operations.md):
   // LevelDB's RepairDB rewrites damaged tables without their unreadable blocks (the
   // originals go to dir/lost/), and every object the damage may have left with some of
@@ -56,7 +67,8 @@ class LevelDbStore final : public core::Store {
   // Errors: internal when another process holds `dir`, or a step failed (`dir` may then
   // be left partly repaired; a later repair_dir goes on from there).
   // `erase_damaged` false is the injected bug "partial-repair" (tests/sim): the objects
-  // are left as RepairDB leaves them, as before. Never in shoald.
+  // are left as RepairDB leaves them, as before. Never in shoald. The tables a repair
+  // rewrites take the default Tuning.
   static Result<RepairReport> repair_dir(const std::string& dir, leveldb::Env* env = nullptr,
                                          bool erase_damaged = true);
   ~LevelDbStore() override;
@@ -106,7 +118,7 @@ class LevelDbStore final : public core::Store {
  private:
   // scan(), keeping the blocks read in the block cache or not.
   Status scan_with(bool fill_cache, std::string_view from, std::string_view to, const ScanFn& fn);
-  LevelDbStore(std::string dir, leveldb::Env* env);
+  LevelDbStore(std::string dir, leveldb::Env* env, const Tuning& tuning);
   Status open_db();
   Status note(const Status& s);  // remembers a fault, returns s
   Status probe_writable();
@@ -117,6 +129,7 @@ class LevelDbStore final : public core::Store {
   std::unique_ptr<leveldb::DB> db_;  // null while closed (a failed repair or reopen)
   std::string dir_;
   leveldb::Env* env_;
+  Tuning tuning_;
   Status fault_;
   Status space_;
   StagedWrites staged_;

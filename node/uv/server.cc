@@ -48,7 +48,7 @@ Status Server::Impl::init() {
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec)
     return Status::internal("cannot create data dir " + config.data_dir + ": " + ec.message());
-  auto opened = store::LevelDbStore::open(config.data_dir);
+  auto opened = store::LevelDbStore::open(config.data_dir, nullptr, config.storage);
   if (!opened) {
     return opened.status();  // says whether the directory is damaged or locked
   }

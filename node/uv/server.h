@@ -27,6 +27,7 @@
 #include "crdt/status.h"
 #include "node/api/tls.h"
 #include "node/core/node.h"
+#include "node/store/leveldb_store.h"
 #include "node/uv/address.h"
 #include "ring/ring.h"
 
@@ -94,6 +95,7 @@ struct ServerConfig {
   size_t max_peer_queue_bytes = 64u << 20;
   uint32_t drain_timeout_ms = 5'000;
   size_t object_cache_bytes = 128u << 20;
+  store::Tuning storage;                  // LevelDB's write buffer, block size, compression
   size_t key_filter_bytes = 16u << 20;    // core::NodeConfig's
   size_t max_set_read_members = 100'000;  // core::NodeConfig's
   // Writes are refused below this much free disk (0: no floor; store_doctor.h).

@@ -242,7 +242,6 @@ TEST_CASE("lww: a later timestamp wins and a replica never goes back in time", "
   REQUIRE_FALSE(r.read().has_value());
 }
 
-
 // decode_from leaves these checks to reindex(): a dot two elements share, or one outside
 // the context, is refused with its message (the bytes of a valid set, one dot changed).
 TEST_CASE("orset: a decoded set whose elements share a dot or hold one unseen is refused",

@@ -269,6 +269,18 @@ TEST_CASE(
   CHECK(!f.objects->element_digest(prefix));
 }
 
+// An ObjectStore with a key filter (64 KiB) over f's store, holding set b/`key` of members
+// m0..m99 (actor 1), committed.
+std::unique_ptr<ObjectStore> filtered_with_hundred_members(Fixture& f, const std::string& key) {
+  auto objects = std::make_unique<ObjectStore>(
+      f.store, f.turn, f.clock, 1 << 20, 4096, kSpanMembers, [](uint64_t) {}, size_t{1} << 16);
+  auto set = std::make_shared<Object>(crdt::ORSet());
+  for (int i = 0; i < 100; ++i) set->as<crdt::ORSet>()->add(1, "m" + std::to_string(i));
+  objects->save("b", key, set, ObjectStore::Rows{.all = true}, false);
+  REQUIRE(f.turn.commit(f.store, false).is_ok());
+  return objects;
+}
+
 // A save skips the key filter for a member row that was there before (it is in the filter
 // already); a row that was not must still go in, or a later point read of the big set's
 // rows (load_part) would skip it as absent: the row's old value, told or read, decides.
@@ -276,13 +288,9 @@ TEST_CASE(
 TEST_CASE("a member row new to a set with a kept digest enters the key filter whether told or read",
           "[object_store][digest]") {
   Fixture f;
-  ObjectStore objects(
-      f.store, f.turn, f.clock, 1 << 20, 4096, kSpanMembers, [](uint64_t) {}, size_t{1} << 16);
+  std::unique_ptr<ObjectStore> filtered = filtered_with_hundred_members(f, "big");
+  ObjectStore& objects = *filtered;
   const std::string prefix = element_prefix(ring::key_hash("b", "big"), "b", "big");
-  auto set = std::make_shared<Object>(crdt::ORSet());
-  for (int i = 0; i < 100; ++i) set->as<crdt::ORSet>()->add(1, "m" + std::to_string(i));
-  objects.save("b", "big", set, ObjectStore::Rows{.all = true}, false);
-  REQUIRE(f.turn.commit(f.store, false).is_ok());
   objects.keep_element_digest(prefix, digest_of_rows(f.store, prefix),
                               spans_of_rows(f.store, prefix));
   auto add = [&](const std::string& name, bool told) {
@@ -307,6 +315,40 @@ TEST_CASE("a member row new to a set with a kept digest enters the key filter wh
   }
   for (const char* name : {"early-read", "m3", "new-told", "new-read", "m7", "m8"}) {
     CHECK(objects.key_filter().may_hold_row(prefix + name));
+  }
+}
+
+// A save told which members the set held before (held_before_of) skips the key filter for
+// their rows only: a member new to the set still enters it, whether minted here (names) or
+// merged from a delta. Caught with HeldBefore::holds answering true for every member.
+TEST_CASE("a member new to a set enters the key filter though the save names what was held",
+          "[object_store]") {
+  const std::string prefix = element_prefix(ring::key_hash("b", "s"), "b", "s");
+  Fixture f;
+  std::unique_ptr<ObjectStore> filtered = filtered_with_hundred_members(f, "s");
+  ObjectStore& objects = *filtered;
+  while (!objects.key_filter().built()) objects.build_key_filter(1000);
+  crdt::ORSet remote;  // another replica, adding the same two members each round
+  for (int i = 0; i < 8; ++i) {
+    const std::vector<std::string> names{"m" + std::to_string(i), "new" + std::to_string(i)};
+    crdt::ORSet delta = remote.add(2, names[0]);
+    delta.join(remote.add(2, names[1]));
+    std::shared_ptr<Object> o = objects.writable("b", "s").value();
+    auto* mine = o->as<crdt::ORSet>();
+    const ObjectStore::HeldBefore held = i % 2 ? ObjectStore::held_before_of(*mine, names)
+                                               : ObjectStore::held_before_of(*mine, delta);
+    CHECK(held.count == 1);
+    CHECK(held.holds(names[0]));
+    CHECK_FALSE(held.holds(names[1]));
+    crdt::ORSet::Touched touched;
+    mine->join(delta, &touched);
+    REQUIRE(touched.size() == 2);
+    objects.save("b", "s", o, ObjectStore::Rows{.elements = &touched, .held_before = &held}, false);
+    REQUIRE(f.turn.commit(f.store, false).is_ok());
+  }
+  for (int i = 0; i < 8; ++i) {
+    INFO("new" << i);
+    CHECK(objects.key_filter().may_hold_row(prefix + "new" + std::to_string(i)));
   }
 }
 
