@@ -14,11 +14,12 @@
 //
 // It is trusted only once built: from start (or restart()) a build walks every data row
 // of the store a bounded step at a time (build_step), while every head and member row a
-// save writes is added as it is staged (ObjectStore::save skips a key its cache holds:
-// that key came from the store or an earlier save, so it is here or the walk will reach
-// it); when the walk reaches the end, every key the store holds was added, and
-// may_hold()/may_hold_row() start answering. Before that, and when disabled (0 bytes), it
-// answers "maybe" for every key.
+// save writes is added as it is staged (ObjectStore::save skips a key its cache holds,
+// and a member row the save learnt was there: a member the set held before the change,
+// or a row a big set's kept digest read; each came from the store or an earlier save, so
+// it is here or the walk will reach it); when the walk reaches the end, every key the store holds
+// was added, and may_hold()/may_hold_row() start answering. Before that, and when disabled (0
+// bytes), it answers "maybe" for every key.
 //
 // Owns: the bits (allocated zeroed, resident as keys land: the keys spread evenly over it,
 // so past ~10,000 keys all of it is) and the build cursor. Pure: the store comes in as an

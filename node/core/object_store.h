@@ -54,12 +54,8 @@ class ObjectStore {
   // `all` writes them without first scanning for old ones to clear.
   // `before`: what some element rows hold before this save (rows_before()), so a kept
   // digest is updated without reading them back; a row it does not name is read.
-  // `held_before`: members the set held before this change (held_before_of()). Their rows
-  // were there (a set's rows follow its state, and a set in memory was loaded from them or
-  // saved with them), so the key filter holds them, or its build walk will reach them:
-  // their saves skip KeyFilter::add_row, a cache miss per row (~5% of a replicated SADD
-  // re-adding members). A member not named is added, which is never wrong.
   using RowsBefore = std::map<std::string, std::optional<std::string>>;  // null: no row
+  // Members a set held before a change (held_before_of()), for Rows::held_before.
   struct HeldBefore {
     static constexpr size_t kMax = 8;  // the rest are left out: their rows are added
     std::array<std::string_view, kMax> names;
@@ -75,11 +71,16 @@ class ObjectStore {
     bool all = false;
     bool absent = false;
     const RowsBefore* before = nullptr;
+    // Members the set held before this save's change. Their rows were there (a set's rows
+    // follow its state, and a set in memory was loaded from them or saved with them), so
+    // the key filter holds them, or its build walk will reach them: their saves skip
+    // KeyFilter::add_row, a cache miss per row (5% of pathbench SADD's samples re-adding
+    // members). A member not named is added, which is never wrong.
     const HeldBefore* held_before = nullptr;
   };
-  // Which of `elements` (or of `delta`'s members) `set` holds now, the first
-  // HeldBefore::kMax, to be told to the save after a change. REQUIRES: the names outlive
-  // that save (they are not copied).
+  // Which of the first HeldBefore::kMax of `elements` (or of `delta`'s members) `set`
+  // holds now, to be told to the save after a change (a whole state's delta costs no more
+  // lookups than a SADD's). REQUIRES: the names outlive that save (they are not copied).
   static HeldBefore held_before_of(const crdt::ORSet& set,
                                    const std::vector<std::string>& elements);
   static HeldBefore held_before_of(const crdt::ORSet& set, const crdt::ORSet& delta);

@@ -65,7 +65,7 @@ TEST_CASE("store: scan visits a half-open range in key order", "[store]") {
 
 // The knobs reach LevelDB: 800 KB of compressible rows stay in the memtable under the
 // default 4 MiB write buffer (no table yet); a 64 KiB buffer writes them out as tables,
-// which snappy shrinks and --compression=none leaves whole.
+// which snappy shrinks and --compression=none leaves whole (Debian builds LevelDB with snappy).
 uint64_t table_bytes_after_writes(const Tuning& tuning) {
   MemEnv m;
   auto s = LevelDbStore::open("/db", m.env.get(), tuning).value();
