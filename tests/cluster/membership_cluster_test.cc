@@ -234,7 +234,9 @@ TEST_CASE(
   REQUIRE(n4 == "n4");
   // The load runs through the join's first 15 s (or all of it, if shorter). Kept up until
   // the join ends, it stalled joins past 120 s twice on a loaded CI machine (a sweep pass
-  // only counts as done when it finds nothing left to hand off): noted in issue #14.
+  // only counts as done when it finds nothing left to hand off): noted in issue #14. With
+  // it stopped at 15 s the join still passed 120 s once beside another cluster test
+  // (issue #15's eighteenth session; alone the whole test takes ~90 s): the bound is 240 s.
   const auto load_until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   const bool joined = eventually(
       [&] {
@@ -244,7 +246,7 @@ TEST_CASE(
         }
         return false;
       },
-      120'000);
+      240'000);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   stop = true;
   writer.join();
