@@ -38,7 +38,7 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
   uint32_t budget = config_.cluster.hints_per_tick;
   std::vector<std::pair<std::string, std::string>> batch;
   Status s = hints_.scan(target, [&](std::string_view k, std::string_view v) {
-    if (transfers_.size() + batch.size() >= Transfers::kMaxInFlight) return false;
+    if (batch.size() >= transfers_.room()) return false;
     if (transfers_.carries(std::string(k))) return true;
     batch.emplace_back(k, v);
     return --budget > 0;
@@ -156,10 +156,11 @@ void Node::start_sweep() { sweep_.start(ring_.fingerprint(), data_key_lower_boun
 // One throttled step (a walk: a pass over every row keeps none of them in the block
 // cache): examines up to handoff_scan_per_tick keys from the cursor and
 // sends up to handoff_keys_per_tick of those this node does not own to their owners (all
-// of them must be reachable: a key is dropped only once every owner has it).
+// of them must be reachable: a key is dropped only once every owner has it), never more
+// than the transfers' room (ClusterOptions::max_transfers_in_flight).
 void Node::sweep_step(uint64_t now_ms) {
   if (!sweep_.step_due(now_ms, ring_.fingerprint(), data_key_lower_bound(0))) return;
-  if (transfers_.size() >= Transfers::kMaxInFlight) return;
+  if (transfers_.room() == 0) return;
   uint32_t examined = 0, sent = 0;
   bool finished = true;
   std::vector<DataKey> batch;
@@ -169,8 +170,10 @@ void Node::sweep_step(uint64_t now_ms) {
   std::vector<std::string> expired;  // operation rows past the op window
   Status s =
       env_.store.walk(sweep_.cursor(), data_key_end(), [&](std::string_view k, std::string_view v) {
+        // The transfers in flight stay within their bound: a step that began below it
+        // stops where the next key would pass it (acks come late from a slow owner).
         if (examined == config_.cluster.handoff_scan_per_tick ||
-            sent == config_.cluster.handoff_keys_per_tick) {
+            sent == config_.cluster.handoff_keys_per_tick || sent >= transfers_.room()) {
           sweep_.pause_at(std::string(k));
           finished = false;
           return false;

@@ -55,6 +55,7 @@ Node::Node(NodeConfig config, NodeEnv env, crdt::Actor actor)
       ring_(config_.self, config_.vnodes_per_node, config_.cluster.replicas, {}),
       health_(detector_options(config_.cluster)),
       hints_(env_.store, turn_, objects_, config_.cluster.max_hints_per_target),
+      transfers_(config_.cluster.max_transfers_in_flight),
       held_(config_.cluster.max_delayed_messages) {
   SHOAL_ASSERT(actor_ != 0);
   SHOAL_ASSERT(config_.members.empty() || std::find(config_.members.begin(), config_.members.end(),

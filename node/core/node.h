@@ -134,6 +134,7 @@ struct ClusterOptions {
   uint32_t handoff_scan_per_tick = 4096;      // keys examined per tick
   uint32_t key_filter_rows_per_tick = 16384;  // the key filter's build: rows walked per tick
   uint32_t transfer_timeout_ms = 10'000;      // an unacknowledged transfer is re-sent later
+  uint32_t max_transfers_in_flight = 1024;    // hints and handoff together (transfers.h)
   // A sweep runs after every ring change and whenever a key this node does not own
   // arrives; otherwise only this often (a safety net: a pass reads every key).
   uint32_t handoff_recheck_ms = 600'000;

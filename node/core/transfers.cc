@@ -4,8 +4,12 @@
 
 namespace shoal::core {
 
+Transfers::Transfers(size_t max_in_flight) : max_in_flight_(max_in_flight) {
+  SHOAL_ASSERT(max_in_flight_ >= 1);
+}
+
 void Transfers::start(uint64_t id, Transfer t) {
-  SHOAL_ASSERT(in_flight_.size() < kMaxInFlight, "room for one more transfer");
+  SHOAL_ASSERT(in_flight_.size() < max_in_flight_, "room for one more transfer");
   const bool new_key = keys_.insert(t.store_key).second;
   SHOAL_ASSERT(new_key, "a key is in at most one transfer");
   const bool new_id = in_flight_.emplace(id, std::move(t)).second;

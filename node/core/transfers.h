@@ -5,8 +5,9 @@
 // or sweep sends it again (destinations apply a transfer as a join, so repeats are
 // harmless).
 //
-// Owns the transfers in flight, at most kMaxInFlight, and which store keys they carry
-// (a key is in at most one transfer at a time). Pure: time comes in as arguments.
+// Owns the transfers in flight, at most max_in_flight (ClusterOptions::
+// max_transfers_in_flight, 1,024), and which store keys they carry (a key is in at most
+// one transfer at a time). Pure: time comes in as arguments.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,8 @@ namespace shoal::core {
 
 class Transfers {
  public:
-  static constexpr size_t kMaxInFlight = 1024;
+  // REQUIRES: max_in_flight >= 1.
+  explicit Transfers(size_t max_in_flight);
 
   struct Transfer {
     bool is_hint = false;
@@ -36,10 +38,12 @@ class Transfers {
 
   bool empty() const { return in_flight_.empty(); }
   size_t size() const { return in_flight_.size(); }
+  // How many more may start.
+  size_t room() const { return max_in_flight_ - in_flight_.size(); }
   // Whether a transfer of `store_key` is in flight (not to be sent again meanwhile).
   bool carries(const std::string& store_key) const { return keys_.count(store_key) > 0; }
 
-  // REQUIRES: room for it (size() < kMaxInFlight), `id` new, its key not carried.
+  // REQUIRES: room() > 0, `id` new, its key not carried.
   void start(uint64_t id, Transfer t);
   // A destination's answer to transfer `id` (unknown ids: already done or expired). A
   // refusal forgets the transfer. Returns the transfer once every destination
@@ -49,6 +53,7 @@ class Transfers {
   void expire(uint64_t now_ms);
 
  private:
+  size_t max_in_flight_;
   std::map<uint64_t, Transfer> in_flight_;
   std::set<std::string> keys_;  // store keys with a transfer in flight
 };

@@ -86,6 +86,10 @@ Swarm choose_swarm(uint64_t seed, bool field_faults) {
   // heard of, and built a few rows per tick, so requests meet it unbuilt after restarts.
   o.key_filter_bytes = rng.chance(1, 4) ? 0 : size_t{64} << rng.below(8);
   o.cluster.key_filter_rows_per_tick = 1 + static_cast<uint32_t>(rng.below(32));
+  // Transfers in flight (hint replay and the handoff sweep), drawn after the rest: a
+  // handful, so a few keys fill the bound (a sweep step began below it and sent past it,
+  // stopping the node: issue #15's nineteenth session).
+  if (rng.chance(1, 2)) o.cluster.max_transfers_in_flight = 1 + static_cast<uint32_t>(rng.below(4));
   if (loses_victim_data(s)) {
     // A replaced or damaged disk loses what only it held: every acknowledged write must
     // be on a second node (docs/testing.md, "Rollback and clone").
@@ -132,6 +136,7 @@ std::string describe(const Swarm& s) {
   for (const std::string& node : o.legacy_acks) out += " " + node + "_legacy_acks";
   out += " key_filter=" + std::to_string(o.key_filter_bytes) + "B/" +
          std::to_string(o.cluster.key_filter_rows_per_tick) + "rows";
+  out += " transfers<=" + std::to_string(o.cluster.max_transfers_in_flight);
   out += " points={hint_skip=" + std::to_string(fp.hint_replay_skip_pct) + "%" +
          (fp.gossip_one_target ? " one_target" : "") + (fp.shuffle_outbox ? " shuffle" : "") +
          (fp.bug_never_replay_hints ? " BUG:never_replay_hints" : "") +

@@ -16,7 +16,7 @@ Transfers::Transfer to(std::set<ring::NodeId> dests, std::string key, uint64_t d
 }
 
 TEST_CASE("a transfer is done when every destination acknowledged it", "[transfers]") {
-  Transfers t;
+  Transfers t(16);
   t.start(1, to({"n2", "n3"}, "d/k", 1'000));
   CHECK(t.carries("d/k"));
   CHECK_FALSE(t.answered(1, "n2", true));
@@ -31,7 +31,7 @@ TEST_CASE("a transfer is done when every destination acknowledged it", "[transfe
 
 TEST_CASE("a refusal or the deadline forgets a transfer, so it is sent again later",
           "[transfers]") {
-  Transfers t;
+  Transfers t(16);
   t.start(1, to({"n2"}, "a", 1'000));
   t.start(2, to({"n2"}, "b", 2'000));
   CHECK_FALSE(t.answered(1, "n2", false));
@@ -42,6 +42,18 @@ TEST_CASE("a refusal or the deadline forgets a transfer, so it is sent again lat
   CHECK(t.empty());
   t.start(3, to({"n2"}, "b", 3'000));  // the key may travel again
   CHECK(t.size() == 1);
+}
+
+TEST_CASE("room counts down to the bound and up again as transfers finish", "[transfers]") {
+  Transfers t(2);
+  CHECK(t.room() == 2);
+  t.start(1, to({"n2"}, "a", 1'000));
+  t.start(2, to({"n2"}, "b", 1'000));
+  CHECK(t.room() == 0);
+  REQUIRE(t.answered(1, "n2", true));
+  CHECK(t.room() == 1);
+  t.expire(1'000);
+  CHECK(t.room() == 2);
 }
 
 }  // namespace
