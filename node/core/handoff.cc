@@ -33,12 +33,11 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
   }
   const MemberState* st = membership_.find(target);
   const bool gone = !st || !in_ring(st->status);
-  if (!gone && health_.is_down(target)) return;
+  if ((!gone && health_.is_down(target)) || transfers_.room() == 0) return;
   const uint64_t wall = env_.clock.wall_ms();
   uint32_t budget = config_.cluster.hints_per_tick;
   std::vector<std::pair<std::string, std::string>> batch;
   Status s = hints_.scan(target, [&](std::string_view k, std::string_view v) {
-    if (batch.size() >= transfers_.room()) return false;
     if (transfers_.carries(std::string(k))) return true;
     batch.emplace_back(k, v);
     return --budget > 0;
@@ -60,6 +59,9 @@ void Node::replay_hints_for(const ring::NodeId& target, uint64_t now_ms) {
         continue;
     }
     if (dests.empty()) continue;
+    // The room caps what starts, not what is read: a hint kept back (its owners down)
+    // must not take a place and stall the hints behind it.
+    if (transfers_.room() == 0) break;
     Transfers::Transfer t{true,
                           k,
                           v,
